@@ -1,0 +1,66 @@
+// y[M, N] = x[M, K] · W[N, K]ᵀ (+ b[N])  — Hugging Face linear layout, bias fused.
+// Tiled: a 64×64 output tile per workgroup, 16×16 threads each holding a 4×4 register block, K in steps of 16.
+// Any M, N, K: edges are bounds-checked, not padded.
+
+struct Params { M: u32, N: u32, K: u32 }
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;        // [M, K]
+@group(0) @binding(1) var<storage, read> W: array<f32>;        // [N, K]
+@group(0) @binding(2) var<storage, read> b: array<f32>;        // [N] (ignored unless HAS_BIAS)
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;  // [M, N]
+@group(0) @binding(4) var<uniform> p: Params;
+
+override HAS_BIAS: bool = false;
+
+const TM: u32 = 64u;
+const TN: u32 = 64u;
+const TK: u32 = 16u;
+
+var<workgroup> As: array<f32, 1024>; // [TK][TM]: As[k * TM + m]
+var<workgroup> Bs: array<f32, 1024>; // [TK][TN]: Bs[k * TN + n]
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u,
+        @builtin(local_invocation_index) li: u32) {
+  let row0 = wg.y * TM;
+  let col0 = wg.x * TN;
+  var acc: array<f32, 16>;
+  for (var k0 = 0u; k0 < p.K; k0 += TK) {
+    // 1024 elements of each tile, 256 threads: 4 loads each, consecutive threads read consecutive k.
+    for (var i = 0u; i < 4u; i++) {
+      let e = li + i * 256u;
+      let r = e / TK;
+      let k = e % TK;
+      let gk = k0 + k;
+      var av = 0.0;
+      if (row0 + r < p.M && gk < p.K) { av = x[(row0 + r) * p.K + gk]; }
+      As[k * TM + r] = av;
+      var bv = 0.0;
+      if (col0 + r < p.N && gk < p.K) { bv = W[(col0 + r) * p.K + gk]; }
+      Bs[k * TN + r] = bv;
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < TK; k++) {
+      let a = vec4f(As[k * TM + lid.y * 4u], As[k * TM + lid.y * 4u + 1u], As[k * TM + lid.y * 4u + 2u], As[k * TM + lid.y * 4u + 3u]);
+      let bb = vec4f(Bs[k * TN + lid.x * 4u], Bs[k * TN + lid.x * 4u + 1u], Bs[k * TN + lid.x * 4u + 2u], Bs[k * TN + lid.x * 4u + 3u]);
+      for (var i = 0u; i < 4u; i++) {
+        acc[i * 4u] += a[i] * bb.x;
+        acc[i * 4u + 1u] += a[i] * bb.y;
+        acc[i * 4u + 2u] += a[i] * bb.z;
+        acc[i * 4u + 3u] += a[i] * bb.w;
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let r = row0 + lid.y * 4u + i;
+    if (r >= p.M) { continue; }
+    for (var j = 0u; j < 4u; j++) {
+      let c = col0 + lid.x * 4u + j;
+      if (c >= p.N) { continue; }
+      var v = acc[i * 4u + j];
+      if (HAS_BIAS) { v += b[c]; }
+      y[r * p.N + c] = v;
+    }
+  }
+}

@@ -1,0 +1,26 @@
+// Rotary position embedding in place, Hugging Face rotate_half layout: within each head the pair is (i, i + D/2).
+// cos/sin come as host-built tables [positions, D/2]: WGSL's cos/sin are only accurate on [−π, π], and building
+// the tables on the host also lets every rope_scaling variant (default, linear, llama3) share this kernel.
+struct Params { T: u32, H: u32, D: u32, pos0: u32 }
+
+@group(0) @binding(0) var<storage, read> cosT: array<f32>;     // [P, D/2]
+@group(0) @binding(1) var<storage, read> sinT: array<f32>;     // [P, D/2]
+@group(0) @binding(2) var<storage, read_write> x: array<f32>;  // [T, H·D]
+@group(0) @binding(3) var<uniform> p: Params;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let hD = p.D / 2u;
+  let n = gid.x + gid.y * nwg.x * 256u;
+  if (n >= p.T * p.H * hD) { return; }
+  let i = n % hD;
+  let h = (n / hD) % p.H;
+  let t = n / (hD * p.H);
+  let c = cosT[(p.pos0 + t) * hD + i];
+  let s = sinT[(p.pos0 + t) * hD + i];
+  let base = t * p.H * p.D + h * p.D;
+  let x1 = x[base + i];
+  let x2 = x[base + i + hD];
+  x[base + i] = x1 * c - x2 * s;
+  x[base + i + hD] = x2 * c + x1 * s;
+}

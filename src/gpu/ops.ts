@@ -1,0 +1,119 @@
+// One function per kernel (shaders/<op>.wgsl), arguments in binding order, outputs allocated here and returned.
+// reference.ts holds the CPU twin of each under the same name.
+import type { Gpu } from './gpu.ts';
+import type { GpuTensor } from './tensor.ts';
+
+const WG = 256;
+
+/** Workgroups for a flat kernel of n threads, folded into y when x would pass the per-dimension limit. */
+function flat(gpu: Gpu, n: number): [number, number] {
+  const groups = Math.ceil(n / WG);
+  const maxX = gpu.limits.maxComputeWorkgroupsPerDimension;
+  return groups <= maxX ? [groups, 1] : [maxX, Math.ceil(groups / maxX)];
+}
+
+function rowsCols(t: GpuTensor): [number, number] {
+  const C = t.shape[t.shape.length - 1];
+  return [t.size / C, C];
+}
+
+export function matmul(gpu: Gpu, x: GpuTensor, W: GpuTensor, b: GpuTensor | null): GpuTensor {
+  const [M, K] = rowsCols(x);
+  const [N, K2] = W.shape;
+  if (K !== K2) throw new Error(`matmul: x has ${K} columns, W is [${W.shape}]`);
+  const y = gpu.tensor([...x.shape.slice(0, -1), N], 'f32', 'matmul.y');
+  const pipe = gpu.pipeline('matmul', 'main', { HAS_BIAS: b ? 1 : 0 });
+  gpu.dispatch(pipe, [x, W, b ?? W, y], [{ u32: M }, { u32: N }, { u32: K }], [Math.ceil(N / 64), Math.ceil(M / 64)]);
+  return y;
+}
+
+export function embed(gpu: Gpu, E: GpuTensor, ids: GpuTensor): GpuTensor {
+  const [, C] = E.shape;
+  const T = ids.size;
+  const y = gpu.tensor([T, C], 'f32', 'embed.y');
+  gpu.dispatch(gpu.pipeline('embed'), [E, ids, y], [{ u32: T }, { u32: C }], flat(gpu, T * C));
+  return y;
+}
+
+export function layerNorm(gpu: Gpu, x: GpuTensor, g: GpuTensor, b: GpuTensor, eps: number): GpuTensor {
+  const [T, C] = rowsCols(x);
+  const y = gpu.tensor(x.shape, 'f32', 'layerNorm.y');
+  gpu.dispatch(gpu.pipeline('layerNorm'), [x, g, b, y], [{ u32: T }, { u32: C }, { f32: eps }], [T]);
+  return y;
+}
+
+export function rmsNorm(gpu: Gpu, x: GpuTensor, g: GpuTensor, eps: number): GpuTensor {
+  const [T, C] = rowsCols(x);
+  const y = gpu.tensor(x.shape, 'f32', 'rmsNorm.y');
+  gpu.dispatch(gpu.pipeline('rmsNorm'), [x, g, y], [{ u32: T }, { u32: C }, { f32: eps }], [T]);
+  return y;
+}
+
+/** In place on x [T, H·D]; cos/sin are [positions, D/2]. */
+export function rope(gpu: Gpu, cos: GpuTensor, sin: GpuTensor, x: GpuTensor, H: number, D: number, pos0 = 0): void {
+  const T = x.size / (H * D);
+  if ((pos0 + T) * (D / 2) > cos.size) throw new Error(`rope: positions up to ${pos0 + T} exceed the table`);
+  gpu.dispatch(gpu.pipeline('rope'), [cos, sin, x], [{ u32: T }, { u32: H }, { u32: D }, { u32: pos0 }], flat(gpu, (T * H * D) / 2));
+}
+
+export function attention(
+  gpu: Gpu,
+  q: GpuTensor,
+  k: GpuTensor,
+  v: GpuTensor,
+  H: number,
+  HKV: number,
+  D: number,
+  scale: number,
+): GpuTensor {
+  const T = q.size / (H * D);
+  // the score row sits in workgroup memory: round T up so pipelines are shared across nearby lengths
+  const MAX_T = Math.max(64, 2 ** Math.ceil(Math.log2(T)));
+  const bytes = MAX_T * 4 + 64 * 4;
+  if (bytes > gpu.limits.maxComputeWorkgroupStorageSize) {
+    throw new Error(`attention: a ${T}-token window needs ${bytes} B of workgroup memory; this GPU has ${gpu.limits.maxComputeWorkgroupStorageSize}`);
+  }
+  const o = gpu.tensor(q.shape, 'f32', 'attention.o');
+  gpu.dispatch(
+    gpu.pipeline('attention', 'main', { MAX_T }),
+    [q, k, v, o],
+    [{ u32: T }, { u32: H }, { u32: HKV }, { u32: D }, { f32: scale }],
+    [T, H],
+  );
+  return o;
+}
+
+export function relu(gpu: Gpu, y: GpuTensor): void {
+  gpu.dispatch(gpu.pipeline('activation', 'relu'), [y], [{ u32: y.size }], flat(gpu, y.size));
+}
+
+export function gelu(gpu: Gpu, y: GpuTensor): void {
+  gpu.dispatch(gpu.pipeline('activation', 'gelu'), [y], [{ u32: y.size }], flat(gpu, y.size));
+}
+
+export function siluMul(gpu: Gpu, gate: GpuTensor, up: GpuTensor): GpuTensor {
+  const out = gpu.tensor(gate.shape, 'f32', 'siluMul.out');
+  gpu.dispatch(gpu.pipeline('activation', 'siluMul'), [gate, up, out], [{ u32: gate.size }], flat(gpu, gate.size));
+  return out;
+}
+
+/** In place: h += d. */
+export function add(gpu: Gpu, d: GpuTensor, h: GpuTensor): void {
+  gpu.dispatch(gpu.pipeline('add'), [d, h], [{ u32: h.size }], flat(gpu, h.size));
+}
+
+export function crossEntropy(gpu: Gpu, logits: GpuTensor, targets: GpuTensor): GpuTensor {
+  const [T, V] = rowsCols(logits);
+  const nll = gpu.tensor([T], 'f32', 'crossEntropy.nll');
+  gpu.dispatch(gpu.pipeline('crossEntropy'), [logits, targets, nll], [{ u32: T }, { u32: V }], [T]);
+  return nll;
+}
+
+/** Number of NaN/Inf values in x. */
+export async function checkFinite(gpu: Gpu, x: GpuTensor): Promise<number> {
+  const count = gpu.upload(new Uint32Array(1), [1], 'checkFinite.count');
+  gpu.dispatch(gpu.pipeline('checkFinite'), [x, count], [{ u32: x.size }], flat(gpu, x.size));
+  const n = (await gpu.readU32(count))[0];
+  gpu.release(count);
+  return n;
+}
