@@ -1,7 +1,7 @@
-// Causal multi-head attention with grouped-query heads, softmax fused:
+// Causal multi-head attention with grouped-query heads, softmax fused (online, flash-attention style):
 //   o[t, h, :] = Σ_{j ≤ t} softmax_j(q[t,h]·k[j,g] · scale) · v[j, g, :],   g = h / (H / HKV).
-// One workgroup per (query t, head h). The row of scores lives in workgroup memory (MAX_T ≥ T, an override set
-// from the host), so no [H, T, T] buffer is ever allocated.
+// One workgroup per (64 queries, head): each thread owns one query, K/V rows are staged through workgroup memory
+// in tiles of BK keys, and a running max/sum rescales the accumulator, so no [H, T, T] scores buffer exists.
 struct Params { T: u32, H: u32, HKV: u32, D: u32, scale: f32 }
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;        // [T, H·D]
@@ -10,55 +10,61 @@ struct Params { T: u32, H: u32, HKV: u32, D: u32, scale: f32 }
 @group(0) @binding(3) var<storage, read_write> o: array<f32>;  // [T, H·D]
 @group(0) @binding(4) var<uniform> p: Params;
 
-override MAX_T: u32 = 512u;
-const WG: u32 = 64u;
+const BQ: u32 = 64u;     // queries per workgroup (= workgroup size)
+const MAX_D: u32 = 256u; // largest head dimension
+override BK: u32 = 16u;  // keys per tile; the host sets BK·D ≤ 1024 so K and V tiles take ≤ 8 KiB
+override TILE: u32 = 1024u; // BK · D
 
-var<workgroup> s: array<f32, MAX_T>;
-var<workgroup> red: array<f32, WG>;
-
-fn reduce(li: u32, val: f32, isMax: bool) -> f32 {
-  red[li] = val;
-  workgroupBarrier();
-  for (var st = WG / 2u; st > 0u; st >>= 1u) {
-    if (li < st) {
-      if (isMax) { red[li] = max(red[li], red[li + st]); } else { red[li] += red[li + st]; }
-    }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+var<workgroup> Ks: array<f32, TILE>;
+var<workgroup> Vs: array<f32, TILE>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let t = wg.x;
   let h = wg.y;
   let g = h / (p.H / p.HKV);
-  let n = t + 1u;
+  let t = wg.x * BQ + li;
+  let live = t < p.T;
   let qb = t * p.H * p.D + h * p.D;
+  var qv: array<f32, MAX_D>;
+  var acc: array<f32, MAX_D>;
+  if (live) { for (var c = 0u; c < p.D; c++) { qv[c] = q[qb + c] * p.scale; } }
   var m = -3.4e38;
-  for (var j = li; j < n; j += WG) {
-    let kb = j * p.HKV * p.D + g * p.D;
-    var d = 0.0;
-    for (var c = 0u; c < p.D; c++) { d += q[qb + c] * k[kb + c]; }
-    d *= p.scale;
-    s[j] = d;
-    m = max(m, d);
-  }
-  m = reduce(li, m, true);
   var l = 0.0;
-  for (var j = li; j < n; j += WG) {
-    let e = exp(s[j] - m);
-    s[j] = e;
-    l += e;
+  // keys up to the last query of this block
+  let lastT = min(p.T, (wg.x + 1u) * BQ);
+  for (var j0 = 0u; j0 < lastT; j0 += BK) {
+    for (var e = li; e < BK * p.D; e += BQ) {
+      let j = j0 + e / p.D;
+      let c = e % p.D;
+      var kv = 0.0;
+      var vv = 0.0;
+      if (j < p.T) {
+        kv = k[j * p.HKV * p.D + g * p.D + c];
+        vv = v[j * p.HKV * p.D + g * p.D + c];
+      }
+      Ks[e] = kv;
+      Vs[e] = vv;
+    }
+    workgroupBarrier();
+    if (live) {
+      let jEnd = min(j0 + BK, t + 1u);
+      for (var j = j0; j < jEnd; j++) {
+        let kb = (j - j0) * p.D;
+        var s = 0.0;
+        for (var c = 0u; c < p.D; c++) { s += qv[c] * Ks[kb + c]; }
+        let mNew = max(m, s);
+        let corr = exp(m - mNew);
+        let w = exp(s - mNew);
+        l = l * corr + w;
+        for (var c = 0u; c < p.D; c++) { acc[c] = acc[c] * corr + w * Vs[kb + c]; }
+        m = mNew;
+      }
+    }
+    workgroupBarrier();
   }
-  l = reduce(li, l, false);
-  let inv = 1.0 / l;
-  // Each thread owns output dims c; the scores are shared.
-  for (var c = li; c < p.D; c += WG) {
-    var acc = 0.0;
-    for (var j = 0u; j < n; j++) { acc += s[j] * v[j * p.HKV * p.D + g * p.D + c]; }
-    o[qb + c] = acc * inv;
+  if (live) {
+    let inv = 1.0 / l;
+    for (var c = 0u; c < p.D; c++) { o[qb + c] = acc[c] * inv; }
   }
 }
+

@@ -64,3 +64,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     }
   }
 }
+
+// Barrier-free variant for software adapters (SwiftShader runs workgroup barriers on fibers, which costs far
+// more than the cache reuse they buy): each thread computes a 4×4 block straight from global memory.
+@compute @workgroup_size(8, 8)
+fn direct(@builtin(global_invocation_id) gid: vec3u) {
+  let r0 = gid.y * 4u;
+  let c0 = gid.x * 4u;
+  if (r0 >= p.M || c0 >= p.N) { return; }
+  var acc: array<vec4f, 4>;
+  let rs = vec4u(min(r0, p.M - 1u), min(r0 + 1u, p.M - 1u), min(r0 + 2u, p.M - 1u), min(r0 + 3u, p.M - 1u)) * p.K;
+  let cs = vec4u(min(c0, p.N - 1u), min(c0 + 1u, p.N - 1u), min(c0 + 2u, p.N - 1u), min(c0 + 3u, p.N - 1u)) * p.K;
+  for (var k = 0u; k < p.K; k++) {
+    let w = vec4f(W[cs.x + k], W[cs.y + k], W[cs.z + k], W[cs.w + k]);
+    acc[0] += x[rs.x + k] * w;
+    acc[1] += x[rs.y + k] * w;
+    acc[2] += x[rs.z + k] * w;
+    acc[3] += x[rs.w + k] * w;
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let r = r0 + i;
+    if (r >= p.M) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let c = c0 + j;
+      if (c >= p.N) { break; }
+      var v = acc[i][j];
+      if (HAS_BIAS) { v += b[c]; }
+      y[r * p.N + c] = v;
+    }
+  }
+}

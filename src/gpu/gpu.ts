@@ -34,8 +34,21 @@ export class Gpu {
 
   static async create(): Promise<Gpu> {
     const { device, info } = await acquireDevice();
-    return new Gpu(device, info);
+    const gpu = new Gpu(device, info);
+    const forced = typeof process !== 'undefined' ? process.env?.QUANTLAB_KERNELS : undefined;
+    gpu.kernelVariant = forced === 'tiled' || forced === 'direct' ? forced : info.software ? 'direct' : 'tiled';
+    return gpu;
   }
+
+  /**
+   * Kernel variant per op: software adapters get the barrier-free kernels (SwiftShader runs workgroup barriers
+   * on fibers, far slower than the reuse they buy); real GPUs get the tiled ones. QUANTLAB_KERNELS=tiled|direct
+   * overrides, so both paths can be tested and benchmarked on any adapter.
+   */
+  variant(_op: 'matmul'): 'tiled' | 'direct' {
+    return this.kernelVariant;
+  }
+  kernelVariant: 'tiled' | 'direct' = 'tiled';
 
   get limits(): DeviceInfo['limits'] {
     return this.info.limits;
@@ -72,6 +85,9 @@ export class Gpu {
   upload(data: Float32Array | Uint32Array, shape: readonly number[], what = 'tensor'): GpuTensor {
     if (data.length !== numel(shape)) throw new Error(`upload ${what}: ${data.length} values for shape [${shape}]`);
     const t = this.tensor(shape, data instanceof Uint32Array ? 'u32' : 'f32', what);
+    // writeBuffer runs on the queue at once, ahead of anything still recorded in our encoder: submit that first,
+    // or a pooled buffer that pending dispatches still read would be overwritten under them.
+    this.flush();
     this.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
     return t;
   }
@@ -155,6 +171,12 @@ export class Gpu {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     pass.end();
+  }
+
+  /** Copies n f32 values between tensors (recorded like a dispatch). */
+  copy(src: GpuTensor, srcOffset: number, dst: GpuTensor, dstOffset: number, n: number): void {
+    this.encoder ??= this.device.createCommandEncoder();
+    this.encoder.copyBufferToBuffer(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, n * 4);
   }
 
   /** Submits what was recorded; errors are collected and raised at the next read(). */

@@ -22,8 +22,13 @@ export function matmul(gpu: Gpu, x: GpuTensor, W: GpuTensor, b: GpuTensor | null
   const [N, K2] = W.shape;
   if (K !== K2) throw new Error(`matmul: x has ${K} columns, W is [${W.shape}]`);
   const y = gpu.tensor([...x.shape.slice(0, -1), N], 'f32', 'matmul.y');
-  const pipe = gpu.pipeline('matmul', 'main', { HAS_BIAS: b ? 1 : 0 });
-  gpu.dispatch(pipe, [x, W, b ?? W, y], [{ u32: M }, { u32: N }, { u32: K }], [Math.ceil(N / 64), Math.ceil(M / 64)]);
+  const params = [{ u32: M }, { u32: N }, { u32: K }];
+  const constants = { HAS_BIAS: b ? 1 : 0 };
+  if (gpu.variant('matmul') === 'direct') {
+    gpu.dispatch(gpu.pipeline('matmul', 'direct', constants), [x, W, b ?? W, y], params, [Math.ceil(N / 32), Math.ceil(M / 32)]);
+  } else {
+    gpu.dispatch(gpu.pipeline('matmul', 'main', constants), [x, W, b ?? W, y], params, [Math.ceil(N / 64), Math.ceil(M / 64)]);
+  }
   return y;
 }
 
@@ -38,14 +43,14 @@ export function embed(gpu: Gpu, E: GpuTensor, ids: GpuTensor): GpuTensor {
 export function layerNorm(gpu: Gpu, x: GpuTensor, g: GpuTensor, b: GpuTensor, eps: number): GpuTensor {
   const [T, C] = rowsCols(x);
   const y = gpu.tensor(x.shape, 'f32', 'layerNorm.y');
-  gpu.dispatch(gpu.pipeline('layerNorm'), [x, g, b, y], [{ u32: T }, { u32: C }, { f32: eps }], [T]);
+  gpu.dispatch(gpu.pipeline('layerNorm'), [x, g, b, y], [{ u32: T }, { u32: C }, { f32: eps }], [Math.ceil(T / 64)]);
   return y;
 }
 
 export function rmsNorm(gpu: Gpu, x: GpuTensor, g: GpuTensor, eps: number): GpuTensor {
   const [T, C] = rowsCols(x);
   const y = gpu.tensor(x.shape, 'f32', 'rmsNorm.y');
-  gpu.dispatch(gpu.pipeline('rmsNorm'), [x, g, y], [{ u32: T }, { u32: C }, { f32: eps }], [T]);
+  gpu.dispatch(gpu.pipeline('rmsNorm'), [x, g, y], [{ u32: T }, { u32: C }, { f32: eps }], [Math.ceil(T / 64)]);
   return y;
 }
 
@@ -67,18 +72,15 @@ export function attention(
   scale: number,
 ): GpuTensor {
   const T = q.size / (H * D);
-  // the score row sits in workgroup memory: round T up so pipelines are shared across nearby lengths
-  const MAX_T = Math.max(64, 2 ** Math.ceil(Math.log2(T)));
-  const bytes = MAX_T * 4 + 64 * 4;
-  if (bytes > gpu.limits.maxComputeWorkgroupStorageSize) {
-    throw new Error(`attention: a ${T}-token window needs ${bytes} B of workgroup memory; this GPU has ${gpu.limits.maxComputeWorkgroupStorageSize}`);
-  }
+  if (D > 256) throw new Error(`attention: head dimension ${D} is above the kernel's 256`);
+  // K and V tiles of BK keys each fit 4 KiB of workgroup memory
+  const BK = Math.max(1, Math.floor(1024 / D));
   const o = gpu.tensor(q.shape, 'f32', 'attention.o');
   gpu.dispatch(
-    gpu.pipeline('attention', 'main', { MAX_T }),
+    gpu.pipeline('attention', 'main', { BK, TILE: BK * D }),
     [q, k, v, o],
     [{ u32: T }, { u32: H }, { u32: HKV }, { u32: D }, { f32: scale }],
-    [T, H],
+    [Math.ceil(T / 64), H],
   );
   return o;
 }
@@ -105,7 +107,7 @@ export function add(gpu: Gpu, d: GpuTensor, h: GpuTensor): void {
 export function crossEntropy(gpu: Gpu, logits: GpuTensor, targets: GpuTensor): GpuTensor {
   const [T, V] = rowsCols(logits);
   const nll = gpu.tensor([T], 'f32', 'crossEntropy.nll');
-  gpu.dispatch(gpu.pipeline('crossEntropy'), [logits, targets, nll], [{ u32: T }, { u32: V }], [T]);
+  gpu.dispatch(gpu.pipeline('crossEntropy'), [logits, targets, nll], [{ u32: T }, { u32: V }], [Math.ceil(T / 64)]);
   return nll;
 }
 

@@ -1,0 +1,149 @@
+// The decoder forward pass, written once for both backends and both families. It runs block by block and calls
+// named hook points (taps) that later stages attach to: every norm output and every linear layer's input/output.
+import type { Backend } from '../gpu/backend.ts';
+import { NonFiniteError } from '../errors.ts';
+import { linearName, type LinearRole } from './architecture.ts';
+import type { ModelConfig } from './config.ts';
+import type { BlockWeights, Linear, WeightStore } from './weights.ts';
+
+/** `attn_norm` (R1), `ffn_norm` (R4), or `<linear>.in` / `<linear>.out` with HF names (q_proj.out, fc2.in…). */
+export type TapPoint = string;
+export type Tap<T> = (layer: number, point: TapPoint, x: T) => void | Promise<void>;
+
+export interface ForwardOptions<T> {
+  taps?: Tap<T>;
+  /** check each block's output for NaN/Inf and name the first block where one appears */
+  checkFinite?: boolean;
+}
+
+export class Decoder<T> {
+  constructor(
+    readonly be: Backend<T>,
+    readonly cfg: ModelConfig,
+    readonly weights: WeightStore<T>,
+  ) {}
+
+  /** hidden states after the embeddings: [T, C] */
+  async embed(ids: Uint32Array): Promise<T> {
+    const { be, cfg } = this;
+    const g = await this.weights.global();
+    const idsT = be.ids(ids);
+    const h = be.embed(g.embedTokens, idsT);
+    be.release(idsT);
+    if (g.embedPositions) {
+      const pos = be.ids(Uint32Array.from(ids, (_, t) => t + cfg.positionOffset));
+      const p = be.embed(g.embedPositions, pos);
+      be.add(p, h);
+      be.release(p);
+      be.release(pos);
+    }
+    return h;
+  }
+
+  private async linear(layer: number, role: LinearRole, lin: Linear<T>, x: T, taps?: Tap<T>): Promise<T> {
+    const name = linearName(this.cfg.family, role);
+    if (taps) await taps(layer, `${name}.in`, x);
+    const y = this.be.matmul(x, lin.W, lin.b);
+    if (taps) await taps(layer, `${name}.out`, y);
+    return y;
+  }
+
+  private norm(x: T, n: BlockWeights<T>['attnNorm']): T {
+    const { be, cfg } = this;
+    return cfg.family === 'opt' ? be.layerNorm(x, n.g, n.b!, cfg.normEps) : be.rmsNorm(x, n.g, cfg.normEps);
+  }
+
+  /** One decoder block, in place on h [T, C]. */
+  async block(layer: number, h: T, w: BlockWeights<T>, taps?: Tap<T>): Promise<void> {
+    const { be, cfg } = this;
+    const { heads: H, kvHeads: HKV, headDim: D } = cfg;
+    const L = w.linears;
+
+    // attention
+    const a = this.norm(h, w.attnNorm);
+    if (taps) await taps(layer, 'attn_norm', a);
+    const q = await this.linear(layer, 'q', L.q!, a, taps);
+    const k = await this.linear(layer, 'k', L.k!, a, taps);
+    const v = await this.linear(layer, 'v', L.v!, a, taps);
+    be.release(a);
+    if (cfg.rope) {
+      const g = await this.weights.global();
+      be.rope(g.rope!.cos, g.rope!.sin, q, H, D, 0);
+      be.rope(g.rope!.cos, g.rope!.sin, k, HKV, D, 0);
+    }
+    const o = be.attention(q, k, v, H, HKV, D, 1 / Math.sqrt(D));
+    be.release(q);
+    be.release(k);
+    be.release(v);
+    const attnOut = await this.linear(layer, 'o', L.o!, o, taps);
+    be.release(o);
+    be.add(attnOut, h);
+    be.release(attnOut);
+
+    // MLP
+    const f = this.norm(h, w.ffnNorm);
+    if (taps) await taps(layer, 'ffn_norm', f);
+    let u: T;
+    if (cfg.family === 'llama') {
+      const gate = await this.linear(layer, 'gate', L.gate!, f, taps);
+      const up = await this.linear(layer, 'up', L.up!, f, taps);
+      u = be.siluMul(gate, up);
+      be.release(gate);
+      be.release(up);
+    } else {
+      u = await this.linear(layer, 'up', L.up!, f, taps);
+      if (cfg.activation === 'relu') be.relu(u);
+      else be.gelu(u);
+    }
+    be.release(f);
+    const mlpOut = await this.linear(layer, 'down', L.down!, u, taps);
+    be.release(u);
+    be.add(mlpOut, h);
+    be.release(mlpOut);
+  }
+
+  /** Final norm, lm_head and next-token NLL for every position but the last: [T − 1] values. */
+  async nll(h: T, ids: Uint32Array): Promise<Float32Array> {
+    const { be, cfg } = this;
+    const g = await this.weights.global();
+    const hn = this.norm(h, g.finalNorm);
+    const T = ids.length;
+    const out = new Float32Array(T - 1);
+    // logits [rows, V] in row chunks so a 50k-vocabulary window fits one binding
+    const chunk = Math.max(1, Math.min(T - 1, Math.floor(Math.min(be.maxTensorBytes, 256 * 2 ** 20) / (cfg.vocab * 4))));
+    for (let r0 = 0; r0 < T - 1; r0 += chunk) {
+      const r1 = Math.min(T - 1, r0 + chunk);
+      const rows = be.rows(hn, r0, r1);
+      const logits = be.matmul(rows, g.lmHead, null);
+      be.release(rows);
+      const targets = be.ids(ids.slice(r0 + 1, r1 + 1));
+      const nll = be.crossEntropy(logits, targets);
+      be.release(logits);
+      be.release(targets);
+      out.set(await be.toHost(nll), r0);
+      be.release(nll);
+    }
+    be.release(hn);
+    return out;
+  }
+
+  /** Whole window: embeddings, every block, NLL. */
+  async windowNll(ids: Uint32Array, opts: ForwardOptions<T> = {}): Promise<Float32Array> {
+    const h = await this.embed(ids);
+    for (let i = 0; i < this.cfg.layers; i++) {
+      const w = await this.weights.block(i);
+      await this.block(i, h, w, opts.taps);
+      this.weights.done(i, w);
+      if (opts.checkFinite) {
+        const bad = await this.be.countNonFinite(h);
+        if (bad > 0) {
+          this.be.release(h);
+          throw new NonFiniteError(`block ${i} produced ${bad} NaN/Inf values (first non-finite block: ${i})`);
+        }
+      }
+    }
+    const nll = await this.nll(h, ids);
+    this.be.release(h);
+    return nll;
+  }
+}

@@ -1,0 +1,213 @@
+// Checkpoint tensors → backend tensors, a block at a time. Blocks stay resident while they fit the budget; past it
+// each block is loaded when the forward reaches it and released after, so only the layers being computed need to
+// be on the GPU.
+import type { Backend } from '../gpu/backend.ts';
+import { MissingTensorError, SafetensorsError } from '../errors.ts';
+import { ARCHITECTURES, linearRoles, type LinearRole } from './architecture.ts';
+import type { ModelConfig } from './config.ts';
+import type { Checkpoint } from './safetensors.ts';
+
+export interface Linear<T> {
+  W: T; // [out, in]
+  b: T | null; // [out]
+}
+export interface Norm<T> {
+  g: T; // [C]
+  b: T | null; // [C]
+}
+export interface BlockWeights<T> {
+  attnNorm: Norm<T>;
+  ffnNorm: Norm<T>;
+  linears: Partial<Record<LinearRole, Linear<T>>>;
+}
+export interface GlobalWeights<T> {
+  embedTokens: T; // [V, C]
+  embedPositions: T | null; // [P + 2, C] (OPT)
+  finalNorm: Norm<T>;
+  lmHead: T; // [V, C]
+  rope: { cos: T; sin: T } | null; // [P, D/2]
+}
+
+export class WeightStore<T> {
+  private readonly blocks = new Map<number, BlockWeights<T>>();
+  private globals: GlobalWeights<T> | null = null;
+
+  constructor(
+    readonly be: Backend<T>,
+    readonly cfg: ModelConfig,
+    readonly ckpt: Checkpoint,
+    /** blocks kept resident; the rest stream */
+    readonly residentBlocks = Infinity,
+  ) {}
+
+  /** Checks every tensor the architecture needs is present with the shape the config implies, before any load. */
+  validate(): void {
+    const { cfg, ckpt } = this;
+    const a = ARCHITECTURES[cfg.family];
+    const expect = (name: string, shape: number[]) => {
+      const info = ckpt.info(name);
+      if (!info) throw new MissingTensorError(`the checkpoint has no tensor "${name}" that ${cfg.modelType} needs`);
+      if (info.shape.join() !== shape.join()) {
+        throw new SafetensorsError(`tensor "${name}" has shape [${info.shape}], the config implies [${shape}]`);
+      }
+    };
+    const { hidden: C, heads: H, kvHeads: HKV, headDim: D, ffn: F, vocab: V } = cfg;
+    expect(a.embedTokens, [V, C]);
+    if (a.embedPositions) expect(a.embedPositions, [cfg.maxPositions + cfg.positionOffset, C]);
+    expect(`${a.finalNorm}.weight`, [C]);
+    // tied models may omit lm_head; untied ones must have it
+    if (ckpt.has(a.lmHead) || !cfg.tieEmbeddings) expect(a.lmHead, [V, C]);
+    const shapes: Record<LinearRole, [number, number]> = {
+      q: [H * D, C],
+      k: [HKV * D, C],
+      v: [HKV * D, C],
+      o: [C, H * D],
+      gate: [F, C],
+      up: [F, C],
+      down: [C, F],
+    };
+    for (let i = 0; i < cfg.layers; i++) {
+      const p = a.layerPrefix(i);
+      for (const role of linearRoles(cfg.family)) {
+        expect(`${p}.${a.linears[role]}.weight`, shapes[role]);
+        if (this.hasBias(role)) expect(`${p}.${a.linears[role]}.bias`, [shapes[role][0]]);
+      }
+      for (const n of [a.attnNorm, a.ffnNorm]) {
+        expect(`${p}.${n}.weight`, [C]);
+        if (a.normBias) expect(`${p}.${n}.bias`, [C]);
+      }
+    }
+  }
+
+  private hasBias(role: LinearRole): boolean {
+    const { cfg } = this;
+    if (role === 'q' || role === 'k' || role === 'v') return cfg.qkvBias;
+    if (role === 'o') return cfg.outBias;
+    return cfg.mlpBias;
+  }
+
+  private async load(name: string, shape: number[]): Promise<T> {
+    return this.be.fromHost(await this.ckpt.readF32(name), shape);
+  }
+
+  async global(): Promise<GlobalWeights<T>> {
+    if (this.globals) return this.globals;
+    const { cfg, ckpt } = this;
+    const a = ARCHITECTURES[cfg.family];
+    const C = cfg.hidden;
+    const embedTokens = await this.load(a.embedTokens, [cfg.vocab, C]);
+    const lmHead = ckpt.has(a.lmHead) ? await this.load(a.lmHead, [cfg.vocab, C]) : embedTokens;
+    this.globals = {
+      embedTokens,
+      embedPositions: a.embedPositions ? await this.load(a.embedPositions, [cfg.maxPositions + cfg.positionOffset, C]) : null,
+      finalNorm: {
+        g: await this.load(`${a.finalNorm}.weight`, [C]),
+        b: a.normBias ? await this.load(`${a.finalNorm}.bias`, [C]) : null,
+      },
+      lmHead,
+      rope: cfg.rope ? this.ropeTables() : null,
+    };
+    return this.globals;
+  }
+
+  /** cos/sin of position × inverse frequency, in f32 as HF computes them, with rope_scaling applied. */
+  private ropeTables(): { cos: T; sin: T } {
+    const { cfg } = this;
+    const half = cfg.headDim / 2;
+    const inv = ropeInverseFrequencies(cfg);
+    const P = cfg.maxPositions;
+    const cos = new Float32Array(P * half);
+    const sin = new Float32Array(P * half);
+    for (let p = 0; p < P; p++)
+      for (let i = 0; i < half; i++) {
+        const angle = Math.fround(p * inv[i]);
+        cos[p * half + i] = Math.cos(angle);
+        sin[p * half + i] = Math.sin(angle);
+      }
+    return { cos: this.be.fromHost(cos, [P, half]), sin: this.be.fromHost(sin, [P, half]) };
+  }
+
+  async block(i: number): Promise<BlockWeights<T>> {
+    const cached = this.blocks.get(i);
+    if (cached) return cached;
+    const { cfg } = this;
+    const a = ARCHITECTURES[cfg.family];
+    const p = a.layerPrefix(i);
+    const C = cfg.hidden;
+    const linears: BlockWeights<T>['linears'] = {};
+    for (const role of linearRoles(cfg.family)) {
+      const name = `${p}.${a.linears[role]}`;
+      const info = this.ckpt.info(`${name}.weight`);
+      if (!info) throw new MissingTensorError(`the checkpoint has no tensor "${name}.weight"`);
+      linears[role] = {
+        W: await this.load(`${name}.weight`, info.shape),
+        b: this.hasBias(role) ? await this.load(`${name}.bias`, [info.shape[0]]) : null,
+      };
+    }
+    const norm = async (n: string): Promise<Norm<T>> => ({
+      g: await this.load(`${p}.${n}.weight`, [C]),
+      b: a.normBias ? await this.load(`${p}.${n}.bias`, [C]) : null,
+    });
+    const block = { attnNorm: await norm(a.attnNorm), ffnNorm: await norm(a.ffnNorm), linears };
+    if (this.blocks.size < this.residentBlocks) this.blocks.set(i, block);
+    return block;
+  }
+
+  /** Called after a block ran: a streamed (non-resident) block's tensors are released. */
+  done(i: number, block: BlockWeights<T>): void {
+    if (this.blocks.get(i) === block) return;
+    releaseBlock(this.be, block);
+  }
+
+  /** Replaces a block's weights (a quantized block, later), releasing the old tensors. */
+  replace(i: number, block: BlockWeights<T>): void {
+    const old = this.blocks.get(i);
+    if (old && old !== block) releaseBlock(this.be, old);
+    this.blocks.set(i, block);
+  }
+
+  dispose(): void {
+    for (const b of this.blocks.values()) releaseBlock(this.be, b);
+    this.blocks.clear();
+    if (this.globals) {
+      const g = this.globals;
+      for (const t of [g.embedTokens, g.embedPositions, g.finalNorm.g, g.finalNorm.b, g.rope?.cos, g.rope?.sin]) this.be.release(t ?? null);
+      if (g.lmHead !== g.embedTokens) this.be.release(g.lmHead);
+      this.globals = null;
+    }
+  }
+}
+
+function releaseBlock<T>(be: Backend<T>, b: BlockWeights<T>): void {
+  for (const n of [b.attnNorm, b.ffnNorm]) {
+    be.release(n.g);
+    be.release(n.b);
+  }
+  for (const l of Object.values(b.linears)) {
+    be.release(l!.W);
+    be.release(l!.b);
+  }
+}
+
+/** HF's inverse frequencies θ^(−2i/D), with linear or llama3 rope_scaling. */
+export function ropeInverseFrequencies(cfg: ModelConfig): Float32Array {
+  const rope = cfg.rope!;
+  const D = cfg.headDim;
+  const inv = new Float32Array(D / 2);
+  for (let i = 0; i < D / 2; i++) inv[i] = 1 / rope.theta ** ((2 * i) / D);
+  const s = rope.scaling;
+  if (s.type === 'linear') for (let i = 0; i < inv.length; i++) inv[i] /= s.factor;
+  if (s.type === 'llama3') {
+    const lowWavelen = s.originalMaxPositions / s.lowFreqFactor;
+    const highWavelen = s.originalMaxPositions / s.highFreqFactor;
+    for (let i = 0; i < inv.length; i++) {
+      const wavelen = (2 * Math.PI) / inv[i];
+      if (wavelen > lowWavelen) inv[i] /= s.factor;
+      else if (wavelen >= highWavelen) {
+        const smooth = (s.originalMaxPositions / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+        inv[i] = (1 - smooth) * (inv[i] / s.factor) + smooth * inv[i];
+      }
+    }
+  }
+  return inv;
+}

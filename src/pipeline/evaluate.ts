@@ -1,0 +1,83 @@
+// Full-precision evaluation: load a model from a source, run perplexity on each dataset, on WebGPU or on the
+// CPU reference. The page's worker and the CLI both call this.
+import { gpuBackend, referenceBackend, type Backend } from '../gpu/backend.ts';
+import { Gpu } from '../gpu/gpu.ts';
+import { evalText, checkDatasetName, type TextReader } from '../eval/datasets.ts';
+import { perplexity, tokenizeEval } from '../eval/perplexity.ts';
+import { Decoder } from '../model/forward.ts';
+import { loadModel } from '../model/load.ts';
+import { withProgress, type ModelSource } from '../model/source.ts';
+import { WeightStore } from '../model/weights.ts';
+import { OptionsError } from '../errors.ts';
+import type { EvalRequest, EvalResult, Progress } from './types.ts';
+
+export interface EvalContext {
+  source: ModelSource;
+  readText: TextReader;
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+  /** reuse a device across calls (the page keeps one) */
+  gpu?: Gpu;
+}
+
+export async function evaluateModel(req: EvalRequest, ctx: EvalContext): Promise<EvalResult> {
+  req.datasets.forEach(checkDatasetName);
+  const t0 = performance.now();
+  const report = ctx.onProgress ?? (() => {});
+  const source = withProgress(ctx.source, (loaded, file) =>
+    report({ stage: 'load', label: `reading ${file}`, fraction: 0, loadedBytes: loaded }),
+  );
+  const model = await loadModel(source);
+  const cfg = model.config;
+  const seqlen = Math.min(req.seqlen ?? 2048, cfg.maxPositions);
+  if (!Number.isInteger(seqlen) || seqlen < 2) throw new OptionsError(`seqlen must be an integer ≥ 2 (got ${req.seqlen})`);
+
+  const backendName = req.backend ?? 'webgpu';
+  const gpu = backendName === 'webgpu' ? (ctx.gpu ?? (await Gpu.create())) : null;
+  try {
+    const be = (gpu ? gpuBackend(gpu) : referenceBackend()) as Backend<unknown>;
+    const weights = new WeightStore(be, cfg, model.checkpoint);
+    weights.validate();
+    const decoder = new Decoder(be, cfg, weights);
+    await weights.global();
+    for (let i = 0; i < cfg.layers; i++) await weights.block(i);
+    report({ stage: 'load', label: 'model loaded', fraction: 1, loadedBytes: model.checkpoint.bytes, totalBytes: model.checkpoint.bytes });
+    const loadMs = performance.now() - t0;
+
+    const ppl: Record<string, number> = {};
+    const windows: Record<string, number> = {};
+    const evalMs: Record<string, number> = {};
+    let tokensScored = 0;
+    let scoringMs = 0;
+    for (const ds of req.datasets) {
+      const text = await evalText(ds, ctx.readText, seqlen);
+      const ids = tokenizeEval(model.tokenizer, text);
+      const t1 = performance.now();
+      const r = await perplexity(decoder, ids, seqlen, {
+        windows: req.windows,
+        signal: ctx.signal,
+        checkFinite: req.checkFinite,
+        onProgress: (p) => report({ stage: 'evaluate', label: `${ds} window ${p.window}/${p.windows} (ppl ${p.ppl.toFixed(3)})`, fraction: p.window / p.windows }),
+      });
+      evalMs[ds] = performance.now() - t1;
+      scoringMs += evalMs[ds];
+      tokensScored += r.windows * seqlen;
+      ppl[ds] = r.ppl;
+      windows[ds] = r.windows;
+    }
+    weights.dispose();
+    return {
+      model: ctx.source.id,
+      modelType: cfg.modelType,
+      parameters: model.parameters,
+      config: { wbits: 16, abits: 16, seqlen, windows: req.windows, backend: backendName },
+      ppl,
+      windows,
+      timings: { loadMs, evalMs, tokensPerSecond: tokensScored / (scoringMs / 1000) },
+      device: gpu ? { description: gpu.info.description, software: gpu.info.software, shaderF16: gpu.info.shaderF16 } : null,
+      peakGpuBytes: gpu?.peakBytes ?? 0,
+    };
+  } finally {
+    if (gpu && !ctx.gpu) gpu.destroy();
+  }
+}
