@@ -1,0 +1,103 @@
+// Seed-compatible flags (--wbits, --abits, --eval_ppl, --hidden_layer_num…) parsed into one options object.
+import { OptionsError } from '../errors.ts';
+
+export interface CliOptions {
+  model: string;
+  wbits: number;
+  abits: number;
+  evalPpl: string[];
+  seqlen: number;
+  evalWindows?: number;
+  dataDir?: string;
+  json?: string;
+  backend: 'webgpu' | 'reference';
+  checkFinite: boolean;
+  revision: string;
+  hubUrl?: string;
+}
+
+const FLAGS: Record<string, 'number' | 'string' | 'list' | 'bool'> = {
+  wbits: 'number',
+  abits: 'number',
+  eval_ppl: 'list',
+  seqlen: 'number',
+  eval_windows: 'number',
+  data_dir: 'string',
+  json: 'string',
+  backend: 'string',
+  check_finite: 'bool',
+  revision: 'string',
+  hub_url: 'string',
+};
+
+export const USAGE = `usage: npm run quantlab -- <model folder | org/name[@revision] | URL> [flags]
+  --wbits 16 --abits 16         precision (this build evaluates full precision; quantization methods come next)
+  --eval_ppl wikitext2,ptb,c4   datasets: wikitext2 ptb ptb-new c4 tinystories tinystories-file
+  --seqlen N                    window length (default 2048, capped at the model's max positions)
+  --eval_windows K              score only the first K windows
+  --data_dir DIR|URL            evaluation texts (default ../shared/data)
+  --json FILE                   write {model, config, ppl, timings, device}
+  --backend webgpu|reference    run on WebGPU (default) or the CPU reference forward
+  --check_finite                stop at the first block that produces NaN/Inf
+  --revision REV --hub_url URL  Hub revision and endpoint`;
+
+export function parseArgs(argv: string[]): CliOptions {
+  const raw: Record<string, string | string[] | boolean> = {};
+  let model: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) {
+      if (model) throw new OptionsError(`unexpected argument "${a}" (the model is already "${model}")`);
+      model = a;
+      continue;
+    }
+    let [name, value] = a.slice(2).split('=', 2) as [string, string | undefined];
+    name = name.replace(/-/g, '_');
+    const kind = FLAGS[name];
+    if (!kind) throw new OptionsError(`unknown flag --${name}\n${USAGE}`);
+    if (kind === 'bool') {
+      raw[name] = true;
+      continue;
+    }
+    if (value === undefined) {
+      value = argv[++i];
+      if (value === undefined || value.startsWith('--')) throw new OptionsError(`--${name} needs a value`);
+    }
+    if (kind === 'list') {
+      // both "--eval_ppl a,b" and "--eval_ppl a b" (the seed projects' nargs='+')
+      const items = value.split(',');
+      while (argv[i + 1] !== undefined && !argv[i + 1].startsWith('--') && model !== undefined) items.push(...argv[++i].split(','));
+      raw[name] = items.filter(Boolean);
+    } else raw[name] = value;
+  }
+  if (!model) throw new OptionsError(`no model given\n${USAGE}`);
+  const num = (k: string, d?: number): number | undefined => {
+    if (raw[k] === undefined) return d;
+    const v = Number(raw[k]);
+    if (!Number.isFinite(v)) throw new OptionsError(`--${k} must be a number (got "${raw[k]}")`);
+    return v;
+  };
+  const wbits = num('wbits', 16)!;
+  const abits = num('abits', 16)!;
+  if (wbits !== 16 || abits !== 16) {
+    throw new OptionsError(`--wbits ${wbits} --abits ${abits}: this build runs full precision only (16/16); quantization is not implemented yet`);
+  }
+  const backend = String(raw.backend ?? 'webgpu');
+  if (backend !== 'webgpu' && backend !== 'reference') throw new OptionsError(`--backend must be webgpu or reference (got "${backend}")`);
+  const evalWindows = num('eval_windows');
+  if (evalWindows !== undefined && (!Number.isInteger(evalWindows) || evalWindows < 1)) throw new OptionsError('--eval_windows must be a positive integer');
+  return {
+    model,
+    wbits,
+    abits,
+    evalPpl: (raw.eval_ppl as string[] | undefined) ?? [],
+    seqlen: num('seqlen', 2048)!,
+    evalWindows,
+    dataDir: raw.data_dir as string | undefined,
+    json: raw.json as string | undefined,
+    backend,
+    checkFinite: raw.check_finite === true,
+    revision: String(raw.revision ?? 'main'),
+    hubUrl: raw.hub_url as string | undefined,
+  };
+}
