@@ -1,0 +1,48 @@
+// What to measure. This build evaluates full precision; methods join this panel as they land.
+import { DATASETS, useLab } from '../store/labStore.ts';
+
+export function ExperimentPanel() {
+  const { datasets, seqlen, windows, dataBase, setExperiment, status } = useLab();
+  const busy = status === 'running';
+  const seqlenError = !Number.isInteger(seqlen) || seqlen < 2 ? 'seqlen must be an integer ≥ 2' : '';
+  return (
+    <section className="panel">
+      <h2>Experiment</h2>
+      <p className="hint">Method: full precision (FP32 compute). Quantization methods are added in later releases.</p>
+      <fieldset disabled={busy}>
+        <legend>Perplexity datasets</legend>
+        {DATASETS.map((d) => (
+          <label key={d} className="check">
+            <input
+              type="checkbox"
+              checked={datasets.includes(d)}
+              onChange={(e) => setExperiment({ datasets: e.target.checked ? [...datasets, d] : datasets.filter((x) => x !== d) })}
+            />
+            {d}
+          </label>
+        ))}
+      </fieldset>
+      {datasets.length === 0 && <p className="field-error">Pick at least one dataset.</p>}
+      <div className="row">
+        <label>
+          seqlen <input type="number" data-testid="seqlen" value={seqlen} min={2} disabled={busy} onChange={(e) => setExperiment({ seqlen: Number(e.target.value) })} />
+        </label>
+        <label>
+          windows (blank = all){' '}
+          <input
+            type="number"
+            data-testid="windows"
+            min={1}
+            value={windows ?? ''}
+            disabled={busy}
+            onChange={(e) => setExperiment({ windows: e.target.value === '' ? null : Math.max(1, Number(e.target.value)) })}
+          />
+        </label>
+      </div>
+      {seqlenError && <p className="field-error">{seqlenError}</p>}
+      <label>
+        data folder URL <input value={dataBase} disabled={busy} onChange={(e) => setExperiment({ dataBase: e.target.value })} />
+      </label>
+    </section>
+  );
+}

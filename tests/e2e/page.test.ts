@@ -1,0 +1,113 @@
+// The page end to end in headless Chromium on SwiftShader: load the bundled stories260K, run perplexity in the
+// worker, read the figure; cancel; a bad model URL gives a specific error. Screenshots go to test-results/.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type ViteDevServer } from 'vite';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { TOL } from '../helpers.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SHOTS = `${ROOT}test-results/`;
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--enable-unsafe-webgpu',
+  '--use-webgpu-adapter=swiftshader',
+  '--enable-features=Vulkan',
+  '--no-sandbox',
+  '--disable-gpu-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+let server: ViteDevServer;
+let browser: Browser;
+let url: string;
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  server = await createServer({ root: ROOT, configFile: `${ROOT}vite.config.ts`, server: { port: 0, host: '127.0.0.1' }, logLevel: 'error' });
+  await server.listen();
+  url = server.resolvedUrls!.local[0];
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function openLab(): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  await page.goto(url);
+  await expect.poll(() => page.locator('[data-testid=model-select] option[value="bundled:stories260K"]').count()).toBe(1);
+  return page;
+}
+
+async function setDatasets(page: Page, wanted: string[]) {
+  for (const box of await page.locator('fieldset input[type=checkbox]').all()) {
+    const label = (await box.locator('xpath=..').innerText()).trim();
+    if (wanted.includes(label) !== (await box.isChecked())) await box.click();
+  }
+}
+
+async function runAndRead(page: Page, dataset: string, windows: string): Promise<number> {
+  await setDatasets(page, [dataset]);
+  await page.fill('[data-testid=seqlen]', '512');
+  await page.fill('[data-testid=windows]', windows);
+  await page.click('[data-testid=run]');
+  await page.waitForSelector('[data-testid=status].running');
+  await page.waitForSelector(`[data-testid=ppl-${dataset}], [data-testid=error]`, { timeout: 540_000 });
+  const err = await page.locator('[data-testid=error]').count();
+  if (err) throw new Error(await page.locator('[data-testid=error]').innerText());
+  return Number(await page.locator(`[data-testid=ppl-${dataset}]`).innerText());
+}
+
+describe('the lab page (headless Chromium, WebGPU on SwiftShader)', () => {
+  it('stories260K tinystories, all 81 windows, within 0.5% of 5.8344', async () => {
+    const page = await openLab();
+    await page.screenshot({ path: `${SHOTS}lab-start.png` });
+    const ppl = await runAndRead(page, 'tinystories', '');
+    await page.screenshot({ path: `${SHOTS}lab-result.png` });
+    expect(Math.abs(ppl / 5.8344 - 1)).toBeLessThan(TOL.ppl);
+    await page.close();
+  });
+
+  it('stories260K tinystories-file, first 40 windows, within 0.5% of 4.0677', async () => {
+    const page = await openLab();
+    const ppl = await runAndRead(page, 'tinystories-file', '40');
+    expect(Math.abs(ppl / 4.0677 - 1)).toBeLessThan(TOL.ppl);
+    await page.close();
+  });
+
+  it('cancel stops the run and the page can start another', async () => {
+    const page = await openLab();
+    await setDatasets(page, ['tinystories']);
+    await page.fill('[data-testid=windows]', '');
+    await page.click('[data-testid=run]');
+    await page.waitForSelector('[data-testid=progress]');
+    await page.click('[data-testid=cancel]');
+    await expect.poll(() => page.locator('[data-testid=status]').innerText(), { timeout: 1000 }).toBe('cancelled');
+    expect(await page.locator('[data-testid=run]').isEnabled()).toBe(true);
+    const ppl = await runAndRead(page, 'tinystories', '1');
+    expect(ppl).toBeGreaterThan(1);
+    await page.close();
+  });
+
+  it('a model URL with no model gives a specific error and the page stays usable', async () => {
+    const page = await openLab();
+    await page.fill('input[placeholder^="org/name"]', `${url}shared/data/`);
+    await page.click('text=Use');
+    await page.fill('[data-testid=windows]', '1');
+    await page.click('[data-testid=run]');
+    await page.waitForSelector('[data-testid=error]', { timeout: 60_000 });
+    expect(await page.locator('[data-testid=error]').innerText()).toMatch(/config\.json not found/);
+    await page.screenshot({ path: `${SHOTS}lab-error.png` });
+    expect(await page.locator('[data-testid=run]').isEnabled()).toBe(true);
+    await page.close();
+  });
+});
