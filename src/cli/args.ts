@@ -14,6 +14,7 @@ export interface CliOptions {
   checkFinite: boolean;
   revision: string;
   hubUrl?: string;
+  residentMb?: number;
 }
 
 const FLAGS: Record<string, 'number' | 'string' | 'list' | 'bool'> = {
@@ -28,6 +29,7 @@ const FLAGS: Record<string, 'number' | 'string' | 'list' | 'bool'> = {
   check_finite: 'bool',
   revision: 'string',
   hub_url: 'string',
+  resident_mb: 'number',
 };
 
 export const USAGE = `usage: npm run quantlab -- <model folder | org/name[@revision] | URL> [flags]
@@ -39,6 +41,7 @@ export const USAGE = `usage: npm run quantlab -- <model folder | org/name[@revis
   --json FILE                   write {model, config, ppl, timings, device}
   --backend webgpu|reference    run on WebGPU (default) or the CPU reference forward
   --check_finite                stop at the first block that produces NaN/Inf
+  --resident_mb MB              weights kept on the GPU (default 2048); beyond it blocks stream one at a time
   --revision REV --hub_url URL  Hub revision and endpoint`;
 
 export function parseArgs(argv: string[]): CliOptions {
@@ -99,5 +102,6 @@ export function parseArgs(argv: string[]): CliOptions {
     checkFinite: raw.check_finite === true,
     revision: String(raw.revision ?? 'main'),
     hubUrl: raw.hub_url as string | undefined,
+    residentMb: num('resident_mb'),
   };
 }

@@ -24,7 +24,8 @@ export async function main(argv: string[]): Promise<number> {
   const readText = opts.dataDir && /^https?:\/\//.test(opts.dataDir) ? urlReader(opts.dataDir) : folderReader(opts.dataDir);
   let lastLine = '';
   const result = await evaluateModel(
-    { datasets: opts.evalPpl, seqlen: opts.seqlen, windows: opts.evalWindows, backend: opts.backend, checkFinite: opts.checkFinite },
+    { datasets: opts.evalPpl, seqlen: opts.seqlen, windows: opts.evalWindows, backend: opts.backend, checkFinite: opts.checkFinite,
+      maxResidentBytes: opts.residentMb !== undefined ? opts.residentMb * 2 ** 20 : undefined },
     {
       source,
       readText,

@@ -15,6 +15,11 @@ setShaderLoader((name) => readFileSync(`${shaderDir}${name}.wgsl`, 'utf8'));
 // SwiftShader's worker threads: keep every instance we create alive for the life of the process.
 const instances: GPU[] = [];
 
+/** The Dawn GPU object the engine's device came from (benchmarks hand it to peers so both run on one adapter). */
+export function nodeGpuInstance(): GPU | undefined {
+  return instances[instances.length - 1];
+}
+
 setGpuProvider(async () => {
   const dawn = await import('webgpu');
   Object.assign(globalThis, dawn.globals);

@@ -9,6 +9,7 @@ import { loadModel } from '../model/load.ts';
 import { withProgress, type ModelSource } from '../model/source.ts';
 import { WeightStore } from '../model/weights.ts';
 import { OptionsError } from '../errors.ts';
+import { parameterCount, type ModelConfig } from '../model/config.ts';
 import type { EvalRequest, EvalResult, Progress } from './types.ts';
 
 export interface EvalContext {
@@ -18,6 +19,20 @@ export interface EvalContext {
   signal?: AbortSignal;
   /** reuse a device across calls (the page keeps one) */
   gpu?: Gpu;
+}
+
+/** f32 weights kept on the GPU across windows; past this, blocks stream in one at a time per window. */
+export const DEFAULT_RESIDENT_BYTES = 2 * 2 ** 30;
+
+/** How many decoder blocks stay resident within a byte budget (embeddings and lm_head are always resident). */
+export function blocksThatFit(cfg: ModelConfig, budget: number): number {
+  const globals = parameterCount(cfg) - cfg.layers * blockParameters(cfg);
+  return Math.max(0, Math.min(cfg.layers, Math.floor((budget - globals * 4) / (blockParameters(cfg) * 4))));
+}
+
+function blockParameters(cfg: ModelConfig): number {
+  const { hidden: C, ffn: F, heads: H, kvHeads: HKV, headDim: D } = cfg;
+  return C * H * D * 2 + C * HKV * D * 2 + (cfg.family === 'opt' ? 2 : 3) * C * F;
 }
 
 export async function evaluateModel(req: EvalRequest, ctx: EvalContext): Promise<EvalResult> {
@@ -36,11 +51,12 @@ export async function evaluateModel(req: EvalRequest, ctx: EvalContext): Promise
   const gpu = backendName === 'webgpu' ? (ctx.gpu ?? (await Gpu.create())) : null;
   try {
     const be = (gpu ? gpuBackend(gpu) : referenceBackend()) as Backend<unknown>;
-    const weights = new WeightStore(be, cfg, model.checkpoint);
+    const residentBlocks = blocksThatFit(cfg, req.maxResidentBytes ?? DEFAULT_RESIDENT_BYTES);
+    const weights = new WeightStore(be, cfg, model.checkpoint, residentBlocks);
     weights.validate();
     const decoder = new Decoder(be, cfg, weights);
     await weights.global();
-    for (let i = 0; i < cfg.layers; i++) await weights.block(i);
+    for (let i = 0; i < Math.min(cfg.layers, residentBlocks); i++) await weights.block(i);
     report({ stage: 'load', label: 'model loaded', fraction: 1, loadedBytes: model.checkpoint.bytes, totalBytes: model.checkpoint.bytes });
     const loadMs = performance.now() - t0;
 

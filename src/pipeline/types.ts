@@ -17,6 +17,8 @@ export interface EvalRequest {
   /** first k windows only */
   windows?: number;
   checkFinite?: boolean;
+  /** bytes of f32 weights to keep resident on the GPU (default 2 GiB); beyond it blocks stream per window */
+  maxResidentBytes?: number;
   /** 'webgpu' (default) or the CPU reference forward */
   backend?: 'webgpu' | 'reference';
 }

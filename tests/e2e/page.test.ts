@@ -29,7 +29,12 @@ let url: string;
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  server = await createServer({ root: ROOT, configFile: `${ROOT}vite.config.ts`, server: { port: 0, host: '127.0.0.1' }, logLevel: 'error' });
+  server = await createServer({
+    root: ROOT,
+    configFile: `${ROOT}vite.config.ts`,
+    server: { port: 0, host: '127.0.0.1', watch: null, hmr: false },
+    logLevel: 'error',
+  }); // no watcher: an edit elsewhere must not reload the page mid-run
   await server.listen();
   url = server.resolvedUrls!.local[0];
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });

@@ -74,7 +74,7 @@ describe('forward pass', () => {
     await expect(dec.windowNll(m.tokenizer.encode(PROMPT), { checkFinite: true })).rejects.toThrow(/first non-finite block: 2/);
   });
 
-  it('the command line loads a Hub repo id (local Hub server) and gives the folder\'s figure', async () => {
+  it('the command line loads a Hub repo id (local Hub server), resident or streamed, and gives the folder\'s figure', async () => {
     const hub = await startLocalHub({ 'karpathy/stories260K': MODELS.stories260K });
     try {
       const run = async (model: string, extra: string[]) => {
@@ -83,7 +83,10 @@ describe('forward pass', () => {
         return JSON.parse(await readFile(json, 'utf8')).ppl.tinystories as number;
       };
       const viaHub = await run('karpathy/stories260K', ['--hub_url', hub.url]);
-      expect(viaHub).toBeCloseTo(await run(MODELS.stories260K, []), 10);
+      const local = await run(MODELS.stories260K, []);
+      expect(viaHub).toBeCloseTo(local, 10);
+      // no room for resident blocks: every block streams from the (local) Hub per window, same figure
+      expect(await run('karpathy/stories260K', ['--hub_url', hub.url, '--resident_mb', '0'])).toBeCloseTo(local, 10);
     } finally {
       await hub.close();
     }

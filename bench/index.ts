@@ -1,0 +1,114 @@
+// npm run bench: our kernels against a peer on the same adapter in the same run, reported as ratios.
+//  1. matmul GFLOP/s for OPT-125m-shaped linear layers (512 tokens × 768→768, 768→3072, 3072→768),
+//     ours (both kernel variants) vs @tensorflow/tfjs-backend-webgpu's matMul(x, W, false, true) — the same y = x·Wᵀ.
+//  2. forward-pass tokens/s for the fixture models, WebGPU vs the TypeScript reference.
+// Flags: --iters N (default 5), --json FILE.
+import '../src/gpu/node.ts';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Gpu } from '../src/gpu/gpu.ts';
+import { nodeGpuInstance } from '../src/gpu/node.ts';
+import * as ops from '../src/gpu/ops.ts';
+import { gpuBackend, referenceBackend, type Backend } from '../src/gpu/backend.ts';
+import { Decoder } from '../src/model/forward.ts';
+import { WeightStore } from '../src/model/weights.ts';
+import { loadModel } from '../src/model/load.ts';
+import { folderSource } from '../src/model/source.node.ts';
+import { folderReader } from '../src/eval/datasets.node.ts';
+import { evalText } from '../src/eval/datasets.ts';
+import { tokenizeEval, windowsOf } from '../src/eval/perplexity.ts';
+
+const arg = (name: string, d?: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : d;
+};
+const ITERS = Number(arg('iters', '5'));
+const MODELS = fileURLToPath(new URL('../../shared/models/', import.meta.url));
+
+const gpu = await Gpu.create();
+console.log(`adapter: ${gpu.info.description}${gpu.info.software ? ' (software)' : ''}, shader-f16: ${gpu.info.shaderF16}`);
+Object.defineProperty(globalThis, 'navigator', { value: { gpu: nodeGpuInstance() }, configurable: true });
+const tf = await import('@tensorflow/tfjs-core');
+await import('@tensorflow/tfjs-backend-webgpu');
+if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs-backend-webgpu could not start on this adapter');
+
+function randn(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(next() + 1e-12)) * Math.cos(2 * Math.PI * next()));
+}
+
+async function timeIt(run: () => void | Promise<void>, sync: () => Promise<void>): Promise<number> {
+  run();
+  await sync(); // warm-up: pipeline compilation
+  const t0 = performance.now();
+  for (let i = 0; i < ITERS; i++) await run();
+  await sync();
+  return (performance.now() - t0) / ITERS;
+}
+
+const results: Record<string, unknown> = { adapter: gpu.info.description, software: gpu.info.software, iters: ITERS, matmul: [], forward: [] };
+console.log(`\nmatmul y[M,N] = x[M,K]·W[N,K]ᵀ, ${ITERS} iterations after a warm-up`);
+console.log('| shape (M×K→N) | ours tiled GFLOP/s | ours direct GFLOP/s | tfjs-webgpu GFLOP/s | best ours / tfjs |');
+console.log('|---|---|---|---|---|');
+for (const [M, K, N] of [
+  [512, 768, 768],
+  [512, 768, 3072],
+  [512, 3072, 768],
+]) {
+  const xh = randn(M * K, 1);
+  const wh = randn(N * K, 2);
+  const flops = 2 * M * N * K;
+  const x = gpu.upload(xh, [M, K]);
+  const W = gpu.upload(wh, [N, K]);
+  const ours: Record<string, number> = {};
+  for (const variant of ['tiled', 'direct'] as const) {
+    gpu.kernelVariant = variant;
+    const ms = await timeIt(() => gpu.release(ops.matmul(gpu, x, W, null)), () => gpu.sync());
+    ours[variant] = flops / (ms * 1e6);
+  }
+  const xt = tf.tensor2d(xh, [M, K]);
+  const wt = tf.tensor2d(wh, [N, K]);
+  let last: InstanceType<typeof tf.Tensor> | null = null;
+  const tfMs = await timeIt(
+    () => {
+      last?.dispose();
+      last = tf.matMul(xt, wt, false, true);
+    },
+    async () => {
+      await last!.data();
+    },
+  );
+  const tfG = flops / (tfMs * 1e6);
+  const best = Math.max(ours.tiled, ours.direct);
+  console.log(`| ${M}×${K}→${N} | ${ours.tiled.toFixed(2)} | ${ours.direct.toFixed(2)} | ${tfG.toFixed(2)} | ${(best / tfG).toFixed(2)}× |`);
+  (results.matmul as unknown[]).push({ M, K, N, oursTiled: ours.tiled, oursDirect: ours.direct, tfjs: tfG, ratio: best / tfG });
+  gpu.release(x);
+  gpu.release(W);
+  xt.dispose();
+  wt.dispose();
+}
+gpu.kernelVariant = gpu.info.software ? 'direct' : 'tiled';
+
+console.log('\nforward pass, 512-token windows of tinystories (NLL included)');
+console.log('| model | WebGPU tokens/s | reference tokens/s | ratio |');
+console.log('|---|---|---|---|');
+for (const name of ['stories260K', 'opt-tiny']) {
+  const m = await loadModel(folderSource(`${MODELS}${name}`));
+  const ids = tokenizeEval(m.tokenizer, await evalText('tinystories', folderReader(), 512));
+  const windows = windowsOf(ids, 512, 3);
+  const tps = async <T>(be: Backend<T>) => {
+    const dec = new Decoder(be, m.config, new WeightStore(be, m.config, m.checkpoint));
+    await dec.windowNll(windows[0]); // warm-up
+    const t0 = performance.now();
+    for (const w of windows) await dec.windowNll(w);
+    return (windows.length * 512) / ((performance.now() - t0) / 1000);
+  };
+  const g = await tps(gpuBackend(gpu));
+  const r = await tps(referenceBackend());
+  console.log(`| ${name} | ${g.toFixed(0)} | ${r.toFixed(0)} | ${(g / r).toFixed(2)}× |`);
+  (results.forward as unknown[]).push({ model: name, webgpuTokensPerSecond: g, referenceTokensPerSecond: r });
+}
+const json = arg('json');
+if (json) writeFileSync(json, JSON.stringify(results, null, 2));
+process.exit(0);
