@@ -2,6 +2,9 @@
 // reference.ts holds the CPU twin of each under the same name.
 import type { Gpu } from './gpu.ts';
 import type { GpuTensor } from './tensor.ts';
+import type { QuantGrid } from './reference.ts';
+
+export type { QuantGrid };
 
 const WG = 256;
 
@@ -118,4 +121,67 @@ export async function checkFinite(gpu: Gpu, x: GpuTensor): Promise<number> {
   const n = (await gpu.readU32(count))[0];
   gpu.release(count);
   return n;
+}
+
+// ---- quantization kernels ------------------------------------------------------------------------------------------
+
+/** In place: H ← alpha·H + beta·XᵀX (GPTQ's running Hessian). */
+export function hessian(gpu: Gpu, X: GpuTensor, H: GpuTensor, alpha: number, beta: number): void {
+  const [T, K] = rowsCols(X);
+  gpu.dispatch(gpu.pipeline('hessian'), [X, H], [{ u32: T }, { u32: K }, { f32: alpha }, { f32: beta }], [Math.ceil(K / 32), Math.ceil(K / 32)]);
+}
+
+
+function quantUniforms(R: number, K: number, grid: QuantGrid, firstGroup: number, numGroups: number, totalGroups: number) {
+  return [
+    { u32: R },
+    { u32: K },
+    { u32: grid.groupsize },
+    { u32: firstGroup },
+    { u32: numGroups },
+    { u32: totalGroups },
+    { f32: grid.maxq },
+    { u32: grid.sym ? 1 : 0 },
+  ];
+}
+
+/** Fits (scale, zero) of groups [firstGroup, firstGroup + numGroups) of every row into params [R, totalGroups, 2]. */
+export function quantParams(gpu: Gpu, W: GpuTensor, params: GpuTensor, grid: QuantGrid, firstGroup: number, numGroups: number): void {
+  const [R, K] = W.shape;
+  const totalGroups = params.size / (2 * R);
+  gpu.dispatch(gpu.pipeline('fakeQuant', 'quantParams'), [W, params], quantUniforms(R, K, grid, firstGroup, numGroups, totalGroups), [Math.ceil((R * numGroups) / 64)]);
+}
+
+/** Ŵ = dequant(quant(W)) with each column's group parameters. */
+export function fakeQuant(gpu: Gpu, W: GpuTensor, params: GpuTensor, colGroup: GpuTensor, grid: QuantGrid): GpuTensor {
+  const [R, K] = W.shape;
+  const totalGroups = params.size / (2 * R);
+  const Q = gpu.tensor([R, K], 'f32', 'fakeQuant.Q');
+  const groups = Math.ceil((R * K) / 64);
+  const maxX = gpu.limits.maxComputeWorkgroupsPerDimension;
+  gpu.dispatch(gpu.pipeline('fakeQuant', 'fakeQuant'), [W, params, colGroup, Q], quantUniforms(R, K, grid, 0, 0, totalGroups), groups <= maxX ? [groups] : [maxX, Math.ceil(groups / maxX)]);
+  return Q;
+}
+
+export const GPTQ_BLOCK = 128;
+
+/** GPTQ's column loop over columns [i1, i1 + count): writes Q's columns and the block's errors Err [R, 128]. */
+export function gptqBlock(gpu: Gpu, U: GpuTensor, W: GpuTensor, params: GpuTensor, colGroup: GpuTensor, Q: GpuTensor, Err: GpuTensor, i1: number, count: number, maxq: number): void {
+  const [R, K] = W.shape;
+  if (count > GPTQ_BLOCK) throw new Error(`gptqBlock: blocks are at most ${GPTQ_BLOCK} columns`);
+  const totalGroups = params.size / (2 * R);
+  gpu.dispatch(
+    gpu.pipeline('gptqBlock'),
+    [U, W, params, colGroup, Q, Err],
+    [{ u32: R }, { u32: K }, { u32: i1 }, { u32: count }, { u32: totalGroups }, { f32: maxq }],
+    [Math.ceil(R / 64)],
+  );
+}
+
+/** W[:, i1+count:] −= Err · U[i1:i1+count, i1+count:] */
+export function gptqUpdate(gpu: Gpu, U: GpuTensor, Err: GpuTensor, W: GpuTensor, i1: number, count: number): void {
+  const [R, K] = W.shape;
+  const rest = K - (i1 + count);
+  if (rest <= 0) return;
+  gpu.dispatch(gpu.pipeline('gptqUpdate'), [U, Err, W], [{ u32: R }, { u32: K }, { u32: i1 }, { u32: count }], [Math.ceil(rest / 32), Math.ceil(R / 8)]);
 }

@@ -159,3 +159,105 @@ export function checkFinite(x: CpuTensor): number {
   for (const v of x.data) if (!Number.isFinite(v)) n++;
   return n;
 }
+
+// ---- quantization kernels ------------------------------------------------------------------------------------------
+
+/** torch.round / WGSL round: halves go to the even neighbour. */
+export function roundEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** In place: H ← alpha·H + beta·XᵀX */
+export function hessian(X: CpuTensor, H: CpuTensor, alpha: number, beta: number): void {
+  const [T, K] = rowsCols(X);
+  for (let i = 0; i < K; i++)
+    for (let j = 0; j < K; j++) {
+      let acc = 0;
+      for (let t = 0; t < T; t++) acc += X.data[t * K + i] * X.data[t * K + j];
+      H.data[i * K + j] = alpha * H.data[i * K + j] + beta * acc;
+    }
+}
+
+/** Quantizer grid: maxq = 2^bits − 1 levels, asymmetric or symmetric, groups of `groupsize` columns (K: per row). */
+export interface QuantGrid {
+  maxq: number;
+  sym: boolean;
+  groupsize: number;
+}
+
+/** methods.md's uniform quantizer parameters of values spanning [lo, hi]. */
+export function fitRange(lo: number, hi: number, maxq: number, sym: boolean): [number, number] {
+  let xmin = Math.min(lo, 0);
+  let xmax = Math.max(hi, 0);
+  if (sym) {
+    xmax = Math.max(Math.abs(xmin), xmax);
+    if (xmin < 0) xmin = -xmax;
+  }
+  if (xmin === 0 && xmax === 0) [xmin, xmax] = [-1, 1];
+  const scale = Math.fround((xmax - xmin) / maxq);
+  const zero = sym ? (maxq + 1) / 2 : roundEven(Math.fround(-xmin / scale));
+  return [scale, zero];
+}
+
+export function quantize(x: number, scale: number, zero: number, maxq: number): number {
+  const level = Math.min(Math.max(roundEven(Math.fround(x / scale)) + zero, 0), maxq);
+  return Math.fround(scale * (level - zero));
+}
+
+export function quantParams(W: CpuTensor, params: CpuTensor, grid: QuantGrid, firstGroup: number, numGroups: number): void {
+  const [R, K] = W.shape;
+  const totalGroups = params.data.length / (2 * R);
+  for (let r = 0; r < R; r++)
+    for (let g = firstGroup; g < firstGroup + numGroups; g++) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let c = g * grid.groupsize; c < Math.min((g + 1) * grid.groupsize, K); c++) {
+        lo = Math.min(lo, W.data[r * K + c]);
+        hi = Math.max(hi, W.data[r * K + c]);
+      }
+      const [scale, zero] = fitRange(lo, hi, grid.maxq, grid.sym);
+      params.data[(r * totalGroups + g) * 2] = scale;
+      params.data[(r * totalGroups + g) * 2 + 1] = zero;
+    }
+}
+
+export function fakeQuant(W: CpuTensor, params: CpuTensor, colGroup: Uint32Array, grid: QuantGrid): CpuTensor {
+  const [R, K] = W.shape;
+  const totalGroups = params.data.length / (2 * R);
+  const Q = new Float32Array(R * K);
+  for (let r = 0; r < R; r++)
+    for (let c = 0; c < K; c++) {
+      const g = (r * totalGroups + colGroup[c]) * 2;
+      Q[r * K + c] = quantize(W.data[r * K + c], params.data[g], params.data[g + 1], grid.maxq);
+    }
+  return cpu(Q, [R, K]);
+}
+
+export function gptqBlock(U: CpuTensor, W: CpuTensor, params: CpuTensor, colGroup: Uint32Array, Q: CpuTensor, Err: CpuTensor, i1: number, count: number, maxq: number): void {
+  const [R, K] = W.shape;
+  const totalGroups = params.data.length / (2 * R);
+  const w = new Float32Array(count);
+  for (let r = 0; r < R; r++) {
+    w.set(W.data.subarray(r * K + i1, r * K + i1 + count));
+    for (let i = 0; i < count; i++) {
+      const col = i1 + i;
+      const g = (r * totalGroups + colGroup[col]) * 2;
+      const q = quantize(w[i], params.data[g], params.data[g + 1], maxq);
+      Q.data[r * K + col] = q;
+      const err = Math.fround((w[i] - q) / U.data[col * K + col]);
+      Err.data[r * 128 + i] = err;
+      for (let j = i + 1; j < count; j++) w[j] -= err * U.data[col * K + i1 + j];
+    }
+  }
+}
+
+export function gptqUpdate(U: CpuTensor, Err: CpuTensor, W: CpuTensor, i1: number, count: number): void {
+  const [R, K] = W.shape;
+  for (let r = 0; r < R; r++)
+    for (let c = i1 + count; c < K; c++) {
+      let acc = 0;
+      for (let k = 0; k < count; k++) acc += Err.data[r * 128 + k] * U.data[(i1 + k) * K + c];
+      W.data[r * K + c] -= acc;
+    }
+}

@@ -10,7 +10,11 @@ export type ShaderName =
   | 'activation'
   | 'add'
   | 'crossEntropy'
-  | 'checkFinite';
+  | 'checkFinite'
+  | 'hessian'
+  | 'fakeQuant'
+  | 'gptqBlock'
+  | 'gptqUpdate';
 
 let loader: ((name: ShaderName) => string) | null = null;
 const cache = new Map<ShaderName, string>();

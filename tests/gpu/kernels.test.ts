@@ -44,7 +44,8 @@ describe('kernels match their reference twins', () => {
     const opNames = Object.keys(ops);
     const refNames = Object.keys(ref);
     for (const s of shaders) {
-      const names = s === 'activation' ? ['relu', 'gelu', 'siluMul'] : [s];
+      const entries: Record<string, string[]> = { activation: ['relu', 'gelu', 'siluMul'], fakeQuant: ['quantParams', 'fakeQuant'] };
+      const names = entries[s] ?? [s];
       for (const n of names) {
         expect(opNames, `ops.${n}`).toContain(n);
         expect(refNames, `reference.${n}`).toContain(n);
