@@ -1,9 +1,10 @@
 // Seed-compatible flags (--wbits, --abits, --eval_ppl, --hidden_layer_num…) parsed into one options object.
 import { OptionsError } from '../errors.ts';
+import { recipe, validateRecipe, type Method, type QuantRecipe } from '../quant/recipe.ts';
 
 export interface CliOptions {
   model: string;
-  wbits: number;
+  recipe: QuantRecipe;
   abits: number;
   evalPpl: string[];
   seqlen: number;
@@ -18,6 +19,19 @@ export interface CliOptions {
 }
 
 const FLAGS: Record<string, 'number' | 'string' | 'list' | 'bool'> = {
+  method: 'string',
+  nearest: 'bool',
+  groupsize: 'number',
+  sym: 'bool',
+  act_order: 'bool',
+  static_groups: 'bool',
+  true_sequential: 'bool',
+  percdamp: 'number',
+  blocksize: 'number',
+  nsamples: 'number',
+  calib: 'string',
+  seed: 'number',
+  hidden_layer_num: 'number',
   wbits: 'number',
   abits: 'number',
   eval_ppl: 'list',
@@ -33,7 +47,11 @@ const FLAGS: Record<string, 'number' | 'string' | 'list' | 'bool'> = {
 };
 
 export const USAGE = `usage: npm run quantlab -- <model folder | org/name[@revision] | URL> [flags]
-  --wbits 16 --abits 16         precision (this build evaluates full precision; quantization methods come next)
+  --method fp|rtn|gptq          (--nearest = rtn); weights only in this build: --abits 16
+  --wbits 2..8 --groupsize N    bits and group size (−1 = per row); --sym for a symmetric grid
+  --act-order --static-groups --true-sequential --percdamp 0.01 --blocksize 128     GPTQ options
+  --calib c4|tinystories|tinyshakespeare|FILE.txt --nsamples 128 --seed 0            calibration
+  --hidden_layer_num N          quantize and run only the first N blocks
   --eval_ppl wikitext2,ptb,c4   datasets: wikitext2 ptb ptb-new c4 tinystories tinystories-file
   --seqlen N                    window length (default 2048, capped at the model's max positions)
   --eval_windows K              score only the first K windows
@@ -80,18 +98,35 @@ export function parseArgs(argv: string[]): CliOptions {
     if (!Number.isFinite(v)) throw new OptionsError(`--${k} must be a number (got "${raw[k]}")`);
     return v;
   };
-  const wbits = num('wbits', 16)!;
   const abits = num('abits', 16)!;
-  if (wbits !== 16 || abits !== 16) {
-    throw new OptionsError(`--wbits ${wbits} --abits ${abits}: this build runs full precision only (16/16); quantization is not implemented yet`);
-  }
+  if (abits !== 16) throw new OptionsError(`--abits ${abits}: activation quantization (RPTQ) is not in this build; use --abits 16`);
+  let method = String(raw.method ?? (raw.nearest ? 'rtn' : num('wbits', 16) !== 16 ? 'gptq' : 'fp')) as Method;
+  if (raw.nearest) method = 'rtn';
+  if (method === 'fp' && raw.wbits !== undefined && num('wbits') !== 16) throw new OptionsError('--method fp runs at 16 bits; pick --method rtn or gptq for --wbits below 16');
+  const r = recipe({
+    method,
+    ...(raw.wbits !== undefined ? { wbits: num('wbits') } : {}),
+    groupsize: num('groupsize', -1),
+    sym: raw.sym === true,
+    actOrder: raw.act_order === true,
+    staticGroups: raw.static_groups === true,
+    trueSequential: raw.true_sequential === true,
+    percdamp: num('percdamp', 0.01),
+    blocksize: num('blocksize', 128),
+    nsamples: num('nsamples', 128),
+    seqlen: num('seqlen', 2048),
+    calib: String(raw.calib ?? 'c4'),
+    seed: num('seed', 0),
+    hiddenLayerNum: num('hidden_layer_num'),
+  });
+  validateRecipe(r);
   const backend = String(raw.backend ?? 'webgpu');
   if (backend !== 'webgpu' && backend !== 'reference') throw new OptionsError(`--backend must be webgpu or reference (got "${backend}")`);
   const evalWindows = num('eval_windows');
   if (evalWindows !== undefined && (!Number.isInteger(evalWindows) || evalWindows < 1)) throw new OptionsError('--eval_windows must be a positive integer');
   return {
     model,
-    wbits,
+    recipe: r,
     abits,
     evalPpl: (raw.eval_ppl as string[] | undefined) ?? [],
     seqlen: num('seqlen', 2048)!,

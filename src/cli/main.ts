@@ -6,7 +6,8 @@ import { LabError } from '../errors.ts';
 import { folderReader, urlReader } from '../eval/datasets.node.ts';
 import { hubSource, parseHubId, urlSource, HUB_URL, type ModelSource } from '../model/source.ts';
 import { folderSource } from '../model/source.node.ts';
-import { evaluateModel } from '../pipeline/evaluate.ts';
+import { runExperiment } from '../pipeline/experiment.ts';
+import type { EvalResult } from '../pipeline/types.ts';
 import { parseArgs, type CliOptions } from './args.ts';
 
 export function resolveSource(opts: Pick<CliOptions, 'model' | 'revision' | 'hubUrl'>): ModelSource {
@@ -18,27 +19,45 @@ export function resolveSource(opts: Pick<CliOptions, 'model' | 'revision' | 'hub
   throw new LabError(`"${m}" is neither a folder, a URL nor a Hub id (org/name)`);
 }
 
+function printResult(result: EvalResult): void {
+  const r = result.config.recipe;
+  const what = r ? `${r.method.toUpperCase()} W${r.wbits}${r.groupsize > 0 ? ` g${r.groupsize}` : ''}${r.actOrder ? ' act-order' : ''}${r.sym ? ' sym' : ''}` : 'FP';
+  console.log(`\n${result.model} (${result.modelType}, ${(result.parameters / 1e6).toFixed(2)}M params) ${what} A${result.config.abits} seqlen ${result.config.seqlen} on ${result.device?.description ?? 'CPU reference'}`);
+  if (result.quant) {
+    console.log(`calibration: ${r!.calib}, ${r!.nsamples} × ${r!.seqlen} tokens, seed ${r!.seed}`);
+    console.log('| block | layer | rel. output error | bits | ms |\n|---|---|---|---|---|');
+    for (const l of result.quant.layers) console.log(`| ${l.layer} | ${l.linear} | ${l.relError.toFixed(5)} | ${l.bits.toFixed(2)} | ${l.ms.toFixed(0)} |`);
+    const q = result.quant;
+    console.log(`quantization ${(q.totalMs / 1000).toFixed(1)} s (Hessians ${(q.hessianMs / 1000).toFixed(1)} s, factorization ${(q.factorMs / 1000).toFixed(1)} s, column loop ${(q.loopMs / 1000).toFixed(1)} s)`);
+  }
+  const rows = Object.entries(result.ppl).map(([ds, v]) => {
+    const fp = result.pplBefore?.[ds];
+    return `| ${ds.padEnd(16)} | ${String(result.windows[ds]).padStart(7)} | ${fp !== undefined ? fp.toFixed(4).padStart(10) + ' | ' : ''}${v.toFixed(4).padStart(10)} |`;
+  });
+  const head = result.pplBefore ? '| dataset          | windows |    FP ppl  |  quant ppl |\n|---|---|---|---|' : '| dataset          | windows | perplexity |\n|---|---|---|';
+  console.log(`${head}\n${rows.join('\n')}`);
+  console.log(`peak GPU memory in use ${(result.peakGpuBytes / 2 ** 20).toFixed(1)} MiB`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const opts = parseArgs(argv);
   const source = resolveSource(opts);
   const readText = opts.dataDir && /^https?:\/\//.test(opts.dataDir) ? urlReader(opts.dataDir) : folderReader(opts.dataDir);
   let lastLine = '';
-  const result = await evaluateModel(
-    { datasets: opts.evalPpl, seqlen: opts.seqlen, windows: opts.evalWindows, backend: opts.backend, checkFinite: opts.checkFinite,
+  const result = await runExperiment(
+    { datasets: opts.evalPpl, recipe: opts.recipe, seqlen: opts.seqlen, windows: opts.evalWindows, backend: opts.backend, checkFinite: opts.checkFinite,
       maxResidentBytes: opts.residentMb !== undefined ? opts.residentMb * 2 ** 20 : undefined },
     {
       source,
       readText,
       onProgress: (p) => {
-        const line = p.stage === 'load' ? `[load] ${p.label}` : `[eval] ${p.label}`;
-        if (line !== lastLine && (p.stage === 'evaluate' || p.fraction === 1)) process.stderr.write(`${line}\n`);
+        const line = `[${p.stage}] ${p.label}`;
+        if (line !== lastLine && (p.stage !== 'load' || p.fraction === 1)) process.stderr.write(`${line}\n`);
         lastLine = line;
       },
     },
   );
-  const rows = Object.entries(result.ppl).map(([ds, v]) => `| ${ds.padEnd(16)} | ${String(result.windows[ds]).padStart(7)} | ${v.toFixed(4).padStart(10)} |`);
-  console.log(`\n${result.model} (${result.modelType}, ${(result.parameters / 1e6).toFixed(2)}M params) W${result.config.wbits}A${result.config.abits} seqlen ${result.config.seqlen} on ${result.device?.description ?? 'CPU reference'}`);
-  console.log(`| dataset          | windows | perplexity |\n|------------------|---------|------------|\n${rows.join('\n')}`);
+  printResult(result);
   console.log(`load ${(result.timings.loadMs / 1000).toFixed(1)} s, ${result.timings.tokensPerSecond.toFixed(0)} tokens/s`);
   if (opts.json) await writeFile(opts.json, JSON.stringify(result, null, 2));
   return 0;

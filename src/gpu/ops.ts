@@ -185,3 +185,11 @@ export function gptqUpdate(gpu: Gpu, U: GpuTensor, Err: GpuTensor, W: GpuTensor,
   if (rest <= 0) return;
   gpu.dispatch(gpu.pipeline('gptqUpdate'), [U, Err, W], [{ u32: R }, { u32: K }, { u32: i1 }, { u32: count }], [Math.ceil(rest / 32), Math.ceil(R / 8)]);
 }
+
+/** Per-row (Σ (yq − y)², Σ y²) of two [T, N] outputs: [T, 2]. */
+export function outputError(gpu: Gpu, yq: GpuTensor, y: GpuTensor): GpuTensor {
+  const [T, N] = rowsCols(y);
+  const err = gpu.tensor([T, 2], 'f32', 'outputError');
+  gpu.dispatch(gpu.pipeline('outputError'), [yq, y, err], [{ u32: T }, { u32: N }], [Math.ceil(T / 64)]);
+  return err;
+}

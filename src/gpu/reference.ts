@@ -261,3 +261,15 @@ export function gptqUpdate(U: CpuTensor, Err: CpuTensor, W: CpuTensor, i1: numbe
       W.data[r * K + c] -= acc;
     }
 }
+
+export function outputError(yq: CpuTensor, y: CpuTensor): CpuTensor {
+  const [T, N] = rowsCols(y);
+  const err = new Float32Array(T * 2);
+  for (let t = 0; t < T; t++)
+    for (let n = 0; n < N; n++) {
+      const b = y.data[t * N + n];
+      err[t * 2] += (yq.data[t * N + n] - b) ** 2;
+      err[t * 2 + 1] += b * b;
+    }
+  return cpu(err, [T, 2]);
+}

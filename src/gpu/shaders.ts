@@ -14,7 +14,8 @@ export type ShaderName =
   | 'hessian'
   | 'fakeQuant'
   | 'gptqBlock'
-  | 'gptqUpdate';
+  | 'gptqUpdate'
+  | 'outputError';
 
 let loader: ((name: ShaderName) => string) | null = null;
 const cache = new Map<ShaderName, string>();

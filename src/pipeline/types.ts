@@ -1,5 +1,7 @@
 // What crosses the worker boundary and what the CLI writes: plain, serializable summaries only.
-export type Stage = 'load' | 'evaluate';
+import type { QuantRecipe } from '../quant/recipe.ts';
+
+export type Stage = 'load' | 'calibrate' | 'quantize' | 'evaluate';
 
 export interface Progress {
   stage: Stage;
@@ -13,7 +15,12 @@ export interface Progress {
 
 export interface EvalRequest {
   datasets: string[];
+  /** evaluation window length; defaults to the recipe's seqlen */
   seqlen?: number;
+  /** skip the full-precision evaluation that precedes quantization (the figure is then absent from pplBefore) */
+  skipBefore?: boolean;
+  /** the quantization experiment; absent = full precision */
+  recipe?: QuantRecipe;
   /** first k windows only */
   windows?: number;
   checkFinite?: boolean;
@@ -29,12 +36,36 @@ export interface DeviceSummary {
   shaderF16: boolean;
 }
 
+export interface LayerReport {
+  layer: number;
+  /** HF name: q_proj, fc2, down_proj… */
+  linear: string;
+  /** ‖XWᵀ − XŴᵀ‖ / ‖XWᵀ‖ on the calibration inputs */
+  relError: number;
+  ms: number;
+  bits: number;
+}
+
+export interface QuantSummary {
+  method: string;
+  layers: LayerReport[];
+  hessianMs: number;
+  factorMs: number;
+  loopMs: number;
+  totalMs: number;
+  calibrationTokens: number;
+}
+
 export interface EvalResult {
   model: string;
   modelType: string;
   parameters: number;
-  config: { wbits: number; abits: number; seqlen: number; windows?: number; backend: string };
+  config: { wbits: number; abits: number; seqlen: number; windows?: number; backend: string; recipe?: QuantRecipe };
+  /** perplexity of the evaluated model (quantized when a method ran) */
   ppl: Record<string, number>;
+  /** full-precision perplexity measured in the same run, when a method ran */
+  pplBefore?: Record<string, number>;
+  quant?: QuantSummary;
   windows: Record<string, number>;
   timings: { loadMs: number; evalMs: Record<string, number>; tokensPerSecond: number };
   device: DeviceSummary | null;

@@ -3,7 +3,7 @@
 import '../gpu/browser.ts';
 import * as Comlink from 'comlink';
 import { filesSource, hubSource, urlSource, type ModelSource } from '../model/source.ts';
-import { evaluateModel } from './evaluate.ts';
+import { runExperiment } from './experiment.ts';
 import { LabError } from '../errors.ts';
 import type { EvalRequest, EvalResult, Progress } from './types.ts';
 
@@ -31,7 +31,7 @@ const api = {
     controller = new AbortController();
     const base = new URL(dataBase.endsWith('/') ? dataBase : `${dataBase}/`, self.location.href);
     try {
-      const result = await evaluateModel(req, {
+      const result = await runExperiment(req, {
         source: toSource(spec),
         signal: controller.signal,
         onProgress,

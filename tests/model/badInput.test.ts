@@ -130,7 +130,7 @@ describe('bad input is refused with a specific error', () => {
 
   it('unknown flags and unsupported bit widths', () => {
     expect(() => parseArgs(['m', '--wbitz', '4'])).toThrow(OptionsError);
-    expect(() => parseArgs(['m', '--wbits', '4'])).toThrow(/full precision only/);
+    expect(() => parseArgs(['m', '--abits', '4'])).toThrow(/activation quantization/);
     expect(() => parseArgs(['m', '--eval_windows', '0'])).toThrow(/positive integer/);
   });
 });

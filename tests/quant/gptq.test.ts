@@ -127,6 +127,14 @@ describe('quantization kernels match their twins', () => {
   });
 });
 
+it('outputError sums on real fc1 outputs, quantized vs full precision', async () => {
+  const yf = ref.matmul(X128, W1, null);
+  const Q = await gpu.read(rtn(gpu, gpu.upload(W1.data, W1.shape), 3, -1, false));
+  const yq = ref.matmul(X128, ref.cpu(Q, W1.shape), null);
+  const got = await gpu.read(ops.outputError(gpu, gpu.upload(yq.data, yq.shape), gpu.upload(yf.data, yf.shape)));
+  expect(relErr(got, ref.outputError(yq, yf).data)).toBeLessThan(1e-5);
+});
+
 describe('GPTQ on WebGPU = the reference algorithm (same quantized weights up to rounding ties)', () => {
   it.each([
     ['fc1, per row, W4', 'fc1', base],

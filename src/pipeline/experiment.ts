@@ -1,5 +1,5 @@
-// Full-precision evaluation: load a model from a source, run perplexity on each dataset, on WebGPU or on the
-// CPU reference. The page's worker and the CLI both call this.
+// One experiment: load a model, evaluate it in full precision, and when the recipe names a method, calibrate,
+// quantize block by block and evaluate again. The page's worker and the CLI both call this.
 import { gpuBackend, referenceBackend, type Backend } from '../gpu/backend.ts';
 import { Gpu } from '../gpu/gpu.ts';
 import { evalText, checkDatasetName, type TextReader } from '../eval/datasets.ts';
@@ -9,6 +9,10 @@ import { loadModel } from '../model/load.ts';
 import { withProgress, type ModelSource } from '../model/source.ts';
 import { WeightStore } from '../model/weights.ts';
 import { OptionsError } from '../errors.ts';
+import { calibrationText, sampleWindows } from '../eval/calibration.ts';
+import { recipe as makeRecipe, validateRecipe } from '../quant/recipe.ts';
+import { quantizeModel } from './quantizeModel.ts';
+import type { GpuTensor } from '../gpu/tensor.ts';
 import { parameterCount, type ModelConfig } from '../model/config.ts';
 import type { EvalRequest, EvalResult, Progress } from './types.ts';
 
@@ -35,17 +39,25 @@ function blockParameters(cfg: ModelConfig): number {
   return C * H * D * 2 + C * HKV * D * 2 + (cfg.family === 'opt' ? 2 : 3) * C * F;
 }
 
-export async function evaluateModel(req: EvalRequest, ctx: EvalContext): Promise<EvalResult> {
+export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise<EvalResult> {
   req.datasets.forEach(checkDatasetName);
+  const r = req.recipe ?? makeRecipe({ method: 'fp', seqlen: req.seqlen ?? 2048 });
+  validateRecipe(r);
+  const quantize = r.method !== 'fp';
+  if (quantize && req.backend === 'reference') throw new OptionsError(`${r.method} runs on WebGPU; --backend reference evaluates full precision only`);
   const t0 = performance.now();
   const report = ctx.onProgress ?? (() => {});
   const source = withProgress(ctx.source, (loaded, file) =>
     report({ stage: 'load', label: `reading ${file}`, fraction: 0, loadedBytes: loaded }),
   );
   const model = await loadModel(source);
-  const cfg = model.config;
-  const seqlen = Math.min(req.seqlen ?? 2048, cfg.maxPositions);
+  validateRecipe(r, model.config);
+  const cfg = r.hiddenLayerNum ? { ...model.config, layers: r.hiddenLayerNum } : model.config;
+  const seqlen = Math.min(req.seqlen ?? r.seqlen, cfg.maxPositions);
   if (!Number.isInteger(seqlen) || seqlen < 2) throw new OptionsError(`seqlen must be an integer ≥ 2 (got ${req.seqlen})`);
+  // calibration is tokenized and checked before any GPU work: a too-short text fails here
+  const calibSeqlen = Math.min(r.seqlen, cfg.maxPositions);
+  const calib = quantize ? sampleWindows(model.tokenizer.encode(await calibrationText(r.calib, ctx.readText)), r.nsamples, calibSeqlen, r.seed) : [];
 
   const backendName = req.backend ?? 'webgpu';
   const gpu = backendName === 'webgpu' ? (ctx.gpu ?? (await Gpu.create())) : null;
@@ -60,34 +72,54 @@ export async function evaluateModel(req: EvalRequest, ctx: EvalContext): Promise
     report({ stage: 'load', label: 'model loaded', fraction: 1, loadedBytes: model.checkpoint.bytes, totalBytes: model.checkpoint.bytes });
     const loadMs = performance.now() - t0;
 
-    const ppl: Record<string, number> = {};
-    const windows: Record<string, number> = {};
-    const evalMs: Record<string, number> = {};
+    const evaluateAll = async (phase: string) => {
+      const ppl: Record<string, number> = {};
+      const windows: Record<string, number> = {};
+      const evalMs: Record<string, number> = {};
+      for (const ds of req.datasets) {
+        const text = await evalText(ds, ctx.readText, seqlen);
+        const ids = tokenizeEval(model.tokenizer, text);
+        const t1 = performance.now();
+        const res = await perplexity(decoder, ids, seqlen, {
+          windows: req.windows,
+          signal: ctx.signal,
+          checkFinite: req.checkFinite,
+          onProgress: (p) => report({ stage: 'evaluate', label: `${phase}${ds} window ${p.window}/${p.windows} (ppl ${p.ppl.toFixed(3)})`, fraction: p.window / p.windows }),
+        });
+        evalMs[ds] = performance.now() - t1;
+        scoringMs += evalMs[ds];
+        tokensScored += res.windows * seqlen;
+        ppl[ds] = res.ppl;
+        windows[ds] = res.windows;
+      }
+      return { ppl, windows, evalMs };
+    };
     let tokensScored = 0;
     let scoringMs = 0;
-    for (const ds of req.datasets) {
-      const text = await evalText(ds, ctx.readText, seqlen);
-      const ids = tokenizeEval(model.tokenizer, text);
-      const t1 = performance.now();
-      const r = await perplexity(decoder, ids, seqlen, {
-        windows: req.windows,
+    const before = quantize && req.skipBefore ? null : await evaluateAll(quantize ? 'FP ' : '');
+    let after = before!;
+    let quant;
+    if (quantize) {
+      quant = await quantizeModel(r, calib, {
+        gpu: gpu!,
+        decoder: decoder as unknown as Decoder<GpuTensor>,
+        weights: weights as unknown as WeightStore<GpuTensor>,
+        checkpoint: model.checkpoint,
         signal: ctx.signal,
-        checkFinite: req.checkFinite,
-        onProgress: (p) => report({ stage: 'evaluate', label: `${ds} window ${p.window}/${p.windows} (ppl ${p.ppl.toFixed(3)})`, fraction: p.window / p.windows }),
+        onBlock: (done, total) => report({ stage: 'quantize', label: `${r.method} block ${done}/${total}`, fraction: done / total }),
       });
-      evalMs[ds] = performance.now() - t1;
-      scoringMs += evalMs[ds];
-      tokensScored += r.windows * seqlen;
-      ppl[ds] = r.ppl;
-      windows[ds] = r.windows;
+      after = await evaluateAll(`W${r.wbits} `);
     }
+    const { ppl, windows, evalMs } = after;
     weights.dispose();
     return {
       model: ctx.source.id,
       modelType: cfg.modelType,
       parameters: model.parameters,
-      config: { wbits: 16, abits: 16, seqlen, windows: req.windows, backend: backendName },
+      config: { wbits: r.wbits, abits: 16, seqlen, windows: req.windows, backend: backendName, recipe: quantize ? r : undefined },
       ppl,
+      pplBefore: quantize ? before?.ppl : undefined,
+      quant,
       windows,
       timings: { loadMs, evalMs, tokensPerSecond: tokensScored / (scoringMs / 1000) },
       device: gpu ? { description: gpu.info.description, software: gpu.info.software, shaderF16: gpu.info.shaderF16 } : null,
