@@ -1,0 +1,79 @@
+// Issue 3's acceptance on real runs: calibrated on tinystories (first 90%), evaluated on tinystories (last 10%).
+// GPTQ beats RTN at the same bits in perplexity and in every layer's output error; same seed → same weights.
+import { describe, expect, it } from 'vitest';
+import { runExperiment } from '../../src/pipeline/experiment.ts';
+import { recipe, type QuantRecipe } from '../../src/quant/recipe.ts';
+import { folderSource } from '../../src/model/source.node.ts';
+import { folderReader } from '../../src/eval/datasets.node.ts';
+import type { EvalResult } from '../../src/pipeline/types.ts';
+import { OptionsError, DatasetError } from '../../src/errors.ts';
+import { MODELS, sharedGpu } from '../helpers.ts';
+
+/** small calibration set (8 × 256 tokens), 12 evaluation windows of 256 */
+const CALIB = { calib: 'tinystories', nsamples: 8, seqlen: 256, seed: 0 };
+
+async function run(model: string, r: Partial<QuantRecipe>, skipBefore = true): Promise<EvalResult> {
+  return runExperiment(
+    { datasets: ['tinystories'], windows: 12, skipBefore, recipe: recipe({ ...CALIB, ...r }) },
+    { source: folderSource(model), readText: folderReader(), gpu: await sharedGpu() },
+  );
+}
+
+function compare(g: EvalResult, r: EvalResult) {
+  const worse = g.quant!.layers.filter((l, i) => l.relError >= r.quant!.layers[i].relError);
+  return { gptq: g.ppl.tinystories, rtn: r.ppl.tinystories, worseLayers: worse.map((l) => `${l.layer}.${l.linear}`) };
+}
+
+describe('GPTQ beats RTN on real models (calibrated and evaluated on tinystories)', () => {
+  it.each([
+    ['opt-tiny', 4, -1, MODELS.optTiny],
+    ['opt-tiny', 3, -1, MODELS.optTiny],
+    ['opt-tiny', 3, 32, MODELS.optTiny],
+    ['stories260K', 4, -1, MODELS.stories260K],
+    ['stories260K', 3, -1, MODELS.stories260K],
+  ] as const)('%s W%i groupsize %i', async (_, wbits, groupsize, model) => {
+    const g = await run(model, { method: 'gptq', wbits, groupsize });
+    const r = await run(model, { method: 'rtn', wbits, groupsize });
+    const c = compare(g, r);
+    console.log(`${_} W${wbits} g${groupsize}: GPTQ ${c.gptq.toFixed(4)} vs RTN ${c.rtn.toFixed(4)}`);
+    expect(c.gptq).toBeLessThan(c.rtn);
+    expect(c.worseLayers).toEqual([]);
+  });
+});
+
+describe('determinism and options', () => {
+  it('same seed, same model, same options → identical perplexity and layer errors; another seed draws other windows', async () => {
+    const a = await run(MODELS.stories260K, { method: 'gptq', wbits: 3, actOrder: true, trueSequential: true });
+    const b = await run(MODELS.stories260K, { method: 'gptq', wbits: 3, actOrder: true, trueSequential: true });
+    expect(b.ppl.tinystories).toBe(a.ppl.tinystories);
+    expect(b.quant!.layers.map((l) => l.relError)).toEqual(a.quant!.layers.map((l) => l.relError));
+    const c = await run(MODELS.stories260K, { method: 'gptq', wbits: 3, actOrder: true, trueSequential: true, seed: 1 });
+    expect(c.quant!.layers.map((l) => l.relError)).not.toEqual(a.quant!.layers.map((l) => l.relError));
+  });
+
+  it('--hidden_layer_num quantizes and runs only the first blocks', async () => {
+    const r = await run(MODELS.optTiny, { method: 'rtn', wbits: 4, hiddenLayerNum: 2 });
+    expect(new Set(r.quant!.layers.map((l) => l.layer))).toEqual(new Set([0, 1]));
+  });
+
+  it.each([
+    [{ method: 'gptq', wbits: 9 }, /--wbits must be an integer from 2 to 8/],
+    [{ method: 'rtn', wbits: 1 }, /--wbits must be an integer from 2 to 8/],
+    [{ method: 'gptq', wbits: 4, groupsize: 48 }, /--groupsize 48 does not divide the .* width 128/],
+    [{ method: 'gptq', wbits: 4, nsamples: 0 }, /--nsamples must be a positive integer/],
+    [{ method: 'gptq', wbits: 4, blocksize: 256 }, /--blocksize must be 1..128/],
+  ] as const)('refuses %j before any work', async (r, msg) => {
+    await expect(run(MODELS.optTiny, r as Partial<QuantRecipe>)).rejects.toThrow(OptionsError);
+    await expect(run(MODELS.optTiny, r as Partial<QuantRecipe>)).rejects.toThrow(msg);
+  });
+
+  it('refuses a calibration set shorter than one window, and an unknown one', async () => {
+    await expect(run(MODELS.optTiny, { method: 'gptq', wbits: 4, seqlen: 512, calib: 'wikitext2' })).rejects.toThrow(/needs its train split/);
+    const tooShort = runExperiment(
+      { datasets: ['tinystories'], windows: 1, recipe: recipe({ method: 'gptq', wbits: 4, calib: 'short.txt', nsamples: 1, seqlen: 256 }) },
+      { source: folderSource(MODELS.optTiny), readText: async () => 'Once upon a time.', gpu: await sharedGpu() },
+    );
+    await expect(tooShort).rejects.toThrow(DatasetError);
+    await expect(run(MODELS.optTiny, { method: 'gptq', wbits: 4, calib: 'nope' })).rejects.toThrow(/unknown calibration set "nope"/);
+  });
+});
