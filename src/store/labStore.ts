@@ -4,6 +4,7 @@ import { create } from 'zustand';
 import type { SourceSpec } from '../pipeline/worker.ts';
 import type { EvalResult, Progress } from '../pipeline/types.ts';
 import { cancelRun, runEvaluation } from './workerClient.ts';
+import { DEFAULT_RECIPE, validateRecipe, type QuantRecipe } from '../quant/recipe.ts';
 
 export const BUNDLED = [
   { id: 'stories260K', label: 'stories260K (bundled, LLaMA, 260K)' },
@@ -26,6 +27,9 @@ interface ModelSlice {
   probeShared(): Promise<void>;
 }
 interface ExperimentSlice {
+  /** the method and its options; seqlen is shared by calibration and evaluation */
+  recipe: QuantRecipe;
+  setRecipe(p: Partial<QuantRecipe>): void;
   datasets: string[];
   seqlen: number;
   windows: number | null;
@@ -44,6 +48,17 @@ interface RunSlice {
 }
 
 export type LabState = ModelSlice & ExperimentSlice & RunSlice;
+
+/** The form's first problem, shown next to the fields before Run is pressed; null when it can run. */
+export function recipeProblem(s: Pick<LabState, 'recipe' | 'seqlen' | 'datasets'>): string | null {
+  if (s.datasets.length === 0) return 'Pick at least one dataset.';
+  try {
+    validateRecipe({ ...s.recipe, seqlen: s.seqlen });
+    return null;
+  } catch (e) {
+    return (e as Error).message.replace(/--(\w+)/g, (_, f: string) => f.replace(/_/g, ' '));
+  }
+}
 
 export function sourceSpec(m: ModelChoice): SourceSpec {
   switch (m.kind) {
@@ -69,6 +84,8 @@ export const useLab = create<LabState>()((set, get) => ({
   },
 
   // experiment
+  recipe: { ...DEFAULT_RECIPE, calib: 'tinystories', nsamples: 8, seqlen: 512 },
+  setRecipe: (p) => set((s) => ({ recipe: { ...s.recipe, ...p, ...(p.method === 'fp' ? { wbits: 16 } : p.method && s.recipe.wbits === 16 ? { wbits: 4 } : {}) } })),
   datasets: ['tinystories'],
   seqlen: 512,
   windows: 4,
@@ -89,7 +106,7 @@ export const useLab = create<LabState>()((set, get) => ({
     set({ status: 'running', progress: null, result: null, error: null, startedAt: performance.now(), runId });
     const outcome = await runEvaluation(
       sourceSpec(s.model),
-      { datasets: s.datasets, seqlen: s.seqlen, windows: s.windows ?? undefined, checkFinite: true },
+      { datasets: s.datasets, seqlen: s.seqlen, windows: s.windows ?? undefined, checkFinite: true, recipe: { ...s.recipe, seqlen: s.seqlen } },
       s.dataBase,
       (progress) => {
         if (get().runId === runId) set({ progress });

@@ -1,5 +1,6 @@
-// What to measure. This build evaluates full precision; methods join this panel as they land.
+// What to run and what to measure: the method (MethodFields) and the perplexity datasets and windows.
 import { DATASETS, useLab } from '../store/labStore.ts';
+import { MethodFields } from './MethodFields.tsx';
 
 export function ExperimentPanel() {
   const { datasets, seqlen, windows, dataBase, setExperiment, status } = useLab();
@@ -8,7 +9,7 @@ export function ExperimentPanel() {
   return (
     <section className="panel">
       <h2>Experiment</h2>
-      <p className="hint">Method: full precision (FP32 compute). Quantization methods are added in later releases.</p>
+      <MethodFields />
       <fieldset disabled={busy}>
         <legend>Perplexity datasets</legend>
         {DATASETS.map((d) => (
@@ -22,7 +23,6 @@ export function ExperimentPanel() {
           </label>
         ))}
       </fieldset>
-      {datasets.length === 0 && <p className="field-error">Pick at least one dataset.</p>}
       <div className="row">
         <label>
           seqlen <input type="number" data-testid="seqlen" value={seqlen} min={2} disabled={busy} onChange={(e) => setExperiment({ seqlen: Number(e.target.value) })} />

@@ -1,6 +1,7 @@
 // Run / cancel, a progress bar with elapsed time and an estimate, the error or the results.
 import { useEffect, useState } from 'react';
-import { useLab } from '../store/labStore.ts';
+import { recipeProblem, useLab } from '../store/labStore.ts';
+import { LayerErrorChart } from './LayerErrorChart.tsx';
 
 function fmt(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -8,20 +9,21 @@ function fmt(ms: number): string {
 }
 
 export function RunPanel() {
-  const { status, progress, startedAt, result, error, run, cancel, datasets, seqlen } = useLab();
+  const state = useLab();
+  const { status, progress, startedAt, result, error, run, cancel } = state;
   const [now, setNow] = useState(performance.now());
   useEffect(() => {
     if (status !== 'running') return;
     const t = setInterval(() => setNow(performance.now()), 500);
     return () => clearInterval(t);
   }, [status]);
-  const invalid = datasets.length === 0 || !Number.isInteger(seqlen) || seqlen < 2;
+  const invalid = recipeProblem(state) !== null;
   const elapsed = startedAt ? now - startedAt : 0;
-  const frac = progress?.stage === 'evaluate' ? progress.fraction : 0;
+  const frac = progress && progress.stage !== 'load' ? progress.fraction : 0;
   const eta = frac > 0.02 ? (elapsed / frac) * (1 - frac) : null;
 
   return (
-    <section className="panel">
+    <section className="panel wide">
       <h2>Run</h2>
       <div className="row">
         <button data-testid="run" onClick={() => void run()} disabled={status === 'running' || invalid}>
@@ -55,7 +57,8 @@ export function RunPanel() {
               <tr>
                 <th>dataset</th>
                 <th>windows</th>
-                <th>perplexity</th>
+                {result.pplBefore && <th>FP</th>}
+                <th>{result.config.recipe ? `${result.config.recipe.method.toUpperCase()} W${result.config.recipe.wbits}` : 'perplexity'}</th>
               </tr>
             </thead>
             <tbody>
@@ -63,7 +66,10 @@ export function RunPanel() {
                 <tr key={ds}>
                   <td>{ds}</td>
                   <td>{result.windows[ds]}</td>
-                  <td data-testid={`ppl-${ds}`}>{v.toFixed(4)}</td>
+                  {result.pplBefore && <td data-testid={`ppl-fp-${ds}`}>{result.pplBefore[ds].toFixed(4)}</td>}
+                  <td data-testid={`ppl-${ds}`} data-value={v}>
+                    {v.toFixed(4)}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -73,6 +79,15 @@ export function RunPanel() {
             {result.device?.description}
             {result.device?.software && ' (software adapter)'}
           </p>
+          {result.quant && (
+            <>
+              <h3>Per-layer output error</h3>
+              <LayerErrorChart layers={result.quant.layers} />
+              <p className="hint">
+                {result.quant.layers.length} layers quantized in {(result.quant.totalMs / 1000).toFixed(1)} s on {result.quant.calibrationTokens} calibration tokens
+              </p>
+            </>
+          )}
         </div>
       )}
     </section>

@@ -5,7 +5,11 @@ import { createServer, type ViteDevServer } from 'vite';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { TOL } from '../helpers.ts';
+import { MODELS, TOL, sharedGpu } from '../helpers.ts';
+import { runExperiment } from '../../src/pipeline/experiment.ts';
+import { recipe } from '../../src/quant/recipe.ts';
+import { folderSource } from '../../src/model/source.node.ts';
+import { folderReader } from '../../src/eval/datasets.node.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SHOTS = `${ROOT}test-results/`;
@@ -60,16 +64,16 @@ async function setDatasets(page: Page, wanted: string[]) {
   }
 }
 
-async function runAndRead(page: Page, dataset: string, windows: string): Promise<number> {
+async function runAndRead(page: Page, dataset: string, windows: string, seqlen = '512'): Promise<number> {
   await setDatasets(page, [dataset]);
-  await page.fill('[data-testid=seqlen]', '512');
+  await page.fill('[data-testid=seqlen]', seqlen);
   await page.fill('[data-testid=windows]', windows);
   await page.click('[data-testid=run]');
   await page.waitForSelector('[data-testid=status].running');
   await page.waitForSelector(`[data-testid=ppl-${dataset}], [data-testid=error]`, { timeout: 540_000 });
   const err = await page.locator('[data-testid=error]').count();
   if (err) throw new Error(await page.locator('[data-testid=error]').innerText());
-  return Number(await page.locator(`[data-testid=ppl-${dataset}]`).innerText());
+  return Number(await page.locator(`[data-testid=ppl-${dataset}]`).getAttribute('data-value'));
 }
 
 describe('the lab page (headless Chromium, WebGPU on SwiftShader)', () => {
@@ -86,6 +90,37 @@ describe('the lab page (headless Chromium, WebGPU on SwiftShader)', () => {
     const page = await openLab();
     const ppl = await runAndRead(page, 'tinystories-file', '40');
     expect(Math.abs(ppl / 4.0677 - 1)).toBeLessThan(TOL.ppl);
+    await page.close();
+  });
+
+  it('GPTQ W3 in the page gives the same perplexity as the same recipe in Node, and draws the per-layer errors', async () => {
+    const page = await openLab();
+    await page.selectOption('[data-testid=method]', 'gptq');
+    await page.fill('[data-testid=wbits]', '3');
+    await page.fill('[data-testid=nsamples]', '4');
+    await page.selectOption('[data-testid=calib]', 'tinystories');
+    const ppl = await runAndRead(page, 'tinystories', '4', '256');
+    await page.waitForSelector('[data-testid=layer-error-chart] canvas');
+    await page.screenshot({ path: `${SHOTS}lab-gptq.png`, fullPage: true });
+    const node = await runExperiment(
+      { datasets: ['tinystories'], windows: 4, skipBefore: true, recipe: recipe({ method: 'gptq', wbits: 3, nsamples: 4, seqlen: 256, calib: 'tinystories', seed: 0 }) },
+      { source: folderSource(MODELS.stories260K), readText: folderReader(), gpu: await sharedGpu() },
+    );
+    console.log(`GPTQ W3 stories260K: page ${ppl}, node ${node.ppl.tinystories}`);
+    // same seed → same windows, same kernels → the same figure (Chromium's and Dawn-node's shader compilers may
+    // still order a float op differently, so allow one part in a million)
+    expect(Math.abs(ppl / node.ppl.tinystories - 1)).toBeLessThan(1e-6);
+    await page.close();
+  });
+
+  it('an invalid combination is explained next to the fields, and Run stays disabled', async () => {
+    const page = await openLab();
+    await page.selectOption('[data-testid=method]', 'gptq');
+    await page.fill('[data-testid=wbits]', '9');
+    expect(await page.locator('[data-testid=form-problem]').innerText()).toMatch(/wbits must be an integer from 2 to 8/);
+    expect(await page.locator('[data-testid=run]').isDisabled()).toBe(true);
+    await page.fill('[data-testid=wbits]', '4');
+    expect(await page.locator('[data-testid=form-problem]').count()).toBe(0);
     await page.close();
   });
 
