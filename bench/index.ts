@@ -2,7 +2,8 @@
 //  1. matmul GFLOP/s for OPT-125m-shaped linear layers (512 tokens × 768→768, 768→3072, 3072→768),
 //     ours (both kernel variants) vs @tensorflow/tfjs-backend-webgpu's matMul(x, W, false, true) — the same y = x·Wᵀ.
 //  2. forward-pass tokens/s for the fixture models, WebGPU vs the TypeScript reference.
-// Flags: --iters N (default 5), --json FILE.
+//  3. GPTQ per layer on OPT-125m-shaped layers: Hessian, factorization, column loop; Hessian and update GFLOP/s.
+// Flags: --iters N (default 5), --json FILE, --gptq_windows N, --skip_gptq.
 import '../src/gpu/node.ts';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -109,6 +110,54 @@ for (const name of ['stories260K', 'opt-tiny']) {
   console.log(`| ${name} | ${g.toFixed(0)} | ${r.toFixed(0)} | ${(g / r).toFixed(2)}× |`);
   (results.forward as unknown[]).push({ model: name, webgpuTokensPerSecond: g, referenceTokensPerSecond: r });
 }
+// ---- GPTQ on OPT-125m-shaped layers -------------------------------------------------------------------------------
+// Random weights, random calibration inputs ("128 × 512-token calibration" on real GPUs; a software adapter measures
+// fewer windows and extrapolates the Hessian linearly in tokens, which is exact for this kernel's cost).
+if (!process.argv.includes('--skip_gptq')) {
+  const windows = Number(arg('gptq_windows', gpu.info.software ? '2' : '128'));
+  console.log(`\nGPTQ per layer (W4, per row, blocksize 128), calibration ${windows} × 512 tokens${windows !== 128 ? ' measured, Hessian extrapolated to 128 × 512' : ''}`);
+  console.log('| layer [out × in] | Hessian s (128×512) | factorization s (CPU f64) | column loop s | Hessian GFLOP/s | update GFLOP/s |');
+  console.log('|---|---|---|---|---|---|');
+  const { HessianAccumulator, gptq } = await import('../src/quant/gptq.ts');
+  for (const [name, R, K] of [
+    ['q_proj', 768, 768],
+    ['fc1', 3072, 768],
+    ['fc2', 768, 3072],
+  ] as const) {
+    const acc = new HessianAccumulator(gpu, K);
+    const X = gpu.upload(randn(512 * K, 3), [512, K]);
+    acc.add(X); // warm-up compile
+    await gpu.sync();
+    const acc2 = new HessianAccumulator(gpu, K);
+    const tH = performance.now();
+    for (let w = 0; w < windows; w++) acc2.add(X);
+    await gpu.sync();
+    const hMs = performance.now() - tH;
+    const hGflops = (2 * K * K * 512 * windows) / (hMs * 1e6);
+    const H = await acc2.read();
+    acc.dispose();
+    acc2.dispose();
+    gpu.release(X);
+    const W = randn(R * K, 4).map((v) => v * 0.02);
+    const { timings } = await gptq(gpu, W, H, R, K, { wbits: 4, groupsize: -1, sym: false, actOrder: false, staticGroups: false, percdamp: 0.01, blocksize: 128 });
+    // the lazy update alone, for its GFLOP/s: one block's errors against the rest of the columns
+    const U = gpu.upload(randn(K * K, 5), [K, K]);
+    const Err = gpu.upload(randn(R * 128, 6), [R, 128]);
+    const Wg = gpu.upload(W, [R, K]);
+    ops.gptqUpdate(gpu, U, Err, Wg, 0, 128);
+    await gpu.sync();
+    const tU = performance.now();
+    for (let i = 0; i < ITERS; i++) ops.gptqUpdate(gpu, U, Err, Wg, 0, 128);
+    await gpu.sync();
+    const uGflops = (2 * R * 128 * (K - 128) * ITERS) / ((performance.now() - tU) * 1e6);
+    for (const t of [U, Err, Wg]) gpu.release(t);
+    const hessian128 = (hMs / windows) * 128;
+    console.log(`| ${name} [${R} × ${K}] | ${(hessian128 / 1000).toFixed(1)} | ${(timings.factorMs / 1000).toFixed(2)} | ${(timings.loopMs / 1000).toFixed(2)} | ${hGflops.toFixed(2)} | ${uGflops.toFixed(2)} |`);
+    (results.gptq ??= [] as unknown[]);
+    (results.gptq as unknown[]).push({ layer: name, R, K, windowsMeasured: windows, hessianSecondsFor128x512: hessian128 / 1000, factorSeconds: timings.factorMs / 1000, loopSeconds: timings.loopMs / 1000, hessianGflops: hGflops, updateGflops: uGflops });
+  }
+}
+
 const json = arg('json');
 if (json) writeFileSync(json, JSON.stringify(results, null, 2));
 process.exit(0);

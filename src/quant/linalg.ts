@@ -55,3 +55,28 @@ export function choleskyUpper(A: Float64Array, n: number): Float64Array {
   for (let i = 0; i < n; i++) for (let j = i; j < n; j++) U[i * n + j] = L[j * n + i];
   return U;
 }
+
+/**
+ * U = cholesky(cholesky_inverse(cholesky(H)), upper), computed without forming H⁻¹: with P the reversal
+ * permutation and L′ = cholesky(P H P), H⁻¹ = (P L′⁻ᵀ P)(P L′⁻¹ P), so U = P L′⁻¹ P (upper, positive diagonal,
+ * hence the unique factor). One Cholesky and one triangular inverse: about a third of the literal route's work.
+ */
+export function upperCholeskyOfInverse(H: Float64Array, n: number): Float64Array {
+  const rev = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) rev[i * n + j] = H[(n - 1 - i) * n + (n - 1 - j)];
+  const L = cholesky(rev, n);
+  const U = new Float64Array(n * n);
+  const x = new Float64Array(n);
+  // column j of L⁻¹ by forward substitution (rows of L are contiguous), written reversed into U
+  for (let j = 0; j < n; j++) {
+    x.fill(0, 0, j);
+    for (let i = j; i < n; i++) {
+      let s = i === j ? 1 : 0;
+      const li = i * n;
+      for (let k = j; k < i; k++) s -= L[li + k] * x[k];
+      x[i] = s / L[li + i];
+      U[(n - 1 - i) * n + (n - 1 - j)] = x[i];
+    }
+  }
+  return U;
+}

@@ -77,7 +77,7 @@ export function RunPanel() {
           <p className="hint">
             {result.modelType}, {(result.parameters / 1e6).toFixed(2)}M parameters, seqlen {result.config.seqlen} · {result.timings.tokensPerSecond.toFixed(0)} tokens/s on{' '}
             {result.device?.description}
-            {result.device?.software && ' (software adapter)'}
+            {result.device?.software && ' (software adapter)'} · peak GPU memory in use {(result.peakGpuBytes / 2 ** 20).toFixed(1)} MiB
           </p>
           {result.quant && (
             <>
