@@ -64,11 +64,15 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!)) {
+  // exit codes: 0 done, 2 a LabError (bad input, explained), 1 anything else. The run destroys its GPU device, so
+  // the process ends on its own once the event loop drains.
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => {
+      process.exitCode = code;
+    },
     (e) => {
       console.error(e instanceof LabError ? `error: ${e.message}` : e);
-      process.exit(e instanceof LabError ? 2 : 1);
+      process.exitCode = e instanceof LabError ? 2 : 1;
     },
   );
 }
