@@ -3,6 +3,7 @@
 //     ours (both kernel variants) vs @tensorflow/tfjs-backend-webgpu's matMul(x, W, false, true) — the same y = x·Wᵀ.
 //  2. forward-pass tokens/s for the fixture models, WebGPU vs the TypeScript reference.
 //  3. GPTQ per layer on OPT-125m-shaped layers: Hessian, factorization, column loop; Hessian and update GFLOP/s.
+//  4. RPTQ statistics: range collection tokens/s; k-means time for 768 and 3072 channels × 32 clusters.
 // Flags: --iters N (default 5), --json FILE, --gptq_windows N, --skip_gptq.
 import '../src/gpu/node.ts';
 import { writeFileSync } from 'node:fs';
@@ -155,6 +156,41 @@ if (!process.argv.includes('--skip_gptq')) {
     console.log(`| ${name} [${R} × ${K}] | ${(hessian128 / 1000).toFixed(1)} | ${(timings.factorMs / 1000).toFixed(2)} | ${(timings.loopMs / 1000).toFixed(2)} | ${hGflops.toFixed(2)} | ${uGflops.toFixed(2)} |`);
     (results.gptq ??= [] as unknown[]);
     (results.gptq as unknown[]).push({ layer: name, R, K, windowsMeasured: windows, hessianSecondsFor128x512: hessian128 / 1000, factorSeconds: timings.factorMs / 1000, loopSeconds: timings.loopMs / 1000, hessianGflops: hGflops, updateGflops: uGflops });
+  }
+}
+
+// ---- RPTQ statistics: range collection and k-means ----------------------------------------------------------------
+{
+  const { gpuSteps, referenceSteps, kmeans } = await import('../src/quant/kmeans.ts');
+  console.log('\nRPTQ statistics: per-channel range collection (512-token windows) and k-means (32 clusters, 10 restarts)');
+  console.log('| channels | range tokens/s | k-means GPU s | k-means CPU reference s | ratio |');
+  console.log('|---|---|---|---|---|');
+  for (const C of [768, 3072]) {
+    const X = gpu.upload(randn(512 * C, 7), [512, C]);
+    const range = gpu.upload(Float32Array.from({ length: C * 2 }, (_, i) => (i % 2 ? -Infinity : Infinity)), [C, 2]);
+    ops.channelRange(gpu, X, range);
+    await gpu.sync();
+    const t0 = performance.now();
+    for (let i = 0; i < ITERS; i++) ops.channelRange(gpu, X, range);
+    await gpu.sync();
+    const tokensPerSecond = (512 * ITERS) / ((performance.now() - t0) / 1000);
+    const r = await gpu.read(range);
+    const points = new Float32Array(C * 4);
+    for (let c = 0; c < C; c++) (points[c * 4] = r[c * 2 + 1] * (1 + (c % 7) / 7)), (points[c * 4 + 1] = r[c * 2] * (1 + (c % 5) / 5));
+    const o = { k: 32, restarts: 10, maxIter: 300, seed: 0 };
+    const steps = gpuSteps(gpu, points);
+    let t = performance.now();
+    await kmeans(steps, points, o);
+    const gpuS = (performance.now() - t) / 1000;
+    steps.dispose();
+    t = performance.now();
+    await kmeans(referenceSteps(points), points, o);
+    const cpuS = (performance.now() - t) / 1000;
+    gpu.release(X);
+    gpu.release(range);
+    console.log(`| ${C} | ${tokensPerSecond.toFixed(0)} | ${gpuS.toFixed(2)} | ${cpuS.toFixed(2)} | ${(cpuS / gpuS).toFixed(2)}× |`);
+    (results.rptq ??= [] as unknown[]);
+    (results.rptq as unknown[]).push({ channels: C, rangeTokensPerSecond: tokensPerSecond, kmeansGpuSeconds: gpuS, kmeansReferenceSeconds: cpuS });
   }
 }
 

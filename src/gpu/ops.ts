@@ -193,3 +193,23 @@ export function outputError(gpu: Gpu, yq: GpuTensor, y: GpuTensor): GpuTensor {
   gpu.dispatch(gpu.pipeline('outputError'), [yq, y, err], [{ u32: T }, { u32: N }], [Math.ceil(T / 64)]);
   return err;
 }
+
+// ---- activation statistics and clustering (RPTQ) -------------------------------------------------------------------
+
+/** In place: range [C, 2] ← per-channel (min, max) including X [T, C]. Start from (+inf, −inf). */
+export function channelRange(gpu: Gpu, X: GpuTensor, range: GpuTensor): void {
+  const [T, C] = rowsCols(X);
+  gpu.dispatch(gpu.pipeline('channelRange'), [X, range], [{ u32: T }, { u32: C }], [Math.ceil(C / 64)]);
+}
+
+/** label [N] (u32) and dist [N] of points P [N, 4] against centroids M [K, 4]. */
+export function kmeansAssign(gpu: Gpu, P: GpuTensor, M: GpuTensor, label: GpuTensor, dist: GpuTensor): void {
+  const N = P.size / 4;
+  gpu.dispatch(gpu.pipeline('kmeans', 'kmeansAssign'), [P, M, label, dist], [{ u32: N }, { u32: M.size / 4 }], [Math.ceil(N / 64)]);
+}
+
+/** In place: M [K, 4] ← the mean of the points labelled with each centroid. */
+export function kmeansUpdate(gpu: Gpu, P: GpuTensor, label: GpuTensor, M: GpuTensor): void {
+  const K = M.size / 4;
+  gpu.dispatch(gpu.pipeline('kmeans', 'kmeansUpdate'), [P, label, M], [{ u32: P.size / 4 }, { u32: K }], [Math.ceil(K / 64)]);
+}

@@ -273,3 +273,53 @@ export function outputError(yq: CpuTensor, y: CpuTensor): CpuTensor {
     }
   return cpu(err, [T, 2]);
 }
+
+// ---- activation statistics and clustering (RPTQ) -------------------------------------------------------------------
+
+export function channelRange(X: CpuTensor, range: CpuTensor): void {
+  const [T, C] = rowsCols(X);
+  for (let c = 0; c < C; c++) {
+    let lo = range.data[c * 2];
+    let hi = range.data[c * 2 + 1];
+    for (let t = 0; t < T; t++) {
+      const v = X.data[t * C + c];
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    range.data[c * 2] = lo;
+    range.data[c * 2 + 1] = hi;
+  }
+}
+
+/** squared distance in f32, summed in the kernel's order */
+function dist2(P: Float32Array, n: number, M: Float32Array, j: number): number {
+  let s = 0;
+  for (let d = 0; d < 4; d++) s = Math.fround(s + Math.fround((P[n * 4 + d] - M[j * 4 + d]) ** 2));
+  return s;
+}
+
+export function kmeansAssign(P: CpuTensor, M: CpuTensor, label: Uint32Array, dist: Float32Array): void {
+  const N = P.data.length / 4;
+  const K = M.data.length / 4;
+  for (let n = 0; n < N; n++) {
+    let best = 0;
+    let bestD = Infinity;
+    for (let j = 0; j < K; j++) {
+      const d = dist2(P.data, n, M.data, j);
+      if (d < bestD) (bestD = d), (best = j);
+    }
+    label[n] = best;
+    dist[n] = bestD;
+  }
+}
+
+export function kmeansUpdate(P: CpuTensor, label: Uint32Array, M: CpuTensor): void {
+  const K = M.data.length / 4;
+  const sums = new Float64Array(K * 4);
+  const counts = new Uint32Array(K);
+  label.forEach((j, n) => {
+    counts[j]++;
+    for (let d = 0; d < 4; d++) sums[j * 4 + d] += P.data[n * 4 + d];
+  });
+  for (let j = 0; j < K; j++) if (counts[j]) for (let d = 0; d < 4; d++) M.data[j * 4 + d] = sums[j * 4 + d] / counts[j];
+}

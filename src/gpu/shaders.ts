@@ -15,7 +15,9 @@ export type ShaderName =
   | 'fakeQuant'
   | 'gptqBlock'
   | 'gptqUpdate'
-  | 'outputError';
+  | 'outputError'
+  | 'channelRange'
+  | 'kmeans';
 
 let loader: ((name: ShaderName) => string) | null = null;
 const cache = new Map<ShaderName, string>();
