@@ -11,8 +11,9 @@ export interface Backend<T> {
   ids(data: Uint32Array): Ids<T>;
   matmul(x: T, W: T, b: T | null): T;
   embed(E: T, ids: Ids<T>): T;
-  layerNorm(x: T, g: T, b: T, eps: number): T;
-  rmsNorm(x: T, g: T, eps: number): T;
+  /** perm: the norm's output channel c is input channel perm[c] (a folded reorder) */
+  layerNorm(x: T, g: T, b: T, eps: number, perm?: Ids<T> | null): T;
+  rmsNorm(x: T, g: T, eps: number, perm?: Ids<T> | null): T;
   rope(cos: T, sin: T, x: T, H: number, D: number, pos0: number): void;
   attention(q: T, k: T, v: T, H: number, HKV: number, D: number, scale: number): T;
   relu(y: T): void;
@@ -39,8 +40,8 @@ export function gpuBackend(gpu: Gpu): Backend<GpuTensor> {
     ids: (d) => gpu.upload(d, [d.length], 'ids'),
     matmul: (x, W, b) => ops.matmul(gpu, x, W, b),
     embed: (E, ids) => ops.embed(gpu, E, ids),
-    layerNorm: (x, g, b, eps) => ops.layerNorm(gpu, x, g, b, eps),
-    rmsNorm: (x, g, eps) => ops.rmsNorm(gpu, x, g, eps),
+    layerNorm: (x, g, b, eps, perm) => ops.layerNorm(gpu, x, g, b, eps, perm ?? null),
+    rmsNorm: (x, g, eps, perm) => ops.rmsNorm(gpu, x, g, eps, perm ?? null),
     rope: (c, s, x, H, D, p) => ops.rope(gpu, c, s, x, H, D, p),
     attention: (q, k, v, H, HKV, D, sc) => ops.attention(gpu, q, k, v, H, HKV, D, sc),
     relu: (y) => ops.relu(gpu, y),
@@ -70,8 +71,8 @@ export function referenceBackend(): Backend<ref.CpuTensor> {
     ids: (d) => d as Ids<ref.CpuTensor>,
     matmul: ref.matmul,
     embed: (E, ids) => ref.embed(E, ids as Uint32Array),
-    layerNorm: ref.layerNorm,
-    rmsNorm: ref.rmsNorm,
+    layerNorm: (x, g, b, eps, perm) => ref.layerNorm(x, g, b, eps, (perm as Uint32Array | null | undefined) ?? null),
+    rmsNorm: (x, g, eps, perm) => ref.rmsNorm(x, g, eps, (perm as Uint32Array | null | undefined) ?? null),
     rope: ref.rope,
     attention: ref.attention,
     relu: ref.relu,

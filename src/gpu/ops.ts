@@ -43,17 +43,19 @@ export function embed(gpu: Gpu, E: GpuTensor, ids: GpuTensor): GpuTensor {
   return y;
 }
 
-export function layerNorm(gpu: Gpu, x: GpuTensor, g: GpuTensor, b: GpuTensor, eps: number): GpuTensor {
+/** perm (optional): output channel c takes input channel perm[c]; g and b are given in output order. */
+export function layerNorm(gpu: Gpu, x: GpuTensor, g: GpuTensor, b: GpuTensor, eps: number, perm: GpuTensor | null = null): GpuTensor {
   const [T, C] = rowsCols(x);
   const y = gpu.tensor(x.shape, 'f32', 'layerNorm.y');
-  gpu.dispatch(gpu.pipeline('layerNorm'), [x, g, b, y], [{ u32: T }, { u32: C }, { f32: eps }], [Math.ceil(T / 64)]);
+  gpu.dispatch(gpu.pipeline('layerNorm', 'main', { PERMUTED: perm ? 1 : 0 }), [x, g, b, perm ?? g, y], [{ u32: T }, { u32: C }, { f32: eps }], [Math.ceil(T / 64)]);
   return y;
 }
 
-export function rmsNorm(gpu: Gpu, x: GpuTensor, g: GpuTensor, eps: number): GpuTensor {
+/** perm (optional): output channel c takes input channel perm[c]; g is given in output order. */
+export function rmsNorm(gpu: Gpu, x: GpuTensor, g: GpuTensor, eps: number, perm: GpuTensor | null = null): GpuTensor {
   const [T, C] = rowsCols(x);
   const y = gpu.tensor(x.shape, 'f32', 'rmsNorm.y');
-  gpu.dispatch(gpu.pipeline('rmsNorm'), [x, g, y], [{ u32: T }, { u32: C }, { f32: eps }], [Math.ceil(T / 64)]);
+  gpu.dispatch(gpu.pipeline('rmsNorm', 'main', { PERMUTED: perm ? 1 : 0 }), [x, g, perm ?? g, y], [{ u32: T }, { u32: C }, { f32: eps }], [Math.ceil(T / 64)]);
   return y;
 }
 

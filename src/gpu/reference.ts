@@ -36,7 +36,7 @@ export function embed(E: CpuTensor, ids: Uint32Array): CpuTensor {
   return cpu(y, [ids.length, C]);
 }
 
-export function layerNorm(x: CpuTensor, g: CpuTensor, b: CpuTensor, eps: number): CpuTensor {
+export function layerNorm(x: CpuTensor, g: CpuTensor, b: CpuTensor, eps: number, perm: Uint32Array | null = null): CpuTensor {
   const [T, C] = rowsCols(x);
   const y = new Float32Array(x.data.length);
   for (let t = 0; t < T; t++) {
@@ -47,19 +47,19 @@ export function layerNorm(x: CpuTensor, g: CpuTensor, b: CpuTensor, eps: number)
     let v2 = 0;
     for (const v of row) v2 += (v - mean) ** 2;
     const rstd = 1 / Math.sqrt(v2 / C + eps);
-    for (let c = 0; c < C; c++) y[t * C + c] = (row[c] - mean) * rstd * g.data[c] + b.data[c];
+    for (let c = 0; c < C; c++) y[t * C + c] = (row[perm ? perm[c] : c] - mean) * rstd * g.data[c] + b.data[c];
   }
   return cpu(y, [...x.shape]);
 }
 
-export function rmsNorm(x: CpuTensor, g: CpuTensor, eps: number): CpuTensor {
+export function rmsNorm(x: CpuTensor, g: CpuTensor, eps: number, perm: Uint32Array | null = null): CpuTensor {
   const [T, C] = rowsCols(x);
   const y = new Float32Array(x.data.length);
   for (let t = 0; t < T; t++) {
     let ss = 0;
     for (let c = 0; c < C; c++) ss += x.data[t * C + c] ** 2;
     const rstd = 1 / Math.sqrt(ss / C + eps);
-    for (let c = 0; c < C; c++) y[t * C + c] = x.data[t * C + c] * rstd * g.data[c];
+    for (let c = 0; c < C; c++) y[t * C + c] = x.data[t * C + (perm ? perm[c] : c)] * rstd * g.data[c];
   }
   return cpu(y, [...x.shape]);
 }

@@ -50,7 +50,7 @@ export class Decoder<T> {
 
   private norm(x: T, n: BlockWeights<T>['attnNorm']): T {
     const { be, cfg } = this;
-    return cfg.family === 'opt' ? be.layerNorm(x, n.g, n.b!, cfg.normEps) : be.rmsNorm(x, n.g, cfg.normEps);
+    return cfg.family === 'opt' ? be.layerNorm(x, n.g, n.b!, cfg.normEps, n.perm) : be.rmsNorm(x, n.g, cfg.normEps, n.perm);
   }
 
   /** One decoder block, in place on h [T, C]. */

@@ -1,7 +1,7 @@
 // Checkpoint tensors → backend tensors, a block at a time. Blocks stay resident while they fit the budget; past it
 // each block is loaded when the forward reaches it and released after, so only the layers being computed need to
 // be on the GPU.
-import type { Backend } from '../gpu/backend.ts';
+import type { Backend, Ids } from '../gpu/backend.ts';
 import { MissingTensorError, SafetensorsError } from '../errors.ts';
 import { ARCHITECTURES, linearRoles, type LinearRole } from './architecture.ts';
 import type { ModelConfig } from './config.ts';
@@ -14,6 +14,8 @@ export interface Linear<T> {
 export interface Norm<T> {
   g: T; // [C]
   b: T | null; // [C]
+  /** a folded reorder: output channel c is input channel perm[c] */
+  perm?: Ids<T> | null; // [C]
 }
 export interface BlockWeights<T> {
   attnNorm: Norm<T>;
@@ -26,6 +28,23 @@ export interface GlobalWeights<T> {
   finalNorm: Norm<T>;
   lmHead: T; // [V, C]
   rope: { cos: T; sin: T } | null; // [P, D/2]
+}
+
+/** A block's weights on the host, in f32: what transforms (reorder, rotation) edit before upload. */
+export interface HostLinear {
+  W: Float32Array; // [out, in]
+  shape: [number, number];
+  b: Float32Array | null; // [out]
+}
+export interface HostNorm {
+  g: Float32Array;
+  b: Float32Array | null;
+  perm: Uint32Array | null;
+}
+export interface HostBlock {
+  attnNorm: HostNorm;
+  ffnNorm: HostNorm;
+  linears: Partial<Record<LinearRole, HostLinear>>;
 }
 
 export class WeightStore<T> {
@@ -130,27 +149,49 @@ export class WeightStore<T> {
   async block(i: number): Promise<BlockWeights<T>> {
     const cached = this.blocks.get(i);
     if (cached) return cached;
+    const block = this.upload(await this.hostBlock(i));
+    if (this.blocks.size < this.residentBlocks) this.blocks.set(i, block);
+    return block;
+  }
+
+  /** Block i as the checkpoint holds it, on the host. */
+  async hostBlock(i: number): Promise<HostBlock> {
     const { cfg } = this;
     const a = ARCHITECTURES[cfg.family];
     const p = a.layerPrefix(i);
-    const C = cfg.hidden;
-    const linears: BlockWeights<T>['linears'] = {};
+    const linears: HostBlock['linears'] = {};
     for (const role of linearRoles(cfg.family)) {
       const name = `${p}.${a.linears[role]}`;
       const info = this.ckpt.info(`${name}.weight`);
       if (!info) throw new MissingTensorError(`the checkpoint has no tensor "${name}.weight"`);
       linears[role] = {
-        W: await this.load(`${name}.weight`, info.shape),
-        b: this.hasBias(role) ? await this.load(`${name}.bias`, [info.shape[0]]) : null,
+        W: await this.ckpt.readF32(`${name}.weight`),
+        shape: info.shape as [number, number],
+        b: this.hasBias(role) ? await this.ckpt.readF32(`${name}.bias`) : null,
       };
     }
-    const norm = async (n: string): Promise<Norm<T>> => ({
-      g: await this.load(`${p}.${n}.weight`, [C]),
-      b: a.normBias ? await this.load(`${p}.${n}.bias`, [C]) : null,
+    const norm = async (n: string): Promise<HostNorm> => ({
+      g: await this.ckpt.readF32(`${p}.${n}.weight`),
+      b: a.normBias ? await this.ckpt.readF32(`${p}.${n}.bias`) : null,
+      perm: null,
     });
-    const block = { attnNorm: await norm(a.attnNorm), ffnNorm: await norm(a.ffnNorm), linears };
-    if (this.blocks.size < this.residentBlocks) this.blocks.set(i, block);
-    return block;
+    return { attnNorm: await norm(a.attnNorm), ffnNorm: await norm(a.ffnNorm), linears };
+  }
+
+  /** Host weights → backend tensors. */
+  upload(h: HostBlock): BlockWeights<T> {
+    const { be } = this;
+    const C = this.cfg.hidden;
+    const norm = (n: HostNorm): Norm<T> => ({
+      g: be.fromHost(n.g, [C]),
+      b: n.b ? be.fromHost(n.b, [C]) : null,
+      perm: n.perm ? be.ids(n.perm) : null,
+    });
+    const linears: BlockWeights<T>['linears'] = {};
+    for (const [role, l] of Object.entries(h.linears)) {
+      linears[role as LinearRole] = { W: be.fromHost(l!.W, l!.shape), b: l!.b ? be.fromHost(l!.b, [l!.shape[0]]) : null };
+    }
+    return { attnNorm: norm(h.attnNorm), ffnNorm: norm(h.ffnNorm), linears };
   }
 
   /** Called after a block ran: a streamed (non-resident) block's tensors are released. */
@@ -182,6 +223,7 @@ function releaseBlock<T>(be: Backend<T>, b: BlockWeights<T>): void {
   for (const n of [b.attnNorm, b.ffnNorm]) {
     be.release(n.g);
     be.release(n.b);
+    be.release(n.perm ?? null);
   }
   for (const l of Object.values(b.linears)) {
     be.release(l!.W);
