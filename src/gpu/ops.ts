@@ -215,3 +215,11 @@ export function kmeansUpdate(gpu: Gpu, P: GpuTensor, label: GpuTensor, M: GpuTen
   const K = M.size / 4;
   gpu.dispatch(gpu.pipeline('kmeans', 'kmeansUpdate'), [P, label, M], [{ u32: P.size / 4 }, { u32: K }], [Math.ceil(K / 64)]);
 }
+
+/** In place on x [T, C]: static fake-quant with the (scale, zero) of each channel's cluster. */
+export function actQuant(gpu: Gpu, cluster: GpuTensor, params: GpuTensor, x: GpuTensor, maxq: number): void {
+  const C = cluster.size;
+  const groups = Math.ceil(x.size / 64);
+  const maxX = gpu.limits.maxComputeWorkgroupsPerDimension;
+  gpu.dispatch(gpu.pipeline('actQuant'), [cluster, params, x], [{ u32: x.size }, { u32: C }, { f32: maxq }], groups <= maxX ? [groups] : [maxX, Math.ceil(groups / maxX)]);
+}

@@ -323,3 +323,11 @@ export function kmeansUpdate(P: CpuTensor, label: Uint32Array, M: CpuTensor): vo
   });
   for (let j = 0; j < K; j++) if (counts[j]) for (let d = 0; d < 4; d++) M.data[j * 4 + d] = sums[j * 4 + d] / counts[j];
 }
+
+export function actQuant(cluster: Uint32Array, params: CpuTensor, x: CpuTensor, maxq: number): void {
+  const C = cluster.length;
+  for (let i = 0; i < x.data.length; i++) {
+    const k = cluster[i % C];
+    x.data[i] = quantize(x.data[i], params.data[k * 2], params.data[k * 2 + 1], maxq);
+  }
+}

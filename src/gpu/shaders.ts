@@ -17,7 +17,8 @@ export type ShaderName =
   | 'gptqUpdate'
   | 'outputError'
   | 'channelRange'
-  | 'kmeans';
+  | 'kmeans'
+  | 'actQuant';
 
 let loader: ((name: ShaderName) => string) | null = null;
 const cache = new Map<ShaderName, string>();
