@@ -6,11 +6,9 @@ import type { QuantGrid } from './reference.ts';
 
 export type { QuantGrid };
 
-const WG = 256;
-
-/** Workgroups for a flat kernel of n threads, folded into y when x would pass the per-dimension limit. */
-function flat(gpu: Gpu, n: number): [number, number] {
-  const groups = Math.ceil(n / WG);
+/** Workgroups for a flat kernel of n threads (wg per workgroup), folded into y when x would pass the limit. */
+function flat(gpu: Gpu, n: number, wg = 256): [number, number] {
+  const groups = Math.ceil(n / wg);
   const maxX = gpu.limits.maxComputeWorkgroupsPerDimension;
   return groups <= maxX ? [groups, 1] : [maxX, Math.ceil(groups / maxX)];
 }
@@ -159,9 +157,7 @@ export function fakeQuant(gpu: Gpu, W: GpuTensor, params: GpuTensor, colGroup: G
   const [R, K] = W.shape;
   const totalGroups = params.size / (2 * R);
   const Q = gpu.tensor([R, K], 'f32', 'fakeQuant.Q');
-  const groups = Math.ceil((R * K) / 64);
-  const maxX = gpu.limits.maxComputeWorkgroupsPerDimension;
-  gpu.dispatch(gpu.pipeline('fakeQuant', 'fakeQuant'), [W, params, colGroup, Q], quantUniforms(R, K, grid, 0, 0, totalGroups), groups <= maxX ? [groups] : [maxX, Math.ceil(groups / maxX)]);
+  gpu.dispatch(gpu.pipeline('fakeQuant', 'fakeQuant'), [W, params, colGroup, Q], quantUniforms(R, K, grid, 0, 0, totalGroups), flat(gpu, R * K, 64));
   return Q;
 }
 
@@ -219,7 +215,5 @@ export function kmeansUpdate(gpu: Gpu, P: GpuTensor, label: GpuTensor, M: GpuTen
 /** In place on x [T, C]: static fake-quant with the (scale, zero) of each channel's cluster. */
 export function actQuant(gpu: Gpu, cluster: GpuTensor, params: GpuTensor, x: GpuTensor, maxq: number): void {
   const C = cluster.size;
-  const groups = Math.ceil(x.size / 64);
-  const maxX = gpu.limits.maxComputeWorkgroupsPerDimension;
-  gpu.dispatch(gpu.pipeline('actQuant'), [cluster, params, x], [{ u32: x.size }, { u32: C }, { f32: maxq }], groups <= maxX ? [groups] : [maxX, Math.ceil(groups / maxX)]);
+  gpu.dispatch(gpu.pipeline('actQuant'), [cluster, params, x], [{ u32: x.size }, { u32: C }, { f32: maxq }], flat(gpu, x.size, 64));
 }

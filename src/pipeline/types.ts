@@ -1,7 +1,7 @@
 // What crosses the worker boundary and what the CLI writes: plain, serializable summaries only.
 import type { QuantRecipe } from '../quant/recipe.ts';
 
-export type Stage = 'load' | 'calibrate' | 'quantize' | 'evaluate';
+export type Stage = 'load' | 'quantize' | 'evaluate';
 
 export interface Progress {
   stage: Stage;

@@ -84,8 +84,8 @@ export async function gptq(gpu: Gpu, W: Float32Array, H: Float64Array, R: number
     W = permuteColumns(W, R, K, perm);
     H = permuteSymmetric(H, K, perm);
   }
-  const colGroup = Uint32Array.from({ length: K }, (_, i) => (o.staticGroups && perm ? perm[i] : i) / g);
-  for (let i = 0; i < K; i++) colGroup[i] = Math.floor(colGroup[i]);
+  // static groups keep the original column's group; otherwise groups run over the (permuted) column order
+  const colGroup = Uint32Array.from({ length: K }, (_, i) => Math.floor((o.staticGroups && perm ? perm[i] : i) / g));
 
   // damping, then U = cholesky(cholesky_inverse(cholesky(H)), upper) (by the identity in linalg.ts)
   const t0 = performance.now();
