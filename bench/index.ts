@@ -178,13 +178,11 @@ if (!process.argv.includes('--skip_gptq')) {
     const points = new Float32Array(C * 4);
     for (let c = 0; c < C; c++) (points[c * 4] = r[c * 2 + 1] * (1 + (c % 7) / 7)), (points[c * 4 + 1] = r[c * 2] * (1 + (c % 5) / 5));
     const o = { k: 32, restarts: 10, maxIter: 300, seed: 0 };
-    const steps = gpuSteps(gpu, points);
     let t = performance.now();
-    await kmeans(steps, points, o);
+    await kmeans(gpuSteps(gpu), points, o);
     const gpuS = (performance.now() - t) / 1000;
-    steps.dispose();
     t = performance.now();
-    await kmeans(referenceSteps(points), points, o);
+    await kmeans(referenceSteps, points, o);
     const cpuS = (performance.now() - t) / 1000;
     gpu.release(X);
     gpu.release(range);

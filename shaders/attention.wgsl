@@ -1,7 +1,10 @@
-// Causal multi-head attention with grouped-query heads, softmax fused (online, flash-attention style):
-//   o[t, h, :] = Σ_{j ≤ t} softmax_j(q[t,h]·k[j,g] · scale) · v[j, g, :],   g = h / (H / HKV).
-// One workgroup per (64 queries, head): each thread owns one query, K/V rows are staged through workgroup memory
-// in tiles of BK keys, and a running max/sum rescales the accumulator, so no [H, T, T] scores buffer exists.
+// Causal multi-head attention with grouped-query heads, softmax fused:
+//   o[t, h, :] = Σ_{j ≤ t} p_j · v[j, g, :],   p = softmax_j(q[t,h]·k[j,g] · scale),   g = h / (H / HKV).
+// One workgroup per (64 queries, head): each thread owns one query and K/V rows are staged through workgroup memory
+// in tiles of BK keys, so no [H, T, T] scores buffer exists.
+// PROB_LEVELS = 0: one pass with a running max/sum that rescales the accumulator (flash-attention style).
+// PROB_LEVELS = L > 0 (RPTQ's quantized attention probabilities, round(p·L)/L): p must be final before it is rounded,
+// so a first pass over the keys finds the row's max and sum and a second pass accumulates the rounded p.
 struct Params { T: u32, H: u32, HKV: u32, D: u32, scale: f32 }
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;        // [T, H·D]
@@ -14,9 +17,26 @@ const BQ: u32 = 64u;     // queries per workgroup (= workgroup size)
 const MAX_D: u32 = 256u; // largest head dimension
 override BK: u32 = 16u;  // keys per tile; the host sets BK·D ≤ 1024 so K and V tiles take ≤ 8 KiB
 override TILE: u32 = 1024u; // BK · D
+override PROB_LEVELS: f32 = 0.0;
 
 var<workgroup> Ks: array<f32, TILE>;
 var<workgroup> Vs: array<f32, TILE>;
+
+/** Stages keys [j0, j0 + BK) of KV head g (and their values when withV) into workgroup memory. */
+fn loadTile(j0: u32, g: u32, li: u32, withV: bool) {
+  for (var e = li; e < BK * p.D; e += BQ) {
+    let j = j0 + e / p.D;
+    let c = e % p.D;
+    var kv = 0.0;
+    var vv = 0.0;
+    if (j < p.T) {
+      kv = k[j * p.HKV * p.D + g * p.D + c];
+      if (withV) { vv = v[j * p.HKV * p.D + g * p.D + c]; }
+    }
+    Ks[e] = kv;
+    Vs[e] = vv;
+  }
+}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -32,19 +52,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   var l = 0.0;
   // keys up to the last query of this block
   let lastT = min(p.T, (wg.x + 1u) * BQ);
-  for (var j0 = 0u; j0 < lastT; j0 += BK) {
-    for (var e = li; e < BK * p.D; e += BQ) {
-      let j = j0 + e / p.D;
-      let c = e % p.D;
-      var kv = 0.0;
-      var vv = 0.0;
-      if (j < p.T) {
-        kv = k[j * p.HKV * p.D + g * p.D + c];
-        vv = v[j * p.HKV * p.D + g * p.D + c];
+  let quantized = PROB_LEVELS > 0.0;
+  if (quantized) {
+    // pass 1: the row's max and softmax denominator
+    for (var j0 = 0u; j0 < lastT; j0 += BK) {
+      loadTile(j0, g, li, false);
+      workgroupBarrier();
+      if (live) {
+        let jEnd = min(j0 + BK, t + 1u);
+        for (var j = j0; j < jEnd; j++) {
+          let kb = (j - j0) * p.D;
+          var s = 0.0;
+          for (var c = 0u; c < p.D; c++) { s += qv[c] * Ks[kb + c]; }
+          let mNew = max(m, s);
+          l = l * exp(m - mNew) + exp(s - mNew);
+          m = mNew;
+        }
       }
-      Ks[e] = kv;
-      Vs[e] = vv;
+      workgroupBarrier();
     }
+  }
+  for (var j0 = 0u; j0 < lastT; j0 += BK) {
+    loadTile(j0, g, li, true);
     workgroupBarrier();
     if (live) {
       let jEnd = min(j0 + BK, t + 1u);
@@ -52,19 +81,23 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
         let kb = (j - j0) * p.D;
         var s = 0.0;
         for (var c = 0u; c < p.D; c++) { s += qv[c] * Ks[kb + c]; }
-        let mNew = max(m, s);
-        let corr = exp(m - mNew);
-        let w = exp(s - mNew);
-        l = l * corr + w;
-        for (var c = 0u; c < p.D; c++) { acc[c] = acc[c] * corr + w * Vs[kb + c]; }
-        m = mNew;
+        if (quantized) {
+          let w = round(exp(s - m) / l * PROB_LEVELS) / PROB_LEVELS;
+          for (var c = 0u; c < p.D; c++) { acc[c] += w * Vs[kb + c]; }
+        } else {
+          let mNew = max(m, s);
+          let corr = exp(m - mNew);
+          let w = exp(s - mNew);
+          l = l * corr + w;
+          for (var c = 0u; c < p.D; c++) { acc[c] = acc[c] * corr + w * Vs[kb + c]; }
+          m = mNew;
+        }
       }
     }
     workgroupBarrier();
   }
   if (live) {
-    let inv = 1.0 / l;
+    let inv = select(1.0 / l, 1.0, quantized);
     for (var c = 0u; c < p.D; c++) { o[qb + c] = acc[c] * inv; }
   }
 }
-

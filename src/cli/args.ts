@@ -16,6 +16,8 @@ export interface CliOptions {
   revision: string;
   hubUrl?: string;
   residentMb?: number;
+  /** RPTQ: also run the baselines without reorder */
+  baselines: boolean;
 }
 
 const FLAGS: Record<string, 'number' | 'string' | 'list' | 'bool'> = {
@@ -44,11 +46,28 @@ const FLAGS: Record<string, 'number' | 'string' | 'list' | 'bool'> = {
   revision: 'string',
   hub_url: 'string',
   resident_mb: 'number',
+  only_quant_kv: 'bool',
+  R1_clusters: 'number',
+  R2_clusters: 'number',
+  R3_clusters: 'number',
+  R4_clusters: 'number',
+  R5_clusters: 'number',
+  kmeans_restarts: 'number',
+  norm_bits: 'number',
+  prob_bits: 'number',
+  clustering: 'string',
+  baselines: 'bool',
 };
 
 export const USAGE = `usage: npm run quantlab -- <model folder | org/name[@revision] | URL> [flags]
-  --method fp|rtn|gptq          (--nearest = rtn); weights only in this build: --abits 16
+  --method fp|rtn|gptq|rptq     (--nearest = rtn; --abits below 16 implies rptq)
   --wbits 2..8 --groupsize N    bits and group size (−1 = per row); --sym for a symmetric grid
+  --abits 2..8|16               RPTQ activation bits; --only_quant_kv quantizes only the K/V cache to abits
+  --R1_clusters 32 --R2_clusters 4 --R3_clusters 4 --R4_clusters 32 --R5_clusters 32
+                                RPTQ k-means clusters per reorder point (R2, R3 per head); --kmeans_restarts 10
+  --norm_bits N --prob_bits N   RPTQ norm-output and attention-probability bits (default max(8, abits))
+  --clustering kmeans|contiguous|tensor   RPTQ's clusters, or a baseline without reorder
+  --baselines                   RPTQ: also run contiguous groups and per-tensor in the same run
   --act-order --static-groups --true-sequential --percdamp 0.01 --blocksize 128     GPTQ options
   --calib c4|tinystories|tinyshakespeare|FILE.txt --nsamples 128 --seed 0            calibration
   --hidden_layer_num N          quantize and run only the first N blocks
@@ -99,8 +118,7 @@ export function parseArgs(argv: string[]): CliOptions {
     return v;
   };
   const abits = num('abits', 16)!;
-  if (abits !== 16) throw new OptionsError(`--abits ${abits}: activation quantization (RPTQ) is not in this build; use --abits 16`);
-  let method = String(raw.method ?? (raw.nearest ? 'rtn' : num('wbits', 16) !== 16 ? 'gptq' : 'fp')) as Method;
+  let method = String(raw.method ?? (raw.nearest ? 'rtn' : abits !== 16 || raw.only_quant_kv ? 'rptq' : num('wbits', 16) !== 16 ? 'gptq' : 'fp')) as Method;
   if (raw.nearest) method = 'rtn';
   if (method === 'fp' && raw.wbits !== undefined && num('wbits') !== 16) throw new OptionsError('--method fp runs at 16 bits; pick --method rtn or gptq for --wbits below 16');
   const r = recipe({
@@ -118,6 +136,13 @@ export function parseArgs(argv: string[]): CliOptions {
     calib: String(raw.calib ?? 'c4'),
     seed: num('seed', 0),
     hiddenLayerNum: num('hidden_layer_num'),
+    abits,
+    onlyQuantKv: raw.only_quant_kv === true,
+    clusters: { R1: num('R1_clusters', 32)!, R2: num('R2_clusters', 4)!, R3: num('R3_clusters', 4)!, R4: num('R4_clusters', 32)!, R5: num('R5_clusters', 32)! },
+    kmeansRestarts: num('kmeans_restarts', 10),
+    normBits: num('norm_bits'),
+    probBits: num('prob_bits'),
+    clustering: String(raw.clustering ?? 'kmeans') as QuantRecipe['clustering'],
   });
   validateRecipe(r);
   const backend = String(raw.backend ?? 'webgpu');
@@ -138,5 +163,6 @@ export function parseArgs(argv: string[]): CliOptions {
     revision: String(raw.revision ?? 'main'),
     hubUrl: raw.hub_url as string | undefined,
     residentMb: num('resident_mb'),
+    baselines: raw.baselines === true,
   };
 }

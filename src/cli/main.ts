@@ -8,6 +8,8 @@ import { hubSource, parseHubId, urlSource, HUB_URL, type ModelSource } from '../
 import { folderSource } from '../model/source.node.ts';
 import { runExperiment } from '../pipeline/experiment.ts';
 import type { EvalResult } from '../pipeline/types.ts';
+import { recipeLabel } from '../quant/recipe.ts';
+import type { SiteReport } from '../quant/rptq.ts';
 import { parseArgs, type CliOptions } from './args.ts';
 
 export function resolveSource(opts: Pick<CliOptions, 'model' | 'revision' | 'hubUrl'>): ModelSource {
@@ -19,16 +21,28 @@ export function resolveSource(opts: Pick<CliOptions, 'model' | 'revision' | 'hub
   throw new LabError(`"${m}" is neither a folder, a URL nor a Hub id (org/name)`);
 }
 
+/** RPTQ: every site's clusters and its activation error with k-means clusters (reordered) and the two baselines. */
+function printActivations(sites: SiteReport[]): void {
+  console.log('\nactivation quantization error ‖x̂ − x‖²/‖x‖² on the calibration tokens (16-bit sites omitted)');
+  console.log('| block | site | point | bits | channels | clusters | reordered | k-means | contiguous groups | per tensor |\n|---|---|---|---|---|---|---|---|---|---|');
+  for (const s of sites) {
+    if (!s.error) continue;
+    const e = s.error;
+    console.log(`| ${s.layer} | ${s.site} | ${s.point} | ${s.bits} | ${s.channels} | ${s.clusters} | ${s.folded ? 'folded' : s.perm ? 'yes' : 'run time'} | ${e.kmeans.toExponential(2)} | ${e.contiguous.toExponential(2)} | ${e.tensor.toExponential(2)} |`);
+  }
+}
+
 function printResult(result: EvalResult): void {
   const r = result.config.recipe;
-  const what = r ? `${r.method.toUpperCase()} W${r.wbits}${r.groupsize > 0 ? ` g${r.groupsize}` : ''}${r.actOrder ? ' act-order' : ''}${r.sym ? ' sym' : ''}` : 'FP';
-  console.log(`\n${result.model} (${result.modelType}, ${(result.parameters / 1e6).toFixed(2)}M params) ${what} A${result.config.abits} seqlen ${result.config.seqlen} on ${result.device?.description ?? 'CPU reference'}`);
+  const what = r ? `${recipeLabel(r)}${r.actOrder ? ' act-order' : ''}${r.sym ? ' sym' : ''}` : 'FP';
+  console.log(`\n${result.model} (${result.modelType}, ${(result.parameters / 1e6).toFixed(2)}M params) ${what} seqlen ${result.config.seqlen} on ${result.device?.description ?? 'CPU reference'}`);
   if (result.quant) {
     console.log(`calibration: ${r!.calib}, ${r!.nsamples} × ${r!.seqlen} tokens, seed ${r!.seed}`);
     console.log('| block | layer | rel. output error | bits | ms |\n|---|---|---|---|---|');
     for (const l of result.quant.layers) console.log(`| ${l.layer} | ${l.linear} | ${l.relError.toFixed(5)} | ${l.bits.toFixed(2)} | ${l.ms.toFixed(0)} |`);
     const q = result.quant;
-    console.log(`quantization ${(q.totalMs / 1000).toFixed(1)} s (Hessians ${(q.hessianMs / 1000).toFixed(1)} s, factorization ${(q.factorMs / 1000).toFixed(1)} s, column loop ${(q.loopMs / 1000).toFixed(1)} s)`);
+    console.log(`quantization ${(q.totalMs / 1000).toFixed(1)} s (Hessians ${(q.hessianMs / 1000).toFixed(1)} s, factorization ${(q.factorMs / 1000).toFixed(1)} s, column loop ${(q.loopMs / 1000).toFixed(1)} s${q.statsMs !== undefined ? `, RPTQ statistics and k-means ${(q.statsMs / 1000).toFixed(1)} s` : ''})`);
+    if (q.activations) printActivations(q.activations);
   }
   const rows = Object.entries(result.ppl).map(([ds, v]) => {
     const fp = result.pplBefore?.[ds];
@@ -36,6 +50,9 @@ function printResult(result: EvalResult): void {
   });
   const head = result.pplBefore ? '| dataset          | windows |    FP ppl  |  quant ppl |\n|---|---|---|---|' : '| dataset          | windows | perplexity |\n|---|---|---|';
   console.log(`${head}\n${rows.join('\n')}`);
+  for (const b of result.baselines ?? []) {
+    console.log(`baseline ${recipeLabel({ ...r!, clustering: b.clustering })}: ${Object.entries(b.ppl).map(([ds, v]) => `${ds} ${v.toFixed(4)}`).join(', ')}`);
+  }
   console.log(`peak GPU memory in use ${(result.peakGpuBytes / 2 ** 20).toFixed(1)} MiB`);
 }
 
@@ -46,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
   let lastLine = '';
   const result = await runExperiment(
     { datasets: opts.evalPpl, recipe: opts.recipe, seqlen: opts.seqlen, windows: opts.evalWindows, backend: opts.backend, checkFinite: opts.checkFinite,
-      maxResidentBytes: opts.residentMb !== undefined ? opts.residentMb * 2 ** 20 : undefined },
+      maxResidentBytes: opts.residentMb !== undefined ? opts.residentMb * 2 ** 20 : undefined, baselines: opts.baselines ? ['contiguous', 'tensor'] : undefined },
     {
       source,
       readText,

@@ -15,7 +15,10 @@ export interface Backend<T> {
   layerNorm(x: T, g: T, b: T, eps: number, perm?: Ids<T> | null): T;
   rmsNorm(x: T, g: T, eps: number, perm?: Ids<T> | null): T;
   rope(cos: T, sin: T, x: T, H: number, D: number, pos0: number): void;
-  attention(q: T, k: T, v: T, H: number, HKV: number, D: number, scale: number): T;
+  /** probLevels > 0: softmax probabilities rounded to round(p·L)/L */
+  attention(q: T, k: T, v: T, H: number, HKV: number, D: number, scale: number, probLevels?: number): T;
+  /** in place: static fake-quant with each channel's cluster parameters */
+  actQuant(x: T, q: ActQuant<T>): void;
   relu(y: T): void;
   gelu(y: T): void;
   siluMul(gate: T, up: T): T;
@@ -28,6 +31,13 @@ export interface Backend<T> {
   release(x: T | Ids<T> | null): void;
   /** largest tensor, in bytes, one binding can hold */
   readonly maxTensorBytes: number;
+}
+
+/** Static activation fake-quant at one site (RPTQ): each channel's cluster and (scale, zero) per cluster. */
+export interface ActQuant<T> {
+  cluster: Ids<T>; // [C] u32
+  params: T; // [clusters, 2]
+  maxq: number;
 }
 
 /** token ids on a backend */
@@ -43,7 +53,8 @@ export function gpuBackend(gpu: Gpu): Backend<GpuTensor> {
     layerNorm: (x, g, b, eps, perm) => ops.layerNorm(gpu, x, g, b, eps, perm ?? null),
     rmsNorm: (x, g, eps, perm) => ops.rmsNorm(gpu, x, g, eps, perm ?? null),
     rope: (c, s, x, H, D, p) => ops.rope(gpu, c, s, x, H, D, p),
-    attention: (q, k, v, H, HKV, D, sc) => ops.attention(gpu, q, k, v, H, HKV, D, sc),
+    attention: (q, k, v, H, HKV, D, sc, levels) => ops.attention(gpu, q, k, v, H, HKV, D, sc, levels ?? 0),
+    actQuant: (x, a) => ops.actQuant(gpu, a.cluster, a.params, x, a.maxq),
     relu: (y) => ops.relu(gpu, y),
     gelu: (y) => ops.gelu(gpu, y),
     siluMul: (g, u) => ops.siluMul(gpu, g, u),
@@ -75,6 +86,7 @@ export function referenceBackend(): Backend<ref.CpuTensor> {
     rmsNorm: (x, g, eps, perm) => ref.rmsNorm(x, g, eps, (perm as Uint32Array | null | undefined) ?? null),
     rope: ref.rope,
     attention: ref.attention,
+    actQuant: (x, a) => ref.actQuant(a.cluster as Uint32Array, a.params, x, a.maxq),
     relu: ref.relu,
     gelu: ref.gelu,
     siluMul: ref.siluMul,

@@ -206,10 +206,20 @@ export class Gpu {
   }
 
   async read(t: GpuTensor): Promise<Float32Array> {
-    const bytes = t.size * 4;
-    const staging = this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    return (await this.readMany([t]))[0];
+  }
+
+  /** Reads several tensors through one staging buffer and one wait, instead of one round trip each. */
+  async readMany(ts: GpuTensor[]): Promise<Float32Array[]> {
+    const offsets: number[] = [];
+    let total = 0;
+    for (const t of ts) {
+      offsets.push(total);
+      total += Math.ceil((t.size * 4) / 16) * 16;
+    }
+    const staging = this.device.createBuffer({ size: Math.max(16, total), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     this.encoder ??= this.device.createCommandEncoder();
-    this.encoder.copyBufferToBuffer(t.buffer, 0, staging, 0, staging.size);
+    ts.forEach((t, i) => this.encoder!.copyBufferToBuffer(t.buffer, 0, staging, offsets[i], Math.ceil((t.size * 4) / 16) * 16));
     await this.sync();
     try {
       await staging.mapAsync(GPUMapMode.READ);
@@ -217,7 +227,8 @@ export class Gpu {
       this.checkAlive();
       throw new GpuOperationError(`reading a GPU buffer failed: ${(e as Error).message}`);
     }
-    const out = new Float32Array(staging.getMappedRange().slice(0, bytes));
+    const mapped = staging.getMappedRange();
+    const out = ts.map((t, i) => new Float32Array(mapped.slice(offsets[i], offsets[i] + t.size * 4)));
     staging.unmap();
     staging.destroy();
     return out;

@@ -73,6 +73,7 @@ export function attention(
   HKV: number,
   D: number,
   scale: number,
+  probLevels = 0,
 ): GpuTensor {
   const T = q.size / (H * D);
   if (D > 256) throw new Error(`attention: head dimension ${D} is above the kernel's 256`);
@@ -80,7 +81,7 @@ export function attention(
   const BK = Math.max(1, Math.floor(1024 / D));
   const o = gpu.tensor(q.shape, 'f32', 'attention.o');
   gpu.dispatch(
-    gpu.pipeline('attention', 'main', { BK, TILE: BK * D }),
+    gpu.pipeline('attention', 'main', { BK, TILE: BK * D, PROB_LEVELS: probLevels }),
     [q, k, v, o],
     [{ u32: T }, { u32: H }, { u32: HKV }, { u32: D }, { f32: scale }],
     [Math.ceil(T / 64), H],
@@ -200,16 +201,16 @@ export function channelRange(gpu: Gpu, X: GpuTensor, range: GpuTensor): void {
   gpu.dispatch(gpu.pipeline('channelRange'), [X, range], [{ u32: T }, { u32: C }], [Math.ceil(C / 64)]);
 }
 
-/** label [N] (u32) and dist [N] of points P [N, 4] against centroids M [K, 4]. */
-export function kmeansAssign(gpu: Gpu, P: GpuTensor, M: GpuTensor, label: GpuTensor, dist: GpuTensor): void {
+/** label [N] (u32) and dist [N] of points P [N, 4] against centroids M [N/seg · K, 4]: segment s of `seg` points
+ * owns centroids [s·K, s·K + K); labels are global centroid indices. */
+export function kmeansAssign(gpu: Gpu, P: GpuTensor, M: GpuTensor, label: GpuTensor, dist: GpuTensor, K: number, seg: number): void {
   const N = P.size / 4;
-  gpu.dispatch(gpu.pipeline('kmeans', 'kmeansAssign'), [P, M, label, dist], [{ u32: N }, { u32: M.size / 4 }], [Math.ceil(N / 64)]);
+  gpu.dispatch(gpu.pipeline('kmeans', 'kmeansAssign'), [P, M, label, dist], [{ u32: N }, { u32: K }, { u32: seg }], [Math.ceil(N / 64)]);
 }
 
-/** In place: M [K, 4] ← the mean of the points labelled with each centroid. */
-export function kmeansUpdate(gpu: Gpu, P: GpuTensor, label: GpuTensor, M: GpuTensor): void {
-  const K = M.size / 4;
-  gpu.dispatch(gpu.pipeline('kmeans', 'kmeansUpdate'), [P, label, M], [{ u32: P.size / 4 }, { u32: K }], [Math.ceil(K / 64)]);
+/** In place: M [N/seg · K, 4] ← the mean of the points labelled with each centroid. */
+export function kmeansUpdate(gpu: Gpu, P: GpuTensor, label: GpuTensor, M: GpuTensor, K: number, seg: number): void {
+  gpu.dispatch(gpu.pipeline('kmeans', 'kmeansUpdate'), [P, label, M], [{ u32: P.size / 4 }, { u32: K }, { u32: seg }], [Math.ceil(M.size / 4 / 64)]);
 }
 
 /** In place on x [T, C]: static fake-quant with the (scale, zero) of each channel's cluster. */

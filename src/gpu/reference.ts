@@ -81,8 +81,9 @@ export function rope(cos: CpuTensor, sin: CpuTensor, x: CpuTensor, H: number, D:
       }
 }
 
-/** Causal attention, grouped-query: head h reads KV head h / (H / HKV). */
-export function attention(q: CpuTensor, k: CpuTensor, v: CpuTensor, H: number, HKV: number, D: number, scale: number): CpuTensor {
+/** Causal attention, grouped-query: head h reads KV head h / (H / HKV). probLevels > 0 rounds each softmax
+ * probability to round(p·L)/L before it weights V (RPTQ's 8-bit attention probabilities), with no renormalisation. */
+export function attention(q: CpuTensor, k: CpuTensor, v: CpuTensor, H: number, HKV: number, D: number, scale: number, probLevels = 0): CpuTensor {
   const T = q.data.length / (H * D);
   const o = new Float32Array(q.data.length);
   const s = new Float64Array(T);
@@ -99,6 +100,10 @@ export function attention(q: CpuTensor, k: CpuTensor, v: CpuTensor, H: number, H
       }
       let l = 0;
       for (let j = 0; j <= t; j++) l += s[j] = Math.exp(s[j] - m);
+      if (probLevels > 0) {
+        for (let j = 0; j <= t; j++) s[j] = roundEven(Math.fround((s[j] / l) * probLevels)) / probLevels;
+        l = 1;
+      }
       for (let c = 0; c < D; c++) {
         let acc = 0;
         for (let j = 0; j <= t; j++) acc += s[j] * v.data[j * HKV * D + g * D + c];
@@ -298,13 +303,13 @@ function dist2(P: Float32Array, n: number, M: Float32Array, j: number): number {
   return s;
 }
 
-export function kmeansAssign(P: CpuTensor, M: CpuTensor, label: Uint32Array, dist: Float32Array): void {
+export function kmeansAssign(P: CpuTensor, M: CpuTensor, label: Uint32Array, dist: Float32Array, K: number, seg: number): void {
   const N = P.data.length / 4;
-  const K = M.data.length / 4;
   for (let n = 0; n < N; n++) {
-    let best = 0;
+    const j0 = Math.floor(n / seg) * K;
+    let best = j0;
     let bestD = Infinity;
-    for (let j = 0; j < K; j++) {
+    for (let j = j0; j < j0 + K; j++) {
       const d = dist2(P.data, n, M.data, j);
       if (d < bestD) (bestD = d), (best = j);
     }
@@ -313,15 +318,15 @@ export function kmeansAssign(P: CpuTensor, M: CpuTensor, label: Uint32Array, dis
   }
 }
 
-export function kmeansUpdate(P: CpuTensor, label: Uint32Array, M: CpuTensor): void {
-  const K = M.data.length / 4;
-  const sums = new Float64Array(K * 4);
-  const counts = new Uint32Array(K);
+export function kmeansUpdate(P: CpuTensor, label: Uint32Array, M: CpuTensor, _K: number, _seg: number): void {
+  const J = M.data.length / 4;
+  const sums = new Float64Array(J * 4);
+  const counts = new Uint32Array(J);
   label.forEach((j, n) => {
     counts[j]++;
     for (let d = 0; d < 4; d++) sums[j * 4 + d] += P.data[n * 4 + d];
   });
-  for (let j = 0; j < K; j++) if (counts[j]) for (let d = 0; d < 4; d++) M.data[j * 4 + d] = sums[j * 4 + d] / counts[j];
+  for (let j = 0; j < J; j++) if (counts[j]) for (let d = 0; d < 4; d++) M.data[j * 4 + d] = sums[j * 4 + d] / counts[j];
 }
 
 export function actQuant(cluster: Uint32Array, params: CpuTensor, x: CpuTensor, maxq: number): void {

@@ -4,9 +4,10 @@ import type { Backend } from '../gpu/backend.ts';
 import { NonFiniteError } from '../errors.ts';
 import { linearName, type LinearRole } from './architecture.ts';
 import type { ModelConfig } from './config.ts';
-import type { BlockWeights, Linear, WeightStore } from './weights.ts';
+import type { ActSite, BlockWeights, Linear, WeightStore } from './weights.ts';
 
-/** `attn_norm` (R1), `ffn_norm` (R4), or `<linear>.in` / `<linear>.out` with HF names (q_proj.out, fc2.in…). */
+/** `attn_norm` (R1), `ffn_norm` (R4), `<linear>.in` / `<linear>.out` with HF names (q_proj.out, fc2.in…), and on
+ * rotary models `q_rope` / `k_rope` (q and k after RoPE). */
 export type TapPoint = string;
 export type Tap<T> = (layer: number, point: TapPoint, x: T) => void | Promise<void>;
 
@@ -53,7 +54,17 @@ export class Decoder<T> {
     return cfg.family === 'opt' ? be.layerNorm(x, n.g, n.b!, cfg.normEps, n.perm) : be.rmsNorm(x, n.g, cfg.normEps, n.perm);
   }
 
-  /** One decoder block, in place on h [T, C]. */
+  /** Fake-quantizes x in place when the block quantizes activations at this site. */
+  private quant(x: T, w: BlockWeights<T>, site: ActSite): void {
+    const a = w.act?.[site];
+    if (a) this.be.actQuant(x, a);
+  }
+
+  /**
+   * One decoder block, in place on h [T, C]. With an activation plan (RPTQ), activations are fake-quantized at the
+   * sites of ActSite; the taps see each tensor as the next op reads it, except `q_proj.out`/`k_proj.out`/`v_proj.out`
+   * and the rotary taps `q_rope`/`k_rope`, which see q, k, v before quantization.
+   */
   async block(layer: number, h: T, w: BlockWeights<T>, taps?: Tap<T>): Promise<void> {
     const { be, cfg } = this;
     const { heads: H, kvHeads: HKV, headDim: D } = cfg;
@@ -61,6 +72,7 @@ export class Decoder<T> {
 
     // attention
     const a = this.norm(h, w.attnNorm);
+    this.quant(a, w, 'attn_norm');
     if (taps) await taps(layer, 'attn_norm', a);
     const q = await this.linear(layer, 'q', L.q!, a, taps);
     const k = await this.linear(layer, 'k', L.k!, a, taps);
@@ -70,11 +82,17 @@ export class Decoder<T> {
       const g = await this.weights.global();
       be.rope(g.rope!.cos, g.rope!.sin, q, H, D, 0);
       be.rope(g.rope!.cos, g.rope!.sin, k, HKV, D, 0);
+      if (taps) await taps(layer, 'q_rope', q);
+      if (taps) await taps(layer, 'k_rope', k);
     }
-    const o = be.attention(q, k, v, H, HKV, D, 1 / Math.sqrt(D));
+    this.quant(q, w, 'q');
+    this.quant(k, w, 'k');
+    this.quant(v, w, 'v');
+    const o = be.attention(q, k, v, H, HKV, D, 1 / Math.sqrt(D), w.probLevels ?? 0);
     be.release(q);
     be.release(k);
     be.release(v);
+    this.quant(o, w, 'o_in');
     const attnOut = await this.linear(layer, 'o', L.o!, o, taps);
     be.release(o);
     be.add(attnOut, h);
@@ -82,6 +100,7 @@ export class Decoder<T> {
 
     // MLP
     const f = this.norm(h, w.ffnNorm);
+    this.quant(f, w, 'ffn_norm');
     if (taps) await taps(layer, 'ffn_norm', f);
     let u: T;
     if (cfg.family === 'llama') {
@@ -96,6 +115,7 @@ export class Decoder<T> {
       else be.gelu(u);
     }
     be.release(f);
+    this.quant(u, w, 'down_in');
     const mlpOut = await this.linear(layer, 'down', L.down!, u, taps);
     be.release(u);
     be.add(mlpOut, h);

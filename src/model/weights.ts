@@ -1,7 +1,7 @@
 // Checkpoint tensors → backend tensors, a block at a time. Blocks stay resident while they fit the budget; past it
 // each block is loaded when the forward reaches it and released after, so only the layers being computed need to
 // be on the GPU.
-import type { Backend, Ids } from '../gpu/backend.ts';
+import type { ActQuant, Backend, Ids } from '../gpu/backend.ts';
 import { MissingTensorError, SafetensorsError } from '../errors.ts';
 import { ARCHITECTURES, linearRoles, type LinearRole } from './architecture.ts';
 import type { ModelConfig } from './config.ts';
@@ -17,10 +17,21 @@ export interface Norm<T> {
   /** a folded reorder: output channel c is input channel perm[c] */
   perm?: Ids<T> | null; // [C]
 }
+/**
+ * Where activations can be fake-quantized inside a block: the two norm outputs, the q/k/v that enter attention
+ * (K and V are the KV cache; q and k after RoPE where the model has it), the out_proj input and the fc2/down input.
+ */
+export type ActSite = 'attn_norm' | 'q' | 'k' | 'v' | 'o_in' | 'ffn_norm' | 'down_in';
+export const ACT_SITES: readonly ActSite[] = ['attn_norm', 'q', 'k', 'v', 'o_in', 'ffn_norm', 'down_in'];
+
 export interface BlockWeights<T> {
   attnNorm: Norm<T>;
   ffnNorm: Norm<T>;
   linears: Partial<Record<LinearRole, Linear<T>>>;
+  /** activation quantization (absent: full-precision activations) */
+  act?: Partial<Record<ActSite, ActQuant<T>>>;
+  /** attention probabilities rounded to round(p·L)/L; 0 or absent: full precision */
+  probLevels?: number;
 }
 export interface GlobalWeights<T> {
   embedTokens: T; // [V, C]
@@ -41,10 +52,17 @@ export interface HostNorm {
   b: Float32Array | null;
   perm: Uint32Array | null;
 }
+export interface HostActQuant {
+  cluster: Uint32Array; // [C]
+  params: Float32Array; // [clusters, 2] (scale, zero)
+  maxq: number;
+}
 export interface HostBlock {
   attnNorm: HostNorm;
   ffnNorm: HostNorm;
   linears: Partial<Record<LinearRole, HostLinear>>;
+  act?: Partial<Record<ActSite, HostActQuant>>;
+  probLevels?: number;
 }
 
 export class WeightStore<T> {
@@ -191,7 +209,10 @@ export class WeightStore<T> {
     for (const [role, l] of Object.entries(h.linears)) {
       linears[role as LinearRole] = { W: be.fromHost(l!.W, l!.shape), b: l!.b ? be.fromHost(l!.b, [l!.shape[0]]) : null };
     }
-    return { attnNorm: norm(h.attnNorm), ffnNorm: norm(h.ffnNorm), linears };
+    const block: BlockWeights<T> = { attnNorm: norm(h.attnNorm), ffnNorm: norm(h.ffnNorm), linears };
+    if (h.act) block.act = uploadActQuant(be, h.act);
+    if (h.probLevels) block.probLevels = h.probLevels;
+    return block;
   }
 
   /** Called after a block ran: a streamed (non-resident) block's tensors are released. */
@@ -219,7 +240,23 @@ export class WeightStore<T> {
   }
 }
 
+export function uploadActQuant<T>(be: Backend<T>, act: Partial<Record<ActSite, HostActQuant>>): Partial<Record<ActSite, ActQuant<T>>> {
+  const out: Partial<Record<ActSite, ActQuant<T>>> = {};
+  for (const [site, a] of Object.entries(act) as [ActSite, HostActQuant][]) {
+    out[site] = { cluster: be.ids(a.cluster), params: be.fromHost(a.params, [a.params.length / 2, 2]), maxq: a.maxq };
+  }
+  return out;
+}
+
+export function releaseActQuant<T>(be: Backend<T>, act: Partial<Record<ActSite, ActQuant<T>>> | undefined): void {
+  for (const a of Object.values(act ?? {})) {
+    be.release(a.cluster);
+    be.release(a.params);
+  }
+}
+
 function releaseBlock<T>(be: Backend<T>, b: BlockWeights<T>): void {
+  releaseActQuant(be, b.act);
   for (const n of [b.attnNorm, b.ffnNorm]) {
     be.release(n.g);
     be.release(n.b);

@@ -10,7 +10,7 @@ import { withProgress, type ModelSource } from '../model/source.ts';
 import { WeightStore } from '../model/weights.ts';
 import { OptionsError } from '../errors.ts';
 import { calibrationText, sampleWindows } from '../eval/calibration.ts';
-import { recipe as makeRecipe, validateRecipe } from '../quant/recipe.ts';
+import { recipe as makeRecipe, recipeLabel, validateRecipe, type QuantRecipe } from '../quant/recipe.ts';
 import { quantizeModel } from './quantizeModel.ts';
 import type { GpuTensor } from '../gpu/tensor.ts';
 import { parameterCount, type ModelConfig } from '../model/config.ts';
@@ -61,18 +61,25 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
 
   const backendName = req.backend ?? 'webgpu';
   const gpu = backendName === 'webgpu' ? (ctx.gpu ?? (await Gpu.create())) : null;
+  const stores: WeightStore<unknown>[] = [];
   try {
     const be = (gpu ? gpuBackend(gpu) : referenceBackend()) as Backend<unknown>;
     const residentBlocks = blocksThatFit(cfg, req.maxResidentBytes ?? DEFAULT_RESIDENT_BYTES);
-    const weights = new WeightStore(be, cfg, model.checkpoint, residentBlocks);
-    weights.validate();
-    const decoder = new Decoder(be, cfg, weights);
-    await weights.global();
-    for (let i = 0; i < Math.min(cfg.layers, residentBlocks); i++) await weights.block(i);
+    const loadWeights = async () => {
+      const w = new WeightStore(be, cfg, model.checkpoint, residentBlocks);
+      stores.push(w);
+      w.validate();
+      await w.global();
+      for (let i = 0; i < Math.min(cfg.layers, residentBlocks); i++) await w.block(i);
+      return { weights: w, decoder: new Decoder(be, cfg, w) };
+    };
+    const fp = await loadWeights();
     report({ stage: 'load', label: 'model loaded', fraction: 1, loadedBytes: model.checkpoint.bytes, totalBytes: model.checkpoint.bytes });
     const loadMs = performance.now() - t0;
 
-    const evaluateAll = async (phase: string) => {
+    let tokensScored = 0;
+    let scoringMs = 0;
+    const evaluateAll = async (decoder: Decoder<unknown>, phase: string) => {
       const ppl: Record<string, number> = {};
       const windows: Record<string, number> = {};
       const evalMs: Record<string, number> = {};
@@ -94,38 +101,50 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
       }
       return { ppl, windows, evalMs };
     };
-    let tokensScored = 0;
-    let scoringMs = 0;
-    const before = quantize && req.skipBefore ? null : await evaluateAll(quantize ? 'FP ' : '');
+    /** quantizes a fresh copy of the weights (or the given one) with a recipe and evaluates it */
+    const quantizeAndEvaluate = async (rq: QuantRecipe, target: Awaited<ReturnType<typeof loadWeights>>, phase: string) => {
+      const quant = await quantizeModel(rq, calib, {
+        gpu: gpu!,
+        decoder: target.decoder as unknown as Decoder<GpuTensor>,
+        weights: target.weights as unknown as WeightStore<GpuTensor>,
+        signal: ctx.signal,
+        onBlock: (done, total) => report({ stage: 'quantize', label: `${phase}${rq.method} block ${done}/${total}`, fraction: done / total }),
+      });
+      return { quant, ...(await evaluateAll(target.decoder, `${phase}${recipeLabel(rq)} `)) };
+    };
+
+    const before = quantize && req.skipBefore ? null : await evaluateAll(fp.decoder, quantize ? 'FP ' : '');
     let after = before!;
     let quant;
+    let baselines: EvalResult['baselines'];
     if (quantize) {
-      quant = await quantizeModel(r, calib, {
-        gpu: gpu!,
-        decoder: decoder as unknown as Decoder<GpuTensor>,
-        weights: weights as unknown as WeightStore<GpuTensor>,
-        checkpoint: model.checkpoint,
-        signal: ctx.signal,
-        onBlock: (done, total) => report({ stage: 'quantize', label: `${r.method} block ${done}/${total}`, fraction: done / total }),
-      });
-      after = await evaluateAll(`W${r.wbits} `);
+      ({ quant, ...after } = await quantizeAndEvaluate(r, fp, ''));
+      if (req.baselines?.length && r.method === 'rptq') {
+        baselines = [];
+        for (const clustering of req.baselines.filter((c) => c !== r.clustering)) {
+          fp.weights.dispose();
+          const b = await quantizeAndEvaluate({ ...r, clustering }, await loadWeights(), `baseline ${clustering}: `);
+          baselines.push({ clustering, ppl: b.ppl, layers: b.quant.layers });
+        }
+      }
     }
     const { ppl, windows, evalMs } = after;
-    weights.dispose();
     return {
       model: ctx.source.id,
       modelType: cfg.modelType,
       parameters: model.parameters,
-      config: { wbits: r.wbits, abits: 16, seqlen, windows: req.windows, backend: backendName, recipe: quantize ? r : undefined },
+      config: { wbits: r.wbits, abits: r.method === 'rptq' ? r.abits : 16, seqlen, windows: req.windows, backend: backendName, recipe: quantize ? r : undefined },
       ppl,
       pplBefore: quantize ? before?.ppl : undefined,
       quant,
+      baselines,
       windows,
       timings: { loadMs, evalMs, tokensPerSecond: tokensScored / (scoringMs / 1000) },
       device: gpu ? { description: gpu.info.description, software: gpu.info.software, shaderF16: gpu.info.shaderF16 } : null,
       peakGpuBytes: gpu?.peakBytes ?? 0,
     };
   } finally {
+    for (const w of stores) w.dispose();
     if (gpu && !ctx.gpu) gpu.destroy();
   }
 }

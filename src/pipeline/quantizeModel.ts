@@ -1,20 +1,23 @@
 // Sequential block processing (GPTQ protocol): block i is calibrated on the outputs of the already-quantized blocks
 // 0..i−1. Its inputs are captured once through the forward pass's hook points; memory holds one block plus its
 // calibration activations. With true-sequential, each group of layers (q/k/v → out → fc1/gate+up → fc2/down) is
-// quantized on inputs recomputed after the previous group.
+// quantized on inputs recomputed after the previous group. RPTQ first clusters and reorders the block's channels,
+// quantizes the weights with per-cluster groups, then turns on its activation quantizers for the block's outputs.
 import type { Gpu } from '../gpu/gpu.ts';
 import * as ops from '../gpu/ops.ts';
 import type { GpuTensor } from '../gpu/tensor.ts';
 import { linearName, linearRoles, type LinearRole } from '../model/architecture.ts';
 import type { Family } from '../model/config.ts';
 import type { Decoder } from '../model/forward.ts';
-import { ARCHITECTURES } from '../model/architecture.ts';
-import type { WeightStore } from '../model/weights.ts';
-import type { Checkpoint } from '../model/safetensors.ts';
+import { uploadActQuant, type ActSite, type BlockWeights, type WeightStore } from '../model/weights.ts';
 import { CancelledError } from '../errors.ts';
 import { gptq, HessianAccumulator } from '../quant/gptq.ts';
+import { gpuSteps } from '../quant/kmeans.ts';
+import { reorderBlock } from '../quant/reorder.ts';
 import { rtn } from '../quant/rtn.ts';
-import type { QuantRecipe } from '../quant/recipe.ts';
+import { rptqOptions, type QuantRecipe } from '../quant/recipe.ts';
+import { CLUSTERINGS, planRptq, siteBits, type Clustering, type RptqOptions, type RptqPlan, type SiteQuant } from '../quant/rptq.ts';
+import { collectSiteRanges, siteErrors, sumPairs } from './activationStats.ts';
 import type { LayerReport, QuantSummary } from './types.ts';
 
 /** true-sequential order inside a block */
@@ -26,7 +29,6 @@ export interface QuantizeContext {
   gpu: Gpu;
   decoder: Decoder<GpuTensor>;
   weights: WeightStore<GpuTensor>;
-  checkpoint: Checkpoint;
   onBlock?: (done: number, total: number, layers: LayerReport[]) => void;
   signal?: AbortSignal;
 }
@@ -35,9 +37,9 @@ export async function quantizeModel(r: QuantRecipe, calib: Uint32Array[], ctx: Q
   const { gpu, decoder, weights } = ctx;
   const cfg = decoder.cfg;
   const be = decoder.be;
-  const arch = ARCHITECTURES[cfg.family];
   const roles = linearRoles(cfg.family);
-  const groups = r.method === 'gptq' && r.trueSequential ? sequentialGroups(cfg.family) : [roles];
+  const weightMethod = r.method === 'rptq' ? (r.wbits < 16 ? 'gptq' : null) : r.method;
+  const groups = weightMethod === 'gptq' && r.trueSequential ? sequentialGroups(cfg.family) : [roles];
   const summary: QuantSummary = { method: r.method, layers: [], hessianMs: 0, factorMs: 0, loopMs: 0, totalMs: 0, calibrationTokens: 0 };
   const t0 = performance.now();
   const checkCancel = () => {
@@ -49,14 +51,27 @@ export async function quantizeModel(r: QuantRecipe, calib: Uint32Array[], ctx: Q
   summary.calibrationTokens = calib.length * (calib[0]?.length ?? 0);
 
   for (let layer = 0; layer < cfg.layers; layer++) {
-    const block = await weights.block(layer);
-    const fp = new Map<LinearRole, Float32Array>();
-    for (const role of roles) fp.set(role, await ctx.checkpoint.readF32(`${arch.layerPrefix(layer)}.${arch.linears[role]}.weight`));
+    checkCancel();
+    let block = await weights.block(layer);
+    // the full-precision weights: GPTQ's input and the reference of the output error
+    let host = await weights.hostBlock(layer);
+    let plan: RptqPlan | null = null;
+    if (r.method === 'rptq') {
+      const t = performance.now();
+      plan = await rptqBlock(gpu, decoder, layer, block, inps, rptqOptions(r));
+      summary.activations ??= [];
+      summary.activations.push(...plan.sites);
+      // the reorder folded into the weights; activations stay in full precision until the weights are quantized
+      host = reorderBlock(host, plan.reorder, cfg);
+      block = weights.upload(host);
+      weights.replace(layer, block);
+      summary.statsMs = (summary.statsMs ?? 0) + performance.now() - t;
+    }
     const started = new Map<LinearRole, number>();
 
-    for (const group of groups) {
+    for (const group of weightMethod ? groups : []) {
       checkCancel();
-      if (r.method === 'rtn') {
+      if (weightMethod === 'rtn') {
         for (const role of group) {
           const t = performance.now();
           const lin = block.linears[role]!;
@@ -84,7 +99,7 @@ export async function quantizeModel(r: QuantRecipe, calib: Uint32Array[], ctx: Q
         const [R, K] = lin.W.shape;
         const H = await acc.read();
         acc.dispose();
-        const { Q, timings } = await gptq(gpu, fp.get(role)!, H, R, K, r);
+        const { Q, timings } = await gptq(gpu, host.linears[role]!.W, H, R, K, { ...r, colGroups: plan?.inputGroups[role] });
         summary.factorMs += timings.factorMs;
         summary.loopMs += timings.loopMs;
         be.release(lin.W);
@@ -92,12 +107,17 @@ export async function quantizeModel(r: QuantRecipe, calib: Uint32Array[], ctx: Q
         started.set(role, performance.now() - t);
       }
     }
+    if (plan) {
+      // from here on the block quantizes its activations
+      block.act = uploadActQuant(be, plan.act);
+      block.probLevels = plan.probLevels;
+    }
 
     // outputs of the quantized block feed block layer + 1; the same pass measures each layer's output error
     const err = new Map<string, { role: LinearRole; num: number; den: number; fpW: GpuTensor; sums: GpuTensor[] }>();
     for (const role of roles) {
       const [R, K] = block.linears[role]!.W.shape;
-      err.set(`${linearName(cfg.family, role)}.in`, { role, num: 0, den: 0, fpW: gpu.upload(fp.get(role)!, [R, K]), sums: [] });
+      err.set(`${linearName(cfg.family, role)}.in`, { role, num: 0, den: 0, fpW: gpu.upload(host.linears[role]!.W, [R, K]), sums: [] });
     }
     for (const x of inps) {
       // recorded, not read: the sums come back in one go after the pass, with no sync inside the forward
@@ -112,22 +132,15 @@ export async function quantizeModel(r: QuantRecipe, calib: Uint32Array[], ctx: Q
       });
     }
     for (const e of err.values()) {
-      for (const sums of e.sums) {
-        const rows = await gpu.read(sums);
-        for (let t = 0; t < rows.length; t += 2) {
-          e.num += rows[t];
-          e.den += rows[t + 1];
-        }
-        gpu.release(sums);
-      }
-      gpu.release(e.fpW);
+      [e.num, e.den] = sumPairs(await gpu.readMany(e.sums));
+      for (const t of [...e.sums, e.fpW]) gpu.release(t);
       const K = block.linears[e.role]!.W.shape[1];
       summary.layers.push({
         layer,
         linear: linearName(cfg.family, e.role),
         relError: Math.sqrt(e.num / e.den),
         ms: started.get(e.role) ?? 0,
-        bits: bitsPerWeight(r, K),
+        bits: weightMethod ? bitsPerWeight(r, K, plan?.inputGroups[e.role]?.groups) : 16,
       });
     }
     weights.replace(layer, block);
@@ -138,7 +151,28 @@ export async function quantizeModel(r: QuantRecipe, calib: Uint32Array[], ctx: Q
   return summary;
 }
 
-/** wbits plus one fp16 scale and one fp16 zero per group (per row: per K weights) */
-export function bitsPerWeight(r: QuantRecipe, K: number): number {
+/**
+ * RPTQ's statistics, clustering and reorder plan for one block (the algorithm is quant/rptq.ts): per-channel ranges
+ * at every site, k-means on the GPU, and the activation error of each channel grouping on the same tokens.
+ */
+async function rptqBlock(gpu: Gpu, decoder: Decoder<GpuTensor>, layer: number, block: BlockWeights<GpuTensor>, inps: GpuTensor[], o: RptqOptions): Promise<RptqPlan> {
+  const ranges = await collectSiteRanges(gpu, decoder, layer, block, inps);
+  const plan = await planRptq(ranges, decoder.cfg, o, gpuSteps(gpu));
+  const bits = siteBits(o);
+  const measured = {} as Record<Clustering, Partial<Record<ActSite, SiteQuant>>>;
+  for (const cl of CLUSTERINGS) {
+    measured[cl] = Object.fromEntries(Object.entries(plan.variants[cl]).filter(([site]) => bits[site as ActSite] < 16));
+  }
+  const errors = await siteErrors(gpu, decoder, layer, block, inps, measured);
+  for (const s of plan.sites) {
+    s.layer = layer;
+    if (bits[s.site] < 16) s.error = { kmeans: errors.kmeans[s.site]!, contiguous: errors.contiguous[s.site]!, tensor: errors.tensor[s.site]! };
+  }
+  return plan;
+}
+
+/** wbits plus one fp16 scale and one fp16 zero per group (per row: per K weights; RPTQ: per input cluster) */
+export function bitsPerWeight(r: QuantRecipe, K: number, groups?: number): number {
+  if (groups !== undefined) return r.wbits + (32 * groups) / K;
   return r.wbits + 32 / (r.groupsize > 0 ? r.groupsize : K);
 }

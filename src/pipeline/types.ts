@@ -1,5 +1,6 @@
 // What crosses the worker boundary and what the CLI writes: plain, serializable summaries only.
 import type { QuantRecipe } from '../quant/recipe.ts';
+import type { Clustering, SiteReport } from '../quant/rptq.ts';
 
 export type Stage = 'load' | 'quantize' | 'evaluate';
 
@@ -28,6 +29,8 @@ export interface EvalRequest {
   maxResidentBytes?: number;
   /** 'webgpu' (default) or the CPU reference forward */
   backend?: 'webgpu' | 'reference';
+  /** RPTQ: also quantize and evaluate these channel groupings (the baselines without reorder: contiguous, tensor) */
+  baselines?: Clustering[];
 }
 
 export interface DeviceSummary {
@@ -54,6 +57,10 @@ export interface QuantSummary {
   loopMs: number;
   totalMs: number;
   calibrationTokens: number;
+  /** RPTQ: range statistics, clustering and activation errors of every site of every block */
+  activations?: SiteReport[];
+  /** RPTQ: time in statistics, k-means and the activation-error pass */
+  statsMs?: number;
 }
 
 export interface EvalResult {
@@ -66,6 +73,8 @@ export interface EvalResult {
   /** full-precision perplexity measured in the same run, when a method ran */
   pplBefore?: Record<string, number>;
   quant?: QuantSummary;
+  /** RPTQ's baselines measured in the same run: the same recipe with another channel grouping */
+  baselines?: { clustering: Clustering; ppl: Record<string, number>; layers: LayerReport[] }[];
   windows: Record<string, number>;
   timings: { loadMs: number; evalMs: Record<string, number>; tokensPerSecond: number };
   device: DeviceSummary | null;

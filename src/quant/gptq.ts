@@ -5,6 +5,7 @@ import type { Gpu } from '../gpu/gpu.ts';
 import * as ops from '../gpu/ops.ts';
 import type { GpuTensor } from '../gpu/tensor.ts';
 import { upperCholeskyOfInverse } from './linalg.ts';
+import { fitRange } from '../gpu/reference.ts';
 
 export interface GptqOptions {
   wbits: number;
@@ -16,6 +17,8 @@ export interface GptqOptions {
   percdamp: number;
   /** ≤ 128 (the column loop keeps a block row in private memory) */
   blocksize: number;
+  /** fixed column groups of any shape (RPTQ: the input clusters), fitted up front on W like static groups */
+  colGroups?: { colGroup: Uint32Array; groups: number };
 }
 
 /** H = (2/n) Σ xᵀx over all calibration tokens of one linear layer's input, accumulated batch by batch. */
@@ -59,7 +62,8 @@ export async function gptq(gpu: Gpu, W: Float32Array, H: Float64Array, R: number
   const maxq = 2 ** o.wbits - 1;
   const g = o.groupsize > 0 ? o.groupsize : K;
   const grid = { maxq, sym: o.sym, groupsize: g };
-  const totalGroups = Math.ceil(K / g);
+  const fixed = o.colGroups;
+  const totalGroups = fixed ? fixed.groups : Math.ceil(K / g);
   W = W.slice();
 
   // dead inputs: H[d,d] = 0 → H[d,d] = 1, W[:, d] = 0
@@ -69,8 +73,8 @@ export async function gptq(gpu: Gpu, W: Float32Array, H: Float64Array, R: number
       for (let r = 0; r < R; r++) W[r * K + d] = 0;
     }
   }
-  const params = gpu.upload(new Float32Array(R * totalGroups * 2), [R, totalGroups, 2], 'gptq.params');
-  if (o.staticGroups && o.groupsize > 0) {
+  const params = gpu.upload(fixed ? fitColumnGroups(W, R, K, fixed.colGroup, fixed.groups, maxq, o.sym) : new Float32Array(R * totalGroups * 2), [R, totalGroups, 2], 'gptq.params');
+  if (o.staticGroups && o.groupsize > 0 && !fixed) {
     // every group fitted up front on the original W
     const W0 = gpu.upload(W, [R, K], 'gptq.W0');
     ops.quantParams(gpu, W0, params, grid, 0, totalGroups);
@@ -84,8 +88,10 @@ export async function gptq(gpu: Gpu, W: Float32Array, H: Float64Array, R: number
     W = permuteColumns(W, R, K, perm);
     H = permuteSymmetric(H, K, perm);
   }
-  // static groups keep the original column's group; otherwise groups run over the (permuted) column order
-  const colGroup = Uint32Array.from({ length: K }, (_, i) => Math.floor((o.staticGroups && perm ? perm[i] : i) / g));
+  // fixed and static groups keep the original column's group; otherwise groups run over the (permuted) column order
+  const colGroup = fixed
+    ? Uint32Array.from({ length: K }, (_, i) => fixed.colGroup[perm ? perm[i] : i])
+    : Uint32Array.from({ length: K }, (_, i) => Math.floor((o.staticGroups && perm ? perm[i] : i) / g));
 
   // damping, then U = cholesky(cholesky_inverse(cholesky(H)), upper) (by the identity in linalg.ts)
   const t0 = performance.now();
@@ -100,10 +106,10 @@ export async function gptq(gpu: Gpu, W: Float32Array, H: Float64Array, R: number
   const Q = gpu.tensor([R, K], 'f32', 'gptq.Q');
   const Err = gpu.tensor([R, ops.GPTQ_BLOCK], 'f32', 'gptq.Err');
   const colGroupT = gpu.upload(colGroup, [K], 'gptq.colGroup');
-  if (o.groupsize <= 0) ops.quantParams(gpu, Wg, params, grid, 0, 1);
+  if (o.groupsize <= 0 && !fixed) ops.quantParams(gpu, Wg, params, grid, 0, 1);
   for (let i1 = 0; i1 < K; i1 += o.blocksize) {
     const count = Math.min(o.blocksize, K - i1);
-    if (o.groupsize > 0 && !o.staticGroups) {
+    if (o.groupsize > 0 && !o.staticGroups && !fixed) {
       // groups that start inside this block, fitted on W as the lazy updates left it
       const first = Math.ceil(i1 / g);
       const last = Math.floor((i1 + count - 1) / g);
@@ -116,6 +122,29 @@ export async function gptq(gpu: Gpu, W: Float32Array, H: Float64Array, R: number
   for (const t of [U, Wg, Q, Err, colGroupT, params]) gpu.release(t);
   if (perm) out = permuteColumns(out, R, K, inversePermutation(perm));
   return { Q: out, timings: { factorMs: t1 - t0, loopMs: performance.now() - t1 } };
+}
+
+/** (scale, zero) per (row, group) for groups given as a column → group map: params [R, groups, 2]. */
+export function fitColumnGroups(W: Float32Array, R: number, K: number, colGroup: Uint32Array, groups: number, maxq: number, sym: boolean): Float32Array {
+  const params = new Float32Array(R * groups * 2);
+  const lo = new Float64Array(groups);
+  const hi = new Float64Array(groups);
+  for (let r = 0; r < R; r++) {
+    lo.fill(Infinity);
+    hi.fill(-Infinity);
+    for (let c = 0; c < K; c++) {
+      const j = colGroup[c];
+      const w = W[r * K + c];
+      if (w < lo[j]) lo[j] = w;
+      if (w > hi[j]) hi[j] = w;
+    }
+    for (let j = 0; j < groups; j++) {
+      const [scale, zero] = fitRange(lo[j], hi[j], maxq, sym);
+      params[(r * groups + j) * 2] = scale;
+      params[(r * groups + j) * 2 + 1] = zero;
+    }
+  }
+  return params;
 }
 
 export function permuteColumns(W: Float32Array, R: number, K: number, perm: ArrayLike<number>): Float32Array {

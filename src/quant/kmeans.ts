@@ -5,6 +5,7 @@
 import type { Gpu } from '../gpu/gpu.ts';
 import * as ops from '../gpu/ops.ts';
 import * as ref from '../gpu/reference.ts';
+import type { GpuTensor } from '../gpu/tensor.ts';
 import { SeededRandom } from './random.ts';
 
 export interface KmeansOptions {
@@ -12,64 +13,80 @@ export interface KmeansOptions {
   restarts: number;
   maxIter: number;
   seed: number;
+  /** independent problems laid out one after another in the points (R2/R3 cluster inside each head); default 1 */
+  heads?: number;
 }
 
 export interface KmeansResult {
+  /** cluster of each point, 0..k−1 inside its head */
   labels: Uint32Array; // [N]
-  centroids: Float32Array; // [k, 4]
+  centroids: Float32Array; // [heads · k, 4]
+  /** Σ over heads of the best restart's inertia */
   inertia: number;
   iterations: number;
 }
 
-/** One Lloyd step pair, on some device. Points are [N, 4] (unused dimensions 0). */
+/**
+ * Lloyd's iterations over many problems at once, on some device. Points are [N, 4] (unused dimensions 0), in
+ * segments of `seg` points; segment s owns centroids [s·K, s·K + K) and labels are global centroid indices.
+ * Centroids and labels stay on the device between steps; only the labels come back each step.
+ */
 export interface KmeansSteps {
-  assign(centroids: Float32Array): Promise<{ labels: Uint32Array; dist: Float32Array }>;
-  update(labels: Uint32Array, centroids: Float32Array): Promise<Float32Array>;
+  /** sets the centroids and assigns every point: its label */
+  start(centroids: Float32Array): Promise<Uint32Array>;
+  /** one Lloyd step: each centroid ← the mean of its points, then assign: the new labels */
+  step(): Promise<Uint32Array>;
+  /** the centroids and each point's squared distance to its centroid, as of the last assignment */
+  result(): Promise<{ centroids: Float32Array; dist: Float32Array }>;
   dispose(): void;
 }
+export type KmeansDevice = (points: Float32Array, K: number, seg: number) => KmeansSteps;
 
-export function referenceSteps(points: Float32Array): KmeansSteps {
-  const P = ref.cpu(points, [points.length / 4, 4]);
+export const referenceSteps: KmeansDevice = (points, K, seg) => {
+  const N = points.length / 4;
+  const P = ref.cpu(points, [N, 4]);
+  let M = ref.cpu(new Float32Array(0), [0, 4]);
+  const label = new Uint32Array(N);
+  const dist = new Float32Array(N);
+  const assign = async () => {
+    ref.kmeansAssign(P, M, label, dist, K, seg);
+    return label.slice();
+  };
   return {
-    async assign(M) {
-      const labels = new Uint32Array(points.length / 4);
-      const dist = new Float32Array(points.length / 4);
-      ref.kmeansAssign(P, ref.cpu(M, [M.length / 4, 4]), labels, dist);
-      return { labels, dist };
-    },
-    async update(labels, M) {
-      const out = ref.cpu(M.slice(), [M.length / 4, 4]);
-      ref.kmeansUpdate(P, labels, out);
-      return out.data;
-    },
+    start: (centroids) => ((M = ref.cpu(centroids.slice(), [centroids.length / 4, 4])), assign()),
+    step: () => (ref.kmeansUpdate(P, label, M, K, seg), assign()),
+    result: async () => ({ centroids: M.data.slice(), dist: dist.slice() }),
     dispose() {},
   };
-}
+};
 
-export function gpuSteps(gpu: Gpu, points: Float32Array): KmeansSteps {
-  const N = points.length / 4;
-  const P = gpu.upload(points, [N, 4], 'kmeans.P');
-  const label = gpu.tensor([N], 'u32', 'kmeans.label');
-  const dist = gpu.tensor([N], 'f32', 'kmeans.dist');
-  return {
-    async assign(Mh) {
-      const M = gpu.upload(Mh, [Mh.length / 4, 4], 'kmeans.M');
-      ops.kmeansAssign(gpu, P, M, label, dist);
-      gpu.release(M);
-      return { labels: await gpu.readU32(label), dist: await gpu.read(dist) };
-    },
-    async update(labels, Mh) {
-      const M = gpu.upload(Mh, [Mh.length / 4, 4], 'kmeans.M');
-      const L = gpu.upload(labels, [N], 'kmeans.labels');
-      ops.kmeansUpdate(gpu, P, L, M);
-      const out = await gpu.read(M);
-      gpu.release(M);
-      gpu.release(L);
-      return out;
-    },
-    dispose() {
-      for (const t of [P, label, dist]) gpu.release(t);
-    },
+export function gpuSteps(gpu: Gpu): KmeansDevice {
+  return (points, K, seg) => {
+    const N = points.length / 4;
+    const P = gpu.upload(points, [N, 4], 'kmeans.P');
+    const label = gpu.tensor([N], 'u32', 'kmeans.label');
+    const dist = gpu.tensor([N], 'f32', 'kmeans.dist');
+    let M: GpuTensor | null = null;
+    return {
+      async start(centroids) {
+        gpu.release(M);
+        M = gpu.upload(centroids, [centroids.length / 4, 4], 'kmeans.M');
+        ops.kmeansAssign(gpu, P, M, label, dist, K, seg);
+        return gpu.readU32(label);
+      },
+      async step() {
+        ops.kmeansUpdate(gpu, P, label, M!, K, seg);
+        ops.kmeansAssign(gpu, P, M!, label, dist, K, seg);
+        return gpu.readU32(label);
+      },
+      async result() {
+        const [centroids, d] = await gpu.readMany([M!, dist]);
+        return { centroids, dist: d };
+      },
+      dispose() {
+        for (const t of [P, label, dist, M]) gpu.release(t);
+      },
+    };
   };
 }
 
@@ -110,27 +127,61 @@ export function kmeansPlusPlus(points: Float32Array, k: number, rng: SeededRando
   return centers;
 }
 
-export async function kmeans(steps: KmeansSteps, points: Float32Array, o: KmeansOptions): Promise<KmeansResult> {
-  const N = points.length / 4;
-  const k = Math.min(o.k, N);
+/**
+ * K-means of each head's points (points [heads · n, 4]): every (head, restart) is seeded by k-means++ from one seeded
+ * generator, in head-major order, then all of them run Lloyd's iterations together, one dispatch per step, until no
+ * label changes anywhere (a converged problem is a fixed point, so it is not disturbed). Per head the restart with the
+ * lowest inertia is kept (the first on ties).
+ */
+export async function kmeans(device: KmeansDevice, points: Float32Array, o: KmeansOptions): Promise<KmeansResult> {
+  const heads = o.heads ?? 1;
+  const n = points.length / 4 / heads;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`kmeans: ${points.length / 4} points do not split into ${heads} heads`);
+  const k = Math.min(o.k, n);
+  const R = o.restarts;
   const rng = new SeededRandom(o.seed);
-  let best: KmeansResult | null = null;
-  for (let r = 0; r < o.restarts; r++) {
-    let centroids = kmeansPlusPlus(points, k, rng);
-    let { labels, dist } = await steps.assign(centroids);
+  // segment s = h·R + r holds head h's points; its centroids are [s·k, s·k + k)
+  const all = new Float32Array(heads * R * n * 4);
+  let centroids: Float32Array = new Float32Array(heads * R * k * 4);
+  for (let h = 0; h < heads; h++) {
+    const head = points.subarray(h * n * 4, (h + 1) * n * 4);
+    for (let r = 0; r < R; r++) {
+      const s = h * R + r;
+      all.set(head, s * n * 4);
+      centroids.set(kmeansPlusPlus(head, k, rng), s * k * 4);
+    }
+  }
+  const steps = device(all, k, n);
+  try {
+    let labels = await steps.start(centroids);
     let it = 0;
     for (; it < o.maxIter; it++) {
-      centroids = await steps.update(labels, centroids);
-      const next = await steps.assign(centroids);
-      const changed = next.labels.some((l, n) => l !== labels[n]);
-      ({ labels, dist } = next);
+      const next = await steps.step();
+      const changed = next.some((l, i) => l !== labels[i]);
+      labels = next;
       if (!changed) break;
     }
-    let inertia = 0;
-    for (const d of dist) inertia += d;
-    if (!best || inertia < best.inertia) best = { labels, centroids, inertia, iterations: it + 1 };
+    const final = await steps.result();
+    const dist = final.dist;
+    centroids = final.centroids;
+    const out: KmeansResult = { labels: new Uint32Array(heads * n), centroids: new Float32Array(heads * k * 4), inertia: 0, iterations: it + 1 };
+    for (let h = 0; h < heads; h++) {
+      let best = 0;
+      let bestInertia = Infinity;
+      for (let r = 0; r < R; r++) {
+        let inertia = 0;
+        for (let i = (h * R + r) * n; i < (h * R + r + 1) * n; i++) inertia += dist[i];
+        if (inertia < bestInertia) (bestInertia = inertia), (best = r);
+      }
+      const s = h * R + best;
+      for (let i = 0; i < n; i++) out.labels[h * n + i] = labels[s * n + i] - s * k;
+      out.centroids.set(centroids.subarray(s * k * 4, (s + 1) * k * 4), h * k * 4);
+      out.inertia += bestInertia;
+    }
+    return out;
+  } finally {
+    steps.dispose();
   }
-  return best!;
 }
 
 /** Channels sorted by cluster label, stable: the reorder index (clusters laid out contiguously). */

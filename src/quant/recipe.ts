@@ -2,8 +2,9 @@
 // shared/docs/methods.md; validate() refuses bad combinations before any work starts.
 import { OptionsError } from '../errors.ts';
 import type { ModelConfig } from '../model/config.ts';
+import { CLUSTERINGS, type Clustering, type ReorderPoint, type RptqOptions } from './rptq.ts';
 
-export const METHODS = ['fp', 'rtn', 'gptq'] as const;
+export const METHODS = ['fp', 'rtn', 'gptq', 'rptq'] as const;
 export type Method = (typeof METHODS)[number];
 
 export interface QuantRecipe {
@@ -25,6 +26,20 @@ export interface QuantRecipe {
   seed: number;
   /** quantize and run only the first N blocks (debugging), as in the seed projects */
   hiddenLayerNum?: number;
+  // ---- RPTQ -------------------------------------------------------------------------------------------------------
+  /** activation bits (16 = full precision); RPTQ only */
+  abits: number;
+  /** quantize only the K/V cache to abits (the seed tables' W4A4KV rows) */
+  onlyQuantKv: boolean;
+  /** k-means clusters per reorder point (R2 and R3 per head) */
+  clusters: Record<ReorderPoint, number>;
+  kmeansRestarts: number;
+  /** norm-output bits; absent = max(8, abits) as the reference */
+  normBits?: number;
+  /** attention-probability bits; absent = max(8, abits) as the reference */
+  probBits?: number;
+  /** channel grouping: RPTQ's k-means clusters with reorder, or a baseline without reorder */
+  clustering: Clustering;
 }
 
 export const DEFAULT_RECIPE: QuantRecipe = {
@@ -41,6 +56,11 @@ export const DEFAULT_RECIPE: QuantRecipe = {
   seqlen: 2048,
   calib: 'c4',
   seed: 0,
+  abits: 16,
+  onlyQuantKv: false,
+  clusters: { R1: 32, R2: 4, R3: 4, R4: 32, R5: 32 },
+  kmeansRestarts: 10,
+  clustering: 'kmeans',
 };
 
 export function recipe(partial: Partial<QuantRecipe>): QuantRecipe {
@@ -61,7 +81,27 @@ export function validateRecipe(r: QuantRecipe, cfg?: ModelConfig): void {
     throw new OptionsError(msg);
   };
   if (!(METHODS as readonly string[]).includes(r.method)) bad(`--method must be one of ${METHODS.join(', ')} (got "${r.method}")`);
-  if (r.method !== 'fp' && (!Number.isInteger(r.wbits) || r.wbits < 2 || r.wbits > 8)) bad(`--wbits must be an integer from 2 to 8 for ${r.method} (got ${r.wbits})`);
+  const bitsOk = (b: number) => Number.isInteger(b) && ((b >= 2 && b <= 8) || b === 16);
+  if (r.method === 'rptq') {
+    if (!bitsOk(r.wbits)) bad(`--wbits must be 2..8, or 16 to leave weights in full precision, for rptq (got ${r.wbits})`);
+  } else if (r.method !== 'fp' && (!Number.isInteger(r.wbits) || r.wbits < 2 || r.wbits > 8)) bad(`--wbits must be an integer from 2 to 8 for ${r.method} (got ${r.wbits})`);
+  if (r.method !== 'rptq') {
+    if (r.abits !== 16) bad(`--abits ${r.abits}: activation quantization is RPTQ's; pick --method rptq or --abits 16`);
+    if (r.onlyQuantKv) bad('--only_quant_kv is an RPTQ mode; pick --method rptq');
+  } else {
+    if (!bitsOk(r.abits)) bad(`--abits must be 2..8, or 16 for full-precision activations (got ${r.abits})`);
+    if (r.onlyQuantKv && r.abits === 16) bad('--only_quant_kv needs --abits below 16 (the K/V cache bits)');
+    for (const [name, b] of [['norm_bits', r.normBits], ['prob_bits', r.probBits]] as const) {
+      if (b !== undefined && (!Number.isInteger(b) || b < 2 || b > 16)) bad(`--${name} must be an integer from 2 to 16 (got ${b})`);
+    }
+    for (const [p, k] of Object.entries(r.clusters)) {
+      if (!Number.isInteger(k) || k < 1) bad(`--${p}_clusters must be a positive integer (got ${k})`);
+    }
+    if (!Number.isInteger(r.kmeansRestarts) || r.kmeansRestarts < 1 || r.kmeansRestarts > 100) bad(`--kmeans_restarts must be 1..100 (got ${r.kmeansRestarts})`);
+    if (!(CLUSTERINGS as readonly string[]).includes(r.clustering)) bad(`--clustering must be one of ${CLUSTERINGS.join(', ')} (got "${r.clustering}")`);
+    if (r.groupsize !== -1) bad('--groupsize does not apply to rptq: its weight groups are the input clusters (one scale per output row × input cluster)');
+    if (r.staticGroups) bad('--static-groups does not apply to rptq: its cluster groups are always fitted up front');
+  }
   if (!Number.isInteger(r.groupsize) || (r.groupsize !== -1 && r.groupsize < 1)) bad(`--groupsize must be −1 (per row) or a positive integer (got ${r.groupsize})`);
   if (!Number.isInteger(r.nsamples) || r.nsamples < 1) bad(`--nsamples must be a positive integer (got ${r.nsamples})`);
   if (!Number.isInteger(r.seqlen) || r.seqlen < 2) bad(`--seqlen must be an integer ≥ 2 (got ${r.seqlen})`);
@@ -73,9 +113,45 @@ export function validateRecipe(r: QuantRecipe, cfg?: ModelConfig): void {
   if (r.hiddenLayerNum !== undefined && (!Number.isInteger(r.hiddenLayerNum) || r.hiddenLayerNum < 1 || r.hiddenLayerNum > cfg.layers)) {
     bad(`--hidden_layer_num must be 1..${cfg.layers} for this model (got ${r.hiddenLayerNum})`);
   }
+  if (r.method === 'rptq') {
+    const limits: Record<ReorderPoint, [number, string]> = {
+      R1: [cfg.hidden, 'hidden'],
+      R2: [cfg.headDim, 'head_dim'],
+      R3: [cfg.headDim, 'head_dim'],
+      R4: [cfg.hidden, 'hidden'],
+      R5: [cfg.ffn, 'ffn'],
+    };
+    for (const [p, [n, what]] of Object.entries(limits)) {
+      const k = r.clusters[p as ReorderPoint];
+      if (k > n) bad(`--${p}_clusters ${k} is more than the ${n} channels of ${what}${p === 'R2' || p === 'R3' ? ' (R2/R3 cluster inside each head)' : ''}`);
+    }
+  }
   if (r.groupsize > 0 && r.method !== 'fp') {
     for (const [what, width] of Object.entries(linearInputWidths(cfg))) {
       if (width % r.groupsize !== 0) bad(`--groupsize ${r.groupsize} does not divide the ${what} width ${width}`);
     }
   }
+}
+
+/** RPTQ's options as the method reads them, with the reference's defaults filled in. */
+export function rptqOptions(r: QuantRecipe): RptqOptions {
+  return {
+    abits: r.abits,
+    normBits: r.normBits ?? Math.max(8, r.abits),
+    probBits: r.probBits ?? Math.max(8, r.abits),
+    onlyQuantKv: r.onlyQuantKv,
+    clusters: { ...r.clusters },
+    restarts: r.kmeansRestarts,
+    seed: r.seed,
+    clustering: r.clustering,
+  };
+}
+
+/** A short name for a recipe, as the seed tables write it: "RPTQ W4A4KV", "GPTQ W3 g128", "FP". */
+export function recipeLabel(r: QuantRecipe): string {
+  if (r.method === 'fp') return 'FP';
+  const g = r.groupsize > 0 ? ` g${r.groupsize}` : '';
+  if (r.method !== 'rptq') return `${r.method.toUpperCase()} W${r.wbits}${g}`;
+  const base = r.clustering === 'kmeans' ? '' : r.clustering === 'tensor' ? ' per-tensor' : ' contiguous groups';
+  return `RPTQ W${r.wbits}A${r.abits}${r.onlyQuantKv ? 'KV' : ''}${base}`;
 }

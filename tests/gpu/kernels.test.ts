@@ -125,6 +125,19 @@ describe('kernels match their reference twins', () => {
     expect(relErr(o, ref.attention(q, k, v, 8, 4, 8, 1 / Math.sqrt(8)).data)).toBeLessThan(TOL.f32);
   });
 
+  it('attention with 8-bit probabilities, round(p·255)/255 (RPTQ), real q/k/v of 45 tokens', async () => {
+    const [q, k, v] = ['q_proj.out', 'k_proj.out', 'v_proj.out'].map((n) => taps.get(n)!);
+    const o = await gpu.read(ops.attention(gpu, up(q), up(k), up(v), 8, 4, 8, 1 / Math.sqrt(8), 255));
+    const r = ref.attention(q, k, v, 8, 4, 8, 1 / Math.sqrt(8), 255).data;
+    // a probability within float error of a rounding boundary may land one level apart: at most 1/255 of |v|
+    const vMax = Math.max(...v.data.map(Math.abs));
+    const off = o.filter((x, i) => Math.abs(x - r[i]) > TOL.f32 * Math.max(1, Math.abs(r[i])));
+    expect(off.length).toBeLessThanOrEqual(o.length / 100);
+    expect(relErr(o, r)).toBeLessThan(vMax / 255 + TOL.f32);
+    // and the rounding is really there: the unquantized output differs
+    expect(relErr(o, ref.attention(q, k, v, 8, 4, 8, 1 / Math.sqrt(8)).data)).toBeGreaterThan(1e-4);
+  });
+
   it('attention over a 300-token window (several key tiles, a partial query block)', async () => {
     const E = await weight(opt, 'model.decoder.embed_tokens.weight');
     const Wq = await weight(opt, 'model.decoder.layers.0.self_attn.q_proj.weight');

@@ -14,6 +14,7 @@ import { MODELS, loadFixture, sharedGpu } from '../helpers.ts';
 
 let gpu: Gpu;
 const windows: ref.CpuTensor[] = []; // layer-1 attn_norm outputs [T, 128]
+const qk: Record<string, ref.CpuTensor[]> = { 'q_proj.out': [], 'k_proj.out': [] }; // layer-1 q and k [T, 4 heads × 32]
 
 beforeAll(async () => {
   gpu = await sharedGpu();
@@ -25,6 +26,7 @@ beforeAll(async () => {
     await dec.windowNll(w, {
       taps: (layer, point, x) => {
         if (layer === 1 && point === 'attn_norm') windows.push(ref.cpu(x.data.slice(), [...x.shape]));
+        if (layer === 1 && point in qk) qk[point].push(ref.cpu(x.data.slice(), [...x.shape]));
       },
     });
   }
@@ -54,10 +56,8 @@ describe('RPTQ statistics and clustering', () => {
     const points = new Float32Array(128 * 4);
     for (let c = 0; c < 128; c++) (points[c * 4] = refRange[c * 2 + 1]), (points[c * 4 + 1] = refRange[c * 2]);
     const o = { k: 32, restarts: 4, maxIter: 100, seed: 0 };
-    const steps = gpuSteps(gpu, points);
-    const g = await kmeans(steps, points, o);
-    steps.dispose();
-    const r = await kmeans(referenceSteps(points), points, o);
+    const g = await kmeans(gpuSteps(gpu), points, o);
+    const r = await kmeans(referenceSteps, points, o);
     expect(Array.from(g.labels)).toEqual(Array.from(r.labels));
     expect(Math.abs(g.inertia / r.inertia - 1)).toBeLessThan(1e-5);
     expect(new Set(g.labels).size).toBe(32);
@@ -70,7 +70,7 @@ describe('RPTQ statistics and clustering', () => {
     const { refRange } = collectRanges();
     const points = new Float32Array(128 * 4);
     for (let c = 0; c < 128; c++) (points[c * 4] = refRange[c * 2 + 1]), (points[c * 4 + 1] = refRange[c * 2]);
-    const r = await kmeans(referenceSteps(points), points, { k: 8, restarts: 3, maxIter: 100, seed: 0 });
+    const r = await kmeans(referenceSteps, points, { k: 8, restarts: 3, maxIter: 100, seed: 0 });
     // each group's quantization range: max of maxes − min of mins, summed over groups
     const spread = (label: (c: number) => number) => {
       const lo = new Array(8).fill(Infinity);
@@ -79,5 +79,24 @@ describe('RPTQ statistics and clustering', () => {
       return hi.reduce((s, h, j) => s + (h - lo[j]), 0);
     };
     expect(spread((c) => r.labels[c])).toBeLessThan(spread((c) => Math.floor(c / 16)));
+  });
+
+  it('per-head k-means in one batch (R2: [q_max, k_max, q_min, k_min] inside each of 4 heads) on the GPU = the reference', async () => {
+    const range = (xs: ref.CpuTensor[]) => {
+      const r = ref.cpu(Float32Array.from({ length: 256 }, (_, i) => (i % 2 === 0 ? Infinity : -Infinity)), [128, 2]);
+      for (const x of xs) ref.channelRange(x, r);
+      return r.data;
+    };
+    const q = range(qk['q_proj.out']);
+    const k = range(qk['k_proj.out']);
+    const points = new Float32Array(128 * 4);
+    for (let c = 0; c < 128; c++) points.set([q[c * 2 + 1], k[c * 2 + 1], q[c * 2], k[c * 2]], c * 4);
+    const o = { k: 4, restarts: 10, maxIter: 300, seed: 0, heads: 4 };
+    const g = await kmeans(gpuSteps(gpu), points, o);
+    const r = await kmeans(referenceSteps, points, o);
+    expect(Array.from(g.labels)).toEqual(Array.from(r.labels));
+    expect(Math.abs(g.inertia / r.inertia - 1)).toBeLessThan(1e-5);
+    // labels are per head (0..3) and every head uses all four clusters
+    for (let h = 0; h < 4; h++) expect(new Set(g.labels.slice(h * 32, h * 32 + 32)).size, `head ${h}`).toBe(4);
   });
 });
