@@ -18,6 +18,10 @@ export interface CliOptions {
   residentMb?: number;
   /** RPTQ: also run the baselines without reorder */
   baselines: boolean;
+  /** a share link whose experiment replaces the model and experiment flags */
+  fromLink?: string;
+  /** print the experiment and stop */
+  dryRun: boolean;
 }
 
 const FLAGS: Record<string, 'number' | 'string' | 'list' | 'bool'> = {
@@ -57,7 +61,12 @@ const FLAGS: Record<string, 'number' | 'string' | 'list' | 'bool'> = {
   prob_bits: 'number',
   clustering: 'string',
   baselines: 'bool',
+  from_link: 'string',
+  dry_run: 'bool',
 };
+
+/** Flags that describe the experiment: a share link carries all of them, so they cannot come with --from-link. */
+const EXPERIMENT_FLAGS = new Set(Object.keys(FLAGS).filter((f) => !['data_dir', 'json', 'backend', 'check_finite', 'revision', 'hub_url', 'resident_mb', 'baselines', 'from_link', 'dry_run'].includes(f)));
 
 export const USAGE = `usage: npm run quantlab -- <model folder | org/name[@revision] | URL> [flags]
   --method fp|rtn|gptq|rptq     (--nearest = rtn; --abits below 16 implies rptq)
@@ -79,7 +88,9 @@ export const USAGE = `usage: npm run quantlab -- <model folder | org/name[@revis
   --backend webgpu|reference    run on WebGPU (default) or the CPU reference forward
   --check_finite                stop at the first block that produces NaN/Inf
   --resident_mb MB              weights kept on the GPU (default 2048); beyond it blocks stream one at a time
-  --revision REV --hub_url URL  Hub revision and endpoint`;
+  --revision REV --hub_url URL  Hub revision and endpoint
+  --from-link URL               run the experiment of a lab share link (a model argument overrides its model)
+  --dry_run                     print the experiment and stop`;
 
 export function parseArgs(argv: string[]): CliOptions {
   const raw: Record<string, string | string[] | boolean> = {};
@@ -91,7 +102,9 @@ export function parseArgs(argv: string[]): CliOptions {
       model = a;
       continue;
     }
-    let [name, value] = a.slice(2).split('=', 2) as [string, string | undefined];
+    const eq = a.indexOf('=');
+    let name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    let value: string | undefined = eq > 0 ? a.slice(eq + 1) : undefined;
     name = name.replace(/-/g, '_');
     const kind = FLAGS[name];
     if (!kind) throw new OptionsError(`unknown flag --${name}\n${USAGE}`);
@@ -110,7 +123,11 @@ export function parseArgs(argv: string[]): CliOptions {
       raw[name] = items.filter(Boolean);
     } else raw[name] = value;
   }
-  if (!model) throw new OptionsError(`no model given\n${USAGE}`);
+  const fromLink = raw.from_link as string | undefined;
+  if (fromLink) {
+    const clash = Object.keys(raw).find((k) => EXPERIMENT_FLAGS.has(k));
+    if (clash) throw new OptionsError(`--from-link carries the whole experiment; drop --${clash}`);
+  } else if (!model) throw new OptionsError(`no model given\n${USAGE}`);
   const num = (k: string, d?: number): number | undefined => {
     if (raw[k] === undefined) return d;
     const v = Number(raw[k]);
@@ -150,7 +167,7 @@ export function parseArgs(argv: string[]): CliOptions {
   const evalWindows = num('eval_windows');
   if (evalWindows !== undefined && (!Number.isInteger(evalWindows) || evalWindows < 1)) throw new OptionsError('--eval_windows must be a positive integer');
   return {
-    model,
+    model: model ?? '',
     recipe: r,
     abits,
     evalPpl: (raw.eval_ppl as string[] | undefined) ?? [],
@@ -164,5 +181,7 @@ export function parseArgs(argv: string[]): CliOptions {
     hubUrl: raw.hub_url as string | undefined,
     residentMb: num('resident_mb'),
     baselines: raw.baselines === true,
+    fromLink,
+    dryRun: raw.dry_run === true,
   };
 }

@@ -1,8 +1,12 @@
 // `npm run quantlab -- <model> [flags]`: the lab's pipeline from the command line, on Dawn (WebGPU for Node).
 import '../gpu/node.ts';
 import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { writeFile } from 'node:fs/promises';
-import { LabError } from '../errors.ts';
+import { LabError, OptionsError } from '../errors.ts';
+import { describeSpec, type ExperimentSpec, type ModelRef } from '../pipeline/experimentSpec.ts';
+import { decodeShareLink } from '../pipeline/shareLink.ts';
 import { folderReader, urlReader } from '../eval/datasets.node.ts';
 import { hubSource, parseHubId, urlSource, HUB_URL, type ModelSource } from '../model/source.ts';
 import { folderSource } from '../model/source.node.ts';
@@ -56,8 +60,62 @@ function printResult(result: EvalResult): void {
   console.log(`peak GPU memory in use ${(result.peakGpuBytes / 2 ** 20).toFixed(1)} MiB`);
 }
 
+/** The bundled fixtures: ../shared/models next to the project. */
+const SHARED_MODELS = resolve(fileURLToPath(new URL('../../../shared/models/', import.meta.url)));
+
+/** What the CLI's model argument is, as the page would name it (a fixture folder is the bundled model). */
+export function modelRefOf(model: string): ModelRef {
+  if (/^https?:\/\//.test(model)) return { kind: 'url', url: model };
+  if (existsSync(model) && statSync(model).isDirectory()) {
+    const abs = resolve(model);
+    return dirname(abs) === SHARED_MODELS ? { kind: 'bundled', id: basename(abs) } : { kind: 'local', label: model };
+  }
+  const hub = parseHubId(model);
+  return hub ? { kind: 'hub', repo: hub.repo, revision: hub.revision } : { kind: 'local', label: model };
+}
+
+/** A model named by a link, as a CLI model argument. */
+function cliModel(ref: ModelRef): string {
+  switch (ref.kind) {
+    case 'bundled':
+      return join(SHARED_MODELS, ref.id);
+    case 'hub':
+      return `${ref.repo}@${ref.revision}`;
+    case 'url':
+      return ref.url;
+    case 'local':
+      throw new OptionsError(`the link's model is local files ("${ref.label}") that only its author has; give the folder as the model argument`);
+  }
+}
+
+/** --from-link: the link's experiment replaces the model (unless one is given) and every experiment option. */
+export function applyLink(opts: CliOptions, spec: ExperimentSpec | undefined): CliOptions {
+  if (!spec) return opts;
+  return {
+    ...opts,
+    model: opts.model || cliModel(spec.model),
+    recipe: spec.recipe,
+    evalPpl: spec.eval.datasets,
+    seqlen: spec.eval.seqlen,
+    evalWindows: spec.eval.windows ?? undefined,
+  };
+}
+
+/** The experiment a command line runs; with a link and no model argument, the link's own model. */
+export function cliSpec(opts: CliOptions, linkModel?: ModelRef): ExperimentSpec {
+  return {
+    model: linkModel ?? modelRefOf(opts.model),
+    recipe: opts.recipe,
+    eval: { datasets: opts.evalPpl, seqlen: opts.seqlen, windows: opts.evalWindows ?? null },
+  };
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const opts = parseArgs(argv);
+  const parsed = parseArgs(argv);
+  const link = parsed.fromLink ? (await decodeShareLink(parsed.fromLink)).spec : undefined;
+  const opts = applyLink(parsed, link);
+  console.log(`experiment: ${describeSpec(cliSpec(opts, parsed.model ? undefined : link?.model))}`);
+  if (opts.dryRun) return 0;
   const source = resolveSource(opts);
   const readText = opts.dataDir && /^https?:\/\//.test(opts.dataDir) ? urlReader(opts.dataDir) : folderReader(opts.dataDir);
   let lastLine = '';

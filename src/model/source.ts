@@ -14,6 +14,8 @@ export interface ModelSource {
   readonly id: string;
   /** null when the file does not exist at the source */
   open(file: string): Promise<ByteSource | null>;
+  /** bytes come over the network (worth caching) */
+  readonly remote?: boolean;
 }
 
 export type ProgressFn = (loadedBytes: number, file: string) => void;
@@ -27,6 +29,7 @@ export function withProgress(source: ModelSource, onProgress: ProgressFn): Model
   let loaded = 0;
   return {
     id: source.id,
+    remote: source.remote,
     async open(file) {
       const src = await source.open(file);
       if (!src) return null;
@@ -73,6 +76,7 @@ export function urlSource(baseUrl: string, fetchFn: typeof fetch = fetch): Model
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   return {
     id: baseUrl,
+    remote: true,
     async open(file) {
       const url = new URL(file, base).href;
       const head = await fetchFn(url, { headers: { Range: 'bytes=0-0' } });
@@ -103,6 +107,7 @@ export const HUB_URL = 'https://huggingface.co';
 export function hubSource(repo: string, revision = 'main', hubUrl = HUB_URL, accessToken?: string): ModelSource {
   return {
     id: `${repo}@${revision}`,
+    remote: true,
     async open(file) {
       const blob = await downloadFile({ repo, path: file, revision, hubUrl, accessToken, xet: false });
       return blob ? blobSource(blob) : null;

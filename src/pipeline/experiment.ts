@@ -11,7 +11,9 @@ import { WeightStore } from '../model/weights.ts';
 import { OptionsError } from '../errors.ts';
 import { calibrationText, sampleWindows } from '../eval/calibration.ts';
 import { recipe as makeRecipe, recipeLabel, validateRecipe, type QuantRecipe } from '../quant/recipe.ts';
-import { quantizeModel } from './quantizeModel.ts';
+import { quantizeModel, type BlockCache, type CachedBlock } from './quantizeModel.ts';
+import { hashOf, tolerantCache, type LabCache } from './cache.ts';
+import type { Checkpoint } from '../model/safetensors.ts';
 import type { GpuTensor } from '../gpu/tensor.ts';
 import { parameterCount, type ModelConfig } from '../model/config.ts';
 import type { EvalRequest, EvalResult, Progress } from './types.ts';
@@ -23,6 +25,36 @@ export interface EvalContext {
   signal?: AbortSignal;
   /** reuse a device across calls (the page keeps one) */
   gpu?: Gpu;
+  /** model bytes, calibration windows, quantized blocks and results kept across runs (IndexedDB in the page) */
+  cache?: LabCache;
+}
+
+/** What identifies a model's contents: its parsed config and its tensor table. */
+async function modelFingerprint(config: ModelConfig, ckpt: Checkpoint): Promise<string> {
+  return hashOf({ config, tensors: ckpt.names().sort().map((n) => { const t = ckpt.info(n)!; return [n, t.dtype, t.shape, t.file, t.begin, t.end]; }) });
+}
+
+/** Remote bytes kept in the cache by (source, file, size, range): a reload reads tensors from there, not the network. */
+function cachedSource(source: ModelSource, cache: LabCache): ModelSource {
+  return {
+    id: source.id,
+    remote: source.remote,
+    async open(file) {
+      const src = await source.open(file);
+      if (!src || !file.endsWith('.safetensors')) return src;
+      return {
+        size: src.size,
+        async read(b, e) {
+          const key = `bytes|${source.id}|${file}|${src.size}|${b}|${e}`;
+          const hit = await cache.get<ArrayBuffer>(key);
+          if (hit) return hit;
+          const buf = await src.read(b, e);
+          await cache.set(key, buf, { model: source.id, kind: 'bytes' });
+          return buf;
+        },
+      };
+    },
+  };
 }
 
 /** f32 weights kept on the GPU across windows; past this, blocks stream in one at a time per window. */
@@ -47,17 +79,46 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
   if (quantize && req.backend === 'reference') throw new OptionsError(`${r.method} runs on WebGPU; --backend reference evaluates full precision only`);
   const t0 = performance.now();
   const report = ctx.onProgress ?? (() => {});
-  const source = withProgress(ctx.source, (loaded, file) =>
+  const warnings: string[] = [];
+  const cache = ctx.cache ? tolerantCache(ctx.cache, (w) => (warnings.push(w), report({ stage: 'load', label: `warning: ${w}`, fraction: 0 }))) : null;
+  const group = ctx.source.id;
+  const source = withProgress(cache && ctx.source.remote ? cachedSource(ctx.source, cache) : ctx.source, (loaded, file) =>
     report({ stage: 'load', label: `reading ${file}`, fraction: 0, loadedBytes: loaded }),
   );
   const model = await loadModel(source);
   validateRecipe(r, model.config);
+  const modelKey = cache ? `${group}#${await modelFingerprint(model.config, model.checkpoint)}` : '';
+  const resultKey = cache
+    ? `result|${modelKey}|${await hashOf({ r, datasets: req.datasets, seqlen: req.seqlen, windows: req.windows, skipBefore: req.skipBefore, baselines: req.baselines, backend: req.backend, checkFinite: req.checkFinite })}`
+    : '';
+  const hit = cache ? await cache.get<EvalResult>(resultKey) : undefined;
+  if (hit) {
+    report({ stage: 'evaluate', label: 'identical experiment found in the cache', fraction: 1 });
+    return { ...hit, cached: true, warnings };
+  }
   const cfg = r.hiddenLayerNum ? { ...model.config, layers: r.hiddenLayerNum } : model.config;
   const seqlen = Math.min(req.seqlen ?? r.seqlen, cfg.maxPositions);
   if (!Number.isInteger(seqlen) || seqlen < 2) throw new OptionsError(`seqlen must be an integer ≥ 2 (got ${req.seqlen})`);
   // calibration is tokenized and checked before any GPU work: a too-short text fails here
   const calibSeqlen = Math.min(r.seqlen, cfg.maxPositions);
-  const calib = quantize ? sampleWindows(model.tokenizer.encode(await calibrationText(r.calib, ctx.readText)), r.nsamples, calibSeqlen, r.seed) : [];
+  let calib: Uint32Array[] = [];
+  if (quantize) {
+    const calibKey = `calib|${modelKey}|${await hashOf({ calib: r.calib, nsamples: r.nsamples, seqlen: calibSeqlen, seed: r.seed })}`;
+    calib = (cache && (await cache.get<Uint32Array[]>(calibKey))) || [];
+    if (calib.length === 0) {
+      calib = sampleWindows(model.tokenizer.encode(await calibrationText(r.calib, ctx.readText)), r.nsamples, calibSeqlen, r.seed);
+      await cache?.set(calibKey, calib, { model: group, kind: 'calib' });
+    }
+  }
+  /** finished blocks of a recipe, kept across reloads */
+  const blockCache = async (rq: QuantRecipe): Promise<BlockCache | undefined> => {
+    if (!cache) return undefined;
+    const prefix = `block|${modelKey}|${await hashOf({ ...rq, hiddenLayerNum: undefined })}|`;
+    return {
+      load: (layer) => cache.get<CachedBlock>(prefix + layer),
+      save: (layer, b) => cache.set(prefix + layer, b, { model: group, kind: 'block' }),
+    };
+  };
 
   const backendName = req.backend ?? 'webgpu';
   const gpu = backendName === 'webgpu' ? (ctx.gpu ?? (await Gpu.create())) : null;
@@ -108,7 +169,9 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
         decoder: target.decoder as unknown as Decoder<GpuTensor>,
         weights: target.weights as unknown as WeightStore<GpuTensor>,
         signal: ctx.signal,
-        onBlock: (done, total) => report({ stage: 'quantize', label: `${phase}${rq.method} block ${done}/${total}`, fraction: done / total }),
+        cache: await blockCache(rq),
+        onBlock: (done, total, _, restored) =>
+          report({ stage: 'quantize', label: `${phase}${rq.method} block ${done}/${total}${restored ? ' (from cache)' : ''}`, fraction: done / total }),
       });
       return { quant, ...(await evaluateAll(target.decoder, `${phase}${recipeLabel(rq)} `)) };
     };
@@ -129,7 +192,7 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
       }
     }
     const { ppl, windows, evalMs } = after;
-    return {
+    const result: EvalResult = {
       model: ctx.source.id,
       modelType: cfg.modelType,
       parameters: model.parameters,
@@ -143,6 +206,8 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
       device: gpu ? { description: gpu.info.description, software: gpu.info.software, shaderF16: gpu.info.shaderF16 } : null,
       peakGpuBytes: gpu?.peakBytes ?? 0,
     };
+    await cache?.set(resultKey, result, { model: group, kind: 'result' });
+    return { ...result, warnings };
   } finally {
     for (const w of stores) w.dispose();
     if (gpu && !ctx.gpu) gpu.destroy();

@@ -9,14 +9,14 @@ import type { GpuTensor } from '../gpu/tensor.ts';
 import { linearName, linearRoles, type LinearRole } from '../model/architecture.ts';
 import type { Family } from '../model/config.ts';
 import type { Decoder } from '../model/forward.ts';
-import { uploadActQuant, type ActSite, type BlockWeights, type WeightStore } from '../model/weights.ts';
+import { uploadActQuant, type ActSite, type BlockWeights, type HostBlock, type WeightStore } from '../model/weights.ts';
 import { CancelledError } from '../errors.ts';
 import { gptq, HessianAccumulator } from '../quant/gptq.ts';
 import { gpuSteps } from '../quant/kmeans.ts';
 import { reorderBlock } from '../quant/reorder.ts';
 import { rtn } from '../quant/rtn.ts';
 import { rptqOptions, type QuantRecipe } from '../quant/recipe.ts';
-import { CLUSTERINGS, planRptq, siteBits, type Clustering, type RptqOptions, type RptqPlan, type SiteQuant } from '../quant/rptq.ts';
+import { CLUSTERINGS, planRptq, siteBits, type Clustering, type RptqOptions, type RptqPlan, type SiteQuant, type SiteReport } from '../quant/rptq.ts';
 import { collectSiteRanges, siteErrors, sumPairs } from './activationStats.ts';
 import type { LayerReport, QuantSummary } from './types.ts';
 
@@ -25,12 +25,27 @@ function sequentialGroups(family: Family): LinearRole[][] {
   return family === 'llama' ? [['q', 'k', 'v'], ['o'], ['gate', 'up'], ['down']] : [['q', 'k', 'v'], ['o'], ['up'], ['down']];
 }
 
+/** A finished block as the cache keeps it: quantized weights (and activation quantizers) plus its reports. */
+export interface CachedBlock {
+  host: HostBlock;
+  layers: LayerReport[];
+  sites?: SiteReport[];
+}
+
+export interface BlockCache {
+  load(layer: number): Promise<CachedBlock | undefined>;
+  save(layer: number, block: CachedBlock): Promise<void>;
+}
+
 export interface QuantizeContext {
   gpu: Gpu;
   decoder: Decoder<GpuTensor>;
   weights: WeightStore<GpuTensor>;
-  onBlock?: (done: number, total: number, layers: LayerReport[]) => void;
+  /** `fromCache`: the block was restored, not recomputed */
+  onBlock?: (done: number, total: number, layers: LayerReport[], fromCache: boolean) => void;
   signal?: AbortSignal;
+  /** finished blocks from an earlier run of the same recipe are restored instead of recomputed */
+  cache?: BlockCache;
 }
 
 export async function quantizeModel(r: QuantRecipe, calib: Uint32Array[], ctx: QuantizeContext): Promise<QuantSummary> {
@@ -52,6 +67,18 @@ export async function quantizeModel(r: QuantRecipe, calib: Uint32Array[], ctx: Q
 
   for (let layer = 0; layer < cfg.layers; layer++) {
     checkCancel();
+    const cached = await ctx.cache?.load(layer);
+    if (cached) {
+      // restored: the block only has to produce the next block's inputs
+      const block = weights.upload(cached.host);
+      weights.replace(layer, block);
+      for (const x of inps) await decoder.block(layer, x, block);
+      summary.layers.push(...cached.layers);
+      if (cached.sites) (summary.activations ??= []).push(...cached.sites);
+      summary.cachedBlocks = (summary.cachedBlocks ?? 0) + 1;
+      ctx.onBlock?.(layer + 1, cfg.layers, summary.layers, true);
+      continue;
+    }
     let block = await weights.block(layer);
     // the full-precision weights: GPTQ's input and the reference of the output error
     let host = await weights.hostBlock(layer);
@@ -114,6 +141,7 @@ export async function quantizeModel(r: QuantRecipe, calib: Uint32Array[], ctx: Q
     }
 
     // outputs of the quantized block feed block layer + 1; the same pass measures each layer's output error
+    const layers: LayerReport[] = [];
     const err = new Map<string, { role: LinearRole; num: number; den: number; fpW: GpuTensor; sums: GpuTensor[] }>();
     for (const role of roles) {
       const [R, K] = block.linears[role]!.W.shape;
@@ -135,7 +163,7 @@ export async function quantizeModel(r: QuantRecipe, calib: Uint32Array[], ctx: Q
       [e.num, e.den] = sumPairs(await gpu.readMany(e.sums));
       for (const t of [...e.sums, e.fpW]) gpu.release(t);
       const K = block.linears[e.role]!.W.shape[1];
-      summary.layers.push({
+      layers.push({
         layer,
         linear: linearName(cfg.family, e.role),
         relError: Math.sqrt(e.num / e.den),
@@ -143,8 +171,15 @@ export async function quantizeModel(r: QuantRecipe, calib: Uint32Array[], ctx: Q
         bits: weightMethod ? bitsPerWeight(r, K, plan?.inputGroups[e.role]?.groups) : 16,
       });
     }
+    summary.layers.push(...layers);
     weights.replace(layer, block);
-    ctx.onBlock?.(layer + 1, cfg.layers, summary.layers);
+    if (ctx.cache) {
+      const Q = await gpu.readMany(roles.map((role) => block.linears[role]!.W));
+      const linears: HostBlock['linears'] = {};
+      roles.forEach((role, i) => (linears[role] = { ...host.linears[role]!, W: Q[i] }));
+      await ctx.cache.save(layer, { host: { ...host, linears, act: plan?.act, probLevels: plan?.probLevels }, layers, sites: plan?.sites });
+    }
+    ctx.onBlock?.(layer + 1, cfg.layers, summary.layers, false);
   }
   for (const x of inps) be.release(x);
   summary.totalMs = performance.now() - t0;

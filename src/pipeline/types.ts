@@ -61,6 +61,8 @@ export interface QuantSummary {
   activations?: SiteReport[];
   /** RPTQ: time in statistics, k-means and the activation-error pass */
   statsMs?: number;
+  /** blocks restored from the cache instead of recomputed */
+  cachedBlocks?: number;
 }
 
 export interface EvalResult {
@@ -79,4 +81,8 @@ export interface EvalResult {
   timings: { loadMs: number; evalMs: Record<string, number>; tokensPerSecond: number };
   device: DeviceSummary | null;
   peakGpuBytes: number;
+  /** the whole result came from the cache (an identical experiment ran before) */
+  cached?: boolean;
+  /** things the run worked around and the user should know (a full cache, …) */
+  warnings?: string[];
 }

@@ -1,0 +1,115 @@
+// What a run keeps so that a reload resumes instead of recomputing: model bytes read from a remote source, tokenized
+// calibration windows, each quantized block (weights, activation quantizers, its reports and statistics) and whole
+// results. Keys name the model (source + a fingerprint of its config and tensor table) and a hash of everything the
+// entry depends on. The page stores them in IndexedDB (idbCache.ts); Node and tests can use memoryCache.
+import { LabError } from '../errors.ts';
+
+export type CacheKind = 'bytes' | 'calib' | 'block' | 'result';
+
+export interface CacheMeta {
+  key: string;
+  /** the model key the entry belongs to (what the storage panel groups and clears by) */
+  model: string;
+  kind: CacheKind;
+  bytes: number;
+  /** ms since the epoch */
+  at: number;
+}
+
+export interface LabCache {
+  get<T>(key: string): Promise<T | undefined>;
+  /** stores value and its meta together, or neither; throws CacheFullError when storage is full */
+  set(key: string, value: unknown, meta: Omit<CacheMeta, 'key' | 'at' | 'bytes'>): Promise<void>;
+  entries(): Promise<CacheMeta[]>;
+  /** deletes every entry (of one model when given); returns how many */
+  clear(model?: string): Promise<number>;
+}
+
+/** The browser's storage quota is used up. Nothing already stored is touched. */
+export class CacheFullError extends LabError {
+  override name = 'CacheFullError';
+}
+
+/** Approximate bytes a value takes in storage: typed arrays exactly, the rest roughly. */
+export function sizeOf(v: unknown): number {
+  if (v === null || v === undefined) return 0;
+  if (ArrayBuffer.isView(v)) return v.byteLength;
+  if (v instanceof ArrayBuffer) return v.byteLength;
+  if (typeof v === 'string') return v.length * 2;
+  if (typeof v !== 'object') return 8;
+  let n = 0;
+  for (const x of Array.isArray(v) ? v : Object.values(v)) n += sizeOf(x);
+  return n + 16;
+}
+
+export function memoryCache(): LabCache {
+  const values = new Map<string, unknown>();
+  const metas = new Map<string, CacheMeta>();
+  return {
+    async get<T>(key: string) {
+      return values.get(key) as T | undefined;
+    },
+    async set(key, value, meta) {
+      values.set(key, value);
+      metas.set(key, { ...meta, key, bytes: sizeOf(value), at: Date.now() });
+    },
+    async entries() {
+      return [...metas.values()];
+    },
+    async clear(model) {
+      let n = 0;
+      for (const [k, m] of metas) {
+        if (model !== undefined && m.model !== model) continue;
+        metas.delete(k);
+        values.delete(k);
+        n++;
+      }
+      return n;
+    },
+  };
+}
+
+/** Hex SHA-256 prefix of a value's canonical JSON (object keys sorted), for cache keys. */
+export async function hashOf(v: unknown): Promise<string> {
+  const canonical = (x: unknown): unknown =>
+    x && typeof x === 'object' && !Array.isArray(x) && !ArrayBuffer.isView(x)
+      ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, canonical((x as Record<string, unknown>)[k])]))
+      : Array.isArray(x)
+        ? x.map(canonical)
+        : x;
+  const bytes = new TextEncoder().encode(JSON.stringify(canonical(v)) ?? 'undefined');
+  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(d.subarray(0, 12), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * A cache that never fails a run: a full store turns into one warning (and no more writes this run), a broken read
+ * into a miss. What was stored before stays as it was.
+ */
+export function tolerantCache(cache: LabCache, warn: (message: string) => void): LabCache {
+  let full = false;
+  return {
+    async get<T>(key: string) {
+      try {
+        return await cache.get<T>(key);
+      } catch {
+        return undefined;
+      }
+    },
+    async set(key, value, meta) {
+      if (full) return;
+      try {
+        await cache.set(key, value, meta);
+      } catch (e) {
+        full = true;
+        warn(
+          e instanceof CacheFullError
+            ? `${e.message} This run goes on without caching; free space in the Storage panel to resume runs after a reload.`
+            : `caching failed (${(e as Error).message}); this run goes on without caching.`,
+        );
+      }
+    },
+    entries: () => cache.entries(),
+    clear: (model) => cache.clear(model),
+  };
+}

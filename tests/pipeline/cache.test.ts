@@ -1,0 +1,71 @@
+// Caching and resume, in Node with the in-memory cache (the page uses the same code over IndexedDB):
+// an identical experiment comes back from the cache without running; a run that stopped after its first block
+// resumes from there and ends with the uninterrupted run's perplexity; a full store never fails a run.
+import { describe, expect, it } from 'vitest';
+import { runExperiment } from '../../src/pipeline/experiment.ts';
+import { CacheFullError, memoryCache, type LabCache } from '../../src/pipeline/cache.ts';
+import { recipe } from '../../src/quant/recipe.ts';
+import { folderSource } from '../../src/model/source.node.ts';
+import { folderReader } from '../../src/eval/datasets.node.ts';
+import type { EvalRequest, Progress } from '../../src/pipeline/types.ts';
+import { CancelledError } from '../../src/errors.ts';
+import { MODELS, sharedGpu } from '../helpers.ts';
+
+const REQ: EvalRequest = {
+  datasets: ['tinystories'],
+  windows: 2,
+  skipBefore: true,
+  recipe: recipe({ method: 'gptq', wbits: 3, calib: 'tinystories', nsamples: 2, seqlen: 256, seed: 0 }),
+};
+
+async function run(cache?: LabCache, onProgress?: (p: Progress) => void, signal?: AbortSignal) {
+  return runExperiment(REQ, { source: folderSource(MODELS.stories260K), readText: folderReader(), gpu: await sharedGpu(), cache, onProgress, signal });
+}
+
+describe('cache and resume', () => {
+  it('an identical experiment is answered from the cache; a run cut after block 1 resumes there with the same perplexity', async () => {
+    const full = memoryCache();
+    const first = await run(full);
+    expect(first.cached).toBeFalsy();
+    const kinds = (await full.entries()).map((e) => e.kind);
+    expect(kinds.filter((k) => k === 'block').length).toBe(5);
+    expect(kinds).toContain('calib');
+    expect(kinds).toContain('result');
+
+    const t = performance.now();
+    const again = await run(full);
+    expect(again.cached).toBe(true);
+    expect(again.ppl.tinystories).toBe(first.ppl.tinystories);
+    console.log(`identical experiment from the cache in ${(performance.now() - t).toFixed(0)} ms`);
+
+    // what a reload after the first block leaves behind: the calibration windows and block 0
+    const partial = memoryCache();
+    for (const e of await full.entries()) {
+      if (e.kind === 'calib' || (e.kind === 'block' && e.key.endsWith('|0'))) await partial.set(e.key, await full.get(e.key), { model: e.model, kind: e.kind });
+    }
+    const labels: string[] = [];
+    const resumed = await run(partial, (p) => labels.push(p.label));
+    expect(resumed.quant!.cachedBlocks).toBe(1);
+    expect(labels).toContain('gptq block 1/5 (from cache)');
+    expect(labels).toContain('gptq block 2/5');
+    expect(resumed.ppl.tinystories).toBe(first.ppl.tinystories);
+    expect(resumed.quant!.layers.map((l) => l.relError)).toEqual(first.quant!.layers.map((l) => l.relError));
+  });
+
+  it('a full store turns into a warning: the run finishes with the same figure and nothing stored is touched', async () => {
+    const inner = memoryCache();
+    await inner.set('keep', new Float32Array([1, 2, 3]), { model: 'm', kind: 'bytes' });
+    const full: LabCache = { ...inner, set: async () => { throw new CacheFullError('This browser\'s storage for the lab is full.'); } };
+    const res = await run(full);
+    expect(res.warnings?.join(' ')).toMatch(/storage for the lab is full.*without caching/);
+    expect(res.ppl.tinystories).toBe((await run()).ppl.tinystories);
+    expect(Array.from((await inner.get<Float32Array>('keep'))!)).toEqual([1, 2, 3]);
+    expect((await inner.entries()).length).toBe(1);
+  });
+
+  it('cancel stops a quantization run with CancelledError', async () => {
+    const ac = new AbortController();
+    const p = run(undefined, (pr) => pr.label.startsWith('gptq block 1') && ac.abort(), ac.signal);
+    await expect(p).rejects.toThrow(CancelledError);
+  });
+});

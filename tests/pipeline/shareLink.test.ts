@@ -1,0 +1,76 @@
+// Share links: an experiment and its figures survive the round trip; every kind of damage is refused with a message
+// that says what is wrong; the command line reads the same link and prints the same experiment line as the page.
+import { describe, expect, it } from 'vitest';
+import { decodeShareLink, encodeShareFragment, shareUrl, ShareLinkError } from '../../src/pipeline/shareLink.ts';
+import { describeSpec, type ExperimentSpec } from '../../src/pipeline/experimentSpec.ts';
+import { recipe } from '../../src/quant/recipe.ts';
+import { parseArgs } from '../../src/cli/args.ts';
+import { applyLink, cliSpec } from '../../src/cli/main.ts';
+import { MODELS } from '../helpers.ts';
+
+const SPEC: ExperimentSpec = {
+  model: { kind: 'bundled', id: 'stories260K' },
+  recipe: recipe({ method: 'rptq', wbits: 4, abits: 4, onlyQuantKv: true, calib: 'tinystories', nsamples: 8, seqlen: 256, clusters: { R1: 16, R2: 2, R3: 4, R4: 16, R5: 8 } }),
+  eval: { datasets: ['tinystories', 'wikitext2'], seqlen: 256, windows: 4 },
+};
+const RESULTS = { label: 'RPTQ W4A4KV', ppl: { tinystories: 7.28, wikitext2: 1234.5 }, pplBefore: { tinystories: 6.29 }, bitsPerWeight: 12.5, device: 'SwiftShader' };
+
+/** a fragment with its JSON replaced, checksum and packing redone: what a hand-edited link looks like */
+async function forged(mutate: (o: { spec: Record<string, any>; results?: Record<string, any> }) => void): Promise<string> {
+  const o = JSON.parse(JSON.stringify({ spec: SPEC, results: RESULTS }));
+  mutate(o);
+  return encodeShareFragment(o);
+}
+
+describe('share links', () => {
+  it('round-trip the experiment and its figures', async () => {
+    const url = await shareUrl('http://localhost:5173/?a=1#old', { spec: SPEC, results: RESULTS });
+    expect(url.startsWith('http://localhost:5173/?a=1#x=1.')).toBe(true);
+    const back = await decodeShareLink(url);
+    expect(back.spec).toEqual(SPEC);
+    expect(back.results).toEqual(RESULTS);
+    expect(url.length).toBeLessThan(1200);
+  });
+
+  it.each([
+    ['cut short', (f: string) => f.slice(0, -7), /damaged/],
+    ['one character changed', (f: string) => f.slice(0, -10) + (f.at(-10) === 'A' ? 'B' : 'A') + f.slice(-9), /damaged/],
+    ['another version', (f: string) => f.replace('x=1.', 'x=9.'), /format version "9"/],
+    ['markup pasted in', (f: string) => f + '<img src=x onerror=alert(1)>', /damaged/],
+    ['not a lab link', () => 'section-2', /not a Quantization Lab share link/],
+  ])('refuses a link %s', async (_, damage, msg) => {
+    const f = await encodeShareFragment({ spec: SPEC, results: RESULTS });
+    const p = decodeShareLink(`http://localhost:5173/#${damage(f)}`);
+    await expect(p).rejects.toThrow(ShareLinkError);
+    await expect(p).rejects.toThrow(msg);
+  });
+
+  it.each([
+    ['an unknown method', (o: any) => (o.spec.recipe.method = 'magic'), /recipe\.method/],
+    ['a bad bit width', (o: any) => (o.spec.recipe.wbits = 1), /recipe\.wbits/],
+    ['a script as a model id', (o: any) => (o.spec.model = { kind: 'bundled', id: '<script>alert(1)</script>' }), /model\.id: not a valid bundled model id/],
+    ['a javascript: URL', (o: any) => (o.spec.model = { kind: 'url', url: 'javascript:alert(1)' }), /model\.url/],
+    ['an unknown field', (o: any) => (o.spec.recipe.evil = true), /recipe/],
+    ['an unknown dataset', (o: any) => (o.spec.eval.datasets = ['secret']), /eval\.datasets/],
+    ['a fake figure', (o: any) => (o.results.ppl.tinystories = -1), /results are invalid at ppl\.tinystories/],
+    ['a recipe that cannot run', (o: any) => (o.spec.recipe.groupsize = 32), /not runnable: --groupsize does not apply to rptq/],
+  ])('refuses a forged link with %s', async (_, mutate, msg) => {
+    const p = decodeShareLink(await forged(mutate));
+    await expect(p).rejects.toThrow(ShareLinkError);
+    await expect(p).rejects.toThrow(msg);
+  });
+
+  it('the command line reads the same link and prints the page\'s experiment line', async () => {
+    const url = await shareUrl('http://localhost:5173/', { spec: SPEC });
+    const parsed = parseArgs(['--from-link', url, '--json', 'out.json']);
+    const { spec } = await decodeShareLink(parsed.fromLink!);
+    const opts = applyLink(parsed, spec);
+    expect(opts.model).toBe(MODELS.stories260K.replace(/\/$/, ''));
+    expect(opts.recipe).toEqual(SPEC.recipe);
+    expect(opts.evalPpl).toEqual(['tinystories', 'wikitext2']);
+    expect(describeSpec(cliSpec(opts, spec.model))).toBe(describeSpec(SPEC));
+    // the folder given directly names the same bundled model
+    expect(cliSpec(opts).model).toEqual(SPEC.model);
+    expect(() => parseArgs(['--from-link', url, '--wbits', '3'])).toThrow(/carries the whole experiment; drop --wbits/);
+  });
+});
