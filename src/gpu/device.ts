@@ -51,6 +51,14 @@ const REQUIRED = {
   maxStorageBuffersPerShaderStage: 6,
 };
 
+/** The adapter's binding limits, without creating a device (null when there is no WebGPU adapter). */
+export async function adapterLimits(): Promise<{ maxStorageBufferBindingSize: number; maxBufferSize: number } | null> {
+  let gpu: GPU | undefined = typeof navigator !== 'undefined' ? navigator.gpu : undefined;
+  if (!gpu && nodeProvider) ({ gpu } = await nodeProvider());
+  const adapter = await gpu?.requestAdapter({ powerPreference: 'high-performance' });
+  return adapter ? { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize } : null;
+}
+
 export async function acquireDevice(): Promise<AcquiredDevice> {
   let gpu: GPU | undefined = typeof navigator !== 'undefined' ? navigator.gpu : undefined;
   let hint =

@@ -117,10 +117,7 @@ export class WeightStore<T> {
   }
 
   private hasBias(role: LinearRole): boolean {
-    const { cfg } = this;
-    if (role === 'q' || role === 'k' || role === 'v') return cfg.qkvBias;
-    if (role === 'o') return cfg.outBias;
-    return cfg.mlpBias;
+    return hasBias(this.cfg, role);
   }
 
   private async load(name: string, shape: number[]): Promise<T> {
@@ -173,27 +170,8 @@ export class WeightStore<T> {
   }
 
   /** Block i as the checkpoint holds it, on the host. */
-  async hostBlock(i: number): Promise<HostBlock> {
-    const { cfg } = this;
-    const a = ARCHITECTURES[cfg.family];
-    const p = a.layerPrefix(i);
-    const linears: HostBlock['linears'] = {};
-    for (const role of linearRoles(cfg.family)) {
-      const name = `${p}.${a.linears[role]}`;
-      const info = this.ckpt.info(`${name}.weight`);
-      if (!info) throw new MissingTensorError(`the checkpoint has no tensor "${name}.weight"`);
-      linears[role] = {
-        W: await this.ckpt.readF32(`${name}.weight`),
-        shape: info.shape as [number, number],
-        b: this.hasBias(role) ? await this.ckpt.readF32(`${name}.bias`) : null,
-      };
-    }
-    const norm = async (n: string): Promise<HostNorm> => ({
-      g: await this.ckpt.readF32(`${p}.${n}.weight`),
-      b: a.normBias ? await this.ckpt.readF32(`${p}.${n}.bias`) : null,
-      perm: null,
-    });
-    return { attnNorm: await norm(a.attnNorm), ffnNorm: await norm(a.ffnNorm), linears };
+  hostBlock(i: number): Promise<HostBlock> {
+    return readHostBlock(this.cfg, this.ckpt, i);
   }
 
   /** Host weights → backend tensors. */
@@ -238,6 +216,35 @@ export class WeightStore<T> {
       this.globals = null;
     }
   }
+}
+
+function hasBias(cfg: ModelConfig, role: LinearRole): boolean {
+  if (role === 'q' || role === 'k' || role === 'v') return cfg.qkvBias;
+  if (role === 'o') return cfg.outBias;
+  return cfg.mlpBias;
+}
+
+/** Block i as the checkpoint holds it, on the host, in f32. */
+export async function readHostBlock(cfg: ModelConfig, ckpt: Checkpoint, i: number): Promise<HostBlock> {
+  const a = ARCHITECTURES[cfg.family];
+  const p = a.layerPrefix(i);
+  const linears: HostBlock['linears'] = {};
+  for (const role of linearRoles(cfg.family)) {
+    const name = `${p}.${a.linears[role]}`;
+    const info = ckpt.info(`${name}.weight`);
+    if (!info) throw new MissingTensorError(`the checkpoint has no tensor "${name}.weight"`);
+    linears[role] = {
+      W: await ckpt.readF32(`${name}.weight`),
+      shape: info.shape as [number, number],
+      b: hasBias(cfg, role) ? await ckpt.readF32(`${name}.bias`) : null,
+    };
+  }
+  const norm = async (n: string): Promise<HostNorm> => ({
+    g: await ckpt.readF32(`${p}.${n}.weight`),
+    b: a.normBias ? await ckpt.readF32(`${p}.${n}.bias`) : null,
+    perm: null,
+  });
+  return { attnNorm: await norm(a.attnNorm), ffnNorm: await norm(a.ffnNorm), linears };
 }
 
 export function uploadActQuant<T>(be: Backend<T>, act: Partial<Record<ActSite, HostActQuant>>): Partial<Record<ActSite, ActQuant<T>>> {

@@ -11,7 +11,7 @@ import { linearName } from '../model/architecture.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { Decoder } from '../model/forward.ts';
 import type { ActSite, BlockWeights } from '../model/weights.ts';
-import type { SiteQuant, SiteRanges } from '../quant/rptq.ts';
+import { SITE_POINT, type SiteQuant, type SiteRanges, type SiteReport } from '../quant/rptq.ts';
 
 /** The hook point that shows each site's activations before quantization. */
 export function siteTaps(cfg: ModelConfig): Record<string, ActSite> {
@@ -27,30 +27,57 @@ export function siteTaps(cfg: ModelConfig): Record<string, ActSite> {
   };
 }
 
+/** Per-channel (min, max) of every site's activations, accumulated on the GPU from hook points. */
+export class SiteRangeCollector {
+  private readonly taps: Record<string, ActSite>;
+  private readonly ranges = new Map<ActSite, GpuTensor>();
+  constructor(
+    private readonly gpu: Gpu,
+    cfg: ModelConfig,
+  ) {
+    this.taps = siteTaps(cfg);
+  }
+  /** a hook point's tensor; points that are not sites are ignored */
+  add(point: string, t: GpuTensor): void {
+    const site = this.taps[point];
+    if (!site) return;
+    let r = this.ranges.get(site);
+    if (!r) {
+      const C = t.shape[t.shape.length - 1];
+      r = this.gpu.upload(Float32Array.from({ length: C * 2 }, (_, i) => (i % 2 ? -Infinity : Infinity)), [C, 2], `range.${site}`);
+      this.ranges.set(site, r);
+    }
+    ops.channelRange(this.gpu, t, r);
+  }
+  async read(): Promise<SiteRanges> {
+    const out = {} as SiteRanges;
+    const read = await this.gpu.readMany([...this.ranges.values()]);
+    [...this.ranges.keys()].forEach((site, i) => (out[site] = read[i]));
+    for (const r of this.ranges.values()) this.gpu.release(r);
+    this.ranges.clear();
+    return out;
+  }
+}
+
 /** Runs block `layer` (full-precision activations) on each input, inputs unchanged: (min, max) per channel per site. */
 export async function collectSiteRanges(gpu: Gpu, decoder: Decoder<GpuTensor>, layer: number, block: BlockWeights<GpuTensor>, inputs: GpuTensor[]): Promise<SiteRanges> {
-  const taps = siteTaps(decoder.cfg);
-  const ranges = new Map<ActSite, GpuTensor>();
+  const collector = new SiteRangeCollector(gpu, decoder.cfg);
   for (const x of inputs) {
     const h = decoder.be.rows(x, 0, x.shape[0]);
-    await decoder.block(layer, h, block, (_, point, t) => {
-      const site = taps[point];
-      if (!site) return;
-      let r = ranges.get(site);
-      if (!r) {
-        const C = t.shape[t.shape.length - 1];
-        r = gpu.upload(Float32Array.from({ length: C * 2 }, (_, i) => (i % 2 ? -Infinity : Infinity)), [C, 2], `range.${site}`);
-        ranges.set(site, r);
-      }
-      ops.channelRange(gpu, t, r);
-    });
+    await decoder.block(layer, h, block, (_, point, t) => collector.add(point, t));
     decoder.be.release(h);
   }
-  const out = {} as SiteRanges;
-  const read = await gpu.readMany([...ranges.values()]);
-  [...ranges.keys()].forEach((site, i) => (out[site] = read[i]));
-  for (const r of ranges.values()) gpu.release(r);
-  return out;
+  return collector.read();
+}
+
+/** Site reports with ranges only (one cluster, no reorder): what non-RPTQ runs show in the Inspect views. */
+export function rangeReports(layer: number, ranges: SiteRanges): SiteReport[] {
+  return (Object.entries(ranges) as [ActSite, Float32Array][]).map(([site, r]) => {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let c = 0; c < r.length; c += 2) (lo = Math.min(lo, r[c])), (hi = Math.max(hi, r[c + 1]));
+    return { layer, site, point: SITE_POINT[site], bits: 16, channels: r.length / 2, clusters: 1, folded: false, ranges: Array.from(r), perm: null, labels: new Array(r.length / 2).fill(0), clusterRanges: [lo, hi] };
+  });
 }
 
 /**

@@ -3,6 +3,9 @@
 // results. Keys name the model (source + a fingerprint of its config and tensor table) and a hash of everything the
 // entry depends on. The page stores them in IndexedDB (idbCache.ts); Node and tests can use memoryCache.
 import { LabError } from '../errors.ts';
+import type { ModelConfig } from '../model/config.ts';
+import type { Checkpoint } from '../model/safetensors.ts';
+import type { QuantRecipe } from '../quant/recipe.ts';
 
 export type CacheKind = 'bytes' | 'calib' | 'block' | 'result';
 
@@ -112,4 +115,18 @@ export function tolerantCache(cache: LabCache, warn: (message: string) => void):
     entries: () => cache.entries(),
     clear: (model) => cache.clear(model),
   };
+}
+
+/** A model's cache identity: where it came from plus its parsed config and tensor table. */
+export async function modelKeyOf(sourceId: string, config: ModelConfig, ckpt: Checkpoint): Promise<string> {
+  const tensors = ckpt.names().sort().map((n) => {
+    const t = ckpt.info(n)!;
+    return [n, t.dtype, t.shape, t.file, t.begin, t.end];
+  });
+  return `${sourceId}#${await hashOf({ config, tensors })}`;
+}
+
+/** Block i of a recipe's quantized model is `${prefix}${i}` (the layer count a run stops at does not matter). */
+export async function blockKeyPrefix(modelKey: string, r: QuantRecipe): Promise<string> {
+  return `block|${modelKey}|${await hashOf({ ...r, hiddenLayerNum: undefined })}|`;
 }

@@ -12,8 +12,7 @@ import { OptionsError } from '../errors.ts';
 import { calibrationText, sampleWindows } from '../eval/calibration.ts';
 import { recipe as makeRecipe, recipeLabel, validateRecipe, type QuantRecipe } from '../quant/recipe.ts';
 import { quantizeModel, type BlockCache, type CachedBlock } from './quantizeModel.ts';
-import { hashOf, tolerantCache, type LabCache } from './cache.ts';
-import type { Checkpoint } from '../model/safetensors.ts';
+import { blockKeyPrefix, hashOf, modelKeyOf, tolerantCache, type LabCache } from './cache.ts';
 import type { GpuTensor } from '../gpu/tensor.ts';
 import { parameterCount, type ModelConfig } from '../model/config.ts';
 import type { EvalRequest, EvalResult, Progress } from './types.ts';
@@ -27,11 +26,6 @@ export interface EvalContext {
   gpu?: Gpu;
   /** model bytes, calibration windows, quantized blocks and results kept across runs (IndexedDB in the page) */
   cache?: LabCache;
-}
-
-/** What identifies a model's contents: its parsed config and its tensor table. */
-async function modelFingerprint(config: ModelConfig, ckpt: Checkpoint): Promise<string> {
-  return hashOf({ config, tensors: ckpt.names().sort().map((n) => { const t = ckpt.info(n)!; return [n, t.dtype, t.shape, t.file, t.begin, t.end]; }) });
 }
 
 /** Remote bytes kept in the cache by (source, file, size, range): a reload reads tensors from there, not the network. */
@@ -87,7 +81,7 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
   );
   const model = await loadModel(source);
   validateRecipe(r, model.config);
-  const modelKey = cache ? `${group}#${await modelFingerprint(model.config, model.checkpoint)}` : '';
+  const modelKey = cache ? await modelKeyOf(group, model.config, model.checkpoint) : '';
   const resultKey = cache
     ? `result|${modelKey}|${await hashOf({ r, datasets: req.datasets, seqlen: req.seqlen, windows: req.windows, skipBefore: req.skipBefore, baselines: req.baselines, backend: req.backend, checkFinite: req.checkFinite })}`
     : '';
@@ -113,7 +107,7 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
   /** finished blocks of a recipe, kept across reloads */
   const blockCache = async (rq: QuantRecipe): Promise<BlockCache | undefined> => {
     if (!cache) return undefined;
-    const prefix = `block|${modelKey}|${await hashOf({ ...rq, hiddenLayerNum: undefined })}|`;
+    const prefix = await blockKeyPrefix(modelKey, rq);
     return {
       load: (layer) => cache.get<CachedBlock>(prefix + layer),
       save: (layer, b) => cache.set(prefix + layer, b, { model: group, kind: 'block' }),

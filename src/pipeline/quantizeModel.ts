@@ -17,7 +17,7 @@ import { reorderBlock } from '../quant/reorder.ts';
 import { rtn } from '../quant/rtn.ts';
 import { rptqOptions, type QuantRecipe } from '../quant/recipe.ts';
 import { CLUSTERINGS, planRptq, siteBits, type Clustering, type RptqOptions, type RptqPlan, type SiteQuant, type SiteReport } from '../quant/rptq.ts';
-import { collectSiteRanges, siteErrors, sumPairs } from './activationStats.ts';
+import { collectSiteRanges, rangeReports, SiteRangeCollector, siteErrors, sumPairs } from './activationStats.ts';
 import type { LayerReport, QuantSummary } from './types.ts';
 
 /** true-sequential order inside a block */
@@ -147,9 +147,12 @@ export async function quantizeModel(r: QuantRecipe, calib: Uint32Array[], ctx: Q
       const [R, K] = block.linears[role]!.W.shape;
       err.set(`${linearName(cfg.family, role)}.in`, { role, num: 0, den: 0, fpW: gpu.upload(host.linears[role]!.W, [R, K]), sums: [] });
     }
+    // without RPTQ's statistics, the same pass records each site's channel ranges for the Inspect views
+    const ranges = plan ? null : new SiteRangeCollector(gpu, cfg);
     for (const x of inps) {
       // recorded, not read: the sums come back in one go after the pass, with no sync inside the forward
       await decoder.block(layer, x, block, (_, point, X) => {
+        ranges?.add(point, X);
         const e = err.get(point);
         if (!e) return;
         const yq = ops.matmul(gpu, X, block.linears[e.role]!.W, null);
@@ -172,12 +175,14 @@ export async function quantizeModel(r: QuantRecipe, calib: Uint32Array[], ctx: Q
       });
     }
     summary.layers.push(...layers);
+    const sites = plan?.sites ?? rangeReports(layer, await ranges!.read());
+    (summary.activations ??= []).push(...(plan ? [] : sites));
     weights.replace(layer, block);
     if (ctx.cache) {
       const Q = await gpu.readMany(roles.map((role) => block.linears[role]!.W));
       const linears: HostBlock['linears'] = {};
       roles.forEach((role, i) => (linears[role] = { ...host.linears[role]!, W: Q[i] }));
-      await ctx.cache.save(layer, { host: { ...host, linears, act: plan?.act, probLevels: plan?.probLevels }, layers, sites: plan?.sites });
+      await ctx.cache.save(layer, { host: { ...host, linears, act: plan?.act, probLevels: plan?.probLevels }, layers, sites });
     }
     ctx.onBlock?.(layer + 1, cfg.layers, summary.layers, false);
   }

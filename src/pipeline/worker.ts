@@ -1,9 +1,17 @@
-// The lab's Web Worker: the only file that speaks comlink. Heavy work (model load, GPU forward, perplexity) runs
-// here; only serializable summaries and progress cross back to the page.
+// The lab's Web Worker: the only file that speaks comlink. Heavy work (model load, GPU forward, quantization,
+// inspection) runs here against the IndexedDB cache; only serializable summaries and progress cross back to the page.
 import '../gpu/browser.ts';
 import * as Comlink from 'comlink';
 import { filesSource, hubSource, urlSource, type ModelSource } from '../model/source.ts';
+import { adapterLimits } from '../gpu/device.ts';
+import type { LinearRole } from '../model/architecture.ts';
+import type { ActSite } from '../model/weights.ts';
+import type { QuantRecipe } from '../quant/recipe.ts';
 import { runExperiment } from './experiment.ts';
+import { memoryCache, type LabCache } from './cache.ts';
+import { idbCache } from './idbCache.ts';
+import { activationMap, weightView, type ActivationMap, type WeightView } from './inspect.ts';
+import { probeModel, type ModelProbe } from './probe.ts';
 import { LabError } from '../errors.ts';
 import type { EvalRequest, EvalResult, Progress } from './types.ts';
 
@@ -12,43 +20,55 @@ export type SourceSpec =
   | { kind: 'hub'; repo: string; revision: string; hubUrl?: string }
   | { kind: 'files'; files: File[]; label: string };
 
-export interface RunOutcome {
-  result?: EvalResult;
-  /** the error's class name and message: the page shows a specific message, never a stack */
+/** A call's outcome: the value, or the error's class name and message (the page shows a message, never a stack). */
+export interface Outcome<T> {
+  result?: T;
   error?: { kind: string; message: string };
 }
+export type RunOutcome = Outcome<EvalResult>;
 
 function toSource(spec: SourceSpec): ModelSource {
-  if (spec.kind === 'url') return urlSource(new URL(spec.url, self.location.href).href);
+  if (spec.kind === 'url') return { ...urlSource(new URL(spec.url, self.location.href).href), id: spec.label ?? spec.url };
   if (spec.kind === 'hub') return hubSource(spec.repo, spec.revision, spec.hubUrl);
   return filesSource(spec.files, spec.label);
 }
 
-let controller: AbortController | null = null;
+function textReader(dataBase: string) {
+  const base = new URL(dataBase.endsWith('/') ? dataBase : `${dataBase}/`, self.location.href);
+  return async (rel: string) => {
+    const res = await fetch(new URL(rel, base));
+    if (!res.ok) throw new LabError(`dataset file ${rel} at ${base.href}: HTTP ${res.status}`);
+    return res.text();
+  };
+}
+
+let cache: LabCache | null = null;
+function labCache(): LabCache {
+  cache ??= typeof indexedDB !== 'undefined' ? idbCache() : memoryCache();
+  return cache;
+}
+
+async function outcome<T>(work: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { result: await work() };
+  } catch (e) {
+    const err = e as Error;
+    return { error: { kind: err.name || 'Error', message: err.message || String(e) } };
+  }
+}
 
 const api = {
-  async evaluate(spec: SourceSpec, req: EvalRequest, dataBase: string, onProgress: (p: Progress) => void): Promise<RunOutcome> {
-    controller = new AbortController();
-    const base = new URL(dataBase.endsWith('/') ? dataBase : `${dataBase}/`, self.location.href);
-    try {
-      const result = await runExperiment(req, {
-        source: toSource(spec),
-        signal: controller.signal,
-        onProgress,
-        readText: async (rel) => {
-          const res = await fetch(new URL(rel, base));
-          if (!res.ok) throw new LabError(`dataset file ${rel} at ${base.href}: HTTP ${res.status}`);
-          return res.text();
-        },
-      });
-      return { result };
-    } catch (e) {
-      const err = e as Error;
-      return { error: { kind: err.name || 'Error', message: err.message || String(e) } };
-    }
+  evaluate(spec: SourceSpec, req: EvalRequest, dataBase: string, onProgress: (p: Progress) => void): Promise<RunOutcome> {
+    return outcome(() => runExperiment(req, { source: toSource(spec), onProgress, readText: textReader(dataBase), cache: labCache() }));
   },
-  cancel(): void {
-    controller?.abort();
+  probe(spec: SourceSpec): Promise<Outcome<ModelProbe>> {
+    return outcome(async () => probeModel(toSource(spec), await adapterLimits()));
+  },
+  activations(spec: SourceSpec, recipe: QuantRecipe, layer: number, site: ActSite, dataBase: string, perm?: number[]): Promise<Outcome<ActivationMap>> {
+    return outcome(() => activationMap(toSource(spec), textReader(dataBase), recipe, layer, site, { perm }));
+  },
+  weights(spec: SourceSpec, recipe: QuantRecipe, layer: number, role: LinearRole): Promise<Outcome<WeightView>> {
+    return outcome(() => weightView(toSource(spec), labCache(), recipe, layer, role));
   },
 };
 

@@ -1,8 +1,13 @@
-// The page's handle on the worker. Cancel terminates the worker outright (and starts a fresh one), so a run stops at
-// once even in the middle of a GPU window; nothing cached is lost.
+// The page's handle on the worker. Cancel terminates the worker outright (and the next call starts a fresh one), so
+// a run stops at once even in the middle of a GPU window; the cache in IndexedDB keeps every finished block.
 import * as Comlink from 'comlink';
-import type { RunOutcome, SourceSpec, WorkerApi } from '../pipeline/worker.ts';
+import type { Outcome, RunOutcome, SourceSpec, WorkerApi } from '../pipeline/worker.ts';
 import type { EvalRequest, Progress } from '../pipeline/types.ts';
+import type { QuantRecipe } from '../quant/recipe.ts';
+import type { ActSite } from '../model/weights.ts';
+import type { LinearRole } from '../model/architecture.ts';
+import type { ModelProbe } from '../pipeline/probe.ts';
+import type { ActivationMap, WeightView } from '../pipeline/inspect.ts';
 
 let worker: Worker | null = null;
 let remote: Comlink.Remote<WorkerApi> | null = null;
@@ -17,6 +22,18 @@ function ensure(): Comlink.Remote<WorkerApi> {
 
 export function runEvaluation(spec: SourceSpec, req: EvalRequest, dataBase: string, onProgress: (p: Progress) => void): Promise<RunOutcome> {
   return ensure().evaluate(spec, req, dataBase, Comlink.proxy(onProgress));
+}
+
+export function probeModel(spec: SourceSpec): Promise<Outcome<ModelProbe>> {
+  return ensure().probe(spec);
+}
+
+export function inspectActivations(spec: SourceSpec, recipe: QuantRecipe, layer: number, site: ActSite, dataBase: string, perm?: number[]): Promise<Outcome<ActivationMap>> {
+  return ensure().activations(spec, recipe, layer, site, dataBase, perm);
+}
+
+export function inspectWeights(spec: SourceSpec, recipe: QuantRecipe, layer: number, role: LinearRole): Promise<Outcome<WeightView>> {
+  return ensure().weights(spec, recipe, layer, role);
 }
 
 export function cancelRun(): void {

@@ -10,7 +10,7 @@ export function ExperimentPanel() {
     <section className="panel">
       <h2>Experiment</h2>
       <MethodFields />
-      <fieldset disabled={busy}>
+      <fieldset disabled={busy} data-testid="datasets">
         <legend>Perplexity datasets</legend>
         {DATASETS.map((d) => (
           <label key={d} className="check">

@@ -1,14 +1,47 @@
 // Model: bundled fixtures (when the dev server serves ../shared), Hub presets or any repo id, a URL, or a local
-// folder picked or dropped.
+// folder picked or dropped. A chosen model is probed before any download: size, parameters and whether it fits.
 import { useState, type DragEvent } from 'react';
-import { BUNDLED, HUB_PRESETS, useLab, type ModelChoice } from '../store/labStore.ts';
+import { BUNDLED, HUB_PRESETS, describeChoice, useLab } from '../store/labStore.ts';
 import { parseHubId } from '../model/source.ts';
+import { fmtBytes } from '../gpu/gpu.ts';
 
-function describe(m: ModelChoice): string {
-  if (m.kind === 'bundled') return `bundled ${m.id}`;
-  if (m.kind === 'hub') return `${m.repo}@${m.revision}`;
-  if (m.kind === 'url') return m.url;
-  return `${m.label} (${m.files.length} files)`;
+function ProbeInfo() {
+  const { probe, probeModel, status } = useLab();
+  if (probe.status === 'idle')
+    return (
+      <button className="link" disabled={status === 'running'} onClick={() => void probeModel()} data-testid="probe-model">
+        Check size and fit on this device
+      </button>
+    );
+  if (probe.status === 'loading') return <p className="hint">reading config.json and the safetensors headers…</p>;
+  if (probe.status === 'error')
+    return (
+      <p className="error" data-testid="model-probe">
+        {probe.error}
+      </p>
+    );
+  const p = probe.info!;
+  return (
+    <div data-testid="model-probe" className="probe">
+      <p>
+        {p.modelType}, {p.layers} blocks × {p.hidden} wide, <strong>{(p.parameters / 1e6).toFixed(p.parameters < 1e7 ? 2 : 0)}M parameters</strong>; download{' '}
+        <strong>{fmtBytes(p.downloadBytes)}</strong> ({p.dtypes.join(', ')}); one block takes {fmtBytes(p.blockBytes)} on the GPU.
+      </p>
+      {p.limits === null ? (
+        <p className="hint">No WebGPU adapter answered, so the fit could not be checked.</p>
+      ) : p.problems.length === 0 ? (
+        <p className="ok" data-testid="model-fits">
+          Fits this device: the largest tensor ({p.largest.name}, {fmtBytes(p.largest.bytes)} as f32) is within its {fmtBytes(Math.min(p.limits.maxStorageBufferBindingSize, p.limits.maxBufferSize))} binding limit.
+        </p>
+      ) : (
+        <ul className="error" data-testid="model-misfit">
+          {p.problems.map((m) => (
+            <li key={m}>{m}</li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
 }
 
 export function ModelPanel() {
@@ -47,7 +80,7 @@ export function ModelPanel() {
             else if (kind === 'hub') setModel({ kind: 'hub', repo: id, revision: 'main' });
           }}
         >
-          {model.kind !== 'bundled' && model.kind !== 'hub' && <option value="">{describe(model)}</option>}
+          {model.kind !== 'bundled' && (model.kind !== 'hub' || !HUB_PRESETS.includes(model.repo)) && <option value={model.kind === 'hub' ? `hub:${model.repo}` : ''}>{describeChoice(model)}</option>}
           {sharedServed &&
             BUNDLED.map((b) => (
               <option key={b.id} value={`bundled:${b.id}`}>
@@ -75,8 +108,9 @@ export function ModelPanel() {
         <span className="hint">or drop config.json, *.safetensors and tokenizer.json here</span>
       </div>
       <p className="current" data-testid="model-current">
-        Selected: {describe(model)}
+        Selected: {describeChoice(model)}
       </p>
+      <ProbeInfo />
     </section>
   );
 }

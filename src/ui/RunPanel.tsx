@@ -1,6 +1,10 @@
-// Run / cancel, a progress bar with elapsed time and an estimate, the error or the results.
+// Run / cancel, a progress bar per stage with elapsed time and an estimate, then the figures, the per-layer errors
+// and a share link.
 import { useEffect, useState } from 'react';
 import { recipeProblem, useLab } from '../store/labStore.ts';
+import type { Stage } from '../pipeline/types.ts';
+import { recipeLabel } from '../quant/recipe.ts';
+import { describeSpec } from '../pipeline/experimentSpec.ts';
 import { LayerErrorChart } from './LayerErrorChart.tsx';
 
 function fmt(ms: number): string {
@@ -8,9 +12,38 @@ function fmt(ms: number): string {
   return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
 
+const STAGES: { stage: Stage; label: string }[] = [
+  { stage: 'load', label: 'download and load' },
+  { stage: 'quantize', label: 'calibrate and quantize' },
+  { stage: 'evaluate', label: 'evaluate' },
+];
+
+function ShareButtons() {
+  const { makeLink, result } = useLab();
+  const [link, setLink] = useState('');
+  const share = async (withResults: boolean) => {
+    const url = await makeLink(withResults);
+    setLink(url);
+    await navigator.clipboard?.writeText(url).catch(() => {});
+  };
+  return (
+    <div className="row">
+      <button data-testid="share" onClick={() => void share(false)}>
+        Copy share link
+      </button>
+      {result && (
+        <button data-testid="share-results" onClick={() => void share(true)}>
+          Copy share link with results
+        </button>
+      )}
+      {link && <input readOnly className="share-url" data-testid="share-url" value={link} onFocus={(e) => e.target.select()} />}
+    </div>
+  );
+}
+
 export function RunPanel() {
   const state = useLab();
-  const { status, progress, startedAt, result, error, run, cancel } = state;
+  const { status, progress, stages, startedAt, finishedAt, result, error, run, cancel, recipe } = state;
   const [now, setNow] = useState(performance.now());
   useEffect(() => {
     if (status !== 'running') return;
@@ -18,13 +51,19 @@ export function RunPanel() {
     return () => clearInterval(t);
   }, [status]);
   const invalid = recipeProblem(state) !== null;
-  const elapsed = startedAt ? now - startedAt : 0;
+  const elapsed = startedAt ? (status === 'running' ? now : (finishedAt ?? now)) - startedAt : 0;
+  // the estimate follows the stage that is running: its fraction done and the time spent since it started
+  const current = progress?.stage;
   const frac = progress && progress.stage !== 'load' ? progress.fraction : 0;
   const eta = frac > 0.02 ? (elapsed / frac) * (1 - frac) : null;
+  const quantizes = recipe.method !== 'fp';
 
   return (
     <section className="panel wide">
       <h2>Run</h2>
+      <p className="hint" data-testid="config-line">
+        {describeSpec(state.spec())}
+      </p>
       <div className="row">
         <button data-testid="run" onClick={() => void run()} disabled={status === 'running' || invalid}>
           Run
@@ -35,13 +74,23 @@ export function RunPanel() {
         <span data-testid="status" className={`status ${status}`}>
           {status}
         </span>
+        {status !== 'idle' && <span className="hint">{fmt(elapsed)}</span>}
       </div>
       {status === 'running' && (
         <div className="progress">
-          <progress data-testid="progress" max={1} value={frac} />
-          <span>
-            {progress?.label ?? 'starting worker…'} · {fmt(elapsed)}
-            {eta !== null && ` · about ${fmt(eta)} left`}
+          {STAGES.filter((s) => quantizes || s.stage !== 'quantize').map(({ stage, label }) => {
+            const p = stages[stage];
+            const done = current && STAGES.findIndex((x) => x.stage === current) > STAGES.findIndex((x) => x.stage === stage);
+            return (
+              <div key={stage} className={`stage ${current === stage ? 'active' : ''}`}>
+                <span className="stage-name">{label}</span>
+                <progress data-testid={current === stage ? 'progress' : `progress-${stage}`} max={1} value={done ? 1 : stage === 'load' ? (p ? (p.fraction === 1 ? 1 : undefined) : 0) : (p?.fraction ?? 0)} />
+                <span className="hint">{p?.label ?? (done ? 'done' : current === stage ? 'starting…' : '')}</span>
+              </div>
+            );
+          })}
+          <span className="hint" data-testid="eta">
+            {progress?.label ?? 'starting worker…'} · {fmt(elapsed)} elapsed{eta !== null && ` · about ${fmt(eta)} left in this stage`}
           </span>
         </div>
       )}
@@ -50,15 +99,27 @@ export function RunPanel() {
           <strong>{error.kind}:</strong> {error.message}
         </p>
       )}
+      <ShareButtons />
       {result && (
         <div data-testid="result">
+          {result.cached && (
+            <p className="ok" data-testid="from-cache">
+              An identical experiment ran before in this browser: these figures come from the cache.
+            </p>
+          )}
+          {result.warnings?.map((w) => (
+            <p key={w} className="error" data-testid="warning">
+              {w}
+            </p>
+          ))}
           <table>
             <thead>
               <tr>
                 <th>dataset</th>
                 <th>windows</th>
                 {result.pplBefore && <th>FP</th>}
-                <th>{result.config.recipe ? `${result.config.recipe.method.toUpperCase()} W${result.config.recipe.wbits}` : 'perplexity'}</th>
+                <th>{result.config.recipe ? recipeLabel(result.config.recipe) : 'perplexity'}</th>
+                {result.baselines?.map((b) => <th key={b.clustering}>{b.clustering}</th>)}
               </tr>
             </thead>
             <tbody>
@@ -70,6 +131,7 @@ export function RunPanel() {
                   <td data-testid={`ppl-${ds}`} data-value={v}>
                     {v.toFixed(4)}
                   </td>
+                  {result.baselines?.map((b) => <td key={b.clustering}>{b.ppl[ds]?.toFixed(4)}</td>)}
                 </tr>
               ))}
             </tbody>
@@ -81,10 +143,11 @@ export function RunPanel() {
           </p>
           {result.quant && (
             <>
-              <h3>Per-layer output error</h3>
+              <h3>Per-layer output error (weights)</h3>
               <LayerErrorChart layers={result.quant.layers} />
-              <p className="hint">
+              <p className="hint" data-testid="quant-summary">
                 {result.quant.layers.length} layers quantized in {(result.quant.totalMs / 1000).toFixed(1)} s on {result.quant.calibrationTokens} calibration tokens
+                {result.quant.cachedBlocks ? ` · ${result.quant.cachedBlocks} block${result.quant.cachedBlocks > 1 ? 's' : ''} restored from the cache` : ''}
               </p>
             </>
           )}

@@ -1,79 +1,33 @@
 // The page end to end in headless Chromium on SwiftShader: load the bundled stories260K, run perplexity in the
 // worker, read the figure; cancel; a bad model URL gives a specific error. Screenshots go to test-results/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type ViteDevServer } from 'vite';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
 import { MODELS, TOL, sharedGpu } from '../helpers.ts';
 import { runExperiment } from '../../src/pipeline/experiment.ts';
 import { recipe } from '../../src/quant/recipe.ts';
 import { folderSource } from '../../src/model/source.node.ts';
 import { folderReader } from '../../src/eval/datasets.node.ts';
+import { SHOTS, openLab as open, runAndRead as run, setDatasets, startLab, type Lab } from './browser.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SHOTS = `${ROOT}test-results/`;
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--enable-unsafe-webgpu',
-  '--use-webgpu-adapter=swiftshader',
-  '--enable-features=Vulkan',
-  '--no-sandbox',
-  '--disable-gpu-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
-
-let server: ViteDevServer;
-let browser: Browser;
+let lab: Lab;
 let url: string;
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  server = await createServer({
-    root: ROOT,
-    configFile: `${ROOT}vite.config.ts`,
-    server: { port: 0, host: '127.0.0.1', watch: null, hmr: false },
-    logLevel: 'error',
-  }); // no watcher: an edit elsewhere must not reload the page mid-run
-  await server.listen();
-  url = server.resolvedUrls!.local[0];
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  lab = await startLab();
+  url = lab.url;
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
+  await lab?.close();
 });
 
-async function openLab(): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
-  page.on('pageerror', (e) => console.error('page error:', e.message));
-  await page.goto(url);
-  await expect.poll(() => page.locator('[data-testid=model-select] option[value="bundled:stories260K"]').count()).toBe(1);
-  return page;
-}
-
-async function setDatasets(page: Page, wanted: string[]) {
-  for (const box of await page.locator('fieldset input[type=checkbox]').all()) {
-    const label = (await box.locator('xpath=..').innerText()).trim();
-    if (wanted.includes(label) !== (await box.isChecked())) await box.click();
-  }
-}
+const openLab = () => open(lab);
 
 async function runAndRead(page: Page, dataset: string, windows: string, seqlen = '512'): Promise<number> {
   await setDatasets(page, [dataset]);
   await page.fill('[data-testid=seqlen]', seqlen);
   await page.fill('[data-testid=windows]', windows);
-  await page.click('[data-testid=run]');
-  await page.waitForSelector('[data-testid=status].running');
-  await page.waitForSelector(`[data-testid=ppl-${dataset}], [data-testid=error]`, { timeout: 540_000 });
-  const err = await page.locator('[data-testid=error]').count();
-  if (err) throw new Error(await page.locator('[data-testid=error]').innerText());
-  return Number(await page.locator(`[data-testid=ppl-${dataset}]`).getAttribute('data-value'));
+  return run(page, dataset);
 }
 
 describe('the lab page (headless Chromium, WebGPU on SwiftShader)', () => {

@@ -1,0 +1,157 @@
+// What the Inspect views ask of a model beyond a run's report:
+//   activationMap: |activation| at one site of one block over the tokens of a calibration window (full-precision
+//     model), max-pooled to a drawable grid;
+//   weightView: a quantized layer next to its full-precision weights: value histograms, a crop of both matrices and
+//     the relative error. The quantized layer comes from the cache, where every run leaves its finished blocks.
+import { Gpu } from '../gpu/gpu.ts';
+import { gpuBackend } from '../gpu/backend.ts';
+import type { GpuTensor } from '../gpu/tensor.ts';
+import { calibrationText, sampleWindows } from '../eval/calibration.ts';
+import type { TextReader } from '../eval/datasets.ts';
+import { Decoder } from '../model/forward.ts';
+import { loadModel } from '../model/load.ts';
+import type { ModelSource } from '../model/source.ts';
+import { readHostBlock, WeightStore, type ActSite } from '../model/weights.ts';
+import { linearName, linearRoles, type LinearRole } from '../model/architecture.ts';
+import { LabError } from '../errors.ts';
+import type { QuantRecipe } from '../quant/recipe.ts';
+import { reorderBlock, type BlockReorder } from '../quant/reorder.ts';
+import { siteTaps } from './activationStats.ts';
+import { blockKeyPrefix, modelKeyOf, type LabCache } from './cache.ts';
+import type { CachedBlock } from './quantizeModel.ts';
+
+export interface ActivationMap {
+  layer: number;
+  site: ActSite;
+  tokens: number;
+  channels: number;
+  /** the grid: rows × cols cells, each the max |x| of the tokens × channels it covers */
+  rows: number;
+  cols: number;
+  data: Float32Array;
+  /** each row's first token, decoded */
+  tokenText: string[];
+  /** channels shown in a reordered order */
+  reordered: boolean;
+}
+
+/** Max-pools |X| [T, C] into at most maxRows × maxCols cells. */
+export function poolAbs(X: Float32Array, T: number, C: number, maxRows: number, maxCols: number): { rows: number; cols: number; data: Float32Array } {
+  const rows = Math.min(T, maxRows);
+  const cols = Math.min(C, maxCols);
+  const data = new Float32Array(rows * cols);
+  for (let t = 0; t < T; t++) {
+    const r = Math.floor((t * rows) / T);
+    for (let c = 0; c < C; c++) {
+      const i = r * cols + Math.floor((c * cols) / C);
+      const v = Math.abs(X[t * C + c]);
+      if (v > data[i]) data[i] = v;
+    }
+  }
+  return { rows, cols, data };
+}
+
+export async function activationMap(
+  source: ModelSource,
+  readText: TextReader,
+  r: QuantRecipe,
+  layer: number,
+  site: ActSite,
+  opts: { tokens?: number; maxRows?: number; maxCols?: number; gpu?: Gpu; perm?: ArrayLike<number> } = {},
+): Promise<ActivationMap> {
+  const model = await loadModel(source);
+  const cfg = model.config;
+  if (!Number.isInteger(layer) || layer < 0 || layer >= cfg.layers) throw new LabError(`block ${layer} does not exist; the model has blocks 0..${cfg.layers - 1}`);
+  const T = Math.min(opts.tokens ?? 128, cfg.maxPositions);
+  const [ids] = sampleWindows(model.tokenizer.encode(await calibrationText(r.calib, readText)), 1, T, r.seed);
+  const gpu = opts.gpu ?? (await Gpu.create());
+  const be = gpuBackend(gpu);
+  const weights = new WeightStore(be, cfg, model.checkpoint, 1);
+  try {
+    const dec = new Decoder(be, cfg, weights);
+    const h = await dec.embed(ids);
+    const taps = siteTaps(cfg);
+    let X: Float32Array | null = null;
+    for (let i = 0; i <= layer; i++) {
+      const block = await weights.block(i);
+      await dec.block(i, h, block, async (l, point, t: GpuTensor) => {
+        if (l === layer && taps[point] === site) X = await gpu.read(t);
+      });
+      weights.done(i, block);
+    }
+    be.release(h);
+    const C = X!.length / T;
+    // in a reordered view, channel i shows original channel perm[i]
+    const p = opts.perm;
+    const shown = p ? Float32Array.from({ length: T * C }, (_, i) => X![Math.floor(i / C) * C + p[i % C]]) : X!;
+    const pooled = poolAbs(shown, T, C, opts.maxRows ?? 128, opts.maxCols ?? 512);
+    const tokenText = Array.from({ length: pooled.rows }, (_, row) => model.tokenizer.decode([ids[Math.floor((row * T) / pooled.rows)]]));
+    return { layer, site, tokens: T, channels: C, ...pooled, tokenText, reordered: !!p };
+  } finally {
+    weights.dispose();
+    if (!opts.gpu) gpu.destroy();
+  }
+}
+
+export interface WeightView {
+  layer: number;
+  linear: string;
+  shape: [number, number];
+  /** ‖W − Ŵ‖ / ‖W‖ */
+  relError: number;
+  /** distinct values per row, averaged (2^bits per group for a uniform grid) */
+  levelsPerRow: number;
+  histogram: { edges: number[]; fp: number[]; quant: number[] };
+  /** the top-left crop of both matrices, row-major */
+  crop: { rows: number; cols: number; fp: Float32Array; quant: Float32Array };
+}
+
+/** The reorder a cached RPTQ block was folded with, read back from its site reports. */
+function reorderOf(sites: CachedBlock['sites'], rope: boolean): BlockReorder {
+  const perm = (site: ActSite) => sites?.find((s) => s.site === site)?.perm;
+  const p = (site: ActSite) => (perm(site) ? Uint32Array.from(perm(site)!) : undefined);
+  return { R1: p('attn_norm'), R2: rope ? undefined : p('k'), R3: p('v'), R4: p('ffn_norm'), R5: p('down_in') };
+}
+
+export async function weightView(source: ModelSource, cache: LabCache, r: QuantRecipe, layer: number, role: LinearRole, bins = 64, crop = 64): Promise<WeightView> {
+  const model = await loadModel(source);
+  const cfg = model.config;
+  if (!linearRoles(cfg.family).includes(role)) throw new LabError(`${cfg.modelType} has no ${role} projection`);
+  const key = (await blockKeyPrefix(await modelKeyOf(source.id, cfg, model.checkpoint), r)) + layer;
+  const cached = await cache.get<CachedBlock>(key);
+  if (!cached) throw new LabError(`block ${layer} of this experiment is not in this browser's storage yet: run it first (finished blocks are kept)`);
+  const fpBlock = reorderBlock(await readHostBlock(cfg, model.checkpoint, layer), reorderOf(cached.sites, cfg.rope !== null), cfg);
+  const W = fpBlock.linears[role]!.W;
+  const Q = cached.host.linears[role]!.W;
+  const [R, K] = fpBlock.linears[role]!.shape;
+  let num = 0;
+  let den = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < W.length; i++) {
+    num += (W[i] - Q[i]) ** 2;
+    den += W[i] ** 2;
+    lo = Math.min(lo, W[i], Q[i]);
+    hi = Math.max(hi, W[i], Q[i]);
+  }
+  const edges = Array.from({ length: bins + 1 }, (_, i) => lo + ((hi - lo) * i) / bins);
+  const count = (a: Float32Array) => {
+    const h = new Array<number>(bins).fill(0);
+    for (const v of a) h[Math.min(bins - 1, Math.floor(((v - lo) / (hi - lo || 1)) * bins))]++;
+    return h;
+  };
+  let levels = 0;
+  for (let row = 0; row < R; row++) levels += new Set(Q.subarray(row * K, row * K + K)).size;
+  const cr = Math.min(R, crop);
+  const cc = Math.min(K, crop * 2);
+  const take = (a: Float32Array) => Float32Array.from({ length: cr * cc }, (_, i) => a[Math.floor(i / cc) * K + (i % cc)]);
+  return {
+    layer,
+    linear: linearName(cfg.family, role),
+    shape: [R, K],
+    relError: Math.sqrt(num / den),
+    levelsPerRow: levels / R,
+    histogram: { edges, fp: count(W), quant: count(Q) },
+    crop: { rows: cr, cols: cc, fp: take(W), quant: take(Q) },
+  };
+}

@@ -1,0 +1,66 @@
+// Before a download: what a model is and whether this device can run it. Reads config.json and the safetensors
+// headers only (a few KiB by range), then checks every tensor the forward binds whole against the adapter's limits.
+import { fmtBytes } from '../gpu/gpu.ts';
+import { parseConfig, parameterCount } from '../model/config.ts';
+import { Checkpoint } from '../model/safetensors.ts';
+import { readJson, type ModelSource } from '../model/source.ts';
+import { MissingFileError } from '../errors.ts';
+
+export interface BindingLimits {
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+}
+
+export interface ModelProbe {
+  id: string;
+  modelType: string;
+  layers: number;
+  hidden: number;
+  parameters: number;
+  /** bytes of the checkpoint's tensors plus tokenizer.json */
+  downloadBytes: number;
+  dtypes: string[];
+  /** f32 bytes of one decoder block on the GPU */
+  blockBytes: number;
+  /** the largest tensor one kernel binds whole, as f32 */
+  largest: { name: string; bytes: number };
+  /** null when no adapter could be asked */
+  limits: BindingLimits | null;
+  /** what does not fit, each naming the limit and the shortfall; empty when everything fits */
+  problems: string[];
+}
+
+export async function probeModel(source: ModelSource, limits: BindingLimits | null): Promise<ModelProbe> {
+  const raw = await readJson(source, 'config.json', false);
+  if (!raw) throw new MissingFileError(`${source.id}: config.json not found — is this a Hugging Face model folder?`);
+  const cfg = parseConfig(raw);
+  const ckpt = await Checkpoint.open((f) => source.open(f));
+  const tokenizer = await source.open('tokenizer.json');
+  const names = ckpt.names();
+  const dtypes = [...new Set(names.map((n) => ckpt.info(n)!.dtype))];
+  const f32 = (n: string) => ckpt.info(n)!.shape.reduce((a, b) => a * b, 1) * 4;
+  const layer0 = names.filter((n) => /\.layers\.0\./.test(n));
+  const largest = names.map((n) => ({ name: n, bytes: f32(n) })).reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  const problems: string[] = [];
+  if (limits) {
+    const allowed = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+    const which = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
+    for (const n of names) {
+      const b = f32(n);
+      if (b > allowed) problems.push(`${n} needs ${fmtBytes(b)} in one binding as f32; this device allows ${fmtBytes(allowed)} (${which}), ${fmtBytes(b - allowed)} short`);
+    }
+  }
+  return {
+    id: source.id,
+    modelType: cfg.modelType,
+    layers: cfg.layers,
+    hidden: cfg.hidden,
+    parameters: parameterCount(cfg),
+    downloadBytes: ckpt.bytes + (tokenizer?.size ?? 0),
+    dtypes,
+    blockBytes: layer0.reduce((s, n) => s + f32(n), 0),
+    largest,
+    limits,
+    problems,
+  };
+}

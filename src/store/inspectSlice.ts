@@ -1,0 +1,48 @@
+// What the Inspect views look at: a block and a site of the current result, the channel order, and the two views
+// that ask the worker for more than the report holds (activation heatmap, weight histogram and grid).
+import type { StateCreator } from 'zustand';
+import type { ActSite } from '../model/weights.ts';
+import type { LinearRole } from '../model/architecture.ts';
+import type { ActivationMap, WeightView } from '../pipeline/inspect.ts';
+import { inspectActivations, inspectWeights } from './workerClient.ts';
+import { sourceSpec } from './modelSlice.ts';
+import type { LabState } from './labStore.ts';
+
+type Loaded<T> = { status: 'idle' | 'loading' | 'done' | 'error'; data?: T; error?: string };
+
+export interface InspectSlice {
+  inspectLayer: number;
+  inspectSite: ActSite;
+  /** channel order of the range chart */
+  channelOrder: 'original' | 'reordered';
+  inspectRole: LinearRole;
+  activationMap: Loaded<ActivationMap>;
+  weightView: Loaded<WeightView>;
+  setInspect(p: Partial<Pick<InspectSlice, 'inspectLayer' | 'inspectSite' | 'channelOrder' | 'inspectRole'>>): void;
+  loadActivationMap(): Promise<void>;
+  loadWeightView(): Promise<void>;
+}
+
+export const createInspectSlice: StateCreator<LabState, [], [], InspectSlice> = (set, get) => ({
+  inspectLayer: 0,
+  inspectSite: 'attn_norm',
+  channelOrder: 'original',
+  inspectRole: 'q',
+  activationMap: { status: 'idle' },
+  weightView: { status: 'idle' },
+  setInspect: (p) => set(p),
+  async loadActivationMap() {
+    const s = get();
+    set({ activationMap: { status: 'loading' } });
+    const report = s.result?.quant?.activations?.find((r) => r.layer === s.inspectLayer && r.site === s.inspectSite);
+    const perm = s.channelOrder === 'reordered' && report?.perm ? report.perm : undefined;
+    const out = await inspectActivations(sourceSpec(s.model), s.spec().recipe, s.inspectLayer, s.inspectSite, s.dataBase, perm);
+    set({ activationMap: out.error ? { status: 'error', error: `${out.error.kind}: ${out.error.message}` } : { status: 'done', data: out.result } });
+  },
+  async loadWeightView() {
+    const s = get();
+    set({ weightView: { status: 'loading' } });
+    const out = await inspectWeights(sourceSpec(s.model), s.spec().recipe, s.inspectLayer, s.inspectRole);
+    set({ weightView: out.error ? { status: 'error', error: `${out.error.kind}: ${out.error.message}` } : { status: 'done', data: out.result } });
+  },
+});

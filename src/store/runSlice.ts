@@ -1,0 +1,59 @@
+// The run: one experiment in the worker, with a progress bar per stage (load, quantize, evaluate) and cancel.
+// A finished run is added to the results table.
+import type { StateCreator } from 'zustand';
+import type { EvalResult, Progress, Stage } from '../pipeline/types.ts';
+import { cancelRun, runEvaluation } from './workerClient.ts';
+import { sourceSpec } from './modelSlice.ts';
+import type { LabState } from './labStore.ts';
+
+export interface RunSlice {
+  status: 'idle' | 'running' | 'done' | 'error' | 'cancelled';
+  progress: Progress | null;
+  /** the latest report of each stage */
+  stages: Partial<Record<Stage, Progress>>;
+  startedAt: number | null;
+  finishedAt: number | null;
+  result: EvalResult | null;
+  error: { kind: string; message: string } | null;
+  runId: number;
+  run(): Promise<void>;
+  cancel(): void;
+}
+
+export const createRunSlice: StateCreator<LabState, [], [], RunSlice> = (set, get) => ({
+  status: 'idle',
+  progress: null,
+  stages: {},
+  startedAt: null,
+  finishedAt: null,
+  result: null,
+  error: null,
+  runId: 0,
+  async run() {
+    const s = get();
+    if (s.status === 'running') return;
+    const runId = s.runId + 1;
+    const spec = s.spec();
+    set({ status: 'running', progress: null, stages: {}, result: null, error: null, startedAt: performance.now(), finishedAt: null, runId });
+    const outcome = await runEvaluation(
+      sourceSpec(s.model),
+      { datasets: spec.eval.datasets, seqlen: spec.eval.seqlen, windows: spec.eval.windows ?? undefined, checkFinite: true, recipe: spec.recipe },
+      s.dataBase,
+      (progress) => {
+        if (get().runId === runId) set((st) => ({ progress, stages: { ...st.stages, [progress.stage]: progress } }));
+      },
+    );
+    if (get().runId !== runId) return; // cancelled meanwhile
+    if (outcome.error) {
+      set({ status: 'error', error: outcome.error, finishedAt: performance.now() });
+      return;
+    }
+    const result = outcome.result!;
+    set({ status: 'done', result, finishedAt: performance.now() });
+    get().addRun(spec, result, performance.now() - get().startedAt!);
+  },
+  cancel() {
+    cancelRun();
+    set((s) => ({ status: 'cancelled', runId: s.runId + 1, finishedAt: performance.now() }));
+  },
+});

@@ -1,0 +1,231 @@
+// See what a method did: per-channel activation ranges at any site of any block (original order or after RPTQ's
+// reorder, coloured by cluster), cluster sizes and ranges, the activation error of each channel grouping, an
+// |activation| heatmap over tokens × channels, and a quantized layer's value histogram and weight grid.
+import { useMemo } from 'react';
+import { useLab } from '../store/labStore.ts';
+import { ACT_SITES, type ActSite } from '../model/weights.ts';
+import { linearRoles, linearName, type LinearRole } from '../model/architecture.ts';
+import type { SiteReport } from '../quant/rptq.ts';
+import { RangeChart } from './charts/RangeChart.tsx';
+import { HeatmapChart } from './charts/HeatmapChart.tsx';
+import { SeriesChart } from './charts/SeriesChart.tsx';
+import { clusterColor, diverging, heat } from './charts/Plot.tsx';
+
+const SITE_NAMES: Record<ActSite, string> = {
+  attn_norm: 'attention-norm output (R1)',
+  q: 'q into attention (R2)',
+  k: 'K cache (R2)',
+  v: 'V cache (R3 clusters)',
+  o_in: 'out_proj input (R3)',
+  ffn_norm: 'FFN-norm output (R4)',
+  down_in: 'fc2 / down_proj input (R5)',
+};
+
+function ClusterTable({ site }: { site: SiteReport }) {
+  const rows = useMemo(() => {
+    const size = new Array<number>(site.clusters).fill(0);
+    for (const l of site.labels) size[l]++;
+    return size.map((n, k) => ({ k, n, lo: site.clusterRanges[k * 2], hi: site.clusterRanges[k * 2 + 1] })).filter((r) => r.n > 0);
+  }, [site]);
+  return (
+    <div className="scroll short">
+      <table data-testid="cluster-table">
+        <thead>
+          <tr>
+            <th>cluster</th>
+            <th>channels</th>
+            <th>min</th>
+            <th>max</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.k}>
+              <td>
+                <span className="swatch" style={{ background: clusterColor(r.k) }} /> {r.k}
+              </td>
+              <td>{r.n}</td>
+              <td>{r.lo.toFixed(3)}</td>
+              <td>{r.hi.toFixed(3)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function ActivationErrors({ sites, site }: { sites: SiteReport[]; site: ActSite }) {
+  const of = sites.filter((s) => s.site === site && s.error);
+  const x = useMemo(() => of.map((s) => s.layer), [of]);
+  const series = useMemo(
+    () => [
+      { label: 'k-means clusters (RPTQ)', values: of.map((s) => s.error!.kmeans) },
+      { label: 'contiguous groups', values: of.map((s) => s.error!.contiguous), dash: true },
+      { label: 'per tensor', values: of.map((s) => s.error!.tensor), dash: true },
+    ],
+    [of],
+  );
+  if (of.length === 0) return <p className="hint">This site is not quantized in this run (16 bits), so it has no activation error.</p>;
+  return <SeriesChart x={x} series={series} xLabel="block" yLabel="‖x̂ − x‖² / ‖x‖²" log integerX testid="act-error-chart" height={200} />;
+}
+
+function Heatmap() {
+  const { activationMap, loadActivationMap, status } = useLab();
+  const m = activationMap.data;
+  // colours span up to the 99th percentile, so one outlier channel does not wash out the rest
+  const top = useMemo(() => (m ? Array.from(m.data).sort((a, b) => a - b)[Math.floor(m.data.length * 0.99)] || 1 : 1), [m]);
+  return (
+    <>
+      <div className="row">
+        <button data-testid="load-heatmap" disabled={status === 'running' || activationMap.status === 'loading'} onClick={() => void loadActivationMap()}>
+          {activationMap.status === 'loading' ? 'Running the model…' : 'Show |activation| over tokens × channels'}
+        </button>
+        <span className="hint">one calibration window through the full-precision model</span>
+      </div>
+      {activationMap.error && <p className="error">{activationMap.error}</p>}
+      {m && (
+        <HeatmapChart
+          rows={m.rows}
+          cols={m.cols}
+          data={m.data}
+          color={(v) => heat(Math.sqrt(v / top))}
+          xLabel={`channel${m.cols < m.channels ? ` (bins of ${m.channels / m.cols})` : ''}${m.reordered ? ', reordered' : ''}`}
+          yLabel="token"
+          readout={(r, c, v) => `token ${Math.floor((r * m.tokens) / m.rows)} "${m.tokenText[r]}" · channels ${Math.floor((c * m.channels) / m.cols)}–${Math.floor(((c + 1) * m.channels) / m.cols) - 1} · max |x| ${v.toFixed(3)}`}
+          testid="heatmap"
+        />
+      )}
+    </>
+  );
+}
+
+function WeightPanel({ roles }: { roles: LinearRole[] }) {
+  const { weightView, loadWeightView, inspectRole, setInspect, status, model } = useLab();
+  const w = weightView.data;
+  const family = roles.includes('gate') ? 'llama' : 'opt';
+  const hist = useMemo(
+    () =>
+      w && {
+        x: w.histogram.edges.slice(0, -1).map((e, i) => (e + w.histogram.edges[i + 1]) / 2),
+        series: [
+          { label: 'full precision', values: w.histogram.fp },
+          { label: 'quantized', values: w.histogram.quant },
+        ],
+      },
+    [w],
+  );
+  const scale = useMemo(() => (w ? Math.max(...w.crop.fp.map(Math.abs)) || 1 : 1), [w]);
+  return (
+    <>
+      <div className="row">
+        <label>
+          layer{' '}
+          <select data-testid="inspect-role" value={inspectRole} onChange={(e) => setInspect({ inspectRole: e.target.value as LinearRole })}>
+            {roles.map((r) => (
+              <option key={r} value={r}>
+                {linearName(family, r)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button data-testid="load-weights" disabled={status === 'running' || weightView.status === 'loading' || model.kind === 'files'} onClick={() => void loadWeightView()}>
+          Show the quantized weights
+        </button>
+      </div>
+      {weightView.error && <p className="error">{weightView.error}</p>}
+      {w && hist && (
+        <div data-testid="weight-view">
+          <p className="hint">
+            {w.linear} [{w.shape[0]} × {w.shape[1]}]: ‖W − Ŵ‖/‖W‖ = {w.relError.toFixed(4)}, {w.levelsPerRow.toFixed(1)} distinct values per row
+          </p>
+          <SeriesChart x={hist.x} series={hist.series} xLabel="weight value" yLabel="count" bars testid="weight-histogram" height={180} />
+          <div className="two">
+            {(['fp', 'quant'] as const).map((k) => (
+              <div key={k}>
+                <h4>{k === 'fp' ? 'full precision' : 'quantized'} (top-left {w.crop.rows} × {w.crop.cols})</h4>
+                <HeatmapChart
+                  rows={w.crop.rows}
+                  cols={w.crop.cols}
+                  data={w.crop[k]}
+                  color={(v) => diverging(v / scale)}
+                  xLabel="input column"
+                  yLabel="output row"
+                  readout={(r, c, v) => `W[${r}, ${c}] = ${v.toFixed(5)}${k === 'quant' ? ` (full precision ${w.crop.fp[r * w.crop.cols + c].toFixed(5)})` : ''}`}
+                  testid={`weight-grid-${k}`}
+                  height={200}
+                />
+              </div>
+            ))}
+          </div>
+        </div>
+      )}
+    </>
+  );
+}
+
+export function InspectPanel() {
+  const { result, inspectLayer, inspectSite, channelOrder, setInspect } = useLab();
+  const sites = result?.quant?.activations ?? [];
+  const blocks = [...new Set((result?.quant?.layers ?? []).map((l) => l.layer))];
+  const site = sites.find((s) => s.layer === inspectLayer && s.site === inspectSite);
+  const roles = result ? linearRoles(result.modelType === 'opt' ? 'opt' : 'llama') : [];
+  return (
+    <section className="panel wide" data-testid="inspect-panel">
+      <h2>Inspect</h2>
+      {!result?.quant ? (
+        <p className="hint">Run a quantization (any method) to see every block's activation ranges, clusters and errors here.</p>
+      ) : (
+        <>
+          <div className="row">
+            <label>
+              block{' '}
+              <select data-testid="inspect-layer" value={inspectLayer} onChange={(e) => setInspect({ inspectLayer: Number(e.target.value) })}>
+                {blocks.map((b) => (
+                  <option key={b} value={b}>
+                    {b}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              site{' '}
+              <select data-testid="inspect-site" value={inspectSite} onChange={(e) => setInspect({ inspectSite: e.target.value as ActSite })}>
+                {ACT_SITES.map((s) => (
+                  <option key={s} value={s}>
+                    {SITE_NAMES[s]}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label className="check">
+              <input type="radio" checked={channelOrder === 'original'} onChange={() => setInspect({ channelOrder: 'original' })} /> original order
+            </label>
+            <label className="check">
+              <input type="radio" data-testid="order-reordered" disabled={!site?.perm} checked={channelOrder === 'reordered'} onChange={() => setInspect({ channelOrder: 'reordered' })} /> after reorder
+            </label>
+          </div>
+          {site ? (
+            <>
+              <h3>
+                Channel ranges: block {site.layer}, {SITE_NAMES[site.site]} — {site.channels} channels, {site.clusters} cluster{site.clusters > 1 ? 's' : ''}
+                {site.bits < 16 ? `, quantized to ${site.bits} bits` : ''}
+              </h3>
+              <RangeChart site={site} order={site.perm ? channelOrder : 'original'} />
+              <p className="hint">drag to zoom, double-click to reset; each segment spans a channel's min to max over the calibration tokens</p>
+              {site.clusters > 1 && <ClusterTable site={site} />}
+              <h3>Activation quantization error by channel grouping</h3>
+              <ActivationErrors sites={sites} site={inspectSite} />
+            </>
+          ) : (
+            <p className="hint">No statistics for this block and site.</p>
+          )}
+          <h3>Activations over tokens</h3>
+          <Heatmap />
+          <h3>Quantized weights</h3>
+          <WeightPanel roles={roles} />
+        </>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,63 @@
+// What the lab keeps in this browser (IndexedDB): usage against the quota, entries per model, and clear buttons.
+import { useEffect } from 'react';
+import { useLab } from '../store/labStore.ts';
+import { fmtBytes } from '../gpu/gpu.ts';
+import type { CacheMeta } from '../pipeline/cache.ts';
+
+const KIND_NAMES: Record<CacheMeta['kind'], string> = { bytes: 'model bytes', calib: 'calibration windows', block: 'quantized blocks', result: 'results' };
+
+export function StoragePanel() {
+  const { storage, refreshStorage, clearStorage, status } = useLab();
+  useEffect(() => {
+    if (status !== 'running') void refreshStorage();
+  }, [status, refreshStorage]);
+  const byModel = new Map<string, CacheMeta[]>();
+  for (const e of storage.entries) byModel.set(e.model, [...(byModel.get(e.model) ?? []), e]);
+  return (
+    <section className="panel wide" data-testid="storage-panel">
+      <h2>Storage</h2>
+      <p className="hint">
+        Downloaded model bytes, calibration windows, quantized blocks and results stay in this browser, so a reload resumes a run and an identical experiment is instant.
+      </p>
+      <p data-testid="storage-usage">
+        {storage.usage !== undefined ? `${fmtBytes(storage.usage)} used of ${fmtBytes(storage.quota ?? 0)} this site may use` : 'usage unknown'}
+        {storage.error && <span className="error"> ({storage.error})</span>}
+      </p>
+      {byModel.size > 0 && (
+        <table data-testid="storage-table">
+          <thead>
+            <tr>
+              <th>model</th>
+              {Object.values(KIND_NAMES).map((k) => (
+                <th key={k}>{k}</th>
+              ))}
+              <th></th>
+            </tr>
+          </thead>
+          <tbody>
+            {[...byModel].map(([model, entries]) => (
+              <tr key={model}>
+                <td>{model}</td>
+                {(Object.keys(KIND_NAMES) as CacheMeta['kind'][]).map((k) => {
+                  const of = entries.filter((e) => e.kind === k);
+                  return <td key={k}>{of.length ? `${of.length} · ${fmtBytes(of.reduce((s, e) => s + e.bytes, 0))}` : ''}</td>;
+                })}
+                <td>
+                  <button disabled={status === 'running'} onClick={() => void clearStorage(model)}>
+                    Clear
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <div className="row">
+        <button onClick={() => void refreshStorage()}>Refresh</button>
+        <button disabled={status === 'running' || byModel.size === 0} onClick={() => void clearStorage()} data-testid="clear-storage">
+          Clear everything
+        </button>
+      </div>
+    </section>
+  );
+}

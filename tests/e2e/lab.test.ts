@@ -1,0 +1,156 @@
+// Issue 5's acceptance, end to end in headless Chromium on SwiftShader, on the bundled stories260K:
+//   1. RTN W4 on 2 calibration windows: perplexity, the per-layer error chart and block 0's range chart;
+//   2. a share link restores the experiment and its figures in a new page (and the CLI reads it the same);
+//      a corrupted link shows an error and the page stays usable;
+//   3. a GPTQ run reloaded after its first block resumes from IndexedDB and ends on the uninterrupted figure;
+//      an identical experiment then comes straight from the cache;
+//   4. RPTQ's clusters, reorder, activation heatmap and quantized weights in the Inspect views.
+// Cancel (within a second) is in page.test.ts. Screenshots of each view go to test-results/.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { runExperiment } from '../../src/pipeline/experiment.ts';
+import { recipe } from '../../src/quant/recipe.ts';
+import { folderSource } from '../../src/model/source.node.ts';
+import { folderReader } from '../../src/eval/datasets.node.ts';
+import { decodeShareLink } from '../../src/pipeline/shareLink.ts';
+import { describeSpec } from '../../src/pipeline/experimentSpec.ts';
+import { MODELS, sharedGpu } from '../helpers.ts';
+import { SHOTS, openLab, runAndRead, setDatasets, startLab, type Lab } from './browser.ts';
+
+let lab: Lab;
+beforeAll(async () => {
+  lab = await startLab();
+});
+afterAll(async () => {
+  await lab?.close();
+});
+
+/** A quantization recipe in the form: preset or method, then the small calibration of these tests. */
+async function configure(page: Page, o: { preset?: string; method?: string; wbits?: string; nsamples: string; seqlen: string; windows: string }) {
+  if (o.preset) await page.click(`[data-testid=preset-${o.preset}]`);
+  if (o.method) await page.selectOption('[data-testid=method]', o.method);
+  if (o.wbits) await page.fill('[data-testid=wbits]', o.wbits);
+  await page.selectOption('[data-testid=calib]', 'tinystories');
+  await page.fill('[data-testid=nsamples]', o.nsamples);
+  await setDatasets(page, ['tinystories']);
+  await page.fill('[data-testid=seqlen]', o.seqlen);
+  await page.fill('[data-testid=windows]', o.windows);
+}
+
+describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
+  let rtnLink = '';
+  let rtnPpl = 0;
+  let rtnConfig = '';
+
+  it('RTN W4 on 2 calibration windows: perplexity, per-layer errors, and the range chart of block 0', async () => {
+    const page = await openLab(lab);
+    // before any download: what the model is and whether it fits
+    await page.selectOption('[data-testid=model-select]', 'bundled:stories260K');
+    await page.waitForSelector('[data-testid=model-fits]');
+    expect(await page.locator('[data-testid=model-probe]').innerText()).toMatch(/0\.26M parameters/);
+    await page.screenshot({ path: `${SHOTS}lab-start.png`, fullPage: true });
+
+    await configure(page, { preset: 'RTN-W4', nsamples: '2', seqlen: '256', windows: '2' });
+    rtnPpl = await runAndRead(page, 'tinystories');
+    expect(rtnPpl).toBeGreaterThan(1);
+    await page.waitForSelector('[data-testid=layer-error-chart] canvas');
+    await page.selectOption('[data-testid=inspect-layer]', '0');
+    await page.selectOption('[data-testid=inspect-site]', 'attn_norm');
+    await page.waitForSelector('[data-testid=range-chart] canvas');
+    expect(await page.locator('[data-testid=inspect-panel] h3').first().innerText()).toMatch(/block 0, attention-norm output .* 64 channels/);
+    expect(await page.locator('[data-testid=runs-table] tbody tr').count()).toBe(1);
+    await page.screenshot({ path: `${SHOTS}lab-rtn.png`, fullPage: true });
+
+    rtnConfig = await page.locator('[data-testid=config-line]').innerText();
+    await page.click('[data-testid=share-results]');
+    rtnLink = await page.locator('[data-testid=share-url]').inputValue();
+    expect(rtnLink).toContain('#x=1.');
+    await page.close();
+  });
+
+  it('the share link restores the experiment and its figures in a new page; the CLI reads the same experiment', async () => {
+    const page = await openLab(lab, rtnLink.slice(rtnLink.indexOf('/#') + 1));
+    await page.waitForSelector('[data-testid=link-banner]');
+    expect(await page.locator('[data-testid=config-line]').innerText()).toBe(rtnConfig);
+    expect(await page.locator('[data-testid=link-config]').innerText()).toBe(rtnConfig);
+    expect(Number(await page.locator('[data-testid=shared-ppl-tinystories]').innerText())).toBeCloseTo(rtnPpl, 4);
+    // nothing ran and nothing was fetched for the model: only an offer to run
+    expect(await page.locator('[data-testid=status]').innerText()).toBe('idle');
+    expect(await page.locator('[data-testid=model-probe]').count()).toBe(0);
+    await page.screenshot({ path: `${SHOTS}lab-shared-link.png`, fullPage: true });
+    // the command line prints this very line for the same link (npm run quantlab -- --from-link URL)
+    expect(describeSpec((await decodeShareLink(rtnLink)).spec)).toBe(rtnConfig);
+    await page.close();
+  });
+
+  it('a corrupted link shows what is wrong, changes nothing, and the page stays usable', async () => {
+    const fresh = await openLab(lab);
+    const defaults = await fresh.locator('[data-testid=config-line]').innerText();
+    await fresh.close();
+    const hash = rtnLink.slice(rtnLink.indexOf('#'));
+    for (const bad of [hash.slice(0, -12), hash.replace(/\.([A-Za-z0-9_-]{20})/, '.<img src=x onerror=alert(1)>')]) {
+      const page = await openLab(lab, `/${bad}`);
+      await page.waitForSelector('[data-testid=link-error]');
+      expect(await page.locator('[data-testid=link-error]').innerText()).toMatch(/could not be opened: the share link is damaged/);
+      expect(await page.locator('img[src=x]').count()).toBe(0);
+      expect(await page.locator('[data-testid=config-line]').innerText()).toBe(defaults);
+      await page.click('[data-testid=preset-W4A8]');
+      expect(await page.locator('[data-testid=config-line]').innerText()).toMatch(/RPTQ W4A8/);
+      expect(await page.locator('[data-testid=run]').isEnabled()).toBe(true);
+      await page.screenshot({ path: `${SHOTS}lab-bad-link.png` });
+      await page.close();
+    }
+  });
+
+  it('a GPTQ run reloaded after its first block resumes from the cache with the uninterrupted figure; re-running is instant', async () => {
+    const page = await openLab(lab);
+    await configure(page, { method: 'gptq', wbits: '3', nsamples: '4', seqlen: '256', windows: '4' });
+    await page.click('[data-testid=run]');
+    await page.waitForFunction(() => /gptq block [1-4]\/5/.test(document.querySelector('[data-testid=eta]')?.textContent ?? ''), null, { timeout: 300_000 });
+    await page.reload();
+    await expect.poll(() => page.locator('[data-testid=model-select] option[value="bundled:stories260K"]').count()).toBe(1);
+    // the form came back from localStorage; the same experiment runs again
+    expect(await page.locator('[data-testid=config-line]').innerText()).toMatch(/GPTQ W3 · calib tinystories 4×256 seed 0/);
+    const resumed = await runAndRead(page, 'tinystories');
+    const summary = await page.locator('[data-testid=quant-summary]').innerText();
+    console.log(`resumed: ${summary}`);
+    expect(summary).toMatch(/[1-4] blocks? restored from the cache/);
+    const node = await runExperiment(
+      { datasets: ['tinystories'], windows: 4, skipBefore: true, recipe: recipe({ method: 'gptq', wbits: 3, nsamples: 4, seqlen: 256, calib: 'tinystories', seed: 0 }) },
+      { source: folderSource(MODELS.stories260K), readText: folderReader(), gpu: await sharedGpu() },
+    );
+    console.log(`GPTQ W3 stories260K: resumed in the page ${resumed}, uninterrupted in Node ${node.ppl.tinystories}`);
+    expect(Math.abs(resumed / node.ppl.tinystories - 1)).toBeLessThan(1e-6);
+
+    const t = Date.now();
+    await page.click('[data-testid=run]');
+    await page.waitForSelector('[data-testid=from-cache]', { timeout: 30_000 });
+    console.log(`identical experiment from the cache in ${Date.now() - t} ms`);
+    expect(Number(await page.locator('[data-testid=ppl-tinystories]').getAttribute('data-value'))).toBe(resumed);
+    await page.waitForSelector('[data-testid=storage-table]');
+    expect(await page.locator('[data-testid=storage-table]').innerText()).toMatch(/quantized blocks/);
+    await page.screenshot({ path: `${SHOTS}lab-resumed.png`, fullPage: true });
+    await page.close();
+  });
+
+  it('RPTQ W4A4: clusters and reorder in the range chart, activation errors, a heatmap and the quantized weights', async () => {
+    const page = await openLab(lab);
+    await configure(page, { preset: 'W4A4', nsamples: '2', seqlen: '128', windows: '2' });
+    await runAndRead(page, 'tinystories');
+    await page.selectOption('[data-testid=inspect-layer]', '1');
+    await page.selectOption('[data-testid=inspect-site]', 'down_in');
+    await page.click('[data-testid=order-reordered]');
+    await page.waitForSelector('[data-testid=range-chart] canvas');
+    expect(await page.locator('[data-testid=cluster-table] tbody tr').count()).toBeGreaterThan(8);
+    await page.waitForSelector('[data-testid=act-error-chart] canvas');
+    await page.click('[data-testid=load-heatmap]');
+    await page.waitForSelector('[data-testid=heatmap] canvas', { timeout: 120_000 });
+    await page.selectOption('[data-testid=inspect-role]', 'down');
+    await page.click('[data-testid=load-weights]');
+    await page.waitForSelector('[data-testid=weight-view]', { timeout: 120_000 });
+    expect(await page.locator('[data-testid=weight-view] p').first().innerText()).toMatch(/down_proj \[64 × 172\]/);
+    await page.locator('[data-testid=inspect-panel]').screenshot({ path: `${SHOTS}lab-inspect.png` });
+    await page.screenshot({ path: `${SHOTS}lab-rptq.png`, fullPage: true });
+    await page.close();
+  });
+});
