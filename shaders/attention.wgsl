@@ -101,3 +101,57 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
     for (var c = 0u; c < p.D; c++) { o[qb + c] = acc[c] * inv; }
   }
 }
+
+// Barrier-free variant for software adapters (where workgroup barriers run on fibers): one thread per (query, head)
+// reads K and V straight from global memory as vec4 (D a multiple of 4); neighbouring threads read the same keys.
+@group(0) @binding(0) var<storage, read> q4: array<vec4f>;        // [T, H·D/4]
+@group(0) @binding(1) var<storage, read> k4: array<vec4f>;        // [T, HKV·D/4]
+@group(0) @binding(2) var<storage, read> v4: array<vec4f>;        // [T, HKV·D/4]
+@group(0) @binding(3) var<storage, read_write> o4: array<vec4f>;  // [T, H·D/4]
+@group(0) @binding(4) var<uniform> a: Params;
+
+const MAX_D4: u32 = 64u;
+
+@compute @workgroup_size(64)
+fn direct(@builtin(global_invocation_id) gid: vec3u) {
+  let t = gid.x;
+  let h = gid.y;
+  if (t >= a.T) { return; }
+  let g = h / (a.H / a.HKV);
+  let D4 = a.D / 4u;
+  let qb = (t * a.H + h) * D4;
+  var qv: array<vec4f, MAX_D4>;
+  var acc: array<vec4f, MAX_D4>;
+  for (var c = 0u; c < D4; c++) { qv[c] = q4[qb + c] * a.scale; }
+  let quantized = PROB_LEVELS > 0.0;
+  var m = -3.4e38;
+  var l = 0.0;
+  if (quantized) {
+    for (var j = 0u; j <= t; j++) {
+      let kb = (j * a.HKV + g) * D4;
+      var s = 0.0;
+      for (var c = 0u; c < D4; c++) { s += dot(qv[c], k4[kb + c]); }
+      let mNew = max(m, s);
+      l = l * exp(m - mNew) + exp(s - mNew);
+      m = mNew;
+    }
+  }
+  for (var j = 0u; j <= t; j++) {
+    let kb = (j * a.HKV + g) * D4;
+    var s = 0.0;
+    for (var c = 0u; c < D4; c++) { s += dot(qv[c], k4[kb + c]); }
+    if (quantized) {
+      let w = round(exp(s - m) / l * PROB_LEVELS) / PROB_LEVELS;
+      for (var c = 0u; c < D4; c++) { acc[c] += w * v4[kb + c]; }
+    } else {
+      let mNew = max(m, s);
+      let corr = exp(m - mNew);
+      let w = exp(s - mNew);
+      l = l * corr + w;
+      for (var c = 0u; c < D4; c++) { acc[c] = acc[c] * corr + w * v4[kb + c]; }
+      m = mNew;
+    }
+  }
+  let inv = select(1.0 / l, 1.0, quantized);
+  for (var c = 0u; c < D4; c++) { o4[qb + c] = acc[c] * inv; }
+}

@@ -46,7 +46,7 @@ function printResult(result: EvalResult): void {
     for (const l of result.quant.layers) console.log(`| ${l.layer} | ${l.linear} | ${l.relError.toFixed(5)} | ${l.bits.toFixed(2)} | ${l.ms.toFixed(0)} |`);
     const q = result.quant;
     console.log(`quantization ${(q.totalMs / 1000).toFixed(1)} s (Hessians ${(q.hessianMs / 1000).toFixed(1)} s, factorization ${(q.factorMs / 1000).toFixed(1)} s, column loop ${(q.loopMs / 1000).toFixed(1)} s${q.statsMs !== undefined ? `, RPTQ statistics and k-means ${(q.statsMs / 1000).toFixed(1)} s` : ''})`);
-    if (q.activations) printActivations(q.activations);
+    if (q.activations?.some((s) => s.error)) printActivations(q.activations);
   }
   const rows = Object.entries(result.ppl).map(([ds, v]) => {
     const fp = result.pplBefore?.[ds];

@@ -45,7 +45,7 @@ export class Gpu {
    * on fibers, far slower than the reuse they buy); real GPUs get the tiled ones. QUANTLAB_KERNELS=tiled|direct
    * overrides, so both paths can be tested and benchmarked on any adapter.
    */
-  variant(_op: 'matmul'): 'tiled' | 'direct' {
+  variant(_op: 'matmul' | 'attention'): 'tiled' | 'direct' {
     return this.kernelVariant;
   }
   kernelVariant: 'tiled' | 'direct' = 'tiled';

@@ -26,7 +26,8 @@ export function matmul(gpu: Gpu, x: GpuTensor, W: GpuTensor, b: GpuTensor | null
   const params = [{ u32: M }, { u32: N }, { u32: K }];
   const constants = { HAS_BIAS: b ? 1 : 0 };
   if (gpu.variant('matmul') === 'direct') {
-    gpu.dispatch(gpu.pipeline('matmul', 'direct', constants), [x, W, b ?? W, y], params, [Math.ceil(N / 32), Math.ceil(M / 32)]);
+    const entry = K % 4 === 0 ? 'direct4' : 'direct';
+    gpu.dispatch(gpu.pipeline('matmul', entry, constants), [x, W, b ?? W, y], params, [Math.ceil(N / 32), Math.ceil(M / 32)]);
   } else {
     gpu.dispatch(gpu.pipeline('matmul', 'main', constants), [x, W, b ?? W, y], params, [Math.ceil(N / 64), Math.ceil(M / 64)]);
   }
@@ -80,12 +81,12 @@ export function attention(
   // K and V tiles of BK keys each fit 4 KiB of workgroup memory
   const BK = Math.max(1, Math.floor(1024 / D));
   const o = gpu.tensor(q.shape, 'f32', 'attention.o');
-  gpu.dispatch(
-    gpu.pipeline('attention', 'main', { BK, TILE: BK * D, PROB_LEVELS: probLevels }),
-    [q, k, v, o],
-    [{ u32: T }, { u32: H }, { u32: HKV }, { u32: D }, { f32: scale }],
-    [Math.ceil(T / 64), H],
-  );
+  const params = [{ u32: T }, { u32: H }, { u32: HKV }, { u32: D }, { f32: scale }];
+  if (gpu.variant('attention') === 'direct' && D % 4 === 0) {
+    gpu.dispatch(gpu.pipeline('attention', 'direct', { PROB_LEVELS: probLevels }), [q, k, v, o], params, [Math.ceil(T / 64), H]);
+    return o;
+  }
+  gpu.dispatch(gpu.pipeline('attention', 'main', { BK, TILE: BK * D, PROB_LEVELS: probLevels }), [q, k, v, o], params, [Math.ceil(T / 64), H]);
   return o;
 }
 

@@ -128,9 +128,11 @@ describe('bad input is refused with a specific error', () => {
     await expect(evalText('ptb', folderReader(tmpdir()), 512)).rejects.toThrow(/not found/);
   });
 
-  it('unknown flags and unsupported bit widths', () => {
+  it('unknown flags, unsupported bit widths, activation bits outside RPTQ', () => {
     expect(() => parseArgs(['m', '--wbitz', '4'])).toThrow(OptionsError);
-    expect(() => parseArgs(['m', '--abits', '4'])).toThrow(/activation quantization/);
+    expect(() => parseArgs(['m', '--method', 'gptq', '--wbits', '4', '--abits', '4'])).toThrow(/activation quantization is RPTQ's/);
+    expect(() => parseArgs(['m', '--abits', '1'])).toThrow(/--abits must be 2..8, or 16/);
+    expect(parseArgs(['m', '--abits', '4']).recipe.method).toBe('rptq');
     expect(() => parseArgs(['m', '--eval_windows', '0'])).toThrow(/positive integer/);
   });
 });
