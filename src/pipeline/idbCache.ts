@@ -3,6 +3,7 @@
 // quota leaves neither behind and the panel never has to load a value to size it.
 import { createStore, delMany, get, getMany, keys, setMany, type UseStore } from 'idb-keyval';
 import { CacheFullError, sizeOf, type CacheMeta, type LabCache } from './cache.ts';
+import { fmtBytes } from '../gpu/gpu.ts';
 
 const VALUE = 'v:';
 const META = 'm:';
@@ -28,7 +29,7 @@ export function idbCache(store: UseStore = createStore('quantization-lab', 'cach
         );
       } catch (e) {
         if (isQuotaError(e)) {
-          throw new CacheFullError(`This browser's storage for the lab is full (${(m.bytes / 2 ** 20).toFixed(1)} MiB more were needed).`);
+          throw new CacheFullError(`This browser's storage for the lab is full (${fmtBytes(m.bytes)} more were needed).`);
         }
         throw e;
       }

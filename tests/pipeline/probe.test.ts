@@ -1,0 +1,61 @@
+// Before a download: the probe reads config.json and the safetensors headers only, and names any tensor a device's
+// limits cannot bind, with the limit and the shortfall. And IndexedDB's quota error becomes CacheFullError, which a
+// run turns into a warning.
+import { describe, expect, it } from 'vitest';
+import type { UseStore } from 'idb-keyval';
+import { probeModel } from '../../src/pipeline/probe.ts';
+import { idbCache } from '../../src/pipeline/idbCache.ts';
+import { CacheFullError, tolerantCache } from '../../src/pipeline/cache.ts';
+import { folderSource } from '../../src/model/source.node.ts';
+import type { ModelSource } from '../../src/model/source.ts';
+import { MODELS } from '../helpers.ts';
+
+/** a source that records every byte range read */
+function recording(source: ModelSource, reads: string[]): ModelSource {
+  return {
+    id: source.id,
+    async open(file) {
+      const s = await source.open(file);
+      return s && { size: s.size, read: (b, e) => (reads.push(`${file} ${b}-${e}`), s.read(b, e)) };
+    },
+  };
+}
+
+describe('model probe', () => {
+  it('opt-tiny-bpe: parameters, download size and fit, from the headers alone', async () => {
+    const reads: string[] = [];
+    const p = await probeModel(recording(folderSource(MODELS.optTinyBpe), reads), { maxStorageBufferBindingSize: 2 ** 30, maxBufferSize: 2 ** 30 });
+    expect(p.parameters).toBeGreaterThan(7e6);
+    expect(p.downloadBytes).toBeGreaterThan(14e6);
+    expect(p.dtypes).toEqual(['F16']);
+    expect(p.problems).toEqual([]);
+    expect(p.largest.name).toBe('model.decoder.embed_tokens.weight');
+    // a few KiB of header, not the 14 MB of tensors
+    const bytes = reads.filter((r) => r.startsWith('model.safetensors')).reduce((n, r) => n + Number(r.split(/[ -]/)[2]) - Number(r.split(/[ -]/)[1]), 0);
+    expect(bytes).toBeLessThan(64 * 1024);
+  });
+
+  it('names the tensor that does not fit a small binding limit, the limit and by how much', async () => {
+    const p = await probeModel(folderSource(MODELS.optTinyBpe), { maxStorageBufferBindingSize: 8 * 2 ** 20, maxBufferSize: 2 ** 30 });
+    expect(p.problems).toHaveLength(1);
+    expect(p.problems[0]).toMatch(/model\.decoder\.embed_tokens\.weight needs 24\.5 MiB in one binding as f32; this device allows 8\.0 MiB \(maxStorageBufferBindingSize\), 16\.5 MiB short/);
+  });
+});
+
+describe('IndexedDB quota', () => {
+  it('a QuotaExceededError from IndexedDB becomes CacheFullError, and a run\'s cache turns it into one warning', async () => {
+    const full: UseStore = async (mode) => {
+      if (mode === 'readwrite') throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      throw new Error('not used');
+    };
+    const cache = idbCache(full);
+    await expect(cache.set('k', new Float32Array(1024), { model: 'm', kind: 'block' })).rejects.toThrow(CacheFullError);
+    await expect(cache.set('k', new Float32Array(1024), { model: 'm', kind: 'block' })).rejects.toThrow(/storage for the lab is full \(4\.0 KiB more were needed\)/);
+    const warnings: string[] = [];
+    const tolerant = tolerantCache(cache, (w) => warnings.push(w));
+    await tolerant.set('a', 1, { model: 'm', kind: 'calib' });
+    await tolerant.set('b', 2, { model: 'm', kind: 'calib' });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/full.*goes on without caching.*Storage panel/);
+  });
+});
