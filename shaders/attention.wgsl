@@ -2,9 +2,10 @@
 //   o[t, h, :] = Σ_{j ≤ t} p_j · v[j, g, :],   p = softmax_j(q[t,h]·k[j,g] · scale),   g = h / (H / HKV).
 // One workgroup per (64 queries, head): each thread owns one query and K/V rows are staged through workgroup memory
 // in tiles of BK keys, so no [H, T, T] scores buffer exists.
-// PROB_LEVELS = 0: one pass with a running max/sum that rescales the accumulator (flash-attention style).
+// PROB_LEVELS = 0: one sweep with a running max/sum that rescales the accumulator (flash-attention style).
 // PROB_LEVELS = L > 0 (RPTQ's quantized attention probabilities, round(p·L)/L): p must be final before it is rounded,
-// so a first pass over the keys finds the row's max and sum and a second pass accumulates the rounded p.
+// so a first sweep over the keys finds the row's max and sum and a second sweep accumulates the rounded p.
+// Two entry points: `main` stages K/V tiles in workgroup memory (GPUs); `direct` has no barriers (software adapters).
 struct Params { T: u32, H: u32, HKV: u32, D: u32, scale: f32 }
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;        // [T, H·D]
@@ -52,11 +53,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   var l = 0.0;
   // keys up to the last query of this block
   let lastT = min(p.T, (wg.x + 1u) * BQ);
+  // with quantized probabilities, sweep 0 finds the row's max and softmax denominator and sweep 1 accumulates
   let quantized = PROB_LEVELS > 0.0;
-  if (quantized) {
-    // pass 1: the row's max and softmax denominator
+  for (var sweep = select(1u, 0u, quantized); sweep < 2u; sweep++) {
     for (var j0 = 0u; j0 < lastT; j0 += BK) {
-      loadTile(j0, g, li, false);
+      loadTile(j0, g, li, sweep == 1u);
       workgroupBarrier();
       if (live) {
         let jEnd = min(j0 + BK, t + 1u);
@@ -64,37 +65,25 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
           let kb = (j - j0) * p.D;
           var s = 0.0;
           for (var c = 0u; c < p.D; c++) { s += qv[c] * Ks[kb + c]; }
-          let mNew = max(m, s);
-          l = l * exp(m - mNew) + exp(s - mNew);
-          m = mNew;
+          if (sweep == 0u) {
+            let mNew = max(m, s);
+            l = l * exp(m - mNew) + exp(s - mNew);
+            m = mNew;
+          } else if (quantized) {
+            let w = round(exp(s - m) / l * PROB_LEVELS) / PROB_LEVELS;
+            for (var c = 0u; c < p.D; c++) { acc[c] += w * Vs[kb + c]; }
+          } else {
+            let mNew = max(m, s);
+            let corr = exp(m - mNew);
+            let w = exp(s - mNew);
+            l = l * corr + w;
+            for (var c = 0u; c < p.D; c++) { acc[c] = acc[c] * corr + w * Vs[kb + c]; }
+            m = mNew;
+          }
         }
       }
       workgroupBarrier();
     }
-  }
-  for (var j0 = 0u; j0 < lastT; j0 += BK) {
-    loadTile(j0, g, li, true);
-    workgroupBarrier();
-    if (live) {
-      let jEnd = min(j0 + BK, t + 1u);
-      for (var j = j0; j < jEnd; j++) {
-        let kb = (j - j0) * p.D;
-        var s = 0.0;
-        for (var c = 0u; c < p.D; c++) { s += qv[c] * Ks[kb + c]; }
-        if (quantized) {
-          let w = round(exp(s - m) / l * PROB_LEVELS) / PROB_LEVELS;
-          for (var c = 0u; c < p.D; c++) { acc[c] += w * Vs[kb + c]; }
-        } else {
-          let mNew = max(m, s);
-          let corr = exp(m - mNew);
-          let w = exp(s - mNew);
-          l = l * corr + w;
-          for (var c = 0u; c < p.D; c++) { acc[c] = acc[c] * corr + w * Vs[kb + c]; }
-          m = mNew;
-        }
-      }
-    }
-    workgroupBarrier();
   }
   if (live) {
     let inv = select(1.0 / l, 1.0, quantized);
@@ -126,30 +115,26 @@ fn direct(@builtin(global_invocation_id) gid: vec3u) {
   let quantized = PROB_LEVELS > 0.0;
   var m = -3.4e38;
   var l = 0.0;
-  if (quantized) {
+  for (var sweep = select(1u, 0u, quantized); sweep < 2u; sweep++) {
     for (var j = 0u; j <= t; j++) {
       let kb = (j * a.HKV + g) * D4;
       var s = 0.0;
       for (var c = 0u; c < D4; c++) { s += dot(qv[c], k4[kb + c]); }
-      let mNew = max(m, s);
-      l = l * exp(m - mNew) + exp(s - mNew);
-      m = mNew;
-    }
-  }
-  for (var j = 0u; j <= t; j++) {
-    let kb = (j * a.HKV + g) * D4;
-    var s = 0.0;
-    for (var c = 0u; c < D4; c++) { s += dot(qv[c], k4[kb + c]); }
-    if (quantized) {
-      let w = round(exp(s - m) / l * PROB_LEVELS) / PROB_LEVELS;
-      for (var c = 0u; c < D4; c++) { acc[c] += w * v4[kb + c]; }
-    } else {
-      let mNew = max(m, s);
-      let corr = exp(m - mNew);
-      let w = exp(s - mNew);
-      l = l * corr + w;
-      for (var c = 0u; c < D4; c++) { acc[c] = acc[c] * corr + w * v4[kb + c]; }
-      m = mNew;
+      if (sweep == 0u) {
+        let mNew = max(m, s);
+        l = l * exp(m - mNew) + exp(s - mNew);
+        m = mNew;
+      } else if (quantized) {
+        let w = round(exp(s - m) / l * PROB_LEVELS) / PROB_LEVELS;
+        for (var c = 0u; c < D4; c++) { acc[c] += w * v4[kb + c]; }
+      } else {
+        let mNew = max(m, s);
+        let corr = exp(m - mNew);
+        let w = exp(s - mNew);
+        l = l * corr + w;
+        for (var c = 0u; c < D4; c++) { acc[c] = acc[c] * corr + w * v4[kb + c]; }
+        m = mNew;
+      }
     }
   }
   let inv = select(1.0 / l, 1.0, quantized);

@@ -6,6 +6,7 @@ import { LabError } from '../errors.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { Checkpoint } from '../model/safetensors.ts';
 import type { QuantRecipe } from '../quant/recipe.ts';
+import type { ModelSource } from '../model/source.ts';
 
 export type CacheKind = 'bytes' | 'calib' | 'block' | 'result';
 
@@ -129,4 +130,27 @@ export async function modelKeyOf(sourceId: string, config: ModelConfig, ckpt: Ch
 /** Block i of a recipe's quantized model is `${prefix}${i}` (the layer count a run stops at does not matter). */
 export async function blockKeyPrefix(modelKey: string, r: QuantRecipe): Promise<string> {
   return `block|${modelKey}|${await hashOf({ ...r, hiddenLayerNum: undefined })}|`;
+}
+
+/** Remote bytes kept in the cache by (source, file, size, range): a reload reads tensors from there, not the network. */
+export function cachedSource(source: ModelSource, cache: LabCache): ModelSource {
+  return {
+    id: source.id,
+    remote: source.remote,
+    async open(file) {
+      const src = await source.open(file);
+      if (!src || !file.endsWith('.safetensors')) return src;
+      return {
+        size: src.size,
+        async read(b, e) {
+          const key = `bytes|${source.id}|${file}|${src.size}|${b}|${e}`;
+          const hit = await cache.get<ArrayBuffer>(key);
+          if (hit) return hit;
+          const buf = await src.read(b, e);
+          await cache.set(key, buf, { model: source.id, kind: 'bytes' });
+          return buf;
+        },
+      };
+    },
+  };
 }

@@ -12,7 +12,7 @@ import { OptionsError } from '../errors.ts';
 import { calibrationText, sampleWindows } from '../eval/calibration.ts';
 import { recipe as makeRecipe, recipeLabel, validateRecipe, type QuantRecipe } from '../quant/recipe.ts';
 import { quantizeModel, type BlockCache, type CachedBlock } from './quantizeModel.ts';
-import { blockKeyPrefix, hashOf, modelKeyOf, tolerantCache, type LabCache } from './cache.ts';
+import { blockKeyPrefix, cachedSource, hashOf, modelKeyOf, tolerantCache, type LabCache } from './cache.ts';
 import type { GpuTensor } from '../gpu/tensor.ts';
 import { parameterCount, type ModelConfig } from '../model/config.ts';
 import type { EvalRequest, EvalResult, Progress } from './types.ts';
@@ -26,29 +26,6 @@ export interface EvalContext {
   gpu?: Gpu;
   /** model bytes, calibration windows, quantized blocks and results kept across runs (IndexedDB in the page) */
   cache?: LabCache;
-}
-
-/** Remote bytes kept in the cache by (source, file, size, range): a reload reads tensors from there, not the network. */
-function cachedSource(source: ModelSource, cache: LabCache): ModelSource {
-  return {
-    id: source.id,
-    remote: source.remote,
-    async open(file) {
-      const src = await source.open(file);
-      if (!src || !file.endsWith('.safetensors')) return src;
-      return {
-        size: src.size,
-        async read(b, e) {
-          const key = `bytes|${source.id}|${file}|${src.size}|${b}|${e}`;
-          const hit = await cache.get<ArrayBuffer>(key);
-          if (hit) return hit;
-          const buf = await src.read(b, e);
-          await cache.set(key, buf, { model: source.id, kind: 'bytes' });
-          return buf;
-        },
-      };
-    },
-  };
 }
 
 /** f32 weights kept on the GPU across windows; past this, blocks stream in one at a time per window. */

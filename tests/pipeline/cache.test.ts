@@ -10,6 +10,8 @@ import { folderReader } from '../../src/eval/datasets.node.ts';
 import type { EvalRequest, Progress } from '../../src/pipeline/types.ts';
 import { CancelledError } from '../../src/errors.ts';
 import { MODELS, sharedGpu } from '../helpers.ts';
+import { startLocalHub } from '../fixtures.ts';
+import { hubSource } from '../../src/model/source.ts';
 
 const REQ: EvalRequest = {
   datasets: ['tinystories'],
@@ -67,5 +69,25 @@ describe('cache and resume', () => {
     const ac = new AbortController();
     const p = run(undefined, (pr) => pr.label.startsWith('gptq block 1') && ac.abort(), ac.signal);
     await expect(p).rejects.toThrow(CancelledError);
+  });
+
+  it('model bytes from the Hub are kept: a second load reads no tensor over the network', async () => {
+    const hub = await startLocalHub({ 'karpathy/stories260K': MODELS.stories260K });
+    try {
+      const cache = memoryCache();
+      const req = { datasets: ['tinystories'], windows: 1, seqlen: 128 };
+      const ctx = { source: hubSource('karpathy/stories260K', 'main', hub.url), readText: folderReader(), gpu: await sharedGpu(), cache };
+      const first = await runExperiment(req, ctx);
+      const tensorReads = () => hub.requests.filter((r) => r.includes('model.safetensors') && r.startsWith('bytes=') && !r.startsWith('bytes=0-0 ')).length;
+      const before = tensorReads();
+      expect(before).toBeGreaterThan(0);
+      expect((await cache.entries()).some((e) => e.kind === 'bytes')).toBe(true);
+      // a different experiment on the same model: the result is not cached, the bytes are
+      const second = await runExperiment({ ...req, windows: 2 }, ctx);
+      expect(tensorReads()).toBe(before);
+      expect(second.ppl.tinystories).not.toBe(first.ppl.tinystories);
+    } finally {
+      await hub.close();
+    }
   });
 });
