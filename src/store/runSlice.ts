@@ -9,8 +9,8 @@ import type { LabState } from './labStore.ts';
 export interface RunSlice {
   status: 'idle' | 'running' | 'done' | 'error' | 'cancelled';
   progress: Progress | null;
-  /** the latest report of each stage */
-  stages: Partial<Record<Stage, Progress>>;
+  /** the latest report of each stage, and when the stage began (performance.now) */
+  stages: Partial<Record<Stage, Progress & { since: number }>>;
   startedAt: number | null;
   finishedAt: number | null;
   result: EvalResult | null;
@@ -40,7 +40,8 @@ export const createRunSlice: StateCreator<LabState, [], [], RunSlice> = (set, ge
       { datasets: spec.eval.datasets, seqlen: spec.eval.seqlen, windows: spec.eval.windows ?? undefined, checkFinite: true, recipe: spec.recipe },
       s.dataBase,
       (progress) => {
-        if (get().runId === runId) set((st) => ({ progress, stages: { ...st.stages, [progress.stage]: progress } }));
+        if (get().runId !== runId) return;
+        set((st) => ({ progress, stages: { ...st.stages, [progress.stage]: { ...progress, since: st.stages[progress.stage]?.since ?? performance.now() } } }));
       },
     );
     if (get().runId !== runId) return; // cancelled meanwhile

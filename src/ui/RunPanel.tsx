@@ -55,7 +55,8 @@ export function RunPanel() {
   // the estimate follows the stage that is running: its fraction done and the time spent since it started
   const current = progress?.stage;
   const frac = progress && progress.stage !== 'load' ? progress.fraction : 0;
-  const eta = frac > 0.02 ? (elapsed / frac) * (1 - frac) : null;
+  const inStage = current && stages[current] ? now - stages[current]!.since : 0;
+  const eta = frac > 0.02 && frac < 1 ? (inStage / frac) * (1 - frac) : null;
   const quantizes = recipe.method !== 'fp';
 
   return (

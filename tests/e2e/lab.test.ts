@@ -128,8 +128,23 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     console.log(`identical experiment from the cache in ${Date.now() - t} ms`);
     expect(Number(await page.locator('[data-testid=ppl-tinystories]').getAttribute('data-value'))).toBe(resumed);
     await page.waitForSelector('[data-testid=storage-table]');
-    expect(await page.locator('[data-testid=storage-table]').innerText()).toMatch(/quantized blocks/);
+    expect(await page.locator('[data-testid=storage-table]').innerText()).toMatch(/stories260K.*5 · /s);
+
+    // the results table kept both runs across the reload: compare them, download them
+    const boxes = page.locator('[data-testid=runs-table] input[aria-label=compare]');
+    expect(await boxes.count()).toBe(2);
+    await boxes.nth(0).check();
+    await boxes.nth(1).check();
+    expect(await page.locator('[data-testid=compare]').innerText()).toMatch(/tinystories perplexity\s+[\d.]+\s+[\d.]+\s+\+0\.0000/);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-csv]')]);
+    const csv = await (await download.createReadStream()).toArray();
+    expect(Buffer.concat(csv).toString()).toMatch(/^time,model,method,dataset,ppl,fp_ppl,delta,bits_per_weight/);
     await page.screenshot({ path: `${SHOTS}lab-resumed.png`, fullPage: true });
+
+    // clearing the model's storage empties the panel; the results table stays
+    await page.click('[data-testid=storage-table] button');
+    await expect.poll(() => page.locator('[data-testid=storage-table]').count()).toBe(0);
+    expect(await boxes.count()).toBe(2);
     await page.close();
   });
 
