@@ -33,6 +33,14 @@ beforeAll(async () => {
 });
 
 const up = (t: ref.CpuTensor) => gpu.upload(t.data, t.shape);
+/** runs a check with the tiled (GPU) and the barrier-free (software adapter) kernels, then restores the default */
+async function bothVariants(check: (variant: 'tiled' | 'direct') => Promise<void>) {
+  for (const variant of ['tiled', 'direct'] as const) {
+    gpu.kernelVariant = variant;
+    await check(variant);
+  }
+  gpu.kernelVariant = gpu.info.software ? 'direct' : 'tiled';
+}
 const weight = async (m: LoadedModel, name: string) => {
   const info = m.checkpoint.info(name)!;
   return ref.cpu(await m.checkpoint.readF32(name), info.shape);
@@ -60,12 +68,10 @@ describe('kernels match their reference twins', () => {
   ])('matmul %s', async (_, wName, tapName) => {
     const x = taps.get(tapName)!;
     const W = await weight(stories, wName);
-    for (const variant of ['tiled', 'direct'] as const) {
-      gpu.kernelVariant = variant;
-      const y = await gpu.read(ops.matmul(gpu, up(x), up(W), null));
-      expect(relErr(y, ref.matmul(x, W, null).data), variant).toBeLessThan(TOL.f32);
-    }
-    gpu.kernelVariant = gpu.info.software ? 'direct' : 'tiled';
+    await bothVariants(async (variant) => {
+    const y = await gpu.read(ops.matmul(gpu, up(x), up(W), null));
+    expect(relErr(y, ref.matmul(x, W, null).data), variant).toBeLessThan(TOL.f32);
+    });
   });
 
   it('matmul with fused bias on OPT fc1 (F16 weights), 511 rows (K = 128: the vec4 direct path)', async () => {
@@ -73,12 +79,10 @@ describe('kernels match their reference twins', () => {
     const b = await weight(opt, 'model.decoder.layers.1.fc1.bias');
     const E = await weight(opt, 'model.decoder.embed_tokens.weight');
     const x = ref.embed(E, Uint32Array.from({ length: 511 }, (_, i) => (i * 37) % 512));
-    for (const variant of ['tiled', 'direct'] as const) {
-      gpu.kernelVariant = variant;
-      const y = await gpu.read(ops.matmul(gpu, up(x), up(W), up(b)));
-      expect(relErr(y, ref.matmul(x, W, b).data), variant).toBeLessThan(TOL.f32);
-    }
-    gpu.kernelVariant = gpu.info.software ? 'direct' : 'tiled';
+    await bothVariants(async (variant) => {
+    const y = await gpu.read(ops.matmul(gpu, up(x), up(W), up(b)));
+    expect(relErr(y, ref.matmul(x, W, b).data), variant).toBeLessThan(TOL.f32);
+    });
   });
 
   it('matmul with K = 63 (the scalar direct path, K not a multiple of 4) on real activations and weights', async () => {
@@ -86,11 +90,9 @@ describe('kernels match their reference twins', () => {
     const W0 = await weight(stories, 'model.layers.0.self_attn.q_proj.weight');
     const cut = (t: ref.CpuTensor) => ref.cpu(Float32Array.from({ length: t.shape[0] * 63 }, (_, i) => t.data[Math.floor(i / 63) * 64 + (i % 63)]), [t.shape[0], 63]);
     const [x, W] = [cut(x0), cut(W0)];
-    for (const variant of ['tiled', 'direct'] as const) {
-      gpu.kernelVariant = variant;
-      expect(relErr(await gpu.read(ops.matmul(gpu, up(x), up(W), null)), ref.matmul(x, W, null).data), variant).toBeLessThan(TOL.f32);
-    }
-    gpu.kernelVariant = gpu.info.software ? 'direct' : 'tiled';
+    await bothVariants(async (variant) => {
+    expect(relErr(await gpu.read(ops.matmul(gpu, up(x), up(W), null)), ref.matmul(x, W, null).data), variant).toBeLessThan(TOL.f32);
+    });
   });
 
   it('embed gathers real embedding rows', async () => {
@@ -133,29 +135,25 @@ describe('kernels match their reference twins', () => {
 
   it('attention, grouped-query (8 query heads on 4 KV heads), real q/k/v of 45 tokens', async () => {
     const [q, k, v] = ['q_proj.out', 'k_proj.out', 'v_proj.out'].map((n) => taps.get(n)!);
-    for (const variant of ['tiled', 'direct'] as const) {
-      gpu.kernelVariant = variant;
-      const o = await gpu.read(ops.attention(gpu, up(q), up(k), up(v), 8, 4, 8, 1 / Math.sqrt(8)));
-      expect(relErr(o, ref.attention(q, k, v, 8, 4, 8, 1 / Math.sqrt(8)).data), variant).toBeLessThan(TOL.f32);
-    }
-    gpu.kernelVariant = gpu.info.software ? 'direct' : 'tiled';
+    await bothVariants(async (variant) => {
+    const o = await gpu.read(ops.attention(gpu, up(q), up(k), up(v), 8, 4, 8, 1 / Math.sqrt(8)));
+    expect(relErr(o, ref.attention(q, k, v, 8, 4, 8, 1 / Math.sqrt(8)).data), variant).toBeLessThan(TOL.f32);
+    });
   });
 
   it('attention with 8-bit probabilities, round(p·255)/255 (RPTQ), real q/k/v of 45 tokens', async () => {
     const [q, k, v] = ['q_proj.out', 'k_proj.out', 'v_proj.out'].map((n) => taps.get(n)!);
     const r = ref.attention(q, k, v, 8, 4, 8, 1 / Math.sqrt(8), 255).data;
-    for (const variant of ['tiled', 'direct'] as const) {
-      gpu.kernelVariant = variant;
-      const o = await gpu.read(ops.attention(gpu, up(q), up(k), up(v), 8, 4, 8, 1 / Math.sqrt(8), 255));
-      // a probability within float error of a rounding boundary may land one level apart: at most 1/255 of |v|
-      const vMax = Math.max(...v.data.map(Math.abs));
-      const off = o.filter((x, i) => Math.abs(x - r[i]) > TOL.f32 * Math.max(1, Math.abs(r[i])));
-      expect(off.length, variant).toBeLessThanOrEqual(o.length / 100);
-      expect(relErr(o, r), variant).toBeLessThan(vMax / 255 + TOL.f32);
-      // and the rounding is really there: the unquantized output differs
-      expect(relErr(o, ref.attention(q, k, v, 8, 4, 8, 1 / Math.sqrt(8)).data), variant).toBeGreaterThan(1e-4);
-    }
-    gpu.kernelVariant = gpu.info.software ? 'direct' : 'tiled';
+    await bothVariants(async (variant) => {
+    const o = await gpu.read(ops.attention(gpu, up(q), up(k), up(v), 8, 4, 8, 1 / Math.sqrt(8), 255));
+    // a probability within float error of a rounding boundary may land one level apart: at most 1/255 of |v|
+    const vMax = Math.max(...v.data.map(Math.abs));
+    const off = o.filter((x, i) => Math.abs(x - r[i]) > TOL.f32 * Math.max(1, Math.abs(r[i])));
+    expect(off.length, variant).toBeLessThanOrEqual(o.length / 100);
+    expect(relErr(o, r), variant).toBeLessThan(vMax / 255 + TOL.f32);
+    // and the rounding is really there: the unquantized output differs
+    expect(relErr(o, ref.attention(q, k, v, 8, 4, 8, 1 / Math.sqrt(8)).data), variant).toBeGreaterThan(1e-4);
+    });
   });
 
   it('attention over a 300-token window (several key tiles, a partial query block)', async () => {
@@ -165,12 +163,10 @@ describe('kernels match their reference twins', () => {
     const x = ref.embed(E, Uint32Array.from({ length: 300 }, (_, i) => (i * 91) % 512));
     const q = ref.matmul(x, Wq, null);
     const k = ref.matmul(x, Wk, null);
-    for (const variant of ['tiled', 'direct'] as const) {
-      gpu.kernelVariant = variant;
-      const o = await gpu.read(ops.attention(gpu, up(q), up(k), up(x), 4, 4, 32, 1 / Math.sqrt(32)));
-      expect(relErr(o, ref.attention(q, k, x, 4, 4, 32, 1 / Math.sqrt(32)).data), variant).toBeLessThan(TOL.f32);
-    }
-    gpu.kernelVariant = gpu.info.software ? 'direct' : 'tiled';
+    await bothVariants(async (variant) => {
+    const o = await gpu.read(ops.attention(gpu, up(q), up(k), up(x), 4, 4, 32, 1 / Math.sqrt(32)));
+    expect(relErr(o, ref.attention(q, k, x, 4, 4, 32, 1 / Math.sqrt(32)).data), variant).toBeLessThan(TOL.f32);
+    });
   });
 
   it('relu, gelu and siluMul on real MLP activations; add on the residual', async () => {
