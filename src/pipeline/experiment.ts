@@ -133,7 +133,7 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
       }
       return { ppl, windows, evalMs };
     };
-    /** quantizes a fresh copy of the weights (or the given one) with a recipe and evaluates it */
+    /** quantizes the target's weights in place with a recipe, then evaluates them */
     const quantizeAndEvaluate = async (rq: QuantRecipe, target: Awaited<ReturnType<typeof loadWeights>>, phase: string) => {
       const quant = await quantizeModel(rq, calib, {
         gpu: gpu!,
@@ -155,9 +155,12 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
       ({ quant, ...after } = await quantizeAndEvaluate(r, fp, ''));
       if (req.baselines?.length && r.method === 'rptq') {
         baselines = [];
+        let previous = fp;
         for (const clustering of req.baselines.filter((c) => c !== r.clustering)) {
-          fp.weights.dispose();
-          const b = await quantizeAndEvaluate({ ...r, clustering }, await loadWeights(), `baseline ${clustering}: `);
+          // each baseline quantizes a fresh full-precision copy; the last one's weights leave the GPU first
+          previous.weights.dispose();
+          previous = await loadWeights();
+          const b = await quantizeAndEvaluate({ ...r, clustering }, previous, `baseline ${clustering}: `);
           baselines.push({ clustering, ppl: b.ppl, layers: b.quant.layers });
         }
       }
