@@ -23,6 +23,15 @@ override PROB_LEVELS: f32 = 0.0;
 var<workgroup> Ks: array<f32, TILE>;
 var<workgroup> Vs: array<f32, TILE>;
 
+/** One online-softmax step: folds score s into the running (max m, sum l).
+ *  Returns (new max, new sum, the factor that rescales what was accumulated, the weight of s). */
+fn softmaxStep(m: f32, l: f32, s: f32) -> vec4f {
+  let mNew = max(m, s);
+  let corr = exp(m - mNew);
+  let w = exp(s - mNew);
+  return vec4f(mNew, l * corr + w, corr, w);
+}
+
 /** Stages keys [j0, j0 + BK) of KV head g (and their values when withV) into workgroup memory. */
 fn loadTile(j0: u32, g: u32, li: u32, withV: bool) {
   for (var e = li; e < BK * p.D; e += BQ) {
@@ -66,19 +75,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
           var s = 0.0;
           for (var c = 0u; c < p.D; c++) { s += qv[c] * Ks[kb + c]; }
           if (sweep == 0u) {
-            let mNew = max(m, s);
-            l = l * exp(m - mNew) + exp(s - mNew);
-            m = mNew;
+            let st = softmaxStep(m, l, s);
+            m = st.x;
+            l = st.y;
           } else if (quantized) {
             let w = round(exp(s - m) / l * PROB_LEVELS) / PROB_LEVELS;
             for (var c = 0u; c < p.D; c++) { acc[c] += w * Vs[kb + c]; }
           } else {
-            let mNew = max(m, s);
-            let corr = exp(m - mNew);
-            let w = exp(s - mNew);
-            l = l * corr + w;
-            for (var c = 0u; c < p.D; c++) { acc[c] = acc[c] * corr + w * Vs[kb + c]; }
-            m = mNew;
+            let st = softmaxStep(m, l, s);
+            for (var c = 0u; c < p.D; c++) { acc[c] = acc[c] * st.z + st.w * Vs[kb + c]; }
+            m = st.x;
+            l = st.y;
           }
         }
       }
@@ -121,19 +128,17 @@ fn direct(@builtin(global_invocation_id) gid: vec3u) {
       var s = 0.0;
       for (var c = 0u; c < D4; c++) { s += dot(qv[c], k4[kb + c]); }
       if (sweep == 0u) {
-        let mNew = max(m, s);
-        l = l * exp(m - mNew) + exp(s - mNew);
-        m = mNew;
+        let st = softmaxStep(m, l, s);
+        m = st.x;
+        l = st.y;
       } else if (quantized) {
         let w = round(exp(s - m) / l * PROB_LEVELS) / PROB_LEVELS;
         for (var c = 0u; c < D4; c++) { acc[c] += w * v4[kb + c]; }
       } else {
-        let mNew = max(m, s);
-        let corr = exp(m - mNew);
-        let w = exp(s - mNew);
-        l = l * corr + w;
-        for (var c = 0u; c < D4; c++) { acc[c] = acc[c] * corr + w * v4[kb + c]; }
-        m = mNew;
+        let st = softmaxStep(m, l, s);
+        for (var c = 0u; c < D4; c++) { acc[c] = acc[c] * st.z + st.w * v4[kb + c]; }
+        m = st.x;
+        l = st.y;
       }
     }
   }
