@@ -51,24 +51,28 @@ const REQUIRED = {
   maxStorageBuffersPerShaderStage: 6,
 };
 
-/** The adapter's binding limits, without creating a device (null when there is no WebGPU adapter). */
-export async function adapterLimits(): Promise<{ maxStorageBufferBindingSize: number; maxBufferSize: number } | null> {
-  let gpu: GPU | undefined = typeof navigator !== 'undefined' ? navigator.gpu : undefined;
-  if (!gpu && nodeProvider) ({ gpu } = await nodeProvider());
-  const adapter = await gpu?.requestAdapter({ powerPreference: 'high-performance' });
-  return adapter ? { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize } : null;
-}
-
-export async function acquireDevice(): Promise<AcquiredDevice> {
+/** The adapter, or null with a hint that says what is missing. */
+async function findAdapter(): Promise<{ adapter: GPUAdapter | null; hint: string }> {
   let gpu: GPU | undefined = typeof navigator !== 'undefined' ? navigator.gpu : undefined;
   let hint =
     'This browser exposes no WebGPU (navigator.gpu is undefined). Use Chrome/Edge 113+ or Firefox 141+, or start ' +
     'Chromium with --enable-unsafe-webgpu; headless Chromium on a machine without a GPU also needs ' +
     '--use-webgpu-adapter=swiftshader.';
   if (!gpu && nodeProvider) ({ gpu, hint } = await nodeProvider());
-  if (!gpu) throw new GpuUnavailableError(hint);
+  if (!gpu) return { adapter: null, hint };
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter) throw new GpuUnavailableError(`No WebGPU adapter. ${hint}`);
+  return { adapter, hint: adapter ? hint : `No WebGPU adapter. ${hint}` };
+}
+
+/** The adapter's binding limits, without creating a device (null when there is no WebGPU adapter). */
+export async function adapterLimits(): Promise<{ maxStorageBufferBindingSize: number; maxBufferSize: number } | null> {
+  const { adapter } = await findAdapter();
+  return adapter ? { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize } : null;
+}
+
+export async function acquireDevice(): Promise<AcquiredDevice> {
+  const { adapter, hint } = await findAdapter();
+  if (!adapter) throw new GpuUnavailableError(hint);
 
   for (const [name, min] of Object.entries(REQUIRED)) {
     const have = adapter.limits[name as keyof GPUSupportedLimits] as number;
