@@ -38,6 +38,10 @@ export class UnsupportedModelError extends LabError {
 export class MissingFileError extends LabError {
   override name = 'MissingFileError';
 }
+/** A server (the Hub, a model or data URL) could not be reached at all; the message names the URL. */
+export class NetworkError extends LabError {
+  override name = 'NetworkError';
+}
 /** An evaluation or calibration dataset name or file that does not exist. */
 export class DatasetError extends LabError {
   override name = 'DatasetError';

@@ -68,6 +68,9 @@ const FLAGS: Record<string, 'number' | 'string' | 'list' | 'bool'> = {
 /** Flags that describe the experiment: a share link carries all of them, so they cannot come with --from-link. */
 const EXPERIMENT_FLAGS = new Set(Object.keys(FLAGS).filter((f) => !['data_dir', 'json', 'backend', 'check_finite', 'revision', 'hub_url', 'resident_mb', 'baselines', 'from_link', 'dry_run'].includes(f)));
 
+/** Flags that only mean something when a method runs. */
+const METHOD_FLAGS = new Set([...EXPERIMENT_FLAGS].filter((f) => !['method', 'wbits', 'abits', 'eval_ppl', 'seqlen', 'eval_windows', 'hidden_layer_num'].includes(f)));
+
 export const USAGE = `usage: npm run quantlab -- <model folder | org/name[@revision] | URL> [flags]
   --method fp|rtn|gptq|rptq     (--nearest = rtn; --abits below 16 implies rptq)
   --wbits 2..8 --groupsize N    bits and group size (−1 = per row); --sym for a symmetric grid
@@ -78,7 +81,7 @@ export const USAGE = `usage: npm run quantlab -- <model folder | org/name[@revis
   --clustering kmeans|contiguous|tensor   RPTQ's clusters, or a baseline without reorder
   --baselines                   RPTQ: also run contiguous groups and per-tensor in the same run
   --act-order --static-groups --true-sequential --percdamp 0.01 --blocksize 128     GPTQ options
-  --calib c4|tinystories|tinyshakespeare|FILE.txt --nsamples 128 --seed 0            calibration
+  --calib c4|tinystories|tinyshakespeare|https://…/text.txt|FILE.txt --nsamples 128 --seed 0   calibration
   --hidden_layer_num N          quantize and run only the first N blocks
   --eval_ppl wikitext2,ptb,c4   datasets: wikitext2 ptb ptb-new c4 tinystories tinystories-file
   --seqlen N                    window length (default 2048, capped at the model's max positions)
@@ -138,6 +141,11 @@ export function parseArgs(argv: string[]): CliOptions {
   let method = String(raw.method ?? (raw.nearest ? 'rtn' : abits !== 16 || raw.only_quant_kv ? 'rptq' : num('wbits', 16) !== 16 ? 'gptq' : 'fp')) as Method;
   if (raw.nearest) method = 'rtn';
   if (method === 'fp' && raw.wbits !== undefined && num('wbits') !== 16) throw new OptionsError('--method fp runs at 16 bits; pick --method rtn or gptq for --wbits below 16');
+  if (method === 'fp') {
+    // a method's option without a method would silently run full precision
+    const stray = Object.keys(raw).find((k) => METHOD_FLAGS.has(k));
+    if (stray) throw new OptionsError(`--${stray} is a quantization option, but this runs full precision: add --wbits N (GPTQ), --nearest (RTN) or --method`);
+  }
   const r = recipe({
     method,
     ...(raw.wbits !== undefined ? { wbits: num('wbits') } : {}),

@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { LabError, OptionsError } from '../errors.ts';
 import { describeSpec, type ExperimentSpec, type ModelRef } from '../pipeline/experimentSpec.ts';
 import { decodeShareLink } from '../pipeline/shareLink.ts';
-import { folderReader, urlReader } from '../eval/datasets.node.ts';
+import { folderReader, localFileReader, urlReader } from '../eval/datasets.node.ts';
 import { hubSource, parseHubId, urlSource, HUB_URL, type ModelSource } from '../model/source.ts';
 import { folderSource } from '../model/source.node.ts';
 import { runExperiment } from '../pipeline/experiment.ts';
@@ -43,7 +43,7 @@ function printResult(result: EvalResult): void {
   if (result.quant) {
     console.log(`calibration: ${r!.calib}, ${r!.nsamples} × ${r!.seqlen} tokens, seed ${r!.seed}`);
     console.log('| block | layer | rel. output error | bits | ms |\n|---|---|---|---|---|');
-    for (const l of result.quant.layers) console.log(`| ${l.layer} | ${l.linear} | ${l.relError.toFixed(5)} | ${l.bits.toFixed(2)} | ${l.ms.toFixed(0)} |`);
+    for (const l of result.quant.layers) console.log(`| ${l.layer} | ${l.linear} | ${l.relError.toFixed(5)} | ${l.bits.toFixed(2)} (${l.codeBits} + ${(l.bits - l.codeBits).toFixed(2)}: ${l.groups} scale/zero per row) | ${l.ms.toFixed(0)} |`);
     const q = result.quant;
     console.log(`quantization ${(q.totalMs / 1000).toFixed(1)} s (Hessians ${(q.hessianMs / 1000).toFixed(1)} s, factorization ${(q.factorMs / 1000).toFixed(1)} s, column loop ${(q.loopMs / 1000).toFixed(1)} s${q.statsMs !== undefined ? `, RPTQ statistics and k-means ${(q.statsMs / 1000).toFixed(1)} s` : ''})`);
     if (q.activations?.some((s) => s.error)) printActivations(q.activations);
@@ -57,6 +57,7 @@ function printResult(result: EvalResult): void {
   for (const b of result.baselines ?? []) {
     console.log(`baseline ${recipeLabel({ ...r!, clustering: b.clustering })}: ${Object.entries(b.ppl).map(([ds, v]) => `${ds} ${v.toFixed(4)}`).join(', ')}`);
   }
+  for (const c of result.caveats ?? []) console.log(`warning: ${c}`);
   console.log(`peak GPU memory in use ${(result.peakGpuBytes / 2 ** 20).toFixed(1)} MiB`);
 }
 
@@ -125,6 +126,7 @@ export async function main(argv: string[]): Promise<number> {
     {
       source,
       readText,
+      readFile: localFileReader(),
       onProgress: (p) => {
         const line = `[${p.stage}] ${p.label}`;
         if (line !== lastLine && (p.stage !== 'load' || p.fraction === 1)) process.stderr.write(`${line}\n`);

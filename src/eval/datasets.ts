@@ -1,8 +1,10 @@
 // Evaluation and calibration texts, built exactly as the GPTQ/RPTQ protocol builds them (shared/docs/methods.md).
-// A TextReader fetches a file relative to the data folder: from disk in Node, over HTTP in the page.
+// A TextReader fetches a file relative to the data folder (from disk in Node, over HTTP in the page), checked by
+// dataFiles.ts for being the file it names.
 import { DatasetError } from '../errors.ts';
+import type { TextReader } from './dataFiles.ts';
 
-export type TextReader = (relativePath: string) => Promise<string>;
+export type { TextReader };
 
 export const EVAL_DATASETS = ['wikitext2', 'ptb', 'ptb-new', 'c4', 'tinystories', 'tinystories-file'] as const;
 export type EvalDataset = (typeof EVAL_DATASETS)[number];

@@ -2,7 +2,7 @@
 // the first k), score each on its own, ppl = exp(mean NLL over every scored token).
 import type { Decoder } from '../model/forward.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
-import { CancelledError, DatasetError } from '../errors.ts';
+import { CancelledError, DatasetError, NonFiniteError } from '../errors.ts';
 import type { EvalText } from './datasets.ts';
 
 export interface PerplexityProgress {
@@ -44,6 +44,15 @@ export function tokenizeEval(tok: TextTokenizer, t: EvalText): Uint32Array {
   return t.maxTokens !== undefined ? ids.slice(0, t.maxTokens) : ids;
 }
 
+/**
+ * A window scored NaN/Inf: a non-finite figure is never reported. The window runs again with a check after every
+ * block, which throws naming the first block that produced one; past the blocks it is the final norm or lm_head.
+ */
+async function nameNonFinite<T>(decoder: Decoder<T>, ids: Uint32Array, w: number): Promise<never> {
+  await decoder.windowNll(ids, { checkFinite: true });
+  throw new NonFiniteError(`window ${w + 1} scored a non-finite loss after the last block: the final norm or lm_head produced NaN/Inf`);
+}
+
 export async function perplexity<T>(
   decoder: Decoder<T>,
   ids: Uint32Array,
@@ -59,6 +68,7 @@ export async function perplexity<T>(
   for (let w = 0; w < windows.length; w++) {
     if (opts.signal?.aborted) throw new CancelledError('perplexity cancelled');
     const nll = await decoder.windowNll(windows[w], { checkFinite: opts.checkFinite });
+    if (!nll.every(Number.isFinite)) await nameNonFinite(decoder, windows[w], w);
     for (const v of nll) sum.add(v);
     tokens += nll.length;
     opts.onProgress?.({ window: w + 1, windows: windows.length, ppl: Math.exp(sum.value / tokens) });

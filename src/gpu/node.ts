@@ -1,7 +1,9 @@
 // Node entry for the GPU layer: Dawn through the `webgpu` package, WGSL read from shaders/ on disk.
 // Machines without a GPU driver get SwiftShader: Debian's chromium ships a Vulkan ICD for it, and Dawn's Vulkan
 // loader finds it through VK_ICD_FILENAMES, which we set only when no other driver answers.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setGpuProvider } from './device.ts';
 import { setShaderLoader } from './shaders.ts';
@@ -20,12 +22,24 @@ export function nodeGpuInstance(): GPU | undefined {
   return instances[instances.length - 1];
 }
 
+/** A GPU device node: without one, no hardware Vulkan driver can answer, and asking them only prints warnings. */
+function hasGpuDevice(): boolean {
+  const dri = existsSync('/dev/dri') ? readdirSync('/dev/dri').some((f) => f.startsWith('renderD')) : false;
+  return dri || existsSync('/dev/nvidia0') || existsSync('/dev/dxg');
+}
+
 setGpuProvider(async () => {
+  // the Vulkan loader's window-system code complains on stderr when there is no runtime dir (headless machines, CI);
+  // a private empty one keeps the user's terminal for the lab's own output
+  if (!process.env.XDG_RUNTIME_DIR && process.platform === 'linux') process.env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'quantlab-xdg-'));
   const dawn = await import('webgpu');
   Object.assign(globalThis, dawn.globals);
   const hint =
     `Install a Vulkan driver, or Debian's chromium package (apt-get install chromium libvulkan1), whose SwiftShader ` +
     `ICD at ${SWIFTSHADER_ICD} the lab uses when no other driver works.`;
+  if (!process.env.VK_ICD_FILENAMES && process.platform === 'linux' && !hasGpuDevice() && existsSync(SWIFTSHADER_ICD)) {
+    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  }
   let gpu = dawn.create([]);
   instances.push(gpu);
   if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) {

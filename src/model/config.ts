@@ -48,8 +48,30 @@ type Json = Record<string, unknown>;
 function num(c: Json, key: string, fallback?: number): number {
   const v = c[key];
   if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (fallback !== undefined) return fallback;
-  throw new UnsupportedModelError(`config.json has no numeric "${key}"`);
+  if (fallback !== undefined && (v === undefined || v === null)) return fallback;
+  throw new UnsupportedModelError(v === undefined ? `config.json has no numeric "${key}"` : `config.json's "${key}" is ${JSON.stringify(v)}, not a number`);
+}
+
+/** A positive integer field (a width, a count). */
+function count(c: Json, key: string, fallback?: number): number {
+  const v = num(c, key, fallback);
+  if (!Number.isInteger(v) || v < 1) throw new UnsupportedModelError(`config.json's "${key}" is ${v}; it must be a positive integer`);
+  return v;
+}
+
+/**
+ * The attention shape must add up before any tensor is read: otherwise the first symptom would be a tensor-shape
+ * mismatch of some projection, which names the wrong problem.
+ */
+function checkHeads(cfg: ModelConfig, headDimGiven: boolean): ModelConfig {
+  const { hidden, heads, kvHeads, headDim } = cfg;
+  if (!headDimGiven && hidden % heads !== 0) {
+    throw new UnsupportedModelError(`config.json: hidden_size ${hidden} is not divisible by num_attention_heads ${heads}, so the heads have no whole width (and no head_dim is given)`);
+  }
+  if (heads % kvHeads !== 0) throw new UnsupportedModelError(`config.json: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
+  if (!Number.isInteger(headDim) || headDim < 1) throw new UnsupportedModelError(`config.json: head_dim ${headDim} must be a positive integer`);
+  if (cfg.rope && headDim % 2 !== 0) throw new UnsupportedModelError(`config.json: head_dim ${headDim} is odd; rotary embeddings rotate channel pairs`);
+  return cfg;
 }
 
 export function parseConfig(c: Json): ModelConfig {
@@ -65,7 +87,7 @@ export function parseConfig(c: Json): ModelConfig {
 }
 
 function parseOpt(c: Json): ModelConfig {
-  const hidden = num(c, 'hidden_size');
+  const hidden = count(c, 'hidden_size');
   if (c.do_layer_norm_before === false) {
     throw new UnsupportedModelError(
       'This OPT checkpoint is post-LayerNorm (do_layer_norm_before = false, as OPT-350m); the lab runs pre-LayerNorm OPT only.',
@@ -76,19 +98,19 @@ function parseOpt(c: Json): ModelConfig {
   }
   const act = String(c.activation_function ?? 'relu');
   if (act !== 'relu' && act !== 'gelu') throw new UnsupportedModelError(`OPT activation "${act}" is not supported (relu, gelu)`);
-  const heads = num(c, 'num_attention_heads');
+  const heads = count(c, 'num_attention_heads');
   const bias = c.enable_bias !== false;
-  return {
+  return checkHeads({
     family: 'opt',
     modelType: 'opt',
     hidden,
-    layers: num(c, 'num_hidden_layers'),
+    layers: count(c, 'num_hidden_layers'),
     heads,
     kvHeads: heads,
     headDim: hidden / heads,
-    ffn: num(c, 'ffn_dim'),
-    vocab: num(c, 'vocab_size'),
-    maxPositions: num(c, 'max_position_embeddings'),
+    ffn: count(c, 'ffn_dim'),
+    vocab: count(c, 'vocab_size'),
+    maxPositions: count(c, 'max_position_embeddings'),
     normEps: 1e-5,
     tieEmbeddings: c.tie_word_embeddings !== false,
     activation: act,
@@ -98,26 +120,27 @@ function parseOpt(c: Json): ModelConfig {
     rope: null,
     positionOffset: 2,
     bosTokenId: typeof c.bos_token_id === 'number' ? c.bos_token_id : null,
-  };
+  }, false);
 }
 
 function parseLlama(c: Json, modelType: string): ModelConfig {
-  const hidden = num(c, 'hidden_size');
-  const heads = num(c, 'num_attention_heads');
+  const hidden = count(c, 'hidden_size');
+  const heads = count(c, 'num_attention_heads');
   const act = String(c.hidden_act ?? 'silu');
   if (act !== 'silu') throw new UnsupportedModelError(`${modelType} hidden_act "${act}" is not supported (silu)`);
   const attnBias = c.attention_bias === true;
-  return {
+  const headDimGiven = typeof c.head_dim === 'number';
+  return checkHeads({
     family: 'llama',
     modelType,
     hidden,
-    layers: num(c, 'num_hidden_layers'),
+    layers: count(c, 'num_hidden_layers'),
     heads,
-    kvHeads: num(c, 'num_key_value_heads', heads),
-    headDim: num(c, 'head_dim', hidden / heads),
-    ffn: num(c, 'intermediate_size'),
-    vocab: num(c, 'vocab_size'),
-    maxPositions: num(c, 'max_position_embeddings'),
+    kvHeads: count(c, 'num_key_value_heads', heads),
+    headDim: headDimGiven ? count(c, 'head_dim') : hidden / heads,
+    ffn: count(c, 'intermediate_size'),
+    vocab: count(c, 'vocab_size'),
+    maxPositions: count(c, 'max_position_embeddings'),
     normEps: num(c, 'rms_norm_eps', 1e-6),
     tieEmbeddings: c.tie_word_embeddings === true,
     activation: 'silu',
@@ -127,7 +150,7 @@ function parseLlama(c: Json, modelType: string): ModelConfig {
     rope: { theta: num(c, 'rope_theta', 10000), scaling: parseRopeScaling(c.rope_scaling as Json | null | undefined) },
     positionOffset: 0,
     bosTokenId: typeof c.bos_token_id === 'number' ? c.bos_token_id : null,
-  };
+  }, headDimGiven);
 }
 
 function parseRopeScaling(s: Json | null | undefined): RopeConfig['scaling'] {

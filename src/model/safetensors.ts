@@ -113,9 +113,11 @@ export class Checkpoint {
   constructor(private readonly shards: Map<string, SafetensorsFile>, private readonly index: Map<string, string>) {}
 
   static async open(open: (file: string) => Promise<ByteSource | null>): Promise<Checkpoint> {
-    const indexSrc = await open('model.safetensors.index.json');
     const shards = new Map<string, SafetensorsFile>();
     const index = new Map<string, string>();
+    // the single file first: most small models have one, and asking for an index they lack logs a 404 every load
+    const single = await open('model.safetensors');
+    const indexSrc = single ? null : await open('model.safetensors.index.json');
     if (indexSrc) {
       let weightMap: Record<string, string>;
       try {
@@ -131,9 +133,8 @@ export class Checkpoint {
       }
       for (const [name, file] of Object.entries(weightMap)) index.set(name, file);
     } else {
-      const src = await open('model.safetensors');
-      if (!src) throw new SafetensorsError('no model.safetensors or model.safetensors.index.json');
-      const f = await SafetensorsFile.open('model.safetensors', src);
+      if (!single) throw new SafetensorsError('no model.safetensors or model.safetensors.index.json');
+      const f = await SafetensorsFile.open('model.safetensors', single);
       shards.set('model.safetensors', f);
       for (const name of f.tensors.keys()) index.set(name, 'model.safetensors');
     }

@@ -2,7 +2,7 @@
 // bytes [begin, end) of it. Reads are lazy, so a block's tensors can be fetched on their own (HTTP Range requests
 // on the Hub and URLs, slices of File objects in the page, positioned reads from disk in Node).
 import { downloadFile } from '@huggingface/hub';
-import { MissingFileError } from '../errors.ts';
+import { LabError, MissingFileError, NetworkError } from '../errors.ts';
 
 export interface ByteSource {
   readonly size: number;
@@ -71,6 +71,19 @@ export function filesSource(files: File[], id = 'local files'): ModelSource {
   return { id, open: async (file) => (byName.has(file) ? blobSource(byName.get(file)!) : null) };
 }
 
+/**
+ * fetch rejects (rather than answering with a status) when the server cannot be reached at all: offline, DNS, CORS,
+ * a refused connection. Say which URL that was, not just "Failed to fetch".
+ */
+async function reach<T>(url: string, what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    if (e instanceof LabError || !(e instanceof TypeError || /fetch|network|ECONNREFUSED|ENOTFOUND/i.test(String((e as Error)?.message)))) throw e;
+    throw new NetworkError(`could not reach ${what} at ${url} (${(e as Error).message}): check the network connection${what.includes('Hub') ? ', or load the model from a local folder' : ''}`);
+  }
+}
+
 /** A base URL that serves the files (any static host with Range support). */
 export function urlSource(baseUrl: string, fetchFn: typeof fetch = fetch): ModelSource {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
@@ -79,7 +92,7 @@ export function urlSource(baseUrl: string, fetchFn: typeof fetch = fetch): Model
     remote: true,
     async open(file) {
       const url = new URL(file, base).href;
-      const head = await fetchFn(url, { headers: { Range: 'bytes=0-0' } });
+      const head = await reach(url, 'the model server', () => fetchFn(url, { headers: { Range: 'bytes=0-0' } }));
       if (head.status === 404) return null;
       if (!head.ok) throw new MissingFileError(`${url}: HTTP ${head.status}`);
       const range = head.headers.get('content-range');
@@ -90,7 +103,7 @@ export function urlSource(baseUrl: string, fetchFn: typeof fetch = fetch): Model
         size,
         async read(b, e) {
           if (e <= b) return new ArrayBuffer(0);
-          const res = await fetchFn(url, { headers: { Range: `bytes=${b}-${e - 1}` } });
+          const res = await reach(url, 'the model server', () => fetchFn(url, { headers: { Range: `bytes=${b}-${e - 1}` } }));
           if (!res.ok) throw new MissingFileError(`${url}: HTTP ${res.status} for bytes ${b}-${e - 1}`);
           const buf = await res.arrayBuffer();
           // a server that ignores Range sends the whole file: cut our part out of it
@@ -109,8 +122,12 @@ export function hubSource(repo: string, revision = 'main', hubUrl = HUB_URL, acc
     id: `${repo}@${revision}`,
     remote: true,
     async open(file) {
-      const blob = await downloadFile({ repo, path: file, revision, hubUrl, accessToken, xet: false });
-      return blob ? blobSource(blob) : null;
+      const url = `${hubUrl}/${repo}/resolve/${revision}/${file}`;
+      const what = 'the Hugging Face Hub';
+      const blob = await reach(url, what, () => downloadFile({ repo, path: file, revision, hubUrl, accessToken, xet: false }));
+      if (!blob) return null;
+      const src = blobSource(blob);
+      return { size: src.size, read: (b, e) => reach(url, what, () => src.read(b, e)) };
     },
   };
 }

@@ -127,9 +127,18 @@ export async function modelKeyOf(sourceId: string, config: ModelConfig, ckpt: Ch
   return `${sourceId}#${await hashOf({ config, tensors })}`;
 }
 
-/** Block i of a recipe's quantized model is `${prefix}${i}` (the layer count a run stops at does not matter). */
-export async function blockKeyPrefix(modelKey: string, r: QuantRecipe): Promise<string> {
-  return `block|${modelKey}|${await hashOf({ ...r, hiddenLayerNum: undefined })}|`;
+/** Hex SHA-256 prefix of a text's UTF-8 bytes: what names a calibration or evaluation text in cache keys. */
+export async function textDigest(text: string): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  return Array.from(d.subarray(0, 12), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Block i of a recipe's quantized model is `${prefix}${i}` (the layer count a run stops at does not matter). The
+ * calibration text's digest is part of it: blocks calibrated on another text are other blocks.
+ */
+export async function blockKeyPrefix(modelKey: string, r: QuantRecipe, calibDigest: string): Promise<string> {
+  return `block|${modelKey}|${await hashOf({ ...r, hiddenLayerNum: undefined, calibText: calibDigest })}|`;
 }
 
 /** Remote bytes kept in the cache by (source, file, size, range): a reload reads tensors from there, not the network. */

@@ -2,17 +2,17 @@
 // quantize block by block and evaluate again. The page's worker and the CLI both call this.
 import { gpuBackend, referenceBackend, type Backend } from '../gpu/backend.ts';
 import { Gpu } from '../gpu/gpu.ts';
-import { evalText, checkDatasetName, type TextReader } from '../eval/datasets.ts';
+import { evalText, checkDatasetName, type EvalText, type TextReader } from '../eval/datasets.ts';
 import { perplexity, tokenizeEval } from '../eval/perplexity.ts';
 import { Decoder } from '../model/forward.ts';
 import { loadModel } from '../model/load.ts';
 import { withProgress, type ModelSource } from '../model/source.ts';
 import { WeightStore } from '../model/weights.ts';
 import { OptionsError } from '../errors.ts';
-import { calibrationText, sampleWindows } from '../eval/calibration.ts';
+import { calibrationOverlap, calibrationText, sampleWindows } from '../eval/calibration.ts';
 import { recipe as makeRecipe, recipeLabel, validateRecipe, type QuantRecipe } from '../quant/recipe.ts';
 import { quantizeModel, type BlockCache, type CachedBlock } from './quantizeModel.ts';
-import { blockKeyPrefix, cachedSource, hashOf, modelKeyOf, tolerantCache, type LabCache } from './cache.ts';
+import { blockKeyPrefix, cachedSource, hashOf, modelKeyOf, textDigest, tolerantCache, type LabCache } from './cache.ts';
 import type { GpuTensor } from '../gpu/tensor.ts';
 import { parameterCount, type ModelConfig } from '../model/config.ts';
 import type { EvalRequest, EvalResult, Progress } from './types.ts';
@@ -26,6 +26,16 @@ export interface EvalContext {
   gpu?: Gpu;
   /** model bytes, calibration windows, quantized blocks and results kept across runs (IndexedDB in the page) */
   cache?: LabCache;
+  /** reads a calibration text file named by path (the CLI's --calib FILE.txt); absent in the page */
+  readFile?: TextReader;
+}
+
+/** Digests of the texts a run reads, for its cache keys. */
+async function hashTexts(evalTexts: Record<string, EvalText>, calib: string | null): Promise<{ eval: Record<string, string>; calib?: string }> {
+  const out: { eval: Record<string, string>; calib?: string } = { eval: {} };
+  for (const [ds, t] of Object.entries(evalTexts)) out.eval[ds] = await textDigest(t.text);
+  if (calib !== null) out.calib = await textDigest(calib);
+  return out;
 }
 
 /** f32 weights kept on the GPU across windows; past this, blocks stream in one at a time per window. */
@@ -49,43 +59,63 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
   const quantize = r.method !== 'fp';
   if (quantize && req.backend === 'reference') throw new OptionsError(`${r.method} runs on WebGPU; --backend reference evaluates full precision only`);
   const t0 = performance.now();
-  const report = ctx.onProgress ?? (() => {});
+  let last: Progress = { stage: 'load', label: '', fraction: 0 };
+  const report = (p: Progress) => ctx.onProgress?.((last = p));
+  /** what went wrong around the run (a full cache): said once, never stored with the figures */
   const warnings: string[] = [];
-  const cache = ctx.cache ? tolerantCache(ctx.cache, (w) => (warnings.push(w), report({ stage: 'load', label: `warning: ${w}`, fraction: 0 }))) : null;
+  /** what the figures themselves carry (calibration overlapping evaluation): stored with them */
+  const caveats: string[] = [];
+  const cache = ctx.cache ? tolerantCache(ctx.cache, (w) => (warnings.push(w), report({ ...last, label: `warning: ${w}` }))) : null;
   const group = ctx.source.id;
-  const source = withProgress(cache && ctx.source.remote ? cachedSource(ctx.source, cache) : ctx.source, (loaded, file) =>
-    report({ stage: 'load', label: `reading ${file}`, fraction: 0, loadedBytes: loaded }),
-  );
+  // bytes read while the model loads move the load bar; later reads (a block's weights for quantization) do not
+  let loading = true;
+  let totalBytes: number | undefined;
+  const source = withProgress(cache && ctx.source.remote ? cachedSource(ctx.source, cache) : ctx.source, (loaded, file) => {
+    if (loading) report({ stage: 'load', label: `reading ${file}`, fraction: totalBytes ? Math.min(0.99, loaded / totalBytes) : 0, loadedBytes: loaded, totalBytes });
+  });
   const model = await loadModel(source);
+  totalBytes = model.checkpoint.bytes;
   validateRecipe(r, model.config);
+  const cfg = r.hiddenLayerNum ? { ...model.config, layers: r.hiddenLayerNum } : model.config;
+  const seqlen = Math.min(req.seqlen ?? r.seqlen, cfg.maxPositions);
+  if (!Number.isInteger(seqlen) || seqlen < 2) throw new OptionsError(`seqlen must be an integer ≥ 2 (got ${req.seqlen})`);
+
+  // every text is read (and checked) before anything is looked up: cache keys name the texts by their bytes, so a
+  // different text under the same dataset name never returns another text's figures
+  const evalTexts: Record<string, EvalText> = {};
+  for (const ds of req.datasets) evalTexts[ds] = await evalText(ds, ctx.readText, seqlen);
+  const calibText = quantize ? await calibrationText(r.calib, ctx.readText, ctx.readFile) : null;
+  if (calibText !== null) {
+    const overlap = calibrationOverlap(calibText, Object.fromEntries(Object.entries(evalTexts).map(([ds, t]) => [ds, t.text])));
+    if (overlap.length) caveats.push(`the calibration text (${r.calib}) overlaps the evaluation text of ${overlap.join(', ')}: the quantized figure there is flattered`);
+  }
+  const textHashes = cache ? await hashTexts(evalTexts, calibText) : null;
   const modelKey = cache ? await modelKeyOf(group, model.config, model.checkpoint) : '';
   const resultKey = cache
-    ? `result|${modelKey}|${await hashOf({ r, datasets: req.datasets, seqlen: req.seqlen, windows: req.windows, skipBefore: req.skipBefore, baselines: req.baselines, backend: req.backend, checkFinite: req.checkFinite })}`
+    ? `result|${modelKey}|${await hashOf({ r, datasets: req.datasets, seqlen: req.seqlen, windows: req.windows, skipBefore: req.skipBefore, baselines: req.baselines, backend: req.backend, checkFinite: req.checkFinite, texts: textHashes })}`
     : '';
   const hit = cache ? await cache.get<EvalResult>(resultKey) : undefined;
   if (hit) {
     report({ stage: 'evaluate', label: 'identical experiment found in the cache', fraction: 1 });
     return { ...hit, cached: true, warnings };
   }
-  const cfg = r.hiddenLayerNum ? { ...model.config, layers: r.hiddenLayerNum } : model.config;
-  const seqlen = Math.min(req.seqlen ?? r.seqlen, cfg.maxPositions);
-  if (!Number.isInteger(seqlen) || seqlen < 2) throw new OptionsError(`seqlen must be an integer ≥ 2 (got ${req.seqlen})`);
   // calibration is tokenized and checked before any GPU work: a too-short text fails here
   const calibSeqlen = Math.min(r.seqlen, cfg.maxPositions);
   let calib: Uint32Array[] = [];
-  if (quantize) {
-    const calibKey = `calib|${modelKey}|${await hashOf({ calib: r.calib, nsamples: r.nsamples, seqlen: calibSeqlen, seed: r.seed })}`;
+  if (calibText !== null) {
+    const calibKey = `calib|${modelKey}|${await hashOf({ text: textHashes?.calib, nsamples: r.nsamples, seqlen: calibSeqlen, seed: r.seed })}`;
     calib = (cache && (await cache.get<Uint32Array[]>(calibKey))) || [];
     if (calib.length === 0) {
-      calib = sampleWindows(model.tokenizer.encode(await calibrationText(r.calib, ctx.readText)), r.nsamples, calibSeqlen, r.seed);
+      calib = sampleWindows(model.tokenizer.encode(calibText), r.nsamples, calibSeqlen, r.seed);
       await cache?.set(calibKey, calib, { model: group, kind: 'calib' });
     }
   }
   /** finished blocks of a recipe, kept across reloads */
   const blockCache = async (rq: QuantRecipe): Promise<BlockCache | undefined> => {
     if (!cache) return undefined;
-    const prefix = await blockKeyPrefix(modelKey, rq);
+    const prefix = await blockKeyPrefix(modelKey, rq, textHashes!.calib!);
     return {
+      key: prefix,
       load: (layer) => cache.get<CachedBlock>(prefix + layer),
       save: (layer, b) => cache.set(prefix + layer, b, { model: group, kind: 'block' }),
     };
@@ -106,6 +136,7 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
       return { weights: w, decoder: new Decoder(be, cfg, w) };
     };
     const fp = await loadWeights();
+    loading = false;
     report({ stage: 'load', label: 'model loaded', fraction: 1, loadedBytes: model.checkpoint.bytes, totalBytes: model.checkpoint.bytes });
     const loadMs = performance.now() - t0;
 
@@ -116,8 +147,7 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
       const windows: Record<string, number> = {};
       const evalMs: Record<string, number> = {};
       for (const ds of req.datasets) {
-        const text = await evalText(ds, ctx.readText, seqlen);
-        const ids = tokenizeEval(model.tokenizer, text);
+        const ids = tokenizeEval(model.tokenizer, evalTexts[ds]);
         const t1 = performance.now();
         const res = await perplexity(decoder, ids, seqlen, {
           windows: req.windows,
@@ -179,6 +209,7 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
       timings: { loadMs, evalMs, tokensPerSecond: tokensScored / (scoringMs / 1000) },
       device: gpu ? { description: gpu.info.description, software: gpu.info.software, shaderF16: gpu.info.shaderF16 } : null,
       peakGpuBytes: gpu?.peakBytes ?? 0,
+      ...(caveats.length ? { caveats } : {}),
     };
     await cache?.set(resultKey, result, { model: group, kind: 'result' });
     return { ...result, warnings };

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { CALIBRATION_SETS } from '../eval/calibration.ts';
 import { EVAL_DATASETS } from '../eval/datasets.ts';
 import { parseHubId } from '../model/source.ts';
-import { DEFAULT_RECIPE, METHODS, recipeLabel, type QuantRecipe } from '../quant/recipe.ts';
+import { DEFAULT_RECIPE, MAX_SEED, METHODS, recipeLabel, type QuantRecipe } from '../quant/recipe.ts';
 import { CLUSTERINGS } from '../quant/rptq.ts';
 
 /** Where the model comes from, without the bytes: local files cannot travel in a link, only their name. */
@@ -35,8 +35,23 @@ export interface ResultSummary {
   pplBefore?: Record<string, number>;
   /** mean bits per weight over the quantized layers */
   bitsPerWeight?: number;
+  /** of which the codes; the rest is scales and zeros */
+  codeBits?: number;
+  /** what the figures carry (the calibration text overlapping an evaluation text) */
+  warnings?: string[];
   quantizeMs?: number;
   device?: string;
+}
+
+/** A calibration source a link may name: a named set, or an https URL on a public host name (no paths, no local hosts). */
+export function isLinkCalibration(calib: string): boolean {
+  if ((CALIBRATION_SETS as readonly string[]).includes(calib)) return true;
+  try {
+    const u = new URL(calib);
+    return u.protocol === 'https:' && z.regexes.domain.test(u.hostname) && !/(^|\.)localhost$/i.test(u.hostname) && !u.username && !u.password && !u.href.includes('/../');
+  } catch {
+    return false;
+  }
 }
 
 const name = (re: RegExp, what: string) => z.string().max(200).regex(re, `not a valid ${what}`);
@@ -61,8 +76,10 @@ export const recipeSchema = z.strictObject({
   blocksize: z.number().int().min(1).max(128),
   nsamples: z.number().int().min(1).max(4096),
   seqlen: z.number().int().min(2).max(1 << 17),
-  calib: z.union([z.enum(CALIBRATION_SETS), name(/^[\w./-]+\.(txt|raw|md)$/i, 'calibration file')]),
-  seed: z.number().int(),
+  // a named set, or an absolute https URL the page shows in full and asks to confirm before fetching; never a path,
+  // which would let a link choose what the page (or the CLI) reads
+  calib: z.string().max(2000).refine(isLinkCalibration, `the calibration source must be a named set (${CALIBRATION_SETS.join(', ')}) or an absolute https:// URL of a public host, not a path`),
+  seed: z.number().int().min(0).max(MAX_SEED),
   hiddenLayerNum: z.number().int().min(1).optional(),
   abits: bits,
   onlyQuantKv: z.boolean(),
@@ -89,6 +106,8 @@ export const resultSummarySchema = z.strictObject({
   ppl: figures,
   pplBefore: figures.optional(),
   bitsPerWeight: z.number().positive().max(64).optional(),
+  codeBits: z.number().positive().max(64).optional(),
+  warnings: z.array(z.string().max(500)).max(10).optional(),
   quantizeMs: z.number().nonnegative().optional(),
   device: z.string().max(300).optional(),
 });
@@ -134,4 +153,51 @@ export function describeSpec(s: ExperimentSpec): string {
   }
   parts.push(`eval ${s.eval.datasets.join(',')} seqlen ${s.eval.seqlen} windows ${s.eval.windows ?? 'all'}`);
   return parts.join(' · ');
+}
+
+/** One setting of an experiment, named as the page shows it. */
+export interface SpecField {
+  key: string;
+  value: string;
+}
+
+/**
+ * Every setting the experiment's figures depend on, method options included, as (name, value) pairs: the results
+ * table's config cell and the compare view (which highlights the ones that differ) read these.
+ */
+export function specFields(s: ExperimentSpec): SpecField[] {
+  const r = s.recipe;
+  const out: SpecField[] = [
+    { key: 'model', value: describeModel(s.model) },
+    { key: 'method', value: recipeLabel(r) },
+  ];
+  const add = (key: string, value: string | number | boolean) => out.push({ key, value: typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value) });
+  if (r.method !== 'fp') {
+    add('calibration', `${r.calib} ${r.nsamples}×${r.seqlen}`);
+    add('seed', r.seed);
+    if (r.method !== 'rptq') add('group size', r.groupsize > 0 ? r.groupsize : 'per row');
+    add('sym', r.sym);
+    if (r.method === 'gptq' || r.method === 'rptq') {
+      add('damp', r.percdamp);
+      add('block size', r.blocksize);
+      add('act-order', r.actOrder);
+      if (r.method === 'gptq') add('static groups', r.staticGroups);
+      add('true-sequential', r.trueSequential);
+    }
+    if (r.method === 'rptq') {
+      add('abits', r.abits);
+      add('K/V only', r.onlyQuantKv);
+      add('norm bits', r.normBits ?? Math.max(8, r.abits));
+      add('prob bits', r.probBits ?? Math.max(8, r.abits));
+      const c = r.clusters;
+      add('clusters R1/R2/R3/R4/R5', `${c.R1}/${c.R2}/${c.R3}/${c.R4}/${c.R5}`);
+      add('restarts', r.kmeansRestarts);
+      add('channel grouping', r.clustering);
+    }
+  }
+  if (r.hiddenLayerNum) add('blocks', `first ${r.hiddenLayerNum}`);
+  add('eval', s.eval.datasets.join(','));
+  add('eval seqlen', s.eval.seqlen);
+  add('eval windows', s.eval.windows ?? 'all');
+  return out;
 }

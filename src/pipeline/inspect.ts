@@ -17,7 +17,7 @@ import { LabError } from '../errors.ts';
 import type { QuantRecipe } from '../quant/recipe.ts';
 import { reorderBlock, type BlockReorder } from '../quant/reorder.ts';
 import { siteTaps } from './activationStats.ts';
-import { blockKeyPrefix, modelKeyOf, type LabCache } from './cache.ts';
+import type { LabCache } from './cache.ts';
 import type { CachedBlock } from './quantizeModel.ts';
 
 export interface ActivationMap {
@@ -113,12 +113,13 @@ function reorderOf(sites: CachedBlock['sites'], rope: boolean): BlockReorder {
   return { R1: p('attn_norm'), R2: rope ? undefined : p('k'), R3: p('v'), R4: p('ffn_norm'), R5: p('down_in') };
 }
 
-export async function weightView(source: ModelSource, cache: LabCache, r: QuantRecipe, layer: number, role: LinearRole, bins = 64, crop = 64): Promise<WeightView> {
+/** blockKey: where the run kept its finished blocks (QuantSummary.blockKey). */
+export async function weightView(source: ModelSource, cache: LabCache, blockKey: string | undefined, layer: number, role: LinearRole, bins = 64, crop = 64): Promise<WeightView> {
   const model = await loadModel(source);
   const cfg = model.config;
   if (!linearRoles(cfg.family).includes(role)) throw new LabError(`${cfg.modelType} has no ${role} projection`);
-  const key = (await blockKeyPrefix(await modelKeyOf(source.id, cfg, model.checkpoint), r)) + layer;
-  const cached = await cache.get<CachedBlock>(key);
+  if (!blockKey) throw new LabError('this run kept no quantized blocks in this browser (was storage full?), so its weights cannot be shown');
+  const cached = await cache.get<CachedBlock>(blockKey + layer);
   if (!cached) throw new LabError(`block ${layer} of this experiment is not in this browser's storage yet: run it first (finished blocks are kept)`);
   const fpBlock = reorderBlock(await readHostBlock(cfg, model.checkpoint, layer), reorderOf(cached.sites, cfg.rope !== null), cfg);
   const W = fpBlock.linears[role]!.W;

@@ -1,7 +1,7 @@
 // Before a download: what a model is and whether this device can run it. Reads config.json and the safetensors
 // headers only (a few KiB by range), then checks every tensor the forward binds whole against the adapter's limits.
 import { fmtBytes } from '../gpu/gpu.ts';
-import { parseConfig, parameterCount } from '../model/config.ts';
+import { parseConfig, parameterCount, type ModelConfig } from '../model/config.ts';
 import { Checkpoint } from '../model/safetensors.ts';
 import { readJson, type ModelSource } from '../model/source.ts';
 import { MissingFileError } from '../errors.ts';
@@ -13,6 +13,8 @@ export interface BindingLimits {
 
 export interface ModelProbe {
   id: string;
+  /** the parsed config: what the page validates a recipe against before Run */
+  config: ModelConfig;
   modelType: string;
   layers: number;
   hidden: number;
@@ -52,6 +54,7 @@ export async function probeModel(source: ModelSource, limits: BindingLimits | nu
   }
   return {
     id: source.id,
+    config: cfg,
     modelType: cfg.modelType,
     layers: cfg.layers,
     hidden: cfg.hidden,

@@ -33,6 +33,8 @@ export interface CachedBlock {
 }
 
 export interface BlockCache {
+  /** the key prefix of this recipe's blocks (the Inspect views read a finished block back by it) */
+  key: string;
   load(layer: number): Promise<CachedBlock | undefined>;
   save(layer: number, block: CachedBlock): Promise<void>;
 }
@@ -56,6 +58,7 @@ export async function quantizeModel(r: QuantRecipe, calib: Uint32Array[], ctx: Q
   const weightMethod = r.method === 'rptq' ? (r.wbits < 16 ? 'gptq' : null) : r.method;
   const groups = weightMethod === 'gptq' && r.trueSequential ? sequentialGroups(cfg.family) : [roles];
   const summary: QuantSummary = { method: r.method, layers: [], hessianMs: 0, factorMs: 0, loopMs: 0, totalMs: 0, calibrationTokens: 0 };
+  if (ctx.cache) summary.blockKey = ctx.cache.key;
   const t0 = performance.now();
   const checkCancel = () => {
     if (ctx.signal?.aborted) throw new CancelledError('quantization cancelled');
@@ -166,12 +169,15 @@ export async function quantizeModel(r: QuantRecipe, calib: Uint32Array[], ctx: Q
       [e.num, e.den] = sumPairs(await gpu.readMany(e.sums));
       for (const t of [...e.sums, e.fpW]) gpu.release(t);
       const K = block.linears[e.role]!.W.shape[1];
+      const groups = weightMethod ? weightGroups(r, K, plan?.inputGroups[e.role]?.groups) : 0;
       layers.push({
         layer,
         linear: linearName(cfg.family, e.role),
         relError: Math.sqrt(e.num / e.den),
         ms: started.get(e.role) ?? 0,
-        bits: weightMethod ? bitsPerWeight(r, K, plan?.inputGroups[e.role]?.groups) : 16,
+        bits: weightMethod ? r.wbits + (32 * groups) / K : 16,
+        codeBits: weightMethod ? r.wbits : 16,
+        groups,
       });
     }
     summary.layers.push(...layers);
@@ -211,8 +217,8 @@ async function rptqBlock(gpu: Gpu, decoder: Decoder<GpuTensor>, layer: number, b
   return plan;
 }
 
-/** wbits plus one fp16 scale and one fp16 zero per group (per row: per K weights; RPTQ: per input cluster) */
-export function bitsPerWeight(r: QuantRecipe, K: number, groups?: number): number {
-  if (groups !== undefined) return r.wbits + (32 * groups) / K;
-  return r.wbits + 32 / (r.groupsize > 0 ? r.groupsize : K);
+/** (scale, zero) groups per output row, each one f16 scale and one f16 zero: 1 per row, ⌈K / groupsize⌉, or RPTQ's input clusters */
+export function weightGroups(r: QuantRecipe, K: number, clusters?: number): number {
+  if (clusters !== undefined) return clusters;
+  return r.groupsize > 0 ? Math.ceil(K / r.groupsize) : 1;
 }

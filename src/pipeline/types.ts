@@ -46,7 +46,12 @@ export interface LayerReport {
   /** ‖XWᵀ − XŴᵀ‖ / ‖XWᵀ‖ on the calibration inputs */
   relError: number;
   ms: number;
+  /** bits per weight stored: the codes plus each group's f16 scale and zero */
   bits: number;
+  /** of which the codes (wbits; 16 when the layer is not quantized) */
+  codeBits: number;
+  /** (scale, zero) groups per output row: 1 per row, K / groupsize, or RPTQ's input clusters */
+  groups: number;
 }
 
 export interface QuantSummary {
@@ -63,6 +68,8 @@ export interface QuantSummary {
   statsMs?: number;
   /** blocks restored from the cache instead of recomputed */
   cachedBlocks?: number;
+  /** where the finished blocks are kept (cache key prefix), for the Inspect views */
+  blockKey?: string;
 }
 
 export interface EvalResult {
@@ -85,4 +92,6 @@ export interface EvalResult {
   cached?: boolean;
   /** things the run worked around and the user should know (a full cache, …) */
   warnings?: string[];
+  /** what the figures themselves carry and every view of them must say (calibration text overlapping an evaluation text) */
+  caveats?: string[];
 }

@@ -12,7 +12,7 @@ import { memoryCache, type LabCache } from './cache.ts';
 import { idbCache } from './idbCache.ts';
 import { activationMap, weightView, type ActivationMap, type WeightView } from './inspect.ts';
 import { probeModel, type ModelProbe } from './probe.ts';
-import { LabError } from '../errors.ts';
+import { httpReader } from '../eval/dataFiles.ts';
 import type { EvalRequest, EvalResult, Progress } from './types.ts';
 
 export type SourceSpec =
@@ -33,13 +33,9 @@ function toSource(spec: SourceSpec): ModelSource {
   return filesSource(spec.files, spec.label);
 }
 
+/** The data folder URL as typed in the form, relative to the page. */
 function textReader(dataBase: string) {
-  const base = new URL(dataBase.endsWith('/') ? dataBase : `${dataBase}/`, self.location.href);
-  return async (rel: string) => {
-    const res = await fetch(new URL(rel, base));
-    if (!res.ok) throw new LabError(`dataset file ${rel} at ${base.href}: HTTP ${res.status}`);
-    return res.text();
-  };
+  return httpReader(new URL(dataBase.endsWith('/') ? dataBase : `${dataBase}/`, self.location.href).href);
 }
 
 let cache: LabCache | null = null;
@@ -67,8 +63,8 @@ const api = {
   activations(spec: SourceSpec, recipe: QuantRecipe, layer: number, site: ActSite, dataBase: string, perm?: number[]): Promise<Outcome<ActivationMap>> {
     return outcome(() => activationMap(toSource(spec), textReader(dataBase), recipe, layer, site, { perm }));
   },
-  weights(spec: SourceSpec, recipe: QuantRecipe, layer: number, role: LinearRole): Promise<Outcome<WeightView>> {
-    return outcome(() => weightView(toSource(spec), labCache(), recipe, layer, role));
+  weights(spec: SourceSpec, blockKey: string | undefined, layer: number, role: LinearRole): Promise<Outcome<WeightView>> {
+    return outcome(() => weightView(toSource(spec), labCache(), blockKey, layer, role));
   },
 };
 

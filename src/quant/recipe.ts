@@ -5,6 +5,8 @@ import type { ModelConfig } from '../model/config.ts';
 import { CLUSTERINGS, type Clustering, type ReorderPoint, type RptqOptions } from './rptq.ts';
 
 export const METHODS = ['fp', 'rtn', 'gptq', 'rptq'] as const;
+/** the seeded generator's state is 32 bits */
+export const MAX_SEED = 2 ** 32 - 1;
 export type Method = (typeof METHODS)[number];
 
 export interface QuantRecipe {
@@ -103,12 +105,13 @@ export function validateRecipe(r: QuantRecipe, cfg?: ModelConfig): void {
     if (r.staticGroups) bad('--static-groups does not apply to rptq: its cluster groups are always fitted up front');
   }
   if (!Number.isInteger(r.groupsize) || (r.groupsize !== -1 && r.groupsize < 1)) bad(`--groupsize must be −1 (per row) or a positive integer (got ${r.groupsize})`);
+  if (typeof r.calib !== 'string' || r.calib.trim() === '') bad('--calib must name a calibration set, a URL or a text file');
   if (!Number.isInteger(r.nsamples) || r.nsamples < 1) bad(`--nsamples must be a positive integer (got ${r.nsamples})`);
   if (!Number.isInteger(r.seqlen) || r.seqlen < 2) bad(`--seqlen must be an integer ≥ 2 (got ${r.seqlen})`);
   if (!(r.percdamp >= 0 && r.percdamp < 1)) bad(`--percdamp must be in [0, 1) (got ${r.percdamp})`);
   if (!Number.isInteger(r.blocksize) || r.blocksize < 1 || r.blocksize > 128) bad(`--blocksize must be 1..128 (got ${r.blocksize})`);
   if (r.staticGroups && r.groupsize === -1) bad('--static-groups needs a --groupsize');
-  if (!Number.isInteger(r.seed)) bad(`--seed must be an integer (got ${r.seed})`);
+  if (!Number.isInteger(r.seed) || r.seed < 0 || r.seed > MAX_SEED) bad(`--seed must be an integer from 0 to ${MAX_SEED} (got ${r.seed})`);
   if (!cfg) return;
   if (r.hiddenLayerNum !== undefined && (!Number.isInteger(r.hiddenLayerNum) || r.hiddenLayerNum < 1 || r.hiddenLayerNum > cfg.layers)) {
     bad(`--hidden_layer_num must be 1..${cfg.layers} for this model (got ${r.hiddenLayerNum})`);
@@ -147,11 +150,52 @@ export function rptqOptions(r: QuantRecipe): RptqOptions {
   };
 }
 
+/**
+ * The page's word for each option the CLI names by flag (validateRecipe speaks flags): one table, so a message under
+ * the form names the field the user sees.
+ */
+export const FORM_WORDS: Record<string, string> = {
+  method: 'method',
+  wbits: 'wbits',
+  groupsize: 'group size',
+  sym: 'sym',
+  'act-order': 'act-order',
+  'static-groups': 'static groups',
+  'true-sequential': 'true-sequential',
+  percdamp: 'damp',
+  blocksize: 'block size',
+  nsamples: 'calibration windows',
+  seqlen: 'seqlen',
+  calib: 'calibration',
+  seed: 'seed',
+  hidden_layer_num: 'number of blocks',
+  abits: 'abits',
+  only_quant_kv: '"only the K/V cache"',
+  R1_clusters: 'R1 clusters',
+  R2_clusters: 'R2 clusters',
+  R3_clusters: 'R3 clusters',
+  R4_clusters: 'R4 clusters',
+  R5_clusters: 'R5 clusters',
+  kmeans_restarts: 'restarts',
+  norm_bits: 'norm bits',
+  prob_bits: 'prob bits',
+  clustering: 'channel grouping',
+};
+
+/** A validateRecipe message in the form's words: "--groupsize 7 does not divide…" → "group size 7 does not divide…". */
+export function inFormWords(message: string): string {
+  return message
+    .replace(/--([\w-]+)/g, (_, f: string) => FORM_WORDS[f] ?? f.replace(/_/g, ' '))
+    .replace(/\(got NaN\)/g, '(the field is empty)')
+    .replace(/^./, (c) => c.toUpperCase());
+}
+
 /** A short name for a recipe, as the seed tables write it: "RPTQ W4A4KV", "GPTQ W3 g128", "FP". */
 export function recipeLabel(r: QuantRecipe): string {
   if (r.method === 'fp') return 'FP';
-  const g = r.groupsize > 0 ? ` g${r.groupsize}` : '';
-  if (r.method !== 'rptq') return `${r.method.toUpperCase()} W${r.wbits}${g}`;
+  const n = (v: number) => (Number.isFinite(v) ? String(v) : '?');
+  const g = r.groupsize > 0 ? ` g${n(r.groupsize)}` : '';
+  if (r.method !== 'rptq') return `${r.method.toUpperCase()} W${n(r.wbits)}${g}`;
   const base = r.clustering === 'kmeans' ? '' : r.clustering === 'tensor' ? ' per-tensor' : ' contiguous groups';
-  return `RPTQ W${r.wbits}A${r.abits}${r.onlyQuantKv ? 'KV' : ''}${base}`;
+  return `RPTQ W${n(r.wbits)}A${n(r.abits)}${r.onlyQuantKv ? 'KV' : ''}${base}`;
 }
