@@ -42,7 +42,7 @@ export const createInspectSlice: StateCreator<LabState, [], [], InspectSlice> = 
   async loadWeightView() {
     const s = get();
     set({ weightView: { status: 'loading' } });
-    const out = await inspectWeights(sourceSpec(s.model), s.spec().recipe, s.inspectLayer, s.inspectRole);
+    const out = await inspectWeights(sourceSpec(s.model), s.result?.quant?.blockKey, s.inspectLayer, s.inspectRole);
     set({ weightView: out.error ? { status: 'error', error: `${out.error.kind}: ${out.error.message}` } : { status: 'done', data: out.result } });
   },
 });

@@ -48,4 +48,4 @@ export const useLab = create<LabState>()(
 );
 
 export { BUNDLED, HUB_PRESETS, sourceSpec, describeChoice, type ModelChoice } from './modelSlice.ts';
-export { DATASETS, PRESETS, recipeProblem } from './experimentSlice.ts';
+export { DATASETS, PRESETS, presetProblem, recipeProblem, selectedConfig } from './experimentSlice.ts';

@@ -30,7 +30,11 @@ export const createLinkSlice: StateCreator<LabState, [], [], LinkSlice> = (set, 
       set({ linkError: (e as Error).message, shared: null });
     }
   },
-  dismissLink: () => set({ shared: null, linkError: null }),
+  dismissLink() {
+    set({ shared: null, linkError: null });
+    // the fragment goes too, or a reload would open the dismissed link again
+    if (typeof location !== 'undefined' && hasSharePayload(location.hash)) history.replaceState(history.state, '', location.href.split('#')[0]);
+  },
   async makeLink(withResults) {
     const s = get();
     const spec = s.spec();

@@ -6,6 +6,7 @@ import type { SourceSpec } from '../pipeline/worker.ts';
 import type { ModelRef } from '../pipeline/experimentSpec.ts';
 import type { ModelProbe } from '../pipeline/probe.ts';
 import { probeModel } from './workerClient.ts';
+import { hasSharePayload } from '../pipeline/shareLink.ts';
 import type { LabState } from './labStore.ts';
 
 export const BUNDLED = [
@@ -49,6 +50,7 @@ export function describeChoice(m: ModelChoice): string {
   if (m.kind === 'bundled') return `bundled ${m.id}`;
   if (m.kind === 'hub') return `${m.repo}@${m.revision}`;
   if (m.kind === 'url') return m.url;
+  if (m.files.length === 0) return `local files "${m.label}" (not loaded here: pick the folder)`;
   return `${m.label} (${m.files.length} files)`;
 }
 
@@ -63,6 +65,10 @@ export const createModelSlice: StateCreator<LabState, [], [], ModelSlice> = (set
   async probeShared() {
     const ok = await fetch('/shared/models/stories260K/config.json', { method: 'HEAD' }).then((r) => r.ok, () => false);
     set((s) => ({ sharedServed: ok, model: !ok && s.model.kind === 'bundled' ? { kind: 'hub', repo: HUB_PRESETS[0], revision: 'main' } : s.model }));
+    // a bundled model is on this server: probing it costs a few KiB and lets the form check options against its
+    // widths before Run (remote models are probed on a click only; a share link never starts a fetch)
+    const s = get();
+    if (ok && s.model.kind === 'bundled' && !s.shared && !hasSharePayload(location.href) && s.probe.status === 'idle') void s.probeModel();
   },
   async probeModel() {
     const m = get().model;

@@ -1,9 +1,9 @@
 // Every finished run, kept across reloads (summaries only: figures and the experiment, never tensors), with two
-// picked for side-by-side comparison and CSV/JSON export.
+// picked for side-by-side comparison and CSV/JSON export that carry every option of the experiment.
 import type { StateCreator } from 'zustand';
 import type { EvalResult } from '../pipeline/types.ts';
 import { describeModel, type ExperimentSpec, type ResultSummary } from '../pipeline/experimentSpec.ts';
-import { recipeLabel } from '../quant/recipe.ts';
+import { recipeLabel, type QuantRecipe } from '../quant/recipe.ts';
 import type { LabState } from './labStore.ts';
 
 export interface RunRecord {
@@ -31,23 +31,65 @@ export interface ResultsSlice {
 
 export function summarize(spec: ExperimentSpec, r: EvalResult): ResultSummary {
   const layers = r.quant?.layers ?? [];
+  const mean = (f: (l: (typeof layers)[number]) => number) => layers.reduce((s, l) => s + f(l), 0) / layers.length;
   return {
     label: recipeLabel(spec.recipe),
     ppl: r.ppl,
     ...(r.pplBefore ? { pplBefore: r.pplBefore } : {}),
-    ...(layers.length ? { bitsPerWeight: layers.reduce((s, l) => s + l.bits, 0) / layers.length } : {}),
+    ...(layers.length ? { bitsPerWeight: mean((l) => l.bits), codeBits: mean((l) => l.codeBits ?? l.bits) } : {}),
     ...(r.quant ? { quantizeMs: r.quant.totalMs } : {}),
     ...(r.device ? { device: r.device.description } : {}),
+    ...(r.caveats?.length ? { warnings: r.caveats } : {}),
   };
 }
 
-/** One row per run and dataset, for spreadsheets. */
+/** Bits per weight with its split: "18.56 = 4 codes + 14.56 scales/zeros". */
+export function bitsSplit(s: Pick<ResultSummary, 'bitsPerWeight' | 'codeBits'>): string {
+  if (s.bitsPerWeight === undefined) return '16';
+  if (s.codeBits === undefined || Math.abs(s.bitsPerWeight - s.codeBits) < 0.005) return s.bitsPerWeight.toFixed(2);
+  return `${s.bitsPerWeight.toFixed(2)} = ${s.codeBits.toFixed(s.codeBits % 1 ? 2 : 0)} codes + ${(s.bitsPerWeight - s.codeBits).toFixed(2)} scales/zeros`;
+}
+
+/** Every recipe field as a flat column (clusters spread out, the reference's defaults filled in). */
+export function recipeColumns(r: QuantRecipe): Record<string, string> {
+  return {
+    method: r.method,
+    wbits: String(r.wbits),
+    abits: String(r.abits),
+    groupsize: String(r.groupsize),
+    sym: String(r.sym),
+    act_order: String(r.actOrder),
+    static_groups: String(r.staticGroups),
+    true_sequential: String(r.trueSequential),
+    percdamp: String(r.percdamp),
+    blocksize: String(r.blocksize),
+    calib: r.calib,
+    nsamples: String(r.nsamples),
+    calib_seqlen: String(r.seqlen),
+    seed: String(r.seed),
+    hidden_layer_num: r.hiddenLayerNum !== undefined ? String(r.hiddenLayerNum) : '',
+    only_quant_kv: String(r.onlyQuantKv),
+    R1_clusters: String(r.clusters.R1),
+    R2_clusters: String(r.clusters.R2),
+    R3_clusters: String(r.clusters.R3),
+    R4_clusters: String(r.clusters.R4),
+    R5_clusters: String(r.clusters.R5),
+    kmeans_restarts: String(r.kmeansRestarts),
+    norm_bits: String(r.normBits ?? Math.max(8, r.abits)),
+    prob_bits: String(r.probBits ?? Math.max(8, r.abits)),
+    clustering: r.clustering,
+  };
+}
+
+/** One row per run and dataset, for spreadsheets, with every option of the experiment. */
 export function runsToCsv(runs: RunRecord[]): string {
   const esc = (v: unknown) => (/[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v ?? ''));
-  const rows = [['time', 'model', 'method', 'dataset', 'ppl', 'fp_ppl', 'delta', 'bits_per_weight', 'quantize_s', 'wall_s', 'seqlen', 'windows', 'calib', 'nsamples', 'seed']];
+  const optionNames = Object.keys(recipeColumns(runs[0]?.spec.recipe ?? ({ clusters: {} } as QuantRecipe)));
+  const rows = [['time', 'model', 'label', 'dataset', 'ppl', 'fp_ppl', 'delta', 'bits_per_weight', 'code_bits', 'quantize_s', 'wall_s', 'eval_seqlen', 'eval_windows', ...optionNames, 'warnings']];
   for (const r of runs) {
+    const options = recipeColumns(r.spec.recipe);
     for (const [ds, v] of Object.entries(r.summary.ppl)) {
-      const fp = r.summary.pplBefore?.[ds];
+      const fp = r.summary.pplBefore?.[ds as keyof typeof r.summary.ppl];
       rows.push([
         new Date(r.at).toISOString(),
         describeModel(r.spec.model),
@@ -55,26 +97,42 @@ export function runsToCsv(runs: RunRecord[]): string {
         ds,
         String(v),
         fp !== undefined ? String(fp) : '',
-        fp !== undefined ? String(v - fp) : '',
+        fp !== undefined ? String(v! - fp) : '',
         r.summary.bitsPerWeight?.toFixed(3) ?? '',
+        r.summary.codeBits?.toFixed(3) ?? '',
         r.summary.quantizeMs !== undefined ? (r.summary.quantizeMs / 1000).toFixed(2) : '',
         (r.wallMs / 1000).toFixed(2),
         String(r.spec.eval.seqlen),
         String(r.spec.eval.windows ?? 'all'),
-        r.spec.recipe.calib,
-        String(r.spec.recipe.nsamples),
-        String(r.spec.recipe.seed),
+        ...optionNames.map((k) => options[k]),
+        (r.summary.warnings ?? []).join(' | '),
       ]);
     }
   }
   return rows.map((row) => row.map(esc).join(',')).join('\n') + '\n';
 }
 
+/** The runs as JSON: each with its experiment, its figures and the same flat option columns as the CSV. */
+export function runsToJson(runs: RunRecord[]): string {
+  return JSON.stringify(runs.map((r) => ({ ...r, options: recipeColumns(r.spec.recipe) })), null, 2);
+}
+
+/** Canonical JSON of an experiment (object keys sorted): two runs of the same experiment have the same text. */
+function specKey(spec: ExperimentSpec): string {
+  const canon = (x: unknown): unknown =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, canon((x as Record<string, unknown>)[k])])) : x;
+  return JSON.stringify(canon(spec));
+}
+
 export const createResultsSlice: StateCreator<LabState, [], [], ResultsSlice> = (set) => ({
   runs: [],
   compare: [],
   addRun: (spec, result, wallMs) =>
-    set((s) => ({ runs: [{ id: `${Date.now()}-${s.runs.length}`, at: Date.now(), spec, summary: summarize(spec, result), wallMs, cached: !!result.cached }, ...s.runs].slice(0, 200) })),
+    set((s) => {
+      // an identical experiment answered from the cache is the row that is already there, not a new one
+      if (result.cached && s.runs.some((r) => !r.shared && specKey(r.spec) === specKey(spec))) return {};
+      return { runs: [{ id: `${Date.now()}-${s.runs.length}`, at: Date.now(), spec, summary: summarize(spec, result), wallMs, cached: !!result.cached }, ...s.runs].slice(0, 200) };
+    }),
   addShared: (spec, summary) =>
     set((s) => ({ runs: [{ id: `shared-${Date.now()}`, at: Date.now(), spec, summary, wallMs: 0, cached: false, shared: true }, ...s.runs] })),
   toggleCompare: (id) => set((s) => ({ compare: s.compare.includes(id) ? s.compare.filter((x) => x !== id) : [...s.compare, id].slice(-2) })),

@@ -32,8 +32,8 @@ export function inspectActivations(spec: SourceSpec, recipe: QuantRecipe, layer:
   return ensure().activations(spec, recipe, layer, site, dataBase, perm);
 }
 
-export function inspectWeights(spec: SourceSpec, recipe: QuantRecipe, layer: number, role: LinearRole): Promise<Outcome<WeightView>> {
-  return ensure().weights(spec, recipe, layer, role);
+export function inspectWeights(spec: SourceSpec, blockKey: string | undefined, layer: number, role: LinearRole): Promise<Outcome<WeightView>> {
+  return ensure().weights(spec, blockKey, layer, role);
 }
 
 export function cancelRun(): void {

@@ -1,6 +1,7 @@
 // What to run and what to measure: the method (MethodFields) and the perplexity datasets and windows.
 import { DATASETS, useLab } from '../store/labStore.ts';
 import { MethodFields } from './MethodFields.tsx';
+import { NumberInput } from './NumberInput.tsx';
 
 export function ExperimentPanel() {
   const { datasets, seqlen, windows, dataBase, setExperiment, status } = useLab();
@@ -25,7 +26,7 @@ export function ExperimentPanel() {
       </fieldset>
       <div className="row">
         <label>
-          seqlen <input type="number" data-testid="seqlen" value={seqlen} min={2} disabled={busy} onChange={(e) => setExperiment({ seqlen: Number(e.target.value) })} />
+          seqlen <NumberInput testid="seqlen" value={seqlen} disabled={busy} onChange={(v) => setExperiment({ seqlen: v })} />
         </label>
         <label>
           windows (blank = all){' '}
@@ -41,7 +42,7 @@ export function ExperimentPanel() {
       </div>
       {seqlenError && <p className="field-error">{seqlenError}</p>}
       <label>
-        data folder URL <input value={dataBase} disabled={busy} onChange={(e) => setExperiment({ dataBase: e.target.value })} />
+        data folder URL <input data-testid="data-base" value={dataBase} disabled={busy} onChange={(e) => setExperiment({ dataBase: e.target.value })} />
       </label>
     </section>
   );

@@ -21,6 +21,12 @@ const SITE_NAMES: Record<ActSite, string> = {
   down_in: 'fc2 / down_proj input (R5)',
 };
 
+/** Why a site has no "after reorder" view. */
+function noReorderReason(site: SiteReport): string {
+  if (site.point === 'R2' && site.clusters > 1) return 'R2 is not folded on rotary models: its clusters apply after RoPE at run time, so the channels stay in their original order';
+  return 'this run did not reorder these channels';
+}
+
 function ClusterTable({ site }: { site: SiteReport }) {
   const rows = useMemo(() => {
     const size = new Array<number>(site.clusters).fill(0);
@@ -101,8 +107,9 @@ function Heatmap() {
 }
 
 function WeightPanel({ roles }: { roles: LinearRole[] }) {
-  const { weightView, loadWeightView, inspectRole, setInspect, status, model } = useLab();
+  const { weightView, loadWeightView, inspectRole, setInspect, status, model, result } = useLab();
   const w = weightView.data;
+  const report = w && result?.quant?.layers.find((l) => l.layer === w.layer && l.linear === w.linear);
   const family = roles.includes('gate') ? 'llama' : 'opt';
   const hist = useMemo(
     () =>
@@ -139,6 +146,13 @@ function WeightPanel({ roles }: { roles: LinearRole[] }) {
           <p className="hint">
             {w.linear} [{w.shape[0]} × {w.shape[1]}]: ‖W − Ŵ‖/‖W‖ = {w.relError.toFixed(4)}, {w.levelsPerRow.toFixed(1)} distinct values per row
           </p>
+          {report && report.groups > 0 && (
+            <p className="hint" data-testid="weight-bits">
+              Each row has {report.groups} group{report.groups > 1 ? 's' : ''} with its own f16 scale and zero
+              {report.groups > 1 ? `, so up to ${report.groups} × ${2 ** report.codeBits} = ${report.groups * 2 ** report.codeBits} distinct values per row` : ` (up to ${2 ** report.codeBits} values)`}. Bits per weight{' '}
+              {report.bits.toFixed(2)} = {report.codeBits} for the codes + {(report.bits - report.codeBits).toFixed(2)} for the scales and zeros (32 bits × {report.groups} groups ÷ {w.shape[1]} columns).
+            </p>
+          )}
           <SeriesChart x={hist.x} series={hist.series} xLabel="weight value" yLabel="count" bars testid="weight-histogram" height={180} />
           <div className="two">
             {(['fp', 'quant'] as const).map((k) => (
@@ -170,6 +184,8 @@ export function InspectPanel() {
   const blocks = [...new Set((result?.quant?.layers ?? []).map((l) => l.layer))];
   const site = sites.find((s) => s.layer === inspectLayer && s.site === inspectSite);
   const roles = result ? linearRoles(result.modelType === 'opt' ? 'opt' : 'llama') : [];
+  // what the chart really shows: a site without a folded reorder is drawn in its original order
+  const shownOrder = site?.perm ? channelOrder : 'original';
   return (
     <section className="panel wide" data-testid="inspect-panel">
       <h2>Inspect</h2>
@@ -199,11 +215,12 @@ export function InspectPanel() {
               </select>
             </label>
             <label className="check">
-              <input type="radio" checked={channelOrder === 'original'} onChange={() => setInspect({ channelOrder: 'original' })} /> original order
+              <input type="radio" checked={shownOrder === 'original'} onChange={() => setInspect({ channelOrder: 'original' })} /> original order
             </label>
-            <label className="check">
-              <input type="radio" data-testid="order-reordered" disabled={!site?.perm} checked={channelOrder === 'reordered'} onChange={() => setInspect({ channelOrder: 'reordered' })} /> after reorder
+            <label className="check" title={site && !site.perm ? noReorderReason(site) : undefined}>
+              <input type="radio" data-testid="order-reordered" disabled={!site?.perm} checked={shownOrder === 'reordered'} onChange={() => setInspect({ channelOrder: 'reordered' })} /> after reorder
             </label>
+            {site && !site.perm && site.clusters > 1 && <span className="hint" data-testid="no-reorder">{noReorderReason(site)}</span>}
           </div>
           {site ? (
             <>
@@ -211,7 +228,7 @@ export function InspectPanel() {
                 Channel ranges: block {site.layer}, {SITE_NAMES[site.site]} — {site.channels} channels, {site.clusters} cluster{site.clusters > 1 ? 's' : ''}
                 {site.bits < 16 ? `, quantized to ${site.bits} bits` : ''}
               </h3>
-              <RangeChart site={site} order={site.perm ? channelOrder : 'original'} />
+              <RangeChart site={site} order={shownOrder} />
               <p className="hint">drag to zoom, double-click to reset; each segment spans a channel's min to max over the calibration tokens</p>
               {site.clusters > 1 && <ClusterTable site={site} />}
               <h3>Activation quantization error by channel grouping</h3>

@@ -1,10 +1,14 @@
 // A share link's experiment, restored into the form, with its figures; it offers to run, never runs by itself.
-// A damaged link says what is wrong and the page stays as it was.
-import { useLab } from '../store/labStore.ts';
+// Before a re-run it says what the link would make the page do that the user must agree to (fetch a calibration
+// URL, shown in full) or provide (the folder of a local-files model). A damaged link says what is wrong and the page
+// stays as it was.
+import { recipeProblem, useLab } from '../store/labStore.ts';
 import { describeSpec } from '../pipeline/experimentSpec.ts';
+import { calibrationKind } from '../eval/calibration.ts';
 
 export function LinkBanner() {
-  const { shared, linkError, dismissLink, run, status, addShared } = useLab();
+  const state = useLab();
+  const { shared, linkError, dismissLink, run, status, addShared, recipe, calibAllowed, allowCalibration } = state;
   if (linkError) {
     return (
       <section className="panel banner error-banner" role="alert" data-testid="link-error">
@@ -14,6 +18,8 @@ export function LinkBanner() {
     );
   }
   if (!shared) return null;
+  const calibUrl = recipe.method !== 'fp' && calibrationKind(recipe.calib) === 'url' && !calibAllowed.includes(recipe.calib) ? recipe.calib : null;
+  const problem = recipeProblem(state);
   return (
     <section className="panel banner" data-testid="link-banner">
       <strong>Shared experiment</strong> (restored into the form below): <span data-testid="link-config">{describeSpec(shared.spec)}</span>
@@ -38,8 +44,26 @@ export function LinkBanner() {
         </table>
       )}
       {shared.results?.device && <p className="hint">measured on {shared.results.device}</p>}
+      {shared.results?.warnings?.map((w) => (
+        <p key={w} className="error">
+          ⚠ {w}
+        </p>
+      ))}
+      {calibUrl && (
+        <p className="confirm" data-testid="link-calib-confirm">
+          This experiment calibrates on text fetched from <code>{calibUrl}</code>. The page fetches nothing until you allow it.{' '}
+          <button data-testid="link-calib-allow" onClick={() => allowCalibration(calibUrl)}>
+            Allow fetching it
+          </button>
+        </p>
+      )}
+      {problem && !calibUrl && (
+        <p className="error" data-testid="link-problem">
+          {problem}
+        </p>
+      )}
       <div className="row">
-        <button data-testid="link-rerun" disabled={status === 'running'} onClick={() => void run()}>
+        <button data-testid="link-rerun" disabled={status === 'running' || problem !== null} onClick={() => void run()}>
           Re-run it here
         </button>
         {shared.results && <button onClick={() => addShared(shared.spec, shared.results!)}>Add the shared figures to my results</button>}

@@ -1,38 +1,85 @@
 // Method and options (RTN, GPTQ, RPTQ), with one-click presets for the seed tables' rows; the first invalid
-// combination is explained under the fields, and Run stays disabled until it is fixed.
-import { PRESETS, recipeProblem, useLab } from '../store/labStore.ts';
-import { METHODS, type QuantRecipe } from '../quant/recipe.ts';
-import { CALIBRATION_SETS } from '../eval/calibration.ts';
+// combination is explained under the fields (checked against the probed model's widths), and Run stays disabled
+// until it is fixed. Presets that cannot run on the selected model say why.
+import { PRESETS, presetProblem, recipeProblem, useLab } from '../store/labStore.ts';
+import { FORM_WORDS, METHODS, type QuantRecipe } from '../quant/recipe.ts';
+import { CALIBRATION_SETS, calibrationKind } from '../eval/calibration.ts';
 import { CLUSTERINGS, type ReorderPoint } from '../quant/rptq.ts';
+import { NumberInput } from './NumberInput.tsx';
 
 const METHOD_NAMES: Record<string, string> = { fp: 'full precision', rtn: 'RTN', gptq: 'GPTQ', rptq: 'RPTQ' };
 const CLUSTERING_NAMES: Record<string, string> = { kmeans: 'k-means clusters + reorder (RPTQ)', contiguous: 'contiguous groups (baseline)', tensor: 'per tensor (baseline)' };
+
+/** The calibration source: a named set, or a text URL the user typed (or confirmed, when a link brought it). */
+function CalibrationField() {
+  const { recipe: r, setCalibration, calibAllowed, allowCalibration } = useLab();
+  const kind = calibrationKind(r.calib);
+  const isUrl = kind !== 'named';
+  return (
+    <>
+      <label>
+        {FORM_WORDS.calib}{' '}
+        <select data-testid="calib" value={isUrl ? 'url' : r.calib} onChange={(e) => setCalibration(e.target.value === 'url' ? 'https://' : e.target.value)}>
+          {CALIBRATION_SETS.map((c) => (
+            <option key={c}>{c}</option>
+          ))}
+          <option value="url">text from a URL…</option>
+        </select>
+      </label>
+      {isUrl && (
+        <>
+          <input className="calib-url" data-testid="calib-url" value={r.calib} placeholder="https://…/calibration.txt" onChange={(e) => setCalibration(e.target.value)} />
+          {!calibAllowed.includes(r.calib) && r.calib !== 'https://' && (
+            <span className="confirm" data-testid="calib-confirm">
+              This experiment calibrates on text fetched from <code>{r.calib}</code>.{' '}
+              <button type="button" data-testid="calib-allow" onClick={() => allowCalibration(r.calib)}>
+                Fetch it when I run
+              </button>
+            </span>
+          )}
+        </>
+      )}
+    </>
+  );
+}
 
 export function MethodFields() {
   const state = useLab();
   const { recipe: r, setRecipe, applyPreset, status } = state;
   const busy = status === 'running';
   const problem = recipeProblem(state);
-  const num = (v: string) => (v === '' ? NaN : Number(v));
-  const optNum = (v: string) => (v === '' ? undefined : Number(v));
+  const presetProblems = PRESETS.map((p) => ({ label: p.label, problem: presetProblem(state, p.label) })).filter((p) => p.problem);
   const check = (key: keyof QuantRecipe, label: string) => (
     <label className="check">
       <input type="checkbox" data-testid={String(key)} checked={Boolean(r[key])} onChange={(e) => setRecipe({ [key]: e.target.checked })} /> {label}
+    </label>
+  );
+  const num = (key: 'wbits' | 'groupsize' | 'abits' | 'nsamples' | 'seed' | 'percdamp' | 'kmeansRestarts', label: string, extra: { step?: string; narrow?: boolean; title?: string } = {}) => (
+    <label title={extra.title}>
+      {label} <NumberInput testid={key} value={r[key]} step={extra.step} className={extra.narrow ? 'narrow' : undefined} onChange={(v) => setRecipe({ [key]: v })} />
     </label>
   );
   return (
     <fieldset disabled={busy} data-testid="method-fields">
       <legend>Method</legend>
       <div className="row presets">
-        {PRESETS.map((pr) => (
-          <button key={pr.label} type="button" className="preset" data-testid={`preset-${pr.label.replace(/ /g, '-')}`} onClick={() => applyPreset(pr.label)}>
-            {pr.label}
-          </button>
-        ))}
+        {PRESETS.map((pr) => {
+          const why = presetProblems.find((p) => p.label === pr.label)?.problem;
+          return (
+            <button key={pr.label} type="button" className="preset" disabled={!!why} title={why ?? undefined} data-testid={`preset-${pr.label.replace(/ /g, '-')}`} onClick={() => applyPreset(pr.label)}>
+              {pr.label}
+            </button>
+          );
+        })}
       </div>
+      {presetProblems.length > 0 && (
+        <p className="hint" data-testid="preset-problems">
+          Not for this model: {presetProblems.map((p) => `${p.label} (${p.problem!.replace(/^./, (c) => c.toLowerCase())})`).join('; ')}
+        </p>
+      )}
       <div className="row">
         <label>
-          method{' '}
+          {FORM_WORDS.method}{' '}
           <select data-testid="method" value={r.method} onChange={(e) => setRecipe({ method: e.target.value as QuantRecipe['method'] })}>
             {METHODS.map((m) => (
               <option key={m} value={m}>
@@ -43,56 +90,44 @@ export function MethodFields() {
         </label>
         {r.method !== 'fp' && (
           <>
-            <label>
-              wbits <input type="number" data-testid="wbits" value={r.wbits} onChange={(e) => setRecipe({ wbits: num(e.target.value) })} />
-            </label>
-            {r.method !== 'rptq' && (
-              <label title="columns per group; −1 = one group per row">
-                group (−1 = row) <input type="number" data-testid="groupsize" value={r.groupsize} onChange={(e) => setRecipe({ groupsize: num(e.target.value) })} />
-              </label>
-            )}
-            {check('sym', 'sym')}
+            {num('wbits', FORM_WORDS.wbits)}
+            {r.method !== 'rptq' && num('groupsize', FORM_WORDS.groupsize, { title: 'columns per group; −1 = one group per row' })}
+            {check('sym', FORM_WORDS.sym)}
           </>
         )}
       </div>
       {(r.method === 'gptq' || r.method === 'rptq') && (
         <div className="row">
-          {check('actOrder', 'act-order')}
-          {r.method === 'gptq' && check('staticGroups', 'static groups')}
-          {check('trueSequential', 'true-sequential')}
-          <label>
-            damp <input type="number" step="0.01" value={r.percdamp} onChange={(e) => setRecipe({ percdamp: num(e.target.value) })} />
-          </label>
+          {check('actOrder', FORM_WORDS['act-order'])}
+          {r.method === 'gptq' && check('staticGroups', FORM_WORDS['static-groups'])}
+          {check('trueSequential', FORM_WORDS['true-sequential'])}
+          {num('percdamp', FORM_WORDS.percdamp, { step: '0.01' })}
         </div>
       )}
       {r.method === 'rptq' && (
         <>
           <div className="row">
-            <label>
-              abits <input type="number" data-testid="abits" value={r.abits} onChange={(e) => setRecipe({ abits: num(e.target.value) })} />
-            </label>
+            {num('abits', FORM_WORDS.abits)}
             {check('onlyQuantKv', 'only the K/V cache')}
             <label title="norm outputs (inputs of q/k/v and fc1); blank = max(8, abits)">
-              norm bits <input type="number" data-testid="normBits" placeholder={String(Math.max(8, r.abits))} value={r.normBits ?? ''} onChange={(e) => setRecipe({ normBits: optNum(e.target.value) })} />
+              {FORM_WORDS.norm_bits} <NumberInput testid="normBits" optional placeholder={String(Math.max(8, r.abits))} value={r.normBits} onChange={(v) => setRecipe({ normBits: v })} />
             </label>
             <label title="attention probabilities; blank = max(8, abits)">
-              prob bits <input type="number" data-testid="probBits" placeholder={String(Math.max(8, r.abits))} value={r.probBits ?? ''} onChange={(e) => setRecipe({ probBits: optNum(e.target.value) })} />
+              {FORM_WORDS.prob_bits} <NumberInput testid="probBits" optional placeholder={String(Math.max(8, r.abits))} value={r.probBits} onChange={(v) => setRecipe({ probBits: v })} />
             </label>
           </div>
           <div className="row">
             <span>clusters</span>
             {(['R1', 'R2', 'R3', 'R4', 'R5'] as ReorderPoint[]).map((p) => (
               <label key={p} title={p === 'R2' || p === 'R3' ? 'per head' : undefined}>
-                {p} <input type="number" data-testid={`clusters-${p}`} className="narrow" value={r.clusters[p]} onChange={(e) => setRecipe({ clusters: { ...r.clusters, [p]: num(e.target.value) } })} />
+                {p} <NumberInput testid={`clusters-${p}`} className="narrow" value={r.clusters[p]} onChange={(v) => setRecipe({ clusters: { ...r.clusters, [p]: v } })} />
               </label>
             ))}
-            <label>
-              restarts <input type="number" className="narrow" value={r.kmeansRestarts} onChange={(e) => setRecipe({ kmeansRestarts: num(e.target.value) })} />
-            </label>
+            {num('kmeansRestarts', FORM_WORDS.kmeans_restarts, { narrow: true })}
           </div>
           <div className="row">
             <label>
-              channel grouping{' '}
+              {FORM_WORDS.clustering}{' '}
               <select data-testid="clustering" value={r.clustering} onChange={(e) => setRecipe({ clustering: e.target.value as QuantRecipe['clustering'] })}>
                 {CLUSTERINGS.map((c) => (
                   <option key={c} value={c}>
@@ -106,20 +141,9 @@ export function MethodFields() {
       )}
       {r.method !== 'fp' && (
         <div className="row">
-          <label>
-            calibration{' '}
-            <select data-testid="calib" value={r.calib} onChange={(e) => setRecipe({ calib: e.target.value })}>
-              {CALIBRATION_SETS.map((c) => (
-                <option key={c}>{c}</option>
-              ))}
-            </select>
-          </label>
-          <label>
-            nsamples <input type="number" data-testid="nsamples" value={r.nsamples} onChange={(e) => setRecipe({ nsamples: num(e.target.value) })} />
-          </label>
-          <label>
-            seed <input type="number" data-testid="seed" value={r.seed} onChange={(e) => setRecipe({ seed: num(e.target.value) })} />
-          </label>
+          <CalibrationField />
+          {num('nsamples', FORM_WORDS.nsamples)}
+          {num('seed', FORM_WORDS.seed)}
         </div>
       )}
       {problem && (

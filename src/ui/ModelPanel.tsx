@@ -110,7 +110,13 @@ export function ModelPanel() {
       <p className="current" data-testid="model-current">
         Selected: {describeChoice(model)}
       </p>
-      <ProbeInfo />
+      {model.kind === 'files' && model.files.length === 0 ? (
+        <p className="error" data-testid="model-missing-files">
+          This experiment ran on local files ("{model.label}") that only its author has. Pick that folder (Local folder…) or drop its files here to re-run it.
+        </p>
+      ) : (
+        <ProbeInfo />
+      )}
     </section>
   );
 }

@@ -1,8 +1,9 @@
-// Every run so far (kept across reloads): configuration, perplexity per dataset and its change from full precision,
-// bits per weight, time. Two ticked runs are compared side by side; the table downloads as CSV or JSON.
+// Every run so far (kept across reloads): the experiment's settings (one compact config cell), perplexity per
+// dataset and its change from full precision, bits per weight with its split, time. Two ticked runs are compared
+// side by side with the settings that differ highlighted; the table downloads as CSV or JSON with every option.
 import { useLab } from '../store/labStore.ts';
-import { runsToCsv, type RunRecord } from '../store/resultsSlice.ts';
-import { describeModel, describeSpec } from '../pipeline/experimentSpec.ts';
+import { bitsSplit, runsToCsv, runsToJson, type RunRecord } from '../store/resultsSlice.ts';
+import { describeModel, describeSpec, specFields } from '../pipeline/experimentSpec.ts';
 
 function download(name: string, type: string, text: string) {
   const a = document.createElement('a');
@@ -12,14 +13,31 @@ function download(name: string, type: string, text: string) {
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
 
+/** The settings besides model and method, as one cell. */
+function ConfigCell({ run }: { run: RunRecord }) {
+  const fields = specFields(run.spec).filter((f) => f.key !== 'model' && f.key !== 'method');
+  return (
+    <td className="config" data-testid="run-config">
+      {fields.map((f) => (
+        <span key={f.key} className="field">
+          {f.key} <b>{f.value}</b>
+        </span>
+      ))}
+    </td>
+  );
+}
+
 function Compare({ a, b }: { a: RunRecord; b: RunRecord }) {
   const datasets = [...new Set([...Object.keys(a.summary.ppl), ...Object.keys(b.summary.ppl)])];
-  const rows: [string, string, string][] = [
-    ['model', describeModel(a.spec.model), describeModel(b.spec.model)],
-    ['method', a.summary.label, b.summary.label],
-    ['bits per weight', a.summary.bitsPerWeight?.toFixed(2) ?? '16', b.summary.bitsPerWeight?.toFixed(2) ?? '16'],
-    ['calibration', `${a.spec.recipe.calib} ${a.spec.recipe.nsamples}×${a.spec.recipe.seqlen}`, `${b.spec.recipe.calib} ${b.spec.recipe.nsamples}×${b.spec.recipe.seqlen}`],
-    ['quantization time', a.summary.quantizeMs ? `${(a.summary.quantizeMs / 1000).toFixed(1)} s` : '', b.summary.quantizeMs ? `${(b.summary.quantizeMs / 1000).toFixed(1)} s` : ''],
+  const fa = specFields(a.spec);
+  const fb = specFields(b.spec);
+  const keys = [...new Set([...fa.map((f) => f.key), ...fb.map((f) => f.key)])];
+  const value = (fs: typeof fa, k: string) => fs.find((f) => f.key === k)?.value ?? '—';
+  // settings (and what they imply, bits per weight) are highlighted where they differ; a measured time always does
+  const rows: [string, string, string, boolean][] = [
+    ...keys.map((k): [string, string, string, boolean] => [k, value(fa, k), value(fb, k), true]),
+    ['bits per weight', bitsSplit(a.summary), bitsSplit(b.summary), true],
+    ['quantization time', a.summary.quantizeMs ? `${(a.summary.quantizeMs / 1000).toFixed(1)} s` : '', b.summary.quantizeMs ? `${(b.summary.quantizeMs / 1000).toFixed(1)} s` : '', false],
   ];
   return (
     <table data-testid="compare">
@@ -32,14 +50,17 @@ function Compare({ a, b }: { a: RunRecord; b: RunRecord }) {
         </tr>
       </thead>
       <tbody>
-        {rows.map(([k, x, y]) => (
-          <tr key={k}>
-            <td>{k}</td>
-            <td>{x}</td>
-            <td>{y}</td>
-            <td></td>
-          </tr>
-        ))}
+        {rows.map(([k, x, y, setting]) => {
+          const differs = setting && x !== y;
+          return (
+            <tr key={k} className={differs ? 'differs' : undefined}>
+              <td>{k}</td>
+              <td>{x}</td>
+              <td>{y}</td>
+              <td>{differs ? 'differs' : ''}</td>
+            </tr>
+          );
+        })}
         {datasets.map((ds) => {
           const x = a.summary.ppl[ds as keyof typeof a.summary.ppl];
           const y = b.summary.ppl[ds as keyof typeof b.summary.ppl];
@@ -71,7 +92,7 @@ export function ResultsPanel() {
             <button onClick={() => download('quantization-lab-runs.csv', 'text/csv', runsToCsv(runs))} data-testid="download-csv">
               Download CSV
             </button>
-            <button onClick={() => download('quantization-lab-runs.json', 'application/json', JSON.stringify(runs, null, 2))}>Download JSON</button>
+            <button onClick={() => download('quantization-lab-runs.json', 'application/json', runsToJson(runs))}>Download JSON</button>
             <button onClick={clearRuns}>Clear the table</button>
             <span className="hint">tick two runs to compare them</span>
           </div>
@@ -83,6 +104,7 @@ export function ResultsPanel() {
                   <th>when</th>
                   <th>model</th>
                   <th>method</th>
+                  <th>config</th>
                   <th>perplexity (Δ to FP)</th>
                   <th>bits/weight</th>
                   <th>time</th>
@@ -101,7 +123,13 @@ export function ResultsPanel() {
                       {r.summary.label}
                       {r.shared ? ' (shared)' : ''}
                       {r.cached ? ' (cached)' : ''}
+                      {r.summary.warnings?.map((w) => (
+                        <div key={w} className="error" data-testid="run-warning" title={w}>
+                          ⚠ {w}
+                        </div>
+                      ))}
                     </td>
+                    <ConfigCell run={r} />
                     <td>
                       {Object.entries(r.summary.ppl).map(([ds, v]) => {
                         const fp = r.summary.pplBefore?.[ds as keyof typeof r.summary.ppl];
@@ -113,7 +141,7 @@ export function ResultsPanel() {
                         );
                       })}
                     </td>
-                    <td>{r.summary.bitsPerWeight?.toFixed(2) ?? '16'}</td>
+                    <td data-testid="run-bits">{bitsSplit(r.summary)}</td>
                     <td>{r.shared ? '' : `${(r.wallMs / 1000).toFixed(1)} s`}</td>
                     <td>
                       <button className="link" onClick={() => removeRun(r.id)} aria-label="remove">

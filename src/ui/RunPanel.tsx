@@ -6,6 +6,7 @@ import type { Stage } from '../pipeline/types.ts';
 import { recipeLabel } from '../quant/recipe.ts';
 import { describeSpec } from '../pipeline/experimentSpec.ts';
 import { LayerErrorChart } from './LayerErrorChart.tsx';
+import { bitsSplit, summarize } from '../store/resultsSlice.ts';
 
 function fmt(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -47,15 +48,17 @@ export function RunPanel() {
   const [now, setNow] = useState(performance.now());
   useEffect(() => {
     if (status !== 'running') return;
+    setNow(performance.now());
     const t = setInterval(() => setNow(performance.now()), 500);
     return () => clearInterval(t);
   }, [status]);
   const invalid = recipeProblem(state) !== null;
-  const elapsed = startedAt ? (status === 'running' ? now : (finishedAt ?? now)) - startedAt : 0;
+  // the clock ticks every half second: never show a time from before the run started
+  const elapsed = startedAt ? Math.max(0, (status === 'running' ? now : (finishedAt ?? now)) - startedAt) : 0;
   // the estimate follows the stage that is running: its fraction done and the time spent since it started
   const current = progress?.stage;
   const frac = progress && progress.stage !== 'load' ? progress.fraction : 0;
-  const inStage = current && stages[current] ? now - stages[current]!.since : 0;
+  const inStage = current && stages[current] ? Math.max(0, now - stages[current]!.since) : 0;
   const eta = frac > 0.02 && frac < 1 ? (inStage / frac) * (1 - frac) : null;
   const quantizes = recipe.method !== 'fp';
 
@@ -85,7 +88,8 @@ export function RunPanel() {
             return (
               <div key={stage} className={`stage ${current === stage ? 'active' : ''}`}>
                 <span className="stage-name">{label}</span>
-                <progress data-testid={current === stage ? 'progress' : `progress-${stage}`} max={1} value={done ? 1 : stage === 'load' ? (p ? (p.fraction === 1 ? 1 : undefined) : 0) : (p?.fraction ?? 0)} />
+                {/* indeterminate only while the load has no byte total yet */}
+                <progress data-testid={current === stage ? 'progress' : `progress-${stage}`} max={1} value={done ? 1 : stage === 'load' && p && !p.totalBytes && p.fraction < 1 ? undefined : (p?.fraction ?? 0)} />
                 <span className="hint">{p?.label ?? (done ? 'done' : current === stage ? 'starting…' : '')}</span>
               </div>
             );
@@ -108,9 +112,9 @@ export function RunPanel() {
               An identical experiment ran before in this browser: these figures come from the cache.
             </p>
           )}
-          {result.warnings?.map((w) => (
+          {[...(result.caveats ?? []), ...(result.warnings ?? [])].map((w) => (
             <p key={w} className="error" data-testid="warning">
-              {w}
+              ⚠ {w}
             </p>
           ))}
           <table>
@@ -147,7 +151,8 @@ export function RunPanel() {
               <h3>Per-layer output error (weights)</h3>
               <LayerErrorChart layers={result.quant.layers} />
               <p className="hint" data-testid="quant-summary">
-                {result.quant.layers.length} layers quantized in {(result.quant.totalMs / 1000).toFixed(1)} s on {result.quant.calibrationTokens} calibration tokens
+                {result.quant.layers.length} layers quantized in {(result.quant.totalMs / 1000).toFixed(1)} s on {result.quant.calibrationTokens} calibration tokens · bits per weight{' '}
+                {bitsSplit(summarize(state.spec(), result))}
                 {result.quant.cachedBlocks ? ` · ${result.quant.cachedBlocks} block${result.quant.cachedBlocks > 1 ? 's' : ''} restored from the cache` : ''}
               </p>
             </>

@@ -130,42 +130,97 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     await page.waitForSelector('[data-testid=storage-table]');
     expect(await page.locator('[data-testid=storage-table]').innerText()).toMatch(/stories260K.*5 · /s);
 
-    // the results table kept both runs across the reload: compare them, download them
+    // the resumed run is in the results table, kept across the reload; the identical re-run from the cache adds no
+    // second row; the table downloads with every option
     const boxes = page.locator('[data-testid=runs-table] input[aria-label=compare]');
-    expect(await boxes.count()).toBe(2);
-    await boxes.nth(0).check();
-    await boxes.nth(1).check();
-    expect(await page.locator('[data-testid=compare]').innerText()).toMatch(/tinystories perplexity\s+[\d.]+\s+[\d.]+\s+\+0\.0000/);
+    expect(await boxes.count()).toBe(1);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-csv]')]);
-    const csv = await (await download.createReadStream()).toArray();
-    expect(Buffer.concat(csv).toString()).toMatch(/^time,model,method,dataset,ppl,fp_ppl,delta,bits_per_weight/);
+    const csv = Buffer.concat(await (await download.createReadStream()).toArray()).toString();
+    expect(csv).toMatch(/^time,model,label,dataset,ppl,fp_ppl,delta,bits_per_weight,code_bits,.*,method,wbits,abits,groupsize,.*,R1_clusters,/);
+    expect(csv.split('\n')[1]).toMatch(/,GPTQ W3,tinystories,.*,gptq,3,16,-1,/);
     await page.screenshot({ path: `${SHOTS}lab-resumed.png`, fullPage: true });
 
     // clearing the model's storage empties the panel; the results table stays
     await page.click('[data-testid=storage-table] button');
     await expect.poll(() => page.locator('[data-testid=storage-table]').count()).toBe(0);
-    expect(await boxes.count()).toBe(2);
+    expect(await boxes.count()).toBe(1);
     await page.close();
   });
 
   it('RPTQ W4A4: clusters and reorder in the range chart, activation errors, a heatmap and the quantized weights', async () => {
     const page = await openLab(lab);
     await configure(page, { preset: 'W4A4', nsamples: '2', seqlen: '128', windows: '2' });
+    // the stages a run passes through, in order: the load stage never comes back once quantization started
+    await page.evaluate(() => {
+      const seen: string[] = ((window as unknown as { stagesSeen: string[] }).stagesSeen = []);
+      new MutationObserver(() => {
+        const active = document.querySelector('.stage.active .stage-name')?.textContent;
+        if (active && seen.at(-1) !== active) seen.push(active);
+      }).observe(document.body, { subtree: true, childList: true, attributes: true });
+    });
     await runAndRead(page, 'tinystories');
+    const stages = await page.evaluate(() => (window as unknown as { stagesSeen: string[] }).stagesSeen);
+    expect(stages.filter((s) => s === 'download and load').length).toBeLessThanOrEqual(1);
+    expect(stages.indexOf('calibrate and quantize')).toBeGreaterThan(stages.indexOf('download and load'));
+    expect(await page.locator('[data-testid=eta]').count()).toBe(0);
     await page.selectOption('[data-testid=inspect-layer]', '1');
     await page.selectOption('[data-testid=inspect-site]', 'down_in');
     await page.click('[data-testid=order-reordered]');
     await page.waitForSelector('[data-testid=range-chart] canvas');
     expect(await page.locator('[data-testid=cluster-table] tbody tr').count()).toBeGreaterThan(8);
     await page.waitForSelector('[data-testid=act-error-chart] canvas');
+    // at R2 on a rotary model the clusters apply after RoPE, unfolded: the chart shows the original order, and says why
+    await page.selectOption('[data-testid=inspect-site]', 'q');
+    expect(await page.locator('[data-testid=order-reordered]').isChecked()).toBe(false);
+    expect(await page.locator('[data-testid=no-reorder]').innerText()).toMatch(/after RoPE at run time/);
+    await page.selectOption('[data-testid=inspect-site]', 'down_in');
     await page.click('[data-testid=load-heatmap]');
     await page.waitForSelector('[data-testid=heatmap] canvas', { timeout: 120_000 });
     await page.selectOption('[data-testid=inspect-role]', 'down');
     await page.click('[data-testid=load-weights]');
     await page.waitForSelector('[data-testid=weight-view]', { timeout: 120_000 });
     expect(await page.locator('[data-testid=weight-view] p').first().innerText()).toMatch(/down_proj \[64 × 172\]/);
+    // the bits per weight say where they go: 4-bit codes and one scale and zero per row × input cluster
+    expect(await page.locator('[data-testid=weight-bits]').innerText()).toMatch(/Each row has 32 groups .* up to 32 × 16 = 512 distinct values per row\. Bits per weight 9\.95 = 4 for the codes \+ 5\.95 for the scales and zeros/);
     await page.locator('[data-testid=inspect-panel]').screenshot({ path: `${SHOTS}lab-inspect.png` });
     await page.screenshot({ path: `${SHOTS}lab-rptq.png`, fullPage: true });
+
+    // W4A8: activation errors near 1e-5 read as such on the log axis and in the hover read-out
+    await page.click('[data-testid=preset-W4A8]');
+    await runAndRead(page, 'tinystories');
+    await page.selectOption('[data-testid=inspect-site]', 'q');
+    await page.waitForSelector('[data-testid=act-error-chart] canvas');
+    const chart = page.locator('[data-testid=act-error-chart]');
+    await chart.scrollIntoViewIfNeeded();
+    const box = (await chart.locator('.u-over').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 4 });
+    await expect.poll(() => chart.locator('.u-legend').innerText()).toMatch(/e-/);
+    const readout = await chart.locator('.u-legend').innerText();
+    console.log(`hover read-out: ${readout.replace(/\n/g, ' ')}`);
+    // uPlot draws the axis on canvas (its decade labels are tested in charts.test.ts); the read-out is text
+    expect(readout).toMatch(/\d\.\de-[4-6]/);
+    expect(readout).not.toMatch(/(^|\s)0(\s|$)/);
+    await chart.screenshot({ path: `${SHOTS}lab-activation-error-w4a8.png` });
+
+    // the results table: config columns, bits split, a compare that highlights what differs; an identical cached
+    // re-run adds no row
+    await runAndRead(page, 'tinystories');
+    await page.waitForSelector('[data-testid=from-cache]');
+    const rows = page.locator('[data-testid=runs-table] tbody tr');
+    expect(await rows.count()).toBe(2);
+    expect(await page.locator('[data-testid=run-config]').first().innerText()).toMatch(/calibration tinystories 2×128.*seed 0.*abits 8.*clusters R1\/R2\/R3\/R4\/R5 32\/4\/4\/32\/32.*eval seqlen 128.*eval windows 2/s);
+    expect(await page.locator('[data-testid=run-bits]').first().innerText()).toMatch(/^\d+\.\d\d = 4 codes \+ \d+\.\d\d scales\/zeros$/);
+    await rows.nth(0).locator('input[aria-label=compare]').check();
+    await rows.nth(1).locator('input[aria-label=compare]').check();
+    const differs = await page.locator('[data-testid=compare] tr.differs td:first-child').allInnerTexts();
+    expect(differs).toEqual(expect.arrayContaining(['method', 'abits']));
+    expect(differs).not.toContain('seed');
+    await page.locator('[data-testid=results-panel]').screenshot({ path: `${SHOTS}lab-results-compare.png` });
+    // at 800 px the table scrolls inside its panel instead of clipping its last column
+    await page.setViewportSize({ width: 800, height: 900 });
+    const panel = (await page.locator('[data-testid=results-panel]').boundingBox())!;
+    expect(panel.x + panel.width).toBeLessThanOrEqual(800);
+    await page.locator('[data-testid=results-panel]').screenshot({ path: `${SHOTS}lab-results-800px.png` });
     await page.close();
   });
 });

@@ -3,6 +3,19 @@ import { useMemo } from 'react';
 import uPlot from 'uplot';
 import { Plot } from './Plot.tsx';
 
+/** 3.2e-5, 0.012, 4.1: log-axis ticks and read-outs that never round a small error to "0" */
+export function fmtSci(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  return a >= 0.01 && a < 1e4 ? String(Number(v.toPrecision(3))) : v.toExponential(1);
+}
+
+/** A log axis labels its decades (1e-5, 1e-4, …) and leaves the ticks between them blank. */
+export function logAxisLabels(ticks: number[]): string[] {
+  return ticks.map((t) => (t > 0 && Math.abs(Math.log10(t) - Math.round(Math.log10(t))) < 1e-9 ? fmtSci(t) : ''));
+}
+
 const COLORS = ['#2457c5', '#d1495b', '#2e933c', '#edae49', '#7b4fa3', '#00798c', '#a35d2d', '#5c6b73'];
 
 export interface SeriesChartProps {
@@ -24,16 +37,18 @@ export function SeriesChart(p: SeriesChartProps) {
       (width: number, height: number): uPlot.Options => ({
         width,
         height,
-        scales: { x: { time: false }, y: p.log ? { distr: 3 } : {} },
+        scales: { x: { time: false }, y: p.log ? { distr: 3, log: 10 } : {} },
         axes: [
           { label: p.xLabel, values: p.integerX ? (_, ticks) => ticks.map((t) => (Number.isInteger(t) ? String(t) : '')) : undefined },
-          { label: p.yLabel, size: 64 },
+          // a log axis labels its decades in scientific notation (uPlot's default rounds 4e-5 to "0")
+          p.log ? { label: p.yLabel, size: 72, values: (_, ticks) => logAxisLabels(ticks) } : { label: p.yLabel, size: 64 },
         ],
         cursor: { drag: { x: true, y: false } },
         series: [
           { label: p.xLabel },
           ...p.series.map((s, i) => ({
             label: s.label,
+            value: p.log ? (_: uPlot, v: number | null) => fmtSci(v) : undefined,
             stroke: COLORS[i % COLORS.length],
             width: p.bars ? 1 : 2,
             dash: s.dash ? [6, 4] : undefined,
