@@ -125,11 +125,12 @@ if (!process.argv.includes('--skip_gptq')) {
     ['fc1', 3072, 768],
     ['fc2', 768, 3072],
   ] as const) {
-    const acc = new HessianAccumulator(gpu, K);
+    const be = gpuBackend(gpu);
+    const acc = new HessianAccumulator(be, K);
     const X = gpu.upload(randn(512 * K, 3), [512, K]);
     acc.add(X); // warm-up compile
     await gpu.sync();
-    const acc2 = new HessianAccumulator(gpu, K);
+    const acc2 = new HessianAccumulator(be, K);
     const tH = performance.now();
     for (let w = 0; w < windows; w++) acc2.add(X);
     await gpu.sync();
@@ -140,7 +141,8 @@ if (!process.argv.includes('--skip_gptq')) {
     acc2.dispose();
     gpu.release(X);
     const W = randn(R * K, 4).map((v) => v * 0.02);
-    const { timings } = await gptq(gpu, W, H, R, K, { wbits: 4, groupsize: -1, sym: false, actOrder: false, staticGroups: false, percdamp: 0.01, blocksize: 128 });
+    const { Q, timings } = await gptq(be, W, H, R, K, { wbits: 4, groupsize: -1, sym: false, actOrder: false, staticGroups: false, trueSequential: false, percdamp: 0.01, blocksize: 128 });
+    gpu.release(Q);
     // the lazy update alone, for its GFLOP/s: one block's errors against the rest of the columns
     const U = gpu.upload(randn(K * K, 5), [K, K]);
     const Err = gpu.upload(randn(R * 128, 6), [R, 128]);
@@ -161,7 +163,7 @@ if (!process.argv.includes('--skip_gptq')) {
 
 // ---- RPTQ statistics: range collection and k-means ----------------------------------------------------------------
 {
-  const { gpuSteps, referenceSteps, kmeans } = await import('../src/quant/kmeans.ts');
+  const { backendSteps, referenceSteps, kmeans } = await import('../src/quant/kmeans.ts');
   console.log('\nRPTQ statistics: per-channel range collection (512-token windows) and k-means (32 clusters, 10 restarts)');
   console.log('| channels | range tokens/s | k-means GPU s | k-means CPU reference s | ratio |');
   console.log('|---|---|---|---|---|');
@@ -179,7 +181,7 @@ if (!process.argv.includes('--skip_gptq')) {
     for (let c = 0; c < C; c++) (points[c * 4] = r[c * 2 + 1] * (1 + (c % 7) / 7)), (points[c * 4 + 1] = r[c * 2] * (1 + (c % 5) / 5));
     const o = { k: 32, restarts: 10, maxIter: 300, seed: 0 };
     let t = performance.now();
-    await kmeans(gpuSteps(gpu), points, o);
+    await kmeans(backendSteps(gpuBackend(gpu)), points, o);
     const gpuS = (performance.now() - t) / 1000;
     t = performance.now();
     await kmeans(referenceSteps, points, o);

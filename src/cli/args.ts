@@ -1,11 +1,14 @@
-// Seed-compatible flags (--wbits, --abits, --eval_ppl, --hidden_layer_num…) parsed into one options object.
+// Seed-compatible flags (--wbits, --abits, --eval_ppl, --hidden_layer_num…) parsed into one options object. The
+// method flags, their bounds, defaults and usage lines come from the registered methods' schemas (quant/index.ts);
+// only the run's own flags (evaluation, backend, output) are listed here.
 import { OptionsError } from '../errors.ts';
-import { recipe, validateRecipe, type Method, type QuantRecipe } from '../quant/recipe.ts';
+import { CHAINS, METHOD_LIST, METHODS, TRANSFORM_METHODS, type Method } from '../quant/index.ts';
+import { optionInfos, showValue, type OptionInfo } from '../quant/options.ts';
+import { calibrationOptions, chainOf, makeRecipe, validateRecipe, type QuantRecipe } from '../quant/recipe.ts';
 
 export interface CliOptions {
   model: string;
   recipe: QuantRecipe;
-  abits: number;
   evalPpl: string[];
   seqlen: number;
   evalWindows?: number;
@@ -16,7 +19,7 @@ export interface CliOptions {
   revision: string;
   hubUrl?: string;
   residentMb?: number;
-  /** RPTQ: also run the baselines without reorder */
+  /** also run the transform's baselines (RPTQ: contiguous groups and per tensor, without reorder) */
   baselines: boolean;
   /** a share link whose experiment replaces the model and experiment flags */
   fromLink?: string;
@@ -24,24 +27,13 @@ export interface CliOptions {
   dryRun: boolean;
 }
 
-const FLAGS: Record<string, 'number' | 'string' | 'list' | 'bool'> = {
+type Kind = 'number' | 'string' | 'list' | 'bool';
+
+/** The run's own flags; --seqlen is also the calibration window length, as in the seed projects. */
+const RUN_FLAGS: Record<string, Kind> = {
   method: 'string',
   nearest: 'bool',
-  groupsize: 'number',
-  sym: 'bool',
-  act_order: 'bool',
-  static_groups: 'bool',
-  true_sequential: 'bool',
-  percdamp: 'number',
-  blocksize: 'number',
-  nsamples: 'number',
-  calib: 'string',
-  seed: 'number',
-  hidden_layer_num: 'number',
-  wbits: 'number',
-  abits: 'number',
   eval_ppl: 'list',
-  seqlen: 'number',
   eval_windows: 'number',
   data_dir: 'string',
   json: 'string',
@@ -50,50 +42,79 @@ const FLAGS: Record<string, 'number' | 'string' | 'list' | 'bool'> = {
   revision: 'string',
   hub_url: 'string',
   resident_mb: 'number',
-  only_quant_kv: 'bool',
-  R1_clusters: 'number',
-  R2_clusters: 'number',
-  R3_clusters: 'number',
-  R4_clusters: 'number',
-  R5_clusters: 'number',
-  kmeans_restarts: 'number',
-  norm_bits: 'number',
-  prob_bits: 'number',
-  clustering: 'string',
   baselines: 'bool',
   from_link: 'string',
   dry_run: 'bool',
 };
 
+const norm = (flag: string) => flag.replace(/-/g, '_');
+const CALIBRATION = optionInfos(calibrationOptions);
+/** flag → the methods that have it, with the option */
+const METHOD_FLAGS = new Map<string, { method: Method; info: OptionInfo }[]>();
+for (const m of METHOD_LIST) {
+  for (const info of optionInfos(m.options)) METHOD_FLAGS.set(norm(info.flag), [...(METHOD_FLAGS.get(norm(info.flag)) ?? []), { method: m, info }]);
+}
+const FLAGS: Record<string, Kind> = { ...RUN_FLAGS };
+for (const o of CALIBRATION) FLAGS[norm(o.flag)] = o.kind === 'bool' ? 'bool' : o.kind === 'enum' || o.key === 'calib' ? 'string' : 'number';
+for (const [flag, [{ info }]] of METHOD_FLAGS) FLAGS[flag] = info.kind === 'bool' ? 'bool' : info.kind === 'enum' ? 'string' : 'number';
+
 /** Flags that describe the experiment: a share link carries all of them, so they cannot come with --from-link. */
 const EXPERIMENT_FLAGS = new Set(Object.keys(FLAGS).filter((f) => !['data_dir', 'json', 'backend', 'check_finite', 'revision', 'hub_url', 'resident_mb', 'baselines', 'from_link', 'dry_run'].includes(f)));
 
-/** Flags that only mean something when a method runs. */
-const METHOD_FLAGS = new Set([...EXPERIMENT_FLAGS].filter((f) => !['method', 'wbits', 'abits', 'eval_ppl', 'seqlen', 'eval_windows', 'hidden_layer_num'].includes(f)));
+function optionLine(o: OptionInfo): string {
+  const flag = `--${o.flag}${o.kind === 'bool' ? '' : ` ${o.kind === 'enum' ? o.values!.join('|') : o.range ? o.range.replace(/, or /, '|').replace(/ /g, '') : 'N'}`}`;
+  const def = o.default !== undefined ? ` (default ${o.default})` : o.fallback ? ` (default ${o.fallback})` : '';
+  return `  ${flag.padEnd(34)}${o.description}${o.kind === 'bool' ? '' : def}`;
+}
 
-export const USAGE = `usage: npm run quantlab -- <model folder | org/name[@revision] | URL> [flags]
-  --method fp|rtn|gptq|rptq     (--nearest = rtn; --abits below 16 implies rptq)
-  --wbits 2..8 --groupsize N    bits and group size (−1 = per row); --sym for a symmetric grid
-  --abits 2..8|16               RPTQ activation bits; --only_quant_kv quantizes only the K/V cache to abits
-  --R1_clusters 32 --R2_clusters 4 --R3_clusters 4 --R4_clusters 32 --R5_clusters 32
-                                RPTQ k-means clusters per reorder point (R2, R3 per head); --kmeans_restarts 10
-  --norm_bits N --prob_bits N   RPTQ norm-output and attention-probability bits (default max(8, abits))
-  --clustering kmeans|contiguous|tensor   RPTQ's clusters, or a baseline without reorder
-  --baselines                   RPTQ: also run contiguous groups and per-tensor in the same run
-  --act-order --static-groups --true-sequential --percdamp 0.01 --blocksize 128     GPTQ options
-  --calib c4|tinystories|tinyshakespeare|https://…/text.txt|FILE.txt --nsamples 128 --seed 0   calibration
-  --hidden_layer_num N          quantize and run only the first N blocks
-  --eval_ppl wikitext2,ptb,c4   datasets: wikitext2 ptb ptb-new c4 tinystories tinystories-file
-  --seqlen N                    window length (default 2048, capped at the model's max positions)
-  --eval_windows K              score only the first K windows
-  --data_dir DIR|URL            evaluation texts (default ../shared/data)
-  --json FILE                   write {model, config, ppl, timings, device}
-  --backend webgpu|reference    run on WebGPU (default) or the CPU reference forward
-  --check_finite                stop at the first block that produces NaN/Inf
-  --resident_mb MB              weights kept on the GPU (default 2048); beyond it blocks stream one at a time
-  --revision REV --hub_url URL  Hub revision and endpoint
-  --from-link URL               run the experiment of a lab share link (a model argument overrides its model)
-  --dry_run                     print the experiment and stop`;
+export const USAGE = [
+  'usage: npm run quantlab -- <model folder | org/name[@revision] | URL> [flags]',
+  `  --method ${CHAINS.join('|')}`,
+  '                                    a recipe: at most one transform, then at most one weight step. --nearest is rtn;',
+  '                                    --wbits alone implies gptq; a transform option (--abits 4, --only_quant_kv…)',
+  '                                    implies that transform, then its reference weight step unless --wbits 16',
+  'calibration:',
+  ...CALIBRATION.map(optionLine),
+  ...METHOD_LIST.flatMap((m) => [`${m.title} (${m.kind === 'transform' ? 'transform' : 'weight step'}): ${m.summary}`, ...optionInfos(m.options).map(optionLine)]),
+  'evaluation and running:',
+  '  --eval_ppl wikitext2,ptb,c4       datasets: wikitext2 ptb ptb-new c4 tinystories tinystories-file',
+  '  --eval_windows K                  score only the first K windows (--seqlen is the window length, capped at the model)',
+  '  --baselines                       also run the transform\'s baselines (RPTQ: contiguous groups, per tensor)',
+  '  --data_dir DIR|URL                evaluation texts (default ../shared/data)',
+  '  --json FILE                       write {model, config, ppl, timings, device, quant}',
+  '  --backend webgpu|reference        the WGSL kernels (default) or their TypeScript twins, forward and quantization',
+  '  --check_finite                    stop at the first block that produces NaN/Inf',
+  '  --resident_mb MB                  weights kept on the GPU (default 2048); beyond it blocks stream one at a time',
+  '  --revision REV --hub_url URL      Hub revision and endpoint',
+  '  --from-link URL                   run the experiment of a lab share link (a model argument overrides its model)',
+  '  --dry_run                         print the experiment and stop',
+].join('\n');
+
+/** The chain of steps the flags ask for (seed-compatible inference when --method is not given). */
+function chainFrom(raw: Record<string, unknown>, given: (flag: string) => boolean, num: (k: string) => number | undefined): Method[] {
+  const wbits = num('wbits');
+  const byName = (n: string): Method => METHODS[n] ?? fail(`--method must be one of ${CHAINS.join(', ')} (got "${raw.method}")`);
+  let steps: Method[];
+  if (raw.method !== undefined) {
+    const names = String(raw.method) === 'fp' ? [] : String(raw.method).split('+');
+    steps = names.map(byName);
+    // a transform named alone runs with its reference weight step, as the seed projects do, unless --wbits 16
+    if (steps.length === 1 && steps[0].kind === 'transform' && wbits !== 16) steps.push(byName(steps[0].defaultWeight));
+  } else {
+    const transform = TRANSFORM_METHODS.find((t) => optionInfos(t.options).some((o) => given(o.flag) && raw[norm(o.flag)] !== undefined && String(raw[norm(o.flag)]) !== String(o.default ?? '')));
+    steps = transform ? [transform] : [];
+    if (raw.nearest || (wbits !== undefined && wbits !== 16)) steps.push(byName(raw.nearest ? 'rtn' : 'gptq'));
+    else if (transform && wbits !== 16) steps.push(byName(transform.defaultWeight));
+  }
+  // --nearest makes the weight step RTN, whatever else was asked
+  if (raw.nearest) steps = [...steps.filter((s) => s.kind === 'transform'), byName('rtn')];
+  if (steps.length === 0 && wbits !== undefined && wbits !== 16) fail('--method fp runs at 16 bits; pick --method rtn or gptq for --wbits below 16');
+  return steps;
+}
+
+function fail(message: string): never {
+  throw new OptionsError(message);
+}
 
 export function parseArgs(argv: string[]): CliOptions {
   const raw: Record<string, string | string[] | boolean> = {};
@@ -108,7 +129,7 @@ export function parseArgs(argv: string[]): CliOptions {
     const eq = a.indexOf('=');
     let name = eq > 0 ? a.slice(2, eq) : a.slice(2);
     let value: string | undefined = eq > 0 ? a.slice(eq + 1) : undefined;
-    name = name.replace(/-/g, '_');
+    name = norm(name);
     const kind = FLAGS[name];
     if (!kind) throw new OptionsError(`unknown flag --${name}\n${USAGE}`);
     if (kind === 'bool') {
@@ -137,49 +158,48 @@ export function parseArgs(argv: string[]): CliOptions {
     if (!Number.isFinite(v)) throw new OptionsError(`--${k} must be a number (got "${raw[k]}")`);
     return v;
   };
-  const abits = num('abits', 16)!;
-  let method = String(raw.method ?? (raw.nearest ? 'rtn' : abits !== 16 || raw.only_quant_kv ? 'rptq' : num('wbits', 16) !== 16 ? 'gptq' : 'fp')) as Method;
-  if (raw.nearest) method = 'rtn';
-  if (method === 'fp' && raw.wbits !== undefined && num('wbits') !== 16) throw new OptionsError('--method fp runs at 16 bits; pick --method rtn or gptq for --wbits below 16');
-  if (method === 'fp') {
-    // a method's option without a method would silently run full precision
-    const stray = Object.keys(raw).find((k) => METHOD_FLAGS.has(k));
-    if (stray) throw new OptionsError(`--${stray} is a quantization option, but this runs full precision: add --wbits N (GPTQ), --nearest (RTN) or --method`);
+  const given = (flag: string) => raw[norm(flag)] !== undefined;
+
+  const chain = chainFrom(raw, given, num);
+  // each flag must belong to a step that runs (or be --wbits 16: "no weight step")
+  for (const flag of Object.keys(raw)) {
+    const owners = METHOD_FLAGS.get(flag);
+    if (!owners || owners.some((o) => chain.includes(o.method))) continue;
+    if (flag === 'wbits' && num('wbits') === 16 && !chain.some((m) => m.kind === 'weight')) continue;
+    if (chain.length === 0) throw new OptionsError(`--${flag} is a quantization option, but this runs full precision: add --wbits N (GPTQ), --nearest (RTN) or --method`);
+    throw new OptionsError(`--${flag} is an option of ${owners.map((o) => o.method.name).join(' and ')}, which this recipe does not run (its steps: ${chain.map((m) => m.name).join(' → ')})`);
   }
-  const r = recipe({
-    method,
-    ...(raw.wbits !== undefined ? { wbits: num('wbits') } : {}),
-    groupsize: num('groupsize', -1),
-    sym: raw.sym === true,
-    actOrder: raw.act_order === true,
-    staticGroups: raw.static_groups === true,
-    trueSequential: raw.true_sequential === true,
-    percdamp: num('percdamp', 0.01),
-    blocksize: num('blocksize', 128),
-    nsamples: num('nsamples', 128),
-    seqlen: num('seqlen', 2048),
-    calib: String(raw.calib ?? 'c4'),
-    seed: num('seed', 0),
-    hiddenLayerNum: num('hidden_layer_num'),
-    abits,
-    onlyQuantKv: raw.only_quant_kv === true,
-    clusters: { R1: num('R1_clusters', 32)!, R2: num('R2_clusters', 4)!, R3: num('R3_clusters', 4)!, R4: num('R4_clusters', 32)!, R5: num('R5_clusters', 32)! },
-    kmeansRestarts: num('kmeans_restarts', 10),
-    normBits: num('norm_bits'),
-    probBits: num('prob_bits'),
-    clustering: String(raw.clustering ?? 'kmeans') as QuantRecipe['clustering'],
+  const valueOf = (o: OptionInfo): unknown => {
+    const v = raw[norm(o.flag)];
+    if (v === undefined) return undefined;
+    if (o.kind === 'bool') return v === true;
+    if (o.kind === 'enum') return String(v);
+    return num(norm(o.flag));
+  };
+  const steps = chain.map((m) => {
+    const step: { method: string } & Record<string, unknown> = { method: m.name };
+    for (const o of optionInfos(m.options)) {
+      const v = valueOf(o);
+      if (v !== undefined) step[o.key] = v;
+    }
+    return step;
   });
+  const cal: Record<string, unknown> = {};
+  for (const o of CALIBRATION) {
+    const v = o.key === 'calib' ? raw.calib : valueOf(o);
+    if (v !== undefined) cal[o.key] = v;
+  }
+  const r = makeRecipe({ ...cal, steps });
   validateRecipe(r);
   const backend = String(raw.backend ?? 'webgpu');
   if (backend !== 'webgpu' && backend !== 'reference') throw new OptionsError(`--backend must be webgpu or reference (got "${backend}")`);
   const evalWindows = num('eval_windows');
-  if (evalWindows !== undefined && (!Number.isInteger(evalWindows) || evalWindows < 1)) throw new OptionsError('--eval_windows must be a positive integer');
+  if (evalWindows !== undefined && (!Number.isInteger(evalWindows) || evalWindows < 1)) throw new OptionsError(`--eval_windows must be a positive integer (got ${showValue(evalWindows)})`);
   return {
     model: model ?? '',
     recipe: r,
-    abits,
     evalPpl: (raw.eval_ppl as string[] | undefined) ?? [],
-    seqlen: num('seqlen', 2048)!,
+    seqlen: r.seqlen,
     evalWindows,
     dataDir: raw.data_dir as string | undefined,
     json: raw.json as string | undefined,
@@ -192,4 +212,9 @@ export function parseArgs(argv: string[]): CliOptions {
     fromLink,
     dryRun: raw.dry_run === true,
   };
+}
+
+/** "rptq → gptq (abits 4, …)": the normalised steps as a run prints and records them. */
+export function describeChain(r: QuantRecipe): string {
+  return r.steps.length ? r.steps.map((s) => s.method).join(' → ') : chainOf(r);
 }

@@ -11,10 +11,10 @@ import { folderReader, localFileReader, urlReader } from '../eval/datasets.node.
 import { hubSource, parseHubId, urlSource, HUB_URL, type ModelSource } from '../model/source.ts';
 import { folderSource } from '../model/source.node.ts';
 import { runExperiment } from '../pipeline/experiment.ts';
-import type { EvalResult } from '../pipeline/types.ts';
-import { recipeLabel } from '../quant/recipe.ts';
-import type { SiteReport } from '../quant/rptq.ts';
-import { parseArgs, type CliOptions } from './args.ts';
+import { transformReport, weightReport, type EvalResult } from '../pipeline/types.ts';
+import { recipeLabel, resolveSteps } from '../quant/recipe.ts';
+import type { SiteReport } from '../quant/siteReport.ts';
+import { describeChain, parseArgs, type CliOptions } from './args.ts';
 
 export function resolveSource(opts: Pick<CliOptions, 'model' | 'revision' | 'hubUrl'>): ModelSource {
   const m = opts.model;
@@ -25,28 +25,34 @@ export function resolveSource(opts: Pick<CliOptions, 'model' | 'revision' | 'hub
   throw new LabError(`"${m}" is neither a folder, a URL nor a Hub id (org/name)`);
 }
 
-/** RPTQ: every site's clusters and its activation error with k-means clusters (reordered) and the two baselines. */
-function printActivations(sites: SiteReport[]): void {
+/** A transform's site reports: clusters and the activation error of each grouping it measured (16-bit sites omitted). */
+function printSites(sites: SiteReport[]): void {
+  const measured = sites.filter((s) => s.error);
+  if (!measured.length) return;
+  const groupings = Object.keys(measured[0].error!);
   console.log('\nactivation quantization error ‖x̂ − x‖²/‖x‖² on the calibration tokens (16-bit sites omitted)');
-  console.log('| block | site | point | bits | channels | clusters | reordered | k-means | contiguous groups | per tensor |\n|---|---|---|---|---|---|---|---|---|---|');
-  for (const s of sites) {
-    if (!s.error) continue;
-    const e = s.error;
-    console.log(`| ${s.layer} | ${s.site} | ${s.point} | ${s.bits} | ${s.channels} | ${s.clusters} | ${s.folded ? 'folded' : s.perm ? 'yes' : 'run time'} | ${e.kmeans.toExponential(2)} | ${e.contiguous.toExponential(2)} | ${e.tensor.toExponential(2)} |`);
+  console.log(`| block | site | point | bits | channels | clusters | reordered | ${groupings.join(' | ')} |\n|${'---|'.repeat(7 + groupings.length)}`);
+  for (const s of measured) {
+    console.log(`| ${s.layer} | ${s.site} | ${s.point ?? ''} | ${s.bits} | ${s.channels} | ${s.clusters} | ${s.folded ? 'folded' : s.perm ? 'yes' : 'run time'} | ${groupings.map((g) => s.error![g].toExponential(2)).join(' | ')} |`);
   }
 }
 
 function printResult(result: EvalResult): void {
   const r = result.config.recipe;
-  const what = r ? `${recipeLabel(r)}${r.actOrder ? ' act-order' : ''}${r.sym ? ' sym' : ''}` : 'FP';
-  console.log(`\n${result.model} (${result.modelType}, ${(result.parameters / 1e6).toFixed(2)}M params) ${what} seqlen ${result.config.seqlen} on ${result.device?.description ?? 'CPU reference'}`);
-  if (result.quant) {
-    console.log(`calibration: ${r!.calib}, ${r!.nsamples} × ${r!.seqlen} tokens, seed ${r!.seed}`);
-    console.log('| block | layer | rel. output error | bits | ms |\n|---|---|---|---|---|');
-    for (const l of result.quant.layers) console.log(`| ${l.layer} | ${l.linear} | ${l.relError.toFixed(5)} | ${l.bits.toFixed(2)} (${l.codeBits} + ${(l.bits - l.codeBits).toFixed(2)}: ${l.groups} scale/zero per row) | ${l.ms.toFixed(0)} |`);
+  console.log(`\n${result.model} (${result.modelType}, ${(result.parameters / 1e6).toFixed(2)}M params) ${r ? recipeLabel(r) : 'FP'} seqlen ${result.config.seqlen} on ${result.device?.description ?? 'the CPU reference'}`);
+  if (result.quant && r) {
     const q = result.quant;
-    console.log(`quantization ${(q.totalMs / 1000).toFixed(1)} s (Hessians ${(q.hessianMs / 1000).toFixed(1)} s, factorization ${(q.factorMs / 1000).toFixed(1)} s, column loop ${(q.loopMs / 1000).toFixed(1)} s${q.statsMs !== undefined ? `, RPTQ statistics and k-means ${(q.statsMs / 1000).toFixed(1)} s` : ''})`);
-    if (q.activations?.some((s) => s.error)) printActivations(q.activations);
+    console.log(`steps: ${describeChain(r)}; calibration: ${r.calib}, ${r.nsamples} × ${r.seqlen} tokens, seed ${r.seed}`);
+    console.log('| block | layer | rel. output error | bits | ms |\n|---|---|---|---|---|');
+    for (const l of q.layers) console.log(`| ${l.layer} | ${l.linear} | ${l.relError.toFixed(5)} | ${l.bits.toFixed(2)} (${l.codeBits} + ${(l.bits - l.codeBits).toFixed(2)}: ${l.groups} scale/zero per row) | ${l.ms.toFixed(0)} |`);
+    const w = weightReport(q);
+    const t = transformReport<SiteReport>(q);
+    const parts = [
+      w && `Hessians ${(w.hessianMs / 1000).toFixed(1)} s, factorization ${(w.factorMs / 1000).toFixed(1)} s, column loop ${(w.loopMs / 1000).toFixed(1)} s`,
+      t && `${q.steps[0].method} ${(t.ms / 1000).toFixed(1)} s`,
+    ].filter(Boolean);
+    console.log(`quantization ${(q.totalMs / 1000).toFixed(1)} s${parts.length ? ` (${parts.join(', ')})` : ''}`);
+    if (t) printSites(t.blocks);
   }
   const rows = Object.entries(result.ppl).map(([ds, v]) => {
     const fp = result.pplBefore?.[ds];
@@ -54,11 +60,15 @@ function printResult(result: EvalResult): void {
   });
   const head = result.pplBefore ? '| dataset          | windows |    FP ppl  |  quant ppl |\n|---|---|---|---|' : '| dataset          | windows | perplexity |\n|---|---|---|';
   console.log(`${head}\n${rows.join('\n')}`);
-  for (const b of result.baselines ?? []) {
-    console.log(`baseline ${recipeLabel({ ...r!, clustering: b.clustering })}: ${Object.entries(b.ppl).map(([ds, v]) => `${ds} ${v.toFixed(4)}`).join(', ')}`);
-  }
+  for (const b of result.baselines ?? []) console.log(`baseline ${b.label}: ${Object.entries(b.ppl).map(([ds, v]) => `${ds} ${v.toFixed(4)}`).join(', ')}`);
   for (const c of result.caveats ?? []) console.log(`warning: ${c}`);
   console.log(`peak GPU memory in use ${(result.peakGpuBytes / 2 ** 20).toFixed(1)} MiB`);
+}
+
+/** --baselines: every baseline the recipe's transform offers. */
+function allBaselines(r: CliOptions['recipe']): string[] {
+  const { transform } = resolveSteps(r);
+  return transform?.method.baselines?.(transform.options as never).map((b) => b.name) ?? [];
 }
 
 /** The bundled fixtures: ../shared/models next to the project. */
@@ -116,13 +126,14 @@ export async function main(argv: string[]): Promise<number> {
   const link = parsed.fromLink ? (await decodeShareLink(parsed.fromLink)).spec : undefined;
   const opts = applyLink(parsed, link);
   console.log(`experiment: ${describeSpec(cliSpec(opts, parsed.model ? undefined : link?.model))}`);
+  if (opts.recipe.steps.length) console.log(`steps: ${describeChain(opts.recipe)}`);
   if (opts.dryRun) return 0;
   const source = resolveSource(opts);
   const readText = opts.dataDir && /^https?:\/\//.test(opts.dataDir) ? urlReader(opts.dataDir) : folderReader(opts.dataDir);
   let lastLine = '';
   const result = await runExperiment(
     { datasets: opts.evalPpl, recipe: opts.recipe, seqlen: opts.seqlen, windows: opts.evalWindows, backend: opts.backend, checkFinite: opts.checkFinite,
-      maxResidentBytes: opts.residentMb !== undefined ? opts.residentMb * 2 ** 20 : undefined, baselines: opts.baselines ? ['contiguous', 'tensor'] : undefined },
+      maxResidentBytes: opts.residentMb !== undefined ? opts.residentMb * 2 ** 20 : undefined, baselines: opts.baselines ? allBaselines(opts.recipe) : undefined },
     {
       source,
       readText,

@@ -37,7 +37,7 @@ export async function calibrationText(name: string, read: TextReader, readFile?:
     }
   }
   if (calibrationKind(name) === 'url') return httpReader('')(name);
-  if (!readFile) throw new DatasetError(`calibration "${name}" is neither a named set (${CALIBRATION_SETS.join(', ')}) nor an http(s) URL`);
+  if (!readFile) throw new DatasetError(`unknown calibration set "${name}": choose from ${CALIBRATION_SETS.join(', ')}, or give an http(s) URL (a text file works from the command line)`);
   return readFile(name);
 }
 

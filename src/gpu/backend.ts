@@ -1,13 +1,20 @@
-// The forward pass is written once against this interface and runs on two backends: WebGPU (ops.ts) and the plain
-// TypeScript reference (reference.ts). Comparing the two narrows a wrong whole-model result down op by op.
+// The forward pass and every quantization method are written once against this interface and run on two backends:
+// WebGPU (ops.ts, the WGSL kernels) and the plain TypeScript reference (reference.ts, their twins). Comparing the two
+// narrows a wrong whole-model or quantized figure down op by op.
 import type { Gpu } from './gpu.ts';
 import * as ops from './ops.ts';
 import * as ref from './reference.ts';
+import type { QuantGrid } from './reference.ts';
 import type { GpuTensor } from './tensor.ts';
 
 export interface Backend<T> {
   readonly name: 'webgpu' | 'reference';
-  fromHost(data: Float32Array, shape: number[]): T;
+  /** a copy of host data on the backend */
+  fromHost(data: Float32Array, shape: readonly number[]): T;
+  /** a zero-filled tensor */
+  zeros(shape: readonly number[]): T;
+  shape(x: T): readonly number[];
+  /** u32 data (token ids, labels, column groups) on the backend */
   ids(data: Uint32Array): Ids<T>;
   matmul(x: T, W: T, b: T | null): T;
   embed(E: T, ids: Ids<T>): T;
@@ -28,9 +35,29 @@ export interface Backend<T> {
   rows(x: T, r0: number, r1: number): T;
   countNonFinite(x: T): Promise<number>;
   toHost(x: T): Promise<Float32Array>;
-  release(x: T | Ids<T> | null): void;
+  /** several tensors back in one go (one sync on the GPU) */
+  readMany(xs: T[]): Promise<Float32Array[]>;
+  readIds(x: Ids<T>): Promise<Uint32Array>;
+  /** resolves when the work queued so far is done (for timings) */
+  sync(): Promise<void>;
+  release(x: T | Ids<T> | null | undefined): void;
   /** largest tensor, in bytes, one binding can hold */
   readonly maxTensorBytes: number;
+
+  // quantization kernels: GPTQ (Hessian, grid, column loop, lazy update), output error, RPTQ's statistics and k-means
+  /** in place: H ← alpha·H + beta·XᵀX */
+  hessian(X: T, H: T, alpha: number, beta: number): void;
+  /** (scale, zero) of groups [firstGroup, firstGroup + numGroups) of every row into params [R, groups, 2] */
+  quantParams(W: T, params: T, grid: QuantGrid, firstGroup: number, numGroups: number): void;
+  fakeQuant(W: T, params: T, colGroup: Ids<T>, grid: QuantGrid): T;
+  gptqBlock(U: T, W: T, params: T, colGroup: Ids<T>, Q: T, Err: T, i1: number, count: number, maxq: number): void;
+  gptqUpdate(U: T, Err: T, W: T, i1: number, count: number): void;
+  /** per-row (Σ (yq − y)², Σ y²): [T, 2] */
+  outputError(yq: T, y: T): T;
+  /** in place: range [C, 2] ← per-channel (min, max) including X */
+  channelRange(X: T, range: T): void;
+  kmeansAssign(P: T, M: T, label: Ids<T>, dist: T, K: number, seg: number): void;
+  kmeansUpdate(P: T, label: Ids<T>, M: T, K: number, seg: number): void;
 }
 
 /** Static activation fake-quant at one site (RPTQ): each channel's cluster and (scale, zero) per cluster. */
@@ -47,6 +74,8 @@ export function gpuBackend(gpu: Gpu): Backend<GpuTensor> {
   return {
     name: 'webgpu',
     fromHost: (d, s) => gpu.upload(d, s),
+    zeros: (s) => gpu.upload(new Float32Array(s.reduce((a, b) => a * b, 1)), s),
+    shape: (x) => x.shape,
     ids: (d) => gpu.upload(d, [d.length], 'ids'),
     matmul: (x, W, b) => ops.matmul(gpu, x, W, b),
     embed: (E, ids) => ops.embed(gpu, E, ids),
@@ -68,18 +97,32 @@ export function gpuBackend(gpu: Gpu): Backend<GpuTensor> {
     },
     countNonFinite: (x) => ops.checkFinite(gpu, x),
     toHost: (x) => gpu.read(x),
+    readMany: (xs) => gpu.readMany(xs),
+    readIds: (x) => gpu.readU32(x),
+    sync: () => gpu.sync(),
     release: (x) => gpu.release(x as GpuTensor | null),
     get maxTensorBytes() {
       return Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
     },
+    hessian: (X, H, a, b) => ops.hessian(gpu, X, H, a, b),
+    quantParams: (W, p, grid, f, n) => ops.quantParams(gpu, W, p, grid, f, n),
+    fakeQuant: (W, p, cg, grid) => ops.fakeQuant(gpu, W, p, cg, grid),
+    gptqBlock: (U, W, p, cg, Q, E, i1, c, maxq) => ops.gptqBlock(gpu, U, W, p, cg, Q, E, i1, c, maxq),
+    gptqUpdate: (U, E, W, i1, c) => ops.gptqUpdate(gpu, U, E, W, i1, c),
+    outputError: (yq, y) => ops.outputError(gpu, yq, y),
+    channelRange: (X, r) => ops.channelRange(gpu, X, r),
+    kmeansAssign: (P, M, l, d, K, seg) => ops.kmeansAssign(gpu, P, M, l, d, K, seg),
+    kmeansUpdate: (P, l, M, K, seg) => ops.kmeansUpdate(gpu, P, l, M, K, seg),
   };
 }
 
 export function referenceBackend(): Backend<ref.CpuTensor> {
   return {
     name: 'reference',
-    fromHost: (d, s) => ref.cpu(d, s),
-    ids: (d) => d as Ids<ref.CpuTensor>,
+    fromHost: (d, s) => ref.cpu(d.slice(), [...s]),
+    zeros: (s) => ref.cpu(new Float32Array(s.reduce((a, b) => a * b, 1)), [...s]),
+    shape: (x) => x.shape,
+    ids: (d) => d.slice() as Ids<ref.CpuTensor>,
     matmul: ref.matmul,
     embed: (E, ids) => ref.embed(E, ids as Uint32Array),
     layerNorm: (x, g, b, eps, perm) => ref.layerNorm(x, g, b, eps, (perm as Uint32Array | null | undefined) ?? null),
@@ -97,8 +140,20 @@ export function referenceBackend(): Backend<ref.CpuTensor> {
       return ref.cpu(x.data.slice(r0 * C, r1 * C), [r1 - r0, C]);
     },
     countNonFinite: async (x) => ref.checkFinite(x),
-    toHost: async (x) => x.data,
+    toHost: async (x) => x.data.slice(),
+    readMany: async (xs) => xs.map((x) => x.data.slice()),
+    readIds: async (x) => (x as Uint32Array).slice(),
+    sync: async () => {},
     release: () => {},
     maxTensorBytes: 2 ** 31,
+    hessian: ref.hessian,
+    quantParams: ref.quantParams,
+    fakeQuant: (W, p, cg, grid) => ref.fakeQuant(W, p, cg as Uint32Array, grid),
+    gptqBlock: (U, W, p, cg, Q, E, i1, c, maxq) => ref.gptqBlock(U, W, p, cg as Uint32Array, Q, E, i1, c, maxq),
+    gptqUpdate: ref.gptqUpdate,
+    outputError: ref.outputError,
+    channelRange: ref.channelRange,
+    kmeansAssign: (P, M, l, d, K, seg) => ref.kmeansAssign(P, M, l as Uint32Array, d.data, K, seg),
+    kmeansUpdate: (P, l, M, K, seg) => ref.kmeansUpdate(P, l as Uint32Array, M, K, seg),
   };
 }

@@ -2,9 +2,9 @@
 // reference.ts holds the CPU twin of each under the same name.
 import type { Gpu } from './gpu.ts';
 import type { GpuTensor } from './tensor.ts';
-import type { QuantGrid } from './reference.ts';
+import { GPTQ_BLOCK, type QuantGrid } from './reference.ts';
 
-export type { QuantGrid };
+export { GPTQ_BLOCK, type QuantGrid };
 
 /** Workgroups for a flat kernel of n threads (wg per workgroup), folded into y when x would pass the limit. */
 function flat(gpu: Gpu, n: number, wg = 256): [number, number] {
@@ -162,8 +162,6 @@ export function fakeQuant(gpu: Gpu, W: GpuTensor, params: GpuTensor, colGroup: G
   gpu.dispatch(gpu.pipeline('fakeQuant', 'fakeQuant'), [W, params, colGroup, Q], quantUniforms(R, K, grid, 0, 0, totalGroups), flat(gpu, R * K, 64));
   return Q;
 }
-
-export const GPTQ_BLOCK = 128;
 
 /** GPTQ's column loop over columns [i1, i1 + count): writes Q's columns and the block's errors Err [R, 128]. */
 export function gptqBlock(gpu: Gpu, U: GpuTensor, W: GpuTensor, params: GpuTensor, colGroup: GpuTensor, Q: GpuTensor, Err: GpuTensor, i1: number, count: number, maxq: number): void {

@@ -191,8 +191,16 @@ export interface QuantGrid {
   groupsize: number;
 }
 
-/** methods.md's uniform quantizer parameters of values spanning [lo, hi]. */
-export function fitRange(lo: number, hi: number, maxq: number, sym: boolean): [number, number] {
+/**
+ * The one min/max → (scale, zero) rule (methods.md), the quantParams kernel's twin. Weights widen the range to
+ * include 0 (symmetric or asymmetric); RPTQ's static activation quantizers (includeZero false) use the range as it is.
+ */
+export function fitRange(lo: number, hi: number, maxq: number, sym: boolean, includeZero = true): [number, number] {
+  if (!includeZero) {
+    const span = hi - lo;
+    const scale = Math.fround(span > 0 ? span / maxq : Math.max(Math.abs(hi), 1e-8));
+    return [scale, roundEven(Math.fround(-lo / scale))];
+  }
   let xmin = Math.min(lo, 0);
   let xmax = Math.max(hi, 0);
   if (sym) {
@@ -239,6 +247,9 @@ export function fakeQuant(W: CpuTensor, params: CpuTensor, colGroup: Uint32Array
   return cpu(Q, [R, K]);
 }
 
+/** columns per GPTQ block: the column loop keeps a block row in private memory, Err is [R, GPTQ_BLOCK] */
+export const GPTQ_BLOCK = 128;
+
 export function gptqBlock(U: CpuTensor, W: CpuTensor, params: CpuTensor, colGroup: Uint32Array, Q: CpuTensor, Err: CpuTensor, i1: number, count: number, maxq: number): void {
   const [R, K] = W.shape;
   const totalGroups = params.data.length / (2 * R);
@@ -251,7 +262,7 @@ export function gptqBlock(U: CpuTensor, W: CpuTensor, params: CpuTensor, colGrou
       const q = quantize(w[i], params.data[g], params.data[g + 1], maxq);
       Q.data[r * K + col] = q;
       const err = Math.fround((w[i] - q) / U.data[col * K + col]);
-      Err.data[r * 128 + i] = err;
+      Err.data[r * GPTQ_BLOCK + i] = err;
       for (let j = i + 1; j < count; j++) w[j] -= err * U.data[col * K + i1 + j];
     }
   }
@@ -262,7 +273,7 @@ export function gptqUpdate(U: CpuTensor, Err: CpuTensor, W: CpuTensor, i1: numbe
   for (let r = 0; r < R; r++)
     for (let c = i1 + count; c < K; c++) {
       let acc = 0;
-      for (let k = 0; k < count; k++) acc += Err.data[r * 128 + k] * U.data[(i1 + k) * K + c];
+      for (let k = 0; k < count; k++) acc += Err.data[r * GPTQ_BLOCK + k] * U.data[(i1 + k) * K + c];
       W.data[r * K + c] -= acc;
     }
 }

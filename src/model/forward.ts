@@ -1,15 +1,13 @@
 // The decoder forward pass, written once for both backends and both families. It runs block by block and calls
-// named hook points (taps) that later stages attach to: every norm output and every linear layer's input/output.
+// named hook points (taps.ts) that later stages attach to: every norm output and every linear layer's input/output.
 import type { Backend } from '../gpu/backend.ts';
 import { NonFiniteError } from '../errors.ts';
-import { linearName, type LinearRole } from './architecture.ts';
+import type { LinearRole } from './architecture.ts';
 import type { ModelConfig } from './config.ts';
-import type { ActSite, BlockWeights, Linear, WeightStore } from './weights.ts';
+import { tapIn, tapOut, type ActSite, type Tap } from './taps.ts';
+import type { BlockWeights, Linear, WeightStore } from './weights.ts';
 
-/** `attn_norm` (R1), `ffn_norm` (R4), `<linear>.in` / `<linear>.out` with HF names (q_proj.out, fc2.in…), and on
- * rotary models `q_rope` / `k_rope` (q and k after RoPE). */
-export type TapPoint = string;
-export type Tap<T> = (layer: number, point: TapPoint, x: T) => void | Promise<void>;
+export type { Tap, TapPoint } from './taps.ts';
 
 export interface ForwardOptions<T> {
   taps?: Tap<T>;
@@ -42,10 +40,9 @@ export class Decoder<T> {
   }
 
   private async linear(layer: number, role: LinearRole, lin: Linear<T>, x: T, taps?: Tap<T>): Promise<T> {
-    const name = linearName(this.cfg.family, role);
-    if (taps) await taps(layer, `${name}.in`, x);
+    if (taps) await taps(layer, tapIn(role), x);
     const y = this.be.matmul(x, lin.W, lin.b);
-    if (taps) await taps(layer, `${name}.out`, y);
+    if (taps) await taps(layer, tapOut(role), y);
     return y;
   }
 
@@ -62,7 +59,7 @@ export class Decoder<T> {
 
   /**
    * One decoder block, in place on h [T, C]. With an activation plan (RPTQ), activations are fake-quantized at the
-   * sites of ActSite; the taps see each tensor as the next op reads it, except `q_proj.out`/`k_proj.out`/`v_proj.out`
+   * sites of ActSite; the taps see each tensor as the next op reads it, except `q.out`/`k.out`/`v.out`
    * and the rotary taps `q_rope`/`k_rope`, which see q, k, v before quantization.
    */
   async block(layer: number, h: T, w: BlockWeights<T>, taps?: Tap<T>): Promise<void> {

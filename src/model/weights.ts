@@ -17,12 +17,9 @@ export interface Norm<T> {
   /** a folded reorder: output channel c is input channel perm[c] */
   perm?: Ids<T> | null; // [C]
 }
-/**
- * Where activations can be fake-quantized inside a block: the two norm outputs, the q/k/v that enter attention
- * (K and V are the KV cache; q and k after RoPE where the model has it), the out_proj input and the fc2/down input.
- */
-export type ActSite = 'attn_norm' | 'q' | 'k' | 'v' | 'o_in' | 'ffn_norm' | 'down_in';
-export const ACT_SITES: readonly ActSite[] = ['attn_norm', 'q', 'k', 'v', 'o_in', 'ffn_norm', 'down_in'];
+import type { ActSite } from './taps.ts';
+
+export type { ActSite } from './taps.ts';
 
 export interface BlockWeights<T> {
   attnNorm: Norm<T>;

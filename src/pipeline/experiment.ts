@@ -10,10 +10,9 @@ import { withProgress, type ModelSource } from '../model/source.ts';
 import { WeightStore } from '../model/weights.ts';
 import { OptionsError } from '../errors.ts';
 import { calibrationOverlap, calibrationText, sampleWindows } from '../eval/calibration.ts';
-import { recipe as makeRecipe, recipeLabel, validateRecipe, type QuantRecipe } from '../quant/recipe.ts';
+import { chainOf, makeRecipe, recipeBits, recipeLabel, resolveSteps, validateRecipe, type QuantRecipe } from '../quant/recipe.ts';
 import { quantizeModel, type BlockCache, type CachedBlock } from './quantizeModel.ts';
 import { blockKeyPrefix, cachedSource, hashOf, modelKeyOf, textDigest, tolerantCache, type LabCache } from './cache.ts';
-import type { GpuTensor } from '../gpu/tensor.ts';
 import { parameterCount, type ModelConfig } from '../model/config.ts';
 import type { EvalRequest, EvalResult, Progress } from './types.ts';
 
@@ -52,12 +51,21 @@ function blockParameters(cfg: ModelConfig): number {
   return C * H * D * 2 + C * HKV * D * 2 + (cfg.family === 'opt' ? 2 : 3) * C * F;
 }
 
+/** The recipe's transform run with each asked-for baseline setting instead (RPTQ: contiguous groups, per tensor). */
+function baselineRecipes(r: QuantRecipe, names: string[] | undefined): { name: string; recipe: QuantRecipe }[] {
+  const { transform } = resolveSteps(r);
+  if (!names?.length || !transform?.method.baselines) return [];
+  return transform.method
+    .baselines(transform.options as never)
+    .filter((b) => names.includes(b.name))
+    .map((b) => ({ name: b.name, recipe: { ...r, steps: r.steps.map((s, i) => (i === 0 ? { ...(b.options as object), method: s.method } : s)) as QuantRecipe['steps'] } }));
+}
+
 export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise<EvalResult> {
   req.datasets.forEach(checkDatasetName);
-  const r = req.recipe ?? makeRecipe({ method: 'fp', seqlen: req.seqlen ?? 2048 });
+  const r = req.recipe ?? makeRecipe({ seqlen: req.seqlen ?? 2048 });
   validateRecipe(r);
-  const quantize = r.method !== 'fp';
-  if (quantize && req.backend === 'reference') throw new OptionsError(`${r.method} runs on WebGPU; --backend reference evaluates full precision only`);
+  const quantize = r.steps.length > 0;
   const t0 = performance.now();
   let last: Progress = { stage: 'load', label: '', fraction: 0 };
   const report = (p: Progress) => ctx.onProgress?.((last = p));
@@ -166,13 +174,12 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
     /** quantizes the target's weights in place with a recipe, then evaluates them */
     const quantizeAndEvaluate = async (rq: QuantRecipe, target: Awaited<ReturnType<typeof loadWeights>>, phase: string) => {
       const quant = await quantizeModel(rq, calib, {
-        gpu: gpu!,
-        decoder: target.decoder as unknown as Decoder<GpuTensor>,
-        weights: target.weights as unknown as WeightStore<GpuTensor>,
+        decoder: target.decoder,
+        weights: target.weights,
         signal: ctx.signal,
         cache: await blockCache(rq),
         onBlock: (done, total, _, restored) =>
-          report({ stage: 'quantize', label: `${phase}${rq.method} block ${done}/${total}${restored ? ' (from cache)' : ''}`, fraction: done / total }),
+          report({ stage: 'quantize', label: `${phase}${chainOf(rq)} block ${done}/${total}${restored ? ' (from cache)' : ''}`, fraction: done / total }),
       });
       return { quant, ...(await evaluateAll(target.decoder, `${phase}${recipeLabel(rq)} `)) };
     };
@@ -183,15 +190,16 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
     let baselines: EvalResult['baselines'];
     if (quantize) {
       ({ quant, ...after } = await quantizeAndEvaluate(r, fp, ''));
-      if (req.baselines?.length && r.method === 'rptq') {
+      const variants = baselineRecipes(r, req.baselines);
+      if (variants.length) {
         baselines = [];
         let previous = fp;
-        for (const clustering of req.baselines.filter((c) => c !== r.clustering)) {
+        for (const { name, recipe: rb } of variants) {
           // each baseline quantizes a fresh full-precision copy; the last one's weights leave the GPU first
           previous.weights.dispose();
           previous = await loadWeights();
-          const b = await quantizeAndEvaluate({ ...r, clustering }, previous, `baseline ${clustering}: `);
-          baselines.push({ clustering, ppl: b.ppl, layers: b.quant.layers });
+          const b = await quantizeAndEvaluate(rb, previous, `baseline ${name}: `);
+          baselines.push({ name, label: recipeLabel(rb), ppl: b.ppl, layers: b.quant.layers });
         }
       }
     }
@@ -200,7 +208,7 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
       model: ctx.source.id,
       modelType: cfg.modelType,
       parameters: model.parameters,
-      config: { wbits: r.wbits, abits: r.method === 'rptq' ? r.abits : 16, seqlen, windows: req.windows, backend: backendName, recipe: quantize ? r : undefined },
+      config: { ...recipeBits(r), seqlen, windows: req.windows, backend: backendName, recipe: quantize ? r : undefined, steps: quantize ? chainOf(r) : undefined },
       ppl,
       pplBefore: quantize ? before?.ppl : undefined,
       quant,

@@ -5,8 +5,9 @@ import { z } from 'zod';
 import { CALIBRATION_SETS } from '../eval/calibration.ts';
 import { EVAL_DATASETS } from '../eval/datasets.ts';
 import { parseHubId } from '../model/source.ts';
-import { DEFAULT_RECIPE, MAX_SEED, METHODS, recipeLabel, type QuantRecipe } from '../quant/recipe.ts';
-import { CLUSTERINGS } from '../quant/rptq.ts';
+import { calibrationOptions, describeSteps, recipeLabel, stepSchema, type QuantRecipe } from '../quant/recipe.ts';
+import { METHODS } from '../quant/index.ts';
+import { optionInfos } from '../quant/options.ts';
 
 /** Where the model comes from, without the bytes: local files cannot travel in a link, only their name. */
 export type ModelRef =
@@ -64,31 +65,14 @@ export const modelRefSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('local'), label: z.string().max(200) }),
 ]);
 
-export const recipeSchema = z.strictObject({
-  method: z.enum(METHODS),
-  wbits: bits,
-  groupsize: z.number().int().min(-1).max(1 << 20),
-  sym: z.boolean(),
-  actOrder: z.boolean(),
-  staticGroups: z.boolean(),
-  trueSequential: z.boolean(),
-  percdamp: z.number().min(0).max(1),
-  blocksize: z.number().int().min(1).max(128),
-  nsamples: z.number().int().min(1).max(4096),
-  seqlen: z.number().int().min(2).max(1 << 17),
-  // a named set, or an absolute https URL the page shows in full and asks to confirm before fetching; never a path,
-  // which would let a link choose what the page (or the CLI) reads
-  calib: z.string().max(2000).refine(isLinkCalibration, `the calibration source must be a named set (${CALIBRATION_SETS.join(', ')}) or an absolute https:// URL of a public host, not a path`),
-  seed: z.number().int().min(0).max(MAX_SEED),
-  hiddenLayerNum: z.number().int().min(1).optional(),
-  abits: bits,
-  onlyQuantKv: z.boolean(),
-  clusters: z.strictObject({ R1: z.number().int().min(1), R2: z.number().int().min(1), R3: z.number().int().min(1), R4: z.number().int().min(1), R5: z.number().int().min(1) }),
-  kmeansRestarts: z.number().int().min(1).max(100),
-  normBits: bits.optional(),
-  probBits: bits.optional(),
-  clustering: z.enum(CLUSTERINGS),
-});
+/** The calibration source a link may carry (see isLinkCalibration). */
+export const linkCalibration = z
+  .string()
+  .max(2000)
+  .refine(isLinkCalibration, `the calibration source must be a named set (${CALIBRATION_SETS.join(', ')}) or an absolute https:// URL of a public host, not a path`);
+
+/** A recipe as a link carries it: the calibration settings and the steps, each checked by its method's schema. */
+export const recipeSchema = calibrationOptions.extend({ calib: linkCalibration, steps: z.array(stepSchema).max(2) });
 
 export const experimentSchema = z.strictObject({
   model: modelRefSchema,
@@ -112,11 +96,6 @@ export const resultSummarySchema = z.strictObject({
   device: z.string().max(300).optional(),
 });
 
-/** A recipe from a possibly older link or form: missing fields take today's defaults. */
-export function completeRecipe(r: Partial<QuantRecipe>): QuantRecipe {
-  return { ...DEFAULT_RECIPE, ...r, clusters: { ...DEFAULT_RECIPE.clusters, ...r.clusters } };
-}
-
 export function describeModel(m: ModelRef): string {
   switch (m.kind) {
     case 'bundled':
@@ -132,23 +111,13 @@ export function describeModel(m: ModelRef): string {
 
 /**
  * One line that names everything the experiment depends on, the same in the page and the CLI, e.g.
- * "bundled stories260K · RPTQ W4A4 · calib tinystories 128×2048 seed 0 · clusters 32/4/4/32/32 · eval tinystories seqlen 512 windows all".
+ * "bundled stories260K · RPTQ W4A4 · calib tinystories 128×2048 seed 0 · damp 0.01 block 128 · clusters 32/4/4/32/32 restarts 10 · eval tinystories seqlen 512 windows all".
  */
 export function describeSpec(s: ExperimentSpec): string {
   const r = s.recipe;
   const parts = [describeModel(s.model), recipeLabel(r)];
-  if (r.method !== 'fp') {
-    parts.push(`calib ${r.calib} ${r.nsamples}×${r.seqlen} seed ${r.seed}`);
-    if (r.method === 'gptq' || r.method === 'rptq') {
-      const opts = [r.actOrder && 'act-order', r.staticGroups && 'static groups', r.trueSequential && 'true-sequential', r.sym && 'sym'].filter(Boolean);
-      parts.push(`damp ${r.percdamp} block ${r.blocksize}${opts.length ? ' ' + opts.join(' ') : ''}`);
-    }
-    if (r.method === 'rtn' && r.sym) parts.push('sym');
-    if (r.method === 'rptq') {
-      const c = r.clusters;
-      parts.push(`clusters ${c.R1}/${c.R2}/${c.R3}/${c.R4}/${c.R5} restarts ${r.kmeansRestarts}`);
-      if (r.normBits !== undefined || r.probBits !== undefined) parts.push(`norm A${r.normBits ?? Math.max(8, r.abits)} probs ${r.probBits ?? Math.max(8, r.abits)}-bit`);
-    }
+  if (r.steps.length) {
+    parts.push(`calib ${r.calib} ${r.nsamples}×${r.seqlen} seed ${r.seed}`, ...describeSteps(r));
     if (r.hiddenLayerNum) parts.push(`first ${r.hiddenLayerNum} blocks`);
   }
   parts.push(`eval ${s.eval.datasets.join(',')} seqlen ${s.eval.seqlen} windows ${s.eval.windows ?? 'all'}`);
@@ -171,28 +140,19 @@ export function specFields(s: ExperimentSpec): SpecField[] {
     { key: 'model', value: describeModel(s.model) },
     { key: 'method', value: recipeLabel(r) },
   ];
-  const add = (key: string, value: string | number | boolean) => out.push({ key, value: typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value) });
-  if (r.method !== 'fp') {
+  const add = (key: string, value: unknown) => out.push({ key, value: typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value) });
+  if (r.steps.length) {
+    add('steps', r.steps.map((st) => METHODS[st.method]?.title ?? st.method).join(' → '));
     add('calibration', `${r.calib} ${r.nsamples}×${r.seqlen}`);
     add('seed', r.seed);
-    if (r.method !== 'rptq') add('group size', r.groupsize > 0 ? r.groupsize : 'per row');
-    add('sym', r.sym);
-    if (r.method === 'gptq' || r.method === 'rptq') {
-      add('damp', r.percdamp);
-      add('block size', r.blocksize);
-      add('act-order', r.actOrder);
-      if (r.method === 'gptq') add('static groups', r.staticGroups);
-      add('true-sequential', r.trueSequential);
-    }
-    if (r.method === 'rptq') {
-      add('abits', r.abits);
-      add('K/V only', r.onlyQuantKv);
-      add('norm bits', r.normBits ?? Math.max(8, r.abits));
-      add('prob bits', r.probBits ?? Math.max(8, r.abits));
-      const c = r.clusters;
-      add('clusters R1/R2/R3/R4/R5', `${c.R1}/${c.R2}/${c.R3}/${c.R4}/${c.R5}`);
-      add('restarts', r.kmeansRestarts);
-      add('channel grouping', r.clustering);
+    // every option of every step, under the form's words (a method's options come from its schema)
+    for (const step of r.steps) {
+      const m = METHODS[step.method];
+      if (!m) continue;
+      for (const o of optionInfos(m.options)) {
+        const v = (step as Record<string, unknown>)[o.key];
+        add(o.label, v === undefined ? (o.fallback ?? 'default') : o.key === 'groupsize' && v === -1 ? 'per row' : v);
+      }
     }
   }
   if (r.hiddenLayerNum) add('blocks', `first ${r.hiddenLayerNum}`);

@@ -11,12 +11,13 @@ import type { TextReader } from '../eval/datasets.ts';
 import { Decoder } from '../model/forward.ts';
 import { loadModel } from '../model/load.ts';
 import type { ModelSource } from '../model/source.ts';
-import { readHostBlock, WeightStore, type ActSite } from '../model/weights.ts';
+import { readHostBlock, WeightStore } from '../model/weights.ts';
+import type { ActSite } from '../model/taps.ts';
 import { linearName, linearRoles, type LinearRole } from '../model/architecture.ts';
 import { LabError } from '../errors.ts';
 import type { QuantRecipe } from '../quant/recipe.ts';
-import { reorderBlock, type BlockReorder } from '../quant/reorder.ts';
-import { siteTaps } from './activationStats.ts';
+import { siteTaps } from '../model/taps.ts';
+import { METHODS, type TransformMethod } from '../quant/index.ts';
 import type { LabCache } from './cache.ts';
 import type { CachedBlock } from './quantizeModel.ts';
 
@@ -106,13 +107,6 @@ export interface WeightView {
   crop: { rows: number; cols: number; fp: Float32Array; quant: Float32Array };
 }
 
-/** The reorder a cached RPTQ block was folded with, read back from its site reports. */
-function reorderOf(sites: CachedBlock['sites'], rope: boolean): BlockReorder {
-  const perm = (site: ActSite) => sites?.find((s) => s.site === site)?.perm;
-  const p = (site: ActSite) => (perm(site) ? Uint32Array.from(perm(site)!) : undefined);
-  return { R1: p('attn_norm'), R2: rope ? undefined : p('k'), R3: p('v'), R4: p('ffn_norm'), R5: p('down_in') };
-}
-
 /** blockKey: where the run kept its finished blocks (QuantSummary.blockKey). */
 export async function weightView(source: ModelSource, cache: LabCache, blockKey: string | undefined, layer: number, role: LinearRole, bins = 64, crop = 64): Promise<WeightView> {
   const model = await loadModel(source);
@@ -121,7 +115,10 @@ export async function weightView(source: ModelSource, cache: LabCache, blockKey:
   if (!blockKey) throw new LabError('this run kept no quantized blocks in this browser (was storage full?), so its weights cannot be shown');
   const cached = await cache.get<CachedBlock>(blockKey + layer);
   if (!cached) throw new LabError(`block ${layer} of this experiment is not in this browser's storage yet: run it first (finished blocks are kept)`);
-  const fpBlock = reorderBlock(await readHostBlock(cfg, model.checkpoint, layer), reorderOf(cached.sites, cfg.rope !== null), cfg);
+  // the full-precision weights as the quantizer saw them: the checkpoint's, with the transform's fold applied again
+  const checkpointBlock = await readHostBlock(cfg, model.checkpoint, layer);
+  const t = cached.transform;
+  const fpBlock = t ? (METHODS[t.method] as TransformMethod).refold(checkpointBlock, t.fold, cfg) : checkpointBlock;
   const W = fpBlock.linears[role]!.W;
   const Q = cached.host.linears[role]!.W;
   const [R, K] = fpBlock.linears[role]!.shape;

@@ -1,11 +1,14 @@
 // Share links: an experiment (and optionally its figures) in a URL fragment, so it never reaches a server:
-//   #x=1.<sha-256 prefix>.<base64url(deflate-raw(JSON))>
+//   #x=2.<sha-256 prefix>.<base64url(deflate-raw(JSON))>
+// Version 2 carries the recipe of steps; version 1 links (a flat recipe) still open, converted (legacyRecipe.ts).
 // Decoding checks, in order: the prefix and version, the base64, the checksum (a truncated or edited link fails here),
 // the inflated size (no zip bombs), the JSON, the schema, and the recipe's own rules. Any failure is one ShareLinkError
 // that says which check failed; nothing is applied until all of them pass.
+import { z } from 'zod';
 import { LabError } from '../errors.ts';
-import { validateRecipe } from '../quant/recipe.ts';
-import { completeRecipe, experimentSchema, resultSummarySchema, type ExperimentSpec, type ResultSummary } from './experimentSpec.ts';
+import { validateRecipe, type QuantRecipe } from '../quant/recipe.ts';
+import { experimentSchema, linkCalibration, modelRefSchema, resultSummarySchema, type ExperimentSpec, type ResultSummary } from './experimentSpec.ts';
+import { completeV1, fromV1, v1RecipeSchema } from './legacyRecipe.ts';
 
 export class ShareLinkError extends LabError {
   override name = 'ShareLinkError';
@@ -16,7 +19,8 @@ export interface SharePayload {
   results?: ResultSummary;
 }
 
-const VERSION = '1';
+const VERSION = '2';
+const READS = ['1', '2'];
 const MAX_JSON_BYTES = 256 * 1024;
 
 function toBase64Url(bytes: Uint8Array): string {
@@ -82,7 +86,7 @@ export async function decodeShareLink(urlOrFragment: string): Promise<SharePaylo
   const m = /^x=([^.]*)\.([^.]*)\.(.*)$/s.exec(frag.trim());
   if (!m) throw new ShareLinkError('this is not a Quantization Lab share link (it should end in #x=1.…)');
   const [, version, sum, data] = m;
-  if (version !== VERSION) throw new ShareLinkError(`the share link has format version "${version.slice(0, 10)}"; this lab reads version ${VERSION}`);
+  if (!READS.includes(version)) throw new ShareLinkError(`the share link has format version "${version.slice(0, 10)}"; this lab reads versions ${READS.join(' and ')}`);
   const packed = fromBase64Url(data);
   let json: Uint8Array;
   try {
@@ -99,16 +103,13 @@ export async function decodeShareLink(urlOrFragment: string): Promise<SharePaylo
     throw new ShareLinkError('the share link is damaged: its contents are not JSON');
   }
   const obj = raw as { spec?: { recipe?: object }; results?: unknown };
-  if (obj && typeof obj === 'object' && obj.spec && typeof obj.spec === 'object' && obj.spec.recipe && typeof obj.spec.recipe === 'object') {
-    obj.spec.recipe = completeRecipe(obj.spec.recipe);
-  }
-  const spec = experimentSchema.safeParse(obj?.spec);
+  const spec = version === '1' ? parseV1(obj?.spec) : experimentSchema.safeParse(obj?.spec);
   if (!spec.success) {
     const issue = spec.error.issues[0];
     throw new ShareLinkError(`the share link's experiment is invalid at ${issue.path.join('.') || 'the top'}: ${issue.message}`);
   }
   try {
-    validateRecipe(spec.data.recipe);
+    validateRecipe(spec.data.recipe as QuantRecipe);
   } catch (e) {
     throw new ShareLinkError(`the share link's recipe is not runnable: ${(e as Error).message}`);
   }
@@ -119,4 +120,17 @@ export async function decodeShareLink(urlOrFragment: string): Promise<SharePaylo
     results = r.data;
   }
   return { spec: spec.data as ExperimentSpec, results };
+}
+
+/** A version-1 experiment: the flat recipe completed with v1's defaults, checked with v1's schema, turned into steps. */
+function parseV1(raw: unknown): z.ZodSafeParseResult<ExperimentSpec> {
+  const obj = raw as { recipe?: unknown } | undefined;
+  if (obj && typeof obj === 'object' && obj.recipe && typeof obj.recipe === 'object') obj.recipe = completeV1(obj.recipe as Record<string, unknown>);
+  const v1 = z.strictObject({ model: modelRefSchema, recipe: v1RecipeSchema(linkCalibration), eval: experimentSchema.shape.eval }).safeParse(obj);
+  if (!v1.success) return v1 as unknown as z.ZodSafeParseResult<ExperimentSpec>;
+  try {
+    return { success: true, data: { ...v1.data, recipe: fromV1(v1.data.recipe) } as ExperimentSpec };
+  } catch (e) {
+    throw new ShareLinkError(`the share link's recipe is not runnable: ${(e as Error).message}`);
+  }
 }

@@ -1,6 +1,6 @@
 // What crosses the worker boundary and what the CLI writes: plain, serializable summaries only.
 import type { QuantRecipe } from '../quant/recipe.ts';
-import type { Clustering, SiteReport } from '../quant/rptq.ts';
+import type { SiteReport } from '../quant/siteReport.ts';
 
 export type Stage = 'load' | 'quantize' | 'evaluate';
 
@@ -27,10 +27,10 @@ export interface EvalRequest {
   checkFinite?: boolean;
   /** bytes of f32 weights to keep resident on the GPU (default 2 GiB); beyond it blocks stream per window */
   maxResidentBytes?: number;
-  /** 'webgpu' (default) or the CPU reference forward */
+  /** 'webgpu' (default) or the CPU reference (the kernels' TypeScript twins, forward and quantization alike) */
   backend?: 'webgpu' | 'reference';
-  /** RPTQ: also quantize and evaluate these channel groupings (the baselines without reorder: contiguous, tensor) */
-  baselines?: Clustering[];
+  /** also quantize and evaluate these baselines of the recipe's transform (RPTQ: contiguous, tensor) */
+  baselines?: string[];
 }
 
 export interface DeviceSummary {
@@ -54,36 +54,70 @@ export interface LayerReport {
   groups: number;
 }
 
-export interface QuantSummary {
+/** A step's report: what the Inspect panel shows for that method (it picks the view by the method's name). */
+export interface StepReport {
   method: string;
-  layers: LayerReport[];
+  report: unknown;
+}
+
+/** A transform's report: its per-block reports (RPTQ: every site's ranges, clusters and errors) and its time. */
+export interface TransformStepReport<R = unknown> {
+  blocks: R[];
+  ms: number;
+}
+
+/** A weight step's report: where its time went. */
+export interface WeightStepReport {
   hessianMs: number;
   factorMs: number;
   loopMs: number;
+}
+
+export interface QuantSummary {
+  /** the chain of methods, e.g. "rptq+gptq" */
+  method: string;
+  /** one report per step, in the recipe's order */
+  steps: StepReport[];
+  layers: LayerReport[];
   totalMs: number;
   calibrationTokens: number;
-  /** RPTQ: range statistics, clustering and activation errors of every site of every block */
-  activations?: SiteReport[];
-  /** RPTQ: time in statistics, k-means and the activation-error pass */
-  statsMs?: number;
+  /** every site's channel ranges, when no transform reported them (the Inspect views of any run) */
+  ranges?: SiteReport[];
   /** blocks restored from the cache instead of recomputed */
   cachedBlocks?: number;
   /** where the finished blocks are kept (cache key prefix), for the Inspect views */
   blockKey?: string;
 }
 
+/** A step's report by method name. */
+export function stepReport<R>(q: QuantSummary | undefined, method: string): R | undefined {
+  return q?.steps.find((s) => s.method === method)?.report as R | undefined;
+}
+
+/** The transform's report, whichever transform ran (the first step's, when it is one). */
+export function transformReport<R>(q: QuantSummary | undefined): TransformStepReport<R> | undefined {
+  const r = q?.steps[0]?.report as Partial<TransformStepReport<R>> | undefined;
+  return r && Array.isArray(r.blocks) ? (r as TransformStepReport<R>) : undefined;
+}
+
+/** A weight step's report, whichever weight step ran. */
+export function weightReport(q: QuantSummary | undefined): WeightStepReport | undefined {
+  const r = q?.steps.at(-1)?.report as Partial<WeightStepReport> | undefined;
+  return r && typeof r.hessianMs === 'number' ? (r as WeightStepReport) : undefined;
+}
+
 export interface EvalResult {
   model: string;
   modelType: string;
   parameters: number;
-  config: { wbits: number; abits: number; seqlen: number; windows?: number; backend: string; recipe?: QuantRecipe };
+  config: { wbits: number; abits: number; seqlen: number; windows?: number; backend: string; recipe?: QuantRecipe; steps?: string };
   /** perplexity of the evaluated model (quantized when a method ran) */
   ppl: Record<string, number>;
   /** full-precision perplexity measured in the same run, when a method ran */
   pplBefore?: Record<string, number>;
   quant?: QuantSummary;
-  /** RPTQ's baselines measured in the same run: the same recipe with another channel grouping */
-  baselines?: { clustering: Clustering; ppl: Record<string, number>; layers: LayerReport[] }[];
+  /** the transform's baselines measured in the same run (RPTQ: the same recipe with another channel grouping) */
+  baselines?: { name: string; label: string; ppl: Record<string, number>; layers: LayerReport[] }[];
   windows: Record<string, number>;
   timings: { loadMs: number; evalMs: Record<string, number>; tokensPerSecond: number };
   device: DeviceSummary | null;

@@ -1,51 +1,55 @@
-// GPTQ (Frantar et al. 2022), split like the reference code into collecting statistics (HessianAccumulator, on the
-// GPU) and quantizing (gptq). The heavy parts are WGSL kernels: Hessian accumulation, the per-block column loop and
-// the lazy update; the factorization runs once per layer in f64 on the CPU (linalg.ts).
-import type { Gpu } from '../gpu/gpu.ts';
-import * as ops from '../gpu/ops.ts';
-import type { GpuTensor } from '../gpu/tensor.ts';
+// GPTQ (Frantar et al. 2022), split like the reference code into collecting statistics (HessianAccumulator) and
+// quantizing (gptq). The heavy parts are kernels on any backend (WGSL on WebGPU, their twins on the reference):
+// Hessian accumulation, the per-block column loop and the lazy update; the factorization runs once per layer in f64
+// on the CPU (linalg.ts). The method (GPTQ below) is what the pipeline calls, one layer at a time.
+import { z } from 'zod';
+import type { Backend } from '../gpu/backend.ts';
+import { GPTQ_BLOCK } from '../gpu/reference.ts';
 import { upperCholeskyOfInverse } from './linalg.ts';
-import { fitRange } from '../gpu/reference.ts';
+import { fitColumnGroups } from './grid.ts';
+import type { ColumnGroups, WeightMethod } from './method.ts';
+import { checkGroupsize, groupsizeOption, symOption, wbitsOption } from './weightOptions.ts';
 
-export interface GptqOptions {
-  wbits: number;
-  /** columns per group; −1 = one group per row */
-  groupsize: number;
-  sym: boolean;
-  actOrder: boolean;
-  staticGroups: boolean;
-  percdamp: number;
-  /** ≤ 128 (the column loop keeps a block row in private memory) */
-  blocksize: number;
+const options = z.strictObject({
+  wbits: wbitsOption,
+  groupsize: groupsizeOption,
+  sym: symOption,
+  actOrder: z.boolean().default(false).meta({ flag: 'act-order', label: 'act-order', description: 'quantize columns by decreasing Hessian diagonal' }),
+  staticGroups: z.boolean().default(false).meta({ flag: 'static-groups', label: 'static groups', description: 'fit every group up front on the original weights' }),
+  trueSequential: z.boolean().default(false).meta({ flag: 'true-sequential', label: 'true-sequential', description: 'q/k/v → o → fc1 → fc2, each on inputs after the previous group' }),
+  percdamp: z.number().min(0).lt(1).default(0.01).meta({ flag: 'percdamp', label: 'damp', description: 'dampening, a fraction of the mean Hessian diagonal', range: 'a number in [0, 1)' }),
+  blocksize: z.number().int().min(1).max(GPTQ_BLOCK).default(128).meta({ flag: 'blocksize', label: 'block size', description: 'columns per lazy-update block' }),
+});
+export type GptqOptions = z.infer<typeof options> & {
   /** fixed column groups of any shape (RPTQ: the input clusters), fitted up front on W like static groups */
-  colGroups?: { colGroup: Uint32Array; groups: number };
-}
+  colGroups?: ColumnGroups;
+};
 
 /** H = (2/n) Σ xᵀx over all calibration tokens of one linear layer's input, accumulated batch by batch. */
-export class HessianAccumulator {
-  readonly H: GpuTensor; // [K, K]
+export class HessianAccumulator<T> {
+  readonly H: T; // [K, K]
   private n = 0;
   constructor(
-    private readonly gpu: Gpu,
+    private readonly be: Backend<T>,
     readonly K: number,
   ) {
-    this.H = gpu.upload(new Float32Array(K * K), [K, K], 'H');
+    this.H = be.zeros([K, K]);
   }
   /** X: [T, K] inputs of one window */
-  add(X: GpuTensor): void {
-    const T = X.size / this.K;
+  add(X: T): void {
+    const rows = this.be.shape(X).slice(0, -1).reduce((a, b) => a * b, 1);
     // H ← H·n/(n+T); x ← sqrt(2/(n+T))·X; H ← H + xᵀx
-    ops.hessian(this.gpu, X, this.H, this.n / (this.n + T), 2 / (this.n + T));
-    this.n += T;
+    this.be.hessian(X, this.H, this.n / (this.n + rows), 2 / (this.n + rows));
+    this.n += rows;
   }
   get tokens(): number {
     return this.n;
   }
   async read(): Promise<Float64Array> {
-    return Float64Array.from(await this.gpu.read(this.H));
+    return Float64Array.from(await this.be.toHost(this.H));
   }
   dispose(): void {
-    this.gpu.release(this.H);
+    this.be.release(this.H);
   }
 }
 
@@ -58,7 +62,7 @@ export interface GptqTimings {
  * Quantizes W [R, K] against the Hessian H [K, K] (modified in place: dead inputs, damping).
  * Returns the dequantized weights Q [R, K] in the original column order.
  */
-export async function gptq(gpu: Gpu, W: Float32Array, H: Float64Array, R: number, K: number, o: GptqOptions): Promise<{ Q: Float32Array; timings: GptqTimings }> {
+export async function gptq<T>(be: Backend<T>, W: Float32Array, H: Float64Array, R: number, K: number, o: GptqOptions): Promise<{ Q: T; timings: GptqTimings }> {
   const maxq = 2 ** o.wbits - 1;
   const g = o.groupsize > 0 ? o.groupsize : K;
   const grid = { maxq, sym: o.sym, groupsize: g };
@@ -73,12 +77,12 @@ export async function gptq(gpu: Gpu, W: Float32Array, H: Float64Array, R: number
       for (let r = 0; r < R; r++) W[r * K + d] = 0;
     }
   }
-  const params = gpu.upload(fixed ? fitColumnGroups(W, R, K, fixed.colGroup, fixed.groups, maxq, o.sym) : new Float32Array(R * totalGroups * 2), [R, totalGroups, 2], 'gptq.params');
+  const params = be.fromHost(fixed ? fitColumnGroups(W, R, K, fixed.colGroup, fixed.groups, maxq, o.sym) : new Float32Array(R * totalGroups * 2), [R, totalGroups, 2]);
   if (o.staticGroups && o.groupsize > 0 && !fixed) {
     // every group fitted up front on the original W
-    const W0 = gpu.upload(W, [R, K], 'gptq.W0');
-    ops.quantParams(gpu, W0, params, grid, 0, totalGroups);
-    gpu.release(W0);
+    const W0 = be.fromHost(W, [R, K]);
+    be.quantParams(W0, params, grid, 0, totalGroups);
+    be.release(W0);
   }
 
   // act-order: columns by decreasing Hessian diagonal (stable on ties)
@@ -101,50 +105,33 @@ export async function gptq(gpu: Gpu, W: Float32Array, H: Float64Array, R: number
   const U64 = upperCholeskyOfInverse(H, K);
   const t1 = performance.now();
 
-  const U = gpu.upload(Float32Array.from(U64), [K, K], 'gptq.U');
-  const Wg = gpu.upload(W, [R, K], 'gptq.W');
-  const Q = gpu.tensor([R, K], 'f32', 'gptq.Q');
-  const Err = gpu.tensor([R, ops.GPTQ_BLOCK], 'f32', 'gptq.Err');
-  const colGroupT = gpu.upload(colGroup, [K], 'gptq.colGroup');
-  if (o.groupsize <= 0 && !fixed) ops.quantParams(gpu, Wg, params, grid, 0, 1);
+  const U = be.fromHost(Float32Array.from(U64), [K, K]);
+  const Wg = be.fromHost(W, [R, K]);
+  const Q = be.zeros([R, K]);
+  const Err = be.zeros([R, GPTQ_BLOCK]);
+  const colGroupT = be.ids(colGroup);
+  if (o.groupsize <= 0 && !fixed) be.quantParams(Wg, params, grid, 0, 1);
   for (let i1 = 0; i1 < K; i1 += o.blocksize) {
     const count = Math.min(o.blocksize, K - i1);
     if (o.groupsize > 0 && !o.staticGroups && !fixed) {
       // groups that start inside this block, fitted on W as the lazy updates left it
       const first = Math.ceil(i1 / g);
       const last = Math.floor((i1 + count - 1) / g);
-      if (last >= first) ops.quantParams(gpu, Wg, params, grid, first, last - first + 1);
+      if (last >= first) be.quantParams(Wg, params, grid, first, last - first + 1);
     }
-    ops.gptqBlock(gpu, U, Wg, params, colGroupT, Q, Err, i1, count, maxq);
-    ops.gptqUpdate(gpu, U, Err, Wg, i1, count);
+    be.gptqBlock(U, Wg, params, colGroupT, Q, Err, i1, count, maxq);
+    be.gptqUpdate(U, Err, Wg, i1, count);
   }
-  let out = await gpu.read(Q);
-  for (const t of [U, Wg, Q, Err, colGroupT, params]) gpu.release(t);
-  if (perm) out = permuteColumns(out, R, K, inversePermutation(perm));
-  return { Q: out, timings: { factorMs: t1 - t0, loopMs: performance.now() - t1 } };
-}
-
-/** (scale, zero) per (row, group) for groups given as a column → group map: params [R, groups, 2]. */
-export function fitColumnGroups(W: Float32Array, R: number, K: number, colGroup: Uint32Array, groups: number, maxq: number, sym: boolean): Float32Array {
-  const params = new Float32Array(R * groups * 2);
-  const lo = new Float64Array(groups);
-  const hi = new Float64Array(groups);
-  for (let r = 0; r < R; r++) {
-    lo.fill(Infinity);
-    hi.fill(-Infinity);
-    for (let c = 0; c < K; c++) {
-      const j = colGroup[c];
-      const w = W[r * K + c];
-      if (w < lo[j]) lo[j] = w;
-      if (w > hi[j]) hi[j] = w;
-    }
-    for (let j = 0; j < groups; j++) {
-      const [scale, zero] = fitRange(lo[j], hi[j], maxq, sym);
-      params[(r * groups + j) * 2] = scale;
-      params[(r * groups + j) * 2 + 1] = zero;
-    }
+  for (const t of [U, Wg, Err, params]) be.release(t);
+  be.release(colGroupT);
+  if (!perm) {
+    await be.sync();
+    return { Q, timings: { factorMs: t1 - t0, loopMs: performance.now() - t1 } };
   }
-  return params;
+  // act-order: the columns go back to their original order
+  const out = permuteColumns(await be.toHost(Q), R, K, inversePermutation(perm));
+  be.release(Q);
+  return { Q: be.fromHost(out, [R, K]), timings: { factorMs: t1 - t0, loopMs: performance.now() - t1 } };
 }
 
 export function permuteColumns(W: Float32Array, R: number, K: number, perm: ArrayLike<number>): Float32Array {
@@ -164,3 +151,31 @@ export function inversePermutation(perm: ArrayLike<number>): Uint32Array {
   for (let i = 0; i < perm.length; i++) inv[perm[i]] = i;
   return inv;
 }
+
+export const GPTQ: WeightMethod<typeof options> = {
+  kind: 'weight',
+  name: 'gptq',
+  title: 'GPTQ',
+  summary: 'second-order weight quantization: column by column, the error fed back through the inverse Hessian',
+  options,
+  groupOptions: ['groupsize', 'staticGroups'],
+  check: (o, ctx) => checkGroupsize(o.groupsize, o.staticGroups, ctx),
+  describe(o) {
+    const flags = [o.actOrder && 'act-order', o.staticGroups && 'static groups', o.trueSequential && 'true-sequential', o.sym && 'sym'].filter(Boolean);
+    return `damp ${o.percdamp} block ${o.blocksize}${flags.length ? ' ' + flags.join(' ') : ''}`;
+  },
+  label: (o) => `W${o.wbits}${o.groupsize > 0 ? ` g${o.groupsize}` : ''}`,
+  needsHessian: () => true,
+  sequential: (o) => o.trueSequential,
+  codeBits: (o) => o.wbits,
+  groups: (o, K, fixed) => fixed?.groups ?? (o.groupsize > 0 ? Math.ceil(K / o.groupsize) : 1),
+  async quantize(be, layer, o) {
+    const [R, K] = layer.shape;
+    const { Q, timings } = await gptq(be, layer.W, layer.H!, R, K, { ...o, colGroups: layer.groups });
+    return { Q, ...timings };
+  },
+  presets: [
+    { label: 'GPTQ W4 g128', steps: [{ method: 'gptq', wbits: 4, groupsize: 128 }] },
+    { label: 'GPTQ W3 g128', steps: [{ method: 'gptq', wbits: 3, groupsize: 128 }] },
+  ],
+};

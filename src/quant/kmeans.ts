@@ -2,10 +2,7 @@
 // 2 + ⌊ln k⌋ candidates per step, as the reference's scikit-learn uses), Lloyd iterations until no label changes,
 // several restarts, best inertia kept. The assign and update steps run on the GPU (kmeans.wgsl) or on the CPU twins
 // through the same driver, so both give the same labels for the same seed.
-import type { Gpu } from '../gpu/gpu.ts';
-import * as ops from '../gpu/ops.ts';
-import * as ref from '../gpu/reference.ts';
-import type { GpuTensor } from '../gpu/tensor.ts';
+import { referenceBackend, type Backend } from '../gpu/backend.ts';
 import { SeededRandom } from './random.ts';
 
 export interface KmeansOptions {
@@ -42,53 +39,40 @@ export interface KmeansSteps {
 }
 export type KmeansDevice = (points: Float32Array, K: number, seg: number) => KmeansSteps;
 
-export const referenceSteps: KmeansDevice = (points, K, seg) => {
-  const N = points.length / 4;
-  const P = ref.cpu(points, [N, 4]);
-  let M = ref.cpu(new Float32Array(0), [0, 4]);
-  const label = new Uint32Array(N);
-  const dist = new Float32Array(N);
-  const assign = async () => {
-    ref.kmeansAssign(P, M, label, dist, K, seg);
-    return label.slice();
-  };
-  return {
-    start: (centroids) => ((M = ref.cpu(centroids.slice(), [centroids.length / 4, 4])), assign()),
-    step: () => (ref.kmeansUpdate(P, label, M, K, seg), assign()),
-    result: async () => ({ centroids: M.data.slice(), dist: dist.slice() }),
-    dispose() {},
-  };
-};
-
-export function gpuSteps(gpu: Gpu): KmeansDevice {
+/** Lloyd's steps on a backend: the kmeans kernels on WebGPU, their twins on the reference. */
+export function backendSteps<T>(be: Backend<T>): KmeansDevice {
   return (points, K, seg) => {
     const N = points.length / 4;
-    const P = gpu.upload(points, [N, 4], 'kmeans.P');
-    const label = gpu.tensor([N], 'u32', 'kmeans.label');
-    const dist = gpu.tensor([N], 'f32', 'kmeans.dist');
-    let M: GpuTensor | null = null;
+    const P = be.fromHost(points, [N, 4]);
+    const label = be.ids(new Uint32Array(N));
+    const dist = be.zeros([N]);
+    let M: T | null = null;
     return {
       async start(centroids) {
-        gpu.release(M);
-        M = gpu.upload(centroids, [centroids.length / 4, 4], 'kmeans.M');
-        ops.kmeansAssign(gpu, P, M, label, dist, K, seg);
-        return gpu.readU32(label);
+        be.release(M);
+        M = be.fromHost(centroids, [centroids.length / 4, 4]);
+        be.kmeansAssign(P, M, label, dist, K, seg);
+        return be.readIds(label);
       },
       async step() {
-        ops.kmeansUpdate(gpu, P, label, M!, K, seg);
-        ops.kmeansAssign(gpu, P, M!, label, dist, K, seg);
-        return gpu.readU32(label);
+        be.kmeansUpdate(P, label, M!, K, seg);
+        be.kmeansAssign(P, M!, label, dist, K, seg);
+        return be.readIds(label);
       },
       async result() {
-        const [centroids, d] = await gpu.readMany([M!, dist]);
+        const [centroids, d] = await be.readMany([M!, dist]);
         return { centroids, dist: d };
       },
       dispose() {
-        for (const t of [P, label, dist, M]) gpu.release(t);
+        for (const t of [P, dist, M]) be.release(t);
+        be.release(label);
       },
     };
   };
 }
+
+/** The CPU twins, for tests and the reference backend. */
+export const referenceSteps: KmeansDevice = backendSteps(referenceBackend());
 
 function sqDist(points: Float32Array, n: number, c: Float32Array, j: number): number {
   let s = 0;

@@ -7,17 +7,53 @@
 //      and max of maxes; weights get GPTQ with one (scale, zero) per (output row × input cluster).
 // The same plan is built for two baselines without reorder: contiguous channel groups of the same counts, and one
 // range per tensor. Every quantization site reports its ranges, clusters and errors for the page to draw.
+// RPTQ is a transform step: by default GPTQ quantizes the reordered weights with those per-cluster groups ("RPTQ W4A4"
+// is RPTQ then GPTQ, as the reference does); RPTQ then RTN is the same with round-to-nearest weights.
+import { z } from 'zod';
 import type { ModelConfig } from '../model/config.ts';
 import type { LinearRole } from '../model/architecture.ts';
-import type { ActSite, HostActQuant } from '../model/weights.ts';
+import { INPUT_SITE, type ActSite } from '../model/taps.ts';
+import type { HostActQuant } from '../model/weights.ts';
 import { clusterParams } from './activationQuant.ts';
-import { kmeans, reorderIndex, type KmeansDevice } from './kmeans.ts';
-import { expandToQueryHeads, type BlockReorder } from './reorder.ts';
+import { collectSiteRanges, siteErrors, type SiteQuant, type SiteRanges } from './activationStats.ts';
+import { backendSteps, kmeans, reorderIndex, type KmeansDevice } from './kmeans.ts';
+import type { ColumnGroups, TransformMethod } from './method.ts';
+import { expandToQueryHeads, reorderBlock, type BlockReorder } from './reorder.ts';
+import type { SiteReport } from './siteReport.ts';
 
 export type ReorderPoint = 'R1' | 'R2' | 'R3' | 'R4' | 'R5';
-export type Clustering = 'kmeans' | 'contiguous' | 'tensor';
-export const CLUSTERINGS: readonly Clustering[] = ['kmeans', 'contiguous', 'tensor'];
+export const REORDER_POINTS: readonly ReorderPoint[] = ['R1', 'R2', 'R3', 'R4', 'R5'];
+export const CLUSTERINGS = ['kmeans', 'contiguous', 'tensor'] as const;
+export type Clustering = (typeof CLUSTERINGS)[number];
 
+const bitsOption = (label: string, flag: string, what: string) =>
+  z.number().int().min(2).max(16).optional().meta({ flag, label, description: `${what}; blank = max(8, abits), as the reference`, fallback: 'max(8, abits)' });
+const clustersOption = (p: ReorderPoint, d: number, where: string) =>
+  z.number().int().min(1).max(1 << 16).default(d).meta({ flag: `${p}_clusters`, label: `${p} clusters`, description: `k-means clusters at ${where}` });
+
+const options = z.strictObject({
+  abits: z
+    .number()
+    .int()
+    .min(2)
+    .max(16)
+    .refine((b) => b <= 8 || b === 16)
+    .default(16)
+    .meta({ flag: 'abits', label: 'abits', description: 'activation bits (16 = full precision)', range: '2..8, or 16' }),
+  onlyQuantKv: z.boolean().default(false).meta({ flag: 'only_quant_kv', label: 'only the K/V cache', description: 'quantize only K and V to abits (the W4A4KV rows)' }),
+  R1: clustersOption('R1', 32, 'the attention-norm output'),
+  R2: clustersOption('R2', 4, 'q/k, per head'),
+  R3: clustersOption('R3', 4, 'the out_proj input, per head'),
+  R4: clustersOption('R4', 32, 'the FFN-norm output'),
+  R5: clustersOption('R5', 32, 'the fc2/down input'),
+  kmeansRestarts: z.number().int().min(1).max(100).default(10).meta({ flag: 'kmeans_restarts', label: 'restarts', description: 'k-means restarts (best inertia kept)' }),
+  normBits: bitsOption('norm bits', 'norm_bits', 'bits of the norm outputs (inputs of q/k/v and fc1)'),
+  probBits: bitsOption('prob bits', 'prob_bits', 'bits of the attention probabilities'),
+  clustering: z.enum(CLUSTERINGS).default('kmeans').meta({ flag: 'clustering', label: 'channel grouping', description: "RPTQ's k-means clusters with reorder, or a baseline without reorder" }),
+});
+export type RptqStep = z.infer<typeof options>;
+
+/** RPTQ's options as the algorithm reads them, with the reference's defaults filled in. */
 export interface RptqOptions {
   abits: number;
   /** bits of the two norm outputs (the inputs of q/k/v and fc1/gate/up); [ref] max(8, abits) */
@@ -32,9 +68,6 @@ export interface RptqOptions {
   clustering: Clustering;
 }
 
-/** Per-channel (min, max) at every site over the calibration tokens: [C, 2]. */
-export type SiteRanges = Record<ActSite, Float32Array>;
-
 /** The reorder point whose clusters each site uses. */
 export const SITE_POINT: Record<ActSite, ReorderPoint> = {
   attn_norm: 'R1',
@@ -45,45 +78,6 @@ export const SITE_POINT: Record<ActSite, ReorderPoint> = {
   ffn_norm: 'R4',
   down_in: 'R5',
 };
-
-/** The input clusters of each linear layer (its weight groups). */
-const INPUT_SITE: Record<LinearRole, ActSite> = { q: 'attn_norm', k: 'attn_norm', v: 'attn_norm', o: 'o_in', gate: 'ffn_norm', up: 'ffn_norm', down: 'down_in' };
-
-/** One site's static quantizer in some channel order. */
-export interface SiteQuant {
-  cluster: Uint32Array; // [C]
-  params: Float32Array; // [clusters, 2]
-  clusters: number;
-  maxq: number;
-}
-
-export interface ColumnGroups {
-  colGroup: Uint32Array; // [K]
-  groups: number;
-}
-
-/** What a run reports for one site of one block (original channel order; plain arrays so it serializes). */
-export interface SiteReport {
-  layer: number;
-  site: ActSite;
-  point: ReorderPoint;
-  bits: number;
-  channels: number;
-  /** clusters at this site (per head × heads for R2/R3) */
-  clusters: number;
-  /** the reorder is folded into the weights (false: R2 on rotary models, applied at run time; or no reorder) */
-  folded: boolean;
-  /** (min, max) per channel, original order */
-  ranges: number[];
-  /** new channel i is original channel perm[i]; null without reorder */
-  perm: number[] | null;
-  /** the cluster of each original channel */
-  labels: number[];
-  /** (min, max) per cluster */
-  clusterRanges: number[];
-  /** relative squared activation error ‖x̂ − x‖²/‖x‖² over the calibration tokens, per channel grouping */
-  error?: Record<Clustering, number>;
-}
 
 export interface RptqPlan {
   /** permutations folded into the weights */
@@ -251,3 +245,76 @@ export async function planRptq(ranges: SiteRanges, cfg: ModelConfig, o: RptqOpti
   const probLevels = o.onlyQuantKv || o.probBits >= 16 ? 0 : 2 ** o.probBits - 1;
   return { reorder, act, probLevels, inputGroups, variants, sites };
 }
+
+/** The step's options as the algorithm reads them: clusters as a record, the reference's norm/prob defaults. */
+export function rptqOptions(o: RptqStep, seed: number): RptqOptions {
+  return {
+    abits: o.abits,
+    normBits: o.normBits ?? Math.max(8, o.abits),
+    probBits: o.probBits ?? Math.max(8, o.abits),
+    onlyQuantKv: o.onlyQuantKv,
+    clusters: { R1: o.R1, R2: o.R2, R3: o.R3, R4: o.R4, R5: o.R5 },
+    restarts: o.kmeansRestarts,
+    seed,
+    clustering: o.clustering,
+  };
+}
+
+const seedRow = (label: string, wbits: number, abits: number, onlyQuantKv: boolean) => ({
+  label,
+  steps: [
+    { method: 'rptq', abits, onlyQuantKv, clustering: 'kmeans' },
+    { method: 'gptq', wbits },
+  ],
+});
+
+export const RPTQ: TransformMethod<typeof options, SiteReport> = {
+  kind: 'transform',
+  name: 'rptq',
+  title: 'RPTQ',
+  summary: 'reorder channels into k-means clusters of similar range, then quantize activations statically per cluster',
+  options,
+  fixesWeightGroups: true,
+  defaultWeight: 'gptq',
+  check(o, ctx) {
+    if (o.onlyQuantKv && o.abits === 16) ctx.bad('--only_quant_kv needs --abits below 16 (the K/V cache bits)');
+    if (!ctx.cfg) return;
+    const { cfg } = ctx;
+    const limits: Record<ReorderPoint, [number, string]> = { R1: [cfg.hidden, 'hidden'], R2: [cfg.headDim, 'head_dim'], R3: [cfg.headDim, 'head_dim'], R4: [cfg.hidden, 'hidden'], R5: [cfg.ffn, 'ffn'] };
+    for (const [p, [n, what]] of Object.entries(limits) as [ReorderPoint, [number, string]][]) {
+      if (o[p] > n) ctx.bad(`--${p}_clusters ${o[p]} is more than the ${n} channels of ${what}${p === 'R2' || p === 'R3' ? ' (R2/R3 cluster inside each head)' : ''}`);
+    }
+  },
+  describe(o) {
+    const parts = [`clusters ${o.R1}/${o.R2}/${o.R3}/${o.R4}/${o.R5} restarts ${o.kmeansRestarts}`];
+    if (o.normBits !== undefined || o.probBits !== undefined) parts.push(`norm A${o.normBits ?? Math.max(8, o.abits)} probs ${o.probBits ?? Math.max(8, o.abits)}-bit`);
+    return parts.join(' · ');
+  },
+  label(o, wbits) {
+    const base = o.clustering === 'kmeans' ? '' : o.clustering === 'tensor' ? ' per-tensor' : ' contiguous groups';
+    return `W${wbits}A${o.abits}${o.onlyQuantKv ? 'KV' : ''}${base}`;
+  },
+  activationBits: (o) => o.abits,
+  baselines: (o) => CLUSTERINGS.filter((c) => c !== o.clustering).map((c) => ({ name: c, options: { ...o, clustering: c } })),
+  async block(ctx, step) {
+    const { decoder, layer, block, inputs, be } = ctx;
+    const o = rptqOptions(step, ctx.seed);
+    // 1–2. statistics and clusters (k-means on the backend), and the activation error of each grouping on the same tokens
+    const ranges = await collectSiteRanges(decoder, layer, block, inputs);
+    const plan = await planRptq(ranges, decoder.cfg, o, backendSteps(be));
+    const bits = siteBits(o);
+    const measured = {} as Record<Clustering, Partial<Record<ActSite, SiteQuant>>>;
+    for (const cl of CLUSTERINGS) {
+      measured[cl] = Object.fromEntries(Object.entries(plan.variants[cl]).filter(([site]) => bits[site as ActSite] < 16));
+    }
+    const errors = await siteErrors(decoder, layer, block, inputs, measured);
+    for (const s of plan.sites) {
+      s.layer = layer;
+      if (bits[s.site] < 16) s.error = { kmeans: errors.kmeans[s.site]!, contiguous: errors.contiguous[s.site]!, tensor: errors.tensor[s.site]! };
+    }
+    // 3–4. the reorder folded into the weights; the quantizers turn on once the weights are quantized
+    return { host: reorderBlock(ctx.host, plan.reorder, decoder.cfg), act: plan.act, probLevels: plan.probLevels, weightGroups: plan.inputGroups, report: plan.sites, fold: plan.reorder };
+  },
+  refold: (host, fold, cfg) => reorderBlock(host, fold as BlockReorder, cfg),
+  presets: [seedRow('W4A16', 4, 16, false), seedRow('W4A8', 4, 8, false), seedRow('W4A4', 4, 4, false), seedRow('W4A4KV', 4, 4, true), seedRow('W4A3KV', 4, 3, true), seedRow('W3A3KV', 3, 3, true)],
+};

@@ -1,19 +1,59 @@
-// RTN: the uniform quantizer applied to each weight row (or group) directly — GPTQ's --nearest.
-import type { Gpu } from '../gpu/gpu.ts';
-import * as ops from '../gpu/ops.ts';
-import type { GpuTensor } from '../gpu/tensor.ts';
+// RTN: the uniform quantizer applied to each weight row (or group) directly — GPTQ's --nearest. The smallest method,
+// and the worked example of "Adding a method" in the README: options, rules, label, one hook.
+import { z } from 'zod';
+import type { Backend } from '../gpu/backend.ts';
+import { contiguousGroups, fitColumnGroups } from './grid.ts';
+import type { ColumnGroups, WeightMethod } from './method.ts';
+import { checkGroupsize, groupsizeOption, symOption, wbitsOption } from './weightOptions.ts';
 
-/** Ŵ [R, K] for W [R, K] on the GPU. */
-export function rtn(gpu: Gpu, W: GpuTensor, wbits: number, groupsize: number, sym: boolean): GpuTensor {
-  const [R, K] = W.shape;
+const options = z.strictObject({
+  wbits: wbitsOption,
+  groupsize: groupsizeOption,
+  sym: symOption,
+});
+export type RtnOptions = z.infer<typeof options>;
+
+/**
+ * Ŵ [R, K] for W [R, K] on a backend: per row, per contiguous group of g columns, or per fixed column group (fitted
+ * on the host copy of W, as GPTQ fits them).
+ */
+export function rtn<T>(be: Backend<T>, W: T, [R, K]: readonly [number, number], wbits: number, groupsize: number, sym: boolean, fixed?: ColumnGroups & { host: Float32Array }): T {
   const g = groupsize > 0 ? groupsize : K;
   const grid = { maxq: 2 ** wbits - 1, sym, groupsize: g };
-  const groups = Math.ceil(K / g);
-  const params = gpu.tensor([R, groups, 2], 'f32', 'rtn.params');
-  ops.quantParams(gpu, W, params, grid, 0, groups);
-  const colGroup = gpu.upload(Uint32Array.from({ length: K }, (_, c) => Math.floor(c / g)), [K], 'rtn.colGroup');
-  const Q = ops.fakeQuant(gpu, W, params, colGroup, grid);
-  gpu.release(params);
-  gpu.release(colGroup);
+  let params: T;
+  let colGroup: Uint32Array;
+  if (fixed) {
+    params = be.fromHost(fitColumnGroups(fixed.host, R, K, fixed.colGroup, fixed.groups, grid.maxq, sym), [R, fixed.groups, 2]);
+    colGroup = fixed.colGroup;
+  } else {
+    const groups = Math.ceil(K / g);
+    params = be.zeros([R, groups, 2]);
+    be.quantParams(W, params, grid, 0, groups);
+    colGroup = contiguousGroups(K, g);
+  }
+  const cg = be.ids(colGroup);
+  const Q = be.fakeQuant(W, params, cg, grid);
+  be.release(params);
+  be.release(cg);
   return Q;
 }
+
+export const RTN: WeightMethod<typeof options> = {
+  kind: 'weight',
+  name: 'rtn',
+  title: 'RTN',
+  summary: 'round to nearest on a per-row (or per-group) uniform grid',
+  options,
+  groupOptions: ['groupsize'],
+  check: (o, ctx) => checkGroupsize(o.groupsize, false, ctx),
+  describe: (o) => (o.sym ? 'sym' : ''),
+  label: (o) => `W${o.wbits}${o.groupsize > 0 ? ` g${o.groupsize}` : ''}`,
+  needsHessian: () => false,
+  sequential: () => false,
+  codeBits: (o) => o.wbits,
+  groups: (o, K, fixed) => fixed?.groups ?? (o.groupsize > 0 ? Math.ceil(K / o.groupsize) : 1),
+  async quantize(be, layer, o) {
+    return { Q: rtn(be, layer.Wt, layer.shape, o.wbits, o.groupsize, o.sym, layer.groups && { ...layer.groups, host: layer.W }) };
+  },
+  presets: [{ label: 'RTN W4', steps: [{ method: 'rtn', wbits: 4, groupsize: -1 }] }],
+};

@@ -1,7 +1,9 @@
 // What the Inspect views look at: a block and a site of the current result, the channel order, and the two views
 // that ask the worker for more than the report holds (activation heatmap, weight histogram and grid).
 import type { StateCreator } from 'zustand';
-import type { ActSite } from '../model/weights.ts';
+import type { ActSite } from '../model/taps.ts';
+import { transformReport, type QuantSummary } from '../pipeline/types.ts';
+import type { SiteReport } from '../quant/siteReport.ts';
 import type { LinearRole } from '../model/architecture.ts';
 import type { ActivationMap, WeightView } from '../pipeline/inspect.ts';
 import { inspectActivations, inspectWeights } from './workerClient.ts';
@@ -23,6 +25,11 @@ export interface InspectSlice {
   loadWeightView(): Promise<void>;
 }
 
+/** The site reports a run has: its transform's (RPTQ: clusters, reorder, errors), or the plain channel ranges. */
+export function inspectSites(q: QuantSummary | undefined): SiteReport[] {
+  return transformReport<SiteReport>(q)?.blocks ?? q?.ranges ?? [];
+}
+
 export const createInspectSlice: StateCreator<LabState, [], [], InspectSlice> = (set, get) => ({
   inspectLayer: 0,
   inspectSite: 'attn_norm',
@@ -34,7 +41,7 @@ export const createInspectSlice: StateCreator<LabState, [], [], InspectSlice> = 
   async loadActivationMap() {
     const s = get();
     set({ activationMap: { status: 'loading' } });
-    const report = s.result?.quant?.activations?.find((r) => r.layer === s.inspectLayer && r.site === s.inspectSite);
+    const report = inspectSites(s.result?.quant).find((r) => r.layer === s.inspectLayer && r.site === s.inspectSite);
     const perm = s.channelOrder === 'reordered' && report?.perm ? report.perm : undefined;
     const out = await inspectActivations(sourceSpec(s.model), s.spec().recipe, s.inspectLayer, s.inspectSite, s.dataBase, perm);
     set({ activationMap: out.error ? { status: 'error', error: `${out.error.kind}: ${out.error.message}` } : { status: 'done', data: out.result } });

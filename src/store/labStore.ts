@@ -10,7 +10,8 @@ import { createResultsSlice, type ResultsSlice } from './resultsSlice.ts';
 import { createLinkSlice, type LinkSlice } from './linkSlice.ts';
 import { createInspectSlice, type InspectSlice } from './inspectSlice.ts';
 import { createStorageSlice, type StorageSlice } from './storageSlice.ts';
-import { completeRecipe } from '../pipeline/experimentSpec.ts';
+import { completeV1, fromV1, type V1Recipe } from '../pipeline/legacyRecipe.ts';
+import { defaultOptions } from './experimentSlice.ts';
 
 export type LabState = ModelSlice & ExperimentSlice & RunSlice & ResultsSlice & LinkSlice & InspectSlice & StorageSlice;
 
@@ -27,12 +28,19 @@ export const useLab = create<LabState>()(
     }),
     {
       name: 'quantization-lab',
-      version: 1,
+      // 2: the recipe of steps (chain + per-method options); version 1 kept one flat recipe
+      version: 2,
+      migrate: (persisted, version) => (version < 2 ? migrateV1(persisted as Record<string, unknown>) : persisted) as Partial<LabState>,
       storage: createJSONStorage(() => localStorage),
       // local files cannot be stored; the rest of the form and the results table can
       partialize: (s) => ({
         model: s.model.kind === 'files' ? undefined : s.model,
-        recipe: s.recipe,
+        chain: s.chain,
+        options: s.options,
+        calib: s.calib,
+        nsamples: s.nsamples,
+        seed: s.seed,
+        hiddenLayerNum: s.hiddenLayerNum,
         datasets: s.datasets,
         seqlen: s.seqlen,
         windows: s.windows,
@@ -41,11 +49,36 @@ export const useLab = create<LabState>()(
       }),
       merge: (persisted, current) => {
         const p = (persisted ?? {}) as Partial<LabState>;
-        return { ...current, ...Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)), recipe: completeRecipe({ ...current.recipe, ...p.recipe }) };
+        // a method registered since the form was stored starts at its defaults
+        return { ...current, ...Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)), options: { ...current.options, ...p.options } };
       },
     },
   ),
 );
 
+/** A version-1 stored form (one flat recipe) and results table (flat recipes in every run) as today's shapes. */
+function migrateV1(p: Record<string, unknown>): Record<string, unknown> {
+  const toSteps = (flat: unknown) => fromV1(completeV1((flat ?? {}) as Record<string, unknown>) as V1Recipe);
+  const out: Record<string, unknown> = { ...p };
+  delete out.recipe;
+  try {
+    const r = toSteps(p.recipe);
+    const options = defaultOptions();
+    for (const { method, ...o } of r.steps) options[method] = { ...options[method], ...o };
+    Object.assign(out, { chain: r.steps.map((st) => st.method).join('+') || 'fp', options, calib: r.calib, nsamples: r.nsamples, seed: r.seed });
+  } catch {
+    // a form that no longer validates starts from the defaults
+  }
+  const runs = Array.isArray(p.runs) ? (p.runs as { spec: { recipe: unknown } }[]) : [];
+  out.runs = runs.flatMap((run) => {
+    try {
+      return [{ ...run, spec: { ...run.spec, recipe: toSteps(run.spec.recipe) } }];
+    } catch {
+      return [];
+    }
+  });
+  return out;
+}
+
 export { BUNDLED, HUB_PRESETS, sourceSpec, describeChoice, type ModelChoice } from './modelSlice.ts';
-export { DATASETS, PRESETS, presetProblem, recipeProblem, selectedConfig } from './experimentSlice.ts';
+export { DATASETS, PRESETS, formRecipe, presetProblem, recipeProblem, selectedConfig } from './experimentSlice.ts';

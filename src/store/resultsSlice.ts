@@ -3,7 +3,9 @@
 import type { StateCreator } from 'zustand';
 import type { EvalResult } from '../pipeline/types.ts';
 import { describeModel, type ExperimentSpec, type ResultSummary } from '../pipeline/experimentSpec.ts';
-import { recipeLabel, type QuantRecipe } from '../quant/recipe.ts';
+import { chainOf, recipeLabel, type QuantRecipe } from '../quant/recipe.ts';
+import { METHOD_LIST } from '../quant/index.ts';
+import { optionInfos } from '../quant/options.ts';
 import type { LabState } from './labStore.ts';
 
 export interface RunRecord {
@@ -50,41 +52,33 @@ export function bitsSplit(s: Pick<ResultSummary, 'bitsPerWeight' | 'codeBits'>):
   return `${s.bitsPerWeight.toFixed(2)} = ${s.codeBits.toFixed(s.codeBits % 1 ? 2 : 0)} codes + ${(s.bitsPerWeight - s.codeBits).toFixed(2)} scales/zeros`;
 }
 
-/** Every recipe field as a flat column (clusters spread out, the reference's defaults filled in). */
+/**
+ * Every setting as a flat column: the calibration, the chain, and every option of every registered method as
+ * "method.flag" (empty for methods the run did not use), so runs of different recipes share one header.
+ */
 export function recipeColumns(r: QuantRecipe): Record<string, string> {
-  return {
-    method: r.method,
-    wbits: String(r.wbits),
-    abits: String(r.abits),
-    groupsize: String(r.groupsize),
-    sym: String(r.sym),
-    act_order: String(r.actOrder),
-    static_groups: String(r.staticGroups),
-    true_sequential: String(r.trueSequential),
-    percdamp: String(r.percdamp),
-    blocksize: String(r.blocksize),
+  const cols: Record<string, string> = {
+    steps: chainOf(r),
     calib: r.calib,
     nsamples: String(r.nsamples),
     calib_seqlen: String(r.seqlen),
     seed: String(r.seed),
     hidden_layer_num: r.hiddenLayerNum !== undefined ? String(r.hiddenLayerNum) : '',
-    only_quant_kv: String(r.onlyQuantKv),
-    R1_clusters: String(r.clusters.R1),
-    R2_clusters: String(r.clusters.R2),
-    R3_clusters: String(r.clusters.R3),
-    R4_clusters: String(r.clusters.R4),
-    R5_clusters: String(r.clusters.R5),
-    kmeans_restarts: String(r.kmeansRestarts),
-    norm_bits: String(r.normBits ?? Math.max(8, r.abits)),
-    prob_bits: String(r.probBits ?? Math.max(8, r.abits)),
-    clustering: r.clustering,
   };
+  for (const m of METHOD_LIST) {
+    const step = r.steps.find((s) => s.method === m.name) as Record<string, unknown> | undefined;
+    for (const o of optionInfos(m.options)) {
+      const v = step?.[o.key];
+      cols[`${m.name}.${o.flag}`] = step ? (v === undefined ? (o.fallback ?? '') : String(v)) : '';
+    }
+  }
+  return cols;
 }
 
 /** One row per run and dataset, for spreadsheets, with every option of the experiment. */
 export function runsToCsv(runs: RunRecord[]): string {
   const esc = (v: unknown) => (/[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v ?? ''));
-  const optionNames = Object.keys(recipeColumns(runs[0]?.spec.recipe ?? ({ clusters: {} } as QuantRecipe)));
+  const optionNames = Object.keys(recipeColumns({ calib: '', nsamples: 0, seqlen: 0, seed: 0, steps: [] }));
   const rows = [['time', 'model', 'label', 'dataset', 'ppl', 'fp_ppl', 'delta', 'bits_per_weight', 'code_bits', 'quantize_s', 'wall_s', 'eval_seqlen', 'eval_windows', ...optionNames, 'warnings']];
   for (const r of runs) {
     const options = recipeColumns(r.spec.recipe);

@@ -1,16 +1,18 @@
-// See what a method did: per-channel activation ranges at any site of any block (original order or after RPTQ's
-// reorder, coloured by cluster), cluster sizes and ranges, the activation error of each channel grouping, an
-// |activation| heatmap over tokens × channels, and a quantized layer's value histogram and weight grid.
+// See what a method did: per-channel activation ranges at any site of any block — through the transform's own view
+// when it brings one (methods/: RPTQ's clusters, reorder and errors per grouping) — an |activation| heatmap over
+// tokens × channels, and a quantized layer's value histogram and weight grid next to full precision.
 import { useMemo } from 'react';
 import { useLab } from '../store/labStore.ts';
-import { ACT_SITES, type ActSite } from '../model/weights.ts';
+import { inspectSites } from '../store/inspectSlice.ts';
+import { ACT_SITES, type ActSite } from '../model/taps.ts';
 import { linearRoles, linearName, type LinearRole } from '../model/architecture.ts';
-import type { SiteReport } from '../quant/rptq.ts';
 import { RangeChart } from './charts/RangeChart.tsx';
 import { HeatmapChart } from './charts/HeatmapChart.tsx';
 import { SeriesChart } from './charts/SeriesChart.tsx';
-import { clusterColor, diverging, heat } from './charts/Plot.tsx';
+import { diverging, heat } from './charts/Plot.tsx';
+import { METHOD_VIEWS } from './methods/index.ts';
 
+/** The sites as the Inspect panel names them (with RPTQ's reorder points, the seed tables' names for them). */
 const SITE_NAMES: Record<ActSite, string> = {
   attn_norm: 'attention-norm output (R1)',
   q: 'q into attention (R2)',
@@ -20,61 +22,6 @@ const SITE_NAMES: Record<ActSite, string> = {
   ffn_norm: 'FFN-norm output (R4)',
   down_in: 'fc2 / down_proj input (R5)',
 };
-
-/** Why a site has no "after reorder" view. */
-function noReorderReason(site: SiteReport): string {
-  if (site.point === 'R2' && site.clusters > 1) return 'R2 is not folded on rotary models: its clusters apply after RoPE at run time, so the channels stay in their original order';
-  return 'this run did not reorder these channels';
-}
-
-function ClusterTable({ site }: { site: SiteReport }) {
-  const rows = useMemo(() => {
-    const size = new Array<number>(site.clusters).fill(0);
-    for (const l of site.labels) size[l]++;
-    return size.map((n, k) => ({ k, n, lo: site.clusterRanges[k * 2], hi: site.clusterRanges[k * 2 + 1] })).filter((r) => r.n > 0);
-  }, [site]);
-  return (
-    <div className="scroll short">
-      <table data-testid="cluster-table">
-        <thead>
-          <tr>
-            <th>cluster</th>
-            <th>channels</th>
-            <th>min</th>
-            <th>max</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr key={r.k}>
-              <td>
-                <span className="swatch" style={{ background: clusterColor(r.k) }} /> {r.k}
-              </td>
-              <td>{r.n}</td>
-              <td>{r.lo.toFixed(3)}</td>
-              <td>{r.hi.toFixed(3)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
-}
-
-function ActivationErrors({ sites, site }: { sites: SiteReport[]; site: ActSite }) {
-  const of = sites.filter((s) => s.site === site && s.error);
-  const x = useMemo(() => of.map((s) => s.layer), [of]);
-  const series = useMemo(
-    () => [
-      { label: 'k-means clusters (RPTQ)', values: of.map((s) => s.error!.kmeans) },
-      { label: 'contiguous groups', values: of.map((s) => s.error!.contiguous), dash: true },
-      { label: 'per tensor', values: of.map((s) => s.error!.tensor), dash: true },
-    ],
-    [of],
-  );
-  if (of.length === 0) return <p className="hint">This site is not quantized in this run (16 bits), so it has no activation error.</p>;
-  return <SeriesChart x={x} series={series} xLabel="block" yLabel="‖x̂ − x‖² / ‖x‖²" log integerX testid="act-error-chart" height={200} />;
-}
 
 function Heatmap() {
   const { activationMap, loadActivationMap, status } = useLab();
@@ -179,13 +126,13 @@ function WeightPanel({ roles }: { roles: LinearRole[] }) {
 }
 
 export function InspectPanel() {
-  const { result, inspectLayer, inspectSite, channelOrder, setInspect } = useLab();
-  const sites = result?.quant?.activations ?? [];
+  const { result, inspectLayer, inspectSite, setInspect } = useLab();
+  const sites = inspectSites(result?.quant);
   const blocks = [...new Set((result?.quant?.layers ?? []).map((l) => l.layer))];
   const site = sites.find((s) => s.layer === inspectLayer && s.site === inspectSite);
   const roles = result ? linearRoles(result.modelType === 'opt' ? 'opt' : 'llama') : [];
-  // what the chart really shows: a site without a folded reorder is drawn in its original order
-  const shownOrder = site?.perm ? channelOrder : 'original';
+  const transform = result?.quant?.steps[0]?.method;
+  const View = transform ? METHOD_VIEWS[transform] : undefined;
   return (
     <section className="panel wide" data-testid="inspect-panel">
       <h2>Inspect</h2>
@@ -214,28 +161,19 @@ export function InspectPanel() {
                 ))}
               </select>
             </label>
-            <label className="check">
-              <input type="radio" checked={shownOrder === 'original'} onChange={() => setInspect({ channelOrder: 'original' })} /> original order
-            </label>
-            <label className="check" title={site && !site.perm ? noReorderReason(site) : undefined}>
-              <input type="radio" data-testid="order-reordered" disabled={!site?.perm} checked={shownOrder === 'reordered'} onChange={() => setInspect({ channelOrder: 'reordered' })} /> after reorder
-            </label>
-            {site && !site.perm && site.clusters > 1 && <span className="hint" data-testid="no-reorder">{noReorderReason(site)}</span>}
           </div>
-          {site ? (
+          {!site ? (
+            <p className="hint">No statistics for this block and site.</p>
+          ) : View ? (
+            <View sites={sites} site={site} siteName={SITE_NAMES[site.site]} />
+          ) : (
             <>
               <h3>
-                Channel ranges: block {site.layer}, {SITE_NAMES[site.site]} — {site.channels} channels, {site.clusters} cluster{site.clusters > 1 ? 's' : ''}
-                {site.bits < 16 ? `, quantized to ${site.bits} bits` : ''}
+                Channel ranges: block {site.layer}, {SITE_NAMES[site.site]} — {site.channels} channels
               </h3>
-              <RangeChart site={site} order={shownOrder} />
+              <RangeChart site={site} order="original" />
               <p className="hint">drag to zoom, double-click to reset; each segment spans a channel's min to max over the calibration tokens</p>
-              {site.clusters > 1 && <ClusterTable site={site} />}
-              <h3>Activation quantization error by channel grouping</h3>
-              <ActivationErrors sites={sites} site={inspectSite} />
             </>
-          ) : (
-            <p className="hint">No statistics for this block and site.</p>
           )}
           <h3>Activations over tokens</h3>
           <Heatmap />

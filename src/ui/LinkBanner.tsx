@@ -8,7 +8,7 @@ import { calibrationKind } from '../eval/calibration.ts';
 
 export function LinkBanner() {
   const state = useLab();
-  const { shared, linkError, dismissLink, run, status, addShared, recipe, calibAllowed, allowCalibration } = state;
+  const { shared, linkError, dismissLink, run, status, addShared, chain, calib, calibAllowed, allowCalibration } = state;
   if (linkError) {
     return (
       <section className="panel banner error-banner" role="alert" data-testid="link-error">
@@ -18,7 +18,7 @@ export function LinkBanner() {
     );
   }
   if (!shared) return null;
-  const calibUrl = recipe.method !== 'fp' && calibrationKind(recipe.calib) === 'url' && !calibAllowed.includes(recipe.calib) ? recipe.calib : null;
+  const calibUrl = chain !== 'fp' && calibrationKind(calib) === 'url' && !calibAllowed.includes(calib) ? calib : null;
   const problem = recipeProblem(state);
   return (
     <section className="panel banner" data-testid="link-banner">

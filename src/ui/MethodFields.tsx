@@ -1,25 +1,25 @@
-// Method and options (RTN, GPTQ, RPTQ), with one-click presets for the seed tables' rows; the first invalid
-// combination is explained under the fields (checked against the probed model's widths), and Run stays disabled
-// until it is fixed. Presets that cannot run on the selected model say why.
-import { PRESETS, presetProblem, recipeProblem, useLab } from '../store/labStore.ts';
-import { FORM_WORDS, METHODS, type QuantRecipe } from '../quant/recipe.ts';
+// The recipe in the form: a chain of methods (a transform, then a weight step), each step's options drawn from its
+// schema (labels, bounds, help and defaults come from the method's own module), the shared calibration, and one-click
+// presets from the methods. The first invalid combination is explained under the fields (checked against the probed
+// model's widths), and Run stays disabled until it is fixed; presets that cannot run on the selected model say why.
+import { PRESETS, formRecipe, presetProblem, recipeProblem, useLab } from '../store/labStore.ts';
+import { CHAINS, METHODS, chainTitle, type WeightMethod } from '../quant/index.ts';
+import { calibrationOptions } from '../quant/recipe.ts';
+import { optionInfos, type OptionInfo } from '../quant/options.ts';
 import { CALIBRATION_SETS, calibrationKind } from '../eval/calibration.ts';
-import { CLUSTERINGS, type ReorderPoint } from '../quant/rptq.ts';
 import { NumberInput } from './NumberInput.tsx';
 
-const METHOD_NAMES: Record<string, string> = { fp: 'full precision', rtn: 'RTN', gptq: 'GPTQ', rptq: 'RPTQ' };
-const CLUSTERING_NAMES: Record<string, string> = { kmeans: 'k-means clusters + reorder (RPTQ)', contiguous: 'contiguous groups (baseline)', tensor: 'per tensor (baseline)' };
+const CAL = Object.fromEntries(optionInfos(calibrationOptions).map((o) => [o.key, o]));
 
 /** The calibration source: a named set, or a text URL the user typed (or confirmed, when a link brought it). */
 function CalibrationField() {
-  const { recipe: r, setCalibration, calibAllowed, allowCalibration } = useLab();
-  const kind = calibrationKind(r.calib);
-  const isUrl = kind !== 'named';
+  const { calib, setCalibration, calibAllowed, allowCalibration } = useLab();
+  const isUrl = calibrationKind(calib) !== 'named';
   return (
     <>
-      <label>
-        {FORM_WORDS.calib}{' '}
-        <select data-testid="calib" value={isUrl ? 'url' : r.calib} onChange={(e) => setCalibration(e.target.value === 'url' ? 'https://' : e.target.value)}>
+      <label title={CAL.calib.description}>
+        {CAL.calib.label}{' '}
+        <select data-testid="calib" value={isUrl ? 'url' : calib} onChange={(e) => setCalibration(e.target.value === 'url' ? 'https://' : e.target.value)}>
           {CALIBRATION_SETS.map((c) => (
             <option key={c}>{c}</option>
           ))}
@@ -28,11 +28,11 @@ function CalibrationField() {
       </label>
       {isUrl && (
         <>
-          <input className="calib-url" data-testid="calib-url" value={r.calib} placeholder="https://…/calibration.txt" onChange={(e) => setCalibration(e.target.value)} />
-          {!calibAllowed.includes(r.calib) && r.calib !== 'https://' && (
+          <input className="calib-url" data-testid="calib-url" value={calib} placeholder="https://…/calibration.txt" onChange={(e) => setCalibration(e.target.value)} />
+          {!calibAllowed.includes(calib) && calib !== 'https://' && (
             <span className="confirm" data-testid="calib-confirm">
-              This experiment calibrates on text fetched from <code>{r.calib}</code>.{' '}
-              <button type="button" data-testid="calib-allow" onClick={() => allowCalibration(r.calib)}>
+              This experiment calibrates on text fetched from <code>{calib}</code>.{' '}
+              <button type="button" data-testid="calib-allow" onClick={() => allowCalibration(calib)}>
                 Fetch it when I run
               </button>
             </span>
@@ -43,22 +43,67 @@ function CalibrationField() {
   );
 }
 
+/** One option of one step, as its schema describes it. */
+function OptionField({ method, info }: { method: string; info: OptionInfo }) {
+  const { options, setOption } = useLab();
+  const v = options[method]?.[info.key];
+  const set = (x: unknown) => setOption(method, info.key, x);
+  if (info.kind === 'bool') {
+    return (
+      <label className="check" title={info.description}>
+        <input type="checkbox" data-testid={info.key} checked={Boolean(v)} onChange={(e) => set(e.target.checked)} /> {info.label}
+      </label>
+    );
+  }
+  if (info.kind === 'enum') {
+    return (
+      <label title={info.description}>
+        {info.label}{' '}
+        <select data-testid={info.key} value={String(v)} onChange={(e) => set(e.target.value)}>
+          {info.values!.map((x) => (
+            <option key={x}>{x}</option>
+          ))}
+        </select>
+      </label>
+    );
+  }
+  return (
+    <label title={info.description}>
+      {info.label}{' '}
+      <NumberInput testid={info.key} optional={info.optional} placeholder={info.fallback} className={info.max !== undefined && info.max <= 1 << 16 && info.label.length < 12 ? 'narrow' : undefined} step={info.kind === 'number' ? '0.01' : undefined} value={v as number | undefined} onChange={set} />
+    </label>
+  );
+}
+
+/** A step's fields: every option of its method, except the group options a transform fixed. */
+function StepFields({ method, fixedGroups }: { method: string; fixedGroups: boolean }) {
+  const m = METHODS[method];
+  const hidden = fixedGroups && m.kind === 'weight' ? (m as WeightMethod).groupOptions : [];
+  return (
+    <fieldset className="step" data-testid={`step-${method}`}>
+      <legend title={m.summary}>
+        {m.title} <span className="hint">({m.kind === 'transform' ? 'transform' : 'weights'})</span>
+      </legend>
+      <div className="row">
+        {optionInfos(m.options)
+          .filter((o) => !hidden.includes(o.key))
+          .map((o) => (
+            <OptionField key={o.key} method={method} info={o} />
+          ))}
+      </div>
+      {hidden.length > 0 && <p className="hint">Weight groups are the transform's input clusters (one scale and zero per output row × cluster).</p>}
+    </fieldset>
+  );
+}
+
 export function MethodFields() {
   const state = useLab();
-  const { recipe: r, setRecipe, applyPreset, status } = state;
+  const { chain, setChain, applyPreset, status, nsamples, seed, hiddenLayerNum, setCalibrationField } = state;
   const busy = status === 'running';
   const problem = recipeProblem(state);
   const presetProblems = PRESETS.map((p) => ({ label: p.label, problem: presetProblem(state, p.label) })).filter((p) => p.problem);
-  const check = (key: keyof QuantRecipe, label: string) => (
-    <label className="check">
-      <input type="checkbox" data-testid={String(key)} checked={Boolean(r[key])} onChange={(e) => setRecipe({ [key]: e.target.checked })} /> {label}
-    </label>
-  );
-  const num = (key: 'wbits' | 'groupsize' | 'abits' | 'nsamples' | 'seed' | 'percdamp' | 'kmeansRestarts', label: string, extra: { step?: string; narrow?: boolean; title?: string } = {}) => (
-    <label title={extra.title}>
-      {label} <NumberInput testid={key} value={r[key]} step={extra.step} className={extra.narrow ? 'narrow' : undefined} onChange={(v) => setRecipe({ [key]: v })} />
-    </label>
-  );
+  const steps = formRecipe(state).steps.map((s) => s.method);
+  const fixedGroups = steps.some((n) => METHODS[n]?.kind === 'transform' && METHODS[n].fixesWeightGroups);
   return (
     <fieldset disabled={busy} data-testid="method-fields">
       <legend>Method</legend>
@@ -78,72 +123,32 @@ export function MethodFields() {
         </p>
       )}
       <div className="row">
-        <label>
-          {FORM_WORDS.method}{' '}
-          <select data-testid="method" value={r.method} onChange={(e) => setRecipe({ method: e.target.value as QuantRecipe['method'] })}>
-            {METHODS.map((m) => (
-              <option key={m} value={m}>
-                {METHOD_NAMES[m]}
+        <label title="a recipe: at most one transform, then at most one weight step">
+          method{' '}
+          <select data-testid="method" value={chain} onChange={(e) => setChain(e.target.value)}>
+            {CHAINS.map((c) => (
+              <option key={c} value={c}>
+                {chainTitle(c)}
               </option>
             ))}
           </select>
         </label>
-        {r.method !== 'fp' && (
-          <>
-            {num('wbits', FORM_WORDS.wbits)}
-            {r.method !== 'rptq' && num('groupsize', FORM_WORDS.groupsize, { title: 'columns per group; −1 = one group per row' })}
-            {check('sym', FORM_WORDS.sym)}
-          </>
-        )}
       </div>
-      {(r.method === 'gptq' || r.method === 'rptq') && (
-        <div className="row">
-          {check('actOrder', FORM_WORDS['act-order'])}
-          {r.method === 'gptq' && check('staticGroups', FORM_WORDS['static-groups'])}
-          {check('trueSequential', FORM_WORDS['true-sequential'])}
-          {num('percdamp', FORM_WORDS.percdamp, { step: '0.01' })}
-        </div>
-      )}
-      {r.method === 'rptq' && (
-        <>
-          <div className="row">
-            {num('abits', FORM_WORDS.abits)}
-            {check('onlyQuantKv', 'only the K/V cache')}
-            <label title="norm outputs (inputs of q/k/v and fc1); blank = max(8, abits)">
-              {FORM_WORDS.norm_bits} <NumberInput testid="normBits" optional placeholder={String(Math.max(8, r.abits))} value={r.normBits} onChange={(v) => setRecipe({ normBits: v })} />
-            </label>
-            <label title="attention probabilities; blank = max(8, abits)">
-              {FORM_WORDS.prob_bits} <NumberInput testid="probBits" optional placeholder={String(Math.max(8, r.abits))} value={r.probBits} onChange={(v) => setRecipe({ probBits: v })} />
-            </label>
-          </div>
-          <div className="row">
-            <span>clusters</span>
-            {(['R1', 'R2', 'R3', 'R4', 'R5'] as ReorderPoint[]).map((p) => (
-              <label key={p} title={p === 'R2' || p === 'R3' ? 'per head' : undefined}>
-                {p} <NumberInput testid={`clusters-${p}`} className="narrow" value={r.clusters[p]} onChange={(v) => setRecipe({ clusters: { ...r.clusters, [p]: v } })} />
-              </label>
-            ))}
-            {num('kmeansRestarts', FORM_WORDS.kmeans_restarts, { narrow: true })}
-          </div>
-          <div className="row">
-            <label>
-              {FORM_WORDS.clustering}{' '}
-              <select data-testid="clustering" value={r.clustering} onChange={(e) => setRecipe({ clustering: e.target.value as QuantRecipe['clustering'] })}>
-                {CLUSTERINGS.map((c) => (
-                  <option key={c} value={c}>
-                    {CLUSTERING_NAMES[c]}
-                  </option>
-                ))}
-              </select>
-            </label>
-          </div>
-        </>
-      )}
-      {r.method !== 'fp' && (
+      {steps.map((m) => (
+        <StepFields key={m} method={m} fixedGroups={fixedGroups} />
+      ))}
+      {steps.length > 0 && (
         <div className="row">
           <CalibrationField />
-          {num('nsamples', FORM_WORDS.nsamples)}
-          {num('seed', FORM_WORDS.seed)}
+          <label title={CAL.nsamples.description}>
+            {CAL.nsamples.label} <NumberInput testid="nsamples" value={nsamples} onChange={(v) => setCalibrationField({ nsamples: v })} />
+          </label>
+          <label title={CAL.seed.description}>
+            {CAL.seed.label} <NumberInput testid="seed" value={seed} onChange={(v) => setCalibrationField({ seed: v })} />
+          </label>
+          <label title={CAL.hiddenLayerNum.description}>
+            blocks <NumberInput testid="hiddenLayerNum" optional placeholder="all" className="narrow" value={hiddenLayerNum} onChange={(v) => setCalibrationField({ hiddenLayerNum: v })} />
+          </label>
         </div>
       )}
       {problem && (

@@ -18,6 +18,7 @@ export function StoragePanel() {
       <h2>Storage</h2>
       <p className="hint">
         Downloaded model bytes, calibration windows, quantized blocks and results stay in this browser, so a reload resumes a run and an identical experiment is instant.
+        Blocks and results stored by an older version of the lab (before recipes of steps) are not read again; clear them to free their space.
       </p>
       <p data-testid="storage-usage">
         {storage.usage !== undefined ? `${fmtBytes(storage.usage)} used of ${fmtBytes(storage.quota ?? 0)} this site may use` : 'usage unknown'}

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { runExperiment } from '../../src/pipeline/experiment.ts';
-import { recipe } from '../../src/quant/recipe.ts';
+import { makeRecipe } from '../../src/quant/recipe.ts';
 import { folderSource } from '../../src/model/source.node.ts';
 import { folderReader } from '../../src/eval/datasets.node.ts';
 import { decodeShareLink } from '../../src/pipeline/shareLink.ts';
@@ -64,7 +64,7 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     rtnConfig = await page.locator('[data-testid=config-line]').innerText();
     await page.click('[data-testid=share-results]');
     rtnLink = await page.locator('[data-testid=share-url]').inputValue();
-    expect(rtnLink).toContain('#x=1.');
+    expect(rtnLink).toContain('#x=2.');
     await page.close();
   });
 
@@ -116,7 +116,7 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     console.log(`resumed: ${summary}`);
     expect(summary).toMatch(/[1-4] blocks? restored from the cache/);
     const node = await runExperiment(
-      { datasets: ['tinystories'], windows: 4, skipBefore: true, recipe: recipe({ method: 'gptq', wbits: 3, nsamples: 4, seqlen: 256, calib: 'tinystories', seed: 0 }) },
+      { datasets: ['tinystories'], windows: 4, skipBefore: true, recipe: makeRecipe({ nsamples: 4, seqlen: 256, calib: 'tinystories', seed: 0, steps: [{ method: 'gptq', wbits: 3 }] }) },
       { source: folderSource(MODELS.stories260K), readText: folderReader(), gpu: await sharedGpu() },
     );
     console.log(`GPTQ W3 stories260K: resumed in the page ${resumed}, uninterrupted in Node ${node.ppl.tinystories}`);
@@ -136,8 +136,8 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     expect(await boxes.count()).toBe(1);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-csv]')]);
     const csv = Buffer.concat(await (await download.createReadStream()).toArray()).toString();
-    expect(csv).toMatch(/^time,model,label,dataset,ppl,fp_ppl,delta,bits_per_weight,code_bits,.*,method,wbits,abits,groupsize,.*,R1_clusters,/);
-    expect(csv.split('\n')[1]).toMatch(/,GPTQ W3,tinystories,.*,gptq,3,16,-1,/);
+    expect(csv).toMatch(/^time,model,label,dataset,ppl,fp_ppl,delta,bits_per_weight,code_bits,quantize_s,wall_s,eval_seqlen,eval_windows,steps,calib,nsamples,calib_seqlen,seed,hidden_layer_num,rtn\.wbits,.*,gptq\.wbits,gptq\.groupsize,.*,rptq\.abits,.*,rptq\.R1_clusters,/);
+    expect(csv.split('\n')[1]).toMatch(/,GPTQ W3,tinystories,.*,gptq,tinystories,4,256,0,,,,,3,-1,false,/);
     await page.screenshot({ path: `${SHOTS}lab-resumed.png`, fullPage: true });
 
     // clearing the model's storage empties the panel; the results table stays
@@ -202,13 +202,24 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     expect(readout).not.toMatch(/(^|\s)0(\s|$)/);
     await chart.screenshot({ path: `${SHOTS}lab-activation-error-w4a8.png` });
 
+    // RPTQ then RTN, from the same form: another chain, reported per step
+    await page.selectOption('[data-testid=method]', 'rptq+rtn');
+    await page.click('[data-testid=preset-W4A4]');
+    expect(await page.locator('[data-testid=method]').inputValue()).toBe('rptq+gptq');
+    await page.selectOption('[data-testid=method]', 'rptq+rtn');
+    expect(await page.locator('[data-testid=config-line]').innerText()).toMatch(/RPTQ\+RTN W4A4 · /);
+    await runAndRead(page, 'tinystories');
+    expect(await page.locator('[data-testid=steps-summary]').innerText()).toMatch(/^steps: RPTQ \(statistics, fold and quantizers [\d.]+ s\) → RTN$/);
+    await page.locator('[data-testid=runs-table] tbody tr').first().locator('button[aria-label=remove]').click();
+    await page.click('[data-testid=preset-W4A8]');
+
     // the results table: config columns, bits split, a compare that highlights what differs; an identical cached
     // re-run adds no row
     await runAndRead(page, 'tinystories');
     await page.waitForSelector('[data-testid=from-cache]');
     const rows = page.locator('[data-testid=runs-table] tbody tr');
     expect(await rows.count()).toBe(2);
-    expect(await page.locator('[data-testid=run-config]').first().innerText()).toMatch(/calibration tinystories 2×128.*seed 0.*abits 8.*clusters R1\/R2\/R3\/R4\/R5 32\/4\/4\/32\/32.*eval seqlen 128.*eval windows 2/s);
+    expect(await page.locator('[data-testid=run-config]').first().innerText()).toMatch(/steps RPTQ → GPTQ.*calibration tinystories 2×128.*seed 0.*abits 8.*R1 clusters 32.*R5 clusters 32.*wbits 4.*eval seqlen 128.*eval windows 2/s);
     expect(await page.locator('[data-testid=run-bits]').first().innerText()).toMatch(/^\d+\.\d\d = 4 codes \+ \d+\.\d\d scales\/zeros$/);
     await rows.nth(0).locator('input[aria-label=compare]').check();
     await rows.nth(1).locator('input[aria-label=compare]').check();

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { MODELS, TOL, sharedGpu } from '../helpers.ts';
 import { runExperiment } from '../../src/pipeline/experiment.ts';
-import { recipe } from '../../src/quant/recipe.ts';
+import { makeRecipe } from '../../src/quant/recipe.ts';
 import { folderSource } from '../../src/model/source.node.ts';
 import { folderReader } from '../../src/eval/datasets.node.ts';
 import { SHOTS, openLab as open, runAndRead as run, setDatasets, startLab, type Lab } from './browser.ts';
@@ -57,7 +57,7 @@ describe('the lab page (headless Chromium, WebGPU on SwiftShader)', () => {
     await page.waitForSelector('[data-testid=layer-error-chart] canvas');
     await page.screenshot({ path: `${SHOTS}lab-gptq.png`, fullPage: true });
     const node = await runExperiment(
-      { datasets: ['tinystories'], windows: 4, skipBefore: true, recipe: recipe({ method: 'gptq', wbits: 3, nsamples: 4, seqlen: 256, calib: 'tinystories', seed: 0 }) },
+      { datasets: ['tinystories'], windows: 4, skipBefore: true, recipe: makeRecipe({ nsamples: 4, seqlen: 256, calib: 'tinystories', seed: 0, steps: [{ method: 'gptq', wbits: 3 }] }) },
       { source: folderSource(MODELS.stories260K), readText: folderReader(), gpu: await sharedGpu() },
     );
     console.log(`GPTQ W3 stories260K: page ${ppl}, node ${node.ppl.tinystories}`);

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeShareFragment } from '../../src/pipeline/shareLink.ts';
 import type { ExperimentSpec } from '../../src/pipeline/experimentSpec.ts';
-import { recipe } from '../../src/quant/recipe.ts';
+import { makeRecipe } from '../../src/quant/recipe.ts';
 import { SHOTS, openLab, runAndRead, setDatasets, startLab, type Lab } from './browser.ts';
 
 let lab: Lab;
@@ -20,7 +20,7 @@ afterAll(async () => {
 async function linkPath(spec: Record<string, unknown>): Promise<string> {
   return `#${await encodeShareFragment({ spec: spec as unknown as ExperimentSpec })}`;
 }
-const rptq = (calib: string) => ({ ...recipe({ method: 'rptq', wbits: 4, abits: 4, nsamples: 2, seqlen: 128 }), calib });
+const rptq = (calib: string) => ({ ...makeRecipe({ nsamples: 2, seqlen: 128, steps: [{ method: 'rptq', abits: 4 }, { method: 'gptq', wbits: 4 }] }), calib });
 const EVAL = { datasets: ['tinystories'], seqlen: 128, windows: 1 };
 
 describe('the page refuses what would give a wrong figure (headless Chromium)', () => {
@@ -72,7 +72,7 @@ describe('the page refuses what would give a wrong figure (headless Chromium)', 
   });
 
   it("a link for a local-files model asks for the folder instead of re-running another model", async () => {
-    const spec = { model: { kind: 'local', label: 'my-llama' }, recipe: recipe({ method: 'gptq', wbits: 4, calib: 'tinystories', nsamples: 2, seqlen: 128 }), eval: EVAL };
+    const spec = { model: { kind: 'local', label: 'my-llama' }, recipe: makeRecipe({ calib: 'tinystories', nsamples: 2, seqlen: 128, steps: [{ method: 'gptq', wbits: 4 }] }), eval: EVAL };
     const page = await openLab(lab, await linkPath(spec));
     await page.waitForSelector('[data-testid=link-banner]');
     expect(await page.locator('[data-testid=link-config]').innerText()).toMatch(/^local files "my-llama"/);
@@ -106,7 +106,7 @@ describe('the page refuses what would give a wrong figure (headless Chromium)', 
     await page.fill('[data-testid=wbits]', '4');
 
     await page.click('[data-testid=preset-W4A4]');
-    await page.fill('[data-testid=clusters-R1]', '100');
+    await page.fill('[data-testid=R1]', '100');
     expect(await page.locator('[data-testid=form-problem]').innerText()).toBe('R1 clusters 100 is more than the 64 channels of hidden');
     expect(await page.locator('[data-testid=run]').isDisabled()).toBe(true);
     await page.screenshot({ path: `${SHOTS}trust-form-checks.png`, fullPage: true });
@@ -115,7 +115,7 @@ describe('the page refuses what would give a wrong figure (headless Chromium)', 
   });
 
   it('a dismissed share link does not come back after a reload', async () => {
-    const spec = { model: { kind: 'bundled', id: 'stories260K' }, recipe: recipe({ method: 'rtn', wbits: 4, calib: 'tinystories', nsamples: 2, seqlen: 128 }), eval: EVAL };
+    const spec = { model: { kind: 'bundled', id: 'stories260K' }, recipe: makeRecipe({ calib: 'tinystories', nsamples: 2, seqlen: 128, steps: [{ method: 'rtn', wbits: 4 }] }), eval: EVAL };
     const page = await openLab(lab, await linkPath(spec));
     await page.waitForSelector('[data-testid=link-banner]');
     await page.click('[data-testid=link-banner] >> text=Dismiss');

@@ -62,9 +62,9 @@ describe('kernels match their reference twins', () => {
   });
 
   it.each([
-    ['q_proj', 'model.layers.0.self_attn.q_proj.weight', 'q_proj.in'],
+    ['q_proj', 'model.layers.0.self_attn.q_proj.weight', 'q.in'],
     ['gate_proj (172 out: not a tile multiple)', 'model.layers.0.mlp.gate_proj.weight', 'ffn_norm'],
-    ['down_proj (K = 172)', 'model.layers.0.mlp.down_proj.weight', 'down_proj.in'],
+    ['down_proj (K = 172)', 'model.layers.0.mlp.down_proj.weight', 'down.in'],
   ])('matmul %s', async (_, wName, tapName) => {
     const x = taps.get(tapName)!;
     const W = await weight(stories, wName);
@@ -86,7 +86,7 @@ describe('kernels match their reference twins', () => {
   });
 
   it('matmul with K = 63 (the scalar direct path, K not a multiple of 4) on real activations and weights', async () => {
-    const x0 = taps.get('q_proj.in')!;
+    const x0 = taps.get('q.in')!;
     const W0 = await weight(stories, 'model.layers.0.self_attn.q_proj.weight');
     const cut = (t: ref.CpuTensor) => ref.cpu(Float32Array.from({ length: t.shape[0] * 63 }, (_, i) => t.data[Math.floor(i / 63) * 64 + (i % 63)]), [t.shape[0], 63]);
     const [x, W] = [cut(x0), cut(W0)];
@@ -123,7 +123,7 @@ describe('kernels match their reference twins', () => {
     const half = 4;
     const cos = ref.cpu(Float32Array.from({ length: P * half }, (_, i) => Math.cos(Math.floor(i / half) / 10000 ** ((2 * (i % half)) / 8))), [P, half]);
     const sin = ref.cpu(Float32Array.from({ length: P * half }, (_, i) => Math.sin(Math.floor(i / half) / 10000 ** ((2 * (i % half)) / 8))), [P, half]);
-    for (const [name, H] of [['q_proj.out', 8], ['k_proj.out', 4]] as const) {
+    for (const [name, H] of [['q.out', 8], ['k.out', 4]] as const) {
       const x = taps.get(name)!;
       const g = up(x);
       ops.rope(gpu, up(cos), up(sin), g, H, 8, 7);
@@ -134,7 +134,7 @@ describe('kernels match their reference twins', () => {
   });
 
   it('attention, grouped-query (8 query heads on 4 KV heads), real q/k/v of 45 tokens', async () => {
-    const [q, k, v] = ['q_proj.out', 'k_proj.out', 'v_proj.out'].map((n) => taps.get(n)!);
+    const [q, k, v] = ['q.out', 'k.out', 'v.out'].map((n) => taps.get(n)!);
     await bothVariants(async (variant) => {
     const o = await gpu.read(ops.attention(gpu, up(q), up(k), up(v), 8, 4, 8, 1 / Math.sqrt(8)));
     expect(relErr(o, ref.attention(q, k, v, 8, 4, 8, 1 / Math.sqrt(8)).data), variant).toBeLessThan(TOL.f32);
@@ -142,7 +142,7 @@ describe('kernels match their reference twins', () => {
   });
 
   it('attention with 8-bit probabilities, round(p·255)/255 (RPTQ), real q/k/v of 45 tokens', async () => {
-    const [q, k, v] = ['q_proj.out', 'k_proj.out', 'v_proj.out'].map((n) => taps.get(n)!);
+    const [q, k, v] = ['q.out', 'k.out', 'v.out'].map((n) => taps.get(n)!);
     const r = ref.attention(q, k, v, 8, 4, 8, 1 / Math.sqrt(8), 255).data;
     await bothVariants(async (variant) => {
     const o = await gpu.read(ops.attention(gpu, up(q), up(k), up(v), 8, 4, 8, 1 / Math.sqrt(8), 255));
@@ -170,8 +170,8 @@ describe('kernels match their reference twins', () => {
   });
 
   it('relu, gelu and siluMul on real MLP activations; add on the residual', async () => {
-    const gate = taps.get('gate_proj.out')!;
-    const upT = taps.get('up_proj.out')!;
+    const gate = taps.get('gate.out')!;
+    const upT = taps.get('up.out')!;
     const s = await gpu.read(ops.siluMul(gpu, up(gate), up(upT)));
     expect(relErr(s, ref.siluMul(gate, upT).data)).toBeLessThan(TOL.f32);
     for (const f of ['relu', 'gelu'] as const) {
@@ -198,7 +198,7 @@ describe('kernels match their reference twins', () => {
   });
 
   it('checkFinite counts NaN and Inf in a real activation', async () => {
-    const x = taps.get('down_proj.in')!;
+    const x = taps.get('down.in')!;
     const bad = ref.cpu(x.data.slice(), x.shape);
     bad.data[3] = NaN;
     bad.data[100] = -Infinity;

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { runExperiment } from '../../src/pipeline/experiment.ts';
 import { CacheFullError, memoryCache, type LabCache } from '../../src/pipeline/cache.ts';
-import { recipe } from '../../src/quant/recipe.ts';
+import { makeRecipe } from '../../src/quant/recipe.ts';
+import { defaultOptions, formRecipe } from '../../src/store/experimentSlice.ts';
 import { folderSource } from '../../src/model/source.node.ts';
 import { folderReader } from '../../src/eval/datasets.node.ts';
 import type { EvalRequest, Progress } from '../../src/pipeline/types.ts';
@@ -17,7 +18,7 @@ const REQ: EvalRequest = {
   datasets: ['tinystories'],
   windows: 2,
   skipBefore: true,
-  recipe: recipe({ method: 'gptq', wbits: 3, calib: 'tinystories', nsamples: 2, seqlen: 256, seed: 0 }),
+  recipe: makeRecipe({ calib: 'tinystories', nsamples: 2, seqlen: 256, seed: 0, steps: [{ method: 'gptq', wbits: 3 }] }),
 };
 
 async function run(cache?: LabCache, onProgress?: (p: Progress) => void, signal?: AbortSignal) {
@@ -52,6 +53,26 @@ describe('cache and resume', () => {
     expect(labels).toContain('gptq block 2/5');
     expect(resumed.ppl.tinystories).toBe(first.ppl.tinystories);
     expect(resumed.quant!.layers.map((l) => l.relError)).toEqual(first.quant!.layers.map((l) => l.relError));
+  });
+
+  it("editing one method's options leaves another's cached blocks usable: a GPTQ run after R1 clusters changed in the form restores every block", async () => {
+    const cache = memoryCache();
+    const defaults = defaultOptions();
+    // the page's form keeps every method's options; only the chain's steps enter the recipe and the cache keys
+    const form = (R1: number) =>
+      formRecipe({ chain: 'gptq', options: { ...defaults, gptq: { ...defaults.gptq, wbits: 3 }, rptq: { ...defaults.rptq, R1 } }, calib: 'tinystories', nsamples: 2, seed: 0, seqlen: 256 });
+    expect(form(8)).toEqual(REQ.recipe);
+    const first = await run(cache);
+    expect(first.quant!.cachedBlocks).toBeUndefined();
+    // another evaluation (one window), so the whole result is not the cached one: the blocks are
+    const ctx = { source: folderSource(MODELS.stories260K), readText: folderReader(), gpu: await sharedGpu(), cache };
+    const second = await runExperiment({ ...REQ, windows: 1, recipe: form(8) }, ctx);
+    expect(second.quant!.cachedBlocks).toBe(5);
+    expect(second.quant!.blockKey).toBe(first.quant!.blockKey);
+    // the same form with RPTQ chosen is another recipe: nothing of the GPTQ run is reused
+    const rptq = formRecipe({ chain: 'rptq+gptq', options: { ...defaults, gptq: { ...defaults.gptq, wbits: 3 }, rptq: { ...defaults.rptq, R1: 8 } }, calib: 'tinystories', nsamples: 2, seed: 0, seqlen: 256 });
+    const third = await runExperiment({ ...REQ, windows: 1, recipe: rptq }, ctx);
+    expect(third.quant!.cachedBlocks).toBeUndefined();
   });
 
   it('a full store turns into a warning: the run finishes with the same figure and nothing stored is touched', async () => {

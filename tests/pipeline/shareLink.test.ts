@@ -3,14 +3,22 @@
 import { describe, expect, it } from 'vitest';
 import { decodeShareLink, encodeShareFragment, shareUrl, ShareLinkError } from '../../src/pipeline/shareLink.ts';
 import { describeSpec, type ExperimentSpec } from '../../src/pipeline/experimentSpec.ts';
-import { recipe } from '../../src/quant/recipe.ts';
+import { makeRecipe } from '../../src/quant/recipe.ts';
 import { parseArgs } from '../../src/cli/args.ts';
 import { applyLink, cliSpec } from '../../src/cli/main.ts';
 import { MODELS } from '../helpers.ts';
 
 const SPEC: ExperimentSpec = {
   model: { kind: 'bundled', id: 'stories260K' },
-  recipe: recipe({ method: 'rptq', wbits: 4, abits: 4, onlyQuantKv: true, calib: 'tinystories', nsamples: 8, seqlen: 256, clusters: { R1: 16, R2: 2, R3: 4, R4: 16, R5: 8 } }),
+  recipe: makeRecipe({
+    calib: 'tinystories',
+    nsamples: 8,
+    seqlen: 256,
+    steps: [
+      { method: 'rptq', abits: 4, onlyQuantKv: true, R1: 16, R2: 2, R3: 4, R4: 16, R5: 8 },
+      { method: 'gptq', wbits: 4 },
+    ],
+  }),
   eval: { datasets: ['tinystories', 'wikitext2'], seqlen: 256, windows: 4 },
 };
 const RESULTS = { label: 'RPTQ W4A4KV', ppl: { tinystories: 7.28, wikitext2: 1234.5 }, pplBefore: { tinystories: 6.29 }, bitsPerWeight: 12.5, device: 'SwiftShader' };
@@ -25,7 +33,7 @@ async function forged(mutate: (o: { spec: Record<string, any>; results?: Record<
 describe('share links', () => {
   it('round-trip the experiment and its figures', async () => {
     const url = await shareUrl('http://localhost:5173/?a=1#old', { spec: SPEC, results: RESULTS });
-    expect(url.startsWith('http://localhost:5173/?a=1#x=1.')).toBe(true);
+    expect(url.startsWith('http://localhost:5173/?a=1#x=2.')).toBe(true);
     const back = await decodeShareLink(url);
     expect(back.spec).toEqual(SPEC);
     expect(back.results).toEqual(RESULTS);
@@ -35,7 +43,7 @@ describe('share links', () => {
   it.each([
     ['cut short', (f: string) => f.slice(0, -7), /damaged/],
     ['one character changed', (f: string) => f.slice(0, -10) + (f.at(-10) === 'A' ? 'B' : 'A') + f.slice(-9), /damaged/],
-    ['another version', (f: string) => f.replace('x=1.', 'x=9.'), /format version "9"/],
+    ['another version', (f: string) => f.replace('x=2.', 'x=9.'), /format version "9"; this lab reads versions 1 and 2/],
     ['markup pasted in', (f: string) => f + '<img src=x onerror=alert(1)>', /damaged/],
     ['not a lab link', () => 'section-2', /not a Quantization Lab share link/],
   ])('refuses a link %s', async (_, damage, msg) => {
@@ -46,14 +54,17 @@ describe('share links', () => {
   });
 
   it.each([
-    ['an unknown method', (o: any) => (o.spec.recipe.method = 'magic'), /recipe\.method/],
-    ['a bad bit width', (o: any) => (o.spec.recipe.wbits = 1), /recipe\.wbits/],
+    ['an unknown method', (o: any) => (o.spec.recipe.steps[1].method = 'magic'), /recipe\.steps\.1\.method/],
+    ['a bad bit width', (o: any) => (o.spec.recipe.steps[1].wbits = 1), /recipe\.steps\.1\.wbits/],
+    ['two weight steps', (o: any) => o.spec.recipe.steps.push({ ...o.spec.recipe.steps[1] }), /recipe\.steps/],
+    ['steps out of order', (o: any) => o.spec.recipe.steps.reverse(), /not runnable: a recipe is at most one transform then at most one weight step \(got gptq → rptq\)/],
     ['a script as a model id', (o: any) => (o.spec.model = { kind: 'bundled', id: '<script>alert(1)</script>' }), /model\.id: not a valid bundled model id/],
     ['a javascript: URL', (o: any) => (o.spec.model = { kind: 'url', url: 'javascript:alert(1)' }), /model\.url/],
     ['an unknown field', (o: any) => (o.spec.recipe.evil = true), /recipe/],
+    ['an unknown option of a step', (o: any) => (o.spec.recipe.steps[0].evil = true), /recipe\.steps\.0/],
     ['an unknown dataset', (o: any) => (o.spec.eval.datasets = ['secret']), /eval\.datasets/],
     ['a fake figure', (o: any) => (o.results.ppl.tinystories = -1), /results are invalid at ppl\.tinystories/],
-    ['a recipe that cannot run', (o: any) => (o.spec.recipe.groupsize = 32), /not runnable: --groupsize does not apply to rptq/],
+    ['a recipe that cannot run', (o: any) => (o.spec.recipe.steps[1].groupsize = 32), /not runnable: --groupsize does not apply after rptq/],
   ])('refuses a forged link with %s', async (_, mutate, msg) => {
     const p = decodeShareLink(await forged(mutate));
     await expect(p).rejects.toThrow(ShareLinkError);

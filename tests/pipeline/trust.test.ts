@@ -20,10 +20,10 @@ import { experimentSchema, type ExperimentSpec } from '../../src/pipeline/experi
 import { folderSource } from '../../src/model/source.node.ts';
 import { hubSource, urlSource } from '../../src/model/source.ts';
 import { parseConfig } from '../../src/model/config.ts';
-import { recipe, validateRecipe } from '../../src/quant/recipe.ts';
+import { makeRecipe, validateRecipe } from '../../src/quant/recipe.ts';
 import { parseArgs } from '../../src/cli/args.ts';
 import { main } from '../../src/cli/main.ts';
-import { presetProblem, recipeProblem } from '../../src/store/experimentSlice.ts';
+import { defaultOptions, presetProblem, recipeProblem } from '../../src/store/experimentSlice.ts';
 import type { LabState } from '../../src/store/labStore.ts';
 import { DatasetError, NetworkError, NonFiniteError, OptionsError, UnsupportedModelError } from '../../src/errors.ts';
 import { MODELS, SHARED, sharedGpu } from '../helpers.ts';
@@ -102,7 +102,7 @@ describe('a wrong text is refused before it becomes a figure', () => {
     expect(again.ppl.tinystories).toBe(b.ppl.tinystories);
 
     // GPTQ calibrated on the reversed stories reuses no block of the run calibrated on the file
-    const r = recipe({ method: 'gptq', wbits: 3, calib: 'tinystories', nsamples: 1, seqlen: 128, seed: 0 });
+    const r = makeRecipe({ calib: 'tinystories', nsamples: 1, seqlen: 128, seed: 0, steps: [{ method: 'gptq', wbits: 3 }] });
     const q1 = await runExperiment({ ...SMALL, recipe: r }, { ...ctx(), gpu });
     expect((await runExperiment({ ...SMALL, recipe: r }, { ...ctx(), gpu })).cached).toBe(true);
     const q2 = await runExperiment({ ...SMALL, recipe: r }, { ...ctx(other), gpu });
@@ -114,7 +114,7 @@ describe('a wrong text is refused before it becomes a figure', () => {
 
 /** A link's fragment with its JSON built by hand (valid checksum): what someone crafting a link can send. */
 async function crafted(calib: string): Promise<string> {
-  const spec = { model: { kind: 'bundled', id: 'stories260K' }, recipe: { ...recipe({ method: 'rptq', wbits: 4, abits: 4, nsamples: 2, seqlen: 128 }), calib }, eval: { datasets: ['tinystories'], seqlen: 128, windows: 1 } };
+  const spec = { model: { kind: 'bundled', id: 'stories260K' }, recipe: { ...makeRecipe({ nsamples: 2, seqlen: 128, steps: [{ method: 'rptq', abits: 4 }, { method: 'gptq', wbits: 4 }] }), calib }, eval: { datasets: ['tinystories'], seqlen: 128, windows: 1 } };
   return `http://localhost:5173/#${await encodeShareFragment({ spec: spec as ExperimentSpec })}`;
 }
 
@@ -132,7 +132,7 @@ describe('a share link cannot choose what the lab reads', () => {
 
   it('calibrating on the text that is scored is said with the figure', async () => {
     const gpu = await sharedGpu();
-    const r = recipe({ method: 'rtn', wbits: 4, calib: 'tinystories', nsamples: 1, seqlen: 128, seed: 0, hiddenLayerNum: 1 });
+    const r = makeRecipe({ calib: 'tinystories', nsamples: 1, seqlen: 128, seed: 0, hiddenLayerNum: 1, steps: [{ method: 'rtn', wbits: 4 }] });
     const ctx = { source: folderSource(MODELS.stories260K), readText: folderReader(), gpu };
     const overlapping = await runExperiment({ ...SMALL, datasets: ['tinystories-file', 'tinystories'], recipe: r }, ctx);
     expect(overlapping.caveats).toEqual(['the calibration text (tinystories) overlaps the evaluation text of tinystories-file: the quantized figure there is flattered']);
@@ -159,7 +159,7 @@ describe('a non-finite figure is an error everywhere', () => {
     const ctx = { source: folderSource(dir), readText: folderReader(), gpu: await sharedGpu() };
     await expect(runExperiment({ datasets: ['tinystories'], windows: 1, seqlen: 128 }, ctx)).rejects.toThrow(NonFiniteError);
     await expect(runExperiment({ datasets: ['tinystories'], windows: 1, seqlen: 128 }, ctx)).rejects.toThrow(/first non-finite block: 1/);
-    const rtn = recipe({ method: 'rtn', wbits: 4, calib: 'tinystories', nsamples: 1, seqlen: 128 });
+    const rtn = makeRecipe({ calib: 'tinystories', nsamples: 1, seqlen: 128, steps: [{ method: 'rtn', wbits: 4 }] });
     await expect(runExperiment({ datasets: ['tinystories'], windows: 1, seqlen: 128, recipe: rtn }, ctx)).rejects.toThrow(/first non-finite block: 1/);
     const cli = spawnSync(join(ROOT, 'node_modules/.bin/tsx'), ['src/cli/main.ts', dir, '--eval_ppl', 'tinystories', '--seqlen', '128', '--eval_windows', '1'], { cwd: ROOT, encoding: 'utf8' });
     expect(cli.status).toBe(2);
@@ -192,30 +192,40 @@ describe('configs and networks name the real problem', () => {
 
 describe('options are checked against the model, in the words of whoever asked', () => {
   const cfg = parseConfig(JSON.parse(readFileSync(join(MODELS.stories260K, 'config.json'), 'utf8')));
-  const state = (r: Partial<LabState['recipe']>) =>
-    ({
-      recipe: { ...recipe({ method: 'gptq', wbits: 4, calib: 'tinystories', nsamples: 2, seqlen: 128 }), ...r },
+  /** the page's form state: a chain, every method's options, the calibration, and the probed stories260K */
+  const state = (chain: string, options: Record<string, Record<string, unknown>> = {}) => {
+    const all = defaultOptions();
+    for (const [m, o] of Object.entries(options)) all[m] = { ...all[m], ...o };
+    return {
+      chain,
+      options: all,
+      calib: 'tinystories',
+      nsamples: 2,
+      seed: 0,
       seqlen: 128,
       datasets: ['tinystories'],
       model: { kind: 'bundled', id: 'stories260K' },
       probe: { status: 'done', of: 'bundled stories260K', info: { config: cfg } },
       calibAllowed: [],
-    }) as unknown as LabState;
+    } as unknown as LabState;
+  };
 
   it('presets that cannot run on the probed model say why; the form names its own fields', () => {
-    expect(presetProblem(state({}), 'GPTQ W4 g128')).toBe('Group size 128 does not divide the q/k/v, fc1/gate/up (hidden) width 64');
-    expect(presetProblem(state({}), 'W4A4')).toBeNull();
-    expect(recipeProblem(state({ groupsize: 7 }))).toBe('Group size 7 does not divide the q/k/v, fc1/gate/up (hidden) width 64');
-    expect(recipeProblem(state({ method: 'rptq', clusters: { R1: 100, R2: 4, R3: 4, R4: 32, R5: 32 } }))).toBe('R1 clusters 100 is more than the 64 channels of hidden');
-    expect(recipeProblem(state({ wbits: NaN }))).toBe('Wbits must be an integer from 2 to 8 for gptq (the field is empty)');
-    expect(recipeProblem(state({ calib: 'https://example.com/calibration.txt' }))).toMatch(/^Confirm the calibration URL https:\/\/example\.com\/calibration\.txt/);
-    expect(recipeProblem({ ...state({}), model: { kind: 'files', files: [], label: 'my-llama' } } as unknown as LabState)).toMatch(/local files \("my-llama"\).*pick that folder/);
+    expect(presetProblem(state('gptq'), 'GPTQ W4 g128')).toBe('Group size 128 does not divide the q/k/v, fc1/gate/up (hidden) width 64');
+    expect(presetProblem(state('gptq'), 'W4A4')).toBeNull();
+    expect(recipeProblem(state('gptq', { gptq: { groupsize: 7 } }))).toBe('Group size 7 does not divide the q/k/v, fc1/gate/up (hidden) width 64');
+    expect(recipeProblem(state('rptq+gptq', { rptq: { R1: 100 } }))).toBe('R1 clusters 100 is more than the 64 channels of hidden');
+    expect(recipeProblem(state('gptq', { gptq: { wbits: NaN } }))).toBe('Wbits must be an integer from 2 to 8 for gptq (the field is empty)');
+    expect(recipeProblem({ ...state('gptq'), calib: 'https://example.com/calibration.txt' } as LabState)).toMatch(/^Confirm the calibration URL https:\/\/example\.com\/calibration\.txt/);
+    expect(recipeProblem({ ...state('gptq'), model: { kind: 'files', files: [], label: 'my-llama' } } as unknown as LabState)).toMatch(/local files \("my-llama"\).*pick that folder/);
+    // after RPTQ the weight groups are its clusters: a group size left in GPTQ's options is not part of the recipe
+    expect(recipeProblem(state('rptq+gptq', { gptq: { groupsize: 7 } }))).toBeNull();
   });
 
   it('the CLI refuses a method option without a method; a seed the link schema would refuse is refused up front', () => {
     expect(() => parseArgs(['m', '--groupsize', '7'])).toThrow(OptionsError);
     expect(() => parseArgs(['m', '--groupsize', '7'])).toThrow('--groupsize is a quantization option, but this runs full precision');
-    const huge = recipe({ method: 'gptq', wbits: 4, seed: 1e30 });
+    const huge = { ...makeRecipe({ steps: [{ method: 'gptq', wbits: 4 }] }), seed: 1e30 };
     expect(() => validateRecipe(huge)).toThrow(/--seed must be an integer from 0 to 4294967295/);
     expect(experimentSchema.safeParse({ model: { kind: 'bundled', id: 'x' }, recipe: huge, eval: { datasets: ['tinystories'], seqlen: 128, windows: 1 } }).success).toBe(false);
   });

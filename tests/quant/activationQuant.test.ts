@@ -19,7 +19,7 @@ describe('cluster-wise activation quantization (actQuant)', () => {
     const dec = new Decoder(be, m.config, new WeightStore(be, m.config, m.checkpoint));
     const ids = m.tokenizer.encode((await evalText('tinystories', folderReader(), 128)).text).slice(0, 128);
     let x: ref.CpuTensor | null = null;
-    await dec.windowNll(ids, { taps: (layer, point, t) => void (layer === 1 && point === 'fc2.in' && (x = ref.cpu(t.data.slice(), [...t.shape]))) });
+    await dec.windowNll(ids, { taps: (layer, point, t) => void (layer === 1 && point === 'down.in' && (x = ref.cpu(t.data.slice(), [...t.shape]))) });
     const X = x!;
     const C = X.shape[1];
     const ranges = ref.cpu(new Float32Array(C * 2).map((_, i) => (i % 2 ? -Infinity : Infinity)), [C, 2]);

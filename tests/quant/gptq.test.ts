@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as ops from '../../src/gpu/ops.ts';
 import * as ref from '../../src/gpu/reference.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
-import { referenceBackend } from '../../src/gpu/backend.ts';
+import { gpuBackend, referenceBackend } from '../../src/gpu/backend.ts';
 import { Decoder } from '../../src/model/forward.ts';
 import { WeightStore } from '../../src/model/weights.ts';
 import { gptq, type GptqOptions } from '../../src/quant/gptq.ts';
@@ -31,7 +31,7 @@ beforeAll(async () => {
     taps: (layer, point, x) => {
       if (layer !== 1) return;
       if (point === 'ffn_norm') X128 = ref.cpu(x.data.slice(), [...x.shape]);
-      if (point === 'fc2.in') X512 = ref.cpu(x.data.slice(), [...x.shape]);
+      if (point === 'down.in') X512 = ref.cpu(x.data.slice(), [...x.shape]);
     },
   });
   W1 = ref.cpu(await m.checkpoint.readF32('model.decoder.layers.1.fc1.weight'), [512, 128]);
@@ -74,7 +74,7 @@ function hessianLoss(W: Float32Array, Q: Float32Array, H: Float64Array, R: numbe
   return s;
 }
 
-const base: GptqOptions = { wbits: 4, groupsize: -1, sym: false, actOrder: false, staticGroups: false, percdamp: 0.01, blocksize: 128 };
+const base: GptqOptions = { wbits: 4, groupsize: -1, sym: false, actOrder: false, staticGroups: false, trueSequential: false, percdamp: 0.01, blocksize: 128 };
 
 describe('quantization kernels match their twins', () => {
   it('hessian: H ← αH + βXᵀX on real fc2 inputs (K = 512), two batches', async () => {
@@ -99,7 +99,7 @@ describe('quantization kernels match their twins', () => {
       const params = ref.cpu(new Float32Array(512 * (128 / g) * 2), [512, 128 / g, 2]);
       ref.quantParams(W1, params, grid, 0, 128 / g);
       const want = ref.fakeQuant(W1, params, colGroup, grid);
-      const got = await gpu.read(rtn(gpu, gpu.upload(W1.data, W1.shape), bits, g === 128 ? -1 : g, sym));
+      const got = await gpu.read(rtn(gpuBackend(gpu), gpu.upload(W1.data, W1.shape), [512, 128], bits, g === 128 ? -1 : g, sym));
       expect(relErr(got, want.data), `${bits} bits g${g} sym ${sym}`).toBeLessThan(1e-6);
     }
   });
@@ -129,7 +129,7 @@ describe('quantization kernels match their twins', () => {
 
 it('outputError sums on real fc1 outputs, quantized vs full precision', async () => {
   const yf = ref.matmul(X128, W1, null);
-  const Q = await gpu.read(rtn(gpu, gpu.upload(W1.data, W1.shape), 3, -1, false));
+  const Q = await gpu.read(rtn(gpuBackend(gpu), gpu.upload(W1.data, W1.shape), [512, 128], 3, -1, false));
   const yq = ref.matmul(X128, ref.cpu(Q, W1.shape), null);
   const got = await gpu.read(ops.outputError(gpu, gpu.upload(yq.data, yq.shape), gpu.upload(yf.data, yf.shape)));
   expect(relErr(got, ref.outputError(yq, yf).data)).toBeLessThan(1e-5);
@@ -147,10 +147,10 @@ describe('GPTQ on WebGPU = the reference algorithm (same quantized weights up to
     const [R, K] = W.shape;
     const H = hessianOf(X);
     const want = gptqReference(W.data, H, R, K, o);
-    const { Q } = await gptq(gpu, W.data, H.slice(), R, K, o);
+    const Q = await gpu.read((await gptq(gpuBackend(gpu), W.data, H.slice(), R, K, o)).Q);
     expect(mismatch(Q, want)).toBeLessThan(0.01);
     // and it fits the layer better than RTN under the layer's Hessian
-    const rtnQ = await gpu.read(rtn(gpu, gpu.upload(W.data, W.shape), o.wbits, o.groupsize, o.sym));
+    const rtnQ = await gpu.read(rtn(gpuBackend(gpu), gpu.upload(W.data, W.shape), [R, K], o.wbits, o.groupsize, o.sym));
     expect(hessianLoss(W.data, Q, H, R, K)).toBeLessThan(hessianLoss(W.data, rtnQ, H, R, K));
   });
 });

@@ -4,17 +4,17 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as ops from '../../src/gpu/ops.ts';
 import * as ref from '../../src/gpu/reference.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
-import { referenceBackend } from '../../src/gpu/backend.ts';
+import { gpuBackend, referenceBackend } from '../../src/gpu/backend.ts';
 import { Decoder } from '../../src/model/forward.ts';
 import { WeightStore } from '../../src/model/weights.ts';
 import { evalText } from '../../src/eval/datasets.ts';
 import { folderReader } from '../../src/eval/datasets.node.ts';
-import { gpuSteps, kmeans, referenceSteps, reorderIndex } from '../../src/quant/kmeans.ts';
+import { backendSteps, kmeans, referenceSteps, reorderIndex } from '../../src/quant/kmeans.ts';
 import { MODELS, loadFixture, sharedGpu } from '../helpers.ts';
 
 let gpu: Gpu;
 const windows: ref.CpuTensor[] = []; // layer-1 attn_norm outputs [T, 128]
-const qk: Record<string, ref.CpuTensor[]> = { 'q_proj.out': [], 'k_proj.out': [] }; // layer-1 q and k [T, 4 heads × 32]
+const qk: Record<string, ref.CpuTensor[]> = { 'q.out': [], 'k.out': [] }; // layer-1 q and k [T, 4 heads × 32]
 
 beforeAll(async () => {
   gpu = await sharedGpu();
@@ -56,7 +56,7 @@ describe('RPTQ statistics and clustering', () => {
     const points = new Float32Array(128 * 4);
     for (let c = 0; c < 128; c++) (points[c * 4] = refRange[c * 2 + 1]), (points[c * 4 + 1] = refRange[c * 2]);
     const o = { k: 32, restarts: 4, maxIter: 100, seed: 0 };
-    const g = await kmeans(gpuSteps(gpu), points, o);
+    const g = await kmeans(backendSteps(gpuBackend(gpu)), points, o);
     const r = await kmeans(referenceSteps, points, o);
     expect(Array.from(g.labels)).toEqual(Array.from(r.labels));
     expect(Math.abs(g.inertia / r.inertia - 1)).toBeLessThan(1e-5);
@@ -87,12 +87,12 @@ describe('RPTQ statistics and clustering', () => {
       for (const x of xs) ref.channelRange(x, r);
       return r.data;
     };
-    const q = range(qk['q_proj.out']);
-    const k = range(qk['k_proj.out']);
+    const q = range(qk['q.out']);
+    const k = range(qk['k.out']);
     const points = new Float32Array(128 * 4);
     for (let c = 0; c < 128; c++) points.set([q[c * 2 + 1], k[c * 2 + 1], q[c * 2], k[c * 2]], c * 4);
     const o = { k: 4, restarts: 10, maxIter: 300, seed: 0, heads: 4 };
-    const g = await kmeans(gpuSteps(gpu), points, o);
+    const g = await kmeans(backendSteps(gpuBackend(gpu)), points, o);
     const r = await kmeans(referenceSteps, points, o);
     expect(Array.from(g.labels)).toEqual(Array.from(r.labels));
     expect(Math.abs(g.inertia / r.inertia - 1)).toBeLessThan(1e-5);

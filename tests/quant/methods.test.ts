@@ -2,7 +2,7 @@
 // GPTQ beats RTN at the same bits in perplexity and in every layer's output error; same seed → same weights.
 import { describe, expect, it } from 'vitest';
 import { runExperiment } from '../../src/pipeline/experiment.ts';
-import { recipe, type QuantRecipe } from '../../src/quant/recipe.ts';
+import { makeRecipe, type Calibration } from '../../src/quant/recipe.ts';
 import { folderSource } from '../../src/model/source.node.ts';
 import { folderReader } from '../../src/eval/datasets.node.ts';
 import type { EvalResult } from '../../src/pipeline/types.ts';
@@ -12,9 +12,11 @@ import { MODELS, sharedGpu } from '../helpers.ts';
 /** small calibration set (8 × 256 tokens), 12 evaluation windows of 256 */
 const CALIB = { calib: 'tinystories', nsamples: 8, seqlen: 256, seed: 0 };
 
-async function run(model: string, r: Partial<QuantRecipe>, skipBefore = true): Promise<EvalResult> {
+type StepSpec = { method: string } & Record<string, unknown>;
+
+async function run(model: string, step: StepSpec, cal: Partial<Calibration> = {}, skipBefore = true): Promise<EvalResult> {
   return runExperiment(
-    { datasets: ['tinystories'], windows: 12, skipBefore, recipe: recipe({ ...CALIB, ...r }) },
+    { datasets: ['tinystories'], windows: 12, skipBefore, recipe: makeRecipe({ ...CALIB, ...cal, steps: [step] }) },
     { source: folderSource(model), readText: folderReader(), gpu: await sharedGpu() },
   );
 }
@@ -43,37 +45,38 @@ describe('GPTQ beats RTN on real models (calibrated and evaluated on tinystories
 
 describe('determinism and options', () => {
   it('same seed, same model, same options → identical perplexity and layer errors; another seed draws other windows', async () => {
-    const a = await run(MODELS.stories260K, { method: 'gptq', wbits: 3, actOrder: true, trueSequential: true });
-    const b = await run(MODELS.stories260K, { method: 'gptq', wbits: 3, actOrder: true, trueSequential: true });
+    const step = { method: 'gptq', wbits: 3, actOrder: true, trueSequential: true };
+    const a = await run(MODELS.stories260K, step);
+    const b = await run(MODELS.stories260K, step);
     expect(b.ppl.tinystories).toBe(a.ppl.tinystories);
     expect(b.quant!.layers.map((l) => l.relError)).toEqual(a.quant!.layers.map((l) => l.relError));
-    const c = await run(MODELS.stories260K, { method: 'gptq', wbits: 3, actOrder: true, trueSequential: true, seed: 1 });
+    const c = await run(MODELS.stories260K, step, { seed: 1 });
     expect(c.quant!.layers.map((l) => l.relError)).not.toEqual(a.quant!.layers.map((l) => l.relError));
   });
 
   it('--hidden_layer_num quantizes and runs only the first blocks', async () => {
-    const r = await run(MODELS.optTiny, { method: 'rtn', wbits: 4, hiddenLayerNum: 2 });
+    const r = await run(MODELS.optTiny, { method: 'rtn', wbits: 4 }, { hiddenLayerNum: 2 });
     expect(new Set(r.quant!.layers.map((l) => l.layer))).toEqual(new Set([0, 1]));
   });
 
   it.each([
-    [{ method: 'gptq', wbits: 9 }, /--wbits must be an integer from 2 to 8/],
-    [{ method: 'rtn', wbits: 1 }, /--wbits must be an integer from 2 to 8/],
-    [{ method: 'gptq', wbits: 4, groupsize: 48 }, /--groupsize 48 does not divide the .* width 128/],
-    [{ method: 'gptq', wbits: 4, nsamples: 0 }, /--nsamples must be a positive integer/],
-    [{ method: 'gptq', wbits: 4, blocksize: 256 }, /--blocksize must be 1..128/],
-  ] as const)('refuses %j before any work', async (r, msg) => {
-    await expect(run(MODELS.optTiny, r as Partial<QuantRecipe>)).rejects.toThrow(OptionsError);
-    await expect(run(MODELS.optTiny, r as Partial<QuantRecipe>)).rejects.toThrow(msg);
+    [{ method: 'gptq', wbits: 9 }, {}, /--wbits must be an integer from 2 to 8/],
+    [{ method: 'rtn', wbits: 1 }, {}, /--wbits must be an integer from 2 to 8/],
+    [{ method: 'gptq', wbits: 4, groupsize: 48 }, {}, /--groupsize 48 does not divide the .* width 128/],
+    [{ method: 'gptq', wbits: 4 }, { nsamples: 0 }, /--nsamples must be an integer from 1 to 4096/],
+    [{ method: 'gptq', wbits: 4, blocksize: 256 }, {}, /--blocksize must be an integer from 1 to 128/],
+  ] as const)('refuses %j %j before any work', async (step, cal, msg) => {
+    await expect(run(MODELS.optTiny, step, cal)).rejects.toThrow(OptionsError);
+    await expect(run(MODELS.optTiny, step, cal)).rejects.toThrow(msg);
   });
 
   it('refuses a calibration set shorter than one window, and an unknown one', async () => {
-    await expect(run(MODELS.optTiny, { method: 'gptq', wbits: 4, seqlen: 512, calib: 'wikitext2' })).rejects.toThrow(/needs its train split/);
+    await expect(run(MODELS.optTiny, { method: 'gptq', wbits: 4 }, { seqlen: 512, calib: 'wikitext2' })).rejects.toThrow(/needs its train split/);
     const tooShort = runExperiment(
-      { datasets: ['tinystories'], windows: 1, recipe: recipe({ method: 'gptq', wbits: 4, calib: 'short.txt', nsamples: 1, seqlen: 256 }) },
+      { datasets: ['tinystories'], windows: 1, recipe: makeRecipe({ calib: 'tinyshakespeare', nsamples: 1, seqlen: 256, steps: [{ method: 'gptq', wbits: 4 }] }) },
       { source: folderSource(MODELS.optTiny), readText: async () => 'Once upon a time.', gpu: await sharedGpu() },
     );
-    await expect(tooShort).rejects.toThrow(DatasetError);
-    await expect(run(MODELS.optTiny, { method: 'gptq', wbits: 4, calib: 'nope' })).rejects.toThrow(/unknown calibration set "nope"/);
+    await expect(tooShort).rejects.toThrow(/shorter than one window/);
+    await expect(run(MODELS.optTiny, { method: 'gptq', wbits: 4 }, { calib: 'nope' })).rejects.toThrow(/unknown calibration set "nope"/);
   });
 });

@@ -7,22 +7,29 @@
 //   3. W4A4KV (only the K/V cache at 4 bits) degrades perplexity less than W4A4.
 import { describe, expect, it } from 'vitest';
 import { runExperiment } from '../../src/pipeline/experiment.ts';
-import { recipe, type QuantRecipe } from '../../src/quant/recipe.ts';
+import { makeRecipe } from '../../src/quant/recipe.ts';
 import { folderSource } from '../../src/model/source.node.ts';
 import { folderReader } from '../../src/eval/datasets.node.ts';
-import type { EvalRequest, EvalResult } from '../../src/pipeline/types.ts';
+import { transformReport, type EvalRequest, type EvalResult } from '../../src/pipeline/types.ts';
 import { OptionsError } from '../../src/errors.ts';
-import type { SiteReport } from '../../src/quant/rptq.ts';
+import type { SiteReport } from '../../src/quant/siteReport.ts';
 import { MODELS, sharedGpu } from '../helpers.ts';
 
 const CALIB = { calib: 'tinystories', nsamples: 4, seqlen: 256, seed: 0 };
 
-async function run(model: string, r: Partial<QuantRecipe>, extra: Partial<EvalRequest> = {}): Promise<EvalResult> {
+type Options = Record<string, unknown>;
+
+/** RPTQ with the given options, then GPTQ W4 with per-cluster scales (the seed tables' rows); wbits 16: RPTQ alone. */
+async function run(model: string, rptq: Options, extra: Partial<EvalRequest> & { wbits?: number; gptq?: Options } = {}): Promise<EvalResult> {
+  const { wbits = 4, gptq = {}, ...req } = extra;
+  const steps = [{ method: 'rptq', ...rptq }, ...(wbits < 16 ? [{ method: 'gptq', wbits, ...gptq }] : [])];
   return runExperiment(
-    { datasets: ['tinystories'], windows: 8, skipBefore: true, ...extra, recipe: recipe({ method: 'rptq', wbits: 4, ...CALIB, ...r }) },
+    { datasets: ['tinystories'], windows: 8, skipBefore: true, ...req, recipe: makeRecipe({ ...CALIB, steps }) },
     { source: folderSource(model), readText: folderReader(), gpu: await sharedGpu() },
   );
 }
+
+const sitesOf = (res: EvalResult) => transformReport<SiteReport>(res.quant)!.blocks;
 
 /** the sites whose own statistics define a reorder point's clusters (V reuses R3's clusters, measured on o_in) */
 const REORDER_SITES = ['attn_norm', 'q', 'k', 'o_in', 'ffn_norm', 'down_in'];
@@ -47,9 +54,10 @@ describe.each(MODELS_UNDER_TEST)('RPTQ on %s', (name, model) => {
     const rptq = res.ppl.tinystories;
     const perTensor = res.baselines![0].ppl.tinystories;
     if (abits === 4) w4a4.ppl = rptq;
-    const sites = res.quant!.activations!;
+    const sites = sitesOf(res);
     console.log(`${name} W4A${abits}: RPTQ ${rptq.toFixed(4)} vs per-tensor ${perTensor.toFixed(4)}\n${errorTable(sites)}`);
-    expect(res.baselines![0].clustering).toBe('tensor');
+    expect(res.baselines![0].name).toBe('tensor');
+    expect(res.baselines![0].label).toBe(`RPTQ W4A${abits} per-tensor`);
     expect(rptq).toBeLessThan(perTensor);
     const measured = sites.filter((s) => REORDER_SITES.includes(s.site));
     const blocks = new Set(res.quant!.layers.map((l) => l.layer)).size;
@@ -68,18 +76,18 @@ describe.each(MODELS_UNDER_TEST)('RPTQ on %s', (name, model) => {
     const res = await run(model, { abits: 4, onlyQuantKv: true });
     console.log(`${name}: W4A4KV ${res.ppl.tinystories.toFixed(4)} vs W4A4 ${w4a4.ppl?.toFixed(4)}`);
     // only K and V are quantized, at 4 bits
-    expect(new Set(res.quant!.activations!.filter((s) => s.bits < 16).map((s) => s.site))).toEqual(new Set(['k', 'v']));
+    expect(new Set(sitesOf(res).filter((s) => s.bits < 16).map((s) => s.site))).toEqual(new Set(['k', 'v']));
     expect(res.ppl.tinystories).toBeLessThan(w4a4.ppl!);
   });
 });
 
 describe('RPTQ reorder and report', () => {
   it.each(MODELS_UNDER_TEST)('%s: the pipeline\'s reorder alone (W16A16) leaves perplexity unchanged to 1e-4', async (name, model) => {
-    const res = await run(model, { wbits: 16, abits: 16 }, { skipBefore: false, windows: 2 });
+    const res = await run(model, { abits: 16 }, { wbits: 16, skipBefore: false, windows: 2 });
     console.log(`${name}: FP ${res.pplBefore!.tinystories} → reordered ${res.ppl.tinystories}`);
     expect(Math.abs(res.ppl.tinystories / res.pplBefore!.tinystories - 1)).toBeLessThan(1e-4);
     // the report: ranges per channel, a permutation that lays each head's clusters out contiguously
-    const sites = res.quant!.activations!;
+    const sites = sitesOf(res);
     const folded = sites.filter((s) => s.folded);
     expect(folded.length).toBeGreaterThan(0);
     for (const s of sites) {
@@ -101,14 +109,14 @@ describe('RPTQ reorder and report', () => {
   });
 
   it.each([
-    [{ groupsize: 32 }, /--groupsize does not apply to rptq/],
-    [{ clusters: { R1: 32, R2: 40, R3: 4, R4: 32, R5: 32 } }, /--R2_clusters 40 is more than the 32 channels of head_dim/],
-    [{ abits: 16, onlyQuantKv: true }, /--only_quant_kv needs --abits below 16/],
-    [{ abits: 5.5 }, /--abits must be 2..8, or 16/],
-    [{ method: 'gptq', abits: 4 }, /activation quantization is RPTQ's/],
-    [{ clustering: 'random' }, /--clustering must be one of kmeans, contiguous, tensor/],
-  ] as const)('refuses %j before any work', async (r, msg) => {
-    await expect(run(MODELS.optTiny, r as Partial<QuantRecipe>)).rejects.toThrow(OptionsError);
-    await expect(run(MODELS.optTiny, r as Partial<QuantRecipe>)).rejects.toThrow(msg);
+    [{}, { gptq: { groupsize: 32 } }, /--groupsize does not apply after rptq/],
+    [{ R2: 40 }, {}, /--R2_clusters 40 is more than the 32 channels of head_dim/],
+    [{ abits: 16, onlyQuantKv: true }, {}, /--only_quant_kv needs --abits below 16/],
+    [{ abits: 5.5 }, {}, /--abits must be 2..8, or 16/],
+    [{ abits: 12 }, {}, /--abits must be 2..8, or 16/],
+    [{ clustering: 'random' }, {}, /--clustering must be one of kmeans, contiguous, tensor/],
+  ] as const)('refuses %j %j before any work', async (r, extra, msg) => {
+    await expect(run(MODELS.optTiny, r, extra)).rejects.toThrow(OptionsError);
+    await expect(run(MODELS.optTiny, r, extra)).rejects.toThrow(msg);
   });
 });

@@ -2,7 +2,7 @@
 // its cluster, in the original channel order or after RPTQ's reorder (clusters then sit side by side).
 import { useMemo } from 'react';
 import type uPlot from 'uplot';
-import type { SiteReport } from '../../quant/rptq.ts';
+import type { SiteReport } from '../../quant/siteReport.ts';
 import { clusterColor, hiddenPaths, Plot } from './Plot.tsx';
 
 export function RangeChart({ site, order }: { site: SiteReport; order: 'original' | 'reordered' }) {

@@ -1,0 +1,30 @@
+// The uniform grid's parameters for groups of any shape: the row × column-group fit that RTN and GPTQ use for fixed
+// groups (RPTQ's input clusters), the plain-TS GPTQ uses for contiguous groups, and RPTQ's activation quantizers use
+// per cluster. All of them go through fitRange, the quantParams kernel's twin.
+import { fitRange } from '../gpu/reference.ts';
+
+export { fitRange };
+
+/** (scale, zero) per (row, group) for groups given as a column → group map: params [R, groups, 2]. */
+export function fitColumnGroups(W: ArrayLike<number>, R: number, K: number, colGroup: ArrayLike<number>, groups: number, maxq: number, sym: boolean): Float32Array {
+  const params = new Float32Array(R * groups * 2);
+  const lo = new Float64Array(groups);
+  const hi = new Float64Array(groups);
+  for (let r = 0; r < R; r++) {
+    lo.fill(Infinity);
+    hi.fill(-Infinity);
+    for (let c = 0; c < K; c++) {
+      const j = colGroup[c];
+      const w = W[r * K + c];
+      if (w < lo[j]) lo[j] = w;
+      if (w > hi[j]) hi[j] = w;
+    }
+    for (let j = 0; j < groups; j++) params.set(fitRange(lo[j], hi[j], maxq, sym), (r * groups + j) * 2);
+  }
+  return params;
+}
+
+/** Contiguous groups of g columns as a column → group map. */
+export function contiguousGroups(K: number, g: number): Uint32Array {
+  return Uint32Array.from({ length: K }, (_, c) => Math.floor(c / g));
+}

@@ -1,0 +1,139 @@
+// What a quantization method is, for the pipeline: one module that exports its name, its options (a zod schema with
+// defaults, bounds and descriptions: the single source of the CLI's flags, the page's fields, share-link validation
+// and labels), its cross-field rules, a short label, and the hooks the pipeline calls. Two kinds of steps make a
+// recipe, at most one of each, in this order:
+//   a transform changes a block and its activation path (RPTQ's reorder and activation quantizers; DuQuant's
+//     rotations): statistics through the forward's taps, what folds into the weights, activation quantizers, and
+//     possibly a constraint on the weight step (RPTQ: one scale per output row × input cluster);
+//   a weight step quantizes one linear layer at a time (RTN, GPTQ; CLAQ), with a Hessian when it asks for one.
+// Register a method once in quant/index.ts.
+import type { z } from 'zod';
+import type { Backend } from '../gpu/backend.ts';
+import type { LinearRole } from '../model/architecture.ts';
+import type { ModelConfig } from '../model/config.ts';
+import type { Decoder } from '../model/forward.ts';
+import type { ActSite } from '../model/taps.ts';
+import type { BlockWeights, HostActQuant, HostBlock } from '../model/weights.ts';
+
+/** Fixed weight groups of any shape: each input column's group (RPTQ: the input clusters). */
+export interface ColumnGroups {
+  colGroup: Uint32Array; // [K]
+  groups: number;
+}
+
+/** A one-click setting of the seed tables: the steps (by method) and the options they set. */
+export interface Preset {
+  label: string;
+  steps: ({ method: string } & Record<string, unknown>)[];
+}
+
+/** What a method's checks can see. */
+export interface CheckContext {
+  /** the model's config, once known: widths and head counts bound some options */
+  cfg?: ModelConfig;
+  /** the transform before this weight step, when it fixes the weight groups (RPTQ) */
+  groupsFixedBy?: string;
+  /** throws OptionsError with a message that names flags as --flag (the page rewrites them into its words) */
+  bad(message: string): never;
+}
+
+interface MethodBase<S extends z.ZodObject> {
+  /** registry key and CLI word: --method rtn, --method rptq+gptq */
+  readonly name: string;
+  /** as papers write it: RTN, GPTQ, RPTQ */
+  readonly title: string;
+  /** one line for usage text and the form */
+  readonly summary: string;
+  readonly options: S;
+  /** rules across options, and against the model's widths when the config is known */
+  check?(o: z.infer<S>, ctx: CheckContext): void;
+  /** the options in the experiment line, e.g. "damp 0.01 block 128 act-order" (empty: nothing to add) */
+  describe(o: z.infer<S>): string;
+  readonly presets?: Preset[];
+}
+
+/** One linear layer as a weight step sees it: full-precision weights (after any transform), on the host and the backend. */
+export interface LinearInput<T> {
+  /** HF name (q_proj, fc2…) for messages */
+  name: string;
+  role: LinearRole;
+  /** [R, K] on the host */
+  W: Float32Array;
+  /** the same weights on the backend */
+  Wt: T;
+  shape: [number, number];
+  /** H = (2/n) Σ xᵀx over the calibration inputs, when the method asked for it */
+  H?: Float64Array;
+  /** groups the transform fixed (RPTQ's input clusters) */
+  groups?: ColumnGroups;
+}
+
+export interface WeightResult<T> {
+  /** dequantized weights [R, K] on the backend */
+  Q: T;
+  factorMs?: number;
+  loopMs?: number;
+}
+
+export interface WeightMethod<S extends z.ZodObject = z.ZodObject> extends MethodBase<S> {
+  readonly kind: 'weight';
+  /** options that define the weight groups: a transform that fixes the groups leaves them at their defaults */
+  readonly groupOptions: readonly string[];
+  needsHessian(o: z.infer<S>): boolean;
+  /** true-sequential: q/k/v → o → gate/up → down, each on inputs recomputed after the previous group */
+  sequential(o: z.infer<S>): boolean;
+  /** bits of each weight's code */
+  codeBits(o: z.infer<S>): number;
+  /** (scale, zero) groups per output row of a layer with K inputs */
+  groups(o: z.infer<S>, K: number, fixed?: ColumnGroups): number;
+  /** "W4 g128" */
+  label(o: z.infer<S>): string;
+  quantize<T>(be: Backend<T>, layer: LinearInput<T>, o: z.infer<S>): Promise<WeightResult<T>>;
+}
+
+/** A transform's work on one block, at the point the pipeline hands it over. */
+export interface TransformContext<T> {
+  be: Backend<T>;
+  decoder: Decoder<T>;
+  layer: number;
+  /** the block on the backend, full precision, as the previous blocks' outputs reach it */
+  block: BlockWeights<T>;
+  host: HostBlock;
+  /** the block's calibration inputs (outputs of the already-quantized blocks) */
+  inputs: T[];
+  /** the recipe's seed */
+  seed: number;
+}
+
+export interface TransformedBlock<R> {
+  /** the block's full-precision weights with the transform folded in */
+  host: HostBlock;
+  /** activation quantizers, turned on after the weights are quantized */
+  act?: Partial<Record<ActSite, HostActQuant>>;
+  probLevels?: number;
+  /** fixed weight groups per linear layer, in the folded column order */
+  weightGroups?: Partial<Record<LinearRole, ColumnGroups>>;
+  /** what the Inspect views show of this block */
+  report: R[];
+  /** what refold needs to fold the same transform into the checkpoint's block again (serializable, kept with the block) */
+  fold?: unknown;
+}
+
+export interface TransformMethod<S extends z.ZodObject = z.ZodObject, R = unknown> extends MethodBase<S> {
+  readonly kind: 'transform';
+  /** the weight step's groups are the transform's (RPTQ: per output row × input cluster) */
+  readonly fixesWeightGroups: boolean;
+  /** the weight step the reference code uses after this transform: "RPTQ W4A4" means RPTQ then GPTQ */
+  readonly defaultWeight: string;
+  /** activation bits, for reports (16: activations stay full precision) */
+  activationBits(o: z.infer<S>): number;
+  /** "W4A4KV", given the weight step's code bits (16 without one) */
+  label(o: z.infer<S>, wbits: number): string;
+  /** the same transform with other settings, measured in the same run (RPTQ: groupings without reorder) */
+  baselines?(o: z.infer<S>): { name: string; options: z.infer<S> }[];
+  block<T>(ctx: TransformContext<T>, o: z.infer<S>): Promise<TransformedBlock<R>>;
+  /** the checkpoint's block with a recorded fold applied again (the Inspect views compare quantized weights to these) */
+  refold(host: HostBlock, fold: unknown, cfg: ModelConfig): HostBlock;
+}
+
+export type Method = WeightMethod | TransformMethod;
