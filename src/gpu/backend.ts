@@ -58,6 +58,10 @@ export interface Backend<T> {
   channelRange(X: T, range: T): void;
   kmeansAssign(P: T, M: T, label: Ids<T>, dist: T, K: number, seg: number): void;
   kmeansUpdate(P: T, label: Ids<T>, M: T, K: number, seg: number): void;
+  /** in place on x viewed as [rows, G]: per-row dynamic asymmetric fake-quant, the row's min and max times lac */
+  tokenQuant(x: T, G: number, maxq: number, lac: number): void;
+  /** x (columns gathered by perm when given) times block-diagonal R [blocks or 1, n, n]: a new tensor */
+  blockRotate(x: T, R: T, n: number, perm?: Ids<T> | null): T;
 }
 
 /** Static activation fake-quant at one site (RPTQ): each channel's cluster and (scale, zero) per cluster. */
@@ -113,6 +117,8 @@ export function gpuBackend(gpu: Gpu): Backend<GpuTensor> {
     channelRange: (X, r) => ops.channelRange(gpu, X, r),
     kmeansAssign: (P, M, l, d, K, seg) => ops.kmeansAssign(gpu, P, M, l, d, K, seg),
     kmeansUpdate: (P, l, M, K, seg) => ops.kmeansUpdate(gpu, P, l, M, K, seg),
+    tokenQuant: (x, G, maxq, lac) => ops.tokenQuant(gpu, x, G, maxq, lac),
+    blockRotate: (x, R, n, perm) => ops.blockRotate(gpu, x, R, n, perm ?? null),
   };
 }
 
@@ -155,5 +161,7 @@ export function referenceBackend(): Backend<ref.CpuTensor> {
     channelRange: ref.channelRange,
     kmeansAssign: (P, M, l, d, K, seg) => ref.kmeansAssign(P, M, l as Uint32Array, d.data, K, seg),
     kmeansUpdate: (P, l, M, K, seg) => ref.kmeansUpdate(P, l as Uint32Array, M, K, seg),
+    tokenQuant: ref.tokenQuant,
+    blockRotate: (x, R, n, perm) => ref.blockRotate(x, R, n, (perm as Uint32Array | null | undefined) ?? null),
   };
 }

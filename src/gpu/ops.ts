@@ -217,3 +217,22 @@ export function actQuant(gpu: Gpu, cluster: GpuTensor, params: GpuTensor, x: Gpu
   const C = cluster.size;
   gpu.dispatch(gpu.pipeline('actQuant'), [cluster, params, x], [{ u32: x.size }, { u32: C }, { f32: maxq }], flat(gpu, x.size, 64));
 }
+
+// ---- per-token quantization and block rotations (DuQuant) ----------------------------------------------------------
+
+/** In place on x viewed as [rows, G]: per-row dynamic asymmetric fake-quant from the row's min and max times lac. */
+export function tokenQuant(gpu: Gpu, x: GpuTensor, G: number, maxq: number, lac: number): void {
+  const rows = x.size / G;
+  gpu.dispatch(gpu.pipeline('tokenQuant'), [x], [{ u32: rows }, { u32: G }, { f32: maxq }, { f32: lac }], flat(gpu, rows, 64));
+}
+
+/** y [T, C] = x (gathered by perm when given) times the block-diagonal R: [blocks or 1, n, n] (one shared matrix). */
+export function blockRotate(gpu: Gpu, x: GpuTensor, R: GpuTensor, n: number, perm: GpuTensor | null = null): GpuTensor {
+  const [T, C] = rowsCols(x);
+  if (C % n !== 0) throw new Error(`blockRotate: block size ${n} does not divide the width ${C}`);
+  const perBlock = R.size === C * n ? 1 : 0;
+  if (!perBlock && R.size !== n * n) throw new Error(`blockRotate: R has ${R.size} values, neither one ${n} × ${n} matrix nor ${C / n} of them`);
+  const y = gpu.tensor(x.shape, 'f32', 'blockRotate.y');
+  gpu.dispatch(gpu.pipeline('blockRotate', 'main', { PERMUTED: perm ? 1 : 0 }), [x, R, perm ?? R, y], [{ u32: T }, { u32: C }, { u32: n }, { u32: perBlock }], flat(gpu, T * C, 64));
+  return y;
+}

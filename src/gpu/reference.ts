@@ -347,3 +347,40 @@ export function actQuant(cluster: Uint32Array, params: CpuTensor, x: CpuTensor, 
     x.data[i] = quantize(x.data[i], params.data[k * 2], params.data[k * 2 + 1], maxq);
   }
 }
+
+// ---- per-token quantization and block rotations (DuQuant) ----------------------------------------------------------
+
+/** In place on x viewed as [rows, G]: each row's grid from its min and max times lac (not widened to include 0). */
+export function tokenQuant(x: CpuTensor, G: number, maxq: number, lac: number): void {
+  const f = Math.fround;
+  for (let base = 0; base < x.data.length; base += G) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let c = 0; c < G; c++) (lo = Math.min(lo, x.data[base + c])), (hi = Math.max(hi, x.data[base + c]));
+    lo = f(lo * lac);
+    hi = f(hi * lac);
+    const scale = Math.min(Math.max(f(f(hi - lo) / maxq), f(1e-5)), f(1e4));
+    const zero = roundEven(f(-lo / scale));
+    for (let c = 0; c < G; c++) {
+      const level = Math.min(Math.max(roundEven(f(x.data[base + c] / scale)) + zero, 0), maxq);
+      x.data[base + c] = f(scale * (level - zero));
+    }
+  }
+}
+
+/** y = xin · blockdiag(R), xin the columns of x gathered by perm when given; R is [blocks or 1, n, n]. */
+export function blockRotate(x: CpuTensor, R: CpuTensor, n: number, perm: Uint32Array | null = null): CpuTensor {
+  const [T, C] = rowsCols(x);
+  const perBlock = R.data.length === C * n;
+  const y = new Float32Array(T * C);
+  for (let t = 0; t < T; t++)
+    for (let b = 0; b < C / n; b++) {
+      const rb = (perBlock ? b : 0) * n * n;
+      for (let i = 0; i < n; i++) {
+        let acc = 0;
+        for (let j = 0; j < n; j++) acc += x.data[t * C + (perm ? perm[b * n + j] : b * n + j)] * R.data[rb + j * n + i];
+        y[t * C + b * n + i] = acc;
+      }
+    }
+  return cpu(y, [...x.shape]);
+}

@@ -18,7 +18,9 @@ export type ShaderName =
   | 'outputError'
   | 'channelRange'
   | 'kmeans'
-  | 'actQuant';
+  | 'actQuant'
+  | 'tokenQuant'
+  | 'blockRotate';
 
 let loader: ((name: ShaderName) => string) | null = null;
 const cache = new Map<ShaderName, string>();

@@ -205,4 +205,39 @@ describe('kernels match their reference twins', () => {
     expect(await ops.checkFinite(gpu, up(bad))).toBe(ref.checkFinite(bad));
     expect(await ops.checkFinite(gpu, up(x))).toBe(0);
   });
+
+  it('tokenQuant (DuQuant): per token on the FFN-norm output, per (token, head) on q, 4 and 6 bits, clip 0.9', async () => {
+    for (const [name, G, bits, lac] of [['ffn_norm', 64, 4, 0.9], ['q.out', 8, 4, 0.9], ['down.in', 172, 6, 1]] as const) {
+      const x = taps.get(name)!;
+      const g = up(x);
+      ops.tokenQuant(gpu, g, G, 2 ** bits - 1, lac);
+      const r = ref.cpu(x.data.slice(), x.shape);
+      ref.tokenQuant(r, G, 2 ** bits - 1, lac);
+      const got = await gpu.read(g);
+      // the kernel's division may land a value within float error of a level on the other side: a handful at most
+      const off = got.filter((v, i) => Math.abs(v - r.data[i]) > TOL.f32 * Math.max(1, Math.abs(r.data[i]))).length;
+      expect(off, `${name} G=${G}`).toBeLessThanOrEqual(Math.ceil(got.length / 1000));
+      // and the quantization is really there: at most 2^bits levels per row, and not the input
+      for (let row = 0; row < got.length / G; row++) expect(new Set(got.subarray(row * G, (row + 1) * G)).size).toBeLessThanOrEqual(2 ** bits);
+      expect(relErr(got, x.data)).toBeGreaterThan(1e-3);
+    }
+  });
+
+  it('blockRotate (DuQuant): one shared and one-per-block matrices, with and without a gathered permutation, widths 64 and 172', async () => {
+    let seed = 7;
+    const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+    for (const [name, n] of [['ffn_norm', 16], ['down.in', 86]] as const) {
+      const x = taps.get(name)!;
+      const C = x.shape[x.shape.length - 1];
+      const perm = Uint32Array.from({ length: C }, (_, i) => (i * 37 + 11) % C);
+      for (const blocks of [1, C / n]) {
+        const R = ref.cpu(Float32Array.from({ length: blocks * n * n }, rnd), [blocks, n, n]);
+        for (const p of [null, perm]) {
+          const got = await gpu.read(ops.blockRotate(gpu, up(x), up(R), n, p && gpu.upload(p, [C])));
+          expect(relErr(got, ref.blockRotate(x, R, n, p).data), `${name} n=${n} blocks=${blocks} perm=${!!p}`).toBeLessThan(TOL.f32);
+        }
+      }
+    }
+  });
 });
+
