@@ -113,13 +113,13 @@ export function recipeBits(r: Pick<QuantRecipe, 'steps'>): { wbits: number; abit
 /** A short name for a recipe, as the seed tables write it: "RPTQ W4A4KV", "GPTQ W3 g128", "RPTQ+RTN W4A4", "FP". */
 export function recipeLabel(r: Pick<QuantRecipe, 'steps'>): string {
   const { transform, weight } = resolveSteps(r);
-  const n = (v: number) => (Number.isFinite(v) ? String(v) : '?');
+  // a field being edited (empty, NaN) shows as "?", never as "WNaN"
   const clean = (s: string) => s.replace(/NaN|undefined|null/g, '?');
   if (!transform && !weight) return 'FP';
   if (!transform) return clean(`${weight!.method.title} ${weight!.method.label(weight!.options as never)}`);
   const t = transform.method;
   const name = weight && weight.method.name !== t.defaultWeight ? `${t.title}+${weight.method.title}` : t.title;
-  return clean(`${name} ${t.label(transform.options as never, weight ? Number(n(weight.method.codeBits(weight.options as never))) : 16)}`);
+  return clean(`${name} ${t.label(transform.options as never, weight ? weight.method.codeBits(weight.options as never) : 16)}`);
 }
 
 /** Each step's options as the experiment line shows them (weight step first, as the seed tables list them). */

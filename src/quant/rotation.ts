@@ -124,7 +124,7 @@ export interface GreedyRotation {
 export function greedyRotation(X: Float64Array, n: number, maxSteps: number, rng: SeededRandom, refExchange = false): GreedyRotation {
   const rows = X.length / n;
   const base = spreadWithRandom(n, rng);
-  let W = X.slice();
+  let W: Float64Array = X.slice();
   const peaks: number[] = [];
   const exchanges: number[] = [];
   const extremes = (M: Float64Array) => {
