@@ -73,15 +73,20 @@ export function memoryCache(): LabCache {
   };
 }
 
-/** Hex SHA-256 prefix of a value's canonical JSON (object keys sorted), for cache keys. */
-export async function hashOf(v: unknown): Promise<string> {
+/** JSON with object keys sorted: two equal values have the same text whatever order their keys were set in. */
+export function canonicalJson(v: unknown): string {
   const canonical = (x: unknown): unknown =>
     x && typeof x === 'object' && !Array.isArray(x) && !ArrayBuffer.isView(x)
       ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, canonical((x as Record<string, unknown>)[k])]))
       : Array.isArray(x)
         ? x.map(canonical)
         : x;
-  const bytes = new TextEncoder().encode(JSON.stringify(canonical(v)) ?? 'undefined');
+  return JSON.stringify(canonical(v)) ?? 'undefined';
+}
+
+/** Hex SHA-256 prefix of a value's canonical JSON (object keys sorted), for cache keys. */
+export async function hashOf(v: unknown): Promise<string> {
+  const bytes = new TextEncoder().encode(canonicalJson(v));
   const d = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
   return Array.from(d.subarray(0, 12), (b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -56,7 +56,6 @@ export function isLinkCalibration(calib: string): boolean {
 }
 
 const name = (re: RegExp, what: string) => z.string().max(200).regex(re, `not a valid ${what}`);
-const bits = z.number().int().min(2).max(16);
 
 export const modelRefSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('bundled'), id: name(/^[\w.-]+$/, 'bundled model id') }),

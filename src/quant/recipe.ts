@@ -128,9 +128,11 @@ export function describeSteps(r: Pick<QuantRecipe, 'steps'>): string[] {
   return [weight && weight.method.describe(weight.options as never), transform && transform.method.describe(transform.options as never)].filter((s): s is string => !!s);
 }
 
-/** Every option's flag → the form's word for it, from the schemas (calibration and every method). */
+/** Every option's flag → the form's word for it, from the schemas (calibration and every method); read once. */
+let words: Map<string, string> | null = null;
 function formWords(): Map<string, string> {
-  const words = new Map<string, string>([['method', 'method']]);
+  if (words) return words;
+  words = new Map<string, string>([['method', 'method']]);
   for (const schema of [calibrationOptions, ...METHOD_LIST.map((m) => m.options)]) {
     for (const o of optionInfos(schema)) words.set(o.flag.replace(/-/g, '_'), o.label);
   }

@@ -20,17 +20,6 @@ export function identity(n: number): Matrix {
   return I;
 }
 
-export function matmulSquare(A: Matrix, B: Matrix, n: number): Matrix {
-  const C = new Float64Array(n * n);
-  for (let i = 0; i < n; i++)
-    for (let k = 0; k < n; k++) {
-      const a = A[i * n + k];
-      if (a === 0) continue;
-      for (let j = 0; j < n; j++) C[i * n + j] += a * B[k * n + j];
-    }
-  return C;
-}
-
 /** get_rot.py's B: Givens rotations G_{n−2}…G_0, then rows and columns 0 and n−1 swapped. */
 export function givensSpread(n: number): Matrix {
   let R = identity(n);
@@ -104,7 +93,7 @@ export function spreadWithRandom(n: number, rng: SeededRandom): Matrix {
   const Q = randomOrthogonal(n - 1, rng);
   const D = identity(n);
   for (let i = 0; i < n - 1; i++) for (let j = 0; j < n - 1; j++) D[(i + 1) * n + (j + 1)] = Q[i * (n - 1) + j];
-  return matmulSquare(B, D, n);
+  return rotateRows(B, n, n, D);
 }
 
 export interface GreedyRotation {
@@ -151,11 +140,11 @@ export function greedyRotation(X: Float64Array, n: number, maxSteps: number, rng
   let steps = 0;
   for (let k = 1; k < peaks.length; k++) if (peaks[k] < peaks[steps]) steps = k;
   let R = identity(n);
-  for (let k = 0; k < steps; k++) R = matmulSquare(R, swapRowsCols(base, n, 0, exchanges[k]), n);
+  for (let k = 0; k < steps; k++) R = rotateRows(R, n, n, swapRowsCols(base, n, 0, exchanges[k]));
   return { R, steps, peaks };
 }
 
-/** X [rows, n] · M [n, n] */
+/** X [rows, n] · M [n, n] (with rows = n, the product of two matrices) */
 export function rotateRows(X: Float64Array, rows: number, n: number, M: Matrix): Float64Array {
   const out = new Float64Array(rows * n);
   for (let r = 0; r < rows; r++)

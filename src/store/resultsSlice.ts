@@ -4,6 +4,7 @@ import type { StateCreator } from 'zustand';
 import type { EvalResult } from '../pipeline/types.ts';
 import { describeModel, type ExperimentSpec, type ResultSummary } from '../pipeline/experimentSpec.ts';
 import { chainOf, recipeLabel, type QuantRecipe } from '../quant/recipe.ts';
+import { canonicalJson } from '../pipeline/cache.ts';
 import { METHOD_LIST } from '../quant/index.ts';
 import { optionInfos } from '../quant/options.ts';
 import type { LabState } from './labStore.ts';
@@ -111,20 +112,13 @@ export function runsToJson(runs: RunRecord[]): string {
   return JSON.stringify(runs.map((r) => ({ ...r, options: recipeColumns(r.spec.recipe) })), null, 2);
 }
 
-/** Canonical JSON of an experiment (object keys sorted): two runs of the same experiment have the same text. */
-function specKey(spec: ExperimentSpec): string {
-  const canon = (x: unknown): unknown =>
-    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, canon((x as Record<string, unknown>)[k])])) : x;
-  return JSON.stringify(canon(spec));
-}
-
 export const createResultsSlice: StateCreator<LabState, [], [], ResultsSlice> = (set) => ({
   runs: [],
   compare: [],
   addRun: (spec, result, wallMs) =>
     set((s) => {
       // an identical experiment answered from the cache is the row that is already there, not a new one
-      if (result.cached && s.runs.some((r) => !r.shared && specKey(r.spec) === specKey(spec))) return {};
+      if (result.cached && s.runs.some((r) => !r.shared && canonicalJson(r.spec) === canonicalJson(spec))) return {};
       return { runs: [{ id: `${Date.now()}-${s.runs.length}`, at: Date.now(), spec, summary: summarize(spec, result), wallMs, cached: !!result.cached }, ...s.runs].slice(0, 200) };
     }),
   addShared: (spec, summary) =>

@@ -6,7 +6,7 @@ import { makeRecipe, type Calibration } from '../../src/quant/recipe.ts';
 import { folderSource } from '../../src/model/source.node.ts';
 import { folderReader } from '../../src/eval/datasets.node.ts';
 import type { EvalResult } from '../../src/pipeline/types.ts';
-import { OptionsError, DatasetError } from '../../src/errors.ts';
+import { OptionsError } from '../../src/errors.ts';
 import { MODELS, sharedGpu } from '../helpers.ts';
 
 /** small calibration set (8 × 256 tokens), 12 evaluation windows of 256 */
