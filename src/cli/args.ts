@@ -130,6 +130,11 @@ export function parseArgs(argv: string[]): CliOptions {
     let name = eq > 0 ? a.slice(2, eq) : a.slice(2);
     let value: string | undefined = eq > 0 ? a.slice(eq + 1) : undefined;
     name = norm(name);
+    // a boolean option that is on by default is turned off as --no-name (--no-smooth, --no-rotate)
+    if (!FLAGS[name] && name.startsWith('no_') && FLAGS[name.slice(3)] === 'bool' && value === undefined) {
+      raw[name.slice(3)] = false;
+      continue;
+    }
     const kind = FLAGS[name];
     if (!kind) throw new OptionsError(`unknown flag --${name}\n${USAGE}`);
     if (kind === 'bool') {

@@ -1,4 +1,5 @@
 // `npm run quantlab -- <model> [flags]`: the lab's pipeline from the command line, on Dawn (WebGPU for Node).
+import { METHODS } from '../quant/index.ts';
 import '../gpu/node.ts';
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -13,7 +14,6 @@ import { folderSource } from '../model/source.node.ts';
 import { runExperiment } from '../pipeline/experiment.ts';
 import { transformReport, weightReport, type EvalResult } from '../pipeline/types.ts';
 import { recipeLabel, resolveSteps } from '../quant/recipe.ts';
-import type { SiteReport } from '../quant/siteReport.ts';
 import { describeChain, parseArgs, type CliOptions } from './args.ts';
 
 export function resolveSource(opts: Pick<CliOptions, 'model' | 'revision' | 'hubUrl'>): ModelSource {
@@ -25,18 +25,6 @@ export function resolveSource(opts: Pick<CliOptions, 'model' | 'revision' | 'hub
   throw new LabError(`"${m}" is neither a folder, a URL nor a Hub id (org/name)`);
 }
 
-/** A transform's site reports: clusters and the activation error of each grouping it measured (16-bit sites omitted). */
-function printSites(sites: SiteReport[]): void {
-  const measured = sites.filter((s) => s.error);
-  if (!measured.length) return;
-  const groupings = Object.keys(measured[0].error!);
-  console.log('\nactivation quantization error ‖x̂ − x‖²/‖x‖² on the calibration tokens (16-bit sites omitted)');
-  console.log(`| block | site | point | bits | channels | clusters | reordered | ${groupings.join(' | ')} |\n|${'---|'.repeat(7 + groupings.length)}`);
-  for (const s of measured) {
-    console.log(`| ${s.layer} | ${s.site} | ${s.point ?? ''} | ${s.bits} | ${s.channels} | ${s.clusters} | ${s.folded ? 'folded' : s.perm ? 'yes' : 'run time'} | ${groupings.map((g) => s.error![g].toExponential(2)).join(' | ')} |`);
-  }
-}
-
 function printResult(result: EvalResult): void {
   const r = result.config.recipe;
   console.log(`\n${result.model} (${result.modelType}, ${(result.parameters / 1e6).toFixed(2)}M params) ${r ? recipeLabel(r) : 'FP'} seqlen ${result.config.seqlen} on ${result.device?.description ?? 'the CPU reference'}`);
@@ -46,13 +34,14 @@ function printResult(result: EvalResult): void {
     console.log('| block | layer | rel. output error | bits | ms |\n|---|---|---|---|---|');
     for (const l of q.layers) console.log(`| ${l.layer} | ${l.linear} | ${l.relError.toFixed(5)} | ${l.bits.toFixed(2)} (${l.codeBits} + ${(l.bits - l.codeBits).toFixed(2)}: ${l.groups} scale/zero per row) | ${l.ms.toFixed(0)} |`);
     const w = weightReport(q);
-    const t = transformReport<SiteReport>(q);
+    const t = transformReport<unknown>(q);
     const parts = [
       w && `Hessians ${(w.hessianMs / 1000).toFixed(1)} s, factorization ${(w.factorMs / 1000).toFixed(1)} s, column loop ${(w.loopMs / 1000).toFixed(1)} s`,
       t && `${q.steps[0].method} ${(t.ms / 1000).toFixed(1)} s`,
     ].filter(Boolean);
     console.log(`quantization ${(q.totalMs / 1000).toFixed(1)} s${parts.length ? ` (${parts.join(', ')})` : ''}`);
-    if (t) printSites(t.blocks);
+    const tm = METHODS[q.steps[0]?.method ?? ''];
+    if (t && tm?.kind === 'transform' && tm.summarize) console.log(`\n${tm.summarize(t.blocks as never[])}`);
   }
   const rows = Object.entries(result.ppl).map(([ds, v]) => {
     const fp = result.pplBefore?.[ds];

@@ -43,6 +43,8 @@ export interface Backend<T> {
   release(x: T | Ids<T> | null | undefined): void;
   /** largest tensor, in bytes, one binding can hold */
   readonly maxTensorBytes: number;
+  /** a CPU runs the kernels (the reference, or a software adapter such as SwiftShader): serial searches go faster on the host */
+  readonly software: boolean;
 
   // quantization kernels: GPTQ (Hessian, grid, column loop, lazy update), output error, RPTQ's statistics and k-means
   /** in place: H ← alpha·H + beta·XᵀX */
@@ -62,6 +64,10 @@ export interface Backend<T> {
   tokenQuant(x: T, G: number, maxq: number, lac: number): void;
   /** x (columns gathered by perm when given) times block-diagonal R [blocks or 1, n, n]: a new tensor */
   blockRotate(x: T, R: T, n: number, perm?: Ids<T> | null): T;
+  /** DuQuant's greedy search, one step's pick: peaks[step] ← max − min of W; with record, chans[step] ← its channel */
+  greedyPick(W: T, peaks: T, chans: Ids<T>, step: number, n: number, record: boolean, refExchange: boolean): void;
+  /** one step's rotation: W [rows, n] · P_c·A·P_c with c = chans[step], a new tensor */
+  greedyApply(W: T, A: T, chans: Ids<T>, step: number, n: number): T;
 }
 
 /** Static activation fake-quant at one site (RPTQ): each channel's cluster and (scale, zero) per cluster. */
@@ -108,6 +114,7 @@ export function gpuBackend(gpu: Gpu): Backend<GpuTensor> {
     get maxTensorBytes() {
       return Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
     },
+    software: gpu.info.software,
     hessian: (X, H, a, b) => ops.hessian(gpu, X, H, a, b),
     quantParams: (W, p, grid, f, n) => ops.quantParams(gpu, W, p, grid, f, n),
     fakeQuant: (W, p, cg, grid) => ops.fakeQuant(gpu, W, p, cg, grid),
@@ -119,6 +126,8 @@ export function gpuBackend(gpu: Gpu): Backend<GpuTensor> {
     kmeansUpdate: (P, l, M, K, seg) => ops.kmeansUpdate(gpu, P, l, M, K, seg),
     tokenQuant: (x, G, maxq, lac) => ops.tokenQuant(gpu, x, G, maxq, lac),
     blockRotate: (x, R, n, perm) => ops.blockRotate(gpu, x, R, n, perm ?? null),
+    greedyPick: (W, p, ch, s, n, rec, rx) => ops.greedyPick(gpu, W, p, ch, s, n, rec, rx),
+    greedyApply: (W, A, ch, s, n) => ops.greedyApply(gpu, W, A, ch, s, n),
   };
 }
 
@@ -152,6 +161,7 @@ export function referenceBackend(): Backend<ref.CpuTensor> {
     sync: async () => {},
     release: () => {},
     maxTensorBytes: 2 ** 31,
+    software: true,
     hessian: ref.hessian,
     quantParams: ref.quantParams,
     fakeQuant: (W, p, cg, grid) => ref.fakeQuant(W, p, cg as Uint32Array, grid),
@@ -163,5 +173,7 @@ export function referenceBackend(): Backend<ref.CpuTensor> {
     kmeansUpdate: (P, l, M, K, seg) => ref.kmeansUpdate(P, l as Uint32Array, M, K, seg),
     tokenQuant: ref.tokenQuant,
     blockRotate: (x, R, n, perm) => ref.blockRotate(x, R, n, (perm as Uint32Array | null | undefined) ?? null),
+    greedyPick: (W, p, ch, s, n, rec, rx) => ref.greedyPick(W, p, ch as Uint32Array, s, n, rec, rx),
+    greedyApply: (W, A, ch, s, n) => ref.greedyApply(W, A, ch as Uint32Array, s, n),
   };
 }

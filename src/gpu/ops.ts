@@ -236,3 +236,16 @@ export function blockRotate(gpu: Gpu, x: GpuTensor, R: GpuTensor, n: number, per
   gpu.dispatch(gpu.pipeline('blockRotate', 'main', { PERMUTED: perm ? 1 : 0 }), [x, R, perm ?? R, y], [{ u32: T }, { u32: C }, { u32: n }, { u32: perBlock }], flat(gpu, T * C, 64));
   return y;
 }
+
+/** One greedy-rotation step's pick: peaks[step] ← max − min of W; with record, chans[step] ← the step's channel. */
+export function greedyPick(gpu: Gpu, W: GpuTensor, peaks: GpuTensor, chans: GpuTensor, step: number, n: number, record: boolean, refExchange: boolean): void {
+  gpu.dispatch(gpu.pipeline('greedyRotation', 'greedyPick'), [W, peaks, chans], [{ u32: W.size }, { u32: n }, { u32: step }, { u32: record ? 1 : 0 }, { u32: refExchange ? 1 : 0 }], [1]);
+}
+
+/** y [rows, n] = X · P_c·A·P_c with c = chans[step]. */
+export function greedyApply(gpu: Gpu, X: GpuTensor, A: GpuTensor, chans: GpuTensor, step: number, n: number): GpuTensor {
+  const rows = X.size / n;
+  const y = gpu.tensor([rows, n], 'f32', 'greedyApply.y');
+  gpu.dispatch(gpu.pipeline('greedyRotation', 'greedyApply'), [X, A, chans, y], [{ u32: rows }, { u32: n }, { u32: step }], flat(gpu, rows * n, 64));
+  return y;
+}

@@ -384,3 +384,35 @@ export function blockRotate(x: CpuTensor, R: CpuTensor, n: number, perm: Uint32A
     }
   return cpu(y, [...x.shape]);
 }
+
+/** greedyPick's twin: peaks[step] ← max − min of W (first index on ties); with record, chans[step] ← the step's channel. */
+export function greedyPick(W: CpuTensor, peaks: CpuTensor, chans: Uint32Array, step: number, n: number, record: boolean, refExchange: boolean): void {
+  let hi = -Infinity;
+  let lo = Infinity;
+  let iHi = 0;
+  let iLo = 0;
+  W.data.forEach((v, i) => {
+    if (v > hi) (hi = v), (iHi = i);
+    if (v < lo) (lo = v), (iLo = i);
+  });
+  peaks.data[step] = Math.fround(hi - lo);
+  if (!record) return;
+  const at = Math.abs(hi) > Math.abs(lo) ? iHi : iLo;
+  chans[step] = refExchange ? Math.floor(at / n) % n : at % n;
+}
+
+/** greedyApply's twin: y = X · P_c·A·P_c, c = chans[step]. */
+export function greedyApply(X: CpuTensor, A: CpuTensor, chans: Uint32Array, step: number, n: number): CpuTensor {
+  const rows = X.data.length / n;
+  const c = chans[step];
+  const sw = (i: number) => (i === 0 ? c : i === c ? 0 : i);
+  const y = new Float32Array(rows * n);
+  for (let r = 0; r < rows; r++)
+    for (let j = 0; j < n; j++) {
+      const sj = sw(j);
+      let acc = 0;
+      for (let k = 0; k < n; k++) acc = Math.fround(acc + Math.fround(X.data[r * n + k] * A.data[sw(k) * n + sj]));
+      y[r * n + j] = acc;
+    }
+  return cpu(y, [rows, n]);
+}

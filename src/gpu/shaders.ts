@@ -20,7 +20,8 @@ export type ShaderName =
   | 'kmeans'
   | 'actQuant'
   | 'tokenQuant'
-  | 'blockRotate';
+  | 'blockRotate'
+  | 'greedyRotation';
 
 let loader: ((name: ShaderName) => string) | null = null;
 const cache = new Map<ShaderName, string>();

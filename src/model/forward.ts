@@ -5,7 +5,7 @@ import { NonFiniteError } from '../errors.ts';
 import type { LinearRole } from './architecture.ts';
 import type { ModelConfig } from './config.ts';
 import { tapIn, tapOut, type ActSite, type Tap } from './taps.ts';
-import type { BlockWeights, Linear, WeightStore } from './weights.ts';
+import { isTokenQuant, type BlockWeights, type Linear, type WeightStore } from './weights.ts';
 
 export type { Tap, TapPoint } from './taps.ts';
 
@@ -51,10 +51,23 @@ export class Decoder<T> {
     return cfg.family === 'opt' ? be.layerNorm(x, n.g, n.b!, cfg.normEps, n.perm) : be.rmsNorm(x, n.g, cfg.normEps, n.perm);
   }
 
-  /** Fake-quantizes x in place when the block quantizes activations at this site. */
-  private quant(x: T, w: BlockWeights<T>, site: ActSite): void {
+  /**
+   * x as the block reads it at a site: through the site's online rotations (a new tensor; x is released), then
+   * fake-quantized in place when the block quantizes activations there.
+   */
+  private site(x: T, w: BlockWeights<T>, site: ActSite): T {
+    const { be } = this;
+    for (const r of w.rotations?.[site] ?? []) {
+      const y = be.blockRotate(x, r.R, r.n, r.perm);
+      be.release(x);
+      x = y;
+    }
     const a = w.act?.[site];
-    if (a) this.be.actQuant(x, a);
+    if (a) {
+      if (isTokenQuant(a)) be.tokenQuant(x, a.group, a.maxq, a.lac);
+      else be.actQuant(x, a);
+    }
+    return x;
   }
 
   /**
@@ -68,12 +81,11 @@ export class Decoder<T> {
     const L = w.linears;
 
     // attention
-    const a = this.norm(h, w.attnNorm);
-    this.quant(a, w, 'attn_norm');
+    const a = this.site(this.norm(h, w.attnNorm), w, 'attn_norm');
     if (taps) await taps(layer, 'attn_norm', a);
-    const q = await this.linear(layer, 'q', L.q!, a, taps);
-    const k = await this.linear(layer, 'k', L.k!, a, taps);
-    const v = await this.linear(layer, 'v', L.v!, a, taps);
+    let q: T = await this.linear(layer, 'q', L.q!, a, taps);
+    let k: T = await this.linear(layer, 'k', L.k!, a, taps);
+    let v: T = await this.linear(layer, 'v', L.v!, a, taps);
     be.release(a);
     if (cfg.rope) {
       const g = await this.weights.global();
@@ -82,22 +94,21 @@ export class Decoder<T> {
       if (taps) await taps(layer, 'q_rope', q);
       if (taps) await taps(layer, 'k_rope', k);
     }
-    this.quant(q, w, 'q');
-    this.quant(k, w, 'k');
-    this.quant(v, w, 'v');
-    const o = be.attention(q, k, v, H, HKV, D, 1 / Math.sqrt(D), w.probLevels ?? 0);
+    q = this.site(q, w, 'q');
+    k = this.site(k, w, 'k');
+    v = this.site(v, w, 'v');
+    let o = be.attention(q, k, v, H, HKV, D, 1 / Math.sqrt(D), w.probLevels ?? 0);
     be.release(q);
     be.release(k);
     be.release(v);
-    this.quant(o, w, 'o_in');
+    o = this.site(o, w, 'o_in');
     const attnOut = await this.linear(layer, 'o', L.o!, o, taps);
     be.release(o);
     be.add(attnOut, h);
     be.release(attnOut);
 
     // MLP
-    const f = this.norm(h, w.ffnNorm);
-    this.quant(f, w, 'ffn_norm');
+    const f = this.site(this.norm(h, w.ffnNorm), w, 'ffn_norm');
     if (taps) await taps(layer, 'ffn_norm', f);
     let u: T;
     if (cfg.family === 'llama') {
@@ -112,7 +123,7 @@ export class Decoder<T> {
       else be.gelu(u);
     }
     be.release(f);
-    this.quant(u, w, 'down_in');
+    u = this.site(u, w, 'down_in');
     const mlpOut = await this.linear(layer, 'down', L.down!, u, taps);
     be.release(u);
     be.add(mlpOut, h);

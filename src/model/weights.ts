@@ -21,12 +21,43 @@ import type { ActSite } from './taps.ts';
 
 export type { ActSite } from './taps.ts';
 
+/**
+ * Per-token dynamic asymmetric fake-quant (DuQuant): each row of `group` values from its own min and max times lac.
+ * Plain data, the same on the host and the backend.
+ */
+export interface TokenQuant {
+  group: number;
+  maxq: number;
+  lac: number;
+}
+/** A site's activation quantizer: static per cluster (RPTQ) or dynamic per token (DuQuant). */
+export type SiteQuantizer<T> = ActQuant<T> | TokenQuant;
+export const isTokenQuant = (q: { maxq: number }): q is TokenQuant => 'group' in q;
+
+/**
+ * An orthogonal transform applied online at a site (DuQuant's x·R₁, [:, perm], ·R₂; the Q/K Hadamard): each step
+ * gathers the columns by perm (when given), then multiplies by the block-diagonal R of n × n blocks ([1, n, n]
+ * shared by every block, or [C/n, n, n]). The consumers' weights carry the inverse on their input columns.
+ */
+export interface RotationStep<T> {
+  R: T;
+  n: number;
+  perm: Ids<T> | null;
+}
+export interface HostRotationStep {
+  R: Float32Array; // [1 or C/n, n, n]
+  n: number;
+  perm: Uint32Array | null;
+}
+
 export interface BlockWeights<T> {
   attnNorm: Norm<T>;
   ffnNorm: Norm<T>;
   linears: Partial<Record<LinearRole, Linear<T>>>;
+  /** online transforms before a site's quantizer (absent: none); they leave full-precision outputs unchanged */
+  rotations?: Partial<Record<ActSite, RotationStep<T>[]>>;
   /** activation quantization (absent: full-precision activations) */
-  act?: Partial<Record<ActSite, ActQuant<T>>>;
+  act?: Partial<Record<ActSite, SiteQuantizer<T>>>;
   /** attention probabilities rounded to round(p·L)/L; 0 or absent: full precision */
   probLevels?: number;
 }
@@ -58,7 +89,8 @@ export interface HostBlock {
   attnNorm: HostNorm;
   ffnNorm: HostNorm;
   linears: Partial<Record<LinearRole, HostLinear>>;
-  act?: Partial<Record<ActSite, HostActQuant>>;
+  rotations?: Partial<Record<ActSite, HostRotationStep[]>>;
+  act?: Partial<Record<ActSite, HostActQuant | TokenQuant>>;
   probLevels?: number;
 }
 
@@ -185,6 +217,7 @@ export class WeightStore<T> {
       linears[role as LinearRole] = { W: be.fromHost(l!.W, l!.shape), b: l!.b ? be.fromHost(l!.b, [l!.shape[0]]) : null };
     }
     const block: BlockWeights<T> = { attnNorm: norm(h.attnNorm), ffnNorm: norm(h.ffnNorm), linears };
+    if (h.rotations) block.rotations = uploadRotations(be, h.rotations);
     if (h.act) block.act = uploadActQuant(be, h.act);
     if (h.probLevels) block.probLevels = h.probLevels;
     return block;
@@ -244,23 +277,37 @@ export async function readHostBlock(cfg: ModelConfig, ckpt: Checkpoint, i: numbe
   return { attnNorm: await norm(a.attnNorm), ffnNorm: await norm(a.ffnNorm), linears };
 }
 
-export function uploadActQuant<T>(be: Backend<T>, act: Partial<Record<ActSite, HostActQuant>>): Partial<Record<ActSite, ActQuant<T>>> {
-  const out: Partial<Record<ActSite, ActQuant<T>>> = {};
-  for (const [site, a] of Object.entries(act) as [ActSite, HostActQuant][]) {
-    out[site] = { cluster: be.ids(a.cluster), params: be.fromHost(a.params, [a.params.length / 2, 2]), maxq: a.maxq };
+export function uploadActQuant<T>(be: Backend<T>, act: Partial<Record<ActSite, HostActQuant | TokenQuant>>): Partial<Record<ActSite, SiteQuantizer<T>>> {
+  const out: Partial<Record<ActSite, SiteQuantizer<T>>> = {};
+  for (const [site, a] of Object.entries(act) as [ActSite, HostActQuant | TokenQuant][]) {
+    out[site] = isTokenQuant(a) ? { ...a } : { cluster: be.ids(a.cluster), params: be.fromHost(a.params, [a.params.length / 2, 2]), maxq: a.maxq };
   }
   return out;
 }
 
-export function releaseActQuant<T>(be: Backend<T>, act: Partial<Record<ActSite, ActQuant<T>>> | undefined): void {
+export function releaseActQuant<T>(be: Backend<T>, act: Partial<Record<ActSite, SiteQuantizer<T>>> | undefined): void {
   for (const a of Object.values(act ?? {})) {
+    if (isTokenQuant(a)) continue;
     be.release(a.cluster);
     be.release(a.params);
   }
 }
 
+export function uploadRotations<T>(be: Backend<T>, rot: Partial<Record<ActSite, HostRotationStep[]>>): Partial<Record<ActSite, RotationStep<T>[]>> {
+  const out: Partial<Record<ActSite, RotationStep<T>[]>> = {};
+  for (const [site, steps] of Object.entries(rot) as [ActSite, HostRotationStep[]][]) {
+    out[site] = steps.map((s) => ({ R: be.fromHost(s.R, [s.R.length / (s.n * s.n), s.n, s.n]), n: s.n, perm: s.perm ? be.ids(s.perm) : null }));
+  }
+  return out;
+}
+
+export function releaseRotations<T>(be: Backend<T>, rot: Partial<Record<ActSite, RotationStep<T>[]>> | undefined): void {
+  for (const steps of Object.values(rot ?? {})) for (const s of steps) (be.release(s.R), be.release(s.perm));
+}
+
 function releaseBlock<T>(be: Backend<T>, b: BlockWeights<T>): void {
   releaseActQuant(be, b.act);
+  releaseRotations(be, b.rotations);
   for (const n of [b.attnNorm, b.ffnNorm]) {
     be.release(n.g);
     be.release(n.b);

@@ -73,6 +73,12 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
   const inps: T[] = [];
   for (const w of calib) inps.push(await decoder.embed(w));
   summary.calibrationTokens = calib.length * (calib[0]?.length ?? 0);
+  // a transform's statistics of the full-precision model, computed when the first block that is not cached needs them
+  let prepared: Promise<unknown> | undefined;
+  const prepare = () =>
+    (prepared ??= transform?.method.prepare?.({ be, decoder, layers: cfg.layers, windows: calib }, transform.options as never) ?? Promise.resolve(undefined));
+  // DuQuant's rotation input: the windows' mean embedding, then each quantized block's output of it
+  const meanInput = transform?.method.usesMeanInput ? await meanOf(be, inps) : undefined;
 
   for (let layer = 0; layer < cfg.layers; layer++) {
     checkCancel();
@@ -81,7 +87,7 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
       // restored: the block only has to produce the next block's inputs
       const block = weights.upload(cached.host);
       weights.replace(layer, block);
-      for (const x of inps) await decoder.block(layer, x, block);
+      for (const x of meanInput ? [...inps, meanInput] : inps) await decoder.block(layer, x, block);
       summary.layers.push(...cached.layers);
       tReport.blocks.push(...(cached.transform?.report ?? []));
       if (cached.ranges) (summary.ranges ??= []).push(...cached.ranges);
@@ -95,7 +101,8 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
     let transformed: TransformedBlock<unknown> | null = null;
     if (transform) {
       const t = performance.now();
-      transformed = await transform.method.block({ be, decoder, layer, block, host, inputs: inps, seed: r.seed }, transform.options as never);
+      const weightBits = weight ? weight.method.codeBits(weight.options as never) : undefined;
+      transformed = await transform.method.block({ be, decoder, layer, block, host, inputs: inps, seed: r.seed, prepared: await prepare(), meanInput, weightBits }, transform.options as never);
       tReport.blocks.push(...transformed.report);
       // the transform folded into the weights; activations stay in full precision until the weights are quantized
       host = transformed.host;
@@ -180,6 +187,7 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
         groups: g,
       });
     }
+    if (meanInput) await decoder.block(layer, meanInput, block);
     summary.layers.push(...layers);
     const siteRanges = ranges ? rangeReports(layer, await ranges.read()) : undefined;
     if (siteRanges) (summary.ranges ??= []).push(...siteRanges);
@@ -193,6 +201,15 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
     ctx.onBlock?.(layer + 1, cfg.layers, summary.layers, false);
   }
   for (const x of inps) be.release(x);
+  be.release(meanInput);
   summary.totalMs = performance.now() - t0;
   return summary;
+}
+
+/** The position-wise mean of equally shaped tensors ([T, C] windows), on the backend. */
+async function meanOf<T>(be: Backend<T>, xs: T[]): Promise<T> {
+  const reads = await be.readMany(xs);
+  const mean = new Float32Array(reads[0].length);
+  for (const r of reads) for (let i = 0; i < r.length; i++) mean[i] += r[i] / reads.length;
+  return be.fromHost(mean, be.shape(xs[0]));
 }

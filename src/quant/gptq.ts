@@ -77,7 +77,7 @@ export async function gptq<T>(be: Backend<T>, W: Float32Array, H: Float64Array, 
       for (let r = 0; r < R; r++) W[r * K + d] = 0;
     }
   }
-  const params = be.fromHost(fixed ? fitColumnGroups(W, R, K, fixed.colGroup, fixed.groups, maxq, o.sym) : new Float32Array(R * totalGroups * 2), [R, totalGroups, 2]);
+  const params = be.fromHost(fixed ? fitColumnGroups(W, R, K, fixed.colGroup, fixed.groups, maxq, o.sym, fixed.clip) : new Float32Array(R * totalGroups * 2), [R, totalGroups, 2]);
   if (o.staticGroups && o.groupsize > 0 && !fixed) {
     // every group fitted up front on the original W
     const W0 = be.fromHost(W, [R, K]);

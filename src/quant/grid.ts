@@ -1,12 +1,27 @@
 // The uniform grid's parameters for groups of any shape: the row × column-group fit that RTN and GPTQ use for fixed
 // groups (RPTQ's input clusters), the plain-TS GPTQ uses for contiguous groups, and RPTQ's activation quantizers use
 // per cluster. All of them go through fitRange, the quantParams kernel's twin.
-import { fitRange } from '../gpu/reference.ts';
+import { fitRange, roundEven } from '../gpu/reference.ts';
 
 export { fitRange };
 
-/** (scale, zero) per (row, group) for groups given as a column → group map: params [R, groups, 2]. */
-export function fitColumnGroups(W: ArrayLike<number>, R: number, K: number, colGroup: ArrayLike<number>, groups: number, maxq: number, sym: boolean): Float32Array {
+/**
+ * DuQuant's quantizer range (weights with swc, activations with lac): the raw min and max times clip, not widened to
+ * 0; scale (max − min)/maxq clamped to [1e-5, 1e4], zero round(−min/scale). The tokenQuant kernel's rule, on the host.
+ */
+export function clippedRange(lo: number, hi: number, maxq: number, clip: number): [number, number] {
+  const f = Math.fround;
+  const l = f(lo * clip);
+  const h = f(hi * clip);
+  const scale = Math.min(Math.max(f(f(h - l) / maxq), f(1e-5)), f(1e4));
+  return [scale, roundEven(f(-l / scale))];
+}
+
+/**
+ * (scale, zero) per (row, group) for groups given as a column → group map: params [R, groups, 2]. With clip, each
+ * group's range is DuQuant's clipped raw range (clippedRange) instead of the shared convention.
+ */
+export function fitColumnGroups(W: ArrayLike<number>, R: number, K: number, colGroup: ArrayLike<number>, groups: number, maxq: number, sym: boolean, clip?: number): Float32Array {
   const params = new Float32Array(R * groups * 2);
   const lo = new Float64Array(groups);
   const hi = new Float64Array(groups);
@@ -19,7 +34,7 @@ export function fitColumnGroups(W: ArrayLike<number>, R: number, K: number, colG
       if (w < lo[j]) lo[j] = w;
       if (w > hi[j]) hi[j] = w;
     }
-    for (let j = 0; j < groups; j++) params.set(fitRange(lo[j], hi[j], maxq, sym), (r * groups + j) * 2);
+    for (let j = 0; j < groups; j++) params.set(clip === undefined ? fitRange(lo[j], hi[j], maxq, sym) : clippedRange(lo[j], hi[j], maxq, clip), (r * groups + j) * 2);
   }
   return params;
 }

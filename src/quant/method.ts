@@ -13,12 +13,14 @@ import type { LinearRole } from '../model/architecture.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { Decoder } from '../model/forward.ts';
 import type { ActSite } from '../model/taps.ts';
-import type { BlockWeights, HostActQuant, HostBlock } from '../model/weights.ts';
+import type { BlockWeights, HostActQuant, HostBlock, TokenQuant } from '../model/weights.ts';
 
 /** Fixed weight groups of any shape: each input column's group (RPTQ: the input clusters). */
 export interface ColumnGroups {
   colGroup: Uint32Array; // [K]
   groups: number;
+  /** DuQuant's static clip (swc): each group's range is its raw min and max times this, not widened to 0 */
+  clip?: number;
 }
 
 /** A one-click setting of the seed tables: the steps (by method) and the options they set. */
@@ -31,8 +33,8 @@ export interface Preset {
 export interface CheckContext {
   /** the model's config, once known: widths and head counts bound some options */
   cfg?: ModelConfig;
-  /** the transform before this weight step, when it fixes the weight groups (RPTQ) */
-  groupsFixedBy?: string;
+  /** the transform before this weight step, when it fixes the weight groups (RPTQ, DuQuant), and why */
+  groupsFixedBy?: { by: string; why: string };
   /** throws OptionsError with a message that names flags as --flag (the page rewrites them into its words) */
   bad(message: string): never;
 }
@@ -103,13 +105,30 @@ export interface TransformContext<T> {
   inputs: T[];
   /** the recipe's seed */
   seed: number;
+  /** what prepare returned (statistics of the full-precision model) */
+  prepared?: unknown;
+  /** the mean over calibration windows of the embeddings, through the already-quantized blocks (usesMeanInput) */
+  meanInput?: T;
+  /** code bits of the chain's weight step (absent: no weight step), for transforms fitted against quantized weights */
+  weightBits?: number;
+}
+
+/** What a transform's prepare sees: the full-precision model, before any block is quantized. */
+export interface PrepareContext<T> {
+  be: Backend<T>;
+  /** the decoder; its weight store reads the checkpoint's blocks (hostBlock, upload) */
+  decoder: Decoder<T>;
+  /** blocks the recipe quantizes */
+  layers: number;
+  /** calibration windows (token ids) */
+  windows: Uint32Array[];
 }
 
 export interface TransformedBlock<R> {
   /** the block's full-precision weights with the transform folded in */
   host: HostBlock;
   /** activation quantizers, turned on after the weights are quantized */
-  act?: Partial<Record<ActSite, HostActQuant>>;
+  act?: Partial<Record<ActSite, HostActQuant | TokenQuant>>;
   probLevels?: number;
   /** fixed weight groups per linear layer, in the folded column order */
   weightGroups?: Partial<Record<LinearRole, ColumnGroups>>;
@@ -121,8 +140,12 @@ export interface TransformedBlock<R> {
 
 export interface TransformMethod<S extends z.ZodObject = z.ZodObject, R = unknown> extends MethodBase<S> {
   readonly kind: 'transform';
-  /** the weight step's groups are the transform's (RPTQ: per output row × input cluster) */
-  readonly fixesWeightGroups: boolean;
+  /** the weight step's groups are the transform's, and why (RPTQ: per output row × input cluster); false: the weight step's own */
+  readonly fixesWeightGroups: false | string;
+  /** statistics of the full-precision model over the calibration windows, computed once before the first block */
+  prepare?<T>(ctx: PrepareContext<T>, o: z.infer<S>): Promise<unknown>;
+  /** the transform fits on the mean calibration input propagated through the quantized blocks (DuQuant) */
+  readonly usesMeanInput?: boolean;
   /** the weight step the reference code uses after this transform: "RPTQ W4A4" means RPTQ then GPTQ */
   readonly defaultWeight: string;
   /** activation bits, for reports (16: activations stay full precision) */
@@ -132,6 +155,8 @@ export interface TransformMethod<S extends z.ZodObject = z.ZodObject, R = unknow
   /** the same transform with other settings, measured in the same run (RPTQ: groupings without reorder) */
   baselines?(o: z.infer<S>): { name: string; options: z.infer<S> }[];
   block<T>(ctx: TransformContext<T>, o: z.infer<S>): Promise<TransformedBlock<R>>;
+  /** the blocks' reports as a text table (what the command line prints) */
+  summarize?(report: R[]): string;
   /** the checkpoint's block with a recorded fold applied again (the Inspect views compare quantized weights to these) */
   refold(host: HostBlock, fold: unknown, cfg: ModelConfig): HostBlock;
 }

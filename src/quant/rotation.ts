@@ -9,6 +9,7 @@
 //   hadamard        the normalised Sylvester–Hadamard matrix (Q and K after RoPE).
 // Q is one random orthogonal (n−1)×(n−1) matrix per rotation (QR of a seeded Gaussian), shared by its steps. All host
 // math here is f64 on small n × n matrices; the activations are rotated online by the blockRotate kernel.
+import type { Backend } from '../gpu/backend.ts';
 import { SeededRandom } from './random.ts';
 
 /** n × n row-major */
@@ -208,4 +209,38 @@ export function orthogonalityError(M: Matrix, n: number): number {
       worst = Math.max(worst, Math.abs(d - (i === j ? 1 : 0)));
     }
   return worst;
+}
+
+/**
+ * greedyRotation on a backend (the greedyRotation kernels): X [rows, n] (a [T, C] activation viewed as its blocks)
+ * stays there, every step is queued without a read-back, and the peaks and channels come back once at the end. In f32,
+ * where the host version is f64: on real activations the two pick the same channels (tests/quant/rotation.test.ts).
+ */
+export async function greedyRotationOn<T>(be: Backend<T>, X: T, n: number, maxSteps: number, rng: SeededRandom, refExchange = false): Promise<GreedyRotation> {
+  const A = be.fromHost(Float32Array.from(spreadWithRandom(n, rng)), [n, n]);
+  const peaksT = be.zeros([maxSteps + 1]);
+  const chans = be.ids(new Uint32Array(Math.max(1, maxSteps)));
+  let W = X;
+  for (let step = 0; step < maxSteps; step++) {
+    be.greedyPick(W, peaksT, chans, step, n, true, refExchange);
+    const next = be.greedyApply(W, A, chans, step, n);
+    if (W !== X) be.release(W);
+    W = next;
+  }
+  be.greedyPick(W, peaksT, chans, maxSteps, n, false, refExchange);
+  if (W !== X) be.release(W);
+  const peaks = Array.from((await be.readMany([peaksT]))[0]);
+  let steps = 0;
+  for (let k = 1; k < peaks.length; k++) if (peaks[k] < peaks[steps]) steps = k;
+  // the kept rotation: the first `steps` steps replayed on the identity
+  let R = be.fromHost(Float32Array.from(identity(n)), [n, n]);
+  for (let k = 0; k < steps; k++) {
+    const next = be.greedyApply(R, A, chans, k, n);
+    be.release(R);
+    R = next;
+  }
+  const out = Float64Array.from((await be.readMany([R]))[0]);
+  for (const t of [A, peaksT, R]) be.release(t);
+  be.release(chans);
+  return { R: out, steps, peaks };
 }

@@ -274,7 +274,7 @@ export const RPTQ: TransformMethod<typeof options, SiteReport> = {
   title: 'RPTQ',
   summary: 'reorder channels into k-means clusters of similar range, then quantize activations statically per cluster',
   options,
-  fixesWeightGroups: true,
+  fixesWeightGroups: 'its weight groups are the input clusters (one scale per output row × input cluster)',
   defaultWeight: 'gptq',
   check(o, ctx) {
     if (o.onlyQuantKv && o.abits === 16) ctx.bad('--only_quant_kv needs --abits below 16 (the K/V cache bits)');
@@ -316,5 +316,16 @@ export const RPTQ: TransformMethod<typeof options, SiteReport> = {
     return { host: reorderBlock(ctx.host, plan.reorder, decoder.cfg), act: plan.act, probLevels: plan.probLevels, weightGroups: plan.inputGroups, report: plan.sites, fold: plan.reorder };
   },
   refold: (host, fold, cfg) => reorderBlock(host, fold as BlockReorder, cfg),
+  summarize(sites) {
+    const measured = sites.filter((s) => s.error);
+    if (!measured.length) return '';
+    const groupings = Object.keys(measured[0].error!);
+    const lines = ['activation quantization error ‖x̂ − x‖²/‖x‖² on the calibration tokens (16-bit sites omitted)'];
+    lines.push(`| block | site | point | bits | channels | clusters | reordered | ${groupings.join(' | ')} |`, `|${'---|'.repeat(7 + groupings.length)}`);
+    for (const s of measured) {
+      lines.push(`| ${s.layer} | ${s.site} | ${s.point ?? ''} | ${s.bits} | ${s.channels} | ${s.clusters} | ${s.folded ? 'folded' : s.perm ? 'yes' : 'run time'} | ${groupings.map((g) => s.error![g].toExponential(2)).join(' | ')} |`);
+    }
+    return lines.join('\n');
+  },
   presets: [seedRow('W4A16', 4, 16, false), seedRow('W4A8', 4, 8, false), seedRow('W4A4', 4, 4, false), seedRow('W4A4KV', 4, 4, true), seedRow('W4A3KV', 4, 3, true), seedRow('W3A3KV', 3, 3, true)],
 };

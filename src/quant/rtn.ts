@@ -23,7 +23,7 @@ export function rtn<T>(be: Backend<T>, W: T, [R, K]: readonly [number, number], 
   let params: T;
   let colGroup: Uint32Array;
   if (fixed) {
-    params = be.fromHost(fitColumnGroups(fixed.host, R, K, fixed.colGroup, fixed.groups, grid.maxq, sym), [R, fixed.groups, 2]);
+    params = be.fromHost(fitColumnGroups(fixed.host, R, K, fixed.colGroup, fixed.groups, grid.maxq, sym, fixed.clip), [R, fixed.groups, 2]);
     colGroup = fixed.colGroup;
   } else {
     const groups = Math.ceil(K / g);

@@ -22,8 +22,9 @@ export function linearInputWidths(cfg: NonNullable<CheckContext['cfg']>): Record
 /** Group size against a transform's fixed groups and the model's widths. */
 export function checkGroupsize(groupsize: number, staticGroups: boolean, ctx: CheckContext): void {
   if (ctx.groupsFixedBy) {
-    if (groupsize !== -1) ctx.bad(`--groupsize does not apply after ${ctx.groupsFixedBy}: its weight groups are the input clusters (one scale per output row × input cluster)`);
-    if (staticGroups) ctx.bad(`--static-groups does not apply after ${ctx.groupsFixedBy}: its cluster groups are always fitted up front`);
+    const { by, why } = ctx.groupsFixedBy;
+    if (groupsize !== -1) ctx.bad(`--groupsize does not apply after ${by}: ${why}`);
+    if (staticGroups) ctx.bad(`--static-groups does not apply after ${by}: its groups are always fitted up front`);
   }
   if (staticGroups && groupsize === -1) ctx.bad('--static-groups needs a --groupsize');
   if (groupsize > 0 && ctx.cfg) {
