@@ -223,6 +223,27 @@ describe('kernels match their reference twins', () => {
     }
   });
 
+  it('greedyPick and greedyApply (DuQuant): the extreme entry, its channel (and the reference row index), one rotation step, on real activations', async () => {
+    let seed = 3;
+    const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+    for (const [name, n] of [['attn_norm', 64], ['down.in', 86]] as const) {
+      const x = taps.get(name)!;
+      const A = ref.cpu(Float32Array.from({ length: n * n }, rnd), [n, n]);
+      for (const refExchange of [false, true]) {
+        const peaks = gpu.upload(new Float32Array(2), [2]);
+        const chans = gpu.upload(new Uint32Array(1), [1], 'ids');
+        ops.greedyPick(gpu, up(x), peaks, chans, 0, n, true, refExchange);
+        const rPeaks = ref.cpu(new Float32Array(2), [2]);
+        const rChans = new Uint32Array(1);
+        ref.greedyPick(x, rPeaks, rChans, 0, n, true, refExchange);
+        expect(await gpu.read(peaks)).toEqual(rPeaks.data);
+        expect(Array.from(await gpu.readU32(chans)), `${name} ref=${refExchange}`).toEqual(Array.from(rChans));
+        const got = await gpu.read(ops.greedyApply(gpu, up(x), up(A), chans, 0, n));
+        expect(relErr(got, ref.greedyApply(x, A, rChans, 0, n).data), name).toBeLessThan(TOL.f32);
+      }
+    }
+  });
+
   it('blockRotate (DuQuant): one shared and one-per-block matrices, with and without a gathered permutation, widths 64 and 172', async () => {
     let seed = 7;
     const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;

@@ -2,15 +2,15 @@
 // orthogonal to 1e-5, the greedy rotation lowers the activation's max − min, the reference's row-index exchange is a
 // different transform, the zigzag permutation deals channels as the reference does.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { referenceBackend } from '../../src/gpu/backend.ts';
+import { gpuBackend, referenceBackend } from '../../src/gpu/backend.ts';
 import * as ref from '../../src/gpu/reference.ts';
 import { Decoder } from '../../src/model/forward.ts';
 import { WeightStore } from '../../src/model/weights.ts';
 import { evalText } from '../../src/eval/datasets.ts';
 import { folderReader } from '../../src/eval/datasets.node.ts';
 import { SeededRandom } from '../../src/quant/random.ts';
-import { givensSpread, greedyRotation, hadamard, orthogonalityError, randomOrthogonal, rotateRows, rotationBlock, zigzag } from '../../src/quant/rotation.ts';
-import { MODELS, loadFixture } from '../helpers.ts';
+import { givensSpread, greedyRotation, greedyRotationOn, hadamard, orthogonalityError, randomOrthogonal, rotateRows, rotationBlock, zigzag } from '../../src/quant/rotation.ts';
+import { MODELS, loadFixture, relErr, sharedGpu } from '../helpers.ts';
 
 const acts = new Map<string, ref.CpuTensor>();
 beforeAll(async () => {
@@ -57,6 +57,18 @@ describe("DuQuant's rotations", () => {
     expect(Array.from(r.R)).not.toEqual(Array.from(g.R));
     // the same seed gives the same rotation
     expect(Array.from(greedyRotation(X, n, 32, new SeededRandom(0)).R)).toEqual(Array.from(g.R));
+  });
+
+  it('the greedy search on the GPU (greedyRotation kernels) picks the same steps as the host search on real activations', async () => {
+    const be = gpuBackend(await sharedGpu());
+    for (const [tap, n] of [['attn_norm', 64], ['down.in', 86]] as const) {
+      const x = acts.get(tap)!;
+      const host = greedyRotation(Float64Array.from(x.data), n, 32, new SeededRandom(5));
+      const dev = await greedyRotationOn(be, be.fromHost(x.data, [x.data.length / n, n]), n, 32, new SeededRandom(5));
+      expect(dev.steps, tap).toBe(host.steps);
+      expect(relErr(dev.peaks, host.peaks)).toBeLessThan(1e-5);
+      expect(relErr(dev.R, host.R)).toBeLessThan(1e-5);
+    }
   });
 
   it('zigzag deals channels by decreasing score into the buckets 0,1,…,K−1,K−1,…,0 and is a permutation', () => {
