@@ -83,6 +83,9 @@ function maxAbs(X: Float32Array, C: number): number[] {
   return m;
 }
 
+/** 4 significant digits: what a chart needs, at a third of a report's size */
+const short = (x: number) => Number(x.toPrecision(4));
+
 /** X [T, C] through rotation steps (host twin of the online transform; also what the consumers' columns get). */
 export function applySteps(X: Float32Array, C: number, steps: HostRotationStep[]): Float32Array {
   let x = ref.cpu(X, [X.length / C, C]);
@@ -251,8 +254,10 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
       const divide = site === 'o_in' ? oDivide : null;
       const Xs = divide ? X.map((x, i) => x / divide[i % C]) : X;
       const original = scales && !divide ? X.map((x, i) => x * scales![site][i % C]) : X;
-      const stages: DuquantSiteReport['stages'] = [{ name: 'original', maxAbs: maxAbs(original, C) }];
-      if (scales) stages.push({ name: 'smoothed', maxAbs: maxAbs(Xs, C) });
+      const stages: DuquantSiteReport['stages'] = [];
+      const stage = (name: string, x: Float32Array) => stages.push({ name, maxAbs: maxAbs(x, C).map(short) });
+      stage('original', original);
+      if (scales) stage('smoothed', Xs);
       const n = rotationBlock(C, o.blockSize);
       const steps: HostRotationStep[] = [];
       const rots: DuquantSiteReport['rotations'] = [];
@@ -262,14 +267,14 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
         if (t > 0) {
           perm = zigzag(maxAbs(cur, C), n);
           cur = applySteps(cur, C, [{ R: Float32Array.from(identity(n)), n, perm }]);
-          stages.push({ name: `perm ${t}`, maxAbs: maxAbs(cur, C) });
+          stage(`perm ${t}`, cur);
         }
         const { R, first } = await fitRotation(be, cur, C, n, o, rng);
         cur = applySteps(cur, C, [{ R, n, perm: null }]);
         steps.push({ R, n, perm });
-        stages.push({ name: `R${t + 1}`, maxAbs: maxAbs(cur, C) });
+        stage(`R${t + 1}`, cur);
         const shown = Math.min(n, 64);
-        rots.push({ name: `R${t + 1}`, steps: first.steps, peaks: first.peaks, n, shown, heat: Array.from({ length: shown * shown }, (_, i) => first.R[Math.floor(i / shown) * n + (i % shown)]) });
+        rots.push({ name: `R${t + 1}`, steps: first.steps, peaks: first.peaks.map(short), n, shown, heat: Array.from({ length: shown * shown }, (_, i) => short(first.R[Math.floor(i / shown) * n + (i % shown)])) });
       }
       // the consumers' input columns get the same orthogonal steps; the activation also gets GQA's division
       for (const role of consumers(cfg, site)) {

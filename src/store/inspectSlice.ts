@@ -27,7 +27,10 @@ export interface InspectSlice {
 
 /** The site reports a run has: its transform's (RPTQ: clusters, reorder, errors), or the plain channel ranges. */
 export function inspectSites(q: QuantSummary | undefined): SiteReport[] {
-  return transformReport<SiteReport>(q)?.blocks ?? q?.ranges ?? [];
+  const blocks = transformReport<SiteReport>(q)?.blocks;
+  // a transform with its own report shape (DuQuant) has no channel-range sites
+  if (blocks && blocks.every((b) => Array.isArray(b.ranges))) return blocks;
+  return blocks ? [] : (q?.ranges ?? []);
 }
 
 export const createInspectSlice: StateCreator<LabState, [], [], InspectSlice> = (set, get) => ({

@@ -10,7 +10,8 @@ import { RangeChart } from './charts/RangeChart.tsx';
 import { HeatmapChart } from './charts/HeatmapChart.tsx';
 import { SeriesChart } from './charts/SeriesChart.tsx';
 import { diverging, heat } from './charts/Plot.tsx';
-import { METHOD_VIEWS } from './methods/index.ts';
+import { METHOD_VIEWS, TRANSFORM_VIEWS } from './methods/index.ts';
+import { transformReport } from '../pipeline/types.ts';
 
 /** The sites as the Inspect panel names them (with RPTQ's reorder points, the seed tables' names for them). */
 const SITE_NAMES: Record<ActSite, string> = {
@@ -22,6 +23,9 @@ const SITE_NAMES: Record<ActSite, string> = {
   ffn_norm: 'FFN-norm output (R4)',
   down_in: 'fc2 / down_proj input (R5)',
 };
+
+/** A site's name without RPTQ's reorder point (other transforms have their own R₁, R₂). */
+const plainName = (s: ActSite) => SITE_NAMES[s].replace(/ \(R.*\)$/, '');
 
 function Heatmap() {
   const { activationMap, loadActivationMap, status } = useLab();
@@ -133,6 +137,8 @@ export function InspectPanel() {
   const roles = result ? linearRoles(result.modelType === 'opt' ? 'opt' : 'llama') : [];
   const transform = result?.quant?.steps[0]?.method;
   const View = transform ? METHOD_VIEWS[transform] : undefined;
+  const Own = transform ? TRANSFORM_VIEWS[transform] : undefined;
+  const siteChoices = Own?.sites ?? ACT_SITES;
   return (
     <section className="panel wide" data-testid="inspect-panel">
       <h2>Inspect</h2>
@@ -154,15 +160,17 @@ export function InspectPanel() {
             <label>
               site{' '}
               <select data-testid="inspect-site" value={inspectSite} onChange={(e) => setInspect({ inspectSite: e.target.value as ActSite })}>
-                {ACT_SITES.map((s) => (
+                {siteChoices.map((s) => (
                   <option key={s} value={s}>
-                    {SITE_NAMES[s]}
+                    {Own ? plainName(s) : SITE_NAMES[s]}
                   </option>
                 ))}
               </select>
             </label>
           </div>
-          {!site ? (
+          {Own ? (
+            <Own.View reports={transformReport(result.quant)?.blocks ?? []} layer={inspectLayer} site={inspectSite} siteName={plainName(inspectSite)} />
+          ) : !site ? (
             <p className="hint">No statistics for this block and site.</p>
           ) : View ? (
             <View sites={sites} site={site} siteName={SITE_NAMES[site.site]} />

@@ -235,4 +235,34 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     await page.locator('[data-testid=results-panel]').screenshot({ path: `${SHOTS}lab-results-800px.png` });
     await page.close();
   });
+  it('DuQuant W4A4 from its preset: the four-stage outlier view, the rotation heatmap, per-token errors; the link carries its options', async () => {
+    const page = await openLab(lab);
+    await configure(page, { preset: 'DuQuant-W4A4', nsamples: '2', seqlen: '128', windows: '2' });
+    expect(await page.locator('[data-testid=method]').inputValue()).toBe('duquant+rtn');
+    // fewer greedy steps than the reference's 256 keep the test short; the view is the same
+    await page.fill('[data-testid=maxRotationStep]', '16');
+    expect(await page.locator('[data-testid=config-line]').innerText()).toMatch(/DuQuant W4A4 · /);
+    const ppl = await runAndRead(page, 'tinystories');
+    expect(ppl).toBeGreaterThan(1);
+    expect(await page.locator('[data-testid=steps-summary]').innerText()).toMatch(/^steps: DuQuant .* → RTN$/);
+    await page.selectOption('[data-testid=inspect-layer]', '1');
+    await page.selectOption('[data-testid=inspect-site]', 'down_in');
+    await page.waitForSelector('[data-testid=duquant-stages] canvas');
+    const stages = await page.locator('[data-testid=duquant-stages] h4').allInnerTexts();
+    expect(stages.map((t) => t.split(':')[0])).toEqual(['original', 'smoothed', 'after R₁', 'after perm 1', 'after R₂']);
+    await page.waitForSelector('[data-testid=duquant-rotation-heatmap] canvas');
+    expect(await page.locator('[data-testid=duquant-steps]').innerText()).toMatch(/^\d+ greedy steps? kept of 16: max − min /);
+    await page.selectOption('[data-testid=duquant-rotation]', '1');
+    await page.waitForSelector('[data-testid=duquant-token-error] canvas');
+    await page.locator('[data-testid=inspect-panel]').screenshot({ path: `${SHOTS}lab-duquant.png` });
+    // a site DuQuant does not transform says which ones it does
+    await page.selectOption('[data-testid=inspect-site]', 'o_in');
+    await page.waitForSelector('[data-testid=duquant-stages] canvas');
+    // the share link carries DuQuant's options
+    await page.click('[data-testid=share-results]');
+    const link = await page.locator('[data-testid=share-url]').inputValue();
+    const { spec } = await decodeShareLink(link);
+    expect(spec.recipe.steps).toEqual([expect.objectContaining({ method: 'duquant', abits: 4, maxRotationStep: 16, alpha: 0.6, lac: 0.9, swc: 0.8 }), expect.objectContaining({ method: 'rtn', wbits: 4 })]);
+    await page.close();
+  });
 });

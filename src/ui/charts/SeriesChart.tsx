@@ -28,6 +28,8 @@ export interface SeriesChartProps {
   integerX?: boolean;
   testid: string;
   height?: number;
+  /** a fixed y range [0, yMax] (charts drawn side by side on one scale) */
+  yMax?: number;
 }
 
 export function SeriesChart(p: SeriesChartProps) {
@@ -37,7 +39,7 @@ export function SeriesChart(p: SeriesChartProps) {
       (width: number, height: number): uPlot.Options => ({
         width,
         height,
-        scales: { x: { time: false }, y: p.log ? { distr: 3, log: 10 } : {} },
+        scales: { x: { time: false }, y: p.log ? { distr: 3, log: 10 } : p.yMax !== undefined ? { auto: false, range: [0, p.yMax] } : {} },
         axes: [
           { label: p.xLabel, values: p.integerX ? (_, ticks) => ticks.map((t) => (Number.isInteger(t) ? String(t) : '')) : undefined },
           // a log axis labels its decades in scientific notation (uPlot's default rounds 4e-5 to "0")

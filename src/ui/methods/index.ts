@@ -1,7 +1,10 @@
 // The Inspect panel's method views, by method name: a transform that reports per-site statistics brings its own view
 // of them (RPTQ: clusters, reorder, activation error per grouping). Runs without one get the plain channel ranges.
 import type { ComponentType } from 'react';
+import type { ActSite } from '../../model/taps.ts';
 import type { SiteReport } from '../../quant/siteReport.ts';
+import { LINEAR_SITES } from '../../quant/smoothing.ts';
+import { DuquantView } from './DuquantView.tsx';
 import { RptqView } from './RptqView.tsx';
 
 export interface MethodViewProps {
@@ -14,4 +17,17 @@ export interface MethodViewProps {
 
 export const METHOD_VIEWS: Record<string, ComponentType<MethodViewProps>> = {
   rptq: RptqView,
+};
+
+/** What a transform view with its own report shape sees: every block's report, the picked block and site. */
+export interface TransformViewProps {
+  reports: unknown[];
+  layer: number;
+  site: ActSite;
+  siteName: string;
+}
+
+/** Transforms whose reports are not channel-range sites (DuQuant: the four linear inputs' stages and rotations). */
+export const TRANSFORM_VIEWS: Record<string, { sites: readonly ActSite[]; View: ComponentType<TransformViewProps> }> = {
+  duquant: { sites: LINEAR_SITES, View: DuquantView },
 };
