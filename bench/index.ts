@@ -4,7 +4,11 @@
 //  2. forward-pass tokens/s for the fixture models, WebGPU vs the TypeScript reference.
 //  3. GPTQ per layer on OPT-125m-shaped layers: Hessian, factorization, column loop; Hessian and update GFLOP/s.
 //  4. RPTQ statistics: range collection tokens/s; k-means time for 768 and 3072 channels × 32 clusters.
-// Flags: --iters N (default 5), --json FILE, --gptq_windows N, --skip_gptq.
+//  5. DuQuant: greedy rotation construction (GPU kernels vs the host search) and the online transform's cost (two
+//     block rotations, the permutation and per-token quantization) against the linear layers it feeds, for OPT-125m's
+//     widths 768 and 3072 and TinyLlama's 2048 and 5632, 512 tokens.
+// Flags: --iters N (default 5), --json FILE, --gptq_windows N, --skip_gptq, --duquant_steps N (default 256; 16 on a
+// software adapter, where the figures are per step).
 import '../src/gpu/node.ts';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -191,6 +195,56 @@ if (!process.argv.includes('--skip_gptq')) {
     console.log(`| ${C} | ${tokensPerSecond.toFixed(0)} | ${gpuS.toFixed(2)} | ${cpuS.toFixed(2)} | ${(cpuS / gpuS).toFixed(2)}× |`);
     (results.rptq ??= [] as unknown[]);
     (results.rptq as unknown[]).push({ channels: C, rangeTokensPerSecond: tokensPerSecond, kmeansGpuSeconds: gpuS, kmeansReferenceSeconds: cpuS });
+  }
+}
+
+// ---- DuQuant: rotation construction and the online transform ------------------------------------------------------
+{
+  const { greedyRotation, greedyRotationOn, randomOrthogonal, rotationBlock, zigzag } = await import('../src/quant/rotation.ts');
+  const { SeededRandom } = await import('../src/quant/random.ts');
+  const be = gpuBackend(gpu);
+  const steps = Number(arg('duquant_steps', gpu.info.software ? '16' : '256'));
+  console.log(`\nDuQuant: greedy rotation (block 128, ${steps} steps, one matrix shared by the blocks) on a 512-token activation with outlier channels; online transform x·R₁, [:, perm]·R₂, per-token 4-bit`);
+  console.log('| width (model) | rotation GPU ms | rotation host ms | host / GPU | transform ms | consumers matmul ms | transform / matmul |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const [C, out, what] of [
+    [768, 3 * 768, 'OPT-125m attention input → q, k, v'],
+    [3072, 768, 'OPT-125m fc2 input'],
+    [2048, 2048 + 2 * 256, 'TinyLlama attention input → q, k, v'],
+    [5632, 2048, 'TinyLlama down_proj input'],
+  ] as const) {
+    const n = rotationBlock(C, 128);
+    const x = randn(512 * C, 8);
+    for (let c = 0; c < C; c += 97) for (let t = 0; t < 512; t++) x[t * C + c] *= 20; // outlier channels
+    const X = gpu.upload(x, [512, C]);
+    let t = performance.now();
+    const g = await greedyRotationOn(be, X, n, steps, new SeededRandom(1));
+    const gpuMs = performance.now() - t;
+    // the host search's cost is rows·n² per step: measured up to 2·10⁹ multiply-adds, else left out
+    const hostWork = ((512 * C) / n) * n * n * steps;
+    let hostMs: number | null = null;
+    if (hostWork <= 2e9) {
+      t = performance.now();
+      greedyRotation(Float64Array.from(x), n, steps, new SeededRandom(1));
+      hostMs = performance.now() - t;
+    }
+    const rng = new SeededRandom(2);
+    const R1 = gpu.upload(Float32Array.from(g.R), [1, n, n]);
+    const R2 = gpu.upload(Float32Array.from(randomOrthogonal(n, rng)), [1, n, n]);
+    const perm = gpu.upload(zigzag(Array.from({ length: C }, (_, c) => Math.abs(x[c])), n), [C], 'ids');
+    const W = gpu.upload(randn(out * C, 9), [out, C]);
+    const transformMs = await timeIt(() => {
+      const y1 = ops.blockRotate(gpu, X, R1, n);
+      const y2 = ops.blockRotate(gpu, y1, R2, n, perm);
+      ops.tokenQuant(gpu, y2, C, 15, 0.9);
+      gpu.release(y1);
+      gpu.release(y2);
+    }, () => gpu.sync());
+    const matmulMs = await timeIt(() => gpu.release(ops.matmul(gpu, X, W, null)), () => gpu.sync());
+    for (const tt of [X, R1, R2, perm, W]) gpu.release(tt);
+    console.log(`| ${C} (${what}) | ${gpuMs.toFixed(0)} | ${hostMs === null ? '—' : hostMs.toFixed(0)} | ${hostMs === null ? '—' : (hostMs / gpuMs).toFixed(2) + '×'} | ${transformMs.toFixed(2)} | ${matmulMs.toFixed(2)} | ${(transformMs / matmulMs).toFixed(2)} |`);
+    (results.duquant ??= [] as unknown[]);
+    (results.duquant as unknown[]).push({ width: C, consumers: out, what, steps, keptSteps: g.steps, rotationGpuMs: gpuMs, rotationHostMs: hostMs, transformMs, consumerMatmulMs: matmulMs });
   }
 }
 
