@@ -207,7 +207,12 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
     if (o.rotationPerBlock) parts.push('rotation per block');
     return parts.join(' · ');
   },
-  label: (o, wbits) => `W${wbits}A${o.abits}`,
+  label: (o, wbits) => `W${wbits}A${o.abits}${o.rotate ? '' : o.smooth ? ' smoothing only' : ' per-token'}`,
+  // the plain per-token quantizers (no smoothing, no rotation, no clip) and smoothing alone, in the same run
+  baselines: (o) => [
+    { name: 'per-token', options: { ...o, smooth: false, rotate: false, lac: 1, qkLac: undefined, swc: 1 } },
+    { name: 'smoothing', options: { ...o, rotate: false } },
+  ],
   activationBits: (o) => o.abits,
   prepare: (ctx, o) => (o.smooth ? activationMax(ctx) : Promise.resolve(null)),
 

@@ -130,7 +130,7 @@ describe('bad input is refused with a specific error', () => {
 
   it('unknown flags, unsupported bit widths, activation bits outside RPTQ', () => {
     expect(() => parseArgs(['m', '--wbitz', '4'])).toThrow(OptionsError);
-    expect(() => parseArgs(['m', '--method', 'gptq', '--wbits', '4', '--abits', '4'])).toThrow('--abits is an option of rptq, which this recipe does not run (its steps: gptq)');
+    expect(() => parseArgs(['m', '--method', 'gptq', '--wbits', '4', '--abits', '4'])).toThrow('--abits is an option of rptq and duquant, which this recipe does not run (its steps: gptq)');
     expect(() => parseArgs(['m', '--abits', '1'])).toThrow(/--abits must be 2..8, or 16/);
     // seed-compatible inference: activation bits imply RPTQ, then GPTQ at the default 4 bits (the seeds' W4A4)
     expect(parseArgs(['m', '--abits', '4']).recipe.steps.map((s) => s.method)).toEqual(['rptq', 'gptq']);

@@ -27,11 +27,11 @@ const CALIB = { calib: 'tinystories', nsamples: 4, seqlen: 128, seed: 0 };
 // closing note's full-protocol figures; the relations asserted hold for either
 const STEPS = { maxRotationStep: 32 };
 
-async function run(model: string, duquant: Record<string, unknown>, opts: { wbits?: number; weight?: string; cache?: LabCache; hiddenLayerNum?: number } = {}): Promise<EvalResult> {
-  const { wbits = 4, weight = 'rtn', cache, hiddenLayerNum } = opts;
+async function run(model: string, duquant: Record<string, unknown>, opts: { wbits?: number; weight?: string; cache?: LabCache; hiddenLayerNum?: number; baselines?: string[] } = {}): Promise<EvalResult> {
+  const { wbits = 4, weight = 'rtn', cache, hiddenLayerNum, baselines } = opts;
   const steps = [{ method: 'duquant', ...STEPS, ...duquant }, ...(wbits < 16 ? [{ method: weight, wbits }] : [])];
   return runExperiment(
-    { datasets: ['tinystories'], windows: 8, skipBefore: true, recipe: makeRecipe({ ...CALIB, hiddenLayerNum, steps }) },
+    { datasets: ['tinystories'], windows: 8, skipBefore: true, baselines, recipe: makeRecipe({ ...CALIB, hiddenLayerNum, steps }) },
     { source: folderSource(model), readText: folderReader(), gpu: await sharedGpu(), cache: cache ?? undefined },
   );
 }
@@ -80,13 +80,14 @@ describe('DuQuant on stories260K', () => {
   const model = MODELS.stories260K;
 
   it('W6A6 < W4A8 < W4A4, and max|x| after the transform is below the original at every linear input', async () => {
-    const w4a4 = await run(model, { abits: 4 });
+    // the plain per-token baseline and smoothing alone run in the same experiment as W4A4 (--baselines)
+    const w4a4 = await run(model, { abits: 4 }, { baselines: ['per-token', 'smoothing'] });
     const w4a8 = await run(model, { abits: 8 });
     const w6a6 = await run(model, { abits: 6 }, { wbits: 6 });
-    const baseline = await run(model, { abits: 4, rotate: false, smooth: false, lac: 1, swc: 1 });
-    const smoothOnly = await run(model, { abits: 4, rotate: false });
     const [a, b, c] = [w6a6, w4a8, w4a4].map((r) => r.ppl.tinystories);
-    console.log(`stories260K DuQuant W6A6 ${a.toFixed(4)}, W4A8 ${b.toFixed(4)}, W4A4 ${c.toFixed(4)}; per-token W4A4 ${baseline.ppl.tinystories.toFixed(4)}, smoothing alone ${smoothOnly.ppl.tinystories.toFixed(4)} (reported, not asserted)`);
+    const [perToken, smoothOnly] = w4a4.baselines!;
+    expect([perToken.label, smoothOnly.label]).toEqual(['DuQuant W4A4 per-token', 'DuQuant W4A4 smoothing only']);
+    console.log(`stories260K DuQuant W6A6 ${a.toFixed(4)}, W4A8 ${b.toFixed(4)}, W4A4 ${c.toFixed(4)}; per-token W4A4 ${perToken.ppl.tinystories.toFixed(4)}, smoothing alone ${smoothOnly.ppl.tinystories.toFixed(4)} (reported, not asserted)`);
     expect(a).toBeLessThan(b);
     expect(b).toBeLessThan(c);
     const sites = sitesOf(w4a4);
@@ -119,6 +120,20 @@ describe('DuQuant on stories260K', () => {
     const down = (steps: HostRotationStep[]) => steps.find((s) => s.n === 86)!;
     expect(down(paper).R.length).toBe(86 * 86);
     expect(down(perBlock).R.length).toBe(2 * 86 * 86);
+  });
+
+  it('a run resumed from its cached blocks gives the figure of an uninterrupted run', async () => {
+    const cache = memoryCache();
+    const whole = await run(model, { abits: 4 }, { cache, hiddenLayerNum: 3 });
+    // drop the last block, as a reload in the middle of block 2 would: blocks 0–1 restore, block 2 is fitted again
+    const last = (await cache.entries()).filter((e) => e.kind === 'block').sort((x, y) => x.key.localeCompare(y.key)).at(-1)!;
+    const kept = new Map<string, unknown>();
+    for (const e of await cache.entries()) if (e.key !== last.key && e.kind === 'block') kept.set(e.key, await cache.get(e.key));
+    const partial = memoryCache();
+    for (const [k, v] of kept) await partial.set(k, v, { model: 'm', kind: 'block' });
+    const resumed = await run(model, { abits: 4 }, { cache: partial, hiddenLayerNum: 3 });
+    expect(resumed.quant!.cachedBlocks).toBe(2);
+    expect(resumed.ppl.tinystories).toBeCloseTo(whole.ppl.tinystories, 6);
   });
 
   it('duquant+gptq runs and reports both steps', async () => {
