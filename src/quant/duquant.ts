@@ -21,20 +21,14 @@ import { SiteRangeCollector } from './activationStats.ts';
 import { fitColumnGroups } from './grid.ts';
 import type { ColumnGroups, PrepareContext, TransformMethod } from './method.ts';
 import { SeededRandom } from './random.ts';
+import { abitsOption } from './weightOptions.ts';
 import { greedyRotation, greedyRotationOn, hadamard, identity, rotationBlock, zigzag } from './rotation.ts';
 import { consumers, copyHostBlock, LINEAR_SITES, SMOOTH_KEY, smoothBlock, smoothingScale, type LinearSite, type SmoothingScales } from './smoothing.ts';
 
 const ratio = (flag: string, label: string, d: number, description: string) => z.number().gt(0).max(1).default(d).meta({ flag, label, description, range: 'a number in (0, 1]' });
 
 const options = z.strictObject({
-  abits: z
-    .number()
-    .int()
-    .min(2)
-    .max(16)
-    .refine((b) => b <= 8 || b === 16)
-    .default(4)
-    .meta({ flag: 'abits', label: 'abits', description: 'activation bits, per token (16 = full precision)', range: '2..8, or 16' }),
+  abits: abitsOption(4, ', per token'),
   smooth: z.boolean().default(true).meta({ flag: 'smooth', label: 'smoothing', description: 'migrate activation outliers into the weights before rotating (--no-smooth: off)' }),
   alpha: z.number().min(0).max(1).default(0.6).meta({ flag: 'alpha', label: 'α', description: 'smoothing strength: s = max|x|^α / max|W|^(1−α)', range: 'a number in [0, 1]' }),
   rotate: z.boolean().default(true).meta({ flag: 'rotate', label: 'rotations', description: 'block rotations and the zigzag permutation (--no-rotate: off)' }),

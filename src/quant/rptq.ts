@@ -20,6 +20,7 @@ import { backendSteps, kmeans, reorderIndex, type KmeansDevice } from './kmeans.
 import type { ColumnGroups, TransformMethod } from './method.ts';
 import { expandToQueryHeads, reorderBlock, type BlockReorder } from './reorder.ts';
 import type { SiteReport } from './siteReport.ts';
+import { abitsOption } from './weightOptions.ts';
 
 export type ReorderPoint = 'R1' | 'R2' | 'R3' | 'R4' | 'R5';
 export const REORDER_POINTS: readonly ReorderPoint[] = ['R1', 'R2', 'R3', 'R4', 'R5'];
@@ -32,14 +33,7 @@ const clustersOption = (p: ReorderPoint, d: number, where: string) =>
   z.number().int().min(1).max(1 << 16).default(d).meta({ flag: `${p}_clusters`, label: `${p} clusters`, description: `k-means clusters at ${where}` });
 
 const options = z.strictObject({
-  abits: z
-    .number()
-    .int()
-    .min(2)
-    .max(16)
-    .refine((b) => b <= 8 || b === 16)
-    .default(16)
-    .meta({ flag: 'abits', label: 'abits', description: 'activation bits (16 = full precision)', range: '2..8, or 16' }),
+  abits: abitsOption(16, ''),
   onlyQuantKv: z.boolean().default(false).meta({ flag: 'only_quant_kv', label: 'only the K/V cache', description: 'quantize only K and V to abits (the W4A4KV rows)' }),
   R1: clustersOption('R1', 32, 'the attention-norm output'),
   R2: clustersOption('R2', 4, 'q/k, per head'),

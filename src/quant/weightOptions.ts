@@ -1,5 +1,5 @@
-// The options every weight quantizer on a uniform grid shares (bits, group size, symmetric grid) and their rules:
-// one definition, so RTN, GPTQ and later CLAQ say the same thing about the same flag.
+// The options every weight quantizer on a uniform grid shares (bits, group size, symmetric grid) and their rules, and
+// the activation bits every transform shares: one definition, so methods say the same thing about the same flag.
 import { z } from 'zod';
 import type { CheckContext } from './method.ts';
 
@@ -12,6 +12,17 @@ export const groupsizeOption = z
   .refine((g) => g !== 0)
   .default(-1)
   .meta({ flag: 'groupsize', label: 'group size', description: 'columns per (scale, zero) group; −1 = one group per row', range: '−1 (per row) or a positive integer' });
+/** Activation bits of a transform's quantizers: 2..8, or 16 for full precision (RPTQ's and DuQuant's --abits). */
+export const abitsOption = (defaultBits: number, what: string) =>
+  z
+    .number()
+    .int()
+    .min(2)
+    .max(16)
+    .refine((b) => b <= 8 || b === 16)
+    .default(defaultBits)
+    .meta({ flag: 'abits', label: 'abits', description: `activation bits${what} (16 = full precision)`, range: '2..8, or 16' });
+
 export const symOption = z.boolean().default(false).meta({ flag: 'sym', label: 'sym', description: 'symmetric grid (zero at the middle level)' });
 
 /** The input widths of the decoder's linear layers (what a group size must divide). */
