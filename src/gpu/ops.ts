@@ -244,6 +244,7 @@ export function greedyPick(gpu: Gpu, W: GpuTensor, peaks: GpuTensor, chans: GpuT
 
 /** y [rows, n] = X · P_c·A·P_c with c = chans[step]. */
 export function greedyApply(gpu: Gpu, X: GpuTensor, A: GpuTensor, chans: GpuTensor, step: number, n: number): GpuTensor {
+  if (X.size % n !== 0 || A.size !== n * n) throw new Error(`greedyApply: ${X.size} values are not rows of ${n}, or A is not ${n} × ${n}`);
   const rows = X.size / n;
   const y = gpu.tensor([rows, n], 'f32', 'greedyApply.y');
   gpu.dispatch(gpu.pipeline('greedyRotation', 'greedyApply'), [X, A, chans, y], [{ u32: rows }, { u32: n }, { u32: step }], flat(gpu, rows * n, 64));

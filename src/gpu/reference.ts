@@ -371,7 +371,9 @@ export function tokenQuant(x: CpuTensor, G: number, maxq: number, lac: number): 
 /** y = xin · blockdiag(R), xin the columns of x gathered by perm when given; R is [blocks or 1, n, n]. */
 export function blockRotate(x: CpuTensor, R: CpuTensor, n: number, perm: Uint32Array | null = null): CpuTensor {
   const [T, C] = rowsCols(x);
+  if (C % n !== 0) throw new Error(`blockRotate: block size ${n} does not divide the width ${C}`);
   const perBlock = R.data.length === C * n;
+  if (!perBlock && R.data.length !== n * n) throw new Error(`blockRotate: R has ${R.data.length} values, neither one ${n} × ${n} matrix nor ${C / n} of them`);
   const y = new Float32Array(T * C);
   for (let t = 0; t < T; t++)
     for (let b = 0; b < C / n; b++) {
@@ -403,6 +405,7 @@ export function greedyPick(W: CpuTensor, peaks: CpuTensor, chans: Uint32Array, s
 
 /** greedyApply's twin: y = X · P_c·A·P_c, c = chans[step]. */
 export function greedyApply(X: CpuTensor, A: CpuTensor, chans: Uint32Array, step: number, n: number): CpuTensor {
+  if (X.data.length % n !== 0 || A.data.length !== n * n) throw new Error(`greedyApply: ${X.data.length} values are not rows of ${n}, or A is not ${n} × ${n}`);
   const rows = X.data.length / n;
   const c = chans[step];
   const sw = (i: number) => (i === 0 ? c : i === c ? 0 : i);

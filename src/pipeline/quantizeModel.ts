@@ -206,10 +206,13 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
   return summary;
 }
 
-/** The position-wise mean of equally shaped tensors ([T, C] windows), on the backend. */
+/** The position-wise mean of equally shaped tensors ([T, C] windows), read back one at a time, on the backend. */
 async function meanOf<T>(be: Backend<T>, xs: T[]): Promise<T> {
-  const reads = await be.readMany(xs);
-  const mean = new Float32Array(reads[0].length);
-  for (const r of reads) for (let i = 0; i < r.length; i++) mean[i] += r[i] / reads.length;
-  return be.fromHost(mean, be.shape(xs[0]));
+  let mean: Float32Array | null = null;
+  for (const x of xs) {
+    const r = await be.toHost(x);
+    mean ??= new Float32Array(r.length);
+    for (let i = 0; i < r.length; i++) mean[i] += r[i] / xs.length;
+  }
+  return be.fromHost(mean!, be.shape(xs[0]));
 }

@@ -22,7 +22,7 @@ import { fitColumnGroups } from './grid.ts';
 import type { ColumnGroups, PrepareContext, TransformMethod } from './method.ts';
 import { SeededRandom } from './random.ts';
 import { abitsOption } from './weightOptions.ts';
-import { greedyRotation, greedyRotationOn, hadamard, identity, rotationBlock, zigzag } from './rotation.ts';
+import { greedyRotation, greedyRotationOn, hadamard, rotationBlock, zigzag } from './rotation.ts';
 import { consumers, copyHostBlock, LINEAR_SITES, SMOOTH_KEY, smoothBlock, smoothingScale, type LinearSite, type SmoothingScales } from './smoothing.ts';
 
 const ratio = (flag: string, label: string, d: number, description: string) => z.number().gt(0).max(1).default(d).meta({ flag, label, description, range: 'a number in (0, 1]' });
@@ -122,20 +122,26 @@ async function fitRotation<T>(be: Backend<T>, X: Float32Array, C: number, n: num
 /** max|x| per linear input of every block of the full-precision model, over all calibration tokens. */
 async function activationMax<T>({ be, decoder, windows, layers }: PrepareContext<T>): Promise<ActMax> {
   const hs: T[] = [];
-  for (const w of windows) hs.push(await decoder.embed(w));
-  const out: ActMax = [];
-  for (let i = 0; i < layers; i++) {
-    const block = decoder.weights.upload(await decoder.weights.hostBlock(i));
-    const collector = new SiteRangeCollector(be, decoder.cfg);
-    for (const h of hs) await decoder.block(i, h, block, (_, point, t) => collector.add(point, t));
-    decoder.weights.done(i, block);
-    const r = await collector.read();
-    const entry = {} as Record<LinearSite, Float32Array>;
-    for (const site of LINEAR_SITES) entry[site] = Float32Array.from({ length: r[site].length / 2 }, (_, c) => Math.max(-r[site][c * 2], r[site][c * 2 + 1]));
-    out.push(entry);
+  try {
+    for (const w of windows) hs.push(await decoder.embed(w));
+    const out: ActMax = [];
+    for (let i = 0; i < layers; i++) {
+      const block = decoder.weights.upload(await decoder.weights.hostBlock(i));
+      const collector = new SiteRangeCollector(be, decoder.cfg);
+      try {
+        for (const h of hs) await decoder.block(i, h, block, (_, point, t) => collector.add(point, t));
+      } finally {
+        decoder.weights.done(i, block);
+      }
+      const r = await collector.read();
+      const entry = {} as Record<LinearSite, Float32Array>;
+      for (const site of LINEAR_SITES) entry[site] = Float32Array.from({ length: r[site].length / 2 }, (_, c) => Math.max(-r[site][c * 2], r[site][c * 2 + 1]));
+      out.push(entry);
+    }
+    return out;
+  } finally {
+    for (const h of hs) be.release(h);
   }
-  for (const h of hs) be.release(h);
-  return out;
 }
 
 /** The steps the activation takes: with a run-time division by s (GQA's o_proj input), 1/s folded into R₁'s rows. */
@@ -144,6 +150,8 @@ function withDivision(steps: HostRotationStep[], s: Float32Array | null, C: numb
   if (steps.length === 0) return [{ R: Float32Array.from(s, (x) => 1 / x), n: 1, perm: null }];
   const [first, ...rest] = steps;
   const { n } = first;
+  // R₁ sees the channels in their own order: the permutation only ever comes before R₂
+  if (first.perm) throw new Error('withDivision: the first rotation step has a permutation');
   const blocks = C / n;
   const shared = first.R.length === n * n;
   const R = new Float32Array(blocks * n * n);
@@ -186,12 +194,15 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
   title: 'DuQuant',
   summary: 'smooth, then rotate and permute each linear input in small blocks so outliers spread out; quantize activations per token',
   options,
-  fixesWeightGroups: 'DuQuant quantizes each weight row from its range clipped by --swc (the reference has no groups)',
+  fixesWeightGroups: 'DuQuant quantizes each weight row, asymmetric, from its raw range clipped by --swc (the reference has no groups)',
+  clipsWeights: true,
   defaultWeight: 'rtn',
   usesMeanInput: true,
   check(o, ctx) {
     if (o.lwc) ctx.bad("--lwc (the reference's learnable weight clipping, trained per block with AdamW) is not built yet; the lab runs the static clip --swc");
     if (o.qkLac !== undefined && o.abits === 16) ctx.bad('--qk_lac needs --abits below 16 (Q and K stay full precision)');
+    // fc1 rows → fc2 columns is exact only through a positively homogeneous activation (ReLU), not GELU
+    if (o.smooth && ctx.cfg?.family === 'opt' && ctx.cfg.activation !== 'relu') ctx.bad(`DuQuant's smoothing folds fc1 → fc2, which is exact only through ReLU; this model uses ${ctx.cfg.activation}: add --no-smooth`);
   },
   describe(o) {
     const parts = [o.smooth ? `α ${o.alpha}` : 'no smoothing'];
@@ -230,14 +241,17 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
       ({ host, oDivide } = smoothBlock(ctx.host, scales, cfg));
     }
 
-    // the quantizers that need no fitting: Q and K through a Hadamard rotation then per (token, head); V per (token, head)
+    // the quantizers that need no fitting: Q and K through a Hadamard rotation (one of the rotations --no-rotate turns
+    // off) then per (token, head); V per (token, head)
     const rotations: Partial<Record<ActSite, HostRotationStep[]>> = {};
     const act: Partial<Record<ActSite, TokenQuant>> = {};
     if (quantActs) {
-      const n = hadamardBlock(D, o.blockSize);
-      const Hd = Float32Array.from(hadamard(n));
-      rotations.q = [{ R: Hd, n, perm: null }];
-      rotations.k = [{ R: Hd, n, perm: null }];
+      if (o.rotate) {
+        const n = hadamardBlock(D, o.blockSize);
+        const Hd = Float32Array.from(hadamard(n));
+        rotations.q = [{ R: Hd, n, perm: null }];
+        rotations.k = [{ R: Hd, n, perm: null }];
+      }
       act.q = { group: D, maxq, lac: o.qkLac ?? o.lac };
       act.k = { group: D, maxq, lac: o.qkLac ?? o.lac };
       act.v = { group: D, maxq, lac: 1 };
@@ -265,7 +279,8 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
         let perm: Uint32Array | null = null;
         if (t > 0) {
           perm = zigzag(maxAbs(cur, C), n);
-          cur = applySteps(cur, C, [{ R: Float32Array.from(identity(n)), n, perm }]);
+          const p = perm;
+          cur = cur.map((_, i) => cur[i - (i % C) + p[i % C]]);
           stage(`perm ${t}`, cur);
         }
         const { R, first } = await fitRotation(be, cur, C, n, o, rng);
@@ -300,11 +315,14 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
       const block = decoder.weights.upload(fitted);
       const h = be.rows(ctx.meanInput!, 0, be.shape(ctx.meanInput!)[0]);
       let X: Float32Array | undefined;
-      await decoder.block(layer, h, block, async (_, point, t) => {
-        if (point === CAPTURE[site] && !X) X = await be.toHost(t);
-      });
-      be.release(h);
-      decoder.weights.done(layer, block);
+      try {
+        await decoder.block(layer, h, block, async (_, point, t) => {
+          if (point === CAPTURE[site] && !X) X = await be.toHost(t);
+        });
+      } finally {
+        be.release(h);
+        decoder.weights.done(layer, block);
+      }
       return X!;
     }
   },

@@ -159,7 +159,7 @@ export const GPTQ: WeightMethod<typeof options> = {
   summary: 'second-order weight quantization: column by column, the error fed back through the inverse Hessian',
   options,
   groupOptions: ['groupsize', 'staticGroups'],
-  check: (o, ctx) => checkGroupsize(o.groupsize, o.staticGroups, ctx),
+  check: (o, ctx) => checkGroupsize(o.groupsize, o.staticGroups, ctx, o.sym),
   describe(o) {
     const flags = [o.actOrder && 'act-order', o.staticGroups && 'static groups', o.trueSequential && 'true-sequential', o.sym && 'sym'].filter(Boolean);
     return `damp ${o.percdamp} block ${o.blocksize}${flags.length ? ' ' + flags.join(' ') : ''}`;

@@ -34,7 +34,7 @@ export interface CheckContext {
   /** the model's config, once known: widths and head counts bound some options */
   cfg?: ModelConfig;
   /** the transform before this weight step, when it fixes the weight groups (RPTQ, DuQuant), and why */
-  groupsFixedBy?: { by: string; why: string };
+  groupsFixedBy?: { by: string; why: string; clipped?: boolean };
   /** throws OptionsError with a message that names flags as --flag (the page rewrites them into its words) */
   bad(message: string): never;
 }
@@ -142,6 +142,8 @@ export interface TransformMethod<S extends z.ZodObject = z.ZodObject, R = unknow
   readonly kind: 'transform';
   /** the weight step's groups are the transform's, and why (RPTQ: per output row × input cluster); false: the weight step's own */
   readonly fixesWeightGroups: false | string;
+  /** the weight step's rows use the transform's clipped raw range (DuQuant's swc): no symmetric grid */
+  readonly clipsWeights?: boolean;
   /** statistics of the full-precision model over the calibration windows, computed once before the first block */
   prepare?<T>(ctx: PrepareContext<T>, o: z.infer<S>): Promise<unknown>;
   /** the transform fits on the mean calibration input propagated through the quantized blocks (DuQuant) */

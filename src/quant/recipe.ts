@@ -99,7 +99,7 @@ export function validateRecipe(r: QuantRecipe, cfg?: ModelConfig): void {
     const { method, options } = unpack(step);
     const m = METHODS[method];
     const o = parseOptions(m.options, options, method);
-    const ctx: CheckContext = { cfg, bad, groupsFixedBy: m.kind === 'weight' && transform?.method.fixesWeightGroups ? { by: transform.method.name, why: transform.method.fixesWeightGroups } : undefined };
+    const ctx: CheckContext = { cfg, bad, groupsFixedBy: m.kind === 'weight' && transform?.method.fixesWeightGroups ? { by: transform.method.name, why: transform.method.fixesWeightGroups, clipped: transform.method.clipsWeights } : undefined };
     m.check?.(o as never, ctx);
   }
 }

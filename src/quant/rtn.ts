@@ -45,7 +45,7 @@ export const RTN: WeightMethod<typeof options> = {
   summary: 'round to nearest on a per-row (or per-group) uniform grid',
   options,
   groupOptions: ['groupsize'],
-  check: (o, ctx) => checkGroupsize(o.groupsize, false, ctx),
+  check: (o, ctx) => checkGroupsize(o.groupsize, false, ctx, o.sym),
   describe: (o) => (o.sym ? 'sym' : ''),
   label: (o) => `W${o.wbits}${o.groupsize > 0 ? ` g${o.groupsize}` : ''}`,
   needsHessian: () => false,

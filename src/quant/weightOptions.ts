@@ -31,9 +31,10 @@ export function linearInputWidths(cfg: NonNullable<CheckContext['cfg']>): Record
 }
 
 /** Group size against a transform's fixed groups and the model's widths. */
-export function checkGroupsize(groupsize: number, staticGroups: boolean, ctx: CheckContext): void {
+export function checkGroupsize(groupsize: number, staticGroups: boolean, ctx: CheckContext, sym = false): void {
   if (ctx.groupsFixedBy) {
-    const { by, why } = ctx.groupsFixedBy;
+    const { by, why, clipped } = ctx.groupsFixedBy;
+    if (sym && clipped) ctx.bad(`--sym does not apply after ${by}: ${why}`);
     if (groupsize !== -1) ctx.bad(`--groupsize does not apply after ${by}: ${why}`);
     if (staticGroups) ctx.bad(`--static-groups does not apply after ${by}: its groups are always fitted up front`);
   }

@@ -20,7 +20,7 @@ import type { HostRotationStep } from '../../src/model/weights.ts';
 import { orthogonalityError } from '../../src/quant/rotation.ts';
 import { parseArgs } from '../../src/cli/args.ts';
 import { OptionsError } from '../../src/errors.ts';
-import { MODELS, sharedGpu } from '../helpers.ts';
+import { MODELS, loadFixture, sharedGpu } from '../helpers.ts';
 
 const CALIB = { calib: 'tinystories', nsamples: 4, seqlen: 128, seed: 0 };
 // the greedy search is the run's cost (SwiftShader runs it on the host): 32 steps here, the reference's 256 in the
@@ -146,7 +146,7 @@ describe('DuQuant on stories260K', () => {
 });
 
 describe("DuQuant's options", () => {
-  it('parse as the reference spells them, with --no-name for booleans, and refuse what is not built', () => {
+  it('parse as the reference spells them, with --no-name for booleans, and refuse what is not built', async () => {
     const a = parseArgs(['m', '--method', 'duquant', '--no-smooth', '--alpha', '0.5', '--block_size', '64', '--duquant_ref_exchange']);
     expect(a.recipe.steps.map((s) => s.method)).toEqual(['duquant', 'rtn']);
     expect(a.recipe.steps[0]).toMatchObject({ smooth: false, alpha: 0.5, blockSize: 64, refExchange: true, rotate: true });
@@ -154,6 +154,11 @@ describe("DuQuant's options", () => {
     expect(parseArgs(['m', '--no-rotate']).recipe.steps.map((s) => s.method)).toEqual(['duquant', 'rtn']);
     expect(() => parseArgs(['m', '--method', 'duquant', '--lwc'])).toThrow(/--lwc .*learnable weight clipping.* not built yet/);
     expect(() => parseArgs(['m', '--method', 'duquant+gptq', '--groupsize', '64'])).toThrow(/--groupsize does not apply after duquant/);
+    expect(() => parseArgs(['m', '--method', 'duquant', '--sym'])).toThrow(/--sym does not apply after duquant: .*asymmetric/);
     expect(() => validateRecipe(makeRecipe({ steps: [{ method: 'duquant', abits: 16, qkLac: 1 }] }))).toThrow(OptionsError);
+    // an OPT with GELU: fc1 → fc2 smoothing would not be exact, so it is refused (and runs with --no-smooth)
+    const cfg = { ...(await loadFixture(MODELS.optTiny)).config, activation: 'gelu' as const };
+    expect(() => validateRecipe(makeRecipe({ steps: [{ method: 'duquant' }] }), cfg)).toThrow(/exact only through ReLU; this model uses gelu: add --no-smooth/);
+    expect(() => validateRecipe(makeRecipe({ steps: [{ method: 'duquant', smooth: false }] }), cfg)).not.toThrow();
   });
 });
