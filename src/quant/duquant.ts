@@ -232,14 +232,14 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
 
     // 1. smoothing, from the full-precision model's max|x| and this block's original weights
     let scales: SmoothingScales | null = null;
-    let host = copyHostBlock(ctx.host);
+    let host: HostBlock;
     let oDivide: Float32Array | null = null;
     if (o.smooth) {
       const actMax = (ctx.prepared as ActMax)[layer];
       scales = {} as SmoothingScales;
       for (const site of LINEAR_SITES) scales[site] = smoothingScale(actMax[site], ctx.host.linears[SMOOTH_KEY[site]]!, o.alpha);
-      ({ host, oDivide } = smoothBlock(ctx.host, scales, cfg));
-    }
+      ({ host, oDivide } = smoothBlock(ctx.host, scales, cfg)); // a smoothed copy
+    } else host = copyHostBlock(ctx.host);
 
     // the quantizers that need no fitting: Q and K through a Hadamard rotation (one of the rotations --no-rotate turns
     // off) then per (token, head); V per (token, head)
