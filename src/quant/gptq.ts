@@ -8,17 +8,18 @@ import { GPTQ_BLOCK } from '../gpu/reference.ts';
 import { upperCholeskyOfInverse } from './linalg.ts';
 import { fitColumnGroups } from './grid.ts';
 import type { ColumnGroups, WeightMethod } from './method.ts';
-import { checkGroupsize, groupsizeOption, symOption, wbitsOption } from './weightOptions.ts';
+import { checkGroupsize, gptqLoopOptions, groupsizeOption, symOption, wbitsOption } from './weightOptions.ts';
 
+const loop = gptqLoopOptions({ actOrder: false, trueSequential: false });
 const options = z.strictObject({
   wbits: wbitsOption,
   groupsize: groupsizeOption,
   sym: symOption,
-  actOrder: z.boolean().default(false).meta({ flag: 'act-order', label: 'act-order', description: 'quantize columns by decreasing Hessian diagonal' }),
+  actOrder: loop.actOrder,
   staticGroups: z.boolean().default(false).meta({ flag: 'static-groups', label: 'static groups', description: 'fit every group up front on the original weights' }),
-  trueSequential: z.boolean().default(false).meta({ flag: 'true-sequential', label: 'true-sequential', description: 'q/k/v → o → fc1 → fc2, each on inputs after the previous group' }),
-  percdamp: z.number().min(0).lt(1).default(0.01).meta({ flag: 'percdamp', label: 'damp', description: 'dampening, a fraction of the mean Hessian diagonal', range: 'a number in [0, 1)' }),
-  blocksize: z.number().int().min(1).max(GPTQ_BLOCK).default(128).meta({ flag: 'blocksize', label: 'block size', description: 'columns per lazy-update block' }),
+  trueSequential: loop.trueSequential,
+  percdamp: loop.percdamp,
+  blocksize: loop.blocksize,
 });
 export type GptqOptions = z.infer<typeof options> & {
   /** fixed column groups of any shape (RPTQ: the input clusters), fitted up front on W like static groups */
@@ -70,13 +71,7 @@ export async function gptq<T>(be: Backend<T>, W: Float32Array, H: Float64Array, 
   const totalGroups = fixed ? fixed.groups : Math.ceil(K / g);
   W = W.slice();
 
-  // dead inputs: H[d,d] = 0 → H[d,d] = 1, W[:, d] = 0
-  for (let d = 0; d < K; d++) {
-    if (H[d * K + d] === 0) {
-      H[d * K + d] = 1;
-      for (let r = 0; r < R; r++) W[r * K + d] = 0;
-    }
-  }
+  zeroDeadInputs(W, H, R, K);
   const params = be.fromHost(fixed ? fitColumnGroups(W, R, K, fixed.colGroup, fixed.groups, maxq, o.sym, fixed.clip) : new Float32Array(R * totalGroups * 2), [R, totalGroups, 2]);
   if (o.staticGroups && o.groupsize > 0 && !fixed) {
     // every group fitted up front on the original W
@@ -87,11 +82,7 @@ export async function gptq<T>(be: Backend<T>, W: Float32Array, H: Float64Array, 
 
   // act-order: columns by decreasing Hessian diagonal (stable on ties)
   let perm: Uint32Array | null = null;
-  if (o.actOrder) {
-    perm = Uint32Array.from({ length: K }, (_, i) => i).sort((a, b) => H[b * K + b] - H[a * K + a] || a - b);
-    W = permuteColumns(W, R, K, perm);
-    H = permuteSymmetric(H, K, perm);
-  }
+  if (o.actOrder) ({ W, H, perm } = actOrder(W, H, R, K));
   // fixed and static groups keep the original column's group; otherwise groups run over the (permuted) column order
   const colGroup = fixed
     ? Uint32Array.from({ length: K }, (_, i) => fixed.colGroup[perm ? perm[i] : i])
@@ -99,13 +90,8 @@ export async function gptq<T>(be: Backend<T>, W: Float32Array, H: Float64Array, 
 
   // damping, then U = cholesky(cholesky_inverse(cholesky(H)), upper) (by the identity in linalg.ts)
   const t0 = performance.now();
-  let meanDiag = 0;
-  for (let d = 0; d < K; d++) meanDiag += H[d * K + d] / K;
-  for (let d = 0; d < K; d++) H[d * K + d] += o.percdamp * meanDiag;
-  const U64 = upperCholeskyOfInverse(H, K);
+  const U = be.fromHost(dampedFactor(H, K, o.percdamp), [K, K]);
   const t1 = performance.now();
-
-  const U = be.fromHost(Float32Array.from(U64), [K, K]);
   const Wg = be.fromHost(W, [R, K]);
   const Q = be.zeros([R, K]);
   const Err = be.zeros([R, GPTQ_BLOCK]);
@@ -124,14 +110,43 @@ export async function gptq<T>(be: Backend<T>, W: Float32Array, H: Float64Array, 
   }
   for (const t of [U, Wg, Err, params]) be.release(t);
   be.release(colGroupT);
+  const out = await originalOrder(be, Q, perm, R, K);
+  return { Q: out, timings: { factorMs: t1 - t0, loopMs: performance.now() - t1 } };
+}
+
+/** Dead inputs (H[d,d] = 0, never active in calibration): H[d,d] = 1 and W[:, d] = 0, in place. */
+export function zeroDeadInputs(W: Float32Array, H: Float64Array, R: number, K: number): void {
+  for (let d = 0; d < K; d++) {
+    if (H[d * K + d] === 0) {
+      H[d * K + d] = 1;
+      for (let r = 0; r < R; r++) W[r * K + d] = 0;
+    }
+  }
+}
+
+/** act-order: columns by decreasing Hessian diagonal (stable on ties); W and H permuted to match. */
+export function actOrder(W: Float32Array, H: Float64Array, R: number, K: number): { W: Float32Array; H: Float64Array; perm: Uint32Array } {
+  const perm = Uint32Array.from({ length: K }, (_, i) => i).sort((a, b) => H[b * K + b] - H[a * K + a] || a - b);
+  return { W: permuteColumns(W, R, K, perm), H: permuteSymmetric(H, K, perm), perm };
+}
+
+/** Damping, then U = cholesky(cholesky_inverse(cholesky(H)), upper) (by the identity in linalg.ts), as f32. H changes. */
+export function dampedFactor(H: Float64Array, K: number, percdamp: number): Float32Array {
+  let meanDiag = 0;
+  for (let d = 0; d < K; d++) meanDiag += H[d * K + d] / K;
+  for (let d = 0; d < K; d++) H[d * K + d] += percdamp * meanDiag;
+  return Float32Array.from(upperCholeskyOfInverse(H, K));
+}
+
+/** Q [R, K] in the quantization order back in the original column order (act-order), on the backend. */
+export async function originalOrder<T>(be: Backend<T>, Q: T, perm: Uint32Array | null, R: number, K: number): Promise<T> {
   if (!perm) {
     await be.sync();
-    return { Q, timings: { factorMs: t1 - t0, loopMs: performance.now() - t1 } };
+    return Q;
   }
-  // act-order: the columns go back to their original order
   const out = permuteColumns(await be.toHost(Q), R, K, inversePermutation(perm));
   be.release(Q);
-  return { Q: be.fromHost(out, [R, K]), timings: { factorMs: t1 - t0, loopMs: performance.now() - t1 } };
+  return be.fromHost(out, [R, K]);
 }
 
 export function permuteColumns(W: Float32Array, R: number, K: number, perm: ArrayLike<number>): Float32Array {

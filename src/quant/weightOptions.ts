@@ -1,6 +1,7 @@
 // The options every weight quantizer on a uniform grid shares (bits, group size, symmetric grid) and their rules, and
 // the activation bits every transform shares: one definition, so methods say the same thing about the same flag.
 import { z } from 'zod';
+import { GPTQ_BLOCK } from '../gpu/reference.ts';
 import type { CheckContext } from './method.ts';
 
 export const wbitsOption = z.number().int().min(2).max(8).default(4).meta({ flag: 'wbits', label: 'wbits', description: 'bits per weight code' });
@@ -22,6 +23,16 @@ export const abitsOption = (defaultBits: number, what: string) =>
     .refine((b) => b <= 8 || b === 16)
     .default(defaultBits)
     .meta({ flag: 'abits', label: 'abits', description: `activation bits${what} (16 = full precision)`, range: '2..8, or 16' });
+
+/** GPTQ's column-loop options, shared by the methods built on its loop (GPTQ; CLAQ, whose defaults are the reference's). */
+export function gptqLoopOptions(defaults: { actOrder: boolean; trueSequential: boolean }) {
+  return {
+    actOrder: z.boolean().default(defaults.actOrder).meta({ flag: 'act-order', label: 'act-order', description: 'quantize columns by decreasing Hessian diagonal' }),
+    trueSequential: z.boolean().default(defaults.trueSequential).meta({ flag: 'true-sequential', label: 'true-sequential', description: 'q/k/v → o → fc1 → fc2, each on inputs after the previous group' }),
+    percdamp: z.number().min(0).lt(1).default(0.01).meta({ flag: 'percdamp', label: 'damp', description: 'dampening, a fraction of the mean Hessian diagonal', range: 'a number in [0, 1)' }),
+    blocksize: z.number().int().min(1).max(GPTQ_BLOCK).default(128).meta({ flag: 'blocksize', label: 'block size', description: 'columns per lazy-update block' }),
+  };
+}
 
 export const symOption = z.boolean().default(false).meta({ flag: 'sym', label: 'sym', description: 'symmetric grid (zero at the middle level)' });
 

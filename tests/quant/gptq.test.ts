@@ -4,46 +4,25 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as ops from '../../src/gpu/ops.ts';
 import * as ref from '../../src/gpu/reference.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
-import { gpuBackend, referenceBackend } from '../../src/gpu/backend.ts';
-import { Decoder } from '../../src/model/forward.ts';
-import { WeightStore } from '../../src/model/weights.ts';
+import { gpuBackend } from '../../src/gpu/backend.ts';
 import { gptq, type GptqOptions } from '../../src/quant/gptq.ts';
 import { gptqReference } from '../../src/quant/gptq.reference.ts';
 import { rtn } from '../../src/quant/rtn.ts';
 import { cholesky, choleskyInverse, choleskyUpper } from '../../src/quant/linalg.ts';
-import { MODELS, TOL, loadFixture, relErr, sharedGpu } from '../helpers.ts';
+import { TOL, relErr, sharedGpu } from '../helpers.ts';
+import { hessianLoss, hessianOf, optTinyBlock1 } from './optTinyLayers.ts';
 
 let gpu: Gpu;
-/** real inputs of opt-tiny block 1: ffn_norm output [T, 128] and fc2 input [T, 512] */
+/** real inputs of opt-tiny block 1: ffn_norm output [T, 128] and fc2 input [T, 512]; fc1 [512, 128], fc2 [128, 512] */
 let X128: ref.CpuTensor;
 let X512: ref.CpuTensor;
-let W1: ref.CpuTensor; // fc1 [512, 128]
-let W2: ref.CpuTensor; // fc2 [128, 512]
+let W1: ref.CpuTensor;
+let W2: ref.CpuTensor;
 
 beforeAll(async () => {
   gpu = await sharedGpu();
-  const m = await loadFixture(MODELS.optTiny);
-  const be = referenceBackend();
-  const dec = new Decoder(be, m.config, new WeightStore(be, m.config, m.checkpoint));
-  const text = 'Tim and his mom went to the park. They saw a big red ball under a tree, and Tim ran to get it. "Look, mom!" he said. ';
-  const ids = m.tokenizer.encode(text.repeat(6)).slice(0, 400);
-  await dec.windowNll(ids, {
-    taps: (layer, point, x) => {
-      if (layer !== 1) return;
-      if (point === 'ffn_norm') X128 = ref.cpu(x.data.slice(), [...x.shape]);
-      if (point === 'down.in') X512 = ref.cpu(x.data.slice(), [...x.shape]);
-    },
-  });
-  W1 = ref.cpu(await m.checkpoint.readF32('model.decoder.layers.1.fc1.weight'), [512, 128]);
-  W2 = ref.cpu(await m.checkpoint.readF32('model.decoder.layers.1.fc2.weight'), [128, 512]);
+  ({ X128, X512, W1, W2 } = await optTinyBlock1());
 });
-
-function hessianOf(X: ref.CpuTensor): Float64Array {
-  const K = X.shape[1];
-  const H = ref.cpu(new Float32Array(K * K), [K, K]);
-  ref.hessian(X, H, 0, 2 / X.shape[0]);
-  return Float64Array.from(H.data);
-}
 
 function dampened(H: Float64Array, K: number): Float64Array {
   let mean = 0;
@@ -57,21 +36,6 @@ function mismatch(a: Float32Array, b: Float32Array): number {
   let n = 0;
   for (let i = 0; i < a.length; i++) if (Math.abs(a[i] - b[i]) > 1e-6 * Math.max(1, Math.abs(b[i]))) n++;
   return n / a.length;
-}
-
-/** tr((W − Q) H (W − Q)ᵀ): the layer-output error GPTQ minimizes */
-function hessianLoss(W: Float32Array, Q: Float32Array, H: Float64Array, R: number, K: number): number {
-  let s = 0;
-  const d = new Float64Array(K);
-  for (let r = 0; r < R; r++) {
-    for (let c = 0; c < K; c++) d[c] = W[r * K + c] - Q[r * K + c];
-    for (let i = 0; i < K; i++) {
-      let hi = 0;
-      for (let j = 0; j < K; j++) hi += H[i * K + j] * d[j];
-      s += d[i] * hi;
-    }
-  }
-  return s;
 }
 
 const base: GptqOptions = { wbits: 4, groupsize: -1, sym: false, actOrder: false, staticGroups: false, trueSequential: false, percdamp: 0.01, blocksize: 128 };
