@@ -68,6 +68,8 @@ export interface Backend<T> {
   greedyPick(W: T, peaks: T, chans: Ids<T>, step: number, n: number, record: boolean, refExchange: boolean): void;
   /** one step's rotation: W [rows, n] · P_c·A·P_c with c = chans[step], a new tensor */
   greedyApply(W: T, A: T, chans: Ids<T>, step: number, n: number): T;
+  /** CLAQ's column loop over columns [i1, i1 + count): codebooks by k-means, reserved outliers, GPTQ's feedback */
+  claqBlock(U: T, W: T, colInfo: Ids<T>, Q: T, Err: T, book: T, Wfit: T, scratch: T, i1: number, count: number, seed: number, maxIter: number, fit: boolean): void;
 }
 
 /** Static activation fake-quant at one site (RPTQ): each channel's cluster and (scale, zero) per cluster. */
@@ -128,6 +130,7 @@ export function gpuBackend(gpu: Gpu): Backend<GpuTensor> {
     blockRotate: (x, R, n, perm) => ops.blockRotate(gpu, x, R, n, perm ?? null),
     greedyPick: (W, p, ch, s, n, rec, rx) => ops.greedyPick(gpu, W, p, ch, s, n, rec, rx),
     greedyApply: (W, A, ch, s, n) => ops.greedyApply(gpu, W, A, ch, s, n),
+    claqBlock: (U, W, ci, Q, E, book, Wfit, scratch, i1, c, seed, it, fit) => ops.claqBlock(gpu, U, W, ci, Q, E, book, Wfit, scratch, i1, c, seed, it, fit),
   };
 }
 
@@ -175,5 +178,6 @@ export function referenceBackend(): Backend<ref.CpuTensor> {
     blockRotate: (x, R, n, perm) => ref.blockRotate(x, R, n, (perm as Uint32Array | null | undefined) ?? null),
     greedyPick: (W, p, ch, s, n, rec, rx) => ref.greedyPick(W, p, ch as Uint32Array, s, n, rec, rx),
     greedyApply: (W, A, ch, s, n) => ref.greedyApply(W, A, ch as Uint32Array, s, n),
+    claqBlock: (U, W, ci, Q, E, book, Wfit, _scratch, i1, c, seed, it, fit) => ref.claqBlock(U, W, ci as Uint32Array, Q, E, book, Wfit, i1, c, seed, it, fit),
   };
 }

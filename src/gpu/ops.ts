@@ -2,7 +2,7 @@
 // reference.ts holds the CPU twin of each under the same name.
 import type { Gpu } from './gpu.ts';
 import type { GpuTensor } from './tensor.ts';
-import { GPTQ_BLOCK, type QuantGrid } from './reference.ts';
+import { CLAQ_BOOK, GPTQ_BLOCK, type QuantGrid } from './reference.ts';
 
 export { GPTQ_BLOCK, type QuantGrid };
 
@@ -249,4 +249,19 @@ export function greedyApply(gpu: Gpu, X: GpuTensor, A: GpuTensor, chans: GpuTens
   const y = gpu.tensor([rows, n], 'f32', 'greedyApply.y');
   gpu.dispatch(gpu.pipeline('greedyRotation', 'greedyApply'), [X, A, chans, y], [{ u32: rows }, { u32: n }, { u32: step }], flat(gpu, rows * n, 64));
   return y;
+}
+
+// ---- CLAQ -----------------------------------------------------------------------------------------------------------
+
+/** CLAQ's column loop over columns [i1, i1 + count), in one workgroup: Q's columns, Err [R, 128], book [K, 20], Wfit. */
+export function claqBlock(gpu: Gpu, U: GpuTensor, W: GpuTensor, colInfo: GpuTensor, Q: GpuTensor, Err: GpuTensor, book: GpuTensor, Wfit: GpuTensor, scratch: GpuTensor, i1: number, count: number, seed: number, maxIter: number, fit: boolean): void {
+  const [R, K] = W.shape;
+  if (count > GPTQ_BLOCK) throw new Error(`claqBlock: blocks are at most ${GPTQ_BLOCK} columns`);
+  if (scratch.size < R || book.size < K * CLAQ_BOOK || colInfo.size < K * 4) throw new Error('claqBlock: scratch, book or colInfo is too small for the layer');
+  gpu.dispatch(
+    gpu.pipeline('claqBlock', 'claqBlock'),
+    [U, W, colInfo, Q, Err, book, Wfit, scratch],
+    [{ u32: R }, { u32: K }, { u32: i1 }, { u32: count }, { u32: seed >>> 0 }, { u32: maxIter }, { u32: fit ? 1 : 0 }, { u32: 0 }],
+    [1],
+  );
 }

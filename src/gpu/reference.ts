@@ -5,6 +5,8 @@ export interface CpuTensor {
   shape: number[];
 }
 
+export { claqBlock, CLAQ_BOOK } from './claqBlock.reference.ts';
+
 export const cpu = (data: Float32Array, shape: number[]): CpuTensor => ({ data, shape });
 
 function rowsCols(t: CpuTensor): [number, number] {

@@ -21,7 +21,8 @@ export type ShaderName =
   | 'actQuant'
   | 'tokenQuant'
   | 'blockRotate'
-  | 'greedyRotation';
+  | 'greedyRotation'
+  | 'claqBlock';
 
 let loader: ((name: ShaderName) => string) | null = null;
 const cache = new Map<ShaderName, string>();
