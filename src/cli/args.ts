@@ -19,7 +19,7 @@ export interface CliOptions {
   revision: string;
   hubUrl?: string;
   residentMb?: number;
-  /** also run the transform's baselines (RPTQ: contiguous groups and per tensor, without reorder) */
+  /** also run the steps' baselines (RPTQ: contiguous groups and per tensor, without reorder; CLAQ: GPTQ) */
   baselines: boolean;
   /** a share link whose experiment replaces the model and experiment flags */
   fromLink?: string;
@@ -79,7 +79,7 @@ export const USAGE = [
   'evaluation and running:',
   '  --eval_ppl wikitext2,ptb,c4       datasets: wikitext2 ptb ptb-new c4 tinystories tinystories-file',
   '  --eval_windows K                  score only the first K windows (--seqlen is the window length, capped at the model)',
-  '  --baselines                       also run the transform\'s baselines (RPTQ: contiguous groups, per tensor; DuQuant: per-token, smoothing alone)',
+  '  --baselines                       also run the steps\' baselines (RPTQ: contiguous groups, per tensor; DuQuant: per-token, smoothing alone; CLAQ: GPTQ at the same code bits)',
   '  --data_dir DIR|URL                evaluation texts (default ../shared/data)',
   '  --json FILE                       write {model, config, ppl, timings, device, quant}',
   '  --backend webgpu|reference        the WGSL kernels (default) or their TypeScript twins, forward and quantization',

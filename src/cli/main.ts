@@ -13,7 +13,9 @@ import { hubSource, parseHubId, urlSource, HUB_URL, type ModelSource } from '../
 import { folderSource } from '../model/source.node.ts';
 import { runExperiment } from '../pipeline/experiment.ts';
 import { transformReport, weightReport, type EvalResult } from '../pipeline/types.ts';
-import { recipeLabel, resolveSteps } from '../quant/recipe.ts';
+import { recipeLabel } from '../quant/recipe.ts';
+import { allBaselines } from '../quant/baselines.ts';
+import { meanBits } from '../pipeline/bits.ts';
 import { describeChain, parseArgs, type CliOptions } from './args.ts';
 
 export function resolveSource(opts: Pick<CliOptions, 'model' | 'revision' | 'hubUrl'>): ModelSource {
@@ -32,7 +34,12 @@ function printResult(result: EvalResult): void {
     const q = result.quant;
     console.log(`steps: ${describeChain(r)}; calibration: ${r.calib}, ${r.nsamples} × ${r.seqlen} tokens, seed ${r.seed}`);
     console.log('| block | layer | rel. output error | bits | ms |\n|---|---|---|---|---|');
-    for (const l of q.layers) console.log(`| ${l.layer} | ${l.linear} | ${l.relError.toFixed(5)} | ${l.bits.toFixed(2)} (${l.codeBits} + ${(l.bits - l.codeBits).toFixed(2)}: ${l.groups} scale/zero per row) | ${l.ms.toFixed(0)} |`);
+    const side = (l: (typeof q.layers)[number]) => (l.groups > 0 ? `${l.groups} scale/zero per row` : l.bits > l.codeBits ? 'codebooks, reserved values' : 'nothing else');
+    for (const l of q.layers) console.log(`| ${l.layer} | ${l.linear} | ${l.relError.toFixed(5)} | ${l.bits.toFixed(2)} (${+l.codeBits.toFixed(3)} + ${(l.bits - l.codeBits).toFixed(2)}: ${side(l)}) | ${l.ms.toFixed(0)} |`);
+    if (q.layers.length) {
+      const blocks = [...new Set(q.layers.map((l) => l.layer))].map((b) => meanBits(q.layers.filter((l) => l.layer === b)).toFixed(3));
+      console.log(`bits per weight: model ${meanBits(q.layers).toFixed(4)} (codes ${meanBits(q.layers, (l) => l.codeBits).toFixed(4)}); blocks ${blocks.join(', ')}`);
+    }
     const w = weightReport(q);
     const t = transformReport<unknown>(q);
     const parts = [
@@ -52,12 +59,6 @@ function printResult(result: EvalResult): void {
   for (const b of result.baselines ?? []) console.log(`baseline ${b.label}: ${Object.entries(b.ppl).map(([ds, v]) => `${ds} ${v.toFixed(4)}`).join(', ')}`);
   for (const c of result.caveats ?? []) console.log(`warning: ${c}`);
   console.log(`peak GPU memory in use ${(result.peakGpuBytes / 2 ** 20).toFixed(1)} MiB`);
-}
-
-/** --baselines: every baseline the recipe's transform offers. */
-function allBaselines(r: CliOptions['recipe']): string[] {
-  const { transform } = resolveSteps(r);
-  return transform?.method.baselines?.(transform.options as never).map((b) => b.name) ?? [];
 }
 
 /** The bundled fixtures: ../shared/models next to the project. */

@@ -10,7 +10,7 @@ import { withProgress, type ModelSource } from '../model/source.ts';
 import { WeightStore } from '../model/weights.ts';
 import { OptionsError } from '../errors.ts';
 import { calibrationOverlap, calibrationText, sampleWindows } from '../eval/calibration.ts';
-import { chainOf, makeRecipe, recipeBits, recipeLabel, resolveSteps, validateRecipe, type QuantRecipe } from '../quant/recipe.ts';
+import { chainOf, completeStep, makeRecipe, recipeBits, recipeLabel, resolveSteps, validateRecipe, type QuantRecipe } from '../quant/recipe.ts';
 import { quantizeModel, type BlockCache, type CachedBlock } from './quantizeModel.ts';
 import { blockKeyPrefix, cachedSource, hashOf, modelKeyOf, textDigest, tolerantCache, type LabCache } from './cache.ts';
 import { parameterCount, type ModelConfig } from '../model/config.ts';
@@ -51,14 +51,25 @@ function blockParameters(cfg: ModelConfig): number {
   return C * H * D * 2 + C * HKV * D * 2 + (cfg.family === 'opt' ? 2 : 3) * C * F;
 }
 
-/** The recipe's transform run with each asked-for baseline setting instead (RPTQ: contiguous groups, per tensor). */
+/**
+ * The recipe with each asked-for baseline in place of its step: the transform's (RPTQ: contiguous groups, per tensor;
+ * DuQuant: per-token, smoothing alone), then the weight step's (CLAQ: GPTQ at the same code bits).
+ */
 function baselineRecipes(r: QuantRecipe, names: string[] | undefined): { name: string; recipe: QuantRecipe }[] {
-  const { transform } = resolveSteps(r);
-  if (!names?.length || !transform?.method.baselines) return [];
-  return transform.method
-    .baselines(transform.options as never)
-    .filter((b) => names.includes(b.name))
-    .map((b) => ({ name: b.name, recipe: { ...r, steps: r.steps.map((s, i) => (i === 0 ? { ...(b.options as object), method: s.method } : s)) as QuantRecipe['steps'] } }));
+  if (!names?.length) return [];
+  const { transform, weight } = resolveSteps(r);
+  const out: { name: string; recipe: QuantRecipe }[] = [];
+  for (const [step, index] of [
+    [transform, 0],
+    [weight, r.steps.length - 1],
+  ] as const) {
+    for (const b of step?.method.baselines?.(step.options as never) ?? []) {
+      if (!names.includes(b.name)) continue;
+      const replaced = completeStep({ ...b.options, method: b.method ?? step!.method.name });
+      out.push({ name: b.name, recipe: { ...r, steps: r.steps.map((s, i) => (i === index ? replaced : s)) } });
+    }
+  }
+  return out;
 }
 
 export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise<EvalResult> {

@@ -32,6 +32,8 @@ export interface CachedBlock {
   transform?: { method: string; report: unknown[]; fold?: unknown };
   /** channel ranges of every site, when no transform reported them */
   ranges?: SiteReport[];
+  /** the weight step's per-layer detail, by HF linear name (CLAQ: codebooks, column bits, reserved values) */
+  weight?: Record<string, unknown>;
 }
 
 export interface BlockCache {
@@ -101,7 +103,8 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
     let transformed: TransformedBlock<unknown> | null = null;
     if (transform) {
       const t = performance.now();
-      const weightBits = weight ? weight.method.codeBits(weight.options as never) : undefined;
+      // whole bits (CLAQ's adaptive 2.1 fits as 2)
+      const weightBits = weight ? Math.round(weight.method.codeBits(weight.options as never)) : undefined;
       transformed = await transform.method.block({ be, decoder, layer, block, host, inputs: inps, seed: r.seed, prepared: await prepare(), meanInput, weightBits }, transform.options as never);
       tReport.blocks.push(...transformed.report);
       // the transform folded into the weights; activations stay in full precision until the weights are quantized
@@ -112,6 +115,9 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
     }
     const fixed: Partial<Record<LinearRole, ColumnGroups>> = transformed?.weightGroups ?? {};
     const started = new Map<LinearRole, number>();
+    /** what the weight step counted itself (exact bits) and its per-layer detail */
+    const counted = new Map<LinearRole, { bits?: number; codeBits?: number }>();
+    const details: Record<string, unknown> = {};
 
     for (const group of weight ? groups : []) {
       checkCancel();
@@ -137,12 +143,14 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
         const H = acc ? await acc.read() : undefined;
         acc?.dispose();
         const { shape, W } = host.linears[role]!;
-        const res = await wm.quantize(be, { name: linearName(cfg.family, role), role, W, Wt: lin.W, shape, H, groups: fixed[role] }, wo);
+        const res = await wm.quantize(be, { name: linearName(cfg.family, role), role, W, Wt: lin.W, shape, H, groups: fixed[role], seed: r.seed }, wo);
         weightReport.factorMs += res.factorMs ?? 0;
         weightReport.loopMs += res.loopMs ?? 0;
         be.release(lin.W);
         lin.W = res.Q;
         started.set(role, performance.now() - t);
+        counted.set(role, res);
+        if (res.detail !== undefined) details[linearName(cfg.family, role)] = res.detail;
       }
     }
     if (transformed?.act) {
@@ -173,18 +181,20 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
     for (const e of err.values()) {
       const [num, den] = sumPairs(await be.readMany(e.sums));
       for (const t of [...e.sums, e.fpW]) be.release(t);
-      const K = host.linears[e.role]!.shape[1];
+      const [R, K] = host.linears[e.role]!.shape;
       const wo = weight?.options as never;
       const g = weight ? weight.method.groups(wo, K, fixed[e.role]) : 0;
       const codeBits = weight ? weight.method.codeBits(wo) : 16;
+      const own = counted.get(e.role);
       layers.push({
         layer,
         linear: linearName(cfg.family, e.role),
         relError: Math.sqrt(num / den),
         ms: started.get(e.role) ?? 0,
-        bits: weight ? codeBits + (32 * g) / K : 16,
-        codeBits,
+        bits: own?.bits ?? (weight ? codeBits + (32 * g) / K : 16),
+        codeBits: own?.codeBits ?? codeBits,
         groups: g,
+        weights: R * K,
       });
     }
     if (meanInput) await decoder.block(layer, meanInput, block);
@@ -196,7 +206,7 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
       const Q = await be.readMany(roles.map((role) => block.linears[role]!.W));
       const linears: HostBlock['linears'] = {};
       roles.forEach((role, i) => (linears[role] = { ...host.linears[role]!, W: Q[i] }));
-      await ctx.cache.save(layer, { host: { ...host, linears, act: transformed?.act, probLevels: transformed?.probLevels }, layers, transform: transformed ? { method: transform!.method.name, report: transformed.report, fold: transformed.fold } : undefined, ranges: siteRanges });
+      await ctx.cache.save(layer, { host: { ...host, linears, act: transformed?.act, probLevels: transformed?.probLevels }, layers, transform: transformed ? { method: transform!.method.name, report: transformed.report, fold: transformed.fold } : undefined, ranges: siteRanges, ...(Object.keys(details).length ? { weight: details } : {}) });
     }
     ctx.onBlock?.(layer + 1, cfg.layers, summary.layers, false);
   }

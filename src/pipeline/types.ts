@@ -46,12 +46,14 @@ export interface LayerReport {
   /** ‖XWᵀ − XŴᵀ‖ / ‖XWᵀ‖ on the calibration inputs */
   relError: number;
   ms: number;
-  /** bits per weight stored: the codes plus each group's f16 scale and zero */
+  /** bits per weight stored: the codes plus each group's f16 scale and zero (CLAQ: codes, codebooks, reserved values) */
   bits: number;
   /** of which the codes (wbits; 16 when the layer is not quantized) */
   codeBits: number;
-  /** (scale, zero) groups per output row: 1 per row, K / groupsize, or RPTQ's input clusters */
+  /** (scale, zero) groups per output row: 1 per row, K / groupsize, or RPTQ's input clusters (0: CLAQ's codebooks) */
   groups: number;
+  /** R·K: the weight of this layer in a block's or the model's bits per weight */
+  weights?: number;
 }
 
 /** A step's report: what the Inspect panel shows for that method (it picks the view by the method's name). */

@@ -1,12 +1,13 @@
 // The registry: every method the lab runs, registered once. The CLI's flags and usage, the page's form and presets,
 // share-link validation, labels and the pipeline all read this list.
+import { CLAQ } from './claq.ts';
 import { DUQUANT } from './duquant.ts';
 import { GPTQ } from './gptq.ts';
 import { RPTQ } from './rptq.ts';
 import { RTN } from './rtn.ts';
 import type { Method, TransformMethod, WeightMethod } from './method.ts';
 
-export const METHOD_LIST = [RTN, GPTQ, RPTQ, DUQUANT] as const;
+export const METHOD_LIST = [RTN, GPTQ, CLAQ, RPTQ, DUQUANT] as const;
 
 export type MethodName = (typeof METHOD_LIST)[number]['name'];
 

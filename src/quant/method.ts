@@ -68,6 +68,8 @@ export interface LinearInput<T> {
   H?: Float64Array;
   /** groups the transform fixed (RPTQ's input clusters) */
   groups?: ColumnGroups;
+  /** the recipe's seed (CLAQ's k-means seeding) */
+  seed: number;
 }
 
 export interface WeightResult<T> {
@@ -75,6 +77,20 @@ export interface WeightResult<T> {
   Q: T;
   factorMs?: number;
   loopMs?: number;
+  /** exact bits per weight, when the method counts them itself (CLAQ's codebooks and reserved values) */
+  bits?: number;
+  /** of which the codes, on average */
+  codeBits?: number;
+  /** what the method's Inspect view shows of this layer (kept with the cached block, not in the run's summary) */
+  detail?: unknown;
+}
+
+/** The same step with other settings, or another method in its place, measured in the same run. */
+export interface Baseline {
+  name: string;
+  options: Record<string, unknown>;
+  /** another registered method in the step's place (CLAQ: GPTQ); absent: the same method */
+  method?: string;
 }
 
 export interface WeightMethod<S extends z.ZodObject = z.ZodObject> extends MethodBase<S> {
@@ -91,6 +107,8 @@ export interface WeightMethod<S extends z.ZodObject = z.ZodObject> extends Metho
   /** "W4 g128" */
   label(o: z.infer<S>): string;
   quantize<T>(be: Backend<T>, layer: LinearInput<T>, o: z.infer<S>): Promise<WeightResult<T>>;
+  /** what the method is compared with in the same run (--baselines) */
+  baselines?(o: z.infer<S>): Baseline[];
 }
 
 /** A transform's work on one block, at the point the pipeline hands it over. */
@@ -155,7 +173,7 @@ export interface TransformMethod<S extends z.ZodObject = z.ZodObject, R = unknow
   /** "W4A4KV", given the weight step's code bits (16 without one) */
   label(o: z.infer<S>, wbits: number): string;
   /** the same transform with other settings, measured in the same run (RPTQ: groupings without reorder) */
-  baselines?(o: z.infer<S>): { name: string; options: z.infer<S> }[];
+  baselines?(o: z.infer<S>): Baseline[];
   block<T>(ctx: TransformContext<T>, o: z.infer<S>): Promise<TransformedBlock<R>>;
   /** the blocks' reports as a text table (what the command line prints) */
   summarize?(report: R[]): string;

@@ -32,9 +32,9 @@ describe('the registry builds the command line', () => {
     expect(r).toEqual(makeRecipe({ calib: 'tinystories', nsamples: 2, seqlen: 128, steps: [{ method: 'rptq', abits: 4, R5: 16 }, { method: 'rtn', wbits: 3 }] }));
     expect(recipeLabel(r)).toBe('RPTQ+RTN W3A4');
     expect(() => parseArgs(['m', '--method', 'gptq+rptq'])).toThrow(/at most one transform then at most one weight step \(got gptq → rptq\)/);
-    expect(() => parseArgs(['m', '--method', 'magic'])).toThrow(/--method must be one of fp, rtn, gptq, rptq\+rtn, rptq\+gptq, rptq, duquant\+rtn, duquant\+gptq, duquant/);
-    expect(() => parseArgs(['m', '--method', 'rptq+rtn', '--act-order'])).toThrow('--act_order is an option of gptq, which this recipe does not run (its steps: rptq → rtn)');
-    expect(CHAINS).toEqual(['fp', 'rtn', 'gptq', 'rptq+rtn', 'rptq+gptq', 'rptq', 'duquant+rtn', 'duquant+gptq', 'duquant']);
+    expect(() => parseArgs(['m', '--method', 'magic'])).toThrow(/--method must be one of fp, rtn, gptq, claq, rptq\+rtn, rptq\+gptq, rptq\+claq, rptq, duquant\+rtn, duquant\+gptq, duquant\+claq, duquant/);
+    expect(() => parseArgs(['m', '--method', 'rptq+rtn', '--act-order'])).toThrow('--act_order is an option of gptq and claq, which this recipe does not run (its steps: rptq → rtn)');
+    expect(CHAINS).toEqual(['fp', 'rtn', 'gptq', 'claq', 'rptq+rtn', 'rptq+gptq', 'rptq+claq', 'rptq', 'duquant+rtn', 'duquant+gptq', 'duquant+claq', 'duquant']);
   });
 
   it('every option of every method has its flag, its bounds and its default in the usage text', () => {
