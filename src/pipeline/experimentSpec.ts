@@ -21,6 +21,8 @@ export interface EvalSpec {
   seqlen: number;
   /** first k windows; null = all */
   windows: number | null;
+  /** also run the steps' baselines in the same run (RPTQ's groupings, DuQuant's, CLAQ's GPTQ) */
+  baselines?: boolean;
 }
 
 export interface ExperimentSpec {
@@ -36,8 +38,9 @@ export interface ResultSummary {
   pplBefore?: Record<string, number>;
   /** mean bits per weight over the quantized layers */
   bitsPerWeight?: number;
-  /** of which the codes; the rest is scales and zeros */
+  /** of which the codes; the rest is scales and zeros (or CLAQ's codebooks and reserved values: bitsOverhead) */
   codeBits?: number;
+  bitsOverhead?: string;
   /** what the figures carry (the calibration text overlapping an evaluation text) */
   warnings?: string[];
   quantizeMs?: number;
@@ -80,6 +83,7 @@ export const experimentSchema = z.strictObject({
     datasets: z.array(z.enum(EVAL_DATASETS)).min(1).max(EVAL_DATASETS.length),
     seqlen: z.number().int().min(2).max(1 << 17),
     windows: z.number().int().min(1).nullable(),
+    baselines: z.boolean().optional(),
   }),
 });
 
@@ -90,6 +94,7 @@ export const resultSummarySchema = z.strictObject({
   pplBefore: figures.optional(),
   bitsPerWeight: z.number().positive().max(64).optional(),
   codeBits: z.number().positive().max(64).optional(),
+  bitsOverhead: z.enum(['scales/zeros', 'codebooks and reserved values']).optional(),
   warnings: z.array(z.string().max(500)).max(10).optional(),
   quantizeMs: z.number().nonnegative().optional(),
   device: z.string().max(300).optional(),

@@ -105,6 +105,8 @@ export interface WeightView {
   histogram: { edges: number[]; fp: number[]; quant: number[] };
   /** the top-left crop of both matrices, row-major */
   crop: { rows: number; cols: number; fp: Float32Array; quant: Float32Array };
+  /** the weight step's own detail of this layer, when it keeps one (CLAQ: column bits, codebooks, reserved values) */
+  detail?: unknown;
 }
 
 /** blockKey: where the run kept its finished blocks (QuantSummary.blockKey). */
@@ -151,5 +153,6 @@ export async function weightView(source: ModelSource, cache: LabCache, blockKey:
     levelsPerRow: levels / R,
     histogram: { edges, fp: count(W), quant: count(Q) },
     crop: { rows: cr, cols: cc, fp: take(W), quant: take(Q) },
+    detail: cached.weight?.[linearName(cfg.family, role)],
   };
 }

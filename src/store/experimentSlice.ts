@@ -35,6 +35,8 @@ export interface ExperimentSlice {
   seqlen: number;
   /** first k evaluation windows; null = all */
   windows: number | null;
+  /** also run the steps' baselines (CLAQ: GPTQ at the same bits) */
+  baselines: boolean;
   dataBase: string;
   /** calibration URLs the user typed or allowed: a URL that came from a link is fetched only once confirmed */
   calibAllowed: string[];
@@ -44,7 +46,7 @@ export interface ExperimentSlice {
   /** a calibration source typed or picked in the form (a URL typed by the user needs no confirmation) */
   setCalibration(calib: string): void;
   allowCalibration(url: string): void;
-  setExperiment(p: Partial<Pick<ExperimentSlice, 'datasets' | 'seqlen' | 'windows' | 'dataBase'>>): void;
+  setExperiment(p: Partial<Pick<ExperimentSlice, 'datasets' | 'seqlen' | 'windows' | 'baselines' | 'dataBase'>>): void;
   applyPreset(label: string): void;
   /** the form as an experiment (what a share link carries) */
   spec(): ExperimentSpec;
@@ -128,6 +130,7 @@ export const createExperimentSlice: StateCreator<LabState, [], [], ExperimentSli
   datasets: ['tinystories'],
   seqlen: 512,
   windows: 4,
+  baselines: false,
   dataBase: '/shared/data/',
   calibAllowed: [],
   setChain: (chain) => set({ chain }),
@@ -142,7 +145,7 @@ export const createExperimentSlice: StateCreator<LabState, [], [], ExperimentSli
   },
   spec() {
     const s = get();
-    const ev: EvalSpec = { datasets: s.datasets, seqlen: s.seqlen, windows: s.windows };
+    const ev: EvalSpec = { datasets: s.datasets, seqlen: s.seqlen, windows: s.windows, ...(s.baselines ? { baselines: true } : {}) };
     return { model: modelRef(s.model), recipe: formRecipe(s), eval: ev };
   },
   applySpec(spec) {
@@ -154,7 +157,7 @@ export const createExperimentSlice: StateCreator<LabState, [], [], ExperimentSli
     for (const { method, ...o } of r.steps) options[method] = { ...defaults[method], ...o };
     const { transform, weight } = resolveSteps(r);
     const chain = [transform?.method.name, weight?.method.name].filter(Boolean).join('+') || 'fp';
-    set({ chain, options, calib: r.calib, nsamples: r.nsamples, seed: r.seed, hiddenLayerNum: r.hiddenLayerNum, datasets: spec.eval.datasets, seqlen: spec.eval.seqlen, windows: spec.eval.windows });
+    set({ chain, options, calib: r.calib, nsamples: r.nsamples, seed: r.seed, hiddenLayerNum: r.hiddenLayerNum, datasets: spec.eval.datasets, seqlen: spec.eval.seqlen, windows: spec.eval.windows, baselines: spec.eval.baselines ?? false });
     // local files cannot travel in a link: the form names them and asks for the folder before anything runs
     if (spec.model.kind === 'local') get().setModel({ kind: 'files', files: [], label: spec.model.label }, { probe: false });
     else get().setModel(spec.model, { probe: false });

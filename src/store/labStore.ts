@@ -44,6 +44,7 @@ export const useLab = create<LabState>()(
         datasets: s.datasets,
         seqlen: s.seqlen,
         windows: s.windows,
+        baselines: s.baselines,
         dataBase: s.dataBase,
         runs: s.runs,
       }),

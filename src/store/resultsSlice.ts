@@ -5,6 +5,7 @@ import type { EvalResult } from '../pipeline/types.ts';
 import { describeModel, type ExperimentSpec, type ResultSummary } from '../pipeline/experimentSpec.ts';
 import { chainOf, recipeLabel, type QuantRecipe } from '../quant/recipe.ts';
 import { canonicalJson } from '../pipeline/cache.ts';
+import { meanBits, overheadWord } from '../pipeline/bits.ts';
 import { METHOD_LIST } from '../quant/index.ts';
 import { optionInfos } from '../quant/options.ts';
 import type { LabState } from './labStore.ts';
@@ -34,23 +35,22 @@ export interface ResultsSlice {
 
 export function summarize(spec: ExperimentSpec, r: EvalResult): ResultSummary {
   const layers = r.quant?.layers ?? [];
-  const mean = (f: (l: (typeof layers)[number]) => number) => layers.reduce((s, l) => s + f(l), 0) / layers.length;
   return {
     label: recipeLabel(spec.recipe),
     ppl: r.ppl,
     ...(r.pplBefore ? { pplBefore: r.pplBefore } : {}),
-    ...(layers.length ? { bitsPerWeight: mean((l) => l.bits), codeBits: mean((l) => l.codeBits ?? l.bits) } : {}),
+    ...(layers.length ? { bitsPerWeight: meanBits(layers), codeBits: meanBits(layers, (l) => l.codeBits ?? l.bits), bitsOverhead: overheadWord(layers) } : {}),
     ...(r.quant ? { quantizeMs: r.quant.totalMs } : {}),
     ...(r.device ? { device: r.device.description } : {}),
     ...(r.caveats?.length ? { warnings: r.caveats } : {}),
   };
 }
 
-/** Bits per weight with its split: "18.56 = 4 codes + 14.56 scales/zeros". */
-export function bitsSplit(s: Pick<ResultSummary, 'bitsPerWeight' | 'codeBits'>): string {
+/** Bits per weight with its split: "18.56 = 4 codes + 14.56 scales/zeros" (CLAQ: codebooks and reserved values). */
+export function bitsSplit(s: Pick<ResultSummary, 'bitsPerWeight' | 'codeBits' | 'bitsOverhead'>): string {
   if (s.bitsPerWeight === undefined) return '16';
   if (s.codeBits === undefined || Math.abs(s.bitsPerWeight - s.codeBits) < 0.005) return s.bitsPerWeight.toFixed(2);
-  return `${s.bitsPerWeight.toFixed(2)} = ${s.codeBits.toFixed(s.codeBits % 1 ? 2 : 0)} codes + ${(s.bitsPerWeight - s.codeBits).toFixed(2)} scales/zeros`;
+  return `${s.bitsPerWeight.toFixed(2)} = ${s.codeBits.toFixed(s.codeBits % 1 ? 2 : 0)} codes + ${(s.bitsPerWeight - s.codeBits).toFixed(2)} ${s.bitsOverhead ?? 'scales/zeros'}`;
 }
 
 /**

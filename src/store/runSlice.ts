@@ -1,5 +1,6 @@
 // The run: one experiment in the worker, with a progress bar per stage (load, quantize, evaluate) and cancel.
 // A finished run is added to the results table.
+import { allBaselines } from '../quant/baselines.ts';
 import type { StateCreator } from 'zustand';
 import type { EvalResult, Progress, Stage } from '../pipeline/types.ts';
 import { cancelRun, runEvaluation } from './workerClient.ts';
@@ -37,7 +38,7 @@ export const createRunSlice: StateCreator<LabState, [], [], RunSlice> = (set, ge
     set({ status: 'running', progress: null, stages: {}, result: null, error: null, startedAt: performance.now(), finishedAt: null, runId });
     const outcome = await runEvaluation(
       sourceSpec(s.model),
-      { datasets: spec.eval.datasets, seqlen: spec.eval.seqlen, windows: spec.eval.windows ?? undefined, checkFinite: true, recipe: spec.recipe },
+      { datasets: spec.eval.datasets, seqlen: spec.eval.seqlen, windows: spec.eval.windows ?? undefined, checkFinite: true, recipe: spec.recipe, baselines: spec.eval.baselines ? allBaselines(spec.recipe) : undefined },
       s.dataBase,
       (progress) => {
         if (get().runId !== runId) return;

@@ -2,9 +2,11 @@
 import { DATASETS, useLab } from '../store/labStore.ts';
 import { MethodFields } from './MethodFields.tsx';
 import { NumberInput } from './NumberInput.tsx';
+import { baselineNames } from '../quant/baselines.ts';
 
 export function ExperimentPanel() {
-  const { datasets, seqlen, windows, dataBase, setExperiment, status } = useLab();
+  const { datasets, seqlen, windows, baselines, chain, dataBase, setExperiment, status } = useLab();
+  const offered = baselineNames(chain);
   const busy = status === 'running';
   const seqlenError = !Number.isInteger(seqlen) || seqlen < 2 ? 'seqlen must be an integer ≥ 2' : '';
   return (
@@ -41,6 +43,12 @@ export function ExperimentPanel() {
         </label>
       </div>
       {seqlenError && <p className="field-error">{seqlenError}</p>}
+      {offered.length > 0 && (
+        <label className="check">
+          <input type="checkbox" data-testid="baselines" checked={baselines} disabled={busy} onChange={(e) => setExperiment({ baselines: e.target.checked })} />
+          also run the baselines in the same run ({offered.join(', ')})
+        </label>
+      )}
       <label>
         data folder URL <input data-testid="data-base" value={dataBase} disabled={busy} onChange={(e) => setExperiment({ dataBase: e.target.value })} />
       </label>

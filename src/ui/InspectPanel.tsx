@@ -10,7 +10,7 @@ import { RangeChart } from './charts/RangeChart.tsx';
 import { HeatmapChart } from './charts/HeatmapChart.tsx';
 import { SeriesChart } from './charts/SeriesChart.tsx';
 import { diverging, heat } from './charts/Plot.tsx';
-import { METHOD_VIEWS, TRANSFORM_VIEWS } from './methods/index.ts';
+import { METHOD_VIEWS, TRANSFORM_VIEWS, WEIGHT_VIEWS } from './methods/index.ts';
 import { transformReport } from '../pipeline/types.ts';
 
 /** The sites as the Inspect panel names them (with RPTQ's reorder points, the seed tables' names for them). */
@@ -62,6 +62,9 @@ function WeightPanel({ roles }: { roles: LinearRole[] }) {
   const w = weightView.data;
   const report = w && result?.quant?.layers.find((l) => l.layer === w.layer && l.linear === w.linear);
   const family = roles.includes('gate') ? 'llama' : 'opt';
+  const weightStep = result?.quant?.steps.at(-1)?.method;
+  const Own = weightStep ? WEIGHT_VIEWS[weightStep] : undefined;
+  const baseline = result?.baselines?.find((b) => b.name === 'gptq');
   const hist = useMemo(
     () =>
       w && {
@@ -104,6 +107,7 @@ function WeightPanel({ roles }: { roles: LinearRole[] }) {
               {report.bits.toFixed(2)} = {report.codeBits} for the codes + {(report.bits - report.codeBits).toFixed(2)} for the scales and zeros (32 bits × {report.groups} groups ÷ {w.shape[1]} columns).
             </p>
           )}
+          {Own && w.detail !== undefined && <Own detail={w.detail} linear={w.linear} layers={result!.quant!.layers} baseline={baseline} />}
           <SeriesChart x={hist.x} series={hist.series} xLabel="weight value" yLabel="count" bars testid="weight-histogram" height={180} />
           <div className="two">
             {(['fp', 'quant'] as const).map((k) => (

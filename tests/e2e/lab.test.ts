@@ -27,7 +27,7 @@ afterAll(async () => {
 
 /** A quantization recipe in the form: preset or method, then the small calibration of these tests. */
 async function configure(page: Page, o: { preset?: string; method?: string; wbits?: string; nsamples: string; seqlen: string; windows: string }) {
-  if (o.preset) await page.click(`[data-testid=preset-${o.preset}]`);
+  if (o.preset) await page.click(`[data-testid="preset-${o.preset}"]`);
   if (o.method) await page.selectOption('[data-testid=method]', o.method);
   if (o.wbits) await page.fill('[data-testid=wbits]', o.wbits);
   await page.selectOption('[data-testid=calib]', 'tinystories');
@@ -263,6 +263,34 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     const link = await page.locator('[data-testid=share-url]').inputValue();
     const { spec } = await decodeShareLink(link);
     expect(spec.recipe.steps).toEqual([expect.objectContaining({ method: 'duquant', abits: 4, maxRotationStep: 16, alpha: 0.6, lac: 0.9, swc: 0.8 }), expect.objectContaining({ method: 'rtn', wbits: 4 })]);
+    await page.close();
+  });
+
+  it('CLAQ from its presets: the column bit strip, reserved values, a codebook over its column, and the error against GPTQ', async () => {
+    const page = await openLab(lab);
+    const labels = await page.locator('[data-testid^=preset-CLAQ]').allInnerTexts();
+    expect(labels).toEqual(['CLAQ W4', 'CLAQ W3', 'CLAQ W2', 'CLAQ 2.1-bit adaptive', 'CLAQ 3.12-bit adaptive', 'CLAQ W2 + outlier reservation', 'CLAQ 2.12-bit adaptive + outliers']);
+    await configure(page, { preset: 'CLAQ-2.12-bit-adaptive-+-outliers', nsamples: '2', seqlen: '128', windows: '2' });
+    expect(await page.locator('[data-testid=method]').inputValue()).toBe('claq');
+    await page.check('[data-testid=baselines]');
+    const ppl = await runAndRead(page, 'tinystories');
+    expect(ppl).toBeGreaterThan(1);
+    // the results row says where the bits go
+    expect(await page.locator('[data-testid=runs-table] tbody tr').first().innerText()).toMatch(/codebooks and reserved values/);
+    await page.selectOption('[data-testid=inspect-layer]', '1');
+    await page.selectOption('[data-testid=inspect-role]', 'down');
+    await page.click('[data-testid=load-weights]');
+    await page.waitForSelector('[data-testid=claq-view]', { timeout: 120_000 });
+    await page.waitForSelector('[data-testid=claq-bit-strip] canvas');
+    await page.waitForSelector('[data-testid=claq-reserved] canvas');
+    // 172 columns at 2.05 bits on average: round(172 · 0.025) = 4 of them at 4 bits
+    expect(await page.locator('[data-testid=claq-bit-summary]').innerText()).toMatch(/^4 of 172 columns at 4 bits, the rest at 2; \d+ values kept in full precision$/);
+    await page.selectOption('[data-testid=claq-order]', 'sorted');
+    await page.fill('[data-testid=claq-column]', '3');
+    expect(await page.locator('[data-testid=claq-codebook]').innerText()).toMatch(/^\d bits: (4|16) centroids /);
+    await page.waitForSelector('[data-testid=claq-codebook-chart] canvas');
+    await page.waitForSelector('[data-testid=claq-vs-gptq] canvas');
+    await page.locator('[data-testid=inspect-panel]').screenshot({ path: `${SHOTS}lab-claq.png` });
     await page.close();
   });
 });
