@@ -4,10 +4,12 @@
 //  2. forward-pass tokens/s for the fixture models, WebGPU vs the TypeScript reference.
 //  3. GPTQ per layer on OPT-125m-shaped layers: Hessian, factorization, column loop; Hessian and update GFLOP/s.
 //  4. RPTQ statistics: range collection tokens/s; k-means time for 768 and 3072 channels × 32 clusters.
+//  3b. CLAQ on the same layers, beside GPTQ: Hessian (shared), factorization, column loop without k-means, k-means
+//     (the codebooks: the loop with k-means minus the loop without).
 //  5. DuQuant: greedy rotation construction (GPU kernels vs the host search) and the online transform's cost (two
 //     block rotations, the permutation and per-token quantization) against the linear layers it feeds, for OPT-125m's
 //     widths 768 and 3072 and TinyLlama's 2048 and 5632, 512 tokens.
-// Flags: --iters N (default 5), --json FILE, --gptq_windows N, --skip_gptq, --duquant_steps N (default 256; 16 on a
+// Flags: --iters N (default 5), --json FILE, --gptq_windows N, --skip_gptq, --skip_claq, --duquant_steps N (default 256; 16 on a
 // software adapter, where the figures are per step).
 import '../src/gpu/node.ts';
 import { writeFileSync } from 'node:fs';
@@ -124,6 +126,7 @@ if (!process.argv.includes('--skip_gptq')) {
   console.log('| layer [out × in] | Hessian s (128×512) | factorization s (CPU f64) | column loop s | Hessian GFLOP/s | update GFLOP/s |');
   console.log('|---|---|---|---|---|---|');
   const { HessianAccumulator, gptq } = await import('../src/quant/gptq.ts');
+  const claqRows: string[] = [];
   for (const [name, R, K] of [
     ['q_proj', 768, 768],
     ['fc1', 3072, 768],
@@ -145,6 +148,7 @@ if (!process.argv.includes('--skip_gptq')) {
     acc2.dispose();
     gpu.release(X);
     const W = randn(R * K, 4).map((v) => v * 0.02);
+    const H0 = H.slice();
     const { Q, timings } = await gptq(be, W, H, R, K, { wbits: 4, groupsize: -1, sym: false, actOrder: false, staticGroups: false, trueSequential: false, percdamp: 0.01, blocksize: 128 });
     gpu.release(Q);
     // the lazy update alone, for its GFLOP/s: one block's errors against the rest of the columns
@@ -162,6 +166,25 @@ if (!process.argv.includes('--skip_gptq')) {
     console.log(`| ${name} [${R} × ${K}] | ${(hessian128 / 1000).toFixed(1)} | ${(timings.factorMs / 1000).toFixed(2)} | ${(timings.loopMs / 1000).toFixed(2)} | ${hGflops.toFixed(2)} | ${uGflops.toFixed(2)} |`);
     (results.gptq ??= [] as unknown[]);
     (results.gptq as unknown[]).push({ layer: name, R, K, windowsMeasured: windows, hessianSecondsFor128x512: hessian128 / 1000, factorSeconds: timings.factorMs / 1000, loopSeconds: timings.loopMs / 1000, hessianGflops: hGflops, updateGflops: uGflops });
+    if (!process.argv.includes('--skip_claq')) {
+      const { claq } = await import('../src/quant/claq.ts');
+      const { completeStep } = await import('../src/quant/recipe.ts');
+      const o = completeStep({ method: 'claq', wbits: 4, actOrder: false }) as never;
+      const withKmeans = await claq(be, W, H0.slice(), R, K, o, 0, true);
+      const without = await claq(be, W, H0.slice(), R, K, o, 0, false);
+      gpu.release(withKmeans.Q);
+      gpu.release(without.Q);
+      const kmeansMs = withKmeans.loopMs - without.loopMs;
+      claqRows.push(`| ${name} [${R} × ${K}] | ${(hessian128 / 1000).toFixed(1)} | ${(withKmeans.factorMs / 1000).toFixed(2)} | ${(without.loopMs / 1000).toFixed(2)} | ${(kmeansMs / 1000).toFixed(2)} | ${(withKmeans.loopMs / 1000).toFixed(2)} | ${(withKmeans.loopMs / timings.loopMs).toFixed(1)}× |`);
+      (results.claq ??= [] as unknown[]);
+      (results.claq as unknown[]).push({ layer: name, R, K, factorSeconds: withKmeans.factorMs / 1000, loopWithoutKmeansSeconds: without.loopMs / 1000, kmeansSeconds: kmeansMs / 1000, loopSeconds: withKmeans.loopMs / 1000, gptqLoopSeconds: timings.loopMs / 1000, lloydStepsMean: withKmeans.detail.lloydSteps.reduce((a, b) => a + b, 0) / K });
+    }
+  }
+  if (claqRows.length) {
+    console.log('\nCLAQ per layer (W4: 16-centroid k-means per column, one workgroup per block; no act-order, as GPTQ above), same Hessian');
+    console.log('| layer [out × in] | Hessian s (128×512) | factorization s | column loop without k-means s | k-means s | column loop s | loop vs GPTQ\'s |');
+    console.log('|---|---|---|---|---|---|---|');
+    for (const row of claqRows) console.log(row);
   }
 }
 
