@@ -127,45 +127,58 @@ describe('CLAQ on real layers', () => {
   });
 });
 
-/** CI protocol: calibration tinystories 8 × 256, seed 0, act-order, true-sequential; 12 windows of 256 */
-async function model(path: string, steps: ({ method: string } & Record<string, unknown>)[], baselines?: string[]): Promise<EvalResult> {
+/** calibration tinystories n × len, seed 0; `windows` evaluation windows of `len` */
+async function model(path: string, steps: ({ method: string } & Record<string, unknown>)[], p: { n: number; len: number; windows: number }, baselines?: string[]): Promise<EvalResult> {
   return runExperiment(
-    { datasets: ['tinystories'], windows: 12, seqlen: 256, skipBefore: true, baselines, recipe: makeRecipe({ calib: 'tinystories', nsamples: 8, seqlen: 256, seed: 0, steps }) },
+    { datasets: ['tinystories'], windows: p.windows, seqlen: p.len, skipBefore: true, baselines, recipe: makeRecipe({ calib: 'tinystories', nsamples: p.n, seqlen: p.len, seed: 0, steps }) },
     { source: folderSource(path), readText: folderReader(), gpu: await sharedGpu() },
   );
 }
 
-describe('CLAQ on real models (the issue’s relations at the CI protocol)', () => {
+/** The issue's relations at smaller protocols than its full one (32 × 512, 81 windows: the closing note's figures). */
+describe('CLAQ on real models', () => {
   const L = { actOrder: true, trueSequential: true };
-  it('stories260K: CLAQ beats GPTQ at 3 and 2 bits; adaptive 2.1 and outlier reservation beat CLAQ at 2 bits', async () => {
-    const c3 = await model(MODELS.stories260K, [{ method: 'claq', wbits: 3, ...L }], ['gptq']);
-    const g3 = c3.baselines![0];
-    const c2 = await model(MODELS.stories260K, [{ method: 'claq', wbits: 2, ...L }], ['gptq']);
-    const g2 = c2.baselines![0];
-    const a21 = await model(MODELS.stories260K, [{ method: 'claq', wbits: 2, outlierorder: 2.1, ...L }]);
-    const or2 = await model(MODELS.stories260K, [{ method: 'claq', wbits: 2, outlierColDynamic: true, ...L }]);
-    const p = (r: { ppl: Record<string, number> }) => r.ppl.tinystories;
-    console.log(`stories260K: CLAQ W3 ${p(c3)} GPTQ W3 ${p(g3)}; CLAQ W2 ${p(c2)} GPTQ W2 ${p(g2)}; adaptive 2.1 ${p(a21)}; reservation ${p(or2)}`);
-    expect(g3.label).toMatch(/GPTQ W3/);
+  const SMALL = { n: 4, len: 128, windows: 8 };
+  const p = (r: { ppl: Record<string, number> }) => r.ppl.tinystories;
+
+  it('stories260K: CLAQ beats GPTQ at 3 and 2 bits (GPTQ run as the baseline); outlier reservation beats CLAQ at 2 bits', async () => {
+    const c3 = await model(MODELS.stories260K, [{ method: 'claq', wbits: 3, ...L }], SMALL, ['gptq']);
+    const c2 = await model(MODELS.stories260K, [{ method: 'claq', wbits: 2, ...L }], SMALL, ['gptq']);
+    const or2 = await model(MODELS.stories260K, [{ method: 'claq', wbits: 2, outlierColDynamic: true, ...L }], SMALL);
+    const [g3, g2] = [c3.baselines![0], c2.baselines![0]];
+    console.log(`stories260K 4 × 128: CLAQ W3 ${p(c3)} GPTQ W3 ${p(g3)}; CLAQ W2 ${p(c2)} GPTQ W2 ${p(g2)}; W2 + reservation ${p(or2)}`);
+    expect([g3.label, g2.label]).toEqual(['GPTQ W3', 'GPTQ W2']);
     expect(p(c3)).toBeLessThan(p(g3));
     expect(p(c2)).toBeLessThan(p(g2));
-    expect(p(a21)).toBeLessThan(p(c2));
     expect(p(or2)).toBeLessThan(p(c2));
     // the run reports its exact bits: codes plus codebooks (and reserved values)
     expect(meanBits(c2.quant!.layers, (l) => l.codeBits)).toBe(2);
     expect(meanBits(or2.quant!.layers)).toBeGreaterThan(meanBits(c2.quant!.layers));
+    expect(c2.quant!.layers.every((l) => l.groups === 0 && l.weights! > 0)).toBe(true);
+  });
+
+  it('stories260K: adaptive precision at 2.1 bits beats CLAQ at 2 bits (calibration 16 × 256, 12 windows of 256)', async () => {
+    // fragile on this model: the fixtures have no entry past 13·mean|W|, so the 5% of columns at 4 bits are the first in
+    // act-order; the relation holds at this protocol and the full one, not at every smaller one (closing note)
+    const P = { n: 16, len: 256, windows: 12 };
+    const c2 = await model(MODELS.stories260K, [{ method: 'claq', wbits: 2, ...L }], P);
+    const a21 = await model(MODELS.stories260K, [{ method: 'claq', wbits: 2, outlierorder: 2.1, ...L }], P);
+    console.log(`stories260K 16 × 256: CLAQ W2 ${p(c2)}, adaptive 2.1 ${p(a21)}`);
+    expect(p(a21)).toBeLessThan(p(c2));
+    expect(meanBits(a21.quant!.layers, (l) => l.codeBits)).toBeGreaterThan(2.05);
   });
 
   it('opt-tiny: CLAQ beats GPTQ at 3 bits', async () => {
-    const c3 = await model(MODELS.optTiny, [{ method: 'claq', wbits: 3, ...L }], ['gptq']);
-    console.log(`opt-tiny: CLAQ W3 ${c3.ppl.tinystories} GPTQ W3 ${c3.baselines![0].ppl.tinystories}`);
-    expect(c3.ppl.tinystories).toBeLessThan(c3.baselines![0].ppl.tinystories);
+    const c3 = await model(MODELS.optTiny, [{ method: 'claq', wbits: 3, ...L }], SMALL, ['gptq']);
+    console.log(`opt-tiny 4 × 128: CLAQ W3 ${p(c3)} GPTQ W3 ${p(c3.baselines![0])}`);
+    expect(p(c3)).toBeLessThan(p(c3.baselines![0]));
   });
 
   it('rptq+claq runs and reports both steps', async () => {
-    const r = await model(MODELS.stories260K, [{ method: 'rptq', abits: 8 }, { method: 'claq', wbits: 4, ...L }]);
+    const r = await model(MODELS.stories260K, [{ method: 'rptq', abits: 8 }, { method: 'claq', wbits: 4, ...L }], SMALL);
     expect(r.quant!.steps.map((s) => s.method)).toEqual(['rptq', 'claq']);
-    expect(r.quant!.layers.every((l) => l.groups === 0 && l.bits > 4)).toBe(true);
-    expect(Number.isFinite(r.ppl.tinystories)).toBe(true);
+    expect(r.quant!.layers.every((l) => l.groups === 0 && l.codeBits === 4 && l.bits > 4)).toBe(true);
+    expect(p(r)).toBeGreaterThan(1);
+    expect(p(r)).toBeLessThan(20);
   });
 });
