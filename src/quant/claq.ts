@@ -11,8 +11,8 @@
 //   6. the exact bits per weight: codes, one f16 codebook per column, each reserved value as f16 plus its row index
 import { z } from 'zod';
 import type { Backend } from '../gpu/backend.ts';
-import { CLAQ_BOOK, GPTQ_BLOCK, roundEven } from '../gpu/reference.ts';
-import { actOrder, dampedFactor, inversePermutation, originalOrder, zeroDeadInputs } from './gptq.ts';
+import { CLAQ_BOOK, roundEven } from '../gpu/reference.ts';
+import { actOrder, inversePermutation, loopTensors, originalOrder, zeroDeadInputs } from './gptq.ts';
 import type { WeightMethod } from './method.ts';
 import { gptqLoopOptions } from './weightOptions.ts';
 
@@ -156,12 +156,8 @@ export async function claq<T>(be: Backend<T>, W: Float32Array, H: Float64Array, 
     colInfo.set([1, hi, lo], c * 4 + 1);
   }
 
-  const t0 = performance.now();
-  const U = be.fromHost(dampedFactor(H, K, o.percdamp), [K, K]);
+  const { U, Wg, Q, Err, factorMs } = loopTensors(be, W, H, R, K, o.percdamp);
   const t1 = performance.now();
-  const Wg = be.fromHost(W, [R, K]);
-  const Q = be.zeros([R, K]);
-  const Err = be.zeros([R, GPTQ_BLOCK]);
   const book = be.zeros([K, CLAQ_BOOK]);
   const Wfit = be.zeros([R, K]);
   const scratch = be.zeros([R]);
@@ -195,7 +191,7 @@ export async function claq<T>(be: Backend<T>, W: Float32Array, H: Float64Array, 
     lloydSteps: Array.from({ length: K }, (_, c) => bookHost[at(c) * CLAQ_BOOK + 17]),
   };
   const total = parts.codes + parts.codebooks + parts.outliers;
-  return { Q: out, bits: total / (R * K), codeBits: parts.codes / (R * K), detail, factorMs: t1 - t0, loopMs };
+  return { Q: out, bits: total / (R * K), codeBits: parts.codes / (R * K), detail, factorMs, loopMs };
 }
 
 function histogram(W: Float32Array, R: number, K: number, col: number): ClaqLayerDetail['hist'][number] {

@@ -88,13 +88,8 @@ export async function gptq<T>(be: Backend<T>, W: Float32Array, H: Float64Array, 
     ? Uint32Array.from({ length: K }, (_, i) => fixed.colGroup[perm ? perm[i] : i])
     : Uint32Array.from({ length: K }, (_, i) => Math.floor((o.staticGroups && perm ? perm[i] : i) / g));
 
-  // damping, then U = cholesky(cholesky_inverse(cholesky(H)), upper) (by the identity in linalg.ts)
-  const t0 = performance.now();
-  const U = be.fromHost(dampedFactor(H, K, o.percdamp), [K, K]);
+  const { U, Wg, Q, Err, factorMs } = loopTensors(be, W, H, R, K, o.percdamp);
   const t1 = performance.now();
-  const Wg = be.fromHost(W, [R, K]);
-  const Q = be.zeros([R, K]);
-  const Err = be.zeros([R, GPTQ_BLOCK]);
   const colGroupT = be.ids(colGroup);
   if (o.groupsize <= 0 && !fixed) be.quantParams(Wg, params, grid, 0, 1);
   for (let i1 = 0; i1 < K; i1 += o.blocksize) {
@@ -111,7 +106,15 @@ export async function gptq<T>(be: Backend<T>, W: Float32Array, H: Float64Array, 
   for (const t of [U, Wg, Err, params]) be.release(t);
   be.release(colGroupT);
   const out = await originalOrder(be, Q, perm, R, K);
-  return { Q: out, timings: { factorMs: t1 - t0, loopMs: performance.now() - t1 } };
+  return { Q: out, timings: { factorMs, loopMs: performance.now() - t1 } };
+}
+
+/** What the column loop works on, on the backend: U of the damped Hessian (timed), W, the output Q, a block's errors. */
+export function loopTensors<T>(be: Backend<T>, W: Float32Array, H: Float64Array, R: number, K: number, percdamp: number): { U: T; Wg: T; Q: T; Err: T; factorMs: number } {
+  const t0 = performance.now();
+  const U = be.fromHost(dampedFactor(H, K, percdamp), [K, K]);
+  const factorMs = performance.now() - t0;
+  return { U, Wg: be.fromHost(W, [R, K]), Q: be.zeros([R, K]), Err: be.zeros([R, GPTQ_BLOCK]), factorMs };
 }
 
 /** Dead inputs (H[d,d] = 0, never active in calibration): H[d,d] = 1 and W[:, d] = 0, in place. */
