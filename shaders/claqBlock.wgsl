@@ -10,6 +10,8 @@
 //     by bisection on the values' order-preserving bits), kept as they are; none when the two are equal (the reference
 //     would keep a dead input's whole zero column)
 //   q = the nearest centroid (the first on ties) or w when reserved;  err = (w − q)/U[c, c];  Err[:, c − i1] = err
+// The twin's bit-for-bit agreement assumes no fused multiply-add (SwiftShader does not fuse, even for fma()); a
+// driver that contracts `w −= e·u` or `s += d·d` gives the same algorithm with different roundings.
 // fit = 0 skips seeding and Lloyd (the codebook is k of the column's values): the benchmark's loop without k-means.
 struct Params { R: u32, K: u32, i1: u32, count: u32, seed: u32, maxIter: u32, fit: u32, pad: u32 }
 
@@ -249,6 +251,8 @@ fn claqBlock(@builtin(local_invocation_index) t: u32) {
       Wfit[r * p.K + col] = w;
       s += w;
     }
+    // seeding and the fit = 0 codebook read rows other threads wrote
+    storageBarrier();
     let mean = total(t, s) / f32(p.R);
     var v = 0.0;
     for (var r = rows.x; r < rows.y; r++) { v += (at(r, col) - mean) * (at(r, col) - mean); }

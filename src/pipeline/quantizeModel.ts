@@ -90,7 +90,8 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
       const block = weights.upload(cached.host);
       weights.replace(layer, block);
       for (const x of meanInput ? [...inps, meanInput] : inps) await decoder.block(layer, x, block);
-      summary.layers.push(...cached.layers);
+      // blocks cached before layers carried their size count by it all the same
+      summary.layers.push(...cached.layers.map((l) => ({ ...l, weights: l.weights ?? layerSize(cached.host, l.linear, cfg.family) })));
       tReport.blocks.push(...(cached.transform?.report ?? []));
       if (cached.ranges) (summary.ranges ??= []).push(...cached.ranges);
       summary.cachedBlocks = (summary.cachedBlocks ?? 0) + 1;
@@ -225,4 +226,11 @@ async function meanOf<T>(be: Backend<T>, xs: T[]): Promise<T> {
     for (let i = 0; i < r.length; i++) mean[i] += r[i] / xs.length;
   }
   return be.fromHost(mean!, be.shape(xs[0]));
+}
+
+/** R·K of a block's linear layer by its HF name. */
+function layerSize(host: HostBlock, linear: string, family: Family): number | undefined {
+  const role = linearRoles(family).find((r) => linearName(family, r) === linear);
+  const shape = role && host.linears[role]?.shape;
+  return shape ? shape[0] * shape[1] : undefined;
 }

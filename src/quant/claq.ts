@@ -206,6 +206,9 @@ function histogram(W: Float32Array, R: number, K: number, col: number): ClaqLaye
   return { lo, hi, counts };
 }
 
+/** A preset sets every CLAQ switch, so one preset never inherits another's (presets merge over the form's options). */
+const preset = (label: string, o: Partial<ClaqOptions>) => ({ label, steps: [{ method: 'claq', outlierorder: undefined, outlierColDynamic: false, refOutlierIndex: false, ...o }] });
+
 export const CLAQ: WeightMethod<typeof options> = {
   kind: 'weight',
   name: 'claq',
@@ -236,12 +239,12 @@ export const CLAQ: WeightMethod<typeof options> = {
   // the baseline the paper compares with: GPTQ at the codes' bits (whole bits), same loop settings
   baselines: (o) => [{ name: 'gptq', method: 'gptq', options: { wbits: Math.max(2, Math.round(o.outlierorder ?? o.wbits)), actOrder: o.actOrder, trueSequential: o.trueSequential, percdamp: o.percdamp, blocksize: o.blocksize } }],
   presets: [
-    { label: 'CLAQ W4', steps: [{ method: 'claq', wbits: 4 }] },
-    { label: 'CLAQ W3', steps: [{ method: 'claq', wbits: 3 }] },
-    { label: 'CLAQ W2', steps: [{ method: 'claq', wbits: 2 }] },
-    { label: 'CLAQ 2.1-bit adaptive', steps: [{ method: 'claq', wbits: 2, outlierorder: 2.1 }] },
-    { label: 'CLAQ 3.12-bit adaptive', steps: [{ method: 'claq', wbits: 3, outlierorder: 3.12 }] },
-    { label: 'CLAQ W2 + outlier reservation', steps: [{ method: 'claq', wbits: 2, outlierColDynamic: true }] },
-    { label: 'CLAQ 2.12-bit adaptive + outliers', steps: [{ method: 'claq', wbits: 2, outlierorder: 2.05, outlierColDynamic: true }] },
+    preset('CLAQ W4', { wbits: 4 }),
+    preset('CLAQ W3', { wbits: 3 }),
+    preset('CLAQ W2', { wbits: 2 }),
+    preset('CLAQ 2.1-bit adaptive', { wbits: 2, outlierorder: 2.1 }),
+    preset('CLAQ 3.12-bit adaptive', { wbits: 3, outlierorder: 3.12 }),
+    preset('CLAQ W2 + outlier reservation', { wbits: 2, outlierColDynamic: true }),
+    preset('CLAQ 2.12-bit adaptive + outliers', { wbits: 2, outlierorder: 2.05, outlierColDynamic: true }),
   ],
 };

@@ -3,6 +3,7 @@
 // recipe is derived from these (formRecipe). Presets come from the methods; recipeProblem explains the first invalid
 // combination next to the fields, in the form's words and against the probed model's config, before Run is pressed.
 import type { StateCreator } from 'zustand';
+import { baselineNames } from '../quant/baselines.ts';
 import { inFormWords, makeRecipe, resolveSteps, validateRecipe, type QuantRecipe } from '../quant/recipe.ts';
 import { METHOD_LIST, METHODS, PRESETS, type WeightMethod } from '../quant/index.ts';
 import { calibrationKind } from '../eval/calibration.ts';
@@ -145,7 +146,8 @@ export const createExperimentSlice: StateCreator<LabState, [], [], ExperimentSli
   },
   spec() {
     const s = get();
-    const ev: EvalSpec = { datasets: s.datasets, seqlen: s.seqlen, windows: s.windows, ...(s.baselines ? { baselines: true } : {}) };
+    // the flag travels only where the chain offers baselines (the checkbox is hidden otherwise)
+    const ev: EvalSpec = { datasets: s.datasets, seqlen: s.seqlen, windows: s.windows, ...(s.baselines && baselineNames(s.chain).length ? { baselines: true } : {}) };
     return { model: modelRef(s.model), recipe: formRecipe(s), eval: ev };
   },
   applySpec(spec) {

@@ -38,7 +38,7 @@ export const createRunSlice: StateCreator<LabState, [], [], RunSlice> = (set, ge
     set({ status: 'running', progress: null, stages: {}, result: null, error: null, startedAt: performance.now(), finishedAt: null, runId });
     const outcome = await runEvaluation(
       sourceSpec(s.model),
-      { datasets: spec.eval.datasets, seqlen: spec.eval.seqlen, windows: spec.eval.windows ?? undefined, checkFinite: true, recipe: spec.recipe, baselines: spec.eval.baselines ? allBaselines(spec.recipe) : undefined },
+      { datasets: spec.eval.datasets, seqlen: spec.eval.seqlen, windows: spec.eval.windows ?? undefined, checkFinite: true, recipe: spec.recipe, baselines: spec.eval.baselines && allBaselines(spec.recipe).length ? allBaselines(spec.recipe) : undefined },
       s.dataBase,
       (progress) => {
         if (get().runId !== runId) return;

@@ -270,7 +270,13 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     const page = await openLab(lab);
     const labels = await page.locator('[data-testid^=preset-CLAQ]').allInnerTexts();
     expect(labels).toEqual(['CLAQ W4', 'CLAQ W3', 'CLAQ W2', 'CLAQ 2.1-bit adaptive', 'CLAQ 3.12-bit adaptive', 'CLAQ W2 + outlier reservation', 'CLAQ 2.12-bit adaptive + outliers']);
+    // a preset sets every switch: one never inherits another's
+    await page.click('[data-testid="preset-CLAQ-2.12-bit-adaptive-+-outliers"]');
+    await page.click('[data-testid="preset-CLAQ-W3"]');
+    expect(await page.locator('[data-testid=outlierColDynamic]').isChecked()).toBe(false);
+    expect(await page.locator('[data-testid=outlierorder]').inputValue()).toBe('');
     await configure(page, { preset: 'CLAQ-2.12-bit-adaptive-+-outliers', nsamples: '2', seqlen: '128', windows: '2' });
+    expect(await page.locator('[data-testid=outlierColDynamic]').isChecked()).toBe(true);
     expect(await page.locator('[data-testid=method]').inputValue()).toBe('claq');
     await page.check('[data-testid=baselines]');
     const ppl = await runAndRead(page, 'tinystories');
