@@ -12,6 +12,7 @@ import { SeriesChart } from './charts/SeriesChart.tsx';
 import { diverging, heat } from './charts/Plot.tsx';
 import { METHOD_VIEWS, TRANSFORM_VIEWS, WEIGHT_VIEWS } from './methods/index.ts';
 import { transformReport } from '../pipeline/types.ts';
+import { resolveSteps } from '../quant/recipe.ts';
 
 /** The sites as the Inspect panel names them (with RPTQ's reorder points, the seed tables' names for them). */
 const SITE_NAMES: Record<ActSite, string> = {
@@ -64,7 +65,10 @@ function WeightPanel({ roles }: { roles: LinearRole[] }) {
   const family = roles.includes('gate') ? 'llama' : 'opt';
   const weightStep = result?.quant?.steps.at(-1)?.method;
   const Own = weightStep ? WEIGHT_VIEWS[weightStep] : undefined;
-  const baseline = result?.baselines?.find((b) => b.name === 'gptq');
+  // the weight step's own baseline (CLAQ: GPTQ at the same code bits), when the run measured it
+  const step = result?.config.recipe ? resolveSteps(result.config.recipe).weight : undefined;
+  const own = step ? (step.method.baselines?.(step.options as never) ?? []).map((b) => b.name) : [];
+  const baseline = result?.baselines?.find((b) => own.includes(b.name));
   const hist = useMemo(
     () =>
       w && {
