@@ -39,7 +39,7 @@ function BitStrip({ d }: { d: ClaqLayerDetail }) {
           {d.kept.some((k) => k > 0) ? `; ${d.kept.reduce((a, b) => a + b, 0)} values kept in full precision` : ''}
         </span>
       </div>
-      <SeriesChart x={x} series={bits} xLabel={order === 'original' ? 'input column' : 'columns, sorted'} yLabel="bits" bars integerX testid="claq-bit-strip" height={150} yMax={4.5} />
+      <SeriesChart x={x} series={bits} xLabel={order === 'original' ? 'input column' : 'columns, sorted'} yLabel="bits" bars integerX testid="claq-bit-strip" height={150} />
       <SeriesChart x={x} series={kept} xLabel={order === 'original' ? 'input column' : 'columns, sorted'} yLabel="values" bars integerX testid="claq-reserved" height={140} />
     </>
   );
