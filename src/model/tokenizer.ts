@@ -7,6 +7,8 @@ import { readJson, type ModelSource } from './source.ts';
 
 export interface TextTokenizer {
   encode(text: string): Uint32Array;
+  /** without special tokens (no BOS): how lm-evaluation-harness encodes zero-shot requests */
+  encodePlain(text: string): Uint32Array;
   decode(ids: ArrayLike<number>): string;
 }
 
@@ -30,6 +32,7 @@ export function fromJson(json: Json, config: Json): TextTokenizer {
       if (bos !== null && ids[0] !== bos) ids.unshift(bos);
       return Uint32Array.from(ids);
     },
+    encodePlain: (text) => Uint32Array.from(tok.encode(text, { add_special_tokens: false }).ids),
     decode: (ids) => tok.decode(Array.from(ids)),
   };
 }
