@@ -145,3 +145,53 @@ fn direct(@builtin(global_invocation_id) gid: vec3u) {
   let inv = select(1.0 / l, 1.0, quantized);
   for (var c = 0u; c < D4; c++) { o4[qb + c] = acc[c] * inv; }
 }
+
+// Packed token trees (zero-shot scoring: an item's context once, then each choice's continuation, several items per
+// forward). Token t sees the keys of its context range [lay[t].x, lay[t].y), then its own segment [lay[t].z, t];
+// lay[t].w is its position (rope.wgsl). A query meets its keys in the order of the unpacked sequence, so its output
+// does not depend on what else was packed with it. One thread per (query, head), keys read from global memory; the
+// layout takes binding 4 and the parameters move to 5 (the host binds uniforms after the buffers).
+@group(0) @binding(4) var<storage, read> lay: array<vec4u>;    // [T]
+@group(0) @binding(5) var<uniform> pk: Params;
+
+@compute @workgroup_size(64)
+fn packed(@builtin(global_invocation_id) gid: vec3u) {
+  let t = gid.x;
+  let h = gid.y;
+  if (t >= pk.T) { return; }
+  let g = h / (pk.H / pk.HKV);
+  let qb = (t * pk.H + h) * pk.D;
+  var qv: array<f32, MAX_D>;
+  var acc: array<f32, MAX_D>;
+  for (var c = 0u; c < pk.D; c++) { qv[c] = q[qb + c] * pk.scale; }
+  let L = lay[t];
+  let quantized = PROB_LEVELS > 0.0;
+  var m = -3.4e38;
+  var l = 0.0;
+  for (var sweep = select(1u, 0u, quantized); sweep < 2u; sweep++) {
+    for (var part = 0u; part < 2u; part++) {
+      let j0 = select(L.z, L.x, part == 0u);
+      let j1 = select(t + 1u, L.y, part == 0u);
+      for (var j = j0; j < j1; j++) {
+        let kb = (j * pk.HKV + g) * pk.D;
+        var s = 0.0;
+        for (var c = 0u; c < pk.D; c++) { s += qv[c] * k[kb + c]; }
+        if (sweep == 0u) {
+          let st = softmaxStep(m, l, s);
+          m = st.x;
+          l = st.y;
+        } else if (quantized) {
+          let w = round(exp(s - m) / l * PROB_LEVELS) / PROB_LEVELS;
+          for (var c = 0u; c < pk.D; c++) { acc[c] += w * v[kb + c]; }
+        } else {
+          let st = softmaxStep(m, l, s);
+          for (var c = 0u; c < pk.D; c++) { acc[c] = acc[c] * st.z + st.w * v[kb + c]; }
+          m = st.x;
+          l = st.y;
+        }
+      }
+    }
+  }
+  let inv = select(1.0 / l, 1.0, quantized);
+  for (var c = 0u; c < pk.D; c++) { o[qb + c] = acc[c] * inv; }
+}

@@ -24,3 +24,24 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   x[base + i] = x1 * c - x2 * s;
   x[base + i + hD] = x2 * c + x1 * s;
 }
+
+// Packed token trees (attention.wgsl, `packed`): each token's position is lay[t].w, not pos0 + t.
+@group(0) @binding(3) var<storage, read> lay: array<vec4u>;    // [T]
+@group(0) @binding(4) var<uniform> pk: Params;
+
+@compute @workgroup_size(256)
+fn packed(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let hD = pk.D / 2u;
+  let n = gid.x + gid.y * nwg.x * 256u;
+  if (n >= pk.T * pk.H * hD) { return; }
+  let i = n % hD;
+  let h = (n / hD) % pk.H;
+  let t = n / (hD * pk.H);
+  let c = cosT[lay[t].w * hD + i];
+  let s = sinT[lay[t].w * hD + i];
+  let base = t * pk.H * pk.D + h * pk.D;
+  let x1 = x[base + i];
+  let x2 = x[base + i + hD];
+  x[base + i] = x1 * c - x2 * s;
+  x[base + i + hD] = x2 * c + x1 * s;
+}

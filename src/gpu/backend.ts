@@ -21,9 +21,10 @@ export interface Backend<T> {
   /** perm: the norm's output channel c is input channel perm[c] (a folded reorder) */
   layerNorm(x: T, g: T, b: T, eps: number, perm?: Ids<T> | null): T;
   rmsNorm(x: T, g: T, eps: number, perm?: Ids<T> | null): T;
-  rope(cos: T, sin: T, x: T, H: number, D: number, pos0: number): void;
-  /** probLevels > 0: softmax probabilities rounded to round(p·L)/L */
-  attention(q: T, k: T, v: T, H: number, HKV: number, D: number, scale: number, probLevels?: number): T;
+  /** layout (packed token trees, [T, 4] u32): each token's position is its 4th value, not pos0 + t */
+  rope(cos: T, sin: T, x: T, H: number, D: number, pos0: number, layout?: Ids<T> | null): void;
+  /** probLevels > 0: softmax probabilities rounded to round(p·L)/L; layout: query t sees keys [x, y) then [z, t] */
+  attention(q: T, k: T, v: T, H: number, HKV: number, D: number, scale: number, probLevels?: number, layout?: Ids<T> | null): T;
   /** in place: static fake-quant with each channel's cluster parameters */
   actQuant(x: T, q: ActQuant<T>): void;
   relu(y: T): void;
@@ -31,6 +32,10 @@ export interface Backend<T> {
   siluMul(gate: T, up: T): T;
   add(d: T, h: T): void;
   crossEntropy(logits: T, targets: Ids<T>): T;
+  /** in place: rows [offset, offset + N) of scores [rows, 2] ← (log p(target), target is the argmax) of logits [N, V] */
+  tokenScores(logits: T, targets: Ids<T>, scores: T, offset: number): void;
+  /** per request, rows [starts[r], starts[r + 1]): (Σ log p, all greedy), [R, 2] */
+  requestSums(scores: T, starts: Ids<T>): T;
   /** rows [r0, r1) of a [rows, C] tensor, as a new tensor */
   rows(x: T, r0: number, r1: number): T;
   countNonFinite(x: T): Promise<number>;
@@ -93,14 +98,16 @@ export function gpuBackend(gpu: Gpu): Backend<GpuTensor> {
     embed: (E, ids) => ops.embed(gpu, E, ids),
     layerNorm: (x, g, b, eps, perm) => ops.layerNorm(gpu, x, g, b, eps, perm ?? null),
     rmsNorm: (x, g, eps, perm) => ops.rmsNorm(gpu, x, g, eps, perm ?? null),
-    rope: (c, s, x, H, D, p) => ops.rope(gpu, c, s, x, H, D, p),
-    attention: (q, k, v, H, HKV, D, sc, levels) => ops.attention(gpu, q, k, v, H, HKV, D, sc, levels ?? 0),
+    rope: (c, s, x, H, D, p, lay) => ops.rope(gpu, c, s, x, H, D, p, lay ?? null),
+    attention: (q, k, v, H, HKV, D, sc, levels, lay) => ops.attention(gpu, q, k, v, H, HKV, D, sc, levels ?? 0, lay ?? null),
     actQuant: (x, a) => ops.actQuant(gpu, a.cluster, a.params, x, a.maxq),
     relu: (y) => ops.relu(gpu, y),
     gelu: (y) => ops.gelu(gpu, y),
     siluMul: (g, u) => ops.siluMul(gpu, g, u),
     add: (d, h) => ops.add(gpu, d, h),
     crossEntropy: (l, t) => ops.crossEntropy(gpu, l, t),
+    tokenScores: (l, t, s, off) => ops.tokenScores(gpu, l, t, s, off),
+    requestSums: (s, st) => ops.requestSums(gpu, s, st),
     rows(x, r0, r1) {
       const C = x.shape[x.shape.length - 1];
       const out = gpu.tensor([r1 - r0, C], 'f32', 'rows');
@@ -145,14 +152,16 @@ export function referenceBackend(): Backend<ref.CpuTensor> {
     embed: (E, ids) => ref.embed(E, ids as Uint32Array),
     layerNorm: (x, g, b, eps, perm) => ref.layerNorm(x, g, b, eps, (perm as Uint32Array | null | undefined) ?? null),
     rmsNorm: (x, g, eps, perm) => ref.rmsNorm(x, g, eps, (perm as Uint32Array | null | undefined) ?? null),
-    rope: ref.rope,
-    attention: ref.attention,
+    rope: (c, s, x, H, D, p, lay) => ref.rope(c, s, x, H, D, p, (lay as Uint32Array | null | undefined) ?? null),
+    attention: (q, k, v, H, HKV, D, sc, levels, lay) => ref.attention(q, k, v, H, HKV, D, sc, levels ?? 0, (lay as Uint32Array | null | undefined) ?? null),
     actQuant: (x, a) => ref.actQuant(a.cluster as Uint32Array, a.params, x, a.maxq),
     relu: ref.relu,
     gelu: ref.gelu,
     siluMul: ref.siluMul,
     add: ref.add,
     crossEntropy: (l, t) => ref.crossEntropy(l, t as Uint32Array),
+    tokenScores: (l, t, s, off) => ref.tokenScores(l, t as Uint32Array, s, off),
+    requestSums: (s, st) => ref.requestSums(s, st as Uint32Array),
     rows: (x, r0, r1) => {
       const C = x.shape[x.shape.length - 1];
       return ref.cpu(x.data.slice(r0 * C, r1 * C), [r1 - r0, C]);

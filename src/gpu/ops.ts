@@ -59,10 +59,16 @@ export function rmsNorm(gpu: Gpu, x: GpuTensor, g: GpuTensor, eps: number, perm:
 }
 
 /** In place on x [T, H·D]; cos/sin are [positions, D/2]. */
-export function rope(gpu: Gpu, cos: GpuTensor, sin: GpuTensor, x: GpuTensor, H: number, D: number, pos0 = 0): void {
+/** layout (packed token trees, [T, 4] u32): each token's position is its 4th value, not pos0 + t. */
+export function rope(gpu: Gpu, cos: GpuTensor, sin: GpuTensor, x: GpuTensor, H: number, D: number, pos0 = 0, layout: GpuTensor | null = null): void {
   const T = x.size / (H * D);
+  const params = [{ u32: T }, { u32: H }, { u32: D }, { u32: pos0 }];
+  if (layout) {
+    gpu.dispatch(gpu.pipeline('rope', 'packed'), [cos, sin, x, layout], params, flat(gpu, (T * H * D) / 2));
+    return;
+  }
   if ((pos0 + T) * (D / 2) > cos.size) throw new Error(`rope: positions up to ${pos0 + T} exceed the table`);
-  gpu.dispatch(gpu.pipeline('rope'), [cos, sin, x], [{ u32: T }, { u32: H }, { u32: D }, { u32: pos0 }], flat(gpu, (T * H * D) / 2));
+  gpu.dispatch(gpu.pipeline('rope'), [cos, sin, x], params, flat(gpu, (T * H * D) / 2));
 }
 
 export function attention(
@@ -75,13 +81,18 @@ export function attention(
   D: number,
   scale: number,
   probLevels = 0,
+  layout: GpuTensor | null = null,
 ): GpuTensor {
   const T = q.size / (H * D);
   if (D > 256) throw new Error(`attention: head dimension ${D} is above the kernel's 256`);
-  // K and V tiles of BK keys each fit 4 KiB of workgroup memory
-  const BK = Math.max(1, Math.floor(1024 / D));
   const o = gpu.tensor(q.shape, 'f32', 'attention.o');
   const params = [{ u32: T }, { u32: H }, { u32: HKV }, { u32: D }, { f32: scale }];
+  if (layout) {
+    gpu.dispatch(gpu.pipeline('attention', 'packed', { PROB_LEVELS: probLevels }), [q, k, v, o, layout], params, [Math.ceil(T / 64), H]);
+    return o;
+  }
+  // K and V tiles of BK keys each fit 4 KiB of workgroup memory
+  const BK = Math.max(1, Math.floor(1024 / D));
   if (gpu.variant('attention') === 'direct' && D % 4 === 0) {
     gpu.dispatch(gpu.pipeline('attention', 'direct', { PROB_LEVELS: probLevels }), [q, k, v, o], params, [Math.ceil(T / 64), H]);
     return o;
@@ -114,6 +125,21 @@ export function crossEntropy(gpu: Gpu, logits: GpuTensor, targets: GpuTensor): G
   const nll = gpu.tensor([T], 'f32', 'crossEntropy.nll');
   gpu.dispatch(gpu.pipeline('crossEntropy'), [logits, targets, nll], [{ u32: T }, { u32: V }], [Math.ceil(T / 64)]);
   return nll;
+}
+
+/** In place: rows [offset, offset + N) of scores [rows, 2] ← (log p(target), target is the argmax) of logits [N, V]. */
+export function tokenScores(gpu: Gpu, logits: GpuTensor, targets: GpuTensor, scores: GpuTensor, offset: number): void {
+  const [N, V] = rowsCols(logits);
+  if ((offset + N) * 2 > scores.size) throw new Error(`tokenScores: rows up to ${offset + N} exceed the scores tensor`);
+  gpu.dispatch(gpu.pipeline('loglikelihood', 'tokenScores'), [logits, targets, scores], [{ u32: N }, { u32: V }, { u32: offset }], flat(gpu, N, 1));
+}
+
+/** Per request (rows [starts[r], starts[r + 1])): (Σ log p, 1 when every row is greedy), [R, 2]. */
+export function requestSums(gpu: Gpu, scores: GpuTensor, starts: GpuTensor): GpuTensor {
+  const R = starts.size - 1;
+  const out = gpu.tensor([R, 2], 'f32', 'requestSums.out');
+  gpu.dispatch(gpu.pipeline('loglikelihood', 'requestSums'), [scores, starts, out], [{ u32: R }], [Math.ceil(R / 64)]);
+  return out;
 }
 
 /** Number of NaN/Inf values in x. */

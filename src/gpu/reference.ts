@@ -67,14 +67,16 @@ export function rmsNorm(x: CpuTensor, g: CpuTensor, eps: number, perm: Uint32Arr
 }
 
 /** In place, HF rotate_half: pairs (i, i + D/2) inside each head; cos/sin tables [positions, D/2]. */
-export function rope(cos: CpuTensor, sin: CpuTensor, x: CpuTensor, H: number, D: number, pos0 = 0): void {
+/** layout (packed token trees, [T, 4]): each token's position is its 4th value, not pos0 + t. */
+export function rope(cos: CpuTensor, sin: CpuTensor, x: CpuTensor, H: number, D: number, pos0 = 0, layout: Uint32Array | null = null): void {
   const half = D / 2;
   const T = x.data.length / (H * D);
   for (let t = 0; t < T; t++)
     for (let h = 0; h < H; h++)
       for (let i = 0; i < half; i++) {
-        const c = cos.data[(pos0 + t) * half + i];
-        const s = sin.data[(pos0 + t) * half + i];
+        const pos = layout ? layout[4 * t + 3] : pos0 + t;
+        const c = cos.data[pos * half + i];
+        const s = sin.data[pos * half + i];
         const base = t * H * D + h * D;
         const x1 = x.data[base + i];
         const x2 = x.data[base + i + half];
@@ -83,35 +85,45 @@ export function rope(cos: CpuTensor, sin: CpuTensor, x: CpuTensor, H: number, D:
       }
 }
 
+/** The keys query t sees: all of [0, t] (causal), or with a packed layout its context range, then its own segment. */
+function keysOf(t: number, layout: Uint32Array | null): number[] {
+  const range = (a: number, b: number) => Array.from({ length: Math.max(0, b - a) }, (_, i) => a + i);
+  if (!layout) return range(0, t + 1);
+  return [...range(layout[4 * t], layout[4 * t + 1]), ...range(layout[4 * t + 2], t + 1)];
+}
+
 /** Causal attention, grouped-query: head h reads KV head h / (H / HKV). probLevels > 0 rounds each softmax
- * probability to round(p·L)/L before it weights V (RPTQ's 8-bit attention probabilities), with no renormalisation. */
-export function attention(q: CpuTensor, k: CpuTensor, v: CpuTensor, H: number, HKV: number, D: number, scale: number, probLevels = 0): CpuTensor {
+ * probability to round(p·L)/L before it weights V (RPTQ's 8-bit attention probabilities), with no renormalisation.
+ * layout (packed token trees, [T, 4]): query t sees keys [x, y) then [z, t] of its row (x, y, z, position). */
+export function attention(q: CpuTensor, k: CpuTensor, v: CpuTensor, H: number, HKV: number, D: number, scale: number, probLevels = 0, layout: Uint32Array | null = null): CpuTensor {
   const T = q.data.length / (H * D);
   const o = new Float32Array(q.data.length);
   const s = new Float64Array(T);
-  for (let t = 0; t < T; t++)
+  for (let t = 0; t < T; t++) {
+    const keys = keysOf(t, layout);
     for (let h = 0; h < H; h++) {
       const g = Math.floor(h / (H / HKV));
       const qb = t * H * D + h * D;
       let m = -Infinity;
-      for (let j = 0; j <= t; j++) {
+      for (const j of keys) {
         let d = 0;
         for (let c = 0; c < D; c++) d += q.data[qb + c] * k.data[j * HKV * D + g * D + c];
         s[j] = d * scale;
         m = Math.max(m, s[j]);
       }
       let l = 0;
-      for (let j = 0; j <= t; j++) l += s[j] = Math.exp(s[j] - m);
+      for (const j of keys) l += s[j] = Math.exp(s[j] - m);
       if (probLevels > 0) {
-        for (let j = 0; j <= t; j++) s[j] = roundEven(Math.fround((s[j] / l) * probLevels)) / probLevels;
+        for (const j of keys) s[j] = roundEven(Math.fround((s[j] / l) * probLevels)) / probLevels;
         l = 1;
       }
       for (let c = 0; c < D; c++) {
         let acc = 0;
-        for (let j = 0; j <= t; j++) acc += s[j] * v.data[j * HKV * D + g * D + c];
+        for (const j of keys) acc += s[j] * v.data[j * HKV * D + g * D + c];
         o[qb + c] = acc / l;
       }
     }
+  }
   return cpu(o, [...q.shape]);
 }
 
@@ -159,6 +171,40 @@ export function crossEntropy(logits: CpuTensor, targets: Uint32Array): CpuTensor
     nll[t] = Math.log(z) + m - row[targets[t]];
   }
   return cpu(nll, [T]);
+}
+
+/** In place: rows [offset, offset + N) of scores [rows, 2] ← (log p(target), target is the first argmax), in f64. */
+export function tokenScores(logits: CpuTensor, targets: Uint32Array, scores: CpuTensor, offset: number): void {
+  const [N, V] = rowsCols(logits);
+  for (let r = 0; r < N; r++) {
+    const row = logits.data.subarray(r * V, r * V + V);
+    let m = -Infinity;
+    let arg = -1;
+    row.forEach((v, c) => {
+      if (v > m) [m, arg] = [v, c];
+    });
+    let z = 0;
+    for (const v of row) z += Math.exp(v - m);
+    scores.data[2 * (offset + r)] = row[targets[r]] - m - Math.log(z);
+    scores.data[2 * (offset + r) + 1] = arg === targets[r] ? 1 : 0;
+  }
+}
+
+/** Per request (rows [starts[r], starts[r + 1])): (Σ log p, 1 when every row is greedy), [R, 2]. */
+export function requestSums(scores: CpuTensor, starts: Uint32Array): CpuTensor {
+  const R = starts.length - 1;
+  const out = new Float32Array(2 * R);
+  for (let r = 0; r < R; r++) {
+    let ll = 0;
+    let greedy = 1;
+    for (let i = starts[r]; i < starts[r + 1]; i++) {
+      ll += scores.data[2 * i];
+      greedy *= scores.data[2 * i + 1];
+    }
+    out[2 * r] = ll;
+    out[2 * r + 1] = greedy;
+  }
+  return cpu(out, [R, 2]);
 }
 
 export function checkFinite(x: CpuTensor): number {

@@ -22,7 +22,8 @@ export type ShaderName =
   | 'tokenQuant'
   | 'blockRotate'
   | 'greedyRotation'
-  | 'claqBlock';
+  | 'claqBlock'
+  | 'loglikelihood';
 
 let loader: ((name: ShaderName) => string) | null = null;
 const cache = new Map<ShaderName, string>();

@@ -1,11 +1,11 @@
 // The decoder forward pass, written once for both backends and both families. It runs block by block and calls
 // named hook points (taps.ts) that later stages attach to: every norm output and every linear layer's input/output.
-import type { Backend } from '../gpu/backend.ts';
 import { NonFiniteError } from '../errors.ts';
 import type { LinearRole } from './architecture.ts';
 import type { ModelConfig } from './config.ts';
 import { tapIn, tapOut, type ActSite, type Tap } from './taps.ts';
 import { isTokenQuant, type BlockWeights, type Linear, type WeightStore } from './weights.ts';
+import type { Backend, Ids } from '../gpu/backend.ts';
 
 export type { Tap, TapPoint } from './taps.ts';
 
@@ -13,6 +13,19 @@ export interface ForwardOptions<T> {
   taps?: Tap<T>;
   /** check each block's output for NaN/Inf and name the first block where one appears */
   checkFinite?: boolean;
+  /**
+   * Packed token trees ([T, 4] u32 per token: context keys [x, y), own segment from z, position w): several
+   * sequences sharing prefixes in one forward (zero-shot scoring). Absent: one causal sequence at positions 0..T−1.
+   */
+  layout?: Uint32Array;
+}
+
+/** Log-likelihood of scored rows, summed per request on the backend: only these come back to the host. */
+export interface RequestScores {
+  /** Σ log p(target) over each request's rows */
+  ll: Float32Array;
+  /** every row's target was the argmax */
+  greedy: boolean[];
 }
 
 export class Decoder<T> {
@@ -22,15 +35,15 @@ export class Decoder<T> {
     readonly weights: WeightStore<T>,
   ) {}
 
-  /** hidden states after the embeddings: [T, C] */
-  async embed(ids: Uint32Array): Promise<T> {
+  /** hidden states after the embeddings: [T, C]; positions 0..T−1 unless given (packed trees) */
+  async embed(ids: Uint32Array, positions?: Uint32Array): Promise<T> {
     const { be, cfg } = this;
     const g = await this.weights.global();
     const idsT = be.ids(ids);
     const h = be.embed(g.embedTokens, idsT);
     be.release(idsT);
     if (g.embedPositions) {
-      const pos = be.ids(Uint32Array.from(ids, (_, t) => t + cfg.positionOffset));
+      const pos = be.ids(Uint32Array.from(ids, (_, t) => (positions ? positions[t] : t) + cfg.positionOffset));
       const p = be.embed(g.embedPositions, pos);
       be.add(p, h);
       be.release(p);
@@ -75,7 +88,7 @@ export class Decoder<T> {
    * sites of ActSite; the taps see each tensor as the next op reads it, except `q.out`/`k.out`/`v.out`
    * and the rotary taps `q_rope`/`k_rope`, which see q, k, v before quantization.
    */
-  async block(layer: number, h: T, w: BlockWeights<T>, taps?: Tap<T>): Promise<void> {
+  async block(layer: number, h: T, w: BlockWeights<T>, taps?: Tap<T>, layout: Ids<T> | null = null): Promise<void> {
     const { be, cfg } = this;
     const { heads: H, kvHeads: HKV, headDim: D } = cfg;
     const L = w.linears;
@@ -89,15 +102,15 @@ export class Decoder<T> {
     be.release(a);
     if (cfg.rope) {
       const g = await this.weights.global();
-      be.rope(g.rope!.cos, g.rope!.sin, q, H, D, 0);
-      be.rope(g.rope!.cos, g.rope!.sin, k, HKV, D, 0);
+      be.rope(g.rope!.cos, g.rope!.sin, q, H, D, 0, layout);
+      be.rope(g.rope!.cos, g.rope!.sin, k, HKV, D, 0, layout);
       if (taps) await taps(layer, 'q_rope', q);
       if (taps) await taps(layer, 'k_rope', k);
     }
     q = this.site(q, w, 'q');
     k = this.site(k, w, 'k');
     v = this.site(v, w, 'v');
-    let o = be.attention(q, k, v, H, HKV, D, 1 / Math.sqrt(D), w.probLevels ?? 0);
+    let o = be.attention(q, k, v, H, HKV, D, 1 / Math.sqrt(D), w.probLevels ?? 0, layout);
     be.release(q);
     be.release(k);
     be.release(v);
@@ -155,21 +168,70 @@ export class Decoder<T> {
     return out;
   }
 
-  /** Whole window: embeddings, every block, NLL. */
-  async windowNll(ids: Uint32Array, opts: ForwardOptions<T> = {}): Promise<Float32Array> {
-    const h = await this.embed(ids);
-    for (let i = 0; i < this.cfg.layers; i++) {
-      const w = await this.weights.block(i);
-      await this.block(i, h, w, opts.taps);
-      this.weights.done(i, w);
-      if (opts.checkFinite) {
-        const bad = await this.be.countNonFinite(h);
-        if (bad > 0) {
-          this.be.release(h);
-          throw new NonFiniteError(`block ${i} produced ${bad} NaN/Inf values (first non-finite block: ${i})`);
+  /**
+   * Log-likelihoods of chosen rows without the logits leaving the backend: row rows[i] of the hidden states h
+   * predicts targets[i]; request r owns rows [starts[r], starts[r + 1]). Final norm and lm_head run on those rows
+   * only, in chunks that fit one binding.
+   */
+  async scoreRows(h: T, rows: Uint32Array, targets: Uint32Array, starts: Uint32Array): Promise<RequestScores> {
+    const { be, cfg } = this;
+    const g = await this.weights.global();
+    const rowIds = be.ids(rows);
+    const picked = be.embed(h, rowIds);
+    be.release(rowIds);
+    const hn = this.norm(picked, g.finalNorm);
+    be.release(picked);
+    const N = rows.length;
+    const scores = be.zeros([N, 2]);
+    const chunk = Math.max(1, Math.min(N, Math.floor(Math.min(be.maxTensorBytes, 256 * 2 ** 20) / (cfg.vocab * 4))));
+    for (let r0 = 0; r0 < N; r0 += chunk) {
+      const r1 = Math.min(N, r0 + chunk);
+      const part = r0 === 0 && r1 === N ? hn : be.rows(hn, r0, r1);
+      const logits = be.matmul(part, g.lmHead, null);
+      if (part !== hn) be.release(part);
+      const t = be.ids(targets.slice(r0, r1));
+      be.tokenScores(logits, t, scores, r0);
+      be.release(logits);
+      be.release(t);
+    }
+    be.release(hn);
+    const startIds = be.ids(starts);
+    const sums = be.requestSums(scores, startIds);
+    be.release(startIds);
+    be.release(scores);
+    const host = await be.toHost(sums);
+    be.release(sums);
+    const R = starts.length - 1;
+    return { ll: Float32Array.from({ length: R }, (_, r) => host[2 * r]), greedy: Array.from({ length: R }, (_, r) => host[2 * r + 1] === 1) };
+  }
+
+  /** Embeddings and every block: the last hidden states [T, C] (a new tensor the caller releases). */
+  async hidden(ids: Uint32Array, opts: ForwardOptions<T> = {}): Promise<T> {
+    const { be } = this;
+    const layout = opts.layout ? be.ids(opts.layout) : null;
+    const h = await this.embed(ids, opts.layout ? Uint32Array.from(ids, (_, t) => opts.layout![4 * t + 3]) : undefined);
+    try {
+      for (let i = 0; i < this.cfg.layers; i++) {
+        const w = await this.weights.block(i);
+        await this.block(i, h, w, opts.taps, layout);
+        this.weights.done(i, w);
+        if (opts.checkFinite) {
+          const bad = await be.countNonFinite(h);
+          if (bad > 0) throw new NonFiniteError(`block ${i} produced ${bad} NaN/Inf values (first non-finite block: ${i})`);
         }
       }
+    } catch (e) {
+      be.release(h);
+      throw e;
+    } finally {
+      be.release(layout);
     }
+    return h;
+  }
+
+  /** Whole window: embeddings, every block, NLL. */
+  async windowNll(ids: Uint32Array, opts: ForwardOptions<T> = {}): Promise<Float32Array> {
+    const h = await this.hidden(ids, opts);
     const nll = await this.nll(h, ids);
     this.be.release(h);
     return nll;
