@@ -5,6 +5,7 @@ import { OptionsError } from '../errors.ts';
 import { CHAINS, METHOD_LIST, METHODS, TRANSFORM_METHODS, type Method } from '../quant/index.ts';
 import { optionInfos, showValue, type OptionInfo } from '../quant/options.ts';
 import { calibrationOptions, chainOf, makeRecipe, validateRecipe, type QuantRecipe } from '../quant/recipe.ts';
+import { checkTaskName, SEED_TASKS, ZERO_SHOT_TASKS } from '../eval/zeroShotTasks.ts';
 
 export interface CliOptions {
   model: string;
@@ -25,6 +26,10 @@ export interface CliOptions {
   fromLink?: string;
   /** print the experiment and stop */
   dryRun: boolean;
+  /** zero-shot tasks (lm-eval names) */
+  tasks: string[];
+  /** the first N items of each task */
+  limit?: number;
 }
 
 type Kind = 'number' | 'string' | 'list' | 'bool';
@@ -45,6 +50,9 @@ const RUN_FLAGS: Record<string, Kind> = {
   baselines: 'bool',
   from_link: 'string',
   dry_run: 'bool',
+  tasks: 'list',
+  limit: 'number',
+  num_fewshot: 'number',
 };
 
 const norm = (flag: string) => flag.replace(/-/g, '_');
@@ -79,6 +87,10 @@ export const USAGE = [
   'evaluation and running:',
   '  --eval_ppl wikitext2,ptb,c4       datasets: wikitext2 ptb ptb-new c4 tinystories tinystories-file',
   '  --eval_windows K                  score only the first K windows (--seqlen is the window length, capped at the model)',
+  `  --tasks ${SEED_TASKS.join(',')}`,
+  `                                    zero-shot tasks scored as lm-evaluation-harness (also ${ZERO_SHOT_TASKS.filter((t) => !SEED_TASKS.includes(t)).join(', ')})`,
+  '  --limit N                         the first N items of each task (recorded with the results)',
+  '  --num_fewshot 0                   zero-shot only: other values are refused',
   '  --baselines                       also run the steps\' baselines (RPTQ: contiguous groups, per tensor; DuQuant: per-token, smoothing alone; CLAQ: GPTQ at the same code bits)',
   '  --data_dir DIR|URL                evaluation texts (default ../shared/data)',
   '  --json FILE                       write {model, config, ppl, timings, device, quant}',
@@ -198,6 +210,12 @@ export function parseArgs(argv: string[]): CliOptions {
   validateRecipe(r);
   const backend = String(raw.backend ?? 'webgpu');
   if (backend !== 'webgpu' && backend !== 'reference') throw new OptionsError(`--backend must be webgpu or reference (got "${backend}")`);
+  const tasks = ((raw.tasks as string[] | undefined) ?? []).map(checkTaskName);
+  const limit = num('limit');
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new OptionsError(`--limit must be a positive integer (got ${showValue(limit)})`);
+  if (limit !== undefined && tasks.length === 0) throw new OptionsError('--limit counts zero-shot items: give --tasks too');
+  const fewshot = num('num_fewshot');
+  if (fewshot !== undefined && fewshot !== 0) throw new OptionsError(`--num_fewshot ${showValue(fewshot)}: the lab scores zero-shot only, as the seed papers report; use --num_fewshot 0 or leave it out`);
   const evalWindows = num('eval_windows');
   if (evalWindows !== undefined && (!Number.isInteger(evalWindows) || evalWindows < 1)) throw new OptionsError(`--eval_windows must be a positive integer (got ${showValue(evalWindows)})`);
   return {
@@ -216,6 +234,8 @@ export function parseArgs(argv: string[]): CliOptions {
     baselines: raw.baselines === true,
     fromLink,
     dryRun: raw.dry_run === true,
+    tasks: [...new Set(tasks)],
+    limit,
   };
 }
 

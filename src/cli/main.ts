@@ -56,9 +56,37 @@ function printResult(result: EvalResult): void {
   });
   const head = result.pplBefore ? '| dataset          | windows |    FP ppl  |  quant ppl |\n|---|---|---|---|' : '| dataset          | windows | perplexity |\n|---|---|---|';
   console.log(`${head}\n${rows.join('\n')}`);
+  if (result.tasks) console.log(taskTable(result));
   for (const b of result.baselines ?? []) console.log(`baseline ${b.label}: ${Object.entries(b.ppl).map(([ds, v]) => `${ds} ${v.toFixed(4)}`).join(', ')}`);
+  for (const b of result.baselines ?? []) {
+    for (const t of Object.values(b.tasks ?? {})) console.log(`baseline ${b.label}: ${t.task} acc ${t.acc.toFixed(4)}${t.accNorm !== undefined ? ` acc_norm ${t.accNorm.toFixed(4)}` : ''}`);
+  }
   for (const c of result.caveats ?? []) console.log(`warning: ${c}`);
   console.log(`peak GPU memory in use ${(result.peakGpuBytes / 2 ** 20).toFixed(1)} MiB`);
+}
+
+/** lm-eval's table, one row per task and metric, with FP and quantized side by side when a method ran. */
+export function taskTable(result: EvalResult): string {
+  const before = result.tasksBefore;
+  const cell = (v: number | undefined, se?: number | null) => (v === undefined ? '' : `${v.toFixed(4)}${se != null ? ` ± ${se.toFixed(4)}` : ''}`);
+  const lines = [
+    before ? '| task | items | metric | FP | quantized | Δ | s |\n|---|---|---|---|---|---|---|' : '| task | items | metric | value | s |\n|---|---|---|---|---|',
+  ];
+  for (const t of Object.values(result.tasks ?? {})) {
+    const b = before?.[t.task];
+    const metrics: [string, number | undefined, number | null | undefined, number | undefined, number | null | undefined][] = [
+      ['acc', t.acc, t.accStderr, b?.acc, b?.accStderr],
+      ['acc_norm', t.accNorm, t.accNormStderr, b?.accNorm, b?.accNormStderr],
+      ['perplexity', t.perplexity, null, b?.perplexity, null],
+    ];
+    for (const [name, v, se, fp, fpSe] of metrics) {
+      if (v === undefined) continue;
+      const seconds = t.seconds.toFixed(1);
+      lines.push(before ? `| ${t.task} | ${t.items} | ${name} | ${cell(fp, fpSe)} | ${cell(v, se)} | ${fp !== undefined ? (v - fp >= 0 ? '+' : '') + (v - fp).toFixed(4) : ''} | ${seconds} |` : `| ${t.task} | ${t.items} | ${name} | ${cell(v, se)} | ${seconds} |`);
+    }
+  }
+  if (result.config.limit) lines.push(`(first ${result.config.limit} items of each task: --limit ${result.config.limit})`);
+  return lines.join('\n');
 }
 
 /** The bundled fixtures: ../shared/models next to the project. */
@@ -99,6 +127,8 @@ export function applyLink(opts: CliOptions, spec: ExperimentSpec | undefined): C
     evalPpl: spec.eval.datasets,
     seqlen: spec.eval.seqlen,
     evalWindows: spec.eval.windows ?? undefined,
+    tasks: spec.eval.tasks ?? [],
+    limit: spec.eval.limit ?? undefined,
   };
 }
 
@@ -107,7 +137,7 @@ export function cliSpec(opts: CliOptions, linkModel?: ModelRef): ExperimentSpec 
   return {
     model: linkModel ?? modelRefOf(opts.model),
     recipe: opts.recipe,
-    eval: { datasets: opts.evalPpl, seqlen: opts.seqlen, windows: opts.evalWindows ?? null },
+    eval: { datasets: opts.evalPpl, seqlen: opts.seqlen, windows: opts.evalWindows ?? null, ...(opts.tasks.length ? { tasks: opts.tasks, limit: opts.limit ?? null } : {}) },
   };
 }
 
@@ -123,7 +153,8 @@ export async function main(argv: string[]): Promise<number> {
   let lastLine = '';
   const result = await runExperiment(
     { datasets: opts.evalPpl, recipe: opts.recipe, seqlen: opts.seqlen, windows: opts.evalWindows, backend: opts.backend, checkFinite: opts.checkFinite,
-      maxResidentBytes: opts.residentMb !== undefined ? opts.residentMb * 2 ** 20 : undefined, baselines: opts.baselines ? allBaselines(opts.recipe) : undefined },
+      maxResidentBytes: opts.residentMb !== undefined ? opts.residentMb * 2 ** 20 : undefined, baselines: opts.baselines ? allBaselines(opts.recipe) : undefined,
+      tasks: opts.tasks, limit: opts.limit },
     {
       source,
       readText,

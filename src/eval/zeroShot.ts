@@ -95,8 +95,13 @@ export interface PackedForward {
   requests: number[];
 }
 
-/** Lays trees out one after another: context (x = y = 0, z = tree start), then each continuation segment. */
-export function packTrees(trees: Tree[]): PackedForward {
+/**
+ * Lays trees out one after another: context (x = y = 0, z = tree start), then each continuation segment. `plain`:
+ * one tree with one continuation is an ordinary causal sequence, run without a layout (the unshared path); shared
+ * scoring always packs, so a request meets the same kernels whatever the batch.
+ */
+export function packTrees(trees: Tree[], plain = false): PackedForward {
+  if (plain && (trees.length !== 1 || trees[0].conts.length !== 1)) throw new Error('packTrees: a plain sequence is one tree with one continuation');
   const T = trees.reduce((n, t) => n + treeTokens(t), 0);
   const ids = new Uint32Array(T);
   const layout = new Uint32Array(4 * T);
@@ -125,7 +130,6 @@ export function packTrees(trees: Tree[]): PackedForward {
       requests.push(tree.requests[i]);
     });
   }
-  const plain = trees.length === 1 && trees[0].conts.length === 1;
   return { ids, layout: plain ? null : layout, rows: Uint32Array.from(rows), targets: Uint32Array.from(targets), starts: Uint32Array.from(starts), requests };
 }
 
@@ -161,7 +165,7 @@ export async function scoreItems<T>(decoder: Decoder<T>, tok: TextTokenizer, tas
     // without sharing, every request runs as its own sequence
     const forwards = share ? [trees] : trees.map((t) => [t]);
     for (const group of forwards) {
-      const f = packTrees(group);
+      const f = packTrees(group, !share);
       const h = await decoder.hidden(f.ids, { layout: f.layout ?? undefined });
       const s = await decoder.scoreRows(h, f.rows, f.targets, f.starts);
       decoder.be.release(h);

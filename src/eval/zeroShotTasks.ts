@@ -30,7 +30,8 @@ interface TaskSpec {
   item(line: unknown): ZeroShotItem;
 }
 
-const choicesItem = z.strictObject({ query: z.string(), choices: z.array(z.string()).min(1), gold: z.number().int().min(0) });
+const choiceList = z.array(z.string()).min(1, 'the choice list is empty');
+const choicesItem = z.strictObject({ query: z.string(), choices: choiceList, gold: z.number().int().min(0) });
 
 /** Multiple choice with one shared context: each continuation is " " + choice (lm-eval's target delimiter). */
 function multipleChoice(context: string, choices: string[], gold: number): ZeroShotItem {
@@ -94,7 +95,7 @@ export const TASKS: Record<ZeroShotTask, TaskSpec> = {
     file: 'hellaswag.jsonl',
     metrics: ['acc', 'acc_norm'],
     item(line) {
-      const d = z.strictObject({ ctx: z.string(), endings: z.array(z.string()).min(1), gold: z.number().int().min(0) }).parse(line);
+      const d = z.strictObject({ ctx: z.string(), endings: choiceList, gold: z.number().int().min(0) }).parse(line);
       return multipleChoice(hellaswagPreprocess(d.ctx), d.endings.map(hellaswagPreprocess), d.gold);
     },
   },
@@ -102,7 +103,7 @@ export const TASKS: Record<ZeroShotTask, TaskSpec> = {
     file: 'winogrande.jsonl',
     metrics: ['acc'],
     item(line) {
-      const d = z.strictObject({ context_options: z.array(z.string()).min(1), continuation: z.string(), gold: z.number().int().min(0) }).parse(line);
+      const d = z.strictObject({ context_options: choiceList, continuation: z.string(), gold: z.number().int().min(0) }).parse(line);
       if (d.gold >= d.context_options.length) throw new Error(`gold ${d.gold} is not one of the ${d.context_options.length} options`);
       // partial scoring: one context per option, the same continuation after each
       const cont = ' ' + d.continuation;
@@ -137,4 +138,14 @@ export function parseTask(task: ZeroShotTask, jsonl: string, location: string, l
   }
   if (items.length === 0) throw new DatasetError(`${location} has no ${task} items`);
   return items;
+}
+
+/** Task files live under this folder of the data folder (../shared/data/zeroshot/, or the same names elsewhere). */
+export const TASK_DIR = 'zeroshot/';
+
+/** A task's items read through the data folder's reader (checked: not an HTML page, every line JSON), then parsed. */
+export async function loadTask(task: ZeroShotTask, read: (rel: string) => Promise<string>, limit?: number): Promise<{ items: ZeroShotItem[]; text: string }> {
+  const rel = TASK_DIR + TASKS[task].file;
+  const text = await read(rel);
+  return { items: parseTask(task, text, rel, limit), text };
 }

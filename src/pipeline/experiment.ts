@@ -4,6 +4,8 @@ import { gpuBackend, referenceBackend, type Backend } from '../gpu/backend.ts';
 import { Gpu } from '../gpu/gpu.ts';
 import { evalText, checkDatasetName, type EvalText, type TextReader } from '../eval/datasets.ts';
 import { perplexity, tokenizeEval } from '../eval/perplexity.ts';
+import { scoreTask, type TaskScore } from '../eval/zeroShot.ts';
+import { checkTaskName, loadTask, type ZeroShotItem, type ZeroShotTask } from '../eval/zeroShotTasks.ts';
 import { Decoder } from '../model/forward.ts';
 import { loadModel } from '../model/load.ts';
 import { withProgress, type ModelSource } from '../model/source.ts';
@@ -30,10 +32,14 @@ export interface EvalContext {
 }
 
 /** Digests of the texts a run reads, for its cache keys. */
-async function hashTexts(evalTexts: Record<string, EvalText>, calib: string | null): Promise<{ eval: Record<string, string>; calib?: string }> {
-  const out: { eval: Record<string, string>; calib?: string } = { eval: {} };
+async function hashTexts(evalTexts: Record<string, EvalText>, calib: string | null, taskTexts: Record<string, string>): Promise<{ eval: Record<string, string>; calib?: string; tasks?: Record<string, string> }> {
+  const out: { eval: Record<string, string>; calib?: string; tasks?: Record<string, string> } = { eval: {} };
   for (const [ds, t] of Object.entries(evalTexts)) out.eval[ds] = await textDigest(t.text);
   if (calib !== null) out.calib = await textDigest(calib);
+  if (Object.keys(taskTexts).length) {
+    out.tasks = {};
+    for (const [task, text] of Object.entries(taskTexts)) out.tasks[task] = await textDigest(text);
+  }
   return out;
 }
 
@@ -74,6 +80,8 @@ function baselineRecipes(r: QuantRecipe, names: string[] | undefined): { name: s
 
 export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise<EvalResult> {
   req.datasets.forEach(checkDatasetName);
+  const taskNames = (req.tasks ?? []).map(checkTaskName);
+  if (req.limit !== undefined && (!Number.isInteger(req.limit) || req.limit < 1)) throw new OptionsError(`--limit must be a positive integer (got ${req.limit})`);
   const r = req.recipe ?? makeRecipe({ seqlen: req.seqlen ?? 2048 });
   validateRecipe(r);
   const quantize = r.steps.length > 0;
@@ -103,15 +111,18 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
   // different text under the same dataset name never returns another text's figures
   const evalTexts: Record<string, EvalText> = {};
   for (const ds of req.datasets) evalTexts[ds] = await evalText(ds, ctx.readText, seqlen);
+  const tasks: Partial<Record<ZeroShotTask, ZeroShotItem[]>> = {};
+  const taskTexts: Record<string, string> = {};
+  for (const task of taskNames) ({ items: tasks[task], text: taskTexts[task] } = await loadTask(task, ctx.readText, req.limit));
   const calibText = quantize ? await calibrationText(r.calib, ctx.readText, ctx.readFile) : null;
   if (calibText !== null) {
     const overlap = calibrationOverlap(calibText, Object.fromEntries(Object.entries(evalTexts).map(([ds, t]) => [ds, t.text])));
     if (overlap.length) caveats.push(`the calibration text (${r.calib}) overlaps the evaluation text of ${overlap.join(', ')}: the quantized figure there is flattered`);
   }
-  const textHashes = cache ? await hashTexts(evalTexts, calibText) : null;
+  const textHashes = cache ? await hashTexts(evalTexts, calibText, taskTexts) : null;
   const modelKey = cache ? await modelKeyOf(group, model.config, model.checkpoint) : '';
   const resultKey = cache
-    ? `result|${modelKey}|${await hashOf({ r, datasets: req.datasets, seqlen: req.seqlen, windows: req.windows, skipBefore: req.skipBefore, baselines: req.baselines, backend: req.backend, checkFinite: req.checkFinite, texts: textHashes })}`
+    ? `result|${modelKey}|${await hashOf({ r, datasets: req.datasets, seqlen: req.seqlen, windows: req.windows, skipBefore: req.skipBefore, baselines: req.baselines, backend: req.backend, checkFinite: req.checkFinite, texts: textHashes, ...(taskNames.length ? { tasks: taskNames, limit: req.limit } : {}) })}`
     : '';
   const hit = cache ? await cache.get<EvalResult>(resultKey) : undefined;
   if (hit) {
@@ -180,7 +191,23 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
         ppl[ds] = res.ppl;
         windows[ds] = res.windows;
       }
-      return { ppl, windows, evalMs };
+      const scores: Record<string, TaskScore> = {};
+      for (const task of taskNames) {
+        scores[task] = await scoreTask(decoder, model.tokenizer, task, tasks[task]!, {
+          ...req.packing,
+          signal: ctx.signal,
+          onProgress: (p) => {
+            const left = (p.total - p.done) / p.itemsPerSecond;
+            report({
+              stage: 'evaluate',
+              label: `${phase}${task} ${p.done}/${p.total} items (${p.itemsPerSecond.toFixed(1)} items/s${p.done < p.total ? `, ~${left.toFixed(0)} s left` : ''})`,
+              fraction: p.done / p.total,
+              items: { task, done: p.done, total: p.total, perSecond: p.itemsPerSecond },
+            });
+          },
+        });
+      }
+      return { ppl, windows, evalMs, tasks: scores };
     };
     /** quantizes the target's weights in place with a recipe, then evaluates them */
     const quantizeAndEvaluate = async (rq: QuantRecipe, target: Awaited<ReturnType<typeof loadWeights>>, phase: string) => {
@@ -210,22 +237,23 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
           previous.weights.dispose();
           previous = await loadWeights();
           const b = await quantizeAndEvaluate(rb, previous, `baseline ${name}: `);
-          baselines.push({ name, label: recipeLabel(rb), ppl: b.ppl, layers: b.quant.layers });
+          baselines.push({ name, label: recipeLabel(rb), ppl: b.ppl, ...(taskNames.length ? { tasks: b.tasks } : {}), layers: b.quant.layers });
         }
       }
     }
-    const { ppl, windows, evalMs } = after;
+    const { ppl, windows, evalMs, tasks: taskScores } = after;
     const result: EvalResult = {
       model: ctx.source.id,
       modelType: cfg.modelType,
       parameters: model.parameters,
-      config: { ...recipeBits(r), seqlen, windows: req.windows, backend: backendName, recipe: quantize ? r : undefined, steps: quantize ? chainOf(r) : undefined },
+      config: { ...recipeBits(r), seqlen, windows: req.windows, backend: backendName, recipe: quantize ? r : undefined, steps: quantize ? chainOf(r) : undefined, ...(taskNames.length && req.limit ? { limit: req.limit } : {}) },
       ppl,
       pplBefore: quantize ? before?.ppl : undefined,
+      ...(taskNames.length ? { tasks: taskScores, tasksBefore: quantize ? before?.tasks : undefined } : {}),
       quant,
       baselines,
       windows,
-      timings: { loadMs, evalMs, tokensPerSecond: tokensScored / (scoringMs / 1000) },
+      timings: { loadMs, evalMs, tokensPerSecond: scoringMs > 0 ? tokensScored / (scoringMs / 1000) : 0 },
       device: gpu ? { description: gpu.info.description, software: gpu.info.software, shaderF16: gpu.info.shaderF16 } : null,
       peakGpuBytes: gpu?.peakBytes ?? 0,
       ...(caveats.length ? { caveats } : {}),

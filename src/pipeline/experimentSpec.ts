@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { CALIBRATION_SETS } from '../eval/calibration.ts';
 import { EVAL_DATASETS } from '../eval/datasets.ts';
+import { ZERO_SHOT_TASKS } from '../eval/zeroShotTasks.ts';
 import { parseHubId } from '../model/source.ts';
 import { calibrationOptions, describeSteps, recipeLabel, stepSchema, type QuantRecipe } from '../quant/recipe.ts';
 import { METHODS } from '../quant/index.ts';
@@ -23,6 +24,10 @@ export interface EvalSpec {
   windows: number | null;
   /** also run the steps' baselines in the same run (RPTQ's groupings, DuQuant's, CLAQ's GPTQ) */
   baselines?: boolean;
+  /** zero-shot tasks (lm-eval names) */
+  tasks?: string[];
+  /** the first N items of each task; null = all */
+  limit?: number | null;
 }
 
 export interface ExperimentSpec {
@@ -31,11 +36,22 @@ export interface ExperimentSpec {
   eval: EvalSpec;
 }
 
+/** A task's figures as a link and the Results table carry them. */
+export interface TaskFigures {
+  items: number;
+  acc: number;
+  accNorm?: number;
+  perplexity?: number;
+}
+
 /** What a link may carry of a run's outcome: figures only, never tensors. */
 export interface ResultSummary {
   label: string;
   ppl: Record<string, number>;
   pplBefore?: Record<string, number>;
+  /** zero-shot accuracy by task (and lambada's perplexity) */
+  tasks?: Record<string, TaskFigures>;
+  tasksBefore?: Record<string, TaskFigures>;
   /** mean bits per weight over the quantized layers */
   bitsPerWeight?: number;
   /** of which the codes; the rest is scales and zeros (or CLAQ's codebooks and reserved values: bitsOverhead) */
@@ -79,19 +95,30 @@ export const recipeSchema = calibrationOptions.extend({ calib: linkCalibration, 
 export const experimentSchema = z.strictObject({
   model: modelRefSchema,
   recipe: recipeSchema,
-  eval: z.strictObject({
-    datasets: z.array(z.enum(EVAL_DATASETS)).min(1).max(EVAL_DATASETS.length),
-    seqlen: z.number().int().min(2).max(1 << 17),
-    windows: z.number().int().min(1).nullable(),
-    baselines: z.boolean().optional(),
-  }),
+  eval: z
+    .strictObject({
+      datasets: z.array(z.enum(EVAL_DATASETS)).max(EVAL_DATASETS.length),
+      seqlen: z.number().int().min(2).max(1 << 17),
+      windows: z.number().int().min(1).nullable(),
+      baselines: z.boolean().optional(),
+      tasks: z.array(z.enum(ZERO_SHOT_TASKS)).min(1).max(ZERO_SHOT_TASKS.length).optional(),
+      limit: z.number().int().min(1).nullable().optional(),
+    })
+    .refine((e) => e.datasets.length > 0 || (e.tasks?.length ?? 0) > 0, 'the experiment evaluates nothing: name a perplexity dataset or a zero-shot task'),
 });
 
 const figures = z.partialRecord(z.enum(EVAL_DATASETS), z.number().positive());
+const accuracy = z.number().min(0).max(1);
+const taskFigures = z.partialRecord(
+  z.enum(ZERO_SHOT_TASKS),
+  z.strictObject({ items: z.number().int().min(1), acc: accuracy, accNorm: accuracy.optional(), perplexity: z.number().positive().optional() }),
+);
 export const resultSummarySchema = z.strictObject({
   label: z.string().max(200),
   ppl: figures,
   pplBefore: figures.optional(),
+  tasks: taskFigures.optional(),
+  tasksBefore: taskFigures.optional(),
   bitsPerWeight: z.number().positive().max(64).optional(),
   codeBits: z.number().positive().max(64).optional(),
   bitsOverhead: z.enum(['scales/zeros', 'codebooks and reserved values']).optional(),
@@ -124,7 +151,8 @@ export function describeSpec(s: ExperimentSpec): string {
     parts.push(`calib ${r.calib} ${r.nsamples}×${r.seqlen} seed ${r.seed}`, ...describeSteps(r));
     if (r.hiddenLayerNum) parts.push(`first ${r.hiddenLayerNum} blocks`);
   }
-  parts.push(`eval ${s.eval.datasets.join(',')} seqlen ${s.eval.seqlen} windows ${s.eval.windows ?? 'all'}`);
+  if (s.eval.datasets.length) parts.push(`eval ${s.eval.datasets.join(',')} seqlen ${s.eval.seqlen} windows ${s.eval.windows ?? 'all'}`);
+  if (s.eval.tasks?.length) parts.push(`tasks ${s.eval.tasks.join(',')} items ${s.eval.limit ?? 'all'}`);
   return parts.join(' · ');
 }
 
@@ -163,5 +191,9 @@ export function specFields(s: ExperimentSpec): SpecField[] {
   add('eval', s.eval.datasets.join(','));
   add('eval seqlen', s.eval.seqlen);
   add('eval windows', s.eval.windows ?? 'all');
+  if (s.eval.tasks?.length) {
+    add('tasks', s.eval.tasks.join(','));
+    add('task items', s.eval.limit ?? 'all');
+  }
   return out;
 }

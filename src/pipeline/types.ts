@@ -1,6 +1,9 @@
 // What crosses the worker boundary and what the CLI writes: plain, serializable summaries only.
 import type { QuantRecipe } from '../quant/recipe.ts';
 import type { SiteReport } from '../quant/siteReport.ts';
+import type { PackingOptions, TaskScore } from '../eval/zeroShot.ts';
+
+export type { TaskScore };
 
 export type Stage = 'load' | 'quantize' | 'evaluate';
 
@@ -12,6 +15,8 @@ export interface Progress {
   fraction: number;
   loadedBytes?: number;
   totalBytes?: number;
+  /** zero-shot scoring: the task and its items done so far */
+  items?: { task: string; done: number; total: number; perSecond: number };
 }
 
 export interface EvalRequest {
@@ -31,6 +36,12 @@ export interface EvalRequest {
   backend?: 'webgpu' | 'reference';
   /** also quantize and evaluate these baselines of the recipe's transform (RPTQ: contiguous, tensor) */
   baselines?: string[];
+  /** zero-shot tasks scored after perplexity (lm-eval names) */
+  tasks?: string[];
+  /** the first N items of each task */
+  limit?: number;
+  /** how zero-shot requests are packed (results do not depend on it) */
+  packing?: PackingOptions;
 }
 
 export interface DeviceSummary {
@@ -112,14 +123,18 @@ export interface EvalResult {
   model: string;
   modelType: string;
   parameters: number;
-  config: { wbits: number; abits: number; seqlen: number; windows?: number; backend: string; recipe?: QuantRecipe; steps?: string };
+  config: { wbits: number; abits: number; seqlen: number; windows?: number; backend: string; recipe?: QuantRecipe; steps?: string; limit?: number };
   /** perplexity of the evaluated model (quantized when a method ran) */
   ppl: Record<string, number>;
   /** full-precision perplexity measured in the same run, when a method ran */
   pplBefore?: Record<string, number>;
+  /** zero-shot figures of the evaluated model, by task */
+  tasks?: Record<string, TaskScore>;
+  /** full-precision zero-shot figures measured in the same run, when a method ran */
+  tasksBefore?: Record<string, TaskScore>;
   quant?: QuantSummary;
   /** the transform's baselines measured in the same run (RPTQ: the same recipe with another channel grouping) */
-  baselines?: { name: string; label: string; ppl: Record<string, number>; layers: LayerReport[] }[];
+  baselines?: { name: string; label: string; ppl: Record<string, number>; tasks?: Record<string, TaskScore>; layers: LayerReport[] }[];
   windows: Record<string, number>;
   timings: { loadMs: number; evalMs: Record<string, number>; tokensPerSecond: number };
   device: DeviceSummary | null;
