@@ -24,6 +24,8 @@ export type Metric = 'acc' | 'acc_norm' | 'perplexity';
 
 interface TaskSpec {
   file: string;
+  /** items in lm-eval's split (the file in ../shared/data/zeroshot) */
+  size: number;
   metrics: Metric[];
   /** lambada: greedy match of one continuation, not a choice among several */
   greedy?: boolean;
@@ -47,6 +49,7 @@ export function hellaswagPreprocess(text: string): string {
 export const TASKS: Record<ZeroShotTask, TaskSpec> = {
   lambada_openai: {
     file: 'lambada_openai.jsonl',
+    size: 5153,
     metrics: ['acc', 'perplexity'],
     greedy: true,
     item(line) {
@@ -58,6 +61,7 @@ export const TASKS: Record<ZeroShotTask, TaskSpec> = {
   },
   piqa: {
     file: 'piqa.jsonl',
+    size: 1838,
     metrics: ['acc', 'acc_norm'],
     item(line) {
       const d = z.strictObject({ goal: z.string(), sol1: z.string(), sol2: z.string(), label: z.union([z.literal(0), z.literal(1)]) }).parse(line);
@@ -66,16 +70,19 @@ export const TASKS: Record<ZeroShotTask, TaskSpec> = {
   },
   arc_easy: {
     file: 'arc_easy.jsonl',
+    size: 2376,
     metrics: ['acc', 'acc_norm'],
     item: (line) => arcItem(line),
   },
   arc_challenge: {
     file: 'arc_challenge.jsonl',
+    size: 1172,
     metrics: ['acc', 'acc_norm'],
     item: (line) => arcItem(line),
   },
   openbookqa: {
     file: 'openbookqa.jsonl',
+    size: 500,
     metrics: ['acc', 'acc_norm'],
     item(line) {
       const d = choicesItem.parse(line);
@@ -84,6 +91,7 @@ export const TASKS: Record<ZeroShotTask, TaskSpec> = {
   },
   boolq: {
     file: 'boolq.jsonl',
+    size: 3270,
     metrics: ['acc'],
     item(line) {
       const d = choicesItem.parse(line);
@@ -93,6 +101,7 @@ export const TASKS: Record<ZeroShotTask, TaskSpec> = {
   },
   hellaswag: {
     file: 'hellaswag.jsonl',
+    size: 10042,
     metrics: ['acc', 'acc_norm'],
     item(line) {
       const d = z.strictObject({ ctx: z.string(), endings: choiceList, gold: z.number().int().min(0) }).parse(line);
@@ -101,6 +110,7 @@ export const TASKS: Record<ZeroShotTask, TaskSpec> = {
   },
   winogrande: {
     file: 'winogrande.jsonl',
+    size: 1267,
     metrics: ['acc'],
     item(line) {
       const d = z.strictObject({ context_options: choiceList, continuation: z.string(), gold: z.number().int().min(0) }).parse(line);

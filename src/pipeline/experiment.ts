@@ -202,7 +202,7 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
               stage: 'evaluate',
               label: `${phase}${task} ${p.done}/${p.total} items (${p.itemsPerSecond.toFixed(1)} items/s${p.done < p.total ? `, ~${left.toFixed(0)} s left` : ''})`,
               fraction: p.done / p.total,
-              items: { task, done: p.done, total: p.total, perSecond: p.itemsPerSecond },
+              items: { phase: phase.trim().replace(/:$/, ''), task, done: p.done, total: p.total, perSecond: p.itemsPerSecond },
             });
           },
         });

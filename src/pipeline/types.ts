@@ -16,7 +16,7 @@ export interface Progress {
   loadedBytes?: number;
   totalBytes?: number;
   /** zero-shot scoring: the task and its items done so far */
-  items?: { task: string; done: number; total: number; perSecond: number };
+  items?: { phase: string; task: string; done: number; total: number; perSecond: number };
 }
 
 export interface EvalRequest {

@@ -7,6 +7,7 @@ import { baselineNames } from '../quant/baselines.ts';
 import { inFormWords, makeRecipe, resolveSteps, validateRecipe, type QuantRecipe } from '../quant/recipe.ts';
 import { METHOD_LIST, METHODS, PRESETS, type WeightMethod } from '../quant/index.ts';
 import { calibrationKind } from '../eval/calibration.ts';
+import { ZERO_SHOT_TASKS } from '../eval/zeroShotTasks.ts';
 import { isLinkCalibration, type EvalSpec, type ExperimentSpec } from '../pipeline/experimentSpec.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { describeChoice, modelRef } from './modelSlice.ts';
@@ -38,6 +39,10 @@ export interface ExperimentSlice {
   windows: number | null;
   /** also run the steps' baselines (CLAQ: GPTQ at the same bits) */
   baselines: boolean;
+  /** zero-shot tasks (lm-eval names) */
+  tasks: string[];
+  /** the first N items of each task; null = all */
+  limit: number | null;
   dataBase: string;
   /** calibration URLs the user typed or allowed: a URL that came from a link is fetched only once confirmed */
   calibAllowed: string[];
@@ -47,7 +52,7 @@ export interface ExperimentSlice {
   /** a calibration source typed or picked in the form (a URL typed by the user needs no confirmation) */
   setCalibration(calib: string): void;
   allowCalibration(url: string): void;
-  setExperiment(p: Partial<Pick<ExperimentSlice, 'datasets' | 'seqlen' | 'windows' | 'baselines' | 'dataBase'>>): void;
+  setExperiment(p: Partial<Pick<ExperimentSlice, 'datasets' | 'seqlen' | 'windows' | 'baselines' | 'dataBase' | 'tasks' | 'limit'>>): void;
   applyPreset(label: string): void;
   /** the form as an experiment (what a share link carries) */
   spec(): ExperimentSpec;
@@ -104,8 +109,9 @@ export function presetProblem(s: FormState & Pick<LabState, 'model' | 'probe'>, 
 }
 
 /** The form's first problem, shown next to the fields; null when it can run. */
-export function recipeProblem(s: FormState & Pick<LabState, 'datasets' | 'model' | 'probe' | 'calibAllowed'>): string | null {
-  if (s.datasets.length === 0) return 'Pick at least one dataset.';
+export function recipeProblem(s: FormState & Pick<LabState, 'datasets' | 'tasks' | 'limit' | 'model' | 'probe' | 'calibAllowed'>): string | null {
+  if (s.datasets.length === 0 && s.tasks.length === 0) return 'Pick at least one perplexity dataset or zero-shot task.';
+  if (s.tasks.length && s.limit !== null && (!Number.isInteger(s.limit) || s.limit < 1)) return 'Items per task must be a positive integer (blank = all).';
   if (s.model.kind === 'files' && s.model.files.length === 0) {
     return `This experiment's model is local files ("${s.model.label}") that only its author has: pick that folder in the Model panel (Local folder…, or drop its files) before running.`;
   }
@@ -132,6 +138,8 @@ export const createExperimentSlice: StateCreator<LabState, [], [], ExperimentSli
   seqlen: 512,
   windows: 4,
   baselines: false,
+  tasks: [],
+  limit: 100,
   dataBase: '/shared/data/',
   calibAllowed: [],
   setChain: (chain) => set({ chain }),
@@ -147,7 +155,14 @@ export const createExperimentSlice: StateCreator<LabState, [], [], ExperimentSli
   spec() {
     const s = get();
     // the flag travels only where the chain offers baselines (the checkbox is hidden otherwise)
-    const ev: EvalSpec = { datasets: s.datasets, seqlen: s.seqlen, windows: s.windows, ...(s.baselines && baselineNames(s.chain).length ? { baselines: true } : {}) };
+    const ev: EvalSpec = {
+      datasets: s.datasets,
+      seqlen: s.seqlen,
+      windows: s.windows,
+      ...(s.baselines && baselineNames(s.chain).length ? { baselines: true } : {}),
+      // tasks in the registry's order, so the same choice is the same experiment
+      ...(s.tasks.length ? { tasks: ZERO_SHOT_TASKS.filter((t) => s.tasks.includes(t)), limit: s.limit } : {}),
+    };
     return { model: modelRef(s.model), recipe: formRecipe(s), eval: ev };
   },
   applySpec(spec) {
@@ -159,7 +174,7 @@ export const createExperimentSlice: StateCreator<LabState, [], [], ExperimentSli
     for (const { method, ...o } of r.steps) options[method] = { ...defaults[method], ...o };
     const { transform, weight } = resolveSteps(r);
     const chain = [transform?.method.name, weight?.method.name].filter(Boolean).join('+') || 'fp';
-    set({ chain, options, calib: r.calib, nsamples: r.nsamples, seed: r.seed, hiddenLayerNum: r.hiddenLayerNum, datasets: spec.eval.datasets, seqlen: spec.eval.seqlen, windows: spec.eval.windows, baselines: spec.eval.baselines ?? false });
+    set({ chain, options, calib: r.calib, nsamples: r.nsamples, seed: r.seed, hiddenLayerNum: r.hiddenLayerNum, datasets: spec.eval.datasets, seqlen: spec.eval.seqlen, windows: spec.eval.windows, baselines: spec.eval.baselines ?? false, tasks: spec.eval.tasks ?? [], ...(spec.eval.tasks ? { limit: spec.eval.limit ?? null } : {}) });
     // local files cannot travel in a link: the form names them and asks for the folder before anything runs
     if (spec.model.kind === 'local') get().setModel({ kind: 'files', files: [], label: spec.model.label }, { probe: false });
     else get().setModel(spec.model, { probe: false });

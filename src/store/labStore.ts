@@ -45,6 +45,8 @@ export const useLab = create<LabState>()(
         seqlen: s.seqlen,
         windows: s.windows,
         baselines: s.baselines,
+        tasks: s.tasks,
+        limit: s.limit,
         dataBase: s.dataBase,
         runs: s.runs,
       }),

@@ -1,8 +1,8 @@
 // Every finished run, kept across reloads (summaries only: figures and the experiment, never tensors), with two
 // picked for side-by-side comparison and CSV/JSON export that carry every option of the experiment.
 import type { StateCreator } from 'zustand';
-import type { EvalResult } from '../pipeline/types.ts';
-import { describeModel, type ExperimentSpec, type ResultSummary } from '../pipeline/experimentSpec.ts';
+import type { EvalResult, TaskScore } from '../pipeline/types.ts';
+import { describeModel, type ExperimentSpec, type ResultSummary, type TaskFigures } from '../pipeline/experimentSpec.ts';
 import { chainOf, recipeLabel, type QuantRecipe } from '../quant/recipe.ts';
 import { canonicalJson } from '../pipeline/cache.ts';
 import { meanBits, overheadWord } from '../pipeline/bits.ts';
@@ -33,12 +33,21 @@ export interface ResultsSlice {
   clearRuns(): void;
 }
 
+/** The figures a task keeps in the results table and a link (no stderr or time: they follow from n and the run). */
+function taskFigures(scores: Record<string, TaskScore>): Record<string, TaskFigures> {
+  return Object.fromEntries(
+    Object.entries(scores).map(([t, s]) => [t, { items: s.items, acc: s.acc, ...(s.accNorm !== undefined ? { accNorm: s.accNorm } : {}), ...(s.perplexity !== undefined ? { perplexity: s.perplexity } : {}) }]),
+  );
+}
+
 export function summarize(spec: ExperimentSpec, r: EvalResult): ResultSummary {
   const layers = r.quant?.layers ?? [];
   return {
     label: recipeLabel(spec.recipe),
     ppl: r.ppl,
     ...(r.pplBefore ? { pplBefore: r.pplBefore } : {}),
+    ...(r.tasks ? { tasks: taskFigures(r.tasks) } : {}),
+    ...(r.tasksBefore ? { tasksBefore: taskFigures(r.tasksBefore) } : {}),
     ...(layers.length ? { bitsPerWeight: meanBits(layers), codeBits: meanBits(layers, (l) => l.codeBits ?? l.bits), bitsOverhead: overheadWord(layers) } : {}),
     ...(r.quant ? { quantizeMs: r.quant.totalMs } : {}),
     ...(r.device ? { device: r.device.description } : {}),
@@ -80,28 +89,35 @@ export function recipeColumns(r: QuantRecipe): Record<string, string> {
 export function runsToCsv(runs: RunRecord[]): string {
   const esc = (v: unknown) => (/[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v ?? ''));
   const optionNames = Object.keys(recipeColumns({ calib: '', nsamples: 0, seqlen: 0, seed: 0, steps: [] }));
-  const rows = [['time', 'model', 'label', 'dataset', 'ppl', 'fp_ppl', 'delta', 'bits_per_weight', 'code_bits', 'quantize_s', 'wall_s', 'eval_seqlen', 'eval_windows', ...optionNames, 'warnings']];
+  const taskColumns = ['task_items', 'acc', 'fp_acc', 'acc_norm', 'fp_acc_norm'];
+  const rows = [['time', 'model', 'label', 'dataset', 'ppl', 'fp_ppl', 'delta', 'bits_per_weight', 'code_bits', 'quantize_s', 'wall_s', 'eval_seqlen', 'eval_windows', ...optionNames, 'warnings', ...taskColumns]];
+  const num = (v: number | undefined) => (v !== undefined ? String(v) : '');
   for (const r of runs) {
     const options = recipeColumns(r.spec.recipe);
-    for (const [ds, v] of Object.entries(r.summary.ppl)) {
-      const fp = r.summary.pplBefore?.[ds as keyof typeof r.summary.ppl];
-      rows.push([
-        new Date(r.at).toISOString(),
-        describeModel(r.spec.model),
-        r.summary.label,
-        ds,
-        String(v),
-        fp !== undefined ? String(fp) : '',
-        fp !== undefined ? String(v! - fp) : '',
-        r.summary.bitsPerWeight?.toFixed(3) ?? '',
-        r.summary.codeBits?.toFixed(3) ?? '',
-        r.summary.quantizeMs !== undefined ? (r.summary.quantizeMs / 1000).toFixed(2) : '',
-        (r.wallMs / 1000).toFixed(2),
-        String(r.spec.eval.seqlen),
-        String(r.spec.eval.windows ?? 'all'),
-        ...optionNames.map((k) => options[k]),
-        (r.summary.warnings ?? []).join(' | '),
-      ]);
+    // one row per perplexity dataset, then one per zero-shot task (its name in the dataset column; lambada's
+    // perplexity in the ppl columns)
+    const row = (name: string, v: number | undefined, fp: number | undefined, task: string[]) => [
+      new Date(r.at).toISOString(),
+      describeModel(r.spec.model),
+      r.summary.label,
+      name,
+      num(v),
+      num(fp),
+      v !== undefined && fp !== undefined ? String(v - fp) : '',
+      r.summary.bitsPerWeight?.toFixed(3) ?? '',
+      r.summary.codeBits?.toFixed(3) ?? '',
+      r.summary.quantizeMs !== undefined ? (r.summary.quantizeMs / 1000).toFixed(2) : '',
+      (r.wallMs / 1000).toFixed(2),
+      String(r.spec.eval.seqlen),
+      String(r.spec.eval.windows ?? 'all'),
+      ...optionNames.map((k) => options[k]),
+      (r.summary.warnings ?? []).join(' | '),
+      ...task,
+    ];
+    for (const [ds, v] of Object.entries(r.summary.ppl)) rows.push(row(ds, v, r.summary.pplBefore?.[ds as keyof typeof r.summary.ppl], taskColumns.map(() => '')));
+    for (const [task, t] of Object.entries(r.summary.tasks ?? {})) {
+      const fp = r.summary.tasksBefore?.[task as keyof typeof r.summary.tasks];
+      rows.push(row(task, t!.perplexity, fp?.perplexity, [String(t!.items), num(t!.acc), num(fp?.acc), num(t!.accNorm), num(fp?.accNorm)]));
     }
   }
   return rows.map((row) => row.map(esc).join(',')).join('\n') + '\n';

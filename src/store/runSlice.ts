@@ -12,6 +12,8 @@ export interface RunSlice {
   progress: Progress | null;
   /** the latest report of each stage, and when the stage began (performance.now) */
   stages: Partial<Record<Stage, Progress & { since: number }>>;
+  /** zero-shot progress by phase and task ("FP piqa"): items done of total, items/s */
+  taskProgress: Record<string, { phase: string; task: string; done: number; total: number; perSecond: number }>;
   startedAt: number | null;
   finishedAt: number | null;
   result: EvalResult | null;
@@ -25,6 +27,7 @@ export const createRunSlice: StateCreator<LabState, [], [], RunSlice> = (set, ge
   status: 'idle',
   progress: null,
   stages: {},
+  taskProgress: {},
   startedAt: null,
   finishedAt: null,
   result: null,
@@ -35,14 +38,27 @@ export const createRunSlice: StateCreator<LabState, [], [], RunSlice> = (set, ge
     if (s.status === 'running') return;
     const runId = s.runId + 1;
     const spec = s.spec();
-    set({ status: 'running', progress: null, stages: {}, result: null, error: null, startedAt: performance.now(), finishedAt: null, runId });
+    set({ status: 'running', progress: null, stages: {}, taskProgress: {}, result: null, error: null, startedAt: performance.now(), finishedAt: null, runId });
     const outcome = await runEvaluation(
       sourceSpec(s.model),
-      { datasets: spec.eval.datasets, seqlen: spec.eval.seqlen, windows: spec.eval.windows ?? undefined, checkFinite: true, recipe: spec.recipe, baselines: spec.eval.baselines && allBaselines(spec.recipe).length ? allBaselines(spec.recipe) : undefined },
+      {
+        datasets: spec.eval.datasets,
+        seqlen: spec.eval.seqlen,
+        windows: spec.eval.windows ?? undefined,
+        checkFinite: true,
+        recipe: spec.recipe,
+        baselines: spec.eval.baselines && allBaselines(spec.recipe).length ? allBaselines(spec.recipe) : undefined,
+        tasks: spec.eval.tasks,
+        limit: spec.eval.limit ?? undefined,
+      },
       s.dataBase,
       (progress) => {
         if (get().runId !== runId) return;
-        set((st) => ({ progress, stages: { ...st.stages, [progress.stage]: { ...progress, since: st.stages[progress.stage]?.since ?? performance.now() } } }));
+        set((st) => ({
+          progress,
+          stages: { ...st.stages, [progress.stage]: { ...progress, since: st.stages[progress.stage]?.since ?? performance.now() } },
+          ...(progress.items ? { taskProgress: { ...st.taskProgress, [progress.items.phase + progress.items.task]: progress.items } } : {}),
+        }));
       },
     );
     if (get().runId !== runId) return; // cancelled meanwhile

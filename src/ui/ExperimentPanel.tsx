@@ -1,8 +1,9 @@
-// What to run and what to measure: the method (MethodFields) and the perplexity datasets and windows.
+// What to run and what to measure: the method (MethodFields), the perplexity datasets and windows, the zero-shot tasks.
 import { DATASETS, useLab } from '../store/labStore.ts';
 import { MethodFields } from './MethodFields.tsx';
 import { NumberInput } from './NumberInput.tsx';
 import { baselineNames } from '../quant/baselines.ts';
+import { TaskPicker } from './TaskPicker.tsx';
 
 export function ExperimentPanel() {
   const { datasets, seqlen, windows, baselines, chain, dataBase, setExperiment, status } = useLab();
@@ -43,6 +44,7 @@ export function ExperimentPanel() {
         </label>
       </div>
       {seqlenError && <p className="field-error">{seqlenError}</p>}
+      <TaskPicker />
       {offered.length > 0 && (
         <label className="check">
           <input type="checkbox" data-testid="baselines" checked={baselines} disabled={busy} onChange={(e) => setExperiment({ baselines: e.target.checked })} />

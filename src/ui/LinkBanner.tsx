@@ -43,6 +43,30 @@ export function LinkBanner() {
           </tbody>
         </table>
       )}
+      {shared.results?.tasks && (
+        <table data-testid="shared-tasks">
+          <thead>
+            <tr>
+              <th>task</th>
+              <th>items</th>
+              {shared.results.tasksBefore && <th>FP acc</th>}
+              <th>acc</th>
+              <th>acc_norm</th>
+            </tr>
+          </thead>
+          <tbody>
+            {Object.entries(shared.results.tasks).map(([task, t]) => (
+              <tr key={task}>
+                <td>{task}</td>
+                <td>{t!.items}</td>
+                {shared.results!.tasksBefore && <td>{shared.results!.tasksBefore[task as keyof typeof shared.results.tasks]?.acc.toFixed(4) ?? ''}</td>}
+                <td data-testid={`shared-acc-${task}`}>{t!.acc.toFixed(4)}</td>
+                <td>{t!.accNorm?.toFixed(4) ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
       {shared.results?.device && <p className="hint">measured on {shared.results.device}</p>}
       {shared.results?.warnings?.map((w) => (
         <p key={w} className="error">

@@ -5,6 +5,8 @@ import { useLab } from '../store/labStore.ts';
 import { bitsSplit, runsToCsv, runsToJson, type RunRecord } from '../store/resultsSlice.ts';
 import { describeModel, describeSpec, specFields } from '../pipeline/experimentSpec.ts';
 
+const signed = (d: number, digits: number) => `${d >= 0 ? '+' : ''}${d.toFixed(digits)}`;
+
 function download(name: string, type: string, text: string) {
   const a = document.createElement('a');
   a.href = URL.createObjectURL(new Blob([text], { type }));
@@ -29,6 +31,7 @@ function ConfigCell({ run }: { run: RunRecord }) {
 
 function Compare({ a, b }: { a: RunRecord; b: RunRecord }) {
   const datasets = [...new Set([...Object.keys(a.summary.ppl), ...Object.keys(b.summary.ppl)])];
+  const tasks = [...new Set([...Object.keys(a.summary.tasks ?? {}), ...Object.keys(b.summary.tasks ?? {})])];
   const fa = specFields(a.spec);
   const fb = specFields(b.spec);
   const keys = [...new Set([...fa.map((f) => f.key), ...fb.map((f) => f.key)])];
@@ -69,10 +72,27 @@ function Compare({ a, b }: { a: RunRecord; b: RunRecord }) {
               <td>{ds} perplexity</td>
               <td>{x?.toFixed(4) ?? '—'}</td>
               <td>{y?.toFixed(4) ?? '—'}</td>
-              <td>{x !== undefined && y !== undefined ? `${y - x >= 0 ? '+' : ''}${(y - x).toFixed(4)}` : ''}</td>
+              <td>{x !== undefined && y !== undefined ? signed(y - x, 4) : ''}</td>
             </tr>
           );
         })}
+        {tasks.flatMap((task) =>
+          (['acc', 'accNorm'] as const).map((m) => {
+            const x = a.summary.tasks?.[task as keyof typeof a.summary.tasks]?.[m];
+            const y = b.summary.tasks?.[task as keyof typeof b.summary.tasks]?.[m];
+            if (x === undefined && y === undefined) return null;
+            return (
+              <tr key={task + m}>
+                <td>
+                  {task} {m === 'acc' ? 'acc' : 'acc_norm'}
+                </td>
+                <td>{x?.toFixed(4) ?? '—'}</td>
+                <td>{y?.toFixed(4) ?? '—'}</td>
+                <td>{x !== undefined && y !== undefined ? signed(y - x, 4) : ''}</td>
+              </tr>
+            );
+          }),
+        )}
       </tbody>
     </table>
   );
@@ -106,6 +126,7 @@ export function ResultsPanel() {
                   <th>method</th>
                   <th>config</th>
                   <th>perplexity (Δ to FP)</th>
+                  <th>zero-shot acc (Δ to FP)</th>
                   <th>bits/weight</th>
                   <th>time</th>
                   <th></th>
@@ -137,6 +158,19 @@ export function ResultsPanel() {
                           <div key={ds}>
                             {ds} {v!.toFixed(3)}
                             {fp !== undefined && ` (${v! - fp >= 0 ? '+' : ''}${(v! - fp).toFixed(3)})`}
+                          </div>
+                        );
+                      })}
+                    </td>
+                    <td data-testid="run-tasks">
+                      {Object.entries(r.summary.tasks ?? {}).map(([task, t]) => {
+                        const fp = r.summary.tasksBefore?.[task as keyof typeof r.summary.tasks];
+                        return (
+                          <div key={task}>
+                            {task} {t!.acc.toFixed(3)}
+                            {fp && ` (${signed(t!.acc - fp.acc, 3)})`}
+                            {t!.accNorm !== undefined && ` · norm ${t!.accNorm.toFixed(3)}${fp?.accNorm !== undefined ? ` (${signed(t!.accNorm - fp.accNorm, 3)})` : ''}`}
+                            <span className="hint"> n={t!.items}</span>
                           </div>
                         );
                       })}

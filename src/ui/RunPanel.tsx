@@ -8,6 +8,7 @@ import { recipeLabel } from '../quant/recipe.ts';
 import { describeSpec } from '../pipeline/experimentSpec.ts';
 import { LayerErrorChart } from './LayerErrorChart.tsx';
 import { bitsSplit, summarize } from '../store/resultsSlice.ts';
+import { TaskProgress, TaskTable } from './TaskResults.tsx';
 
 function fmt(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -109,6 +110,7 @@ export function RunPanel() {
               </div>
             );
           })}
+          <TaskProgress />
           <span className="hint" data-testid="eta">
             {progress?.label ?? 'starting worker…'} · {fmt(elapsed)} elapsed{eta !== null && ` · about ${fmt(eta)} left in this stage`}
           </span>
@@ -132,6 +134,7 @@ export function RunPanel() {
               ⚠ {w}
             </p>
           ))}
+          {Object.keys(result.ppl).length > 0 && (
           <table>
             <thead>
               <tr>
@@ -156,6 +159,8 @@ export function RunPanel() {
               ))}
             </tbody>
           </table>
+          )}
+          <TaskTable result={result} />
           <p className="hint">
             {result.modelType}, {(result.parameters / 1e6).toFixed(2)}M parameters, seqlen {result.config.seqlen} · {result.timings.tokensPerSecond.toFixed(0)} tokens/s on{' '}
             {result.device?.description}

@@ -299,4 +299,46 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     await page.locator('[data-testid=inspect-panel]').screenshot({ path: `${SHOTS}lab-claq.png` });
     await page.close();
   });
+
+  it('GPTQ W3 with two zero-shot tasks: FP and quantized accuracy side by side, equal to the CLI\'s figures; the link carries the tasks', async () => {
+    const page = await openLab(lab);
+    await configure(page, { method: 'gptq', wbits: '3', nsamples: '2', seqlen: '128', windows: '1' });
+    await page.click('[data-testid=tasks-seed]');
+    // the seed preset is the RPTQ paper's six; keep two of them
+    for (const t of ['lambada_openai', 'arc_easy', 'arc_challenge', 'openbookqa']) await page.uncheck(`[data-testid=task-${t}]`);
+    expect(await page.locator('[data-testid=task-boolq]').isChecked()).toBe(true);
+    await page.fill('[data-testid=task-limit]', '12');
+    expect(await page.locator('[data-testid=config-line]').innerText()).toMatch(/tasks piqa,boolq items 12$/);
+    await page.click('[data-testid=run]');
+    // progress per task while it scores: items done of 12, items/s
+    await page.waitForFunction(() => /piqa.*\/12 items.*items\/s/.test(document.querySelector('[data-testid=task-progress]')?.textContent ?? ''), null, { timeout: 300_000 });
+    await page.waitForSelector('[data-testid=task-results]', { timeout: 540_000 });
+    await page.locator('[data-testid=result]').screenshot({ path: `${SHOTS}lab-zeroshot.png` });
+    const read = async (id: string) => Number(await page.locator(`[data-testid=${id}]`).getAttribute('data-value'));
+    const pageFigures = {
+      piqa: [await read('task-piqa-acc'), await read('task-piqa-acc_norm')],
+      boolq: [await read('task-boolq-acc')],
+    };
+    const fpText = await page.locator('[data-testid=task-fp-piqa-acc]').innerText();
+    // the same experiment through the CLI's path (runExperiment in Node, Dawn's SwiftShader)
+    const node = await runExperiment(
+      { datasets: ['tinystories'], windows: 1, tasks: ['piqa', 'boolq'], limit: 12, recipe: makeRecipe({ nsamples: 2, seqlen: 128, calib: 'tinystories', seed: 0, steps: [{ method: 'gptq', wbits: 3 }] }) },
+      { source: folderSource(MODELS.stories260K), readText: folderReader(), gpu: await sharedGpu() },
+    );
+    console.log(`zero-shot GPTQ W3 stories260K, 12 items: page ${JSON.stringify(pageFigures)} FP piqa ${fpText}; node piqa ${node.tasks!.piqa.acc}/${node.tasks!.piqa.accNorm} (FP ${node.tasksBefore!.piqa.acc}) boolq ${node.tasks!.boolq.acc}`);
+    expect(pageFigures).toEqual({ piqa: [node.tasks!.piqa.acc, node.tasks!.piqa.accNorm], boolq: [node.tasks!.boolq.acc] });
+    expect(fpText.startsWith(node.tasksBefore!.piqa.acc.toFixed(4))).toBe(true);
+    // the results row shows accuracy with its change from FP
+    expect(await page.locator('[data-testid=run-tasks]').first().innerText()).toMatch(/piqa \d\.\d{3} \([+-]\d\.\d{3}\) · norm .*n=12/);
+    // a link with results carries the tasks and their figures into a new page
+    await page.click('[data-testid=share-results]');
+    const link = await page.locator('[data-testid=share-url]').inputValue();
+    const shared = await openLab(lab, link.slice(link.indexOf('/#') + 1));
+    await shared.waitForSelector('[data-testid=link-banner]');
+    expect(await shared.locator('[data-testid=task-piqa]').isChecked()).toBe(true);
+    expect(await shared.locator('[data-testid=task-limit]').inputValue()).toBe('12');
+    expect(Number(await shared.locator('[data-testid=shared-acc-piqa]').innerText())).toBeCloseTo(node.tasks!.piqa.acc, 4);
+    await shared.close();
+    await page.close();
+  });
 });
