@@ -10,7 +10,7 @@ import { aggregate, packTrees, scoreItems, type RequestResult } from '../../src/
 import { itemRequests } from '../../src/eval/zeroShotRequests.ts';
 import { parseTask, ZERO_SHOT_TASKS, type ZeroShotItem, type ZeroShotTask } from '../../src/eval/zeroShotTasks.ts';
 import type { ModelConfig } from '../../src/model/config.ts';
-import { MODELS, SHARED, loadFixture, sharedGpu } from '../helpers.ts';
+import { MODELS, SHARED, loadFixture, relErr, sharedGpu } from '../helpers.ts';
 
 const items = (task: ZeroShotTask, limit: number) => parseTask(task, readFileSync(`${SHARED}data/zeroshot/${task}.jsonl`, 'utf8'), task, limit);
 
@@ -72,6 +72,24 @@ describe('zero-shot scoring', () => {
         expect(Math.abs(got[i][c].ll - ll)).toBeLessThan(1e-4);
       }
     }
+  });
+
+  it.each([
+    ['stories260K (rope, grouped heads)', MODELS.stories260K],
+    ['opt-tiny-bpe (learned positions)', MODELS.optTinyBpe],
+  ])('%s: the packed attention and rope kernels equal their twins on a real packed forward', async (_, path) => {
+    const { m, gpu, ref } = await decoders(path);
+    const its = items('hellaswag', 2);
+    const trees = its.map((it) => {
+      const reqs = itemRequests(m.tokenizer, it);
+      return { context: reqs[0].context, conts: reqs.map((r) => r.continuation), requests: reqs.map((_, i) => i) };
+    });
+    const f = packTrees(trees);
+    const [hg, hr] = [await gpu.hidden(f.ids, { layout: f.layout! }), await ref.hidden(f.ids, { layout: f.layout! })];
+    const a = await gpu.be.toHost(hg);
+    const b = await ref.be.toHost(hr);
+    gpu.be.release(hg);
+    expect(relErr(a, b)).toBeLessThan(1e-4);
   });
 
   it('packs a tree: context once, each continuation but its last token, rows that predict each token', () => {
