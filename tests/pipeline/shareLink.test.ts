@@ -64,11 +64,28 @@ describe('share links', () => {
     ['an unknown option of a step', (o: any) => (o.spec.recipe.steps[0].evil = true), /recipe\.steps\.0/],
     ['an unknown dataset', (o: any) => (o.spec.eval.datasets = ['secret']), /eval\.datasets/],
     ['a fake figure', (o: any) => (o.results.ppl.tinystories = -1), /results are invalid at ppl\.tinystories/],
+    ['an unknown task', (o: any) => (o.spec.eval.tasks = ['piqa', 'mmlu']), /eval\.tasks\.1/],
+    ['nothing to evaluate', (o: any) => (o.spec.eval.datasets = []), /evaluates nothing: name a perplexity dataset or a zero-shot task/],
+    ['an accuracy above 1', (o: any) => (o.results.tasks = { piqa: { items: 5, acc: 1.5 } }), /results are invalid at tasks\.piqa\.acc/],
     ['a recipe that cannot run', (o: any) => (o.spec.recipe.steps[1].groupsize = 32), /not runnable: --groupsize does not apply after rptq/],
   ])('refuses a forged link with %s', async (_, mutate, msg) => {
     const p = decodeShareLink(await forged(mutate));
     await expect(p).rejects.toThrow(ShareLinkError);
     await expect(p).rejects.toThrow(msg);
+  });
+
+  it('carries zero-shot tasks, their item limit and their figures; the command line runs the same tasks', async () => {
+    const spec: ExperimentSpec = { ...SPEC, eval: { ...SPEC.eval, tasks: ['piqa', 'boolq'], limit: 50 } };
+    const results = { ...RESULTS, tasks: { piqa: { items: 50, acc: 0.62, accNorm: 0.6 } }, tasksBefore: { piqa: { items: 50, acc: 0.64, accNorm: 0.62 } } };
+    const url = await shareUrl('http://localhost:5173/', { spec, results });
+    const back = await decodeShareLink(url);
+    expect(back.spec).toEqual(spec);
+    expect(back.results).toEqual(results);
+    const opts = applyLink(parseArgs(['--from-link', url]), back.spec);
+    expect([opts.tasks, opts.limit]).toEqual([['piqa', 'boolq'], 50]);
+    expect(describeSpec(cliSpec(opts, back.spec.model))).toBe(describeSpec(spec));
+    expect(describeSpec(spec)).toMatch(/ · tasks piqa,boolq items 50$/);
+    expect(() => parseArgs(['--from-link', url, '--tasks', 'piqa'])).toThrow(/carries the whole experiment; drop --tasks/);
   });
 
   it('the command line reads the same link and prints the page\'s experiment line', async () => {
