@@ -139,32 +139,27 @@ export async function scoreItems<T>(decoder: Decoder<T>, tok: TextTokenizer, tas
   const maxTokens = opts.maxTokens ?? 2048;
   const share = opts.share ?? true;
   const maxPositions = decoder.cfg.maxPositions;
-  const flat: RequestResult[] = [];
-  const firstOf: number[] = [];
-  /** the item each request belongs to */
-  const owner: number[] = [];
+  // every item's requests encoded once; request r of the task is choice r − first[i] of item i
+  const requests = items.map((it) => itemRequests(tok, it));
+  const first = [0];
+  for (const r of requests) first.push(first[first.length - 1] + r.length);
+  const owner = requests.flatMap((r, i) => r.map(() => i));
+  const trees = requests.map((r, i) => treesOf(r, first[i], maxPositions, share));
+  const flat: RequestResult[] = new Array(first[items.length]);
   const t0 = performance.now();
-  let done = 0;
   for (let i0 = 0; i0 < items.length; ) {
     if (opts.signal?.aborted) throw new CancelledError('zero-shot scoring cancelled');
     // this forward's items: up to `batch`, within maxTokens (an item alone may pass it)
-    const trees: Tree[] = [];
-    let tokens = 0;
-    let i1 = i0;
-    while (i1 < items.length && i1 - i0 < batch) {
-      firstOf[i1] = flat.length + trees.reduce((n, t) => n + t.conts.length, 0);
-      const reqs = itemRequests(tok, items[i1]);
-      const own = treesOf(reqs, firstOf[i1], maxPositions, share);
-      reqs.forEach((_, k) => (owner[firstOf[i1] + k] = i1));
-      const n = own.reduce((s, t) => s + treeTokens(t), 0);
-      if (i1 > i0 && tokens + n > maxTokens) break;
-      trees.push(...own);
+    let i1 = i0 + 1;
+    let tokens = trees[i0].reduce((n, t) => n + treeTokens(t), 0);
+    for (; i1 < items.length && i1 - i0 < batch; i1++) {
+      const n = trees[i1].reduce((s, t) => s + treeTokens(t), 0);
+      if (tokens + n > maxTokens) break;
       tokens += n;
-      i1++;
     }
+    const batchTrees = trees.slice(i0, i1).flat();
     // without sharing, every request runs as its own sequence
-    const forwards = share ? [trees] : trees.map((t) => [t]);
-    for (const group of forwards) {
+    for (const group of share ? [batchTrees] : batchTrees.map((t) => [t])) {
       const f = packTrees(group, !share);
       const h = await decoder.hidden(f.ids, { layout: f.layout ?? undefined });
       const s = await decoder.scoreRows(h, f.rows, f.targets, f.starts);
@@ -174,12 +169,10 @@ export async function scoreItems<T>(decoder: Decoder<T>, tok: TextTokenizer, tas
         flat[r] = { ll: s.ll[k], greedy: s.greedy[k] };
       });
     }
-    done = i1;
     i0 = i1;
-    opts.onProgress?.({ task, done, total: items.length, itemsPerSecond: done / ((performance.now() - t0) / 1000) });
+    opts.onProgress?.({ task, done: i1, total: items.length, itemsPerSecond: i1 / ((performance.now() - t0) / 1000) });
   }
-  firstOf[items.length] = flat.length;
-  return items.map((_, i) => flat.slice(firstOf[i], firstOf[i + 1]));
+  return items.map((_, i) => flat.slice(first[i], first[i + 1]));
 }
 
 /** numpy's argmax: the first index of the largest value. */
