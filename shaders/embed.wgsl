@@ -1,7 +1,9 @@
-// y[T, C] = E[ids[t], :] — token (or learned-position) embedding gather.
-struct Params { T: u32, C: u32 }
+// y[t, :] = E[ids[t] − v0, :] for the ids in [v0, v1): token (or learned-position) embedding gather, and the rows
+// picked from any [rows, C] tensor. A vocabulary larger than one binding comes in row chunks, each gathering its
+// own ids into the same y (v0 = 0, v1 = V for a whole matrix).
+struct Params { T: u32, C: u32, v0: u32, v1: u32 }
 
-@group(0) @binding(0) var<storage, read> E: array<f32>;        // [V, C]
+@group(0) @binding(0) var<storage, read> E: array<f32>;        // [v1 − v0, C]
 @group(0) @binding(1) var<storage, read> ids: array<u32>;      // [T]
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;  // [T, C]
 @group(0) @binding(3) var<uniform> p: Params;
@@ -12,5 +14,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   if (i >= p.T * p.C) { return; }
   let t = i / p.C;
   let c = i % p.C;
-  y[i] = E[ids[t] * p.C + c];
+  let id = ids[t];
+  if (id < p.v0 || id >= p.v1) { return; }
+  y[i] = E[(id - p.v0) * p.C + c];
 }

@@ -17,7 +17,8 @@ export interface Backend<T> {
   /** u32 data (token ids, labels, column groups) on the backend */
   ids(data: Uint32Array): Ids<T>;
   matmul(x: T, W: T, b: T | null): T;
-  embed(E: T, ids: Ids<T>): T;
+  /** y[t] = E[ids[t] − v0] for the ids E's rows hold, into out (a row chunk of a larger matrix) or a new tensor */
+  embed(E: T, ids: Ids<T>, out?: T | null, v0?: number): T;
   /** perm: the norm's output channel c is input channel perm[c] (a folded reorder) */
   layerNorm(x: T, g: T, b: T, eps: number, perm?: Ids<T> | null): T;
   rmsNorm(x: T, g: T, eps: number, perm?: Ids<T> | null): T;
@@ -31,9 +32,10 @@ export interface Backend<T> {
   gelu(y: T): void;
   siluMul(gate: T, up: T): T;
   add(d: T, h: T): void;
-  crossEntropy(logits: T, targets: Ids<T>): T;
-  /** in place: rows [offset, offset + N) of scores [rows, 2] ← (log p(target), target is the argmax) of logits [N, V] */
-  tokenScores(logits: T, targets: Ids<T>, scores: T, offset: number): void;
+  /** in place: folds logits [N, Vc] of vocabulary columns [v0, v0 + Vc) into state [N, 4] (online log-sum-exp) */
+  vocabChunk(logits: T, targets: Ids<T>, state: T, v0: number): void;
+  /** in place: rows [offset, offset + N) of scores [rows, 2] ← (log p(target), target is the argmax) from state */
+  finishScores(state: T, targets: Ids<T>, scores: T, offset: number): void;
   /** per request, rows [starts[r], starts[r + 1]): (Σ log p, all greedy), [R, 2] */
   requestSums(scores: T, starts: Ids<T>): T;
   /** rows [r0, r1) of a [rows, C] tensor, as a new tensor */
@@ -95,7 +97,7 @@ export function gpuBackend(gpu: Gpu): Backend<GpuTensor> {
     shape: (x) => x.shape,
     ids: (d) => gpu.upload(d, [d.length], 'ids'),
     matmul: (x, W, b) => ops.matmul(gpu, x, W, b),
-    embed: (E, ids) => ops.embed(gpu, E, ids),
+    embed: (E, ids, out, v0) => ops.embed(gpu, E, ids, out ?? null, v0 ?? 0),
     layerNorm: (x, g, b, eps, perm) => ops.layerNorm(gpu, x, g, b, eps, perm ?? null),
     rmsNorm: (x, g, eps, perm) => ops.rmsNorm(gpu, x, g, eps, perm ?? null),
     rope: (c, s, x, H, D, p, lay) => ops.rope(gpu, c, s, x, H, D, p, lay ?? null),
@@ -105,8 +107,8 @@ export function gpuBackend(gpu: Gpu): Backend<GpuTensor> {
     gelu: (y) => ops.gelu(gpu, y),
     siluMul: (g, u) => ops.siluMul(gpu, g, u),
     add: (d, h) => ops.add(gpu, d, h),
-    crossEntropy: (l, t) => ops.crossEntropy(gpu, l, t),
-    tokenScores: (l, t, s, off) => ops.tokenScores(gpu, l, t, s, off),
+    vocabChunk: (l, t, st, v0) => ops.vocabChunk(gpu, l, t, st, v0),
+    finishScores: (st, t, s, off) => ops.finishScores(gpu, st, t, s, off),
     requestSums: (s, st) => ops.requestSums(gpu, s, st),
     rows(x, r0, r1) {
       const C = x.shape[x.shape.length - 1];
@@ -149,7 +151,7 @@ export function referenceBackend(): Backend<ref.CpuTensor> {
     shape: (x) => x.shape,
     ids: (d) => d.slice() as Ids<ref.CpuTensor>,
     matmul: ref.matmul,
-    embed: (E, ids) => ref.embed(E, ids as Uint32Array),
+    embed: (E, ids, out, v0) => ref.embed(E, ids as Uint32Array, out ?? null, v0 ?? 0),
     layerNorm: (x, g, b, eps, perm) => ref.layerNorm(x, g, b, eps, (perm as Uint32Array | null | undefined) ?? null),
     rmsNorm: (x, g, eps, perm) => ref.rmsNorm(x, g, eps, (perm as Uint32Array | null | undefined) ?? null),
     rope: (c, s, x, H, D, p, lay) => ref.rope(c, s, x, H, D, p, (lay as Uint32Array | null | undefined) ?? null),
@@ -159,8 +161,8 @@ export function referenceBackend(): Backend<ref.CpuTensor> {
     gelu: ref.gelu,
     siluMul: ref.siluMul,
     add: ref.add,
-    crossEntropy: (l, t) => ref.crossEntropy(l, t as Uint32Array),
-    tokenScores: (l, t, s, off) => ref.tokenScores(l, t as Uint32Array, s, off),
+    vocabChunk: (l, t, st, v0) => ref.vocabChunk(l, t as Uint32Array, st, v0),
+    finishScores: (st, t, s, off) => ref.finishScores(st, t as Uint32Array, s, off),
     requestSums: (s, st) => ref.requestSums(s, st as Uint32Array),
     rows: (x, r0, r1) => {
       const C = x.shape[x.shape.length - 1];

@@ -34,11 +34,12 @@ export function matmul(gpu: Gpu, x: GpuTensor, W: GpuTensor, b: GpuTensor | null
   return y;
 }
 
-export function embed(gpu: Gpu, E: GpuTensor, ids: GpuTensor): GpuTensor {
-  const [, C] = E.shape;
+/** y[t] = E[ids[t] − v0] for the ids E's rows hold; into `out` (a row chunk of a larger matrix) or a new tensor. */
+export function embed(gpu: Gpu, E: GpuTensor, ids: GpuTensor, out: GpuTensor | null = null, v0 = 0): GpuTensor {
+  const [rows, C] = E.shape;
   const T = ids.size;
-  const y = gpu.tensor([T, C], 'f32', 'embed.y');
-  gpu.dispatch(gpu.pipeline('embed'), [E, ids, y], [{ u32: T }, { u32: C }], flat(gpu, T * C));
+  const y = out ?? gpu.tensor([T, C], 'f32', 'embed.y');
+  gpu.dispatch(gpu.pipeline('embed'), [E, ids, y], [{ u32: T }, { u32: C }, { u32: v0 }, { u32: v0 + rows }], flat(gpu, T * C));
   return y;
 }
 
@@ -120,18 +121,17 @@ export function add(gpu: Gpu, d: GpuTensor, h: GpuTensor): void {
   gpu.dispatch(gpu.pipeline('add'), [d, h], [{ u32: h.size }], flat(gpu, h.size));
 }
 
-export function crossEntropy(gpu: Gpu, logits: GpuTensor, targets: GpuTensor): GpuTensor {
-  const [T, V] = rowsCols(logits);
-  const nll = gpu.tensor([T], 'f32', 'crossEntropy.nll');
-  gpu.dispatch(gpu.pipeline('crossEntropy'), [logits, targets, nll], [{ u32: T }, { u32: V }], [Math.ceil(T / 64)]);
-  return nll;
+/** In place: folds logits [N, Vc] of vocabulary columns [v0, v0 + Vc) into state [N, 4] (online log-sum-exp). */
+export function vocabChunk(gpu: Gpu, logits: GpuTensor, targets: GpuTensor, state: GpuTensor, v0: number): void {
+  const [N, V] = rowsCols(logits);
+  gpu.dispatch(gpu.pipeline('loglikelihood', 'vocabChunk'), [logits, targets, state], [{ u32: N }, { u32: V }, { u32: v0 }], flat(gpu, N, 1));
 }
 
-/** In place: rows [offset, offset + N) of scores [rows, 2] ← (log p(target), target is the argmax) of logits [N, V]. */
-export function tokenScores(gpu: Gpu, logits: GpuTensor, targets: GpuTensor, scores: GpuTensor, offset: number): void {
-  const [N, V] = rowsCols(logits);
-  if ((offset + N) * 2 > scores.size) throw new Error(`tokenScores: rows up to ${offset + N} exceed the scores tensor`);
-  gpu.dispatch(gpu.pipeline('loglikelihood', 'tokenScores'), [logits, targets, scores], [{ u32: N }, { u32: V }, { u32: offset }], flat(gpu, N, 1));
+/** In place: rows [offset, offset + N) of scores [rows, 2] ← (log p(target), target is the argmax) from state [N, 4]. */
+export function finishScores(gpu: Gpu, state: GpuTensor, targets: GpuTensor, scores: GpuTensor, offset: number): void {
+  const N = targets.size;
+  if ((offset + N) * 2 > scores.size) throw new Error(`finishScores: rows up to ${offset + N} exceed the scores tensor`);
+  gpu.dispatch(gpu.pipeline('loglikelihood', 'finish'), [state, targets, scores], [{ u32: N }, { u32: offset }], [Math.ceil(N / 64)]);
 }
 
 /** Per request (rows [starts[r], starts[r + 1])): (Σ log p, 1 when every row is greedy), [R, 2]. */

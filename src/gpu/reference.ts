@@ -31,11 +31,14 @@ export function matmul(x: CpuTensor, W: CpuTensor, b: CpuTensor | null): CpuTens
   return cpu(y, [...x.shape.slice(0, -1), N]);
 }
 
-export function embed(E: CpuTensor, ids: Uint32Array): CpuTensor {
-  const C = E.shape[1];
-  const y = new Float32Array(ids.length * C);
-  ids.forEach((id, t) => y.set(E.data.subarray(id * C, id * C + C), t * C));
-  return cpu(y, [ids.length, C]);
+/** y[t] = E[ids[t] − v0] for the ids E's rows hold; into `out` (a row chunk of a larger matrix) or a new tensor. */
+export function embed(E: CpuTensor, ids: Uint32Array, out: CpuTensor | null = null, v0 = 0): CpuTensor {
+  const [rows, C] = E.shape;
+  const y = out ?? cpu(new Float32Array(ids.length * C), [ids.length, C]);
+  ids.forEach((id, t) => {
+    if (id >= v0 && id < v0 + rows) y.data.set(E.data.subarray((id - v0) * C, (id - v0 + 1) * C), t * C);
+  });
+  return y;
 }
 
 export function layerNorm(x: CpuTensor, g: CpuTensor, b: CpuTensor, eps: number, perm: Uint32Array | null = null): CpuTensor {
@@ -159,23 +162,11 @@ export function add(d: CpuTensor, h: CpuTensor): void {
   for (let i = 0; i < h.data.length; i++) h.data[i] += d.data[i];
 }
 
-export function crossEntropy(logits: CpuTensor, targets: Uint32Array): CpuTensor {
-  const [T, V] = rowsCols(logits);
-  const nll = new Float32Array(T);
-  for (let t = 0; t < T; t++) {
-    const row = logits.data.subarray(t * V, t * V + V);
-    let m = -Infinity;
-    for (const v of row) m = Math.max(m, v);
-    let z = 0;
-    for (const v of row) z += Math.exp(v - m);
-    nll[t] = Math.log(z) + m - row[targets[t]];
-  }
-  return cpu(nll, [T]);
-}
-
-/** In place: rows [offset, offset + N) of scores [rows, 2] ← (log p(target), target is the first argmax), in f64. */
-export function tokenScores(logits: CpuTensor, targets: Uint32Array, scores: CpuTensor, offset: number): void {
+/** In place: folds logits [N, Vc] of vocabulary columns [v0, v0 + Vc) into state [N, 4] = (max, Σ exp(l − max),
+ * target logit, first argmax), in f64 within the chunk. */
+export function vocabChunk(logits: CpuTensor, targets: Uint32Array, state: CpuTensor, v0: number): void {
   const [N, V] = rowsCols(logits);
+  const st = state.data;
   for (let r = 0; r < N; r++) {
     const row = logits.data.subarray(r * V, r * V + V);
     let m = -Infinity;
@@ -185,9 +176,25 @@ export function tokenScores(logits: CpuTensor, targets: Uint32Array, scores: Cpu
     });
     let z = 0;
     for (const v of row) z += Math.exp(v - m);
-    scores.data[2 * (offset + r)] = row[targets[r]] - m - Math.log(z);
-    scores.data[2 * (offset + r) + 1] = arg === targets[r] ? 1 : 0;
+    const o = 4 * r;
+    if (targets[r] >= v0 && targets[r] < v0 + V) st[o + 2] = row[targets[r] - v0];
+    if (v0 === 0) [st[o], st[o + 1], st[o + 3]] = [m, z, arg];
+    else {
+      const mNew = Math.max(st[o], m);
+      st[o + 1] = st[o + 1] * Math.exp(st[o] - mNew) + z * Math.exp(m - mNew);
+      if (m > st[o]) st[o + 3] = v0 + arg;
+      st[o] = mNew;
+    }
   }
+}
+
+/** In place: rows [offset, offset + N) of scores [rows, 2] ← (log p(target), target is the argmax) from state [N, 4]. */
+export function finishScores(state: CpuTensor, targets: Uint32Array, scores: CpuTensor, offset: number): void {
+  const st = state.data;
+  targets.forEach((t, r) => {
+    scores.data[2 * (offset + r)] = st[4 * r + 2] - st[4 * r] - Math.log(st[4 * r + 1]);
+    scores.data[2 * (offset + r) + 1] = st[4 * r + 3] === t ? 1 : 0;
+  });
 }
 
 /** Per request (rows [starts[r], starts[r + 1])): (Σ log p, 1 when every row is greedy), [R, 2]. */

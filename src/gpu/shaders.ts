@@ -9,7 +9,6 @@ export type ShaderName =
   | 'attention'
   | 'activation'
   | 'add'
-  | 'crossEntropy'
   | 'checkFinite'
   | 'hessian'
   | 'fakeQuant'

@@ -40,7 +40,10 @@ export class Decoder<T> {
     const { be, cfg } = this;
     const g = await this.weights.global();
     const idsT = be.ids(ids);
-    const h = be.embed(g.embedTokens, idsT);
+    // each row chunk of the vocabulary gathers its own ids
+    const { parts, starts } = g.embedTokens;
+    const h = parts.length === 1 ? be.embed(parts[0], idsT) : be.zeros([ids.length, cfg.hidden]);
+    if (parts.length > 1) parts.forEach((E, i) => be.embed(E, idsT, h, starts[i]));
     be.release(idsT);
     if (g.embedPositions) {
       const pos = be.ids(Uint32Array.from(ids, (_, t) => (positions ? positions[t] : t) + cfg.positionOffset));
@@ -143,57 +146,62 @@ export class Decoder<T> {
     be.release(mlpOut);
   }
 
+  /**
+   * Row i of the normalized hidden states hn predicts targets[i]: (log p(target), target is the argmax) for each,
+   * [N, 2] on the backend. lm_head runs in row chunks of hn and, within each, over the vocabulary's row chunks with
+   * an online log-sum-exp, so neither [N, V] logits nor a whole lm_head binding is needed.
+   */
+  private async targetScores(hn: T, targets: Uint32Array): Promise<T> {
+    const { be } = this;
+    const { parts, starts } = (await this.weights.global()).lmHead;
+    const N = targets.length;
+    const scores = be.zeros([N, 2]);
+    const widest = Math.max(...parts.map((_, i) => starts[i + 1] - starts[i]));
+    const chunk = Math.max(1, Math.min(N, Math.floor(Math.min(be.maxTensorBytes, 256 * 2 ** 20) / (widest * 4))));
+    for (let r0 = 0; r0 < N; r0 += chunk) {
+      const r1 = Math.min(N, r0 + chunk);
+      const rows = r0 === 0 && r1 === be.shape(hn)[0] ? hn : be.rows(hn, r0, r1);
+      const t = be.ids(targets.slice(r0, r1));
+      const state = be.zeros([r1 - r0, 4]);
+      parts.forEach((W, i) => {
+        const logits = be.matmul(rows, W, null);
+        be.vocabChunk(logits, t, state, starts[i]);
+        be.release(logits);
+      });
+      be.finishScores(state, t, scores, r0);
+      if (rows !== hn) be.release(rows);
+      be.release(t);
+      be.release(state);
+    }
+    return scores;
+  }
+
   /** Final norm, lm_head and next-token NLL for every position but the last: [T − 1] values. */
   async nll(h: T, ids: Uint32Array): Promise<Float32Array> {
-    const { be, cfg } = this;
+    const { be } = this;
     const g = await this.weights.global();
     const hn = this.norm(h, g.finalNorm);
-    const T = ids.length;
-    const out = new Float32Array(T - 1);
-    // logits [rows, V] in row chunks so a 50k-vocabulary window fits one binding
-    const chunk = Math.max(1, Math.min(T - 1, Math.floor(Math.min(be.maxTensorBytes, 256 * 2 ** 20) / (cfg.vocab * 4))));
-    for (let r0 = 0; r0 < T - 1; r0 += chunk) {
-      const r1 = Math.min(T - 1, r0 + chunk);
-      const rows = be.rows(hn, r0, r1);
-      const logits = be.matmul(rows, g.lmHead, null);
-      be.release(rows);
-      const targets = be.ids(ids.slice(r0 + 1, r1 + 1));
-      const nll = be.crossEntropy(logits, targets);
-      be.release(logits);
-      be.release(targets);
-      out.set(await be.toHost(nll), r0);
-      be.release(nll);
-    }
+    const scores = await this.targetScores(hn, ids.slice(1));
     be.release(hn);
-    return out;
+    const host = await be.toHost(scores);
+    be.release(scores);
+    return Float32Array.from({ length: ids.length - 1 }, (_, t) => -host[2 * t]);
   }
 
   /**
    * Log-likelihoods of chosen rows without the logits leaving the backend: row rows[i] of the hidden states h
    * predicts targets[i]; request r owns rows [starts[r], starts[r + 1]). Final norm and lm_head run on those rows
-   * only, in chunks that fit one binding.
+   * only.
    */
   async scoreRows(h: T, rows: Uint32Array, targets: Uint32Array, starts: Uint32Array): Promise<RequestScores> {
-    const { be, cfg } = this;
+    const { be } = this;
     const g = await this.weights.global();
     const rowIds = be.ids(rows);
     const picked = be.embed(h, rowIds);
     be.release(rowIds);
     const hn = this.norm(picked, g.finalNorm);
     be.release(picked);
-    const N = rows.length;
-    const scores = be.zeros([N, 2]);
-    const chunk = Math.max(1, Math.min(N, Math.floor(Math.min(be.maxTensorBytes, 256 * 2 ** 20) / (cfg.vocab * 4))));
-    for (let r0 = 0; r0 < N; r0 += chunk) {
-      const r1 = Math.min(N, r0 + chunk);
-      const part = r0 === 0 && r1 === N ? hn : be.rows(hn, r0, r1);
-      const logits = be.matmul(part, g.lmHead, null);
-      if (part !== hn) be.release(part);
-      const t = be.ids(targets.slice(r0, r1));
-      be.tokenScores(logits, t, scores, r0);
-      be.release(logits);
-      be.release(t);
-    }
+    const scores = await this.targetScores(hn, targets);
     be.release(hn);
     const startIds = be.ids(starts);
     const sums = be.requestSums(scores, startIds);

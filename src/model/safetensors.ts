@@ -71,11 +71,12 @@ export class SafetensorsFile {
     return new SafetensorsFile(file, source, tensors);
   }
 
-  /** Reads a tensor and widens it to f32 (F16 and BF16 are converted exactly). */
-  async readF32(name: string): Promise<Float32Array> {
+  /** Reads a tensor (or its elements [e0, e1) in storage order) and widens it to f32 (F16 and BF16 exactly). */
+  async readF32(name: string, e0 = 0, e1?: number): Promise<Float32Array> {
     const t = this.tensors.get(name);
     if (!t) throw new SafetensorsError(`${this.file}: no tensor "${name}"`);
-    const buf = await this.source.read(t.begin, t.end);
+    const b = DTYPE_BYTES[t.dtype];
+    const buf = await this.source.read(t.begin + e0 * b, e1 === undefined ? t.end : t.begin + e1 * b);
     return toF32(buf, t.dtype);
   }
 }
@@ -165,5 +166,13 @@ export class Checkpoint {
     const file = this.index.get(name);
     if (!file) throw new SafetensorsError(`no tensor "${name}" in the checkpoint`);
     return this.shards.get(file)!.readF32(name);
+  }
+
+  /** Rows [r0, r1) of a 2-D tensor, widened to f32: a vocabulary matrix is read a chunk at a time. */
+  async readRowsF32(name: string, r0: number, r1: number): Promise<Float32Array> {
+    const info = this.info(name);
+    if (!info) throw new SafetensorsError(`no tensor "${name}" in the checkpoint`);
+    const C = info.shape[1];
+    return this.shards.get(info.file)!.readF32(name, r0 * C, r1 * C);
   }
 }

@@ -61,11 +61,20 @@ export interface BlockWeights<T> {
   /** attention probabilities rounded to round(p·L)/L; 0 or absent: full precision */
   probLevels?: number;
 }
+/**
+ * A [V, C] matrix (embedding, lm_head) in row chunks that each fit one binding: part i holds rows
+ * [starts[i], starts[i + 1]). Llama-3's 128256 × 4096 is 2.1 GB in f32, beyond most adapters' binding limit.
+ */
+export interface RowChunks<T> {
+  parts: T[];
+  starts: number[];
+}
+
 export interface GlobalWeights<T> {
-  embedTokens: T; // [V, C]
+  embedTokens: RowChunks<T>; // [V, C]
   embedPositions: T | null; // [P + 2, C] (OPT)
   finalNorm: Norm<T>;
-  lmHead: T; // [V, C]
+  lmHead: RowChunks<T>; // [V, C]
   rope: { cos: T; sin: T } | null; // [P, D/2]
 }
 
@@ -153,13 +162,25 @@ export class WeightStore<T> {
     return this.be.fromHost(await this.ckpt.readF32(name), shape);
   }
 
+  /** A [V, C] checkpoint matrix in row chunks of at most one binding, read from the checkpoint a chunk at a time. */
+  private async loadRows(name: string, V: number, C: number): Promise<RowChunks<T>> {
+    const perPart = Math.max(1, Math.floor(this.be.maxTensorBytes / (C * 4)));
+    const out: RowChunks<T> = { parts: [], starts: [0] };
+    for (let v0 = 0; v0 < V; v0 += perPart) {
+      const v1 = Math.min(V, v0 + perPart);
+      out.parts.push(this.be.fromHost(await this.ckpt.readRowsF32(name, v0, v1), [v1 - v0, C]));
+      out.starts.push(v1);
+    }
+    return out;
+  }
+
   async global(): Promise<GlobalWeights<T>> {
     if (this.globals) return this.globals;
     const { cfg, ckpt } = this;
     const a = ARCHITECTURES[cfg.family];
     const C = cfg.hidden;
-    const embedTokens = await this.load(a.embedTokens, [cfg.vocab, C]);
-    const lmHead = ckpt.has(a.lmHead) ? await this.load(a.lmHead, [cfg.vocab, C]) : embedTokens;
+    const embedTokens = await this.loadRows(a.embedTokens, cfg.vocab, C);
+    const lmHead = ckpt.has(a.lmHead) ? await this.loadRows(a.lmHead, cfg.vocab, C) : embedTokens;
     this.globals = {
       embedTokens,
       embedPositions: a.embedPositions ? await this.load(a.embedPositions, [cfg.maxPositions + cfg.positionOffset, C]) : null,
@@ -241,8 +262,8 @@ export class WeightStore<T> {
     this.blocks.clear();
     if (this.globals) {
       const g = this.globals;
-      for (const t of [g.embedTokens, g.embedPositions, g.finalNorm.g, g.finalNorm.b, g.rope?.cos, g.rope?.sin]) this.be.release(t ?? null);
-      if (g.lmHead !== g.embedTokens) this.be.release(g.lmHead);
+      for (const t of [...g.embedTokens.parts, g.embedPositions, g.finalNorm.g, g.finalNorm.b, g.rope?.cos, g.rope?.sin]) this.be.release(t ?? null);
+      if (g.lmHead !== g.embedTokens) g.lmHead.parts.forEach((t) => this.be.release(t));
       this.globals = null;
     }
   }

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { gpuBackend, referenceBackend, type Backend } from '../../src/gpu/backend.ts';
-import { cpu, requestSums, tokenScores } from '../../src/gpu/reference.ts';
+import { cpu, finishScores, requestSums, vocabChunk } from '../../src/gpu/reference.ts';
 import { Decoder } from '../../src/model/forward.ts';
 import { WeightStore } from '../../src/model/weights.ts';
 import { aggregate, packTrees, scoreItems, type RequestResult } from '../../src/eval/zeroShot.ts';
@@ -104,7 +104,7 @@ describe('zero-shot scoring', () => {
     expect(f.requests).toEqual([0, 1, 2]);
   });
 
-  it('scores rows on the GPU as the twins do: log-probs, first-index argmax on ties, per-request sums (real logits)', async () => {
+  it('scores rows on the GPU as the twins do: log-probs over vocabulary chunks, first-index argmax on ties, per-request sums (real logits)', async () => {
     const gpu = await sharedGpu();
     const be = gpuBackend(gpu);
     const { m } = await decoders(MODELS.optTinyBpe);
@@ -114,24 +114,35 @@ describe('zero-shot scoring', () => {
     const N = 5;
     const logits = new Float32Array(N * V);
     for (let r = 0; r < N; r++) for (let v = 0; v < V; v++) logits[r * V + v] = E[v * m.config.hidden + r] * 40;
+    // ties at the top: within a chunk (row 4: 7 and 9) and across chunks (row 3: 7 and 30000)
     logits[4 * V + 7] = logits[4 * V + 9] = 100;
-    const targets = Uint32Array.of(3, 50, 7, 1000, 9);
+    logits[3 * V + 7] = logits[3 * V + 30000] = 100;
+    const targets = Uint32Array.of(3, 50, 7, 30000, 9);
     const starts = Uint32Array.of(0, 2, 5);
     const want = cpu(new Float32Array(2 * N), [N, 2]);
-    tokenScores(cpu(logits, [N, V]), targets, want, 0);
+    const state = cpu(new Float32Array(4 * N), [N, 4]);
+    vocabChunk(cpu(logits, [N, V]), targets, state, 0);
+    finishScores(state, targets, want, 0);
     const sums = requestSums(want, starts);
+    // on the GPU in three vocabulary chunks
     const scores = be.zeros([N, 2]);
-    const lt = be.fromHost(logits, [N, V]);
     const tt = be.ids(targets);
-    be.tokenScores(lt, tt, scores, 0);
+    const gst = be.zeros([N, 4]);
+    for (const [v0, v1] of [[0, 20000], [20000, 30001], [30001, V]]) {
+      const lt = be.fromHost(Float32Array.from({ length: N * (v1 - v0) }, (_, i) => logits[Math.floor(i / (v1 - v0)) * V + v0 + (i % (v1 - v0))]), [N, v1 - v0]);
+      be.vocabChunk(lt, tt, gst, v0);
+      be.release(lt);
+    }
+    be.finishScores(gst, tt, scores, 0);
     const st = be.ids(starts);
     const got = await be.toHost(be.requestSums(scores, st));
     const rows = await be.toHost(scores);
     for (let i = 0; i < 2 * N; i++) expect(Math.abs(rows[i] - want.data[i])).toBeLessThan(1e-4);
-    expect(rows[9]).toBe(0); // target 9 ties index 7 at the top: the first index wins, as torch's argmax
+    // the first index wins a tie, as torch's argmax: target 9 ties 7 in its chunk, 30000 ties 7 across chunks
+    expect([rows[7], rows[9]]).toEqual([0, 0]);
     expect(Math.abs(got[0] - sums.data[0]) + Math.abs(got[2] - sums.data[2])).toBeLessThan(1e-4);
     expect([got[1], got[3]]).toEqual([sums.data[1], sums.data[3]]);
-    [lt, tt, st, scores].forEach((x) => be.release(x));
+    [gst, tt, st, scores].forEach((x) => be.release(x));
   });
 
   it('aggregates as lm-eval: argmax (first on ties), acc_norm by characters, stderr sqrt(p(1−p)/(n−1)), lambada perplexity', () => {

@@ -52,7 +52,7 @@ describe('kernels match their reference twins', () => {
     const opNames = Object.keys(ops);
     const refNames = Object.keys(ref);
     for (const s of shaders) {
-      const entries: Record<string, string[]> = { activation: ['relu', 'gelu', 'siluMul'], fakeQuant: ['quantParams', 'fakeQuant'], kmeans: ['kmeansAssign', 'kmeansUpdate'], greedyRotation: ['greedyPick', 'greedyApply'], loglikelihood: ['tokenScores', 'requestSums'] };
+      const entries: Record<string, string[]> = { activation: ['relu', 'gelu', 'siluMul'], fakeQuant: ['quantParams', 'fakeQuant'], kmeans: ['kmeansAssign', 'kmeansUpdate'], greedyRotation: ['greedyPick', 'greedyApply'], loglikelihood: ['vocabChunk', 'finishScores', 'requestSums'] };
       const names = entries[s] ?? [s];
       for (const n of names) {
         expect(opNames, `ops.${n}`).toContain(n);
@@ -188,13 +188,27 @@ describe('kernels match their reference twins', () => {
     expect(relErr(await gpu.read(h), r.data)).toBeLessThan(TOL.f32);
   });
 
-  it('crossEntropy on real logits (tied lm_head) against the next tokens', async () => {
+  it('next-token log-probs on real logits (tied lm_head): the vocabulary in three chunks against the twin in one', async () => {
     const E = await weight(stories, 'model.embed_tokens.weight');
     const hN = taps.get('attn_norm')!;
     const logits = ref.matmul(hN, E, null);
+    const [N, V] = logits.shape;
     const targets = Uint32Array.from(ids, (_, i) => ids[(i + 1) % ids.length]); // next token (wrapping at the end)
-    const nll = await gpu.read(ops.crossEntropy(gpu, up(logits), gpu.upload(targets, [targets.length])));
-    expect(relErr(nll, ref.crossEntropy(logits, targets).data)).toBeLessThan(TOL.f32);
+    const state = ref.cpu(new Float32Array(4 * N), [N, 4]);
+    ref.vocabChunk(logits, targets, state, 0);
+    const want = ref.cpu(new Float32Array(2 * N), [N, 2]);
+    ref.finishScores(state, targets, want, 0);
+    const t = gpu.upload(targets, [N], 'ids');
+    const st = gpu.upload(new Float32Array(4 * N), [N, 4]);
+    for (const [v0, v1] of [[0, 200], [200, 201], [201, V]]) {
+      const cols = Float32Array.from({ length: N * (v1 - v0) }, (_, i) => logits.data[Math.floor(i / (v1 - v0)) * V + v0 + (i % (v1 - v0))]);
+      ops.vocabChunk(gpu, gpu.upload(cols, [N, v1 - v0]), t, st, v0);
+    }
+    const scores = gpu.upload(new Float32Array(2 * N), [N, 2]);
+    ops.finishScores(gpu, st, t, scores, 0);
+    const got = await gpu.read(scores);
+    expect(relErr(got.filter((_, i) => i % 2 === 0), want.data.filter((_, i) => i % 2 === 0))).toBeLessThan(TOL.f32);
+    expect(got.filter((_, i) => i % 2 === 1)).toEqual(want.data.filter((_, i) => i % 2 === 1));
   });
 
   it('checkFinite counts NaN and Inf in a real activation', async () => {
