@@ -1,10 +1,12 @@
 // Before a download: what a model is and whether this device can run it. Reads config.json and the safetensors
-// headers only (a few KiB by range), then checks every tensor the forward binds whole against the adapter's limits.
+// headers only (a few KiB by range), then checks every tensor the forward binds whole against the adapter's limits
+// (the vocabulary matrices are bound in row chunks, so only their chunk count depends on the limit).
 import { fmtBytes } from '../gpu/gpu.ts';
 import { parseConfig, parameterCount, type ModelConfig } from '../model/config.ts';
 import { Checkpoint } from '../model/safetensors.ts';
 import { readJson, type ModelSource } from '../model/source.ts';
 import { MissingFileError } from '../errors.ts';
+import { ARCHITECTURES } from '../model/architecture.ts';
 
 export interface BindingLimits {
   maxStorageBufferBindingSize: number;
@@ -24,8 +26,10 @@ export interface ModelProbe {
   dtypes: string[];
   /** f32 bytes of one decoder block on the GPU */
   blockBytes: number;
-  /** the largest tensor one kernel binds whole, as f32 */
+  /** the largest tensor one kernel binds whole, as f32 (embedding and lm_head come in row chunks) */
   largest: { name: string; bytes: number };
+  /** row chunks the embedding (and lm_head) take under this device's binding limit (1 without limits) */
+  vocabChunks: number;
   /** null when no adapter could be asked */
   limits: BindingLimits | null;
   /** what does not fit, each naming the limit and the shortfall; empty when everything fits */
@@ -42,12 +46,17 @@ export async function probeModel(source: ModelSource, limits: BindingLimits | nu
   const dtypes = [...new Set(names.map((n) => ckpt.info(n)!.dtype))];
   const f32 = (n: string) => ckpt.info(n)!.shape.reduce((a, b) => a * b, 1) * 4;
   const layer0 = names.filter((n) => /\.layers\.0\./.test(n));
-  const largest = names.map((n) => ({ name: n, bytes: f32(n) })).reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  const arch = ARCHITECTURES[cfg.family];
+  const chunked = new Set([arch.embedTokens, arch.lmHead]);
+  const whole = names.filter((n) => !chunked.has(n));
+  const largest = whole.map((n) => ({ name: n, bytes: f32(n) })).reduce((a, b) => (b.bytes > a.bytes ? b : a), { name: '', bytes: 0 });
   const problems: string[] = [];
+  let vocabChunks = 1;
   if (limits) {
     const allowed = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
     const which = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
-    for (const n of names) {
+    vocabChunks = Math.ceil(cfg.vocab / Math.max(1, Math.floor(allowed / (cfg.hidden * 4))));
+    for (const n of whole) {
       const b = f32(n);
       if (b > allowed) problems.push(`${n} needs ${fmtBytes(b)} in one binding as f32; this device allows ${fmtBytes(allowed)} (${which}), ${fmtBytes(b - allowed)} short`);
     }
@@ -63,6 +72,7 @@ export async function probeModel(source: ModelSource, limits: BindingLimits | nu
     dtypes,
     blockBytes: layer0.reduce((s, n) => s + f32(n), 0),
     largest,
+    vocabChunks,
     limits,
     problems,
   };

@@ -31,7 +31,7 @@ function ProbeInfo() {
         <p className="hint">No WebGPU adapter answered, so the fit could not be checked.</p>
       ) : p.problems.length === 0 ? (
         <p className="ok" data-testid="model-fits">
-          Fits this device: the largest tensor ({p.largest.name}, {fmtBytes(p.largest.bytes)} as f32) is within its {fmtBytes(Math.min(p.limits.maxStorageBufferBindingSize, p.limits.maxBufferSize))} binding limit.
+          Fits this device: the largest tensor bound whole ({p.largest.name}, {fmtBytes(p.largest.bytes)} as f32) is within its {fmtBytes(Math.min(p.limits.maxStorageBufferBindingSize, p.limits.maxBufferSize))} binding limit{p.vocabChunks > 1 ? `; the vocabulary comes in ${p.vocabChunks} row chunks` : ''}.
         </p>
       ) : (
         <ul className="error" data-testid="model-misfit">

@@ -29,16 +29,21 @@ describe('model probe', () => {
     expect(p.downloadBytes).toBeGreaterThan(14e6);
     expect(p.dtypes).toEqual(['F16']);
     expect(p.problems).toEqual([]);
-    expect(p.largest.name).toBe('model.decoder.embed_tokens.weight');
+    // the vocabulary is bound in row chunks: the largest whole binding is the learned positions (514 × 128)
+    expect(p.largest.name).toBe('model.decoder.embed_positions.weight');
+    expect(p.vocabChunks).toBe(1);
     // a few KiB of header, not the 14 MB of tensors
     const bytes = reads.filter((r) => r.startsWith('model.safetensors')).reduce((n, r) => n + Number(r.split(/[ -]/)[2]) - Number(r.split(/[ -]/)[1]), 0);
     expect(bytes).toBeLessThan(64 * 1024);
   });
 
-  it('names the tensor that does not fit a small binding limit, the limit and by how much', async () => {
-    const p = await probeModel(folderSource(MODELS.optTinyBpe), { maxStorageBufferBindingSize: 8 * 2 ** 20, maxBufferSize: 2 ** 30 });
-    expect(p.problems).toHaveLength(1);
-    expect(p.problems[0]).toMatch(/model\.decoder\.embed_tokens\.weight needs 24\.5 MiB in one binding as f32; this device allows 8\.0 MiB \(maxStorageBufferBindingSize\), 16\.5 MiB short/);
+  it('names the tensor that does not fit a small binding limit, the limit and by how much; the vocabulary splits', async () => {
+    const p = await probeModel(folderSource(MODELS.optTinyBpe), { maxStorageBufferBindingSize: 128 * 2 ** 10, maxBufferSize: 2 ** 30 });
+    // the learned positions (257 KiB), and fc1 and fc2 of each of the 4 blocks: 512 × 128 f32 = 256 KiB
+    expect(p.problems).toHaveLength(9);
+    expect(p.problems.find((x) => x.includes('layers.0.fc1'))).toMatch(/model\.decoder\.layers\.0\.fc1\.weight needs 256\.0 KiB in one binding as f32; this device allows 128\.0 KiB \(maxStorageBufferBindingSize\), 128\.0 KiB short/);
+    expect(p.problems.join()).not.toMatch(/embed_tokens/);
+    expect(p.vocabChunks).toBe(Math.ceil(50272 / 256));
   });
 });
 
