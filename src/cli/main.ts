@@ -47,6 +47,7 @@ function printResult(result: EvalResult): void {
       t && `${q.steps[0].method} ${(t.ms / 1000).toFixed(1)} s`,
     ].filter(Boolean);
     console.log(`quantization ${(q.totalMs / 1000).toFixed(1)} s${parts.length ? ` (${parts.join(', ')})` : ''}`);
+    if (w?.factorization) console.log(w.factorization);
     const tm = METHODS[q.steps[0]?.method ?? ''];
     if (t && tm?.kind === 'transform' && tm.summarize) console.log(`\n${tm.summarize(t.blocks as never[])}`);
   }

@@ -4,7 +4,7 @@
 import type { Gpu } from './gpu.ts';
 import * as ops from './ops.ts';
 import * as ref from './reference.ts';
-import type { QuantGrid } from './reference.ts';
+import type { FactorStep, QuantGrid } from './reference.ts';
 import type { GpuTensor } from './tensor.ts';
 
 export interface Backend<T> {
@@ -77,6 +77,8 @@ export interface Backend<T> {
   greedyApply(W: T, A: T, chans: Ids<T>, step: number, n: number): T;
   /** CLAQ's column loop over columns [i1, i1 + count): codebooks by k-means, reserved outliers, GPTQ's feedback */
   claqBlock(U: T, W: T, colInfo: Ids<T>, Q: T, Err: T, book: T, Wfit: T, scratch: T, i1: number, count: number, seed: number, maxIter: number, fit: boolean): void;
+  /** GPTQ's factorization on the backend: one step of the blocked Cholesky / triangular inverse (factorization.ts) */
+  factorStep(step: FactorStep, A: T, X: T, flag: Ids<T>, n: number, k0: number, b: number): void;
 }
 
 /** Static activation fake-quant at one site (RPTQ): each channel's cluster and (scale, zero) per cluster. */
@@ -140,6 +142,7 @@ export function gpuBackend(gpu: Gpu): Backend<GpuTensor> {
     greedyPick: (W, p, ch, s, n, rec, rx) => ops.greedyPick(gpu, W, p, ch, s, n, rec, rx),
     greedyApply: (W, A, ch, s, n) => ops.greedyApply(gpu, W, A, ch, s, n),
     claqBlock: (U, W, ci, Q, E, book, Wfit, scratch, i1, c, seed, it, fit) => ops.claqBlock(gpu, U, W, ci, Q, E, book, Wfit, scratch, i1, c, seed, it, fit),
+    factorStep: (st, A, X, flag, n, k0, b) => ops.factorStep(gpu, st, A, X, flag, n, k0, b),
   };
 }
 
@@ -190,5 +193,6 @@ export function referenceBackend(): Backend<ref.CpuTensor> {
     greedyPick: (W, p, ch, s, n, rec, rx) => ref.greedyPick(W, p, ch as Uint32Array, s, n, rec, rx),
     greedyApply: (W, A, ch, s, n) => ref.greedyApply(W, A, ch as Uint32Array, s, n),
     claqBlock: (U, W, ci, Q, E, book, Wfit, _scratch, i1, c, seed, it, fit) => ref.claqBlock(U, W, ci as Uint32Array, Q, E, book, Wfit, i1, c, seed, it, fit),
+    factorStep: (st, A, X, flag, n, k0, b) => ref.factorStep(st, A, X, flag as Uint32Array, n, k0, b),
   };
 }

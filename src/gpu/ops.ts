@@ -291,3 +291,28 @@ export function claqBlock(gpu: Gpu, U: GpuTensor, W: GpuTensor, colInfo: GpuTens
     [1],
   );
 }
+
+// ---- GPTQ's factorization (cholesky.wgsl) ---------------------------------------------------------------------------
+
+export type FactorStep = 'potrf' | 'trsm' | 'syrk' | 'trinvGemm' | 'trinvSolve' | 'reverse';
+
+/** One step of the blocked factorization on A [n, n] (and X, L⁻¹), block [k0, k0 + b); potrf records a bad pivot in flag. */
+export function factorStep(gpu: Gpu, step: FactorStep, A: GpuTensor, X: GpuTensor, flag: GpuTensor, n: number, k0: number, b: number): void {
+  const params = [{ u32: n }, { u32: k0 }, { u32: b }];
+  const rest = n - k0 - b;
+  const pipe = gpu.pipeline('cholesky', step);
+  switch (step) {
+    case 'potrf':
+      return gpu.dispatch(pipe, [A, flag], params, [1]);
+    case 'trsm':
+      return gpu.dispatch(pipe, [A], params, [Math.ceil(rest / 64)]);
+    case 'syrk':
+      return gpu.dispatch(pipe, [A], params, [Math.ceil(rest / 16), Math.ceil(rest / 16)]);
+    case 'trinvGemm':
+      return gpu.dispatch(pipe, [A, X], params, [Math.ceil(k0 / 16), Math.ceil(b / 16)]);
+    case 'trinvSolve':
+      return gpu.dispatch(pipe, [A, X], params, [Math.ceil((k0 + b) / 64)]);
+    case 'reverse':
+      return gpu.dispatch(pipe, [A, X], params, [Math.ceil(n / 16), Math.ceil(n / 16)]);
+  }
+}

@@ -474,3 +474,65 @@ export function greedyApply(X: CpuTensor, A: CpuTensor, chans: Uint32Array, step
     }
   return cpu(y, [rows, n]);
 }
+
+// ---- GPTQ's factorization (cholesky.wgsl): each step as the kernel does it, f32 storage --------------------------
+
+export type FactorStep = 'potrf' | 'trsm' | 'syrk' | 'trinvGemm' | 'trinvSolve' | 'reverse';
+
+export function factorStep(step: FactorStep, At: CpuTensor, Xt: CpuTensor, flag: Uint32Array, n: number, k0: number, b: number): void {
+  const A = At.data;
+  const X = Xt.data;
+  switch (step) {
+    case 'potrf':
+      for (let jj = k0; jj < k0 + b; jj++) {
+        let d = A[jj * n + jj];
+        if (!(d > 0)) {
+          flag[0] = Math.min(flag[0], jj);
+          d = 1;
+        }
+        A[jj * n + jj] = Math.sqrt(d);
+        for (let i = jj + 1; i < k0 + b; i++) A[i * n + jj] /= A[jj * n + jj];
+        for (let i = jj + 1; i < k0 + b; i++) for (let l = jj + 1; l <= i; l++) A[i * n + l] -= A[i * n + jj] * A[l * n + jj];
+      }
+      return;
+    case 'trsm':
+      for (let i = k0 + b; i < n; i++)
+        for (let jj = k0; jj < k0 + b; jj++) {
+          let s = A[i * n + jj];
+          for (let m = k0; m < jj; m++) s = Math.fround(s - Math.fround(A[i * n + m] * A[jj * n + m]));
+          A[i * n + jj] = s / A[jj * n + jj];
+        }
+      return;
+    case 'syrk':
+      for (let i = k0 + b; i < n; i++)
+        for (let j = k0 + b; j <= i; j++) {
+          let s = 0;
+          for (let m = k0; m < k0 + b; m++) s = Math.fround(s + Math.fround(A[i * n + m] * A[j * n + m]));
+          A[i * n + j] -= s;
+        }
+      return;
+    case 'trinvGemm':
+      for (let i = k0; i < k0 + b; i++)
+        for (let j = 0; j < k0; j++) {
+          let s = 0;
+          for (let m = j; m < k0; m++) s = Math.fround(s - Math.fround(A[i * n + m] * X[m * n + j]));
+          X[i * n + j] = s;
+        }
+      return;
+    case 'trinvSolve':
+      for (let j = 0; j < k0 + b; j++)
+        for (let i = k0; i < k0 + b; i++) {
+          if (j > i) {
+            X[i * n + j] = 0;
+            continue;
+          }
+          let s = j < k0 ? X[i * n + j] : i === j ? 1 : 0;
+          for (let m = Math.max(k0, j); m < i; m++) s = Math.fround(s - Math.fround(A[i * n + m] * X[m * n + j]));
+          X[i * n + j] = s / A[i * n + i];
+        }
+      return;
+    case 'reverse':
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) A[i * n + j] = j >= i ? X[(n - 1 - i) * n + (n - 1 - j)] : 0;
+      return;
+  }
+}

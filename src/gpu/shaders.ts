@@ -22,7 +22,8 @@ export type ShaderName =
   | 'blockRotate'
   | 'greedyRotation'
   | 'claqBlock'
-  | 'loglikelihood';
+  | 'loglikelihood'
+  | 'cholesky';
 
 let loader: ((name: ShaderName) => string) | null = null;
 const cache = new Map<ShaderName, string>();

@@ -84,6 +84,8 @@ export interface WeightStepReport {
   hessianMs: number;
   factorMs: number;
   loopMs: number;
+  /** where the Hessians were factorized (gpu, cpu, or both across layers) and how auto chose */
+  factorization?: string;
 }
 
 export interface QuantSummary {

@@ -14,6 +14,7 @@ import type { Backend } from '../gpu/backend.ts';
 import { CLAQ_BOOK, roundEven } from '../gpu/reference.ts';
 import { actOrder, inversePermutation, loopTensors, originalOrder, zeroDeadInputs } from './gptq.ts';
 import type { WeightMethod } from './method.ts';
+import type { FactorRoute } from './factorization.ts';
 import { gptqLoopOptions } from './weightOptions.ts';
 
 /** Lloyd's step limit (scikit-learn's max_iter, which the reference's KMeans uses) */
@@ -41,6 +42,7 @@ const options = z.strictObject({
   trueSequential: loop.trueSequential,
   percdamp: loop.percdamp,
   blocksize: loop.blocksize,
+  factorization: loop.factorization,
 });
 export type ClaqOptions = z.infer<typeof options>;
 
@@ -68,6 +70,7 @@ export interface ClaqResult<T> {
   detail: ClaqLayerDetail;
   factorMs: number;
   loopMs: number;
+  factorization: { route: FactorRoute; note?: string };
 }
 
 /** Outlier entries of each column: |w| ≥ t·mean|W| over the whole matrix (the reference: not (−tm < w < tm)). */
@@ -156,7 +159,7 @@ export async function claq<T>(be: Backend<T>, W: Float32Array, H: Float64Array, 
     colInfo.set([1, hi, lo], c * 4 + 1);
   }
 
-  const { U, Wg, Q, Err, factorMs } = loopTensors(be, W, H, R, K, o.percdamp);
+  const { U, Wg, Q, Err, factorMs, factorization } = await loopTensors(be, W, H, R, K, o.percdamp, o.factorization);
   const t1 = performance.now();
   const book = be.zeros([K, CLAQ_BOOK]);
   const Wfit = be.zeros([R, K]);
@@ -191,7 +194,7 @@ export async function claq<T>(be: Backend<T>, W: Float32Array, H: Float64Array, 
     lloydSteps: Array.from({ length: K }, (_, c) => bookHost[at(c) * CLAQ_BOOK + 17]),
   };
   const total = parts.codes + parts.codebooks + parts.outliers;
-  return { Q: out, bits: total / (R * K), codeBits: parts.codes / (R * K), detail, factorMs, loopMs };
+  return { Q: out, bits: total / (R * K), codeBits: parts.codes / (R * K), detail, factorMs, loopMs, factorization };
 }
 
 function histogram(W: Float32Array, R: number, K: number, col: number): ClaqLayerDetail['hist'][number] {
@@ -234,10 +237,10 @@ export const CLAQ: WeightMethod<typeof options> = {
   async quantize(be, layer, o) {
     const [R, K] = layer.shape;
     const res = await claq(be, layer.W, layer.H!, R, K, o, layer.seed);
-    return { Q: res.Q, factorMs: res.factorMs, loopMs: res.loopMs, bits: res.bits, codeBits: res.codeBits, detail: res.detail };
+    return { Q: res.Q, factorMs: res.factorMs, loopMs: res.loopMs, factorization: res.factorization, bits: res.bits, codeBits: res.codeBits, detail: res.detail };
   },
   // the baseline the paper compares with: GPTQ at the codes' bits (whole bits), same loop settings
-  baselines: (o) => [{ name: 'gptq', method: 'gptq', options: { wbits: Math.max(2, Math.round(o.outlierorder ?? o.wbits)), actOrder: o.actOrder, trueSequential: o.trueSequential, percdamp: o.percdamp, blocksize: o.blocksize } }],
+  baselines: (o) => [{ name: 'gptq', method: 'gptq', options: { wbits: Math.max(2, Math.round(o.outlierorder ?? o.wbits)), actOrder: o.actOrder, trueSequential: o.trueSequential, percdamp: o.percdamp, blocksize: o.blocksize, factorization: o.factorization } }],
   presets: [
     preset('CLAQ W4', { wbits: 4 }),
     preset('CLAQ W3', { wbits: 3 }),

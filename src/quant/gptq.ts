@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { Backend } from '../gpu/backend.ts';
 import { GPTQ_BLOCK } from '../gpu/reference.ts';
-import { upperCholeskyOfInverse } from './linalg.ts';
+import { dampedFactor, type FactorChoice, type FactorRoute } from './factorization.ts';
 import { fitColumnGroups } from './grid.ts';
 import type { ColumnGroups, WeightMethod } from './method.ts';
 import { checkGroupsize, gptqLoopOptions, groupsizeOption, symOption, wbitsOption } from './weightOptions.ts';
@@ -20,6 +20,7 @@ const options = z.strictObject({
   trueSequential: loop.trueSequential,
   percdamp: loop.percdamp,
   blocksize: loop.blocksize,
+  factorization: loop.factorization,
 });
 export type GptqOptions = z.infer<typeof options> & {
   /** fixed column groups of any shape (RPTQ: the input clusters), fitted up front on W like static groups */
@@ -57,6 +58,8 @@ export class HessianAccumulator<T> {
 export interface GptqTimings {
   factorMs: number;
   loopMs: number;
+  /** the factorization's route, and how auto chose it (once per run) */
+  factorization: { route: FactorRoute; note?: string };
 }
 
 /**
@@ -88,7 +91,7 @@ export async function gptq<T>(be: Backend<T>, W: Float32Array, H: Float64Array, 
     ? Uint32Array.from({ length: K }, (_, i) => fixed.colGroup[perm ? perm[i] : i])
     : Uint32Array.from({ length: K }, (_, i) => Math.floor((o.staticGroups && perm ? perm[i] : i) / g));
 
-  const { U, Wg, Q, Err, factorMs } = loopTensors(be, W, H, R, K, o.percdamp);
+  const { U, Wg, Q, Err, factorMs, factorization } = await loopTensors(be, W, H, R, K, o.percdamp, o.factorization);
   const t1 = performance.now();
   const colGroupT = be.ids(colGroup);
   if (o.groupsize <= 0 && !fixed) be.quantParams(Wg, params, grid, 0, 1);
@@ -106,15 +109,24 @@ export async function gptq<T>(be: Backend<T>, W: Float32Array, H: Float64Array, 
   for (const t of [U, Wg, Err, params]) be.release(t);
   be.release(colGroupT);
   const out = await originalOrder(be, Q, perm, R, K);
-  return { Q: out, timings: { factorMs, loopMs: performance.now() - t1 } };
+  return { Q: out, timings: { factorMs, loopMs: performance.now() - t1, factorization } };
 }
 
 /** What the column loop works on, on the backend: U of the damped Hessian (timed), W, the output Q, a block's errors. */
-export function loopTensors<T>(be: Backend<T>, W: Float32Array, H: Float64Array, R: number, K: number, percdamp: number): { U: T; Wg: T; Q: T; Err: T; factorMs: number } {
+export async function loopTensors<T>(
+  be: Backend<T>,
+  W: Float32Array,
+  H: Float64Array,
+  R: number,
+  K: number,
+  percdamp: number,
+  choice: FactorChoice = 'auto',
+): Promise<{ U: T; Wg: T; Q: T; Err: T; factorMs: number; factorization: { route: FactorRoute; note?: string } }> {
   const t0 = performance.now();
-  const U = be.fromHost(dampedFactor(H, K, percdamp), [K, K]);
+  const { U, route, note } = await dampedFactor(be, H, K, percdamp, choice);
+  await be.sync();
   const factorMs = performance.now() - t0;
-  return { U, Wg: be.fromHost(W, [R, K]), Q: be.zeros([R, K]), Err: be.zeros([R, GPTQ_BLOCK]), factorMs };
+  return { U, Wg: be.fromHost(W, [R, K]), Q: be.zeros([R, K]), Err: be.zeros([R, GPTQ_BLOCK]), factorMs, factorization: { route, ...(note ? { note } : {}) } };
 }
 
 /** Dead inputs (H[d,d] = 0, never active in calibration): H[d,d] = 1 and W[:, d] = 0, in place. */
@@ -131,14 +143,6 @@ export function zeroDeadInputs(W: Float32Array, H: Float64Array, R: number, K: n
 export function actOrder(W: Float32Array, H: Float64Array, R: number, K: number): { W: Float32Array; H: Float64Array; perm: Uint32Array } {
   const perm = Uint32Array.from({ length: K }, (_, i) => i).sort((a, b) => H[b * K + b] - H[a * K + a] || a - b);
   return { W: permuteColumns(W, R, K, perm), H: permuteSymmetric(H, K, perm), perm };
-}
-
-/** Damping, then U = cholesky(cholesky_inverse(cholesky(H)), upper) (by the identity in linalg.ts), as f32. H changes. */
-export function dampedFactor(H: Float64Array, K: number, percdamp: number): Float32Array {
-  let meanDiag = 0;
-  for (let d = 0; d < K; d++) meanDiag += H[d * K + d] / K;
-  for (let d = 0; d < K; d++) H[d * K + d] += percdamp * meanDiag;
-  return Float32Array.from(upperCholeskyOfInverse(H, K));
 }
 
 /** Q [R, K] in the quantization order back in the original column order (act-order), on the backend. */

@@ -77,6 +77,8 @@ export interface WeightResult<T> {
   Q: T;
   factorMs?: number;
   loopMs?: number;
+  /** the factorization's route (GPTQ's loop), and how auto chose it (once per run) */
+  factorization?: { route: 'gpu' | 'cpu'; note?: string };
   /** exact bits per weight, when the method counts them itself (CLAQ's codebooks and reserved values) */
   bits?: number;
   /** of which the codes, on average */

@@ -2,6 +2,7 @@
 // the activation bits every transform shares: one definition, so methods say the same thing about the same flag.
 import { z } from 'zod';
 import { GPTQ_BLOCK } from '../gpu/reference.ts';
+import { FACTOR_ROUTES } from './factorization.ts';
 import type { CheckContext } from './method.ts';
 
 export const wbitsOption = z.number().int().min(2).max(8).default(4).meta({ flag: 'wbits', label: 'wbits', description: 'bits per weight code' });
@@ -31,6 +32,10 @@ export function gptqLoopOptions(defaults: { actOrder: boolean; trueSequential: b
     trueSequential: z.boolean().default(defaults.trueSequential).meta({ flag: 'true-sequential', label: 'true-sequential', description: 'q/k/v → o → fc1 → fc2, each on inputs after the previous group' }),
     percdamp: z.number().min(0).lt(1).default(0.01).meta({ flag: 'percdamp', label: 'damp', description: 'dampening, a fraction of the mean Hessian diagonal', range: 'a number in [0, 1)' }),
     blocksize: z.number().int().min(1).max(GPTQ_BLOCK).default(128).meta({ flag: 'blocksize', label: 'block size', description: 'columns per lazy-update block' }),
+    factorization: z
+      .enum(FACTOR_ROUTES)
+      .optional()
+      .meta({ flag: 'factorization', label: 'factorization', description: "the Hessian's factorization: f32 on the GPU (as the reference), f64 on the CPU, or the faster of the two measured on the first layer", fallback: 'auto' }),
   };
 }
 

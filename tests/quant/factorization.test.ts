@@ -1,0 +1,64 @@
+// GPTQ's factorization on the GPU (issue 14): the blocked Cholesky and triangular inverse (cholesky.wgsl) against
+// their twins and against the f64 host route on real Hessians, a Hessian that is not positive definite, and the
+// route `auto` picks by measuring both.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { gpuBackend, referenceBackend } from '../../src/gpu/backend.ts';
+import { damp, dampedFactor, factorOnBackend } from '../../src/quant/factorization.ts';
+import { upperCholeskyOfInverse } from '../../src/quant/linalg.ts';
+import { LabError } from '../../src/errors.ts';
+import { relErr, sharedGpu } from '../helpers.ts';
+import { hessianOf, optTinyBlock1, type OptTinyLayers } from './optTinyLayers.ts';
+import * as ref from '../../src/gpu/reference.ts';
+
+let L: OptTinyLayers;
+beforeAll(async () => {
+  L = await optTinyBlock1();
+});
+
+/** a real damped Hessian of width n (the first n inputs of fc2's: 100 and 200 are not multiples of the 64-column block) */
+function realHessian(n: number): Float64Array {
+  const X = ref.cpu(Float32Array.from({ length: L.X512.shape[0] * n }, (_, i) => L.X512.data[Math.floor(i / n) * 512 + (i % n)]), [L.X512.shape[0], n]);
+  const H = hessianOf(X);
+  damp(H, n, 0.01);
+  return H;
+}
+
+describe('factorization on the GPU', () => {
+  it.each([100, 200, 512])('width %i: the kernels equal their twins and the f64 route', async (n) => {
+    const H = realHessian(n);
+    const be = gpuBackend(await sharedGpu());
+    const Ut = await factorOnBackend(be, H, n);
+    const gpuU = await be.toHost(Ut);
+    be.release(Ut);
+    const twin = (await factorOnBackend(referenceBackend(), H, n)).data;
+    const f64 = upperCholeskyOfInverse(H, n);
+    console.log(`width ${n}: |GPU − twin| ${relErr(gpuU, twin).toExponential(2)}, |GPU − f64| ${relErr(gpuU, f64).toExponential(2)}`);
+    expect(relErr(gpuU, twin)).toBeLessThan(1e-4);
+    expect(relErr(gpuU, f64)).toBeLessThan(1e-3);
+    // upper triangular
+    for (let i = 1; i < n; i++) for (let j = 0; j < i; j++) expect(gpuU[i * n + j]).toBe(0);
+  });
+
+  it('a Hessian that is not positive definite names its column', async () => {
+    const n = 70;
+    const H = new Float64Array(n * n);
+    for (let d = 0; d < n; d++) H[d * n + d] = 1;
+    H[5 * n + 5] = -1;
+    const be = gpuBackend(await sharedGpu());
+    await expect(factorOnBackend(be, H, n)).rejects.toThrow(LabError);
+    await expect(factorOnBackend(be, H, n)).rejects.toThrow(/not positive definite at column 5 \(f32 factorization on the GPU\); raise --percdamp or use --factorization cpu/);
+  });
+
+  it('auto measures both routes once and says which it took', async () => {
+    const n = 512;
+    const be = gpuBackend(await sharedGpu());
+    const first = await dampedFactor(be, hessianOf(L.X512), n, 0.01, 'auto');
+    expect(first.note).toMatch(/^factorization on the (GPU \(f32\)|CPU \(f64\)): measured \d+\.\d{3} s on the GPU against \d+\.\d{3} s on the CPU at width 512$/);
+    const second = await dampedFactor(be, hessianOf(L.X512), n, 0.01, 'auto');
+    expect([second.route, second.note]).toEqual([first.route, undefined]);
+    const cpu = await dampedFactor(be, hessianOf(L.X512), n, 0.01, 'cpu');
+    const gpu = await dampedFactor(be, hessianOf(L.X512), n, 0.01, 'gpu');
+    expect(relErr(await be.toHost(gpu.U), await be.toHost(cpu.U))).toBeLessThan(1e-3);
+    for (const f of [first, second, cpu, gpu]) be.release(f.U);
+  });
+});
