@@ -77,7 +77,7 @@ describe('GPTQ with the GPU factorization', () => {
     const ppl = async (factorization: 'gpu' | 'cpu') =>
       (
         await runExperiment(
-          { datasets: ['tinystories'], windows: 4, seqlen: 128, skipBefore: true, recipe: makeRecipe({ calib: 'tinystories', nsamples: 4, seqlen: 128, seed: 0, steps: [{ method: 'gptq', wbits, factorization }] }) },
+          { datasets: ['tinystories'], windows: 2, seqlen: 128, skipBefore: true, recipe: makeRecipe({ calib: 'tinystories', nsamples: 2, seqlen: 128, seed: 0, steps: [{ method: 'gptq', wbits, factorization }] }) },
           { source: folderSource(model === 'opt-tiny' ? MODELS.optTiny : MODELS.stories260K), readText: folderReader(), gpu: await sharedGpu() },
         )
       ).ppl.tinystories;
