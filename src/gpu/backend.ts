@@ -9,6 +9,8 @@ import type { GpuTensor } from './tensor.ts';
 
 export interface Backend<T> {
   readonly name: 'webgpu' | 'reference';
+  /** the adapter, as it describes itself ('reference' for the TypeScript twins): what per-adapter choices key on */
+  readonly adapter: string;
   /** a copy of host data on the backend */
   fromHost(data: Float32Array, shape: readonly number[]): T;
   /** a zero-filled tensor */
@@ -94,6 +96,7 @@ export type Ids<T> = T extends GpuTensor ? GpuTensor : Uint32Array;
 export function gpuBackend(gpu: Gpu): Backend<GpuTensor> {
   return {
     name: 'webgpu',
+    adapter: gpu.info.description,
     fromHost: (d, s) => gpu.upload(d, s),
     zeros: (s) => gpu.upload(new Float32Array(s.reduce((a, b) => a * b, 1)), s),
     shape: (x) => x.shape,
@@ -149,6 +152,7 @@ export function gpuBackend(gpu: Gpu): Backend<GpuTensor> {
 export function referenceBackend(): Backend<ref.CpuTensor> {
   return {
     name: 'reference',
+    adapter: 'reference',
     fromHost: (d, s) => ref.cpu(d.slice(), [...s]),
     zeros: (s) => ref.cpu(new Float32Array(s.reduce((a, b) => a * b, 1)), [...s]),
     shape: (x) => x.shape,

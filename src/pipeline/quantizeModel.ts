@@ -147,11 +147,7 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
         const res = await wm.quantize(be, { name: linearName(cfg.family, role), role, W, Wt: lin.W, shape, H, groups: fixed[role], seed: r.seed }, wo);
         weightReport.factorMs += res.factorMs ?? 0;
         weightReport.loopMs += res.loopMs ?? 0;
-        if (res.factorization) {
-          const { route, note } = res.factorization;
-          if (note) weightReport.factorization = note;
-          else if (!weightReport.factorization) weightReport.factorization = `factorization on the ${route === 'gpu' ? 'GPU (f32)' : 'CPU (f64)'}`;
-        }
+        if (res.factorization) weightReport.factorization ??= res.factorization.note ?? `factorization on the ${res.factorization.route === 'gpu' ? 'GPU (f32)' : 'CPU (f64)'} (--factorization ${res.factorization.route})`;
         be.release(lin.W);
         lin.W = res.Q;
         started.set(role, performance.now() - t);

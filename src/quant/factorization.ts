@@ -1,8 +1,9 @@
 // GPTQ's factorization U = cholesky(cholesky_inverse(cholesky(H)), upper), by either route:
 //   cpu  f64 on the host (linalg.ts), the lab's original route, exact to f32 rounding of the result;
 //   gpu  f32 on the backend (cholesky.wgsl), as the reference runs torch.linalg.cholesky on CUDA: U never leaves it.
-// `auto` measures both on the run's first layer and keeps the faster for the rest of the run (a software adapter
-// usually loses to the host at small widths; a real GPU wins by far at 4096+), and says so in the report.
+// `auto` measures both routes once per adapter (per process) on a width-512 Hessian and keeps the faster: on
+// SwiftShader the host wins by 10×, on a real GPU the kernels do; margins that wide make the choice stable, so the
+// same adapter always gives the same figures. The run's report says which route ran and the measurement.
 import type { Backend } from '../gpu/backend.ts';
 import { LabError } from '../errors.ts';
 import { upperCholeskyOfInverse } from './linalg.ts';
@@ -52,39 +53,47 @@ export async function factorOnBackend<T>(be: Backend<T>, H: Float64Array, n: num
   return A;
 }
 
-/** What `auto` decided for a backend, measured once. */
-const decided = new WeakMap<object, { route: FactorRoute; note: string }>();
+/** What `auto` decided for each adapter, measured once per process. */
+const decided = new Map<string, { route: FactorRoute; note: string }>();
+
+/** A damped, well-conditioned Hessian-like matrix of width n for the measurement. */
+function probeMatrix(n: number): Float64Array {
+  return Float64Array.from({ length: n * n }, (_, k) => (k % (n + 1) === 0 ? n : 0) + Math.cos(Math.floor(k / n) * (k % n)));
+}
+
+/** The route `auto` takes on this backend: the faster of the two on a width-512 factorization, measured once. */
+export async function autoRoute<T>(be: Backend<T>): Promise<{ route: FactorRoute; note: string; fresh: boolean }> {
+  // the reference backend's kernels are its twins: the host's f64 route is both faster and exact
+  if (be.name === 'reference') return { route: 'cpu', note: 'factorization on the CPU (f64): the reference backend', fresh: false };
+  const known = decided.get(be.adapter);
+  if (known) return { ...known, fresh: false };
+  const n = 512;
+  const H = probeMatrix(n);
+  be.release(await factorOnBackend(be, probeMatrix(2 * BLOCK), 2 * BLOCK)); // compiles the pipelines
+  let t = performance.now();
+  be.release(await factorOnBackend(be, H, n));
+  const gpuMs = performance.now() - t;
+  t = performance.now();
+  upperCholeskyOfInverse(H, n);
+  const cpuMs = performance.now() - t;
+  const route: FactorRoute = gpuMs < cpuMs ? 'gpu' : 'cpu';
+  const note = `factorization on the ${route === 'gpu' ? 'GPU (f32)' : 'CPU (f64)'}, measured on this adapter at width ${n}: ${gpuMs.toFixed(1)} ms on the GPU, ${cpuMs.toFixed(1)} ms on the CPU`;
+  decided.set(be.adapter, { route, note });
+  return { route, note, fresh: true };
+}
 
 export interface Factored<T> {
   U: T;
   route: FactorRoute;
-  /** how auto chose (both routes' times on the layer it measured), once per run */
+  /** how auto chose (the measurement), on the first layer of a run that measured */
   note?: string;
 }
 
-/** Damps H (in place) and factors it by the route asked, or the measured faster one (auto). */
+/** Damps H (in place) and factors it by the route asked, or by the one `auto` measured faster on this adapter. */
 export async function dampedFactor<T>(be: Backend<T>, H: Float64Array, K: number, percdamp: number, choice: FactorChoice = 'auto'): Promise<Factored<T>> {
   damp(H, K, percdamp);
-  const cpu = () => be.fromHost(Float32Array.from(upperCholeskyOfInverse(H, K)), [K, K]);
-  // the reference backend's kernels are its twins: the host's f64 route is both faster and exact
-  const route: FactorChoice = choice === 'auto' && be.name === 'reference' ? 'cpu' : choice;
-  if (route === 'cpu') return { U: cpu(), route: 'cpu' };
-  if (route === 'gpu') return { U: await factorOnBackend(be, H, K), route: 'gpu' };
-  const known = decided.get(be);
-  if (known) return { U: known.route === 'gpu' ? await factorOnBackend(be, H, K) : cpu(), route: known.route };
-  // measure both on this layer (the GPU route twice: its first run compiles the pipelines)
-  const n0 = Math.min(K, 2 * BLOCK);
-  be.release(await factorOnBackend(be, Float64Array.from({ length: n0 * n0 }, (_, i) => (i % (n0 + 1) === 0 ? 1 : 0)), n0));
-  let t = performance.now();
-  const onGpu = await factorOnBackend(be, H, K);
-  await be.sync();
-  const gpuMs = performance.now() - t;
-  t = performance.now();
-  const onCpu = cpu();
-  const cpuMs = performance.now() - t;
-  const pick: FactorRoute = gpuMs < cpuMs ? 'gpu' : 'cpu';
-  const note = `factorization on the ${pick === 'gpu' ? 'GPU (f32)' : 'CPU (f64)'}: measured ${(gpuMs / 1000).toFixed(3)} s on the GPU against ${(cpuMs / 1000).toFixed(3)} s on the CPU at width ${K}`;
-  decided.set(be, { route: pick, note });
-  be.release(pick === 'gpu' ? onCpu : onGpu);
-  return { U: pick === 'gpu' ? onGpu : onCpu, route: pick, note };
+  const auto = choice === 'auto' ? await autoRoute(be) : null;
+  const route = auto?.route ?? (choice as FactorRoute);
+  const U = route === 'gpu' ? await factorOnBackend(be, H, K) : be.fromHost(Float32Array.from(upperCholeskyOfInverse(H, K)), [K, K]);
+  return { U, route, ...(auto ? { note: auto.note } : {}) };
 }
