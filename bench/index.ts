@@ -9,8 +9,11 @@
 //  5. DuQuant: greedy rotation construction (GPU kernels vs the host search) and the online transform's cost (two
 //     block rotations, the permutation and per-token quantization) against the linear layers it feeds, for OPT-125m's
 //     widths 768 and 3072 and TinyLlama's 2048 and 5632, 512 tokens.
+//  6. zero-shot scoring, the fixture models on every task's first N items: items/s of packed WebGPU scoring (shared
+//     contexts, batch 8) against WebGPU without sharing (one forward per choice) and the plain CPU reference (one
+//     sequence per request); the largest |Δ log-likelihood| and whether acc / acc_norm (lambada: greedy flags) match.
 // Flags: --iters N (default 5), --json FILE, --gptq_windows N, --skip_gptq, --skip_claq, --duquant_steps N (default 256; 16 on a
-// software adapter, where the figures are per step).
+// software adapter, where the figures are per step), --zeroshot_limit N (default 200), --skip_zeroshot.
 import '../src/gpu/node.ts';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +28,8 @@ import { folderSource } from '../src/model/source.node.ts';
 import { folderReader } from '../src/eval/datasets.node.ts';
 import { evalText } from '../src/eval/datasets.ts';
 import { tokenizeEval, windowsOf } from '../src/eval/perplexity.ts';
+import { aggregate, scoreItems, type PackingOptions } from '../src/eval/zeroShot.ts';
+import { loadTask, ZERO_SHOT_TASKS } from '../src/eval/zeroShotTasks.ts';
 
 const arg = (name: string, d?: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -268,6 +273,39 @@ if (!process.argv.includes('--skip_gptq')) {
     console.log(`| ${C} (${what}) | ${gpuMs.toFixed(0)} | ${hostMs === null ? '—' : hostMs.toFixed(0)} | ${hostMs === null ? '—' : (hostMs / gpuMs).toFixed(2) + '×'} | ${transformMs.toFixed(2)} | ${matmulMs.toFixed(2)} | ${(transformMs / matmulMs).toFixed(2)} |`);
     (results.duquant ??= [] as unknown[]);
     (results.duquant as unknown[]).push({ width: C, consumers: out, what, steps, keptSteps: g.steps, rotationGpuMs: gpuMs, rotationHostMs: hostMs, transformMs, consumerMatmulMs: matmulMs });
+  }
+}
+
+// ---- zero-shot scoring: packed WebGPU against WebGPU unshared and the plain CPU reference ---------------------------
+if (!process.argv.includes('--skip_zeroshot')) {
+  const limit = Number(arg('zeroshot_limit', '200'));
+  console.log(`\nzero-shot scoring, first ${limit} items per task: (a) WebGPU packed, shared contexts, batch 8; (b) WebGPU, one forward per choice; (c) CPU reference, one sequence per request`);
+  console.log('| model | task | items | (a) items/s | (b) items/s | (c) items/s | a / b | a / c | max \\|Δll\\| a vs c | acc, acc_norm equal (a, c) | acc (a) | acc_norm (a) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const name of ['opt-tiny-bpe', 'stories260K']) {
+    const m = await loadModel(folderSource(`${MODELS}${name}`));
+    const make = <T>(be: Backend<T>) => new Decoder(be, m.config, new WeightStore(be, m.config, m.checkpoint));
+    const [g, r] = [make(gpuBackend(gpu)), make(referenceBackend())];
+    for (const task of ZERO_SHOT_TASKS) {
+      const { items } = await loadTask(task, folderReader(), limit);
+      const score = async <T>(dec: Decoder<T>, o: PackingOptions) => {
+        await scoreItems(dec, m.tokenizer, task, items.slice(0, 1), o); // warm-up: pipeline compilation
+        const t0 = performance.now();
+        const res = await scoreItems(dec, m.tokenizer, task, items, o);
+        const seconds = (performance.now() - t0) / 1000;
+        return { res, perSecond: items.length / seconds, s: aggregate(task, items, res, seconds) };
+      };
+      const a = await score(g, { batch: 8 });
+      const b = await score(g, { share: false });
+      const c = await score(r, { share: false, batch: 1 });
+      const maxDll = Math.max(...a.res.flatMap((it, i) => it.map((x, k) => Math.abs(x.ll - c.res[i][k].ll))));
+      const greedyEqual = a.res.every((it, i) => it.every((x, k) => x.greedy === c.res[i][k].greedy));
+      const equal = a.s.acc === c.s.acc && a.s.accNorm === c.s.accNorm && (task !== 'lambada_openai' || greedyEqual);
+      const f = (x?: number) => (x === undefined ? '—' : x.toFixed(4));
+      console.log(`| ${name} | ${task} | ${items.length} | ${a.perSecond.toFixed(1)} | ${b.perSecond.toFixed(1)} | ${c.perSecond.toFixed(1)} | ${(a.perSecond / b.perSecond).toFixed(2)}× | ${(a.perSecond / c.perSecond).toFixed(2)}× | ${maxDll.toExponential(1)} | ${equal ? 'yes' : 'NO'} | ${f(a.s.acc)} | ${f(a.s.accNorm)} |`);
+      (results.zeroshot ??= [] as unknown[]);
+      (results.zeroshot as unknown[]).push({ model: name, task, items: items.length, packedItemsPerSecond: a.perSecond, unsharedItemsPerSecond: b.perSecond, referenceItemsPerSecond: c.perSecond, packedOverUnshared: a.perSecond / b.perSecond, packedOverReference: a.perSecond / c.perSecond, maxAbsLlDiff: maxDll, accEqual: a.s.acc === c.s.acc, accNormEqual: a.s.accNorm === c.s.accNorm, ...(task === 'lambada_openai' && { greedyEqual }), acc: a.s.acc, accNorm: a.s.accNorm, perplexity: a.s.perplexity, referenceAcc: c.s.acc, referenceAccNorm: c.s.accNorm });
+    }
   }
 }
 
