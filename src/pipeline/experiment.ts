@@ -155,7 +155,8 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
   const gpu = backendName === 'webgpu' ? (ctx.gpu ?? (await Gpu.create())) : null;
   const stores: WeightStore<unknown>[] = [];
   try {
-    const be = (gpu ? gpuBackend(gpu) : referenceBackend()) as Backend<unknown>;
+    const base = (gpu ? gpuBackend(gpu) : referenceBackend()) as Backend<unknown>;
+    const be = req.maxBindingBytes ? { ...base, maxTensorBytes: Math.min(base.maxTensorBytes, req.maxBindingBytes) } : base;
     const residentBlocks = blocksThatFit(cfg, req.maxResidentBytes ?? DEFAULT_RESIDENT_BYTES);
     const loadWeights = async () => {
       const w = new WeightStore(be, cfg, model.checkpoint, residentBlocks, req.weights ?? 'auto');

@@ -45,6 +45,8 @@ export interface EvalRequest {
   packing?: PackingOptions;
   /** weight storage on the GPU: auto (a checkpoint's own 16 bits, f32 for F32), f16, or f32 (see WeightStore) */
   weights?: WeightStorage;
+  /** bind at most this many bytes per tensor (below the adapter's limit): the vocabulary splits into more chunks */
+  maxBindingBytes?: number;
 }
 
 export interface DeviceSummary {
