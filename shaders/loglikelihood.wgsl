@@ -2,7 +2,7 @@
 // `vocabChunk`: one workgroup per row folds a chunk of the vocabulary's logits (columns [v0, v0 + Vc)) into the
 // row's running state (max m, Σ exp(l − m), the target's logit, the first argmax): the online log-sum-exp, so the
 // lm_head can come in row chunks that each fit one binding. `finish`: (log p(target), target is the argmax) per row
-// into scores. `requestSums`: one thread per request adds its rows in order and multiplies their greedy flags, so
+// into scores. `requestSums`: one thread per request adds its rows in order (compensated) and multiplies their greedy flags, so
 // only [requests, 2] values come back (zero-shot scoring). Reductions over threads run in a fixed order.
 struct Params { N: u32, V: u32, v0: u32 }
 
@@ -100,10 +100,15 @@ struct SumParams { R: u32 }
 fn requestSums(@builtin(global_invocation_id) gid: vec3u) {
   let r = gid.x;
   if (r >= q.R) { return; }
+  // compensated (Kahan) sum: a long continuation's hundreds of log-probs keep the f64 reference's digits
   var ll = 0.0;
+  var c = 0.0;
   var greedy = 1.0;
   for (var i = starts[r]; i < starts[r + 1u]; i++) {
-    ll += rowScores[2u * i];
+    let y = rowScores[2u * i] - c;
+    let t = ll + y;
+    c = (t - ll) - y;
+    ll = t;
     greedy *= rowScores[2u * i + 1u];
   }
   out[2u * r] = ll;

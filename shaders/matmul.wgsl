@@ -1,16 +1,31 @@
 // y[M, N] = x[M, K] · W[N, K]ᵀ (+ b[N])  — Hugging Face linear layout, bias fused.
 // Tiled: a 64×64 output tile per workgroup, 16×16 threads each holding a 4×4 register block, K in steps of 16.
 // Any M, N, K: edges are bounds-checked, not padded.
+// W_FORMAT: how W is stored — 0 f32; 1 f16 and 2 bf16, two per u32 (src/gpu/half.ts): the weights stay 16-bit in
+// memory and are widened in registers; activations and accumulation are f32 throughout.
 
 struct Params { M: u32, N: u32, K: u32 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;        // [M, K]
-@group(0) @binding(1) var<storage, read> W: array<f32>;        // [N, K]
+@group(0) @binding(1) var<storage, read> W: array<u32>;        // [N, K] in W_FORMAT
 @group(0) @binding(2) var<storage, read> b: array<f32>;        // [N] (ignored unless HAS_BIAS)
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;  // [M, N]
 @group(0) @binding(4) var<uniform> p: Params;
 
 override HAS_BIAS: bool = false;
+override W_FORMAT: u32 = 0u;
+
+/** element i of W, widened to f32 */
+fn weight(i: u32) -> f32 {
+  if (W_FORMAT == 0u) { return bitcast<f32>(W[i]); }
+  let w = W[i >> 1u];
+  let odd = (i & 1u) == 1u;
+  if (W_FORMAT == 1u) {
+    let h = unpack2x16float(w);
+    return select(h.x, h.y, odd);
+  }
+  return bitcast<f32>(select(w << 16u, w & 0xffff0000u, odd));
+}
 
 const TM: u32 = 64u;
 const TN: u32 = 64u;
@@ -36,7 +51,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
       if (row0 + r < p.M && gk < p.K) { av = x[(row0 + r) * p.K + gk]; }
       As[k * TM + r] = av;
       var bv = 0.0;
-      if (col0 + r < p.N && gk < p.K) { bv = W[(col0 + r) * p.K + gk]; }
+      if (col0 + r < p.N && gk < p.K) { bv = weight((col0 + r) * p.K + gk); }
       Bs[k * TN + r] = bv;
     }
     workgroupBarrier();
@@ -76,7 +91,7 @@ fn direct(@builtin(global_invocation_id) gid: vec3u) {
   let rs = vec4u(min(r0, p.M - 1u), min(r0 + 1u, p.M - 1u), min(r0 + 2u, p.M - 1u), min(r0 + 3u, p.M - 1u)) * p.K;
   let cs = vec4u(min(c0, p.N - 1u), min(c0 + 1u, p.N - 1u), min(c0 + 2u, p.N - 1u), min(c0 + 3u, p.N - 1u)) * p.K;
   for (var k = 0u; k < p.K; k++) {
-    let w = vec4f(W[cs.x + k], W[cs.y + k], W[cs.z + k], W[cs.w + k]);
+    let w = vec4f(weight(cs.x + k), weight(cs.y + k), weight(cs.z + k), weight(cs.w + k));
     acc[0] += x[rs.x + k] * w;
     acc[1] += x[rs.y + k] * w;
     acc[2] += x[rs.z + k] * w;
@@ -96,36 +111,35 @@ fn direct(@builtin(global_invocation_id) gid: vec3u) {
 }
 
 // The barrier-free variant with vec4 loads along K (K a multiple of 4): a quarter of the load instructions, and the
-// 4×4 block as 16 dot products.
+// 4×4 block as 16 dot products. Four weights are a vec4u in f32 and a vec2u in 16-bit storage.
 @group(0) @binding(0) var<storage, read> x4: array<vec4f>;       // [M, K/4]
-@group(0) @binding(1) var<storage, read> W4: array<vec4f>;       // [N, K/4]
+@group(0) @binding(1) var<storage, read> W4: array<vec4u>;       // [N, K/4] f32 (direct4)
+@group(0) @binding(1) var<storage, read> W2: array<vec2u>;       // [N, K/4] f16 / bf16 (direct4h)
 @group(0) @binding(2) var<storage, read> b4: array<f32>;         // [N]
 @group(0) @binding(3) var<storage, read_write> y4: array<f32>;   // [M, N]
 @group(0) @binding(4) var<uniform> q: Params;
 
-@compute @workgroup_size(8, 8)
-fn direct4(@builtin(global_invocation_id) gid: vec3u) {
-  let r0 = gid.y * 4u;
-  let c0 = gid.x * 4u;
-  if (r0 >= q.M || c0 >= q.N) { return; }
-  let K4 = q.K / 4u;
-  var acc: array<vec4f, 4>;
-  let rs = vec4u(min(r0, q.M - 1u), min(r0 + 1u, q.M - 1u), min(r0 + 2u, q.M - 1u), min(r0 + 3u, q.M - 1u)) * K4;
-  let cs = vec4u(min(c0, q.N - 1u), min(c0 + 1u, q.N - 1u), min(c0 + 2u, q.N - 1u), min(c0 + 3u, q.N - 1u)) * K4;
-  for (var k = 0u; k < K4; k++) {
-    let w0 = W4[cs.x + k];
-    let w1 = W4[cs.y + k];
-    let w2 = W4[cs.z + k];
-    let w3 = W4[cs.w + k];
-    let a0 = x4[rs.x + k];
-    let a1 = x4[rs.y + k];
-    let a2 = x4[rs.z + k];
-    let a3 = x4[rs.w + k];
-    acc[0] += vec4f(dot(a0, w0), dot(a0, w1), dot(a0, w2), dot(a0, w3));
-    acc[1] += vec4f(dot(a1, w0), dot(a1, w1), dot(a1, w2), dot(a1, w3));
-    acc[2] += vec4f(dot(a2, w0), dot(a2, w1), dot(a2, w2), dot(a2, w3));
-    acc[3] += vec4f(dot(a3, w0), dot(a3, w1), dot(a3, w2), dot(a3, w3));
-  }
+/** weights 4i..4i+3 of W in 16-bit storage, widened */
+fn weight4h(i: u32) -> vec4f {
+  let w = W2[i];
+  if (W_FORMAT == 1u) { return vec4f(unpack2x16float(w.x), unpack2x16float(w.y)); }
+  return bitcast<vec4f>(vec4u(w.x << 16u, w.x & 0xffff0000u, w.y << 16u, w.y & 0xffff0000u));
+}
+
+/** acc[i] += (x row rs[i], cols 4k..4k+3) · the four weight vectors */
+fn fma4(acc: ptr<function, array<vec4f, 4>>, rs: vec4u, k: u32, w0: vec4f, w1: vec4f, w2: vec4f, w3: vec4f) {
+  let a0 = x4[rs.x + k];
+  let a1 = x4[rs.y + k];
+  let a2 = x4[rs.z + k];
+  let a3 = x4[rs.w + k];
+  (*acc)[0] += vec4f(dot(a0, w0), dot(a0, w1), dot(a0, w2), dot(a0, w3));
+  (*acc)[1] += vec4f(dot(a1, w0), dot(a1, w1), dot(a1, w2), dot(a1, w3));
+  (*acc)[2] += vec4f(dot(a2, w0), dot(a2, w1), dot(a2, w2), dot(a2, w3));
+  (*acc)[3] += vec4f(dot(a3, w0), dot(a3, w1), dot(a3, w2), dot(a3, w3));
+}
+
+/** the 4×4 block at (r0, c0), bias added, edges skipped */
+fn store4(acc: array<vec4f, 4>, r0: u32, c0: u32) {
   for (var i = 0u; i < 4u; i++) {
     let r = r0 + i;
     if (r >= q.M) { break; }
@@ -137,4 +151,38 @@ fn direct4(@builtin(global_invocation_id) gid: vec3u) {
       y4[r * q.N + c] = v;
     }
   }
+}
+
+fn rowsOf(r0: u32, n: u32, stride: u32) -> vec4u {
+  return vec4u(min(r0, n - 1u), min(r0 + 1u, n - 1u), min(r0 + 2u, n - 1u), min(r0 + 3u, n - 1u)) * stride;
+}
+
+@compute @workgroup_size(8, 8)
+fn direct4(@builtin(global_invocation_id) gid: vec3u) {
+  let r0 = gid.y * 4u;
+  let c0 = gid.x * 4u;
+  if (r0 >= q.M || c0 >= q.N) { return; }
+  let K4 = q.K / 4u;
+  var acc: array<vec4f, 4>;
+  let rs = rowsOf(r0, q.M, K4);
+  let cs = rowsOf(c0, q.N, K4);
+  for (var k = 0u; k < K4; k++) {
+    fma4(&acc, rs, k, bitcast<vec4f>(W4[cs.x + k]), bitcast<vec4f>(W4[cs.y + k]), bitcast<vec4f>(W4[cs.z + k]), bitcast<vec4f>(W4[cs.w + k]));
+  }
+  store4(acc, r0, c0);
+}
+
+@compute @workgroup_size(8, 8)
+fn direct4h(@builtin(global_invocation_id) gid: vec3u) {
+  let r0 = gid.y * 4u;
+  let c0 = gid.x * 4u;
+  if (r0 >= q.M || c0 >= q.N) { return; }
+  let K4 = q.K / 4u;
+  var acc: array<vec4f, 4>;
+  let rs = rowsOf(r0, q.M, K4);
+  let cs = rowsOf(c0, q.N, K4);
+  for (var k = 0u; k < K4; k++) {
+    fma4(&acc, rs, k, weight4h(cs.x + k), weight4h(cs.y + k), weight4h(cs.z + k), weight4h(cs.w + k));
+  }
+  store4(acc, r0, c0);
 }

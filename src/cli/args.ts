@@ -6,6 +6,7 @@ import { CHAINS, METHOD_LIST, METHODS, TRANSFORM_METHODS, type Method } from '..
 import { optionInfos, showValue, type OptionInfo } from '../quant/options.ts';
 import { calibrationOptions, chainOf, makeRecipe, validateRecipe, type QuantRecipe } from '../quant/recipe.ts';
 import { checkTaskName, SEED_TASKS, ZERO_SHOT_TASKS } from '../eval/zeroShotTasks.ts';
+import { WEIGHT_STORAGES, type WeightStorage } from '../model/weights.ts';
 
 export interface CliOptions {
   model: string;
@@ -30,6 +31,8 @@ export interface CliOptions {
   tasks: string[];
   /** the first N items of each task */
   limit?: number;
+  /** weight storage on the GPU */
+  weights: WeightStorage;
 }
 
 type Kind = 'number' | 'string' | 'list' | 'bool';
@@ -52,6 +55,7 @@ const RUN_FLAGS: Record<string, Kind> = {
   dry_run: 'bool',
   tasks: 'list',
   limit: 'number',
+  weights: 'string',
   num_fewshot: 'number',
 };
 
@@ -67,7 +71,7 @@ for (const o of CALIBRATION) FLAGS[norm(o.flag)] = o.kind === 'bool' ? 'bool' : 
 for (const [flag, [{ info }]] of METHOD_FLAGS) FLAGS[flag] = info.kind === 'bool' ? 'bool' : info.kind === 'enum' ? 'string' : 'number';
 
 /** Flags that describe the experiment: a share link carries all of them, so they cannot come with --from-link. */
-const EXPERIMENT_FLAGS = new Set(Object.keys(FLAGS).filter((f) => !['data_dir', 'json', 'backend', 'check_finite', 'revision', 'hub_url', 'resident_mb', 'baselines', 'from_link', 'dry_run'].includes(f)));
+const EXPERIMENT_FLAGS = new Set(Object.keys(FLAGS).filter((f) => !['data_dir', 'json', 'backend', 'check_finite', 'revision', 'hub_url', 'resident_mb', 'baselines', 'from_link', 'dry_run', 'weights'].includes(f)));
 
 function optionLine(o: OptionInfo): string {
   const flag = `--${o.flag}${o.kind === 'bool' ? '' : ` ${o.kind === 'enum' ? o.values!.join('|') : o.range ? o.range.replace(/, or /, '|').replace(/ /g, '') : 'N'}`}`;
@@ -95,6 +99,7 @@ export const USAGE = [
   '  --data_dir DIR|URL                evaluation texts (default ../shared/data)',
   '  --json FILE                       write {model, config, ppl, timings, device, quant}',
   '  --backend webgpu|reference        the WGSL kernels (default) or their TypeScript twins, forward and quantization',
+  '  --weights auto|f16|f32            weight storage on the GPU: auto keeps an F16/BF16 checkpoint in its 16 bits and F32 in f32',
   '  --check_finite                    stop at the first block that produces NaN/Inf',
   '  --resident_mb MB                  weights kept on the GPU (default 2048); beyond it blocks stream one at a time',
   '  --revision REV --hub_url URL      Hub revision and endpoint',
@@ -216,6 +221,8 @@ export function parseArgs(argv: string[]): CliOptions {
   if (limit !== undefined && tasks.length === 0) throw new OptionsError('--limit counts zero-shot items: give --tasks too');
   const fewshot = num('num_fewshot');
   if (fewshot !== undefined && fewshot !== 0) throw new OptionsError(`--num_fewshot ${showValue(fewshot)}: the lab scores zero-shot only, as the seed papers report; use --num_fewshot 0 or leave it out`);
+  const weights = String(raw.weights ?? 'auto') as WeightStorage;
+  if (!(WEIGHT_STORAGES as readonly string[]).includes(weights)) throw new OptionsError(`--weights must be auto, f16 or f32 (got "${weights}")`);
   const evalWindows = num('eval_windows');
   if (evalWindows !== undefined && (!Number.isInteger(evalWindows) || evalWindows < 1)) throw new OptionsError(`--eval_windows must be a positive integer (got ${showValue(evalWindows)})`);
   return {
@@ -236,6 +243,7 @@ export function parseArgs(argv: string[]): CliOptions {
     dryRun: raw.dry_run === true,
     tasks: [...new Set(tasks)],
     limit,
+    weights,
   };
 }
 

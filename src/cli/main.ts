@@ -63,7 +63,7 @@ function printResult(result: EvalResult): void {
     for (const t of Object.values(b.tasks ?? {})) console.log(`baseline ${b.label}: ${t.task} acc ${t.acc.toFixed(4)}${t.accNorm !== undefined ? ` acc_norm ${t.accNorm.toFixed(4)}` : ''}`);
   }
   for (const c of result.caveats ?? []) console.log(`warning: ${c}`);
-  console.log(`peak GPU memory in use ${(result.peakGpuBytes / 2 ** 20).toFixed(1)} MiB`);
+  console.log(`peak GPU memory in use ${(result.peakGpuBytes / 2 ** 20).toFixed(1)} MiB (weights stored as ${result.config.weights ?? 'f32'})`);
 }
 
 /** lm-eval's table, one row per task and metric, with FP and quantized side by side when a method ran. */
@@ -155,7 +155,7 @@ export async function main(argv: string[]): Promise<number> {
   const result = await runExperiment(
     { datasets: opts.evalPpl, recipe: opts.recipe, seqlen: opts.seqlen, windows: opts.evalWindows, backend: opts.backend, checkFinite: opts.checkFinite,
       maxResidentBytes: opts.residentMb !== undefined ? opts.residentMb * 2 ** 20 : undefined, baselines: opts.baselines ? allBaselines(opts.recipe) : undefined,
-      tasks: opts.tasks, limit: opts.limit },
+      tasks: opts.tasks, limit: opts.limit, weights: opts.weights },
     {
       source,
       readText,

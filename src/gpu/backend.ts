@@ -5,6 +5,7 @@ import type { Gpu } from './gpu.ts';
 import * as ops from './ops.ts';
 import * as ref from './reference.ts';
 import type { FactorStep, QuantGrid } from './reference.ts';
+import { fromHalfBits, type Half } from './half.ts';
 import type { GpuTensor } from './tensor.ts';
 
 export interface Backend<T> {
@@ -13,6 +14,12 @@ export interface Backend<T> {
   readonly adapter: string;
   /** a copy of host data on the backend */
   fromHost(data: Float32Array, shape: readonly number[]): T;
+  /** weights in 16-bit storage from their encodings (a checkpoint's F16/BF16 bytes), never widened on the GPU */
+  fromHost16(bits: Uint16Array, format: Half, shape: readonly number[]): T;
+  /** x (f32) as 16-bit weight storage, a new tensor: what a quantized layer goes back as */
+  pack16(x: T, format: Half): T;
+  /** how x is stored: f32, or f16 / bf16 weights */
+  storage(x: T): 'f32' | Half;
   /** a zero-filled tensor */
   zeros(shape: readonly number[]): T;
   shape(x: T): readonly number[];
@@ -98,6 +105,9 @@ export function gpuBackend(gpu: Gpu): Backend<GpuTensor> {
     name: 'webgpu',
     adapter: gpu.info.description,
     fromHost: (d, s) => gpu.upload(d, s),
+    fromHost16: (bits, f, s) => gpu.upload16(bits, f, s),
+    pack16: (x, f) => ops.pack16(gpu, x, f),
+    storage: (x) => (x.dtype === 'f16' || x.dtype === 'bf16' ? x.dtype : 'f32'),
     zeros: (s) => gpu.upload(new Float32Array(s.reduce((a, b) => a * b, 1)), s),
     shape: (x) => x.shape,
     ids: (d) => gpu.upload(d, [d.length], 'ids'),
@@ -154,6 +164,10 @@ export function referenceBackend(): Backend<ref.CpuTensor> {
     name: 'reference',
     adapter: 'reference',
     fromHost: (d, s) => ref.cpu(d.slice(), [...s]),
+    // the reference keeps every tensor in f32: 16-bit storage is the values 16 bits hold
+    fromHost16: (bits, f, s) => ref.cpu(fromHalfBits(bits, f), [...s]),
+    pack16: ref.pack16,
+    storage: () => 'f32',
     zeros: (s) => ref.cpu(new Float32Array(s.reduce((a, b) => a * b, 1)), [...s]),
     shape: (x) => x.shape,
     ids: (d) => d.slice() as Ids<ref.CpuTensor>,

@@ -3,7 +3,8 @@
 import { DeviceLostError, GpuLimitError, GpuOperationError } from '../errors.ts';
 import { acquireDevice, deviceLostError, type DeviceInfo } from './device.ts';
 import { shaderSource, type ShaderName } from './shaders.ts';
-import { numel, type GpuTensor } from './tensor.ts';
+import { byteSize, numel, type Dtype, type GpuTensor } from './tensor.ts';
+import { fromHalfBits, type Half } from './half.ts';
 
 export type Uniform = { u32: number } | { f32: number } | { i32: number };
 
@@ -77,9 +78,20 @@ export class Gpu {
     return pooled ?? this.device.createBuffer({ size, usage: storageUsage(), label: what });
   }
 
-  tensor(shape: readonly number[], dtype: 'f32' | 'u32' = 'f32', what = 'tensor'): GpuTensor {
+  tensor(shape: readonly number[], dtype: Dtype = 'f32', what = 'tensor'): GpuTensor {
     const size = numel(shape);
-    return { buffer: this.allocate(size * 4, what), shape: [...shape], dtype, size };
+    return { buffer: this.allocate(byteSize(size, dtype), what), shape: [...shape], dtype, size };
+  }
+
+  /** 16-bit weights (f16 or bf16 encodings) as they are: two per word, no widening. */
+  upload16(bits: Uint16Array, format: Half, shape: readonly number[], what = 'weights'): GpuTensor {
+    if (bits.length !== numel(shape)) throw new Error(`upload ${what}: ${bits.length} values for shape [${shape}]`);
+    const t = this.tensor(shape, format, what);
+    this.flush();
+    // writeBuffer needs a multiple of 4 bytes: an odd count gets one zero half of padding
+    const data = bits.length % 2 === 0 ? bits : Uint16Array.from({ length: bits.length + 1 }, (_, i) => bits[i] ?? 0);
+    this.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    return t;
   }
 
   upload(data: Float32Array | Uint32Array, shape: readonly number[], what = 'tensor'): GpuTensor {
@@ -213,13 +225,14 @@ export class Gpu {
   async readMany(ts: GpuTensor[]): Promise<Float32Array[]> {
     const offsets: number[] = [];
     let total = 0;
+    const bytes = (t: GpuTensor) => Math.ceil(byteSize(t.size, t.dtype) / 16) * 16;
     for (const t of ts) {
       offsets.push(total);
-      total += Math.ceil((t.size * 4) / 16) * 16;
+      total += bytes(t);
     }
     const staging = this.device.createBuffer({ size: Math.max(16, total), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     this.encoder ??= this.device.createCommandEncoder();
-    ts.forEach((t, i) => this.encoder!.copyBufferToBuffer(t.buffer, 0, staging, offsets[i], Math.ceil((t.size * 4) / 16) * 16));
+    ts.forEach((t, i) => this.encoder!.copyBufferToBuffer(t.buffer, 0, staging, offsets[i], bytes(t)));
     await this.sync();
     try {
       await staging.mapAsync(GPUMapMode.READ);
@@ -228,7 +241,12 @@ export class Gpu {
       throw new GpuOperationError(`reading a GPU buffer failed: ${(e as Error).message}`);
     }
     const mapped = staging.getMappedRange();
-    const out = ts.map((t, i) => new Float32Array(mapped.slice(offsets[i], offsets[i] + t.size * 4)));
+    // 16-bit weights come back widened to f32 (exactly)
+    const out = ts.map((t, i) =>
+      t.dtype === 'f16' || t.dtype === 'bf16'
+        ? fromHalfBits(new Uint16Array(mapped.slice(offsets[i], offsets[i] + t.size * 2)), t.dtype)
+        : new Float32Array(mapped.slice(offsets[i], offsets[i] + t.size * 4)),
+    );
     staging.unmap();
     staging.destroy();
     return out;

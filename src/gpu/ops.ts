@@ -2,6 +2,7 @@
 // reference.ts holds the CPU twin of each under the same name.
 import type { Gpu } from './gpu.ts';
 import type { GpuTensor } from './tensor.ts';
+import type { Half } from './half.ts';
 import { CLAQ_BOOK, GPTQ_BLOCK, type QuantGrid } from './reference.ts';
 
 export { GPTQ_BLOCK, type QuantGrid };
@@ -18,15 +19,25 @@ function rowsCols(t: GpuTensor): [number, number] {
   return [t.size / C, C];
 }
 
+/** how a weight tensor is stored, as the kernels' W_FORMAT / E_FORMAT constants */
+const FORMAT: Record<GpuTensor['dtype'], number> = { f32: 0, u32: 0, f16: 1, bf16: 2 };
+
+/** f32 x as 16-bit weight storage (round to nearest even; twin: half.ts), a new tensor. */
+export function pack16(gpu: Gpu, x: GpuTensor, format: Half): GpuTensor {
+  const out = gpu.tensor(x.shape, format, 'pack16.out');
+  gpu.dispatch(gpu.pipeline('convert', 'pack16'), [x, out], [{ u32: x.size }, { u32: format === 'bf16' ? 1 : 0 }], flat(gpu, Math.ceil(x.size / 2)));
+  return out;
+}
+
 export function matmul(gpu: Gpu, x: GpuTensor, W: GpuTensor, b: GpuTensor | null): GpuTensor {
   const [M, K] = rowsCols(x);
   const [N, K2] = W.shape;
   if (K !== K2) throw new Error(`matmul: x has ${K} columns, W is [${W.shape}]`);
   const y = gpu.tensor([...x.shape.slice(0, -1), N], 'f32', 'matmul.y');
   const params = [{ u32: M }, { u32: N }, { u32: K }];
-  const constants = { HAS_BIAS: b ? 1 : 0 };
+  const constants = { HAS_BIAS: b ? 1 : 0, W_FORMAT: FORMAT[W.dtype] };
   if (gpu.variant('matmul') === 'direct') {
-    const entry = K % 4 === 0 ? 'direct4' : 'direct';
+    const entry = K % 4 !== 0 ? 'direct' : W.dtype === 'f32' ? 'direct4' : 'direct4h';
     gpu.dispatch(gpu.pipeline('matmul', entry, constants), [x, W, b ?? W, y], params, [Math.ceil(N / 32), Math.ceil(M / 32)]);
   } else {
     gpu.dispatch(gpu.pipeline('matmul', 'main', constants), [x, W, b ?? W, y], params, [Math.ceil(N / 64), Math.ceil(M / 64)]);
@@ -39,7 +50,7 @@ export function embed(gpu: Gpu, E: GpuTensor, ids: GpuTensor, out: GpuTensor | n
   const [rows, C] = E.shape;
   const T = ids.size;
   const y = out ?? gpu.tensor([T, C], 'f32', 'embed.y');
-  gpu.dispatch(gpu.pipeline('embed'), [E, ids, y], [{ u32: T }, { u32: C }, { u32: v0 }, { u32: v0 + rows }], flat(gpu, T * C));
+  gpu.dispatch(gpu.pipeline('embed', 'main', { E_FORMAT: FORMAT[E.dtype] }), [E, ids, y], [{ u32: T }, { u32: C }, { u32: v0 }, { u32: v0 + rows }], flat(gpu, T * C));
   return y;
 }
 

@@ -6,6 +6,7 @@ export interface CpuTensor {
 }
 
 export { claqBlock, CLAQ_BOOK } from './claqBlock.reference.ts';
+import { roundToHalf, type Half } from './half.ts';
 
 export const cpu = (data: Float32Array, shape: number[]): CpuTensor => ({ data, shape });
 
@@ -535,4 +536,9 @@ export function factorStep(step: FactorStep, At: CpuTensor, Xt: CpuTensor, flag:
       for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) A[i * n + j] = j >= i ? X[(n - 1 - i) * n + (n - 1 - j)] : 0;
       return;
   }
+}
+
+/** f32 x as 16-bit weight storage: on the reference backend, the values 16 bits keep (half.ts rounds as convert.wgsl). */
+export function pack16(x: CpuTensor, format: Half): CpuTensor {
+  return cpu(roundToHalf(x.data, format), [...x.shape]);
 }

@@ -23,7 +23,8 @@ export type ShaderName =
   | 'greedyRotation'
   | 'claqBlock'
   | 'loglikelihood'
-  | 'cholesky';
+  | 'cholesky'
+  | 'convert';
 
 let loader: ((name: ShaderName) => string) | null = null;
 const cache = new Map<ShaderName, string>();

@@ -157,7 +157,10 @@ export class Decoder<T> {
     const N = targets.length;
     const scores = be.zeros([N, 2]);
     const widest = Math.max(...parts.map((_, i) => starts[i + 1] - starts[i]));
-    const chunk = Math.max(1, Math.min(N, Math.floor(Math.min(be.maxTensorBytes, 256 * 2 ** 20) / (widest * 4))));
+    // a step's logits [rows, part] take no more bytes than the lm_head part they come from: the evaluation's peak
+    // memory follows the model's storage (half the logits with 16-bit weights), not the window length
+    const partBytes = widest * this.cfg.hidden * (be.storage(parts[0]) === 'f32' ? 4 : 2);
+    const chunk = Math.max(1, Math.min(N, Math.floor(Math.min(be.maxTensorBytes, 256 * 2 ** 20, partBytes) / (widest * 4))));
     for (let r0 = 0; r0 < N; r0 += chunk) {
       const r1 = Math.min(N, r0 + chunk);
       const rows = r0 === 0 && r1 === be.shape(hn)[0] ? hn : be.rows(hn, r0, r1);

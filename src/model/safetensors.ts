@@ -3,8 +3,10 @@
 // Sharded checkpoints list their shards in model.safetensors.index.json.
 import { SafetensorsError } from '../errors.ts';
 import type { ByteSource } from './source.ts';
+import { f16ToF32, fromHalfBits } from '../gpu/half.ts';
 
 export type DType = 'F32' | 'F16' | 'BF16';
+
 const DTYPE_BYTES: Record<DType, number> = { F32: 4, F16: 2, BF16: 2 };
 /** A header this large is not a safetensors header: refuse before allocating it. */
 const MAX_HEADER = 100 * 1024 * 1024;
@@ -71,6 +73,14 @@ export class SafetensorsFile {
     return new SafetensorsFile(file, source, tensors);
   }
 
+  /** The stored bytes of a tensor's elements [e0, e1): F16/BF16 go to the GPU as they are, never widened. */
+  async readRaw(name: string, e0 = 0, e1?: number): Promise<{ bytes: ArrayBuffer; dtype: DType }> {
+    const t = this.tensors.get(name);
+    if (!t) throw new SafetensorsError(`${this.file}: no tensor "${name}"`);
+    const b = DTYPE_BYTES[t.dtype];
+    return { bytes: await this.source.read(t.begin + e0 * b, e1 === undefined ? t.end : t.begin + e1 * b), dtype: t.dtype };
+  }
+
   /** Reads a tensor (or its elements [e0, e1) in storage order) and widens it to f32 (F16 and BF16 exactly). */
   async readF32(name: string, e0 = 0, e1?: number): Promise<Float32Array> {
     const t = this.tensors.get(name);
@@ -83,31 +93,11 @@ export class SafetensorsFile {
 
 export function toF32(buf: ArrayBuffer, dtype: DType): Float32Array {
   if (dtype === 'F32') return new Float32Array(buf.byteLength % 4 === 0 ? buf : buf.slice(0));
-  const u16 = new Uint16Array(buf);
-  const out = new Float32Array(u16.length);
-  if (dtype === 'BF16') {
-    const u32 = new Uint32Array(out.buffer);
-    for (let i = 0; i < u16.length; i++) u32[i] = u16[i] << 16;
-  } else {
-    for (let i = 0; i < u16.length; i++) out[i] = f16ToF32(u16[i]);
-  }
-  return out;
+  return fromHalfBits(new Uint16Array(buf), dtype === 'BF16' ? 'bf16' : 'f16');
 }
 
-const F16_TABLE = (() => {
-  const t = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const s = h & 0x8000 ? -1 : 1;
-    const e = (h >> 10) & 0x1f;
-    const m = h & 0x3ff;
-    t[h] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
-  }
-  return t;
-})();
+export { f16ToF32 };
 
-export function f16ToF32(h: number): number {
-  return F16_TABLE[h];
-}
 
 /** All tensors of a checkpoint, single-file or sharded, behind one lookup. */
 export class Checkpoint {
@@ -166,6 +156,14 @@ export class Checkpoint {
     const file = this.index.get(name);
     if (!file) throw new SafetensorsError(`no tensor "${name}" in the checkpoint`);
     return this.shards.get(file)!.readF32(name);
+  }
+
+  /** A tensor's stored bytes (rows [r0, r1) of a 2-D one when given), not widened. */
+  async readRaw(name: string, r0?: number, r1?: number): Promise<{ bytes: ArrayBuffer; dtype: DType }> {
+    const info = this.info(name);
+    if (!info) throw new SafetensorsError(`no tensor "${name}" in the checkpoint`);
+    const C = info.shape.slice(1).reduce((a, b) => a * b, 1);
+    return this.shards.get(info.file)!.readRaw(name, r0 === undefined ? 0 : r0 * C, r1 === undefined ? undefined : r1 * C);
   }
 
   /** Rows [r0, r1) of a 2-D tensor, widened to f32: a vocabulary matrix is read a chunk at a time. */

@@ -6,6 +6,7 @@ import { MissingTensorError, SafetensorsError } from '../errors.ts';
 import { ARCHITECTURES, linearRoles, type LinearRole } from './architecture.ts';
 import type { ModelConfig } from './config.ts';
 import type { Checkpoint } from './safetensors.ts';
+import { toHalfBits, type Half } from '../gpu/half.ts';
 
 export interface Linear<T> {
   W: T; // [out, in]
@@ -103,6 +104,14 @@ export interface HostBlock {
   probLevels?: number;
 }
 
+/**
+ * How weights are kept on the backend: `auto` keeps F16 and BF16 checkpoints in their 16 bits (uploaded as stored,
+ * never widened) and F32 ones in f32; `f16` also stores F32 checkpoints as f16; `f32` widens everything (the lab's
+ * original storage). Norms and biases are always f32; activations and accumulation always f32.
+ */
+export type WeightStorage = 'auto' | 'f16' | 'f32';
+export const WEIGHT_STORAGES = ['auto', 'f16', 'f32'] as const;
+
 export class WeightStore<T> {
   private readonly blocks = new Map<number, BlockWeights<T>>();
   private globals: GlobalWeights<T> | null = null;
@@ -113,7 +122,39 @@ export class WeightStore<T> {
     readonly ckpt: Checkpoint,
     /** blocks kept resident; the rest stream */
     readonly residentBlocks = Infinity,
+    readonly storage: WeightStorage = 'auto',
   ) {}
+
+  /** How a checkpoint tensor is kept on the backend. */
+  formatOf(name: string): 'f32' | Half {
+    const dtype = this.ckpt.info(name)?.dtype;
+    if (this.storage === 'f32') return 'f32';
+    if (dtype === 'BF16') return 'bf16';
+    if (dtype === 'F16' || this.storage === 'f16') return 'f16';
+    return 'f32';
+  }
+
+  /** How the decoder blocks' linear weights are kept (what a quantized layer goes back as). */
+  get linearFormat(): 'f32' | Half {
+    const a = ARCHITECTURES[this.cfg.family];
+    return this.formatOf(`${a.layerPrefix(0)}.${a.linears.q}.weight`);
+  }
+
+  /** A weight matrix (rows [r0, r1) of it) on the backend in its storage format: 16-bit bytes go up as stored. */
+  private async loadWeight(name: string, shape: number[], rows?: [number, number]): Promise<T> {
+    const { be, ckpt } = this;
+    const format = this.formatOf(name);
+    if (format === 'f32') return be.fromHost(rows ? await ckpt.readRowsF32(name, rows[0], rows[1]) : await ckpt.readF32(name), shape);
+    const raw = await ckpt.readRaw(name, rows?.[0], rows?.[1]);
+    const bits = raw.dtype === 'F32' ? toHalfBits(new Float32Array(raw.bytes), format) : new Uint16Array(raw.bytes);
+    return be.fromHost16(bits, format, shape);
+  }
+
+  /** Host f32 weights (transformed or quantized) on the backend in the linear layers' storage format. */
+  private uploadLinear(W: Float32Array, shape: readonly number[]): T {
+    const format = this.linearFormat;
+    return format === 'f32' ? this.be.fromHost(W, shape) : this.be.fromHost16(toHalfBits(W, format), format, shape);
+  }
 
   /** Checks every tensor the architecture needs is present with the shape the config implies, before any load. */
   validate(): void {
@@ -164,11 +205,12 @@ export class WeightStore<T> {
 
   /** A [V, C] checkpoint matrix in row chunks of at most one binding, read from the checkpoint a chunk at a time. */
   private async loadRows(name: string, V: number, C: number): Promise<RowChunks<T>> {
-    const perPart = Math.max(1, Math.floor(this.be.maxTensorBytes / (C * 4)));
+    const rowBytes = C * (this.formatOf(name) === 'f32' ? 4 : 2);
+    const perPart = Math.max(1, Math.floor(this.be.maxTensorBytes / rowBytes));
     const out: RowChunks<T> = { parts: [], starts: [0] };
     for (let v0 = 0; v0 < V; v0 += perPart) {
       const v1 = Math.min(V, v0 + perPart);
-      out.parts.push(this.be.fromHost(await this.ckpt.readRowsF32(name, v0, v1), [v1 - v0, C]));
+      out.parts.push(await this.loadWeight(name, [v1 - v0, C], [v0, v1]));
       out.starts.push(v1);
     }
     return out;
@@ -183,7 +225,7 @@ export class WeightStore<T> {
     const lmHead = ckpt.has(a.lmHead) ? await this.loadRows(a.lmHead, cfg.vocab, C) : embedTokens;
     this.globals = {
       embedTokens,
-      embedPositions: a.embedPositions ? await this.load(a.embedPositions, [cfg.maxPositions + cfg.positionOffset, C]) : null,
+      embedPositions: a.embedPositions ? await this.loadWeight(a.embedPositions, [cfg.maxPositions + cfg.positionOffset, C]) : null,
       finalNorm: {
         g: await this.load(`${a.finalNorm}.weight`, [C]),
         b: a.normBias ? await this.load(`${a.finalNorm}.bias`, [C]) : null,
@@ -214,9 +256,26 @@ export class WeightStore<T> {
   async block(i: number): Promise<BlockWeights<T>> {
     const cached = this.blocks.get(i);
     if (cached) return cached;
-    const block = this.upload(await this.hostBlock(i));
+    const block = await this.checkpointBlock(i);
     if (this.blocks.size < this.residentBlocks) this.blocks.set(i, block);
     return block;
+  }
+
+  /** Block i from the checkpoint straight to the backend: weights in their storage format, norms and biases f32. */
+  private async checkpointBlock(i: number): Promise<BlockWeights<T>> {
+    const { cfg, ckpt } = this;
+    const a = ARCHITECTURES[cfg.family];
+    const p = a.layerPrefix(i);
+    const C = cfg.hidden;
+    const linears: BlockWeights<T>['linears'] = {};
+    for (const role of linearRoles(cfg.family)) {
+      const name = `${p}.${a.linears[role]}`;
+      const info = ckpt.info(`${name}.weight`);
+      if (!info) throw new MissingTensorError(`the checkpoint has no tensor "${name}.weight"`);
+      linears[role] = { W: await this.loadWeight(`${name}.weight`, info.shape), b: hasBias(cfg, role) ? await this.load(`${name}.bias`, [info.shape[0]]) : null };
+    }
+    const norm = async (n: string): Promise<Norm<T>> => ({ g: await this.load(`${p}.${n}.weight`, [C]), b: a.normBias ? await this.load(`${p}.${n}.bias`, [C]) : null, perm: null });
+    return { attnNorm: await norm(a.attnNorm), ffnNorm: await norm(a.ffnNorm), linears };
   }
 
   /** Block i as the checkpoint holds it, on the host. */
@@ -235,7 +294,7 @@ export class WeightStore<T> {
     });
     const linears: BlockWeights<T>['linears'] = {};
     for (const [role, l] of Object.entries(h.linears)) {
-      linears[role as LinearRole] = { W: be.fromHost(l!.W, l!.shape), b: l!.b ? be.fromHost(l!.b, [l!.shape[0]]) : null };
+      linears[role as LinearRole] = { W: this.uploadLinear(l!.W, l!.shape), b: l!.b ? be.fromHost(l!.b, [l!.shape[0]]) : null };
     }
     const block: BlockWeights<T> = { attnNorm: norm(h.attnNorm), ffnNorm: norm(h.ffnNorm), linears };
     if (h.rotations) block.rotations = uploadRotations(be, h.rotations);

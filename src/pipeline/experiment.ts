@@ -122,7 +122,7 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
   const textHashes = cache ? await hashTexts(evalTexts, calibText, taskTexts) : null;
   const modelKey = cache ? await modelKeyOf(group, model.config, model.checkpoint) : '';
   const resultKey = cache
-    ? `result|${modelKey}|${await hashOf({ r, datasets: req.datasets, seqlen: req.seqlen, windows: req.windows, skipBefore: req.skipBefore, baselines: req.baselines, backend: req.backend, checkFinite: req.checkFinite, texts: textHashes, ...(taskNames.length ? { tasks: taskNames, limit: req.limit } : {}) })}`
+    ? `result|${modelKey}|${await hashOf({ r, datasets: req.datasets, seqlen: req.seqlen, windows: req.windows, skipBefore: req.skipBefore, baselines: req.baselines, backend: req.backend, checkFinite: req.checkFinite, texts: textHashes, ...(req.weights && req.weights !== 'auto' ? { weights: req.weights } : {}), ...(taskNames.length ? { tasks: taskNames, limit: req.limit } : {}) })}`
     : '';
   const hit = cache ? await cache.get<EvalResult>(resultKey) : undefined;
   if (hit) {
@@ -155,10 +155,11 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
   const gpu = backendName === 'webgpu' ? (ctx.gpu ?? (await Gpu.create())) : null;
   const stores: WeightStore<unknown>[] = [];
   try {
-    const be = (gpu ? gpuBackend(gpu) : referenceBackend()) as Backend<unknown>;
+    const base = (gpu ? gpuBackend(gpu) : referenceBackend()) as Backend<unknown>;
+    const be = req.maxBindingBytes ? { ...base, maxTensorBytes: Math.min(base.maxTensorBytes, req.maxBindingBytes) } : base;
     const residentBlocks = blocksThatFit(cfg, req.maxResidentBytes ?? DEFAULT_RESIDENT_BYTES);
     const loadWeights = async () => {
-      const w = new WeightStore(be, cfg, model.checkpoint, residentBlocks);
+      const w = new WeightStore(be, cfg, model.checkpoint, residentBlocks, req.weights ?? 'auto');
       stores.push(w);
       w.validate();
       await w.global();
@@ -246,7 +247,7 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
       model: ctx.source.id,
       modelType: cfg.modelType,
       parameters: model.parameters,
-      config: { ...recipeBits(r), seqlen, windows: req.windows, backend: backendName, recipe: quantize ? r : undefined, steps: quantize ? chainOf(r) : undefined, ...(taskNames.length && req.limit ? { limit: req.limit } : {}) },
+      config: { ...recipeBits(r), seqlen, windows: req.windows, backend: backendName, recipe: quantize ? r : undefined, steps: quantize ? chainOf(r) : undefined, ...(taskNames.length && req.limit ? { limit: req.limit } : {}), weights: stores[0]?.linearFormat },
       ppl,
       pplBefore: quantize ? before?.ppl : undefined,
       ...(taskNames.length ? { tasks: taskScores, tasksBefore: quantize ? before?.tasks : undefined } : {}),

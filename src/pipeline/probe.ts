@@ -7,6 +7,7 @@ import { Checkpoint } from '../model/safetensors.ts';
 import { readJson, type ModelSource } from '../model/source.ts';
 import { MissingFileError } from '../errors.ts';
 import { ARCHITECTURES } from '../model/architecture.ts';
+import type { PeakInputs } from './memory.ts';
 
 export interface BindingLimits {
   maxStorageBufferBindingSize: number;
@@ -34,6 +35,8 @@ export interface ModelProbe {
   limits: BindingLimits | null;
   /** what does not fit, each naming the limit and the shortfall; empty when everything fits */
   problems: string[];
+  /** what predictPeak needs besides the run's settings (weights stored as `auto` does) */
+  memory: Pick<PeakInputs, 'weightBytes' | 'vocabPart' | 'maxTensorBytes'>;
 }
 
 export async function probeModel(source: ModelSource, limits: BindingLimits | null): Promise<ModelProbe> {
@@ -61,6 +64,24 @@ export async function probeModel(source: ModelSource, limits: BindingLimits | nu
       if (b > allowed) problems.push(`${n} needs ${fmtBytes(b)} in one binding as f32; this device allows ${fmtBytes(allowed)} (${which}), ${fmtBytes(b - allowed)} short`);
     }
   }
+  // the weights as WeightStore keeps them (auto): F16/BF16 matrices in 16 bits, norms, biases and F32 in f32; the
+  // vocabulary in row chunks of one binding each; LLaMA's rope tables
+  const maxTensorBytes = limits ? Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) : 2 ** 31;
+  const bytesPer = (n: string) => {
+    const info = ckpt.info(n)!;
+    return info.shape.length === 2 && info.dtype !== 'F32' ? 2 : 4;
+  };
+  const alloc = (elements: number, per: number) => Math.max(16, Math.ceil((per === 2 ? Math.ceil(elements / 2) * 4 : elements * 4) / 16) * 16);
+  const vocabPer = bytesPer(arch.embedTokens);
+  const partRows = Math.min(cfg.vocab, Math.max(1, Math.floor(maxTensorBytes / (cfg.hidden * vocabPer))));
+  const vocabBytes = (name: string) => {
+    let b = 0;
+    for (let v0 = 0; v0 < cfg.vocab; v0 += partRows) b += alloc(Math.min(partRows, cfg.vocab - v0) * cfg.hidden, vocabPer);
+    return b;
+  };
+  let weightBytes = whole.reduce((s, n) => s + alloc(ckpt.info(n)!.shape.reduce((a, b) => a * b, 1), bytesPer(n)), 0);
+  weightBytes += vocabBytes(arch.embedTokens) + (ckpt.has(arch.lmHead) ? vocabBytes(arch.lmHead) : 0);
+  if (cfg.rope) weightBytes += 2 * alloc((cfg.maxPositions * cfg.headDim) / 2, 4);
   return {
     id: source.id,
     config: cfg,
@@ -75,5 +96,6 @@ export async function probeModel(source: ModelSource, limits: BindingLimits | nu
     vocabChunks,
     limits,
     problems,
+    memory: { weightBytes, vocabPart: { rows: partRows, bytesPerWeight: vocabPer }, maxTensorBytes },
   };
 }

@@ -144,12 +144,17 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
         const H = acc ? await acc.read() : undefined;
         acc?.dispose();
         const { shape, W } = host.linears[role]!;
-        const res = await wm.quantize(be, { name: linearName(cfg.family, role), role, W, Wt: lin.W, shape, H, groups: fixed[role], seed: r.seed }, wo);
+        // the method works on an f32 copy; the quantized layer goes back in the model's storage format
+        const Wt = be.storage(lin.W) === 'f32' ? lin.W : be.fromHost(W, shape);
+        const res = await wm.quantize(be, { name: linearName(cfg.family, role), role, W, Wt, shape, H, groups: fixed[role], seed: r.seed }, wo);
+        if (Wt !== lin.W) be.release(Wt);
         weightReport.factorMs += res.factorMs ?? 0;
         weightReport.loopMs += res.loopMs ?? 0;
         if (res.factorization) weightReport.factorization ??= res.factorization.note ?? `factorization on the ${res.factorization.route === 'gpu' ? 'GPU (f32)' : 'CPU (f64)'} (--factorization ${res.factorization.route})`;
         be.release(lin.W);
-        lin.W = res.Q;
+        const format = weights.linearFormat;
+        lin.W = format === 'f32' ? res.Q : be.pack16(res.Q, format);
+        if (lin.W !== res.Q) be.release(res.Q);
         started.set(role, performance.now() - t);
         counted.set(role, res);
         if (res.detail !== undefined) details[linearName(cfg.family, role)] = res.detail;

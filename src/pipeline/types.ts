@@ -2,6 +2,7 @@
 import type { QuantRecipe } from '../quant/recipe.ts';
 import type { SiteReport } from '../quant/siteReport.ts';
 import type { PackingOptions, TaskScore } from '../eval/zeroShot.ts';
+import type { WeightStorage } from '../model/weights.ts';
 
 export type { TaskScore };
 
@@ -42,6 +43,10 @@ export interface EvalRequest {
   limit?: number;
   /** how zero-shot requests are packed (results do not depend on it) */
   packing?: PackingOptions;
+  /** weight storage on the GPU: auto (a checkpoint's own 16 bits, f32 for F32), f16, or f32 (see WeightStore) */
+  weights?: WeightStorage;
+  /** bind at most this many bytes per tensor (below the adapter's limit): the vocabulary splits into more chunks */
+  maxBindingBytes?: number;
 }
 
 export interface DeviceSummary {
@@ -125,7 +130,7 @@ export interface EvalResult {
   model: string;
   modelType: string;
   parameters: number;
-  config: { wbits: number; abits: number; seqlen: number; windows?: number; backend: string; recipe?: QuantRecipe; steps?: string; limit?: number };
+  config: { wbits: number; abits: number; seqlen: number; windows?: number; backend: string; recipe?: QuantRecipe; steps?: string; limit?: number; weights?: string };
   /** perplexity of the evaluated model (quantized when a method ran) */
   ppl: Record<string, number>;
   /** full-precision perplexity measured in the same run, when a method ran */

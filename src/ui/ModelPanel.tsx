@@ -4,6 +4,22 @@ import { useState, type DragEvent } from 'react';
 import { BUNDLED, HUB_PRESETS, describeChoice, useLab } from '../store/labStore.ts';
 import { parseHubId } from '../model/source.ts';
 import { fmtBytes } from '../gpu/gpu.ts';
+import { predictPeak } from '../pipeline/memory.ts';
+import type { ModelProbe } from '../pipeline/probe.ts';
+
+/** The peak GPU memory predicted for the form's run (memory.ts), before anything downloads. */
+function PredictedPeak({ p }: { p: ModelProbe }) {
+  const { chain, nsamples, seqlen } = useLab();
+  const weightStep = chain.split('+').find((m) => m === 'gptq' || m === 'claq');
+  const S = Math.min(seqlen, p.config.maxPositions);
+  if (!Number.isInteger(S) || S < 2) return null;
+  const peak = predictPeak({ cfg: p.config, ...p.memory, seqlen: S, ...(weightStep ? { quant: { nsamples, seqlen: S, stored16: p.memory.vocabPart.bytesPerWeight === 2 } } : {}) });
+  return (
+    <p className="hint" data-testid="predicted-peak">
+      This run should peak at about <strong>{fmtBytes(peak)}</strong> of GPU memory ({weightStep ? `${weightStep.toUpperCase()} on ${nsamples} × ${S} tokens, then ` : ''}evaluation windows of {S}; weights as the checkpoint stores them).
+    </p>
+  );
+}
 
 function ProbeInfo() {
   const { probe, probeModel, status } = useLab();
@@ -40,6 +56,7 @@ function ProbeInfo() {
           ))}
         </ul>
       )}
+      <PredictedPeak p={p} />
     </div>
   );
 }

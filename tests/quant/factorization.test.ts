@@ -69,7 +69,6 @@ describe('factorization on the GPU', () => {
 describe('GPTQ with the GPU factorization', () => {
   it.each([
     ['stories260K', 3],
-    ['stories260K', 4],
     ['opt-tiny', 4],
   ] as const)('%s W%i: perplexity within half a percent of the f64 route', async (model, wbits) => {
     const { runExperiment } = await import('../../src/pipeline/experiment.ts');
