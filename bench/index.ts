@@ -16,7 +16,7 @@
 //     synthetic OPT-1.3B-shaped block (opt-125m on a software adapter) quantized, its peak against the probe's
 //     prediction and the whole-model extrapolation; with --llama3, a Llama-3 vocabulary under a 1 GiB binding limit.
 // Flags: --iters N (default 5), --json FILE, --gptq_windows N, --skip_gptq, --skip_claq, --duquant_steps N (default 256; 16 on a
-// software adapter, where the figures are per step), --zeroshot_limit N (default 200), --skip_zeroshot, --skip_widths,
+// software adapter, where the figures are per step), --zeroshot_limit N (default 200; 0 = every item), --skip_zeroshot, --skip_widths,
 // and realWidths.ts's --factor_widths 768,3072,8192, --block opt-1.3b|opt-125m|none, --llama3.
 import '../src/gpu/node.ts';
 import { writeFileSync } from 'node:fs';
@@ -283,8 +283,9 @@ if (!process.argv.includes('--skip_gptq')) {
 
 // ---- zero-shot scoring: packed WebGPU against WebGPU unshared and the plain CPU reference ---------------------------
 if (!process.argv.includes('--skip_zeroshot')) {
-  const limit = Number(arg('zeroshot_limit', '200'));
-  console.log(`\nzero-shot scoring, first ${limit} items per task: (a) WebGPU packed, shared contexts, batch 8; (b) WebGPU, one forward per choice; (c) CPU reference, one sequence per request`);
+  // 0: the whole split of every task (lm-eval's full protocol; hours on a software adapter)
+  const limit = Number(arg('zeroshot_limit', '200')) || undefined;
+  console.log(`\nzero-shot scoring, ${limit ? `first ${limit} items` : 'every item'} per task: (a) WebGPU packed, shared contexts, batch 8; (b) WebGPU, one forward per choice; (c) CPU reference, one sequence per request`);
   console.log('| model | task | items | (a) items/s | (b) items/s | (c) items/s | a / b | a / c | max \\|Δll\\| a vs c | acc, acc_norm equal (a, c) | acc (a) | acc_norm (a) |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const name of ['opt-tiny-bpe', 'stories260K']) {
