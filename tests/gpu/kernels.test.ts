@@ -52,7 +52,7 @@ describe('kernels match their reference twins', () => {
     const opNames = Object.keys(ops);
     const refNames = Object.keys(ref);
     for (const s of shaders) {
-      const entries: Record<string, string[]> = { activation: ['relu', 'gelu', 'siluMul'], fakeQuant: ['quantParams', 'fakeQuant'], kmeans: ['kmeansAssign', 'kmeansUpdate'], greedyRotation: ['greedyPick', 'greedyApply'], loglikelihood: ['vocabChunk', 'finishScores', 'requestSums'] };
+      const entries: Record<string, string[]> = { activation: ['relu', 'gelu', 'siluMul'], fakeQuant: ['quantParams', 'fakeQuant'], kmeans: ['kmeansAssign', 'kmeansUpdate'], greedyRotation: ['greedyPick', 'greedyApply'], loglikelihood: ['vocabChunk', 'finishScores', 'requestSums'], cholesky: ['factorStep'], convert: ['pack16'] };
       const names = entries[s] ?? [s];
       for (const n of names) {
         expect(opNames, `ops.${n}`).toContain(n);
