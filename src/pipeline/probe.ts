@@ -29,7 +29,7 @@ export interface ModelProbe {
   blockBytes: number;
   /** the largest tensor one kernel binds whole, as f32 (embedding and lm_head come in row chunks) */
   largest: { name: string; bytes: number };
-  /** row chunks the embedding (and lm_head) take under this device's binding limit (1 without limits) */
+  /** row chunks the embedding (and lm_head) take under this device's binding limit, in their storage (1 without limits) */
   vocabChunks: number;
   /** null when no adapter could be asked */
   limits: BindingLimits | null;
@@ -58,7 +58,6 @@ export async function probeModel(source: ModelSource, limits: BindingLimits | nu
   if (limits) {
     const allowed = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
     const which = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
-    vocabChunks = Math.ceil(cfg.vocab / Math.max(1, Math.floor(allowed / (cfg.hidden * 4))));
     for (const n of whole) {
       const b = f32(n);
       if (b > allowed) problems.push(`${n} needs ${fmtBytes(b)} in one binding as f32; this device allows ${fmtBytes(allowed)} (${which}), ${fmtBytes(b - allowed)} short`);
@@ -74,6 +73,7 @@ export async function probeModel(source: ModelSource, limits: BindingLimits | nu
   const alloc = (elements: number, per: number) => Math.max(16, Math.ceil((per === 2 ? Math.ceil(elements / 2) * 4 : elements * 4) / 16) * 16);
   const vocabPer = bytesPer(arch.embedTokens);
   const partRows = Math.min(cfg.vocab, Math.max(1, Math.floor(maxTensorBytes / (cfg.hidden * vocabPer))));
+  if (limits) vocabChunks = Math.ceil(cfg.vocab / partRows);
   const vocabBytes = (name: string) => {
     let b = 0;
     for (let v0 = 0; v0 < cfg.vocab; v0 += partRows) b += alloc(Math.min(partRows, cfg.vocab - v0) * cfg.hidden, vocabPer);
