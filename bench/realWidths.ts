@@ -39,9 +39,9 @@ function randn(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(next() + 1e-12)) * Math.cos(2 * Math.PI * next()));
 }
 
-/** A damped Hessian of width n from 2n random tokens: what GPTQ factorizes. */
+/** A damped Hessian of width n from random tokens (at most 512: building it is O(T·n²) on the host): what GPTQ factorizes. */
 function hessian(n: number): Float64Array {
-  const T = 2 * n;
+  const T = Math.min(2 * n, 512);
   const X = randn(T * n, n);
   const H = new Float64Array(n * n);
   for (let t = 0; t < T; t++) {
