@@ -8,6 +8,16 @@ struct Params { T: u32, H: u32, D: u32, pos0: u32 }
 @group(0) @binding(2) var<storage, read_write> x: array<f32>;  // [T, H·D]
 @group(0) @binding(3) var<uniform> p: Params;
 
+/** rotates the pair (i, i + D/2) of the head starting at x[base] by position pos's angle */
+fn rotatePair(base: u32, i: u32, hD: u32, pos: u32) {
+  let c = cosT[pos * hD + i];
+  let s = sinT[pos * hD + i];
+  let x1 = x[base + i];
+  let x2 = x[base + i + hD];
+  x[base + i] = x1 * c - x2 * s;
+  x[base + i + hD] = x2 * c + x1 * s;
+}
+
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let hD = p.D / 2u;
@@ -16,13 +26,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let i = n % hD;
   let h = (n / hD) % p.H;
   let t = n / (hD * p.H);
-  let c = cosT[(p.pos0 + t) * hD + i];
-  let s = sinT[(p.pos0 + t) * hD + i];
-  let base = t * p.H * p.D + h * p.D;
-  let x1 = x[base + i];
-  let x2 = x[base + i + hD];
-  x[base + i] = x1 * c - x2 * s;
-  x[base + i + hD] = x2 * c + x1 * s;
+  rotatePair(t * p.H * p.D + h * p.D, i, hD, p.pos0 + t);
 }
 
 // Packed token trees (attention.wgsl, `packed`): each token's position is lay[t].w, not pos0 + t.
@@ -37,11 +41,5 @@ fn packed(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   let i = n % hD;
   let h = (n / hD) % pk.H;
   let t = n / (hD * pk.H);
-  let c = cosT[lay[t].w * hD + i];
-  let s = sinT[lay[t].w * hD + i];
-  let base = t * pk.H * pk.D + h * pk.D;
-  let x1 = x[base + i];
-  let x2 = x[base + i + hD];
-  x[base + i] = x1 * c - x2 * s;
-  x[base + i + hD] = x2 * c + x1 * s;
+  rotatePair(t * pk.H * pk.D + h * pk.D, i, hD, lay[t].w);
 }
