@@ -7,6 +7,7 @@ import { optionInfos, showValue, type OptionInfo } from '../quant/options.ts';
 import { calibrationOptions, chainOf, makeRecipe, validateRecipe, type QuantRecipe } from '../quant/recipe.ts';
 import { checkTaskName, SEED_TASKS, ZERO_SHOT_TASKS } from '../eval/zeroShotTasks.ts';
 import { WEIGHT_STORAGES, type WeightStorage } from '../model/weights.ts';
+import { SAVE_FORMATS, type SaveFormat } from '../pipeline/export.ts';
 
 export interface CliOptions {
   model: string;
@@ -33,6 +34,9 @@ export interface CliOptions {
   limit?: number;
   /** weight storage on the GPU */
   weights: WeightStorage;
+  /** export the quantized model into this folder once the run is done */
+  save?: string;
+  saveFormat: SaveFormat;
 }
 
 type Kind = 'number' | 'string' | 'list' | 'bool';
@@ -57,6 +61,8 @@ const RUN_FLAGS: Record<string, Kind> = {
   limit: 'number',
   weights: 'string',
   num_fewshot: 'number',
+  save: 'string',
+  save_format: 'string',
 };
 
 const norm = (flag: string) => flag.replace(/-/g, '_');
@@ -71,7 +77,7 @@ for (const o of CALIBRATION) FLAGS[norm(o.flag)] = o.kind === 'bool' ? 'bool' : 
 for (const [flag, [{ info }]] of METHOD_FLAGS) FLAGS[flag] = info.kind === 'bool' ? 'bool' : info.kind === 'enum' ? 'string' : 'number';
 
 /** Flags that describe the experiment: a share link carries all of them, so they cannot come with --from-link. */
-const EXPERIMENT_FLAGS = new Set(Object.keys(FLAGS).filter((f) => !['data_dir', 'json', 'backend', 'check_finite', 'revision', 'hub_url', 'resident_mb', 'baselines', 'from_link', 'dry_run', 'weights'].includes(f)));
+const EXPERIMENT_FLAGS = new Set(Object.keys(FLAGS).filter((f) => !['data_dir', 'json', 'backend', 'check_finite', 'revision', 'hub_url', 'resident_mb', 'baselines', 'from_link', 'dry_run', 'weights', 'save', 'save_format'].includes(f)));
 
 function optionLine(o: OptionInfo): string {
   const flag = `--${o.flag}${o.kind === 'bool' ? '' : ` ${o.kind === 'enum' ? o.values!.join('|') : o.range ? o.range.replace(/, or /, '|').replace(/ /g, '') : 'N'}`}`;
@@ -100,6 +106,9 @@ export const USAGE = [
   '  --json FILE                       write {model, config, ppl, timings, device, quant}',
   '  --backend webgpu|reference        the WGSL kernels (default) or their TypeScript twins, forward and quantization',
   '  --weights auto|f16|f32            weight storage on the GPU: auto keeps an F16/BF16 checkpoint in its 16 bits and F32 in f32',
+  '  --save DIR                        export the quantized model into DIR when the run is done',
+  '  --save_format gptq|fake|bundle    gptq: the GPTQ checkpoint format (RTN/GPTQ at 2/3/4/8 bits; implies --f16_scales);',
+  '                                    fake: an F16 checkpoint of the dequantized weights; bundle: the lab\'s run bundle',
   '  --check_finite                    stop at the first block that produces NaN/Inf',
   '  --resident_mb MB                  weights kept on the GPU (default 2048); beyond it blocks stream one at a time',
   '  --revision REV --hub_url URL      Hub revision and endpoint',
@@ -223,6 +232,11 @@ export function parseArgs(argv: string[]): CliOptions {
   if (fewshot !== undefined && fewshot !== 0) throw new OptionsError(`--num_fewshot ${showValue(fewshot)}: the lab scores zero-shot only, as the seed papers report; use --num_fewshot 0 or leave it out`);
   const weights = String(raw.weights ?? 'auto') as WeightStorage;
   if (!(WEIGHT_STORAGES as readonly string[]).includes(weights)) throw new OptionsError(`--weights must be auto, f16 or f32 (got "${weights}")`);
+  const saveFormat = String(raw.save_format ?? 'gptq') as SaveFormat;
+  if (!(SAVE_FORMATS as readonly string[]).includes(saveFormat)) throw new OptionsError(`--save_format must be ${SAVE_FORMATS.join(', ')} (got "${saveFormat}")`);
+  if (raw.save_format !== undefined && raw.save === undefined) throw new OptionsError('--save_format needs --save DIR');
+  // a GPTQ checkpoint stores f16 scales: the run evaluates exactly what the checkpoint loads as
+  if (raw.save !== undefined && saveFormat === 'gptq' && r.scales16 === undefined && r.steps.length) r.scales16 = true;
   const evalWindows = num('eval_windows');
   if (evalWindows !== undefined && (!Number.isInteger(evalWindows) || evalWindows < 1)) throw new OptionsError(`--eval_windows must be a positive integer (got ${showValue(evalWindows)})`);
   return {
@@ -244,6 +258,8 @@ export function parseArgs(argv: string[]): CliOptions {
     tasks: [...new Set(tasks)],
     limit,
     weights,
+    save: raw.save as string | undefined,
+    saveFormat,
   };
 }
 

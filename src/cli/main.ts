@@ -12,6 +12,11 @@ import { folderReader, localFileReader, urlReader } from '../eval/datasets.node.
 import { hubSource, parseHubId, urlSource, HUB_URL, type ModelSource } from '../model/source.ts';
 import { folderSource } from '../model/source.node.ts';
 import { runExperiment } from '../pipeline/experiment.ts';
+import { exportRefusal, exportRun } from '../pipeline/export.ts';
+import { BUNDLE_FILE, importBundle } from '../pipeline/bundle.ts';
+import { memoryCache } from '../pipeline/cache.ts';
+import { loadModel } from '../model/load.ts';
+import { folderSink } from '../model/sink.node.ts';
 import { transformReport, weightReport, type EvalResult } from '../pipeline/types.ts';
 import { recipeLabel } from '../quant/recipe.ts';
 import { allBaselines } from '../quant/baselines.ts';
@@ -150,6 +155,13 @@ export async function main(argv: string[]): Promise<number> {
   if (opts.recipe.steps.length) console.log(`steps: ${describeChain(opts.recipe)}`);
   if (opts.dryRun) return 0;
   const source = resolveSource(opts);
+  if (opts.save) {
+    // refused before the run, not after it
+    const refusal = exportRefusal(opts.saveFormat, { config: { recipe: opts.recipe }, quant: { blockKey: '-' } } as EvalResult, (await loadModel(source)).config);
+    if (refusal) throw new OptionsError(`--save_format ${opts.saveFormat}: ${refusal}`);
+  }
+  // the finished blocks export reads
+  const cache = opts.save ? memoryCache() : undefined;
   const readText = opts.dataDir && /^https?:\/\//.test(opts.dataDir) ? urlReader(opts.dataDir) : folderReader(opts.dataDir);
   let lastLine = '';
   const result = await runExperiment(
@@ -159,6 +171,7 @@ export async function main(argv: string[]): Promise<number> {
     {
       source,
       readText,
+      cache,
       readFile: localFileReader(),
       onProgress: (p) => {
         const line = `[${p.stage}] ${p.label}`;
@@ -170,13 +183,32 @@ export async function main(argv: string[]): Promise<number> {
   printResult(result);
   console.log(`load ${(result.timings.loadMs / 1000).toFixed(1)} s, ${result.timings.tokensPerSecond.toFixed(0)} tokens/s`);
   if (opts.json) await writeFile(opts.json, JSON.stringify(result, null, 2));
+  if (opts.save) {
+    const report = await exportRun(opts.saveFormat, result, { source, cache: cache!, sink: await folderSink(opts.save) });
+    console.log(`saved (${opts.saveFormat}) to ${opts.save}: ${report.files.map((f) => `${f.name} ${(f.bytes / 2 ** 20).toFixed(2)} MiB`).join(', ')}`);
+    for (const n of report.notes) console.log(`  note: ${n}`);
+  }
   return 0;
+}
+
+/** `quantlab import DIR`: a bundle's run printed as it was, or any other folder (a GPTQ checkpoint) evaluated as a model. */
+export async function importCommand(argv: string[]): Promise<number> {
+  const dir = argv.find((a) => !a.startsWith('--'));
+  if (!dir) throw new OptionsError('usage: npm run quantlab -- import DIR [flags]');
+  if (existsSync(join(dir, BUNDLE_FILE))) {
+    const result = await importBundle(folderSource(dir), memoryCache());
+    console.log(`bundle: ${result.model}, ${result.config.steps ?? 'fp'}`);
+    printResult(result);
+    return 0;
+  }
+  return main(argv);
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!)) {
   // exit codes: 0 done, 2 a LabError (bad input, explained), 1 anything else. The run destroys its GPU device, so
   // the process ends on its own once the event loop drains.
-  main(process.argv.slice(2)).then(
+  const argv = process.argv.slice(2);
+  (argv[0] === 'import' ? importCommand(argv.slice(1)) : main(argv)).then(
     (code) => {
       process.exitCode = code;
     },

@@ -88,6 +88,12 @@ export interface Backend<T> {
   claqBlock(U: T, W: T, colInfo: Ids<T>, Q: T, Err: T, book: T, Wfit: T, scratch: T, i1: number, count: number, seed: number, maxIter: number, fit: boolean): void;
   /** GPTQ's factorization on the backend: one step of the blocked Cholesky / triangular inverse (factorization.ts) */
   factorStep(step: FactorStep, A: T, X: T, flag: Ids<T>, n: number, k0: number, b: number): void;
+  /**
+   * One GPTQ-v1 checkpoint layer (src/model/gptqPacking.ts) dequantized to W [N, K] f32 (the lab's [out, in]):
+   * W[n, k] = scales[g, n] · (q[k, n] − (stored zero + 1)), g = gIdx[k]. qweight [K·bits/32, N], qzeros
+   * [G, N·bits/32] and gIdx [K] as ids; scales [G, N] from fromHost16 (f16). Bit-identical to dequantizeGptq.
+   */
+  gptqDequant(layer: { qweight: Ids<T>; qzeros: Ids<T>; scales: T; gIdx: Ids<T> }, bits: number, N: number, K: number, G: number): T;
 }
 
 /** Static activation fake-quant at one site (RPTQ): each channel's cluster and (scale, zero) per cluster. */
@@ -156,6 +162,7 @@ export function gpuBackend(gpu: Gpu): Backend<GpuTensor> {
     greedyApply: (W, A, ch, s, n) => ops.greedyApply(gpu, W, A, ch, s, n),
     claqBlock: (U, W, ci, Q, E, book, Wfit, scratch, i1, c, seed, it, fit) => ops.claqBlock(gpu, U, W, ci, Q, E, book, Wfit, scratch, i1, c, seed, it, fit),
     factorStep: (st, A, X, flag, n, k0, b) => ops.factorStep(gpu, st, A, X, flag, n, k0, b),
+    gptqDequant: (l, bits, N, K, G) => ops.gptqDequant(gpu, l.qweight, l.qzeros, l.scales, l.gIdx, bits, N, K, G),
   };
 }
 
@@ -212,5 +219,6 @@ export function referenceBackend(): Backend<ref.CpuTensor> {
     greedyApply: (W, A, ch, s, n) => ref.greedyApply(W, A, ch as Uint32Array, s, n),
     claqBlock: (U, W, ci, Q, E, book, Wfit, _scratch, i1, c, seed, it, fit) => ref.claqBlock(U, W, ci as Uint32Array, Q, E, book, Wfit, i1, c, seed, it, fit),
     factorStep: (st, A, X, flag, n, k0, b) => ref.factorStep(st, A, X, flag as Uint32Array, n, k0, b),
+    gptqDequant: (l, bits, N, K, G) => ref.gptqDequant(l.qweight as Uint32Array, l.qzeros as Uint32Array, l.scales, l.gIdx as Uint32Array, bits, N, K, G),
   };
 }

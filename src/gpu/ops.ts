@@ -3,7 +3,7 @@
 import type { Gpu } from './gpu.ts';
 import type { GpuTensor } from './tensor.ts';
 import type { Half } from './half.ts';
-import { CLAQ_BOOK, GPTQ_BLOCK, type QuantGrid } from './reference.ts';
+import { CLAQ_BOOK, GPTQ_BLOCK, gptqShapeError, type QuantGrid } from './reference.ts';
 
 export { GPTQ_BLOCK, type QuantGrid };
 
@@ -326,4 +326,15 @@ export function factorStep(gpu: Gpu, step: FactorStep, A: GpuTensor, X: GpuTenso
     case 'reverse':
       return gpu.dispatch(pipe, [A, X], params, [Math.ceil(n / 16), Math.ceil(n / 16)]);
   }
+}
+
+// ---- GPTQ checkpoints (gptqDequant.wgsl) -----------------------------------------------------------------------------
+
+/** W [N, K] f32 from one GPTQ-v1 layer: qweight, qzeros and g_idx as u32, scales [G, N] in 16-bit (or f32) storage. */
+export function gptqDequant(gpu: Gpu, qweight: GpuTensor, qzeros: GpuTensor, scales: GpuTensor, gIdx: GpuTensor, bits: number, N: number, K: number, G: number): GpuTensor {
+  const bad = gptqShapeError({ qweight: qweight.size, qzeros: qzeros.size, scales: scales.size, gIdx: gIdx.size }, bits, N, K, G);
+  if (bad) throw new Error(`gptqDequant: ${bad}`);
+  const W = gpu.tensor([N, K], 'f32', 'gptqDequant.W');
+  gpu.dispatch(gpu.pipeline('gptqDequant', 'main', { S_FORMAT: FORMAT[scales.dtype] }), [qweight, qzeros, scales, gIdx, W], [{ u32: N }, { u32: K }, { u32: bits }], flat(gpu, N * K));
+  return W;
 }

@@ -542,3 +542,45 @@ export function factorStep(step: FactorStep, At: CpuTensor, Xt: CpuTensor, flag:
 export function pack16(x: CpuTensor, format: Half): CpuTensor {
   return cpu(roundToHalf(x.data, format), [...x.shape]);
 }
+
+// ---- GPTQ checkpoints ------------------------------------------------------------------------------------------------
+
+/** Why a GPTQ-v1 layer's tensors do not fit N, K, G and bits (src/model/gptqPacking.ts), or null: both twins check. */
+export function gptqShapeError(sizes: { qweight: number; qzeros: number; scales: number; gIdx: number }, bits: number, N: number, K: number, G: number): string | null {
+  if (![2, 3, 4, 8].includes(bits)) return `bits = ${bits}: GPTQ packs 2, 3, 4 or 8`;
+  if ((K * bits) % 32 !== 0 || (N * bits) % 32 !== 0) return `${N} × ${K} at ${bits} bits does not pack into whole words`;
+  const want = { qweight: ((K * bits) / 32) * N, qzeros: G * ((N * bits) / 32), scales: G * N, gIdx: K };
+  for (const [name, size] of Object.entries(want)) {
+    const got = sizes[name as keyof typeof want];
+    if (got !== size) return `${name} has ${got} values; N = ${N}, K = ${K}, G = ${G} at ${bits} bits needs ${size}`;
+  }
+  return null;
+}
+
+/** W [N, K] f32 from one GPTQ-v1 layer (src/model/gptqPacking.ts): W[n, k] = scales[g, n] · (q[k, n] − z[g, n]),
+ * g = g_idx[k], z = stored zero + 1 (not masked). scales holds the values its 16-bit storage keeps. */
+export function gptqDequant(qweight: Uint32Array, qzeros: Uint32Array, scales: CpuTensor, gIdx: Uint32Array, bits: number, N: number, K: number, G: number): CpuTensor {
+  const bad = gptqShapeError({ qweight: qweight.length, qzeros: qzeros.length, scales: scales.data.length, gIdx: gIdx.length }, bits, N, K, G);
+  if (bad) throw new Error(`gptqDequant: ${bad}`);
+  const mask = (1 << bits) - 1;
+  // the code at bit position p of a stream of words `stride` apart, from `base`
+  const field = (words: Uint32Array, base: number, stride: number, p: number) => {
+    const w = p >>> 5;
+    const s = p & 31;
+    let v = words[base + w * stride] >>> s;
+    if (s + bits > 32) v |= words[base + (w + 1) * stride] << (32 - s);
+    return v & mask;
+  };
+  const zcols = (N * bits) / 32;
+  const W = new Float32Array(N * K);
+  for (let k = 0; k < K; k++) {
+    const g = gIdx[k];
+    if (g >= G) throw new Error(`gptqDequant: g_idx[${k}] = ${g}, but the layer has ${G} groups`);
+    for (let n = 0; n < N; n++) {
+      const q = field(qweight, n, N, k * bits);
+      const z = field(qzeros, g * zcols, 1, n * bits) + 1;
+      W[n * K + k] = Math.fround(scales.data[g * N + n] * (q - z));
+    }
+  }
+  return cpu(W, [N, K]);
+}

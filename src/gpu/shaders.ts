@@ -24,7 +24,8 @@ export type ShaderName =
   | 'claqBlock'
   | 'loglikelihood'
   | 'cholesky'
-  | 'convert';
+  | 'convert'
+  | 'gptqDequant';
 
 let loader: ((name: ShaderName) => string) | null = null;
 const cache = new Map<ShaderName, string>();

@@ -1,6 +1,7 @@
 // config.json → the one ModelConfig both families share. Two families fit in a table, not a class each:
 // OPT (pre-LayerNorm, learned positions offset 2, ReLU) and LLaMA (RMSNorm, RoPE, SiLU gate; qwen2 adds q/k/v bias).
 import { UnsupportedModelError } from '../errors.ts';
+import { parseGptqConfig, type GptqFormat } from './gptqCheckpoint.ts';
 
 export type Family = 'opt' | 'llama';
 
@@ -38,6 +39,8 @@ export interface ModelConfig {
   /** OPT's learned positions are indexed from 2 */
   positionOffset: number;
   bosTokenId: number | null;
+  /** a GPTQ-format checkpoint: its decoder linears are packed codes (gptqCheckpoint.ts), dequantized per block */
+  gptq?: GptqFormat;
 }
 
 const LLAMA_TYPES = ['llama', 'mistral', 'qwen2'];
@@ -82,8 +85,10 @@ export function parseConfig(c: Json): ModelConfig {
         '(OPT and the LLaMA family: LLaMA/Llama-2/3, TinyLlama, SmolLM, Mistral, Qwen2).',
     );
   }
-  if (modelType === 'opt') return parseOpt(c);
-  return parseLlama(c, modelType);
+  const cfg = modelType === 'opt' ? parseOpt(c) : parseLlama(c, modelType);
+  const q = c.quantization_config as Json | undefined;
+  if (q && typeof q === 'object') cfg.gptq = parseGptqConfig(q, 'config.json quantization_config');
+  return cfg;
 }
 
 function parseOpt(c: Json): ModelConfig {

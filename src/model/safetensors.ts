@@ -5,9 +5,10 @@ import { SafetensorsError } from '../errors.ts';
 import type { ByteSource } from './source.ts';
 import { f16ToF32, fromHalfBits } from '../gpu/half.ts';
 
-export type DType = 'F32' | 'F16' | 'BF16';
+/** I32: a GPTQ checkpoint's packed codes, zero points and group indices */
+export type DType = 'F32' | 'F16' | 'BF16' | 'I32';
 
-const DTYPE_BYTES: Record<DType, number> = { F32: 4, F16: 2, BF16: 2 };
+export const DTYPE_BYTES: Record<DType, number> = { F32: 4, F16: 2, BF16: 2, I32: 4 };
 /** A header this large is not a safetensors header: refuse before allocating it. */
 const MAX_HEADER = 100 * 1024 * 1024;
 
@@ -48,7 +49,7 @@ export class SafetensorsFile {
       if (name === '__metadata__') continue;
       const t = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
       if (typeof t.dtype !== 'string' || !(t.dtype in DTYPE_BYTES)) {
-        throw new SafetensorsError(`${file}: tensor "${name}" has dtype ${JSON.stringify(t.dtype)}; the lab reads F32, F16 and BF16`);
+        throw new SafetensorsError(`${file}: tensor "${name}" has dtype ${JSON.stringify(t.dtype)}; the lab reads F32, F16, BF16 (and I32 in GPTQ checkpoints)`);
       }
       const shape = t.shape;
       const offs = t.data_offsets;
@@ -92,6 +93,7 @@ export class SafetensorsFile {
 }
 
 export function toF32(buf: ArrayBuffer, dtype: DType): Float32Array {
+  if (dtype === 'I32') throw new SafetensorsError('an I32 tensor holds integers (packed codes), not weights to widen');
   if (dtype === 'F32') return new Float32Array(buf.byteLength % 4 === 0 ? buf : buf.slice(0));
   return fromHalfBits(new Uint16Array(buf), dtype === 'BF16' ? 'bf16' : 'f16');
 }
@@ -164,6 +166,15 @@ export class Checkpoint {
     if (!info) throw new SafetensorsError(`no tensor "${name}" in the checkpoint`);
     const C = info.shape.slice(1).reduce((a, b) => a * b, 1);
     return this.shards.get(info.file)!.readRaw(name, r0 === undefined ? 0 : r0 * C, r1 === undefined ? undefined : r1 * C);
+  }
+
+  /** An I32 tensor's words as unsigned (packed GPTQ codes and zero points; group indices). */
+  async readU32(name: string): Promise<Uint32Array> {
+    const info = this.info(name);
+    if (!info) throw new SafetensorsError(`no tensor "${name}" in the checkpoint`);
+    if (info.dtype !== 'I32') throw new SafetensorsError(`tensor "${name}" is ${info.dtype}; an I32 tensor was expected`);
+    const { bytes } = await this.readRaw(name);
+    return new Uint32Array(bytes.byteLength % 4 === 0 && bytes.byteLength > 0 ? bytes : bytes.slice(0));
   }
 
   /** Rows [r0, r1) of a 2-D tensor, widened to f32: a vocabulary matrix is read a chunk at a time. */

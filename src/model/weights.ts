@@ -6,7 +6,9 @@ import { MissingTensorError, SafetensorsError } from '../errors.ts';
 import { ARCHITECTURES, linearRoles, type LinearRole } from './architecture.ts';
 import type { ModelConfig } from './config.ts';
 import type { Checkpoint } from './safetensors.ts';
-import { toHalfBits, type Half } from '../gpu/half.ts';
+import { fromHalfBits, toHalfBits, type Half } from '../gpu/half.ts';
+import { readGptqLayer, validateGptqLayer, type GptqLayer } from './gptqCheckpoint.ts';
+import { dequantizeGptq } from './gptqPacking.ts';
 
 export interface Linear<T> {
   W: T; // [out, in]
@@ -137,7 +139,8 @@ export class WeightStore<T> {
   /** How the decoder blocks' linear weights are kept (what a quantized layer goes back as). */
   get linearFormat(): 'f32' | Half {
     const a = ARCHITECTURES[this.cfg.family];
-    return this.formatOf(`${a.layerPrefix(0)}.${a.linears.q}.weight`);
+    // a GPTQ checkpoint's layers dequantize into the format of their scales (F16)
+    return this.formatOf(`${a.layerPrefix(0)}.${a.linears.q}.${this.cfg.gptq ? 'scales' : 'weight'}`);
   }
 
   /** A weight matrix (rows [r0, r1) of it) on the backend in its storage format: 16-bit bytes go up as stored. */
@@ -185,7 +188,8 @@ export class WeightStore<T> {
     for (let i = 0; i < cfg.layers; i++) {
       const p = a.layerPrefix(i);
       for (const role of linearRoles(cfg.family)) {
-        expect(`${p}.${a.linears[role]}.weight`, shapes[role]);
+        if (cfg.gptq) validateGptqLayer(ckpt, cfg.gptq, `${p}.${a.linears[role]}`, shapes[role]);
+        else expect(`${p}.${a.linears[role]}.weight`, shapes[role]);
         if (this.hasBias(role)) expect(`${p}.${a.linears[role]}.bias`, [shapes[role][0]]);
       }
       for (const n of [a.attnNorm, a.ffnNorm]) {
@@ -270,12 +274,31 @@ export class WeightStore<T> {
     const linears: BlockWeights<T>['linears'] = {};
     for (const role of linearRoles(cfg.family)) {
       const name = `${p}.${a.linears[role]}`;
+      const b = async (rows: number) => (hasBias(cfg, role) ? await this.load(`${name}.bias`, [rows]) : null);
+      if (cfg.gptq) {
+        const l = await readGptqLayer(ckpt, cfg.gptq, name);
+        linears[role] = { W: this.dequantizeOnBackend(l), b: await b(l.N) };
+        continue;
+      }
       const info = ckpt.info(`${name}.weight`);
       if (!info) throw new MissingTensorError(`the checkpoint has no tensor "${name}.weight"`);
-      linears[role] = { W: await this.loadWeight(`${name}.weight`, info.shape), b: hasBias(cfg, role) ? await this.load(`${name}.bias`, [info.shape[0]]) : null };
+      linears[role] = { W: await this.loadWeight(`${name}.weight`, info.shape), b: await b(info.shape[0]) };
     }
     const norm = async (n: string): Promise<Norm<T>> => ({ g: await this.load(`${p}.${n}.weight`, [C]), b: a.normBias ? await this.load(`${p}.${n}.bias`, [C]) : null, perm: null });
     return { attnNorm: await norm(a.attnNorm), ffnNorm: await norm(a.ffnNorm), linears };
+  }
+
+  /** A packed GPTQ layer dequantized on the backend (gptqDequant.wgsl), kept in the linear layers' storage format. */
+  private dequantizeOnBackend(l: GptqLayer): T {
+    const { be } = this;
+    const t = { qweight: be.ids(l.qweight), qzeros: be.ids(l.qzeros), scales: be.fromHost16(l.scales, 'f16', [l.groups, l.N]), gIdx: be.ids(l.gIdx) };
+    const W = be.gptqDequant(t, l.bits, l.N, l.K, l.groups);
+    for (const x of Object.values(t)) be.release(x);
+    const format = this.linearFormat;
+    if (format === 'f32') return W;
+    const W16 = be.pack16(W, format);
+    be.release(W);
+    return W16;
   }
 
   /** Block i as the checkpoint holds it, on the host. */
@@ -341,13 +364,16 @@ export async function readHostBlock(cfg: ModelConfig, ckpt: Checkpoint, i: numbe
   const linears: HostBlock['linears'] = {};
   for (const role of linearRoles(cfg.family)) {
     const name = `${p}.${a.linears[role]}`;
+    const b = hasBias(cfg, role) ? await ckpt.readF32(`${name}.bias`) : null;
+    if (cfg.gptq) {
+      // the host twin of the GPU dequantization
+      const l = await readGptqLayer(ckpt, cfg.gptq, name);
+      linears[role] = { W: dequantizeGptq({ ...l, scales: fromHalfBits(l.scales, 'f16') }, l.N, l.K, l.bits), shape: [l.N, l.K], b };
+      continue;
+    }
     const info = ckpt.info(`${name}.weight`);
     if (!info) throw new MissingTensorError(`the checkpoint has no tensor "${name}.weight"`);
-    linears[role] = {
-      W: await ckpt.readF32(`${name}.weight`),
-      shape: info.shape as [number, number],
-      b: hasBias(cfg, role) ? await ckpt.readF32(`${name}.bias`) : null,
-    };
+    linears[role] = { W: await ckpt.readF32(`${name}.weight`), shape: info.shape as [number, number], b };
   }
   const norm = async (n: string): Promise<HostNorm> => ({
     g: await ckpt.readF32(`${p}.${n}.weight`),

@@ -4,6 +4,7 @@
 import { fmtBytes } from '../gpu/gpu.ts';
 import { parseConfig, parameterCount, type ModelConfig } from '../model/config.ts';
 import { Checkpoint } from '../model/safetensors.ts';
+import { gptqSettings } from '../model/load.ts';
 import { readJson, type ModelSource } from '../model/source.ts';
 import { MissingFileError } from '../errors.ts';
 import { ARCHITECTURES } from '../model/architecture.ts';
@@ -44,6 +45,7 @@ export async function probeModel(source: ModelSource, limits: BindingLimits | nu
   if (!raw) throw new MissingFileError(`${source.id}: config.json not found — is this a Hugging Face model folder?`);
   const cfg = parseConfig(raw);
   const ckpt = await Checkpoint.open((f) => source.open(f));
+  await gptqSettings(source, cfg, ckpt);
   const tokenizer = await source.open('tokenizer.json');
   const names = ckpt.names();
   const dtypes = [...new Set(names.map((n) => ckpt.info(n)!.dtype))];

@@ -15,7 +15,8 @@ import { CancelledError } from '../errors.ts';
 import { HessianAccumulator } from '../quant/gptq.ts';
 import { rangeReports, SiteRangeCollector, sumPairs } from '../quant/activationStats.ts';
 import { resolveSteps, type QuantRecipe } from '../quant/recipe.ts';
-import type { ColumnGroups, TransformedBlock } from '../quant/method.ts';
+import type { ColumnGroups, LayerGrid, TransformedBlock } from '../quant/method.ts';
+import { roundToHalf } from '../gpu/half.ts';
 import type { SiteReport } from '../quant/siteReport.ts';
 import type { LayerReport, QuantSummary, StepReport, WeightStepReport } from './types.ts';
 
@@ -34,6 +35,8 @@ export interface CachedBlock {
   ranges?: SiteReport[];
   /** the weight step's per-layer detail, by HF linear name (CLAQ: codebooks, column bits, reserved values) */
   weight?: Record<string, unknown>;
+  /** the uniform grid of each layer, by HF linear name (RTN, GPTQ): what a GPTQ-format export packs */
+  grids?: Record<string, LayerGrid>;
 }
 
 export interface BlockCache {
@@ -119,6 +122,8 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
     /** what the weight step counted itself (exact bits) and its per-layer detail */
     const counted = new Map<LinearRole, { bits?: number; codeBits?: number }>();
     const details: Record<string, unknown> = {};
+    /** each layer's grid, kept with the block for export */
+    const grids: Record<string, LayerGrid> = {};
 
     for (const group of weight ? groups : []) {
       checkCancel();
@@ -148,6 +153,8 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
         const Wt = be.storage(lin.W) === 'f32' ? lin.W : be.fromHost(W, shape);
         const res = await wm.quantize(be, { name: linearName(cfg.family, role), role, W, Wt, shape, H, groups: fixed[role], seed: r.seed }, wo);
         if (Wt !== lin.W) be.release(Wt);
+        if (r.scales16 && res.grid) res.Q = withHalfScales(be, res.Q, res.grid, shape);
+        if (res.grid) grids[linearName(cfg.family, role)] = res.grid;
         weightReport.factorMs += res.factorMs ?? 0;
         weightReport.loopMs += res.loopMs ?? 0;
         if (res.factorization) weightReport.factorization ??= res.factorization.note ?? `factorization on the ${res.factorization.route === 'gpu' ? 'GPU (f32)' : 'CPU (f64)'} (--factorization ${res.factorization.route})`;
@@ -213,7 +220,7 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
       const Q = await be.readMany(roles.map((role) => block.linears[role]!.W));
       const linears: HostBlock['linears'] = {};
       roles.forEach((role, i) => (linears[role] = { ...host.linears[role]!, W: Q[i] }));
-      await ctx.cache.save(layer, { host: { ...host, linears, act: transformed?.act, probLevels: transformed?.probLevels }, layers, transform: transformed ? { method: transform!.method.name, report: transformed.report, fold: transformed.fold } : undefined, ranges: siteRanges, ...(Object.keys(details).length ? { weight: details } : {}) });
+      await ctx.cache.save(layer, { host: { ...host, linears, act: transformed?.act, probLevels: transformed?.probLevels }, layers, transform: transformed ? { method: transform!.method.name, report: transformed.report, fold: transformed.fold } : undefined, ranges: siteRanges, ...(Object.keys(details).length ? { weight: details } : {}), ...(Object.keys(grids).length ? { grids } : {}) });
     }
     ctx.onBlock?.(layer + 1, cfg.layers, summary.layers, false);
   }
@@ -221,6 +228,22 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
   be.release(meanInput);
   summary.totalMs = performance.now() - t0;
   return summary;
+}
+
+/**
+ * Q with each group's scale rounded to f16 and the codes kept (--f16_scales): Q' = f16(scale)·(q − zero), exactly the
+ * weights a GPTQ checkpoint of this run loads as. The grid's scales are rounded in place. Re-rounding Q by the rounded
+ * scale recovers each code: the scales move by at most 2⁻¹¹ relative, less than half a step for any code ≤ 255.
+ */
+function withHalfScales<T>(be: Backend<T>, Q: T, grid: LayerGrid, shape: [number, number]): T {
+  const scales = roundToHalf(Float32Array.from({ length: grid.params.length / 2 }, (_, i) => grid.params[2 * i]), 'f16');
+  scales.forEach((s, i) => (grid.params[2 * i] = s));
+  const params = be.fromHost(grid.params, [shape[0], grid.params.length / (2 * shape[0]), 2]);
+  const cg = be.ids(grid.gIdx);
+  const out = be.fakeQuant(Q, params, cg, { maxq: grid.maxq, sym: grid.sym, groupsize: shape[1] });
+  for (const t of [Q, params]) be.release(t);
+  be.release(cg);
+  return out;
 }
 
 /** The position-wise mean of equally shaped tensors ([T, C] windows), read back one at a time, on the backend. */

@@ -7,7 +7,7 @@ import type { Backend } from '../gpu/backend.ts';
 import { GPTQ_BLOCK } from '../gpu/reference.ts';
 import { dampedFactor, type FactorChoice, type FactorRoute } from './factorization.ts';
 import { fitColumnGroups } from './grid.ts';
-import type { ColumnGroups, WeightMethod } from './method.ts';
+import type { ColumnGroups, LayerGrid, WeightMethod } from './method.ts';
 import { checkGroupsize, gptqLoopOptions, groupsizeOption, symOption, wbitsOption } from './weightOptions.ts';
 
 const loop = gptqLoopOptions({ actOrder: false, trueSequential: false });
@@ -66,7 +66,7 @@ export interface GptqTimings {
  * Quantizes W [R, K] against the Hessian H [K, K] (modified in place: dead inputs, damping).
  * Returns the dequantized weights Q [R, K] in the original column order.
  */
-export async function gptq<T>(be: Backend<T>, W: Float32Array, H: Float64Array, R: number, K: number, o: GptqOptions): Promise<{ Q: T; timings: GptqTimings }> {
+export async function gptq<T>(be: Backend<T>, W: Float32Array, H: Float64Array, R: number, K: number, o: GptqOptions): Promise<{ Q: T; timings: GptqTimings; grid: LayerGrid }> {
   const maxq = 2 ** o.wbits - 1;
   const g = o.groupsize > 0 ? o.groupsize : K;
   const grid = { maxq, sym: o.sym, groupsize: g };
@@ -106,10 +106,13 @@ export async function gptq<T>(be: Backend<T>, W: Float32Array, H: Float64Array, 
     be.gptqBlock(U, Wg, params, colGroupT, Q, Err, i1, count, maxq);
     be.gptqUpdate(U, Err, Wg, i1, count);
   }
+  // the grid as a checkpoint keeps it: g_idx in the original column order
+  const layerGrid: LayerGrid = { params: await be.toHost(params), gIdx: new Uint32Array(K), maxq, sym: o.sym };
+  for (let i = 0; i < K; i++) layerGrid.gIdx[perm ? perm[i] : i] = colGroup[i];
   for (const t of [U, Wg, Err, params]) be.release(t);
   be.release(colGroupT);
   const out = await originalOrder(be, Q, perm, R, K);
-  return { Q: out, timings: { factorMs, loopMs: performance.now() - t1, factorization } };
+  return { Q: out, timings: { factorMs, loopMs: performance.now() - t1, factorization }, grid: layerGrid };
 }
 
 /** What the column loop works on, on the backend: U of the damped Hessian (timed), W, the output Q, a block's errors. */
@@ -193,8 +196,8 @@ export const GPTQ: WeightMethod<typeof options> = {
   groups: (o, K, fixed) => fixed?.groups ?? (o.groupsize > 0 ? Math.ceil(K / o.groupsize) : 1),
   async quantize(be, layer, o) {
     const [R, K] = layer.shape;
-    const { Q, timings } = await gptq(be, layer.W, layer.H!, R, K, { ...o, colGroups: layer.groups });
-    return { Q, ...timings };
+    const { Q, timings, grid } = await gptq(be, layer.W, layer.H!, R, K, { ...o, colGroups: layer.groups });
+    return { Q, ...timings, grid };
   },
   presets: [
     { label: 'GPTQ W4 g128', steps: [{ method: 'gptq', wbits: 4, groupsize: 128 }] },

@@ -72,9 +72,22 @@ export interface LinearInput<T> {
   seed: number;
 }
 
+/**
+ * The uniform grid a layer was quantized on, what a GPTQ checkpoint stores: (scale, zero) per output row and group,
+ * and each input column's group in the original column order (act-order's permutation shows only here).
+ */
+export interface LayerGrid {
+  params: Float32Array; // [R, groups, 2]
+  gIdx: Uint32Array; // [K]
+  maxq: number;
+  sym: boolean;
+}
+
 export interface WeightResult<T> {
   /** dequantized weights [R, K] on the backend */
   Q: T;
+  /** the grid behind Q (uniform-grid methods: RTN, GPTQ), for export */
+  grid?: LayerGrid;
   factorMs?: number;
   loopMs?: number;
   /** the factorization's route (GPTQ's loop), and how auto chose it (once per run) */
@@ -181,6 +194,12 @@ export interface TransformMethod<S extends z.ZodObject = z.ZodObject, R = unknow
   summarize?(report: R[]): string;
   /** the checkpoint's block with a recorded fold applied again (the Inspect views compare quantized weights to these) */
   refold(host: HostBlock, fold: unknown, cfg: ModelConfig): HostBlock;
+  /**
+   * The quantized block's linear layers back in the checkpoint's basis, when the fold is a pure reorder (RPTQ): what a
+   * plain fake-quantized checkpoint stores. Absent: the transform cannot be written as a plain checkpoint (DuQuant's
+   * online rotations).
+   */
+  unfold?(linears: HostBlock['linears'], fold: unknown, cfg: ModelConfig): HostBlock['linears'];
 }
 
 export type Method = WeightMethod | TransformMethod;

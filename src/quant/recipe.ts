@@ -19,6 +19,10 @@ export const calibrationOptions = z.strictObject({
   seqlen: z.number().int().min(2).max(1 << 17).default(2048).meta({ flag: 'seqlen', label: 'seqlen', description: 'tokens per calibration window' }),
   seed: z.number().int().min(0).max(MAX_SEED).default(0).meta({ flag: 'seed', label: 'seed', description: 'seed of the calibration windows and of every seeded choice of the methods' }),
   hiddenLayerNum: z.number().int().min(1).optional().meta({ flag: 'hidden_layer_num', label: 'number of blocks', description: 'quantize and run only the first N blocks' }),
+  scales16: z
+    .boolean()
+    .optional()
+    .meta({ flag: 'f16_scales', label: 'f16 scales', description: "each group's scale rounded to f16 once its layer is quantized (the codes kept): what a GPTQ checkpoint stores", fallback: false }),
 });
 export type Calibration = z.infer<typeof calibrationOptions>;
 

@@ -92,3 +92,34 @@ export function reorderBlock(b: HostBlock, r: BlockReorder, cfg: ModelConfig): H
   }
   return { attnNorm, ffnNorm, linears: L };
 }
+
+function inverse(p: Uint32Array): Uint32Array {
+  const inv = new Uint32Array(p.length);
+  p.forEach((j, i) => (inv[j] = i));
+  return inv;
+}
+
+/**
+ * The linear layers of a reordered block back in the checkpoint's channel order (the inverse of every permutation
+ * reorderBlock folded in): what a plain checkpoint of the quantized block holds. Norms are not touched (a reorder
+ * only permutes them, so the checkpoint's own are the unfolded ones).
+ */
+export function unfoldLinears(linears: HostBlock['linears'], r: BlockReorder, cfg: ModelConfig): HostBlock['linears'] {
+  const { heads: H, kvHeads: HKV, headDim: D } = cfg;
+  const L = { ...linears };
+  if (r.R1) for (const role of ['q', 'k', 'v'] as const) L[role] = cols(L[role]!, inverse(r.R1));
+  if (r.R2) {
+    L.q = rows(L.q!, inverse(expandToQueryHeads(r.R2, H, HKV, D)));
+    L.k = rows(L.k!, inverse(r.R2));
+  }
+  if (r.R3) {
+    L.v = rows(L.v!, inverse(r.R3));
+    L.o = cols(L.o!, inverse(expandToQueryHeads(r.R3, H, HKV, D)));
+  }
+  if (r.R4) for (const role of ['gate', 'up'] as const) if (L[role]) L[role] = cols(L[role]!, inverse(r.R4));
+  if (r.R5) {
+    for (const role of ['gate', 'up'] as const) if (L[role]) L[role] = rows(L[role]!, inverse(r.R5));
+    L.down = cols(L.down!, inverse(r.R5));
+  }
+  return L;
+}

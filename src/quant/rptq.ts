@@ -18,7 +18,7 @@ import { clusterParams } from './activationQuant.ts';
 import { collectSiteRanges, siteErrors, type SiteQuant, type SiteRanges } from './activationStats.ts';
 import { backendSteps, kmeans, reorderIndex, type KmeansDevice } from './kmeans.ts';
 import type { ColumnGroups, TransformMethod } from './method.ts';
-import { expandToQueryHeads, reorderBlock, type BlockReorder } from './reorder.ts';
+import { expandToQueryHeads, reorderBlock, unfoldLinears, type BlockReorder } from './reorder.ts';
 import type { SiteReport } from './siteReport.ts';
 import { abitsOption } from './weightOptions.ts';
 
@@ -310,6 +310,7 @@ export const RPTQ: TransformMethod<typeof options, SiteReport> = {
     return { host: reorderBlock(ctx.host, plan.reorder, decoder.cfg), act: plan.act, probLevels: plan.probLevels, weightGroups: plan.inputGroups, report: plan.sites, fold: plan.reorder };
   },
   refold: (host, fold, cfg) => reorderBlock(host, fold as BlockReorder, cfg),
+  unfold: (linears, fold, cfg) => unfoldLinears(linears, fold as BlockReorder, cfg),
   summarize(sites) {
     const measured = sites.filter((s) => s.error);
     if (!measured.length) return '';

@@ -1,0 +1,253 @@
+// Taking a finished run home, from the blocks it left in the cache (quantizeModel saves each one with its grid):
+//   gptq    the GPTQ checkpoint format (v1) that transformers, AutoGPTQ/GPTQModel and vLLM load: packed codes, zero
+//           points, f16 scales and g_idx per decoder linear; everything else F16 (weight-only RTN and GPTQ runs);
+//   fake    a plain F16 checkpoint of the same architecture whose linear weights are the dequantized values (any
+//           method whose transform folds into the weights; what it cannot express is said in its metadata);
+//   bundle  the lab's own: the recipe, the result figures, per-block reports and the quantized weights, so a bundle
+//           dropped on the page restores the run's views without recomputing (bundle.ts reads it back).
+// Files stream to a FolderSink one tensor at a time.
+import { LabError } from '../errors.ts';
+import { f32ToF16, toHalfBits } from '../gpu/half.ts';
+import { ARCHITECTURES, linearName, linearRoles, type LinearRole } from '../model/architecture.ts';
+import type { ModelConfig } from '../model/config.ts';
+import { gptqShapes, unpackableWidth } from '../model/gptqCheckpoint.ts';
+import { GPTQ_BITS, packQweight, packQzeros, zeroPointsV1CannotStore } from '../model/gptqPacking.ts';
+import { loadModel } from '../model/load.ts';
+import type { Checkpoint } from '../model/safetensors.ts';
+import { writeFile, writeSafetensors, type FolderSink, type TensorPlan } from '../model/safetensorsWriter.ts';
+import { readJson, type ModelSource } from '../model/source.ts';
+import type { HostBlock } from '../model/weights.ts';
+import type { LayerGrid } from '../quant/method.ts';
+import { recipeLabel, resolveSteps, type QuantRecipe } from '../quant/recipe.ts';
+import type { LabCache } from './cache.ts';
+import type { CachedBlock } from './quantizeModel.ts';
+import type { EvalResult } from './types.ts';
+import { bundleJson, BUNDLE_FILE, BUNDLE_WEIGHTS } from './bundle.ts';
+
+export const SAVE_FORMATS = ['gptq', 'fake', 'bundle'] as const;
+export type SaveFormat = (typeof SAVE_FORMATS)[number];
+
+export interface ExportContext {
+  source: ModelSource;
+  cache: LabCache;
+  sink: FolderSink;
+  /** per file: tensors written so far of the file's total */
+  onProgress?: (p: { file: string; done: number; total: number }) => void;
+}
+
+export interface ExportReport {
+  format: SaveFormat;
+  files: { name: string; bytes: number }[];
+  /** what the export rounded or left out, said in the files' metadata too */
+  notes: string[];
+}
+
+/** The files a tokenizer may come in; the ones the source has are copied. */
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'tokenizer.model', 'generation_config.json'];
+
+/** Why a run cannot be written in a format (null: it can): checked before a file is opened. */
+export function exportRefusal(format: SaveFormat, result: EvalResult, cfg?: ModelConfig): string | null {
+  const r = result.config.recipe;
+  if (!r || r.steps.length === 0) return 'a full-precision run has nothing quantized to export; the model itself is the checkpoint';
+  if (!result.quant?.blockKey) return 'this run kept no quantized blocks (run it with a cache: the page always has one; the command line keeps them when --save is given)';
+  if (format === 'bundle') return null;
+  const { transform, weight } = resolveSteps(r);
+  if (format === 'fake') {
+    if (transform && !transform.method.unfold) return `${transform.method.title}'s online rotations cannot be written as a plain checkpoint; export the bundle instead`;
+    return null;
+  }
+  if (transform) return `the gptq format stores weight-only RTN and GPTQ runs; ${transform.method.title} changes the activation path (use --save_format fake)`;
+  if (!weight || !['rtn', 'gptq'].includes(weight.method.name)) return `the gptq format stores a uniform grid per group; ${weight?.method.title ?? 'this method'} does not quantize on one (use --save_format fake)`;
+  const bits = weight.method.codeBits(weight.options as never);
+  if (!(GPTQ_BITS as readonly number[]).includes(bits)) return `the gptq format packs ${GPTQ_BITS.join(', ')} bits, not ${bits}`;
+  if (cfg) {
+    for (const [role, [N, K]] of Object.entries(linearShapes(cfg))) {
+      const why = unpackableWidth(N, K, bits, linearName(cfg.family, role as LinearRole));
+      if (why) return why;
+    }
+  }
+  return null;
+}
+
+function linearShapes(cfg: ModelConfig): Partial<Record<LinearRole, [number, number]>> {
+  const { hidden: C, heads: H, kvHeads: HKV, headDim: D, ffn: F } = cfg;
+  const all: Record<LinearRole, [number, number]> = { q: [H * D, C], k: [HKV * D, C], v: [HKV * D, C], o: [C, H * D], gate: [F, C], up: [F, C], down: [C, F] };
+  return Object.fromEntries(linearRoles(cfg.family).map((r) => [r, all[r]]));
+}
+
+/** A checkpoint tensor as F16 (what both checkpoint formats store outside the quantized layers). */
+function asF16(ckpt: Checkpoint, name: string): TensorPlan {
+  const info = ckpt.info(name)!;
+  return { name, dtype: 'F16', shape: info.shape, data: async () => toHalfBits(await ckpt.readF32(name), 'f16') };
+}
+
+/** Codes of Q [R, K] on its grid (exact: Q is scale·(q − zero) up to f16 storage, well inside half a step). */
+function codesOf(Q: Float32Array, grid: LayerGrid, R: number, K: number): Uint8Array {
+  const groups = grid.params.length / (2 * R);
+  const q = new Uint8Array(R * K);
+  for (let r = 0; r < R; r++)
+    for (let k = 0; k < K; k++) {
+      const p = (r * groups + grid.gIdx[k]) * 2;
+      q[r * K + k] = Math.min(grid.maxq, Math.max(0, Math.round(Q[r * K + k] / grid.params[p] + grid.params[p + 1])));
+    }
+  return q;
+}
+
+/** Exports a finished run (its result and the blocks it cached) in a format. */
+export async function exportRun(format: SaveFormat, result: EvalResult, ctx: ExportContext): Promise<ExportReport> {
+  const model = await loadModel(ctx.source);
+  const r = result.config.recipe as QuantRecipe;
+  const cfg: ModelConfig = r?.hiddenLayerNum ? { ...model.config, layers: r.hiddenLayerNum } : model.config;
+  const refusal = exportRefusal(format, result, cfg);
+  if (refusal) throw new LabError(`cannot export as ${format}: ${refusal}`);
+  const blockKey = result.quant!.blockKey!;
+  const block = async (layer: number): Promise<CachedBlock> => {
+    const b = await ctx.cache.get<CachedBlock>(blockKey + layer);
+    if (!b) throw new LabError(`block ${layer} of this run is no longer in the cache (cleared?); run it again to export`);
+    return b;
+  };
+  const report: ExportReport = { format, files: [], notes: [] };
+  const written = async (name: string, bytes: number) => void report.files.push({ name, bytes });
+  const progress = (file: string) => (done: number, total: number) => ctx.onProgress?.({ file, done, total });
+
+  if (format === 'bundle') {
+    const blocks: CachedBlock[] = [];
+    for (let i = 0; i < cfg.layers; i++) blocks.push(await block(i));
+    const roles = linearRoles(cfg.family);
+    const format16 = result.config.weights === 'f16' || result.config.weights === 'bf16';
+    const plans: TensorPlan[] = blocks.flatMap((b, i) =>
+      roles.map((role) => {
+        const l = b.host.linears[role]!;
+        return format16
+          ? { name: `blocks.${i}.${role}`, dtype: 'F16' as const, shape: l.shape, data: async () => toHalfBits(l.W, 'f16') }
+          : { name: `blocks.${i}.${role}`, dtype: 'F32' as const, shape: l.shape, data: async () => l.W };
+      }),
+    );
+    await written(BUNDLE_WEIGHTS, await writeSafetensors(await ctx.sink.file(BUNDLE_WEIGHTS), plans, { format: 'quantlab-bundle' }, progress(BUNDLE_WEIGHTS)));
+    const json = bundleJson(result, blocks);
+    await writeFile(ctx.sink, BUNDLE_FILE, json);
+    await written(BUNDLE_FILE, json.length);
+    return report;
+  }
+
+  const ckpt = model.checkpoint;
+  const a = ARCHITECTURES[cfg.family];
+  const roles = linearRoles(cfg.family);
+  const quantized = new Set<string>();
+  for (let i = 0; i < cfg.layers; i++) for (const role of roles) quantized.add(`${a.layerPrefix(i)}.${a.linears[role]}.weight`);
+  // blocks past --hidden_layer_num are not part of the run's model
+  const kept = (n: string) => {
+    const m = /\.layers\.(\d+)\./.exec(n);
+    return !m || Number(m[1]) < cfg.layers;
+  };
+  const plans: TensorPlan[] = [];
+  for (const n of ckpt.names()) if (kept(n) && !quantized.has(n)) plans.push(asF16(ckpt, n));
+  const { transform, weight } = resolveSteps(r);
+  let quantConfig: Record<string, unknown> | undefined;
+  const metadata: Record<string, string> = { format: 'pt' };
+
+  // one block's quantized linears, read once for all the tensors made from them
+  let current: { layer: number; linears: HostBlock['linears']; grids: Record<string, LayerGrid> } | null = null;
+  const linearsOf = async (layer: number) => {
+    if (current?.layer !== layer) {
+      const b = await block(layer);
+      const linears = transform && b.transform ? transform.method.unfold!(b.host.linears, b.transform.fold, cfg) : b.host.linears;
+      current = { layer, linears, grids: b.grids ?? {} };
+    }
+    return current;
+  };
+
+  if (format === 'fake') {
+    for (let i = 0; i < cfg.layers; i++)
+      for (const role of roles) {
+        const name = `${a.layerPrefix(i)}.${a.linears[role]}.weight`;
+        plans.push({ name, dtype: 'F16', shape: ckpt.info(name)?.shape ?? linearShapes(cfg)[role]!, data: async () => toHalfBits((await linearsOf(i)).linears[role]!.W, 'f16') });
+      }
+    const leftOut: string[] = [];
+    if (r.steps.length && result.config.abits < 16) leftOut.push(`activation quantization (A${result.config.abits}${transform ? `, ${transform.method.title}'s quantizers` : ''}): the checkpoint evaluates W${result.config.wbits}A16`);
+    metadata.quantlab = JSON.stringify({ recipe: recipeLabel(r), weights: 'fake-quantized (dequantized values in F16)', leftOut });
+    report.notes.push(...leftOut.map((l) => `left out: ${l}`));
+  } else {
+    const o = weight!.options as { wbits: number; groupsize: number; sym: boolean; actOrder?: boolean; staticGroups?: boolean; trueSequential?: boolean; percdamp?: number };
+    const bits = o.wbits;
+    let zeroZeros = 0;
+    for (let i = 0; i < cfg.layers; i++)
+      for (const role of roles) {
+        const base = `${a.layerPrefix(i)}.${a.linears[role]}`;
+        const lname = linearName(cfg.family, role);
+        const [N, K] = linearShapes(cfg)[role]!;
+        const s = gptqShapes({ bits: bits as 4, groupSize: o.groupsize, descAct: false, sym: o.sym }, N, K);
+        // the grid's tensors in the checkpoint's layout ([groups, N]); a grouped layer's g_idx may come from act-order
+        const packed = async () => {
+          const c = await linearsOf(i);
+          const grid = c.grids[lname];
+          if (!grid) throw new LabError(`block ${i} ${lname} was cached without its grid (a run from before export existed); clear the cache and run again`);
+          const G = grid.params.length / (2 * N);
+          const scales = new Uint16Array(G * N);
+          const zeros = new Uint16Array(G * N);
+          for (let n = 0; n < N; n++)
+            for (let g = 0; g < G; g++) {
+              scales[g * N + n] = f32ToF16(grid.params[(n * G + g) * 2]);
+              zeros[g * N + n] = grid.params[(n * G + g) * 2 + 1];
+            }
+          return { grid, G, scales, zeros };
+        };
+        plans.push(
+          { name: `${base}.qweight`, dtype: 'I32', shape: s.qweight, data: async () => packQweight(codesOf((await linearsOf(i)).linears[role]!.W, (await packed()).grid, N, K), N, K, bits) },
+          {
+            name: `${base}.qzeros`,
+            dtype: 'I32',
+            shape: s.qzeros,
+            data: async () => {
+              const { G, zeros } = await packed();
+              zeroZeros += zeroPointsV1CannotStore(zeros);
+              return packQzeros(zeros, G, N, bits);
+            },
+          },
+          { name: `${base}.scales`, dtype: 'F16', shape: s.scales, data: async () => (await packed()).scales },
+          { name: `${base}.g_idx`, dtype: 'I32', shape: s.gIdx, data: async () => (await packed()).grid.gIdx },
+        );
+      }
+    quantConfig = {
+      bits,
+      group_size: o.groupsize,
+      desc_act: !!o.actOrder,
+      sym: o.sym,
+      static_groups: !!o.staticGroups,
+      true_sequential: !!o.trueSequential,
+      damp_percent: o.percdamp ?? 0,
+      quant_method: 'gptq',
+      checkpoint_format: 'gptq',
+      model_file_base_name: 'model',
+      model_name_or_path: null,
+    };
+    if (!r.scales16) report.notes.push('scales rounded to f16 on export: the run evaluated f32 scales (--f16_scales evaluates exactly what this checkpoint loads as)');
+    const file = 'model.safetensors';
+    await written(file, await writeSafetensors(await ctx.sink.file(file), plans, metadata, progress(file)));
+    if (zeroZeros) report.notes.push(`${zeroZeros} groups have zero point 0, which GPTQ v1 stores as −1 and loaders read back as ${2 ** bits} (gptq_v2 fixed this)`);
+    await writeConfigs(ctx, cfg, quantConfig, written);
+    return report;
+  }
+  const file = 'model.safetensors';
+  await written(file, await writeSafetensors(await ctx.sink.file(file), plans, metadata, progress(file)));
+  await writeConfigs(ctx, cfg, undefined, written);
+  return report;
+}
+
+/** config.json (with the run's block count, F16, and the quantization settings), quantize_config.json, tokenizer files. */
+async function writeConfigs(ctx: ExportContext, cfg: ModelConfig, quantConfig: Record<string, unknown> | undefined, written: (name: string, bytes: number) => Promise<void>): Promise<void> {
+  const raw = (await readJson(ctx.source, 'config.json'))!;
+  const config: Record<string, unknown> = { ...raw, num_hidden_layers: cfg.layers, torch_dtype: 'float16' };
+  delete config.quantization_config;
+  if (quantConfig) config.quantization_config = quantConfig;
+  const put = async (name: string, text: string | Uint8Array) => {
+    await writeFile(ctx.sink, name, text);
+    await written(name, typeof text === 'string' ? new TextEncoder().encode(text).length : text.length);
+  };
+  await put('config.json', JSON.stringify(config, null, 2));
+  if (quantConfig) await put('quantize_config.json', JSON.stringify(quantConfig, null, 2));
+  for (const f of TOKENIZER_FILES) {
+    const src = await ctx.source.open(f);
+    if (src) await put(f, new Uint8Array(await src.read(0, src.size)));
+  }
+}
