@@ -1,8 +1,10 @@
 // Taking a finished run home, from the blocks it left in the cache (quantizeModel saves each one with its grid):
 //   gptq    the GPTQ checkpoint format (v1) that transformers, AutoGPTQ/GPTQModel and vLLM load: packed codes, zero
 //           points, f16 scales and g_idx per decoder linear; everything else F16 (weight-only RTN and GPTQ runs);
-//   fake    a plain F16 checkpoint of the same architecture whose linear weights are the dequantized values (any
-//           method whose transform folds into the weights; what it cannot express is said in its metadata);
+//   fake    a plain checkpoint of the same architecture whose linear weights are the dequantized values, in the run's
+//           weight storage (F16 for F16 checkpoints; an F32 one run in f32 stays F32), every other tensor as stored:
+//           exactly the weights the run evaluated (any method whose transform folds into the weights; what it cannot
+//           express, such as activation quantizers, is said in its metadata);
 //   bundle  the lab's own: the recipe, the result figures, per-block reports and the quantized weights, so a bundle
 //           dropped on the page restores the run's views without recomputing (bundle.ts reads it back).
 // Files stream to a FolderSink one tensor at a time.
@@ -75,10 +77,23 @@ function linearShapes(cfg: ModelConfig): Partial<Record<LinearRole, [number, num
   return Object.fromEntries(linearRoles(cfg.family).map((r) => [r, all[r]]));
 }
 
-/** A checkpoint tensor as F16 (what both checkpoint formats store outside the quantized layers). */
+/** A checkpoint tensor as F16 (what the GPTQ format stores outside the quantized layers). */
 function asF16(ckpt: Checkpoint, name: string): TensorPlan {
   const info = ckpt.info(name)!;
   return { name, dtype: 'F16', shape: info.shape, data: async () => toHalfBits(await ckpt.readF32(name), 'f16') };
+}
+
+/** A checkpoint tensor as stored (the fake format keeps what was not quantized bit for bit). */
+function asStored(ckpt: Checkpoint, name: string): TensorPlan {
+  const info = ckpt.info(name)!;
+  return { name, dtype: info.dtype, shape: info.shape, data: async () => new Uint8Array((await ckpt.readRaw(name)).bytes) };
+}
+
+/** Quantized weights in the run's storage format: the fake checkpoint holds exactly the weights the run evaluated. */
+function inStorage(W: Float32Array, storage: string | undefined): { dtype: 'F32' | 'F16' | 'BF16'; data: ArrayBufferView } {
+  if (storage === 'bf16') return { dtype: 'BF16', data: toHalfBits(W, 'bf16') };
+  if (storage === 'f32') return { dtype: 'F32', data: W };
+  return { dtype: 'F16', data: toHalfBits(W, 'f16') };
 }
 
 /** Codes of Q [R, K] on its grid (exact: Q is scale·(q − zero) up to f16 storage, well inside half a step). */
@@ -141,7 +156,7 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
     return !m || Number(m[1]) < cfg.layers;
   };
   const plans: TensorPlan[] = [];
-  for (const n of ckpt.names()) if (kept(n) && !quantized.has(n)) plans.push(asF16(ckpt, n));
+  for (const n of ckpt.names()) if (kept(n) && !quantized.has(n)) plans.push(format === 'gptq' ? asF16(ckpt, n) : asStored(ckpt, n));
   const { transform, weight } = resolveSteps(r);
   let quantConfig: Record<string, unknown> | undefined;
   const metadata: Record<string, string> = { format: 'pt' };
@@ -161,11 +176,12 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
     for (let i = 0; i < cfg.layers; i++)
       for (const role of roles) {
         const name = `${a.layerPrefix(i)}.${a.linears[role]}.weight`;
-        plans.push({ name, dtype: 'F16', shape: ckpt.info(name)?.shape ?? linearShapes(cfg)[role]!, data: async () => toHalfBits((await linearsOf(i)).linears[role]!.W, 'f16') });
+        const { dtype } = inStorage(new Float32Array(0), result.config.weights);
+        plans.push({ name, dtype, shape: ckpt.info(name)?.shape ?? linearShapes(cfg)[role]!, data: async () => inStorage((await linearsOf(i)).linears[role]!.W, result.config.weights).data });
       }
     const leftOut: string[] = [];
     if (r.steps.length && result.config.abits < 16) leftOut.push(`activation quantization (A${result.config.abits}${transform ? `, ${transform.method.title}'s quantizers` : ''}): the checkpoint evaluates W${result.config.wbits}A16`);
-    metadata.quantlab = JSON.stringify({ recipe: recipeLabel(r), weights: 'fake-quantized (dequantized values in F16)', leftOut });
+    metadata.quantlab = JSON.stringify({ recipe: recipeLabel(r), weights: `fake-quantized: the dequantized values the run evaluated, in its ${result.config.weights ?? 'f16'} storage`, leftOut });
     report.notes.push(...leftOut.map((l) => `left out: ${l}`));
   } else {
     const o = weight!.options as { wbits: number; groupsize: number; sym: boolean; actOrder?: boolean; staticGroups?: boolean; trueSequential?: boolean; percdamp?: number };
@@ -237,7 +253,7 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
 /** config.json (with the run's block count, F16, and the quantization settings), quantize_config.json, tokenizer files. */
 async function writeConfigs(ctx: ExportContext, cfg: ModelConfig, quantConfig: Record<string, unknown> | undefined, written: (name: string, bytes: number) => Promise<void>): Promise<void> {
   const raw = (await readJson(ctx.source, 'config.json'))!;
-  const config: Record<string, unknown> = { ...raw, num_hidden_layers: cfg.layers, torch_dtype: 'float16' };
+  const config: Record<string, unknown> = { ...raw, num_hidden_layers: cfg.layers, ...(quantConfig ? { torch_dtype: 'float16' } : {}) };
   delete config.quantization_config;
   if (quantConfig) config.quantization_config = quantConfig;
   const put = async (name: string, text: string | Uint8Array) => {
