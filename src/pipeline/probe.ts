@@ -3,8 +3,7 @@
 // (the vocabulary matrices are bound in row chunks, so only their chunk count depends on the limit).
 import { fmtBytes } from '../gpu/gpu.ts';
 import { parseConfig, parameterCount, type ModelConfig } from '../model/config.ts';
-import { Checkpoint } from '../model/safetensors.ts';
-import { gptqSettings } from '../model/load.ts';
+import { gptqSettings, openCheckpoint } from '../model/load.ts';
 import { readJson, type ModelSource } from '../model/source.ts';
 import { MissingFileError } from '../errors.ts';
 import { ARCHITECTURES } from '../model/architecture.ts';
@@ -44,7 +43,7 @@ export async function probeModel(source: ModelSource, limits: BindingLimits | nu
   const raw = await readJson(source, 'config.json', false);
   if (!raw) throw new MissingFileError(`${source.id}: config.json not found — is this a Hugging Face model folder?`);
   const cfg = parseConfig(raw);
-  const ckpt = await Checkpoint.open((f) => source.open(f));
+  const ckpt = await openCheckpoint(source, cfg);
   await gptqSettings(source, cfg, ckpt);
   const tokenizer = await source.open('tokenizer.json');
   const names = ckpt.names();

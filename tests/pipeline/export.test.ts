@@ -175,6 +175,12 @@ describe('bad GPTQ checkpoints', () => {
     const s = await tampered({ tensors: (p) => p.filter((t) => t.name !== `${q0}.g_idx`) });
     await expect(loadAndCheck(s)).rejects.toThrow(`GPTQ layer "${q0}" has no g_idx`);
   });
+  it("an older AutoGPTQ repository's file named by model_file_base_name loads", async () => {
+    const s = await tampered({ quant: { model_file_base_name: 'gptq_model-4bit-32g' } });
+    const { renameSync } = await import('node:fs');
+    renameSync(join(s.id, 'model.safetensors'), join(s.id, 'gptq_model-4bit-32g.safetensors'));
+    await loadAndCheck(s);
+  });
   it('bits 5', async () => {
     await expect(loadAndCheck(await tampered({ quant: { bits: 5 } }))).rejects.toThrow('config.json quantization_config: bits 5 is not supported; GPTQ checkpoints pack 2, 3, 4, 8 bits');
   });
