@@ -18,7 +18,11 @@ import { makeRecipe } from '../../src/quant/recipe.ts';
 import { Checkpoint } from '../../src/model/safetensors.ts';
 import { writeSafetensors, type TensorPlan } from '../../src/model/safetensorsWriter.ts';
 import { loadModel } from '../../src/model/load.ts';
-import type { WeightStorage } from '../../src/model/weights.ts';
+import { WeightStore, type WeightStorage } from '../../src/model/weights.ts';
+import { referenceBackend } from '../../src/gpu/backend.ts';
+import { Decoder } from '../../src/model/forward.ts';
+import { hubSource } from '../../src/model/source.ts';
+import { startLocalHub } from '../fixtures.ts';
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -157,8 +161,6 @@ describe('bad GPTQ checkpoints', () => {
   };
   const loadAndCheck = async (source: ReturnType<typeof folderSource>) => {
     const m = await loadModel(source);
-    const { WeightStore } = await import('../../src/model/weights.ts');
-    const { referenceBackend } = await import('../../src/gpu/backend.ts');
     new WeightStore(referenceBackend(), m.config, m.checkpoint).validate();
   };
   const q0 = 'model.decoder.layers.0.self_attn.q_proj';
@@ -180,6 +182,22 @@ describe('bad GPTQ checkpoints', () => {
     const { renameSync } = await import('node:fs');
     renameSync(join(s.id, 'model.safetensors'), join(s.id, 'gptq_model-4bit-32g.safetensors'));
     await loadAndCheck(s);
+  });
+  it('a GPTQ repository on the Hub (a local server answering its paths) loads the same weights as the folder', async () => {
+    const dir = await exported();
+    const hub = await startLocalHub({ 'lab/opt-tiny-W4-GPTQ': dir });
+    try {
+      const nll = async (source: ReturnType<typeof folderSource>) => {
+        const m = await loadModel(source);
+        const be = referenceBackend();
+        const w = new WeightStore(be, m.config, m.checkpoint);
+        w.validate();
+        return new Decoder(be, m.config, w).windowNll(m.tokenizer.encode('Once upon a time, there was a little dog.'));
+      };
+      expect(await nll(hubSource('lab/opt-tiny-W4-GPTQ', 'main', hub.url))).toEqual(await nll(folderSource(dir)));
+    } finally {
+      await hub.close();
+    }
   });
   it('bits 5', async () => {
     await expect(loadAndCheck(await tampered({ quant: { bits: 5 } }))).rejects.toThrow('config.json quantization_config: bits 5 is not supported; GPTQ checkpoints pack 2, 3, 4, 8 bits');
