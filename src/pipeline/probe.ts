@@ -80,7 +80,13 @@ export async function probeModel(source: ModelSource, limits: BindingLimits | nu
     for (let v0 = 0; v0 < cfg.vocab; v0 += partRows) b += alloc(Math.min(partRows, cfg.vocab - v0) * cfg.hidden, vocabPer);
     return b;
   };
-  let weightBytes = whole.reduce((s, n) => s + alloc(ckpt.info(n)!.shape.reduce((a, b) => a * b, 1), bytesPer(n)), 0);
+  // a GPTQ checkpoint's packed layers live on the GPU dequantized, [out, in] in f16 (the packed tensors are transient)
+  const resident = (n: string) => {
+    const shape = ckpt.info(n)!.shape;
+    if (!cfg.gptq || !/\.(qweight|qzeros|scales|g_idx)$/.test(n)) return alloc(shape.reduce((a, b) => a * b, 1), bytesPer(n));
+    return n.endsWith('.qweight') ? alloc(((shape[0] * 32) / cfg.gptq.bits) * shape[1], 2) : 0;
+  };
+  let weightBytes = whole.reduce((s, n) => s + resident(n), 0);
   weightBytes += vocabBytes(arch.embedTokens) + (ckpt.has(arch.lmHead) ? vocabBytes(arch.lmHead) : 0);
   if (cfg.rope) weightBytes += 2 * alloc((cfg.maxPositions * cfg.headDim) / 2, 4);
   return {

@@ -18,6 +18,7 @@ import { makeRecipe } from '../../src/quant/recipe.ts';
 import { Checkpoint } from '../../src/model/safetensors.ts';
 import { writeSafetensors, type TensorPlan } from '../../src/model/safetensorsWriter.ts';
 import { loadModel } from '../../src/model/load.ts';
+import { probeModel } from '../../src/pipeline/probe.ts';
 import { WeightStore, type WeightStorage } from '../../src/model/weights.ts';
 import { referenceBackend } from '../../src/gpu/backend.ts';
 import { Decoder } from '../../src/model/forward.ts';
@@ -64,6 +65,10 @@ describe('GPTQ-format export, loaded back as a model', () => {
     const gIdx = await ckpt.readU32(`${p}.g_idx`);
     expect(gIdx.some((g, k) => g !== Math.floor(k / 32))).toBe(true);
     expect(ckpt.has(`${p}.weight`)).toBe(false);
+    // the probe sees a GPTQ checkpoint, and predicts its weights as the dequantized f16 layers the run keeps
+    const probe = await probeModel(folderSource(dir), null);
+    expect(probe.config.gptq).toEqual({ bits: 4, groupSize: 32, descAct: true, sym: false });
+    expect(probe.memory.weightBytes).toBe((await probeModel(folderSource(MODELS.optTiny), null)).memory.weightBytes);
     expect(report.notes.filter((n) => n.includes('rounded'))).toEqual([]);
   });
 
