@@ -13,6 +13,9 @@ import { idbCache } from './idbCache.ts';
 import { activationMap, weightView, type ActivationMap, type WeightView } from './inspect.ts';
 import { probeModel, type ModelProbe } from './probe.ts';
 import { httpReader } from '../eval/dataFiles.ts';
+import { directorySink, downloadSink } from '../model/sink.browser.ts';
+import { exportRun, type ExportReport, type SaveFormat } from './export.ts';
+import { importBundle } from './bundle.ts';
 import type { EvalRequest, EvalResult, Progress } from './types.ts';
 
 export type SourceSpec =
@@ -26,6 +29,8 @@ export interface Outcome<T> {
   error?: { kind: string; message: string };
 }
 export type RunOutcome = Outcome<EvalResult>;
+/** an export's progress: tensors written so far of the file's total */
+export type ExportProgress = { file: string; done: number; total: number };
 
 function toSource(spec: SourceSpec): ModelSource {
   if (spec.kind === 'url') return { ...urlSource(new URL(spec.url, self.location.href).href), id: spec.label ?? spec.url };
@@ -65,6 +70,22 @@ const api = {
   },
   weights(spec: SourceSpec, blockKey: string | undefined, layer: number, role: LinearRole): Promise<Outcome<WeightView>> {
     return outcome(() => weightView(toSource(spec), labCache(), blockKey, layer, role));
+  },
+  /**
+   * Writes a finished run (its result and the blocks it left in the cache) in a format: into the folder the page
+   * picked (a directory handle posted here), or with dir null, each file as a Blob handed to onFile (the page
+   * downloads it). Files stream a tensor at a time.
+   */
+  exportRun(spec: SourceSpec, result: EvalResult, format: SaveFormat, dir: FileSystemDirectoryHandle | null, onProgress: (p: ExportProgress) => void, onFile?: (name: string, blob: Blob) => void | Promise<void>): Promise<Outcome<ExportReport>> {
+    return outcome(async () => {
+      if (!dir && !onFile) throw new Error('export: neither a folder nor a download callback was given');
+      const sink = dir ? directorySink(dir) : downloadSink(async (name, blob) => onFile!(name, blob));
+      return exportRun(format, result, { source: toSource(spec), cache: labCache(), sink, onProgress });
+    });
+  },
+  /** A bundle folder (quantlab-bundle.json + quantlab-weights.safetensors) back into the cache; its run's result. */
+  importBundle(files: File[], label: string): Promise<Outcome<EvalResult>> {
+    return outcome(() => importBundle(filesSource(files, label), labCache()));
   },
 };
 
