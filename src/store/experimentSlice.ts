@@ -33,6 +33,8 @@ export interface ExperimentSlice {
   seed: number;
   /** quantize and run only the first N blocks; undefined = all */
   hiddenLayerNum?: number;
+  /** each group's scale rounded to f16 once its layer is quantized (--f16_scales): what a GPTQ checkpoint stores */
+  scales16: boolean;
   datasets: string[];
   seqlen: number;
   /** first k evaluation windows; null = all */
@@ -48,7 +50,7 @@ export interface ExperimentSlice {
   calibAllowed: string[];
   setChain(chain: string): void;
   setOption(method: string, key: string, value: unknown): void;
-  setCalibrationField(p: Partial<Pick<ExperimentSlice, 'nsamples' | 'seed' | 'hiddenLayerNum'>>): void;
+  setCalibrationField(p: Partial<Pick<ExperimentSlice, 'nsamples' | 'seed' | 'hiddenLayerNum' | 'scales16'>>): void;
   /** a calibration source typed or picked in the form (a URL typed by the user needs no confirmation) */
   setCalibration(calib: string): void;
   allowCalibration(url: string): void;
@@ -59,7 +61,7 @@ export interface ExperimentSlice {
   applySpec(spec: ExperimentSpec): void;
 }
 
-type FormState = Pick<LabState, 'chain' | 'options' | 'calib' | 'nsamples' | 'seed' | 'seqlen' | 'hiddenLayerNum'>;
+type FormState = Pick<LabState, 'chain' | 'options' | 'calib' | 'nsamples' | 'seed' | 'seqlen' | 'hiddenLayerNum'> & Partial<Pick<LabState, 'scales16'>>;
 
 /**
  * The form's recipe: the chain's steps with their options, and the shared calibration (its window length is the
@@ -78,7 +80,8 @@ export function formRecipe(s: FormState): QuantRecipe {
     }
     return { ...o, method };
   });
-  return { calib: s.calib, nsamples: s.nsamples, seqlen: s.seqlen, seed: s.seed, ...(s.hiddenLayerNum !== undefined ? { hiddenLayerNum: s.hiddenLayerNum } : {}), steps: steps as QuantRecipe['steps'] };
+  // f16 scales only when ticked: a recipe without them stays the one it always was (cache keys, links)
+  return { calib: s.calib, nsamples: s.nsamples, seqlen: s.seqlen, seed: s.seed, ...(s.hiddenLayerNum !== undefined ? { hiddenLayerNum: s.hiddenLayerNum } : {}), ...(s.scales16 && names.length ? { scales16: true } : {}), steps: steps as QuantRecipe['steps'] };
 }
 
 /** The probed config of the selected model, when the probe is of this very choice. */
@@ -134,6 +137,7 @@ export const createExperimentSlice: StateCreator<LabState, [], [], ExperimentSli
   calib: 'tinystories',
   nsamples: 8,
   seed: 0,
+  scales16: false,
   datasets: ['tinystories'],
   seqlen: 512,
   windows: 4,
@@ -174,7 +178,7 @@ export const createExperimentSlice: StateCreator<LabState, [], [], ExperimentSli
     for (const { method, ...o } of r.steps) options[method] = { ...defaults[method], ...o };
     const { transform, weight } = resolveSteps(r);
     const chain = [transform?.method.name, weight?.method.name].filter(Boolean).join('+') || 'fp';
-    set({ chain, options, calib: r.calib, nsamples: r.nsamples, seed: r.seed, hiddenLayerNum: r.hiddenLayerNum, datasets: spec.eval.datasets, seqlen: spec.eval.seqlen, windows: spec.eval.windows, baselines: spec.eval.baselines ?? false, tasks: spec.eval.tasks ?? [], ...(spec.eval.tasks ? { limit: spec.eval.limit ?? null } : {}) });
+    set({ chain, options, calib: r.calib, nsamples: r.nsamples, seed: r.seed, hiddenLayerNum: r.hiddenLayerNum, scales16: r.scales16 ?? false, datasets: spec.eval.datasets, seqlen: spec.eval.seqlen, windows: spec.eval.windows, baselines: spec.eval.baselines ?? false, tasks: spec.eval.tasks ?? [], ...(spec.eval.tasks ? { limit: spec.eval.limit ?? null } : {}) });
     // local files cannot travel in a link: the form names them and asks for the folder before anything runs
     if (spec.model.kind === 'local') get().setModel({ kind: 'files', files: [], label: spec.model.label }, { probe: false });
     else get().setModel(spec.model, { probe: false });

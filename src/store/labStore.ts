@@ -1,4 +1,5 @@
-// One zustand store built from slices by concern: model, experiment, run, results, share link, inspect, storage.
+// One zustand store built from slices by concern: model, experiment, run, results, share link, inspect, storage,
+// export (and bundle import).
 // Actions are the only callers of the worker; tensors never enter the store, only summaries. The form and the
 // results table persist in localStorage, so a reload keeps them (and a re-run resumes from the IndexedDB cache).
 import { create } from 'zustand';
@@ -10,10 +11,11 @@ import { createResultsSlice, type ResultsSlice } from './resultsSlice.ts';
 import { createLinkSlice, type LinkSlice } from './linkSlice.ts';
 import { createInspectSlice, type InspectSlice } from './inspectSlice.ts';
 import { createStorageSlice, type StorageSlice } from './storageSlice.ts';
+import { createExportSlice, type ExportSlice } from './exportSlice.ts';
 import { completeV1, fromV1, type V1Recipe } from '../pipeline/legacyRecipe.ts';
 import { defaultOptions } from './experimentSlice.ts';
 
-export type LabState = ModelSlice & ExperimentSlice & RunSlice & ResultsSlice & LinkSlice & InspectSlice & StorageSlice;
+export type LabState = ModelSlice & ExperimentSlice & RunSlice & ResultsSlice & LinkSlice & InspectSlice & StorageSlice & ExportSlice;
 
 export const useLab = create<LabState>()(
   persist(
@@ -25,6 +27,7 @@ export const useLab = create<LabState>()(
       ...createLinkSlice(...a),
       ...createInspectSlice(...a),
       ...createStorageSlice(...a),
+      ...createExportSlice(...a),
     }),
     {
       name: 'quantization-lab',
@@ -41,6 +44,7 @@ export const useLab = create<LabState>()(
         nsamples: s.nsamples,
         seed: s.seed,
         hiddenLayerNum: s.hiddenLayerNum,
+        scales16: s.scales16,
         datasets: s.datasets,
         seqlen: s.seqlen,
         windows: s.windows,

@@ -20,13 +20,16 @@ export interface RunRecord {
   wallMs: number;
   cached: boolean;
   shared?: boolean;
+  /** restored from an exported bundle (its figures as the bundle recorded them) */
+  imported?: boolean;
 }
 
 export interface ResultsSlice {
   runs: RunRecord[];
   /** ids of the (at most two) runs compared side by side */
   compare: string[];
-  addRun(spec: ExperimentSpec, result: EvalResult, wallMs: number): void;
+  /** origin 'bundle': a result imported from a bundle (no row when the same experiment already has one) */
+  addRun(spec: ExperimentSpec, result: EvalResult, wallMs: number, origin?: 'bundle'): void;
   addShared(spec: ExperimentSpec, summary: ResultSummary): void;
   toggleCompare(id: string): void;
   removeRun(id: string): void;
@@ -131,11 +134,12 @@ export function runsToJson(runs: RunRecord[]): string {
 export const createResultsSlice: StateCreator<LabState, [], [], ResultsSlice> = (set) => ({
   runs: [],
   compare: [],
-  addRun: (spec, result, wallMs) =>
+  addRun: (spec, result, wallMs, origin) =>
     set((s) => {
-      // an identical experiment answered from the cache is the row that is already there, not a new one
-      if (result.cached && s.runs.some((r) => !r.shared && canonicalJson(r.spec) === canonicalJson(spec))) return {};
-      return { runs: [{ id: `${Date.now()}-${s.runs.length}`, at: Date.now(), spec, summary: summarize(spec, result), wallMs, cached: !!result.cached }, ...s.runs].slice(0, 200) };
+      // an identical experiment answered from the cache (or imported again) is the row that is already there
+      if ((result.cached || origin === 'bundle') && s.runs.some((r) => !r.shared && canonicalJson(r.spec) === canonicalJson(spec))) return {};
+      const imported = origin === 'bundle';
+      return { runs: [{ id: `${Date.now()}-${s.runs.length}`, at: Date.now(), spec, summary: summarize(spec, result), wallMs, cached: !imported && !!result.cached, ...(imported ? { imported } : {}) }, ...s.runs].slice(0, 200) };
     }),
   addShared: (spec, summary) =>
     set((s) => ({ runs: [{ id: `shared-${Date.now()}`, at: Date.now(), spec, summary, wallMs: 0, cached: false, shared: true }, ...s.runs] })),

@@ -4,7 +4,7 @@ import { allBaselines } from '../quant/baselines.ts';
 import type { StateCreator } from 'zustand';
 import type { EvalResult, Progress, Stage } from '../pipeline/types.ts';
 import { cancelRun, runEvaluation } from './workerClient.ts';
-import { sourceSpec } from './modelSlice.ts';
+import { sourceSpec, type ModelChoice } from './modelSlice.ts';
 import type { LabState } from './labStore.ts';
 
 export interface RunSlice {
@@ -17,6 +17,10 @@ export interface RunSlice {
   startedAt: number | null;
   finishedAt: number | null;
   result: EvalResult | null;
+  /** the model the current result ran on (export reads what the run did not change from it) */
+  resultModel: ModelChoice | null;
+  /** the bundle the current result was imported from (its label), null when it ran here */
+  resultBundle: string | null;
   error: { kind: string; message: string } | null;
   runId: number;
   run(): Promise<void>;
@@ -31,6 +35,8 @@ export const createRunSlice: StateCreator<LabState, [], [], RunSlice> = (set, ge
   startedAt: null,
   finishedAt: null,
   result: null,
+  resultModel: null,
+  resultBundle: null,
   error: null,
   runId: 0,
   async run() {
@@ -38,7 +44,7 @@ export const createRunSlice: StateCreator<LabState, [], [], RunSlice> = (set, ge
     if (s.status === 'running') return;
     const runId = s.runId + 1;
     const spec = s.spec();
-    set({ status: 'running', progress: null, stages: {}, taskProgress: {}, result: null, error: null, startedAt: performance.now(), finishedAt: null, runId });
+    set({ status: 'running', progress: null, stages: {}, taskProgress: {}, result: null, resultModel: null, resultBundle: null, exporting: { status: 'idle' }, error: null, startedAt: performance.now(), finishedAt: null, runId });
     const outcome = await runEvaluation(
       sourceSpec(s.model),
       {
@@ -67,7 +73,7 @@ export const createRunSlice: StateCreator<LabState, [], [], RunSlice> = (set, ge
       return;
     }
     const result = outcome.result!;
-    set({ status: 'done', result, finishedAt: performance.now() });
+    set({ status: 'done', result, resultModel: s.model, finishedAt: performance.now() });
     get().addRun(spec, result, performance.now() - get().startedAt!);
   },
   cancel() {

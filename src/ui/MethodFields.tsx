@@ -98,7 +98,7 @@ function StepFields({ method, fixedGroups }: { method: string; fixedGroups: bool
 
 export function MethodFields() {
   const state = useLab();
-  const { chain, setChain, applyPreset, status, nsamples, seed, hiddenLayerNum, setCalibrationField } = state;
+  const { chain, setChain, applyPreset, status, nsamples, seed, hiddenLayerNum, scales16, setCalibrationField } = state;
   const busy = status === 'running';
   const problem = recipeProblem(state);
   const presetProblems = PRESETS.map((p) => ({ label: p.label, problem: presetProblem(state, p.label) })).filter((p) => p.problem);
@@ -148,6 +148,9 @@ export function MethodFields() {
           </label>
           <label title={CAL.hiddenLayerNum.description}>
             blocks <NumberInput testid="hiddenLayerNum" optional placeholder="all" className="narrow" value={hiddenLayerNum} onChange={(v) => setCalibrationField({ hiddenLayerNum: v })} />
+          </label>
+          <label className="check" title={`${CAL.scales16.description} (--${CAL.scales16.flag}); export as gptq then loads back to this run's figure`}>
+            <input type="checkbox" data-testid="scales16" checked={scales16} onChange={(e) => setCalibrationField({ scales16: e.target.checked })} /> {CAL.scales16.label}
           </label>
         </div>
       )}

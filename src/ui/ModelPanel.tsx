@@ -1,11 +1,20 @@
 // Model: bundled fixtures (when the dev server serves ../shared), Hub presets or any repo id, a URL, or a local
-// folder picked or dropped. A chosen model is probed before any download: size, parameters and whether it fits.
+// folder picked or dropped (a GPTQ checkpoint too: its packed layers are dequantized on the GPU per block). A chosen
+// model is probed before any download: size, parameters and whether it fits. A lab bundle (an exported run) is
+// imported here too: its result becomes the current run and a Results row.
 import { useState, type DragEvent } from 'react';
 import { BUNDLED, HUB_PRESETS, describeChoice, useLab } from '../store/labStore.ts';
 import { parseHubId } from '../model/source.ts';
 import { fmtBytes } from '../gpu/gpu.ts';
 import { predictPeak } from '../pipeline/memory.ts';
 import type { ModelProbe } from '../pipeline/probe.ts';
+import type { GptqFormat } from '../model/gptqCheckpoint.ts';
+import { BUNDLE_FILES } from '../store/exportSlice.ts';
+
+/** "W4 g32, act-order": a GPTQ checkpoint's settings as the page names them. */
+export function gptqWords(g: GptqFormat): string {
+  return [`W${g.bits} ${g.groupSize > 0 ? `g${g.groupSize}` : 'per row'}`, g.descAct && 'act-order', g.sym && 'symmetric'].filter(Boolean).join(', ');
+}
 
 /** The peak GPU memory predicted for the form's run (memory.ts), before anything downloads. */
 function PredictedPeak({ p }: { p: ModelProbe }) {
@@ -43,6 +52,11 @@ function ProbeInfo() {
         {p.modelType}, {p.layers} blocks × {p.hidden} wide, <strong>{(p.parameters / 1e6).toFixed(p.parameters < 1e7 ? 2 : 0)}M parameters</strong>; download{' '}
         <strong>{fmtBytes(p.downloadBytes)}</strong> ({p.dtypes.join(', ')}); one block takes {fmtBytes(p.blockBytes)} on the GPU.
       </p>
+      {p.config.gptq && (
+        <p className="ok" data-testid="model-gptq">
+          GPTQ checkpoint: {gptqWords(p.config.gptq)} (dequantized on the GPU per block)
+        </p>
+      )}
       {p.limits === null ? (
         <p className="hint">No WebGPU adapter answered, so the fit could not be checked.</p>
       ) : p.problems.length === 0 ? (
@@ -61,8 +75,46 @@ function ProbeInfo() {
   );
 }
 
+/** A bundle the lab exported (quantlab-bundle.json + quantlab-weights.safetensors), picked as a folder or as files. */
+function ImportBundle() {
+  const { bundleImport, importBundle, status } = useLab();
+  const busy = status === 'running' || bundleImport.status === 'loading';
+  const pick = (input: HTMLInputElement, folder: boolean) => {
+    const files = Array.from(input.files ?? []);
+    // cleared, so picking the same bundle again imports it again
+    input.value = '';
+    if (files.length === 0) return;
+    const label = (folder && files[0].webkitRelativePath.split('/')[0]) || 'bundle files';
+    void importBundle(files, label);
+  };
+  return (
+    <>
+      <div className="row">
+        <label className="file" title={`a folder the lab exported as a bundle: ${BUNDLE_FILES.join(' + ')}`}>
+          Import bundle (folder)… <input type="file" multiple data-testid="import-bundle-folder" {...{ webkitdirectory: '' }} onChange={(e) => pick(e.target, true)} disabled={busy} />
+        </label>
+        <label className="file" title={`pick both files: ${BUNDLE_FILES.join(' and ')}`}>
+          (files)… <input type="file" multiple accept=".json,.safetensors" data-testid="import-bundle" onChange={(e) => pick(e.target, false)} disabled={busy} />
+        </label>
+        <span className="hint">an exported run: its figures, reports and quantized weights come back without recomputing</span>
+      </div>
+      {bundleImport.status === 'loading' && <p className="hint">reading the bundle "{bundleImport.label}"…</p>}
+      {bundleImport.status === 'done' && (
+        <p className="ok" data-testid="bundle-imported">
+          Bundle "{bundleImport.label}" imported: it is the current run (Run and Inspect panels) and a row in Results.
+        </p>
+      )}
+      {bundleImport.status === 'error' && (
+        <p className="error" role="alert" data-testid="bundle-error">
+          {bundleImport.error}
+        </p>
+      )}
+    </>
+  );
+}
+
 export function ModelPanel() {
-  const { model, setModel, sharedServed, status } = useLab();
+  const { model, setModel, sharedServed, status, importBundle } = useLab();
   const [custom, setCustom] = useState('');
   const [customError, setCustomError] = useState('');
   const busy = status === 'running';
@@ -79,7 +131,10 @@ export function ModelPanel() {
   };
   const onDrop = (e: DragEvent) => {
     e.preventDefault();
-    onFiles(e.dataTransfer.files, 'dropped files');
+    // a dropped bundle is imported as a run, anything else is a model
+    const files = Array.from(e.dataTransfer.files);
+    if (files.some((f) => f.name === BUNDLE_FILES[0])) void importBundle(files, 'dropped bundle');
+    else onFiles(e.dataTransfer.files, 'dropped files');
   };
 
   return (
@@ -120,10 +175,11 @@ export function ModelPanel() {
       {customError && <p className="field-error">{customError}</p>}
       <div className="row">
         <label className="file">
-          Local folder… <input type="file" multiple {...{ webkitdirectory: '' }} onChange={(e) => onFiles(e.target.files, 'local folder')} disabled={busy} />
+          Local folder… <input type="file" multiple data-testid="model-folder" {...{ webkitdirectory: '' }} onChange={(e) => onFiles(e.target.files, 'local folder')} disabled={busy} />
         </label>
-        <span className="hint">or drop config.json, *.safetensors and tokenizer.json here</span>
+        <span className="hint">or drop config.json, *.safetensors and tokenizer.json here (a GPTQ checkpoint too)</span>
       </div>
+      <ImportBundle />
       <p className="current" data-testid="model-current">
         Selected: {describeChoice(model)}
       </p>

@@ -144,6 +144,7 @@ export function ResultsPanel() {
                       {r.summary.label}
                       {r.shared ? ' (shared)' : ''}
                       {r.cached ? ' (cached)' : ''}
+                      {r.imported ? ' (imported bundle)' : ''}
                       {r.summary.warnings?.map((w) => (
                         <div key={w} className="error" data-testid="run-warning" title={w}>
                           ⚠ {w}
@@ -176,7 +177,7 @@ export function ResultsPanel() {
                       })}
                     </td>
                     <td data-testid="run-bits">{bitsSplit(r.summary)}</td>
-                    <td>{r.shared ? '' : `${(r.wallMs / 1000).toFixed(1)} s`}</td>
+                    <td>{r.shared || r.imported ? '' : `${(r.wallMs / 1000).toFixed(1)} s`}</td>
                     <td>
                       <button className="link" onClick={() => removeRun(r.id)} aria-label="remove">
                         ✕

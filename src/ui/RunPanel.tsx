@@ -1,5 +1,5 @@
-// Run / cancel, a progress bar per stage with elapsed time and an estimate, then the figures, the per-layer errors
-// and a share link.
+// Run / cancel, a progress bar per stage with elapsed time and an estimate, then the figures, the per-layer errors,
+// a share link and the export of a quantized run (ExportPanel).
 import { useEffect, useState } from 'react';
 import { recipeProblem, useLab } from '../store/labStore.ts';
 import type { QuantSummary, Stage, TransformStepReport, WeightStepReport } from '../pipeline/types.ts';
@@ -9,6 +9,7 @@ import { describeSpec } from '../pipeline/experimentSpec.ts';
 import { LayerErrorChart } from './LayerErrorChart.tsx';
 import { bitsSplit, summarize } from '../store/resultsSlice.ts';
 import { TaskProgress, TaskTable } from './TaskResults.tsx';
+import { ExportPanel } from './ExportPanel.tsx';
 
 function fmt(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -60,7 +61,7 @@ function ShareButtons() {
 
 export function RunPanel() {
   const state = useLab();
-  const { status, progress, stages, startedAt, finishedAt, result, error, run, cancel, chain } = state;
+  const { status, progress, stages, startedAt, finishedAt, result, error, run, cancel, chain, resultBundle, exporting } = state;
   const [now, setNow] = useState(performance.now());
   useEffect(() => {
     if (status !== 'running') return;
@@ -85,7 +86,8 @@ export function RunPanel() {
         {describeSpec(state.spec())}
       </p>
       <div className="row">
-        <button data-testid="run" onClick={() => void run()} disabled={status === 'running' || invalid}>
+        {/* an export in flight shares the worker (Cancel would end it too) */}
+        <button data-testid="run" onClick={() => void run()} disabled={status === 'running' || invalid || exporting.status === 'running'}>
           Run
         </button>
         <button data-testid="cancel" onClick={cancel} disabled={status !== 'running'}>
@@ -94,7 +96,7 @@ export function RunPanel() {
         <span data-testid="status" className={`status ${status}`}>
           {status}
         </span>
-        {status !== 'idle' && <span className="hint">{fmt(elapsed)}</span>}
+        {status !== 'idle' && startedAt !== null && <span className="hint">{fmt(elapsed)}</span>}
       </div>
       {status === 'running' && (
         <div className="progress">
@@ -124,7 +126,12 @@ export function RunPanel() {
       <ShareButtons />
       {result && (
         <div data-testid="result">
-          {result.cached && (
+          {resultBundle !== null && (
+            <p className="ok" data-testid="from-bundle">
+              Imported from the bundle "{resultBundle}": the figures and reports as the bundle recorded them, the quantized weights back in this browser's storage (nothing recomputed).
+            </p>
+          )}
+          {result.cached && resultBundle === null && (
             <p className="ok" data-testid="from-cache">
               An identical experiment ran before in this browser: these figures come from the cache.
             </p>
@@ -178,6 +185,7 @@ export function RunPanel() {
                 {bitsSplit(summarize(state.spec(), result))}
                 {result.quant.cachedBlocks ? ` · ${result.quant.cachedBlocks} block${result.quant.cachedBlocks > 1 ? 's' : ''} restored from the cache` : ''}
               </p>
+              <ExportPanel />
             </>
           )}
         </div>
