@@ -7,6 +7,8 @@ import { DTYPE_BYTES, type DType } from './safetensors.ts';
 export interface FileSink {
   write(chunk: Uint8Array): Promise<void>;
   close(): Promise<void>;
+  /** a write failed: discard what was written, where the sink can (a picked folder's file is never left half-written) */
+  abort?(): Promise<void>;
 }
 
 export interface FolderSink {
@@ -44,15 +46,21 @@ export function safetensorsHeader(tensors: readonly Pick<TensorPlan, 'name' | 'd
 /** Streams tensors into one file; each producer's bytes are checked against the size its header entry announced. */
 export async function writeSafetensors(sink: FileSink, tensors: readonly TensorPlan[], metadata?: Record<string, string>, onTensor?: (done: number, total: number) => void): Promise<number> {
   const head = safetensorsHeader(tensors, metadata);
-  await sink.write(head);
-  let written = head.length;
-  for (const [i, t] of tensors.entries()) {
-    const view = await t.data();
-    const expected = t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
-    if (view.byteLength !== expected) throw new Error(`safetensors writer: "${t.name}" produced ${view.byteLength} bytes, its header says ${expected}`);
-    await sink.write(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
-    written += view.byteLength;
-    onTensor?.(i + 1, tensors.length);
+  let written = 0;
+  try {
+    await sink.write(head);
+    written = head.length;
+    for (const [i, t] of tensors.entries()) {
+      const view = await t.data();
+      const expected = t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
+      if (view.byteLength !== expected) throw new Error(`safetensors writer: "${t.name}" produced ${view.byteLength} bytes, its header says ${expected}`);
+      await sink.write(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+      written += view.byteLength;
+      onTensor?.(i + 1, tensors.length);
+    }
+  } catch (e) {
+    await sink.abort?.().catch(() => undefined);
+    throw e;
   }
   await sink.close();
   return written;

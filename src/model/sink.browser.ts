@@ -13,6 +13,8 @@ export function directorySink(dir: FileSystemDirectoryHandle): FolderSink {
       return {
         write: (chunk) => stream.write(chunk as Uint8Array<ArrayBuffer>),
         close: () => stream.close(),
+        // writes go to a swap file until close: aborting leaves the folder as it was
+        abort: () => stream.abort(),
       };
     },
   };
@@ -33,6 +35,9 @@ export function downloadSink(onFile: (name: string, blob: Blob) => void | Promis
         },
         async close() {
           await onFile(name, new Blob(parts, { type: name.endsWith('.json') ? 'application/json' : 'application/octet-stream' }));
+        },
+        async abort() {
+          parts.length = 0;
         },
       };
     },

@@ -1,5 +1,5 @@
 // Node-only folder sink: export writes each file to disk as it is produced (a tensor at a time, never whole in memory).
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FolderSink } from './safetensorsWriter.ts';
 
@@ -7,12 +7,18 @@ export async function folderSink(dir: string): Promise<FolderSink> {
   await mkdir(dir, { recursive: true });
   return {
     async file(name) {
-      const fh = await open(join(dir, name), 'w');
+      const path = join(dir, name);
+      const fh = await open(path, 'w');
       return {
         async write(chunk) {
           await fh.write(chunk);
         },
         close: () => fh.close(),
+        // a failed export leaves no half-written file behind
+        async abort() {
+          await fh.close();
+          await rm(path, { force: true });
+        },
       };
     },
   };

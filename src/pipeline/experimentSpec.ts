@@ -150,6 +150,7 @@ export function describeSpec(s: ExperimentSpec): string {
   if (r.steps.length) {
     parts.push(`calib ${r.calib} ${r.nsamples}×${r.seqlen} seed ${r.seed}`, ...describeSteps(r));
     if (r.hiddenLayerNum) parts.push(`first ${r.hiddenLayerNum} blocks`);
+    if (r.scales16) parts.push('f16 scales');
   }
   if (s.eval.datasets.length) parts.push(`eval ${s.eval.datasets.join(',')} seqlen ${s.eval.seqlen} windows ${s.eval.windows ?? 'all'}`);
   if (s.eval.tasks?.length) parts.push(`tasks ${s.eval.tasks.join(',')} items ${s.eval.limit ?? 'all'}`);
@@ -188,6 +189,7 @@ export function specFields(s: ExperimentSpec): SpecField[] {
     }
   }
   if (r.hiddenLayerNum) add('blocks', `first ${r.hiddenLayerNum}`);
+  if (r.steps.length && r.scales16) add('scales', 'f16');
   add('eval', s.eval.datasets.join(','));
   add('eval seqlen', s.eval.seqlen);
   add('eval windows', s.eval.windows ?? 'all');
