@@ -34,7 +34,9 @@ export function resolveSource(opts: Pick<CliOptions, 'model' | 'revision' | 'hub
 
 function printResult(result: EvalResult): void {
   const r = result.config.recipe;
-  console.log(`\n${result.model} (${result.modelType}, ${(result.parameters / 1e6).toFixed(2)}M params) ${r ? recipeLabel(r) : 'FP'} seqlen ${result.config.seqlen} on ${result.device?.description ?? 'the CPU reference'}`);
+  const c = result.checkpoint;
+  const packed = c ? `; a GPTQ checkpoint: W${c.bits}${c.groupSize > 0 ? ` g${c.groupSize}` : ''}${c.descAct ? ' act-order' : ''}${c.sym ? ' sym' : ''}, dequantized on the GPU per block` : '';
+  console.log(`\n${result.model} (${result.modelType}, ${(result.parameters / 1e6).toFixed(2)}M params${packed}) ${r ? recipeLabel(r) : 'FP'} seqlen ${result.config.seqlen} on ${result.device?.description ?? 'the CPU reference'}`);
   if (result.quant && r) {
     const q = result.quant;
     console.log(`steps: ${describeChain(r)}; calibration: ${r.calib}, ${r.nsamples} × ${r.seqlen} tokens, seed ${r.seed}`);

@@ -252,6 +252,7 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
       pplBefore: quantize ? before?.ppl : undefined,
       ...(taskNames.length ? { tasks: taskScores, tasksBefore: quantize ? before?.tasks : undefined } : {}),
       quant,
+      ...(model.config.gptq ? { checkpoint: { format: 'gptq' as const, ...model.config.gptq } } : {}),
       baselines,
       windows,
       timings: { loadMs, evalMs, tokensPerSecond: scoringMs > 0 ? tokensScored / (scoringMs / 1000) : 0 },

@@ -20,6 +20,7 @@ import { writeFile, writeSafetensors, type FolderSink, type TensorPlan } from '.
 import { readJson, type ModelSource } from '../model/source.ts';
 import type { HostBlock } from '../model/weights.ts';
 import type { LayerGrid } from '../quant/method.ts';
+import { gridCodes } from '../quant/grid.ts';
 import { recipeLabel, resolveSteps, type QuantRecipe } from '../quant/recipe.ts';
 import type { LabCache } from './cache.ts';
 import type { CachedBlock } from './quantizeModel.ts';
@@ -94,18 +95,6 @@ function inStorage(W: Float32Array, storage: string | undefined): { dtype: 'F32'
   if (storage === 'bf16') return { dtype: 'BF16', data: toHalfBits(W, 'bf16') };
   if (storage === 'f32') return { dtype: 'F32', data: W };
   return { dtype: 'F16', data: toHalfBits(W, 'f16') };
-}
-
-/** Codes of Q [R, K] on its grid (exact: Q is scale·(q − zero) up to f16 storage, well inside half a step). */
-function codesOf(Q: Float32Array, grid: LayerGrid, R: number, K: number): Uint8Array {
-  const groups = grid.params.length / (2 * R);
-  const q = new Uint8Array(R * K);
-  for (let r = 0; r < R; r++)
-    for (let k = 0; k < K; k++) {
-      const p = (r * groups + grid.gIdx[k]) * 2;
-      q[r * K + k] = Math.min(grid.maxq, Math.max(0, Math.round(Q[r * K + k] / grid.params[p] + grid.params[p + 1])));
-    }
-  return q;
 }
 
 /** Exports a finished run (its result and the blocks it cached) in a format. */
@@ -209,7 +198,7 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
           return { grid, G, scales, zeros };
         };
         plans.push(
-          { name: `${base}.qweight`, dtype: 'I32', shape: s.qweight, data: async () => packQweight(codesOf((await linearsOf(i)).linears[role]!.W, (await packed()).grid, N, K), N, K, bits) },
+          { name: `${base}.qweight`, dtype: 'I32', shape: s.qweight, data: async () => packQweight(gridCodes((await linearsOf(i)).linears[role]!.W, (await packed()).grid, N, K), N, K, bits) },
           {
             name: `${base}.qzeros`,
             dtype: 'I32',

@@ -13,7 +13,13 @@ import { loadModel } from '../model/load.ts';
 import type { ModelSource } from '../model/source.ts';
 import { readHostBlock, WeightStore } from '../model/weights.ts';
 import type { ActSite } from '../model/taps.ts';
-import { linearName, linearRoles, type LinearRole } from '../model/architecture.ts';
+import { ARCHITECTURES, linearName, linearRoles, type LinearRole } from '../model/architecture.ts';
+import type { ModelConfig } from '../model/config.ts';
+import type { Checkpoint } from '../model/safetensors.ts';
+import { readGptqLayer } from '../model/gptqCheckpoint.ts';
+import { dequantizeGptq, unpackQweight, unpackQzeros } from '../model/gptqPacking.ts';
+import { fromHalfBits } from '../gpu/half.ts';
+import { gridCodes } from '../quant/grid.ts';
 import { LabError } from '../errors.ts';
 import type { QuantRecipe } from '../quant/recipe.ts';
 import { siteTaps } from '../model/taps.ts';
@@ -107,13 +113,68 @@ export interface WeightView {
   crop: { rows: number; cols: number; fp: Float32Array; quant: Float32Array };
   /** the weight step's own detail of this layer, when it keeps one (CLAQ: column bits, codebooks, reserved values) */
   detail?: unknown;
+  /** the uniform grid behind the layer (RTN, GPTQ runs; a GPTQ checkpoint): codes, group scales, zero points */
+  grid?: GridView;
+  /** the layer comes from a GPTQ checkpoint's packed tensors: there is no full precision to compare with */
+  fromCheckpoint?: boolean;
 }
 
-/** blockKey: where the run kept its finished blocks (QuantSummary.blockKey). */
+export interface GridView {
+  bits: number;
+  groups: number;
+  /** how many weights hold each code 0..2^bits − 1 */
+  codes: number[];
+  /** each output row's group scales, the top-left crop [rows × groups] */
+  scales: { rows: number; cols: number; data: Float32Array };
+  /** how many (row, group) pairs hold each zero point 0..2^bits */
+  zeros: number[];
+  /** the groups follow act-order's permutation (g_idx is not k / group size) */
+  actOrder: boolean;
+}
+
+/** A layer's grid as the views draw it, from its codes [R, K] and (scale, zero) per row and group [R, G, 2]. */
+export function gridView(codes: Uint8Array, params: Float32Array, gIdx: Uint32Array, maxq: number, R: number, K: number, crop = 64): GridView {
+  const G = params.length / (2 * R);
+  const counts = new Array<number>(maxq + 1).fill(0);
+  for (const q of codes) counts[q]++;
+  const zeros = new Array<number>(maxq + 2).fill(0);
+  for (let i = 1; i < params.length; i += 2) zeros[Math.min(maxq + 1, Math.max(0, params[i]))]++;
+  const rows = Math.min(R, crop);
+  const cols = Math.min(G, crop * 2);
+  const data = Float32Array.from({ length: rows * cols }, (_, i) => params[(Math.floor(i / cols) * G + (i % cols)) * 2]);
+  const g = K / G;
+  return { bits: Math.log2(maxq + 1), groups: G, codes: counts, scales: { rows, cols, data }, zeros, actOrder: gIdx.some((x, k) => x !== Math.floor(k / Math.ceil(g))) };
+}
+
+/** A GPTQ checkpoint's layer, unpacked on the host (the twin of the GPU's dequantization): weights, codes, grid. */
+async function checkpointLayer(ckpt: Checkpoint, cfg: ModelConfig, layer: number, role: LinearRole): Promise<{ W: Float32Array; R: number; K: number; grid: GridView }> {
+  const a = ARCHITECTURES[cfg.family];
+  const l = await readGptqLayer(ckpt, cfg.gptq!, `${a.layerPrefix(layer)}.${a.linears[role]}`);
+  const scales = fromHalfBits(l.scales, 'f16');
+  const W = dequantizeGptq({ ...l, scales }, l.N, l.K, l.bits);
+  const zeros = unpackQzeros(l.qzeros, l.groups, l.N, l.bits);
+  const params = new Float32Array(l.N * l.groups * 2);
+  for (let n = 0; n < l.N; n++)
+    for (let g = 0; g < l.groups; g++) {
+      params[(n * l.groups + g) * 2] = scales[g * l.N + n];
+      params[(n * l.groups + g) * 2 + 1] = zeros[g * l.N + n];
+    }
+  return { W, R: l.N, K: l.K, grid: gridView(unpackQweight(l.qweight, l.N, l.K, l.bits), params, l.gIdx, 2 ** l.bits - 1, l.N, l.K) };
+}
+
+/**
+ * blockKey: where the run kept its finished blocks (QuantSummary.blockKey). Without one, a GPTQ checkpoint's layer is
+ * shown from its packed tensors (its codes, group scales and zero points; the dequantized weights on both sides).
+ */
 export async function weightView(source: ModelSource, cache: LabCache, blockKey: string | undefined, layer: number, role: LinearRole, bins = 64, crop = 64): Promise<WeightView> {
   const model = await loadModel(source);
   const cfg = model.config;
   if (!linearRoles(cfg.family).includes(role)) throw new LabError(`${cfg.modelType} has no ${role} projection`);
+  if (!blockKey && cfg.gptq) {
+    if (!Number.isInteger(layer) || layer < 0 || layer >= cfg.layers) throw new LabError(`block ${layer} does not exist; the model has blocks 0..${cfg.layers - 1}`);
+    const { W, R, K, grid } = await checkpointLayer(model.checkpoint, cfg, layer, role);
+    return { ...summarize(W, W, R, K, bins, crop), layer, linear: linearName(cfg.family, role), grid, fromCheckpoint: true };
+  }
   if (!blockKey) throw new LabError('this run kept no quantized blocks in this browser (was storage full?), so its weights cannot be shown');
   const cached = await cache.get<CachedBlock>(blockKey + layer);
   if (!cached) throw new LabError(`block ${layer} of this experiment is not in this browser's storage yet: run it first (finished blocks are kept)`);
@@ -124,6 +185,19 @@ export async function weightView(source: ModelSource, cache: LabCache, blockKey:
   const W = fpBlock.linears[role]!.W;
   const Q = cached.host.linears[role]!.W;
   const [R, K] = fpBlock.linears[role]!.shape;
+  const name = linearName(cfg.family, role);
+  const g = cached.grids?.[name];
+  return {
+    ...summarize(W, Q, R, K, bins, crop),
+    layer,
+    linear: name,
+    detail: cached.weight?.[name],
+    ...(g ? { grid: gridView(gridCodes(Q, g, R, K), g.params, g.gIdx, g.maxq, R, K) } : {}),
+  };
+}
+
+/** Histograms, error, levels and crops of a layer's full-precision W and quantized Q [R, K]. */
+function summarize(W: Float32Array, Q: Float32Array, R: number, K: number, bins: number, crop: number): Omit<WeightView, 'layer' | 'linear'> {
   let num = 0;
   let den = 0;
   let lo = Infinity;
@@ -146,13 +220,10 @@ export async function weightView(source: ModelSource, cache: LabCache, blockKey:
   const cc = Math.min(K, crop * 2);
   const take = (a: Float32Array) => Float32Array.from({ length: cr * cc }, (_, i) => a[Math.floor(i / cc) * K + (i % cc)]);
   return {
-    layer,
-    linear: linearName(cfg.family, role),
     shape: [R, K],
-    relError: Math.sqrt(num / den),
+    relError: Math.sqrt(num / (den || 1)),
     levelsPerRow: levels / R,
     histogram: { edges, fp: count(W), quant: count(Q) },
     crop: { rows: cr, cols: cc, fp: take(W), quant: take(Q) },
-    detail: cached.weight?.[linearName(cfg.family, role)],
   };
 }

@@ -140,6 +140,8 @@ export interface EvalResult {
   /** full-precision zero-shot figures measured in the same run, when a method ran */
   tasksBefore?: Record<string, TaskScore>;
   quant?: QuantSummary;
+  /** the model is a GPTQ checkpoint (its layers dequantized from packed codes): what it was quantized with */
+  checkpoint?: { format: 'gptq'; bits: number; groupSize: number; descAct: boolean; sym: boolean };
   /** the transform's baselines measured in the same run (RPTQ: the same recipe with another channel grouping) */
   baselines?: { name: string; label: string; ppl: Record<string, number>; tasks?: Record<string, TaskScore>; layers: LayerReport[] }[];
   windows: Record<string, number>;

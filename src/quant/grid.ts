@@ -2,6 +2,7 @@
 // groups (RPTQ's input clusters), the plain-TS GPTQ uses for contiguous groups, and RPTQ's activation quantizers use
 // per cluster. All of them go through fitRange, the quantParams kernel's twin.
 import { fitRange, roundEven } from '../gpu/reference.ts';
+import type { LayerGrid } from './method.ts';
 
 export { fitRange };
 
@@ -42,4 +43,19 @@ export function fitColumnGroups(W: ArrayLike<number>, R: number, K: number, colG
 /** Contiguous groups of g columns as a column → group map. */
 export function contiguousGroups(K: number, g: number): Uint32Array {
   return Uint32Array.from({ length: K }, (_, c) => Math.floor(c / g));
+}
+
+/**
+ * The integer codes of dequantized weights Q [R, K] on the grid they were quantized on (exact: Q is scale·(q − zero),
+ * kept in f32 or f16, well inside half a step of the next code for any code ≤ 255). What export packs and Inspect counts.
+ */
+export function gridCodes(Q: Float32Array, grid: LayerGrid, R: number, K: number): Uint8Array {
+  const groups = grid.params.length / (2 * R);
+  const q = new Uint8Array(R * K);
+  for (let r = 0; r < R; r++)
+    for (let k = 0; k < K; k++) {
+      const p = (r * groups + grid.gIdx[k]) * 2;
+      q[r * K + k] = Math.min(grid.maxq, Math.max(0, Math.round(Q[r * K + k] / grid.params[p] + grid.params[p + 1])));
+    }
+  return q;
 }

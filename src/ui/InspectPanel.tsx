@@ -13,6 +13,7 @@ import { diverging, heat } from './charts/Plot.tsx';
 import { METHOD_VIEWS, TRANSFORM_VIEWS, WEIGHT_VIEWS } from './methods/index.ts';
 import { transformReport } from '../pipeline/types.ts';
 import { resolveSteps } from '../quant/recipe.ts';
+import type { GridView } from '../pipeline/inspect.ts';
 
 /** The sites as the Inspect panel names them (with RPTQ's reorder points, the seed tables' names for them). */
 const SITE_NAMES: Record<ActSite, string> = {
@@ -58,6 +59,38 @@ function Heatmap() {
   );
 }
 
+/** A uniform grid's codes, zero points and group scales (RTN and GPTQ runs, GPTQ checkpoints). */
+function GridPanel({ grid }: { grid: GridView }) {
+  const codes = useMemo(() => ({ x: grid.codes.map((_, i) => i), series: [{ label: 'weights', values: grid.codes }] }), [grid]);
+  const zeros = useMemo(() => ({ x: grid.zeros.map((_, i) => i), series: [{ label: '(row, group) pairs', values: grid.zeros }] }), [grid]);
+  const top = useMemo(() => Math.max(...grid.scales.data) || 1, [grid]);
+  return (
+    <div data-testid="weight-grid">
+      <h4>
+        Grid: {grid.bits}-bit codes, {grid.groups} group{grid.groups > 1 ? 's' : ''} per row{grid.actOrder ? ' (in act-order: each column’s group from g_idx)' : ''}
+      </h4>
+      <div className="two">
+        <SeriesChart x={codes.x} series={codes.series} xLabel="code" yLabel="weights" bars testid="grid-codes" height={160} />
+        <SeriesChart x={zeros.x} series={zeros.series} xLabel="zero point" yLabel="groups" bars testid="grid-zeros" height={160} />
+      </div>
+      <h4>
+        Group scales (top-left {grid.scales.rows} rows × {grid.scales.cols} groups)
+      </h4>
+      <HeatmapChart
+        rows={grid.scales.rows}
+        cols={grid.scales.cols}
+        data={grid.scales.data}
+        color={(v) => heat(v / top)}
+        xLabel="group"
+        yLabel="output row"
+        readout={(r, c, v) => `scale[${r}, group ${c}] = ${v.toExponential(3)}`}
+        testid="grid-scales"
+        height={160}
+      />
+    </div>
+  );
+}
+
 function WeightPanel({ roles }: { roles: LinearRole[] }) {
   const { weightView, loadWeightView, inspectRole, setInspect, status, model, result } = useLab();
   const w = weightView.data;
@@ -94,7 +127,7 @@ function WeightPanel({ roles }: { roles: LinearRole[] }) {
             ))}
           </select>
         </label>
-        <button data-testid="load-weights" disabled={status === 'running' || weightView.status === 'loading' || model.kind === 'files'} onClick={() => void loadWeightView()}>
+        <button data-testid="load-weights" disabled={status === 'running' || weightView.status === 'loading' || (model.kind === 'files' && model.files.length === 0)} onClick={() => void loadWeightView()}>
           Show the quantized weights
         </button>
       </div>
@@ -102,7 +135,8 @@ function WeightPanel({ roles }: { roles: LinearRole[] }) {
       {w && hist && (
         <div data-testid="weight-view">
           <p className="hint">
-            {w.linear} [{w.shape[0]} × {w.shape[1]}]: ‖W − Ŵ‖/‖W‖ = {w.relError.toFixed(4)}, {w.levelsPerRow.toFixed(1)} distinct values per row
+            {w.linear} [{w.shape[0]} × {w.shape[1]}]:{' '}
+            {w.fromCheckpoint ? 'dequantized from the GPTQ checkpoint (no full precision to compare with)' : <>‖W − Ŵ‖/‖W‖ = {w.relError.toFixed(4)}</>}, {w.levelsPerRow.toFixed(1)} distinct values per row
           </p>
           {report && report.groups > 0 && (
             <p className="hint" data-testid="weight-bits">
@@ -113,6 +147,7 @@ function WeightPanel({ roles }: { roles: LinearRole[] }) {
           )}
           {Own && w.detail !== undefined && <Own detail={w.detail} linear={w.linear} layers={result!.quant!.layers} baseline={baseline} />}
           <SeriesChart x={hist.x} series={hist.series} xLabel="weight value" yLabel="count" bars testid="weight-histogram" height={180} />
+          {w.grid && <GridPanel grid={w.grid} />}
           <div className="two">
             {(['fp', 'quant'] as const).map((k) => (
               <div key={k}>
@@ -137,6 +172,36 @@ function WeightPanel({ roles }: { roles: LinearRole[] }) {
   );
 }
 
+/** A GPTQ checkpoint evaluated as it is: no run to report, but its packed layers can be looked at. */
+function CheckpointPanel({ roles }: { roles: LinearRole[] }) {
+  const { result, probe, inspectLayer, setInspect } = useLab();
+  const c = result!.checkpoint!;
+  const layers = probe.info?.layers ?? 0;
+  return (
+    <>
+      <p className="hint" data-testid="inspect-checkpoint">
+        A GPTQ checkpoint: W{c.bits}
+        {c.groupSize > 0 ? ` g${c.groupSize}` : ' per row'}
+        {c.descAct ? ', act-order' : ''}
+        {c.sym ? ', symmetric' : ''}. Each layer below is unpacked from its qweight, qzeros, scales and g_idx.
+      </p>
+      <div className="row">
+        <label>
+          block{' '}
+          <select data-testid="inspect-layer" value={inspectLayer} onChange={(e) => setInspect({ inspectLayer: Number(e.target.value) })}>
+            {Array.from({ length: layers }, (_, b) => (
+              <option key={b} value={b}>
+                {b}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <WeightPanel roles={roles} />
+    </>
+  );
+}
+
 export function InspectPanel() {
   const { result, inspectLayer, inspectSite, setInspect } = useLab();
   const sites = inspectSites(result?.quant);
@@ -150,7 +215,9 @@ export function InspectPanel() {
   return (
     <section className="panel wide" data-testid="inspect-panel">
       <h2>Inspect</h2>
-      {!result?.quant ? (
+      {!result?.quant && result?.checkpoint ? (
+        <CheckpointPanel roles={roles} />
+      ) : !result?.quant ? (
         <p className="hint">Run a quantization (any method) to see every block's activation ranges, clusters and errors here.</p>
       ) : (
         <>

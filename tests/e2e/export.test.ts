@@ -3,7 +3,7 @@
 //   1. GPTQ W4 g32 act-order with f16 scales on 2 × 128 calibration tokens; exported as a GPTQ checkpoint into a folder
 //      (showDirectoryPicker stubbed with an OPFS directory, so the real FileSystemDirectoryHandle path runs in the
 //      worker), and as a bundle; the files are read back out of OPFS onto disk;
-//   2. the GPTQ folder picked as a local model: the probe names it, and its full-precision evaluation gives the run's
+//   2. the GPTQ folder picked as a local model: the probe names it, its layers' grids show in Inspect, and its full-precision evaluation gives the run's
 //      perplexity (within 1e-4 relative: the run evaluated exactly the f16 scales the checkpoint stores);
 //   3. the bundle imported in a fresh browser profile: the Results row and the Run panel show the run's perplexity and
 //      the Inspect weight view of a layer renders the same as in the page that ran it.
@@ -172,6 +172,14 @@ describe('export and import in the page (headless Chromium, WebGPU on SwiftShade
     const loaded = await runAndRead(page, 'tinystories');
     console.log(`the exported GPTQ checkpoint, evaluated at full precision in the page: ${loaded} (the run: ${quantized}, relative difference ${Math.abs(loaded / quantized - 1).toExponential(2)})`);
     expect(Math.abs(loaded / quantized - 1)).toBeLessThanOrEqual(1e-4);
+    // inspected like the lab's own runs: a packed layer's codes, zero points and group scales
+    await page.waitForSelector('[data-testid=inspect-checkpoint]');
+    await page.selectOption('[data-testid=inspect-layer]', '1');
+    await page.selectOption('[data-testid=inspect-role]', 'down');
+    await page.click('[data-testid=load-weights]');
+    await page.waitForSelector('[data-testid=weight-grid] [data-testid=grid-scales] canvas', { timeout: 60_000 });
+    expect(await page.locator('[data-testid=weight-view] p').first().innerText()).toMatch(/^fc2 \[128 × 512\]: dequantized from the GPTQ checkpoint/);
+    expect(await page.locator('[data-testid=weight-grid] h4').first().innerText()).toBe('Grid: 4-bit codes, 16 groups per row (in act-order: each column’s group from g_idx)');
     await page.screenshot({ path: `${SHOTS}lab-export-reloaded.png`, fullPage: true });
     await page.close();
 

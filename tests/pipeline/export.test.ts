@@ -51,8 +51,19 @@ const rel = (a: number, b: number) => Math.abs(a - b) / b;
 
 describe('GPTQ-format export, loaded back as a model', () => {
   it('opt-tiny GPTQ W4 g32 act-order: the checkpoint evaluates to the run (f16 scales)', async () => {
-    const { run, back, dir, report } = await roundTrip(MODELS.optTiny, [{ method: 'gptq', wbits: 4, groupsize: 32, actOrder: true }], 'gptq');
+    const { run, back, dir, report, cache } = await roundTrip(MODELS.optTiny, [{ method: 'gptq', wbits: 4, groupsize: 32, actOrder: true }], 'gptq');
     expect(rel(back.ppl.tinystories, run.ppl.tinystories)).toBeLessThanOrEqual(1e-4);
+    expect(back.checkpoint).toEqual({ format: 'gptq', bits: 4, groupSize: 32, descAct: true, sym: false });
+    // Inspect: the run's layer and the checkpoint's packed layer show the same codes, zero points and scales
+    const ran = await weightView(folderSource(MODELS.optTiny), cache, run.quant!.blockKey, 1, 'down');
+    const packed = await weightView(folderSource(dir), memoryCache(), undefined, 1, 'down');
+    expect(packed.fromCheckpoint).toBe(true);
+    expect(packed.grid!.codes).toEqual(ran.grid!.codes);
+    expect(packed.grid!.codes.reduce((a, b) => a + b)).toBe(128 * 512);
+    expect(packed.grid!.zeros).toEqual(ran.grid!.zeros);
+    expect(packed.grid!.scales).toEqual(ran.grid!.scales);
+    expect(packed.grid).toMatchObject({ bits: 4, groups: 16, actOrder: true });
+    expect(packed.histogram.quant).toEqual(packed.histogram.fp);
     const q = JSON.parse(readFileSync(join(dir, 'quantize_config.json'), 'utf8'));
     expect(q).toMatchObject({ bits: 4, group_size: 32, desc_act: true, sym: false, quant_method: 'gptq', checkpoint_format: 'gptq' });
     expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).quantization_config).toEqual(q);
