@@ -12,7 +12,7 @@ import { folderReader, localFileReader, urlReader } from '../eval/datasets.node.
 import { hubSource, parseHubId, urlSource, HUB_URL, type ModelSource } from '../model/source.ts';
 import { folderSource } from '../model/source.node.ts';
 import { runExperiment } from '../pipeline/experiment.ts';
-import { exportRefusal, exportRun } from '../pipeline/export.ts';
+import { exportRun, recipeRefusal } from '../pipeline/export.ts';
 import { BUNDLE_FILE, importBundle } from '../pipeline/bundle.ts';
 import { memoryCache } from '../pipeline/cache.ts';
 import { loadModel } from '../model/load.ts';
@@ -159,7 +159,7 @@ export async function main(argv: string[]): Promise<number> {
   const source = resolveSource(opts);
   if (opts.save) {
     // refused before the run, not after it
-    const refusal = exportRefusal(opts.saveFormat, { config: { recipe: opts.recipe }, quant: { blockKey: '-' } } as EvalResult, (await loadModel(source)).config);
+    const refusal = recipeRefusal(opts.saveFormat, opts.recipe, (await loadModel(source)).config);
     if (refusal) throw new OptionsError(`--save_format ${opts.saveFormat}: ${refusal}`);
   }
   // the finished blocks export reads

@@ -42,7 +42,7 @@ export function parseGptqConfig(q: Json, where: string): GptqFormat {
 }
 
 /** The shapes of one layer's packed tensors ([N, K] = [out, in]). */
-export function gptqShapes(f: GptqFormat, N: number, K: number): { qweight: number[]; qzeros: number[]; scales: number[]; gIdx: number[]; groups: number } {
+export function gptqShapes(f: { bits: number; groupSize: number }, N: number, K: number): { qweight: number[]; qzeros: number[]; scales: number[]; gIdx: number[]; groups: number } {
   const groups = f.groupSize > 0 ? Math.ceil(K / f.groupSize) : 1;
   return { qweight: [packedWords(K, f.bits), N], qzeros: [groups, packedWords(N, f.bits)], scales: [groups, N], gIdx: [K], groups };
 }

@@ -48,11 +48,16 @@ export interface ExportReport {
 /** The files a tokenizer may come in; the ones the source has are copied. */
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'tokenizer.model', 'generation_config.json'];
 
-/** Why a run cannot be written in a format (null: it can): checked before a file is opened. */
+/** Why a finished run cannot be written in a format (null: it can): checked before a file is opened. */
 export function exportRefusal(format: SaveFormat, result: EvalResult, cfg?: ModelConfig): string | null {
   const r = result.config.recipe;
+  if (r && r.steps.length && !result.quant?.blockKey) return 'this run kept no quantized blocks (run it with a cache: the page always has one; the command line keeps them when --save is given)';
+  return recipeRefusal(format, r, cfg);
+}
+
+/** Why a recipe's run could not be written in a format, known before it runs (the CLI's --save checks this first). */
+export function recipeRefusal(format: SaveFormat, r: QuantRecipe | undefined, cfg?: ModelConfig): string | null {
   if (!r || r.steps.length === 0) return 'a full-precision run has nothing quantized to export; the model itself is the checkpoint';
-  if (!result.quant?.blockKey) return 'this run kept no quantized blocks (run it with a cache: the page always has one; the command line keeps them when --save is given)';
   if (format === 'bundle') return null;
   const { transform, weight } = resolveSteps(r);
   if (format === 'fake') {
@@ -181,7 +186,7 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
         const base = `${a.layerPrefix(i)}.${a.linears[role]}`;
         const lname = linearName(cfg.family, role);
         const [N, K] = linearShapes(cfg)[role]!;
-        const s = gptqShapes({ bits: bits as 4, groupSize: o.groupsize, descAct: false, sym: o.sym }, N, K);
+        const s = gptqShapes({ bits, groupSize: o.groupsize }, N, K);
         // the grid's tensors in the checkpoint's layout ([groups, N]); a grouped layer's g_idx may come from act-order
         const packed = async () => {
           const c = await linearsOf(i);

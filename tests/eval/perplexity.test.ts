@@ -1,4 +1,5 @@
-// Known figures (shared/README.md): stories260K in FP32, 512-token windows, BOS once at the start.
+// Known figures (shared/README.md): stories260K in FP32, 512-token windows, BOS once at the start. tinystories-file's
+// 4.0677 is checked here through the command line; tinystories' 5.8344 (all 81 windows) in the page (e2e/page.test.ts).
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { readFile } from 'node:fs/promises';
@@ -27,12 +28,6 @@ describe('perplexity protocol', () => {
     expect(s.value).toBeCloseTo(1e8 + 10, 6);
   });
 
-  it('stories260K tinystories (all 81 windows) within 0.5% of 5.8344, from the command line', async () => {
-    const r = await cli([MODELS.stories260K, '--eval_ppl', 'tinystories', '--seqlen', '512']);
-    expect(r.windows.tinystories).toBe(81);
-    expect(Math.abs(r.ppl.tinystories / 5.8344 - 1)).toBeLessThan(TOL.ppl);
-  });
-
   it('stories260K tinystories-file (first 40 windows) within 0.5% of 4.0677, from the command line', async () => {
     const r = await cli([MODELS.stories260K, '--eval_ppl', 'tinystories-file', '--seqlen', '512', '--eval_windows', '40']);
     expect(r.windows['tinystories-file']).toBe(40);
@@ -40,11 +35,11 @@ describe('perplexity protocol', () => {
   });
 
   it('opt-tiny (F16) on wikitext2, ptb, c4 and tinystories agrees with the TypeScript reference forward', async () => {
-    const args = [MODELS.optTiny, '--eval_ppl', 'wikitext2,ptb,c4,tinystories', '--seqlen', '512', '--eval_windows', '3'];
+    const args = [MODELS.optTiny, '--eval_ppl', 'wikitext2,ptb,c4,tinystories', '--seqlen', '512', '--eval_windows', '1'];
     const gpu = await cli(args);
     const cpu = await cli([...args, '--backend', 'reference']);
     for (const ds of ['wikitext2', 'ptb', 'c4', 'tinystories']) {
-      expect(gpu.windows[ds], ds).toBe(3);
+      expect(gpu.windows[ds], ds).toBe(1);
       expect(Number.isFinite(gpu.ppl[ds]), ds).toBe(true);
       expect(Math.abs(gpu.ppl[ds] / cpu.ppl[ds] - 1), ds).toBeLessThan(TOL.ppl);
     }

@@ -10,7 +10,7 @@ import { folderSource } from '../../src/model/source.node.ts';
 import { folderSink } from '../../src/model/sink.node.ts';
 import { folderReader } from '../../src/eval/datasets.node.ts';
 import { runExperiment } from '../../src/pipeline/experiment.ts';
-import { exportRun, type SaveFormat } from '../../src/pipeline/export.ts';
+import { exportRun, recipeRefusal, type SaveFormat } from '../../src/pipeline/export.ts';
 import { importBundle } from '../../src/pipeline/bundle.ts';
 import { memoryCache } from '../../src/pipeline/cache.ts';
 import { weightView } from '../../src/pipeline/inspect.ts';
@@ -49,6 +49,10 @@ async function roundTrip(model: string, steps: ({ method: string } & Record<stri
 
 const rel = (a: number, b: number) => Math.abs(a - b) / b;
 
+/** opt-tiny RTN W3 per row exported as a GPTQ checkpoint: shared by the round trip, the bundle and the tampering tests */
+let rtnW3: ReturnType<typeof roundTrip> | null = null;
+const optTinyRtnW3 = () => (rtnW3 ??= roundTrip(MODELS.optTiny, [{ method: 'rtn', wbits: 3, groupsize: -1 }], 'gptq'));
+
 describe('GPTQ-format export, loaded back as a model', () => {
   it('opt-tiny GPTQ W4 g32 act-order: the checkpoint evaluates to the run (f16 scales)', async () => {
     const { run, back, dir, report, cache } = await roundTrip(MODELS.optTiny, [{ method: 'gptq', wbits: 4, groupsize: 32, actOrder: true }], 'gptq');
@@ -84,15 +88,17 @@ describe('GPTQ-format export, loaded back as a model', () => {
   });
 
   it('opt-tiny RTN W3 per row: 3-bit codes straddling words load back to the run', async () => {
-    const { run, back } = await roundTrip(MODELS.optTiny, [{ method: 'rtn', wbits: 3, groupsize: -1 }], 'gptq');
+    const { run, back } = await optTinyRtnW3();
     expect(rel(back.ppl.tinystories, run.ppl.tinystories)).toBeLessThanOrEqual(1e-4);
   });
 
-  it("stories260K's FFN width (172) cannot be packed: a specific refusal, before any file", async () => {
-    const cache = memoryCache();
-    const run = await runExperiment({ ...EVAL, windows: 1, skipBefore: true, recipe: makeRecipe({ ...CALIB, nsamples: 2, steps: [{ method: 'rtn', wbits: 3 }] }) }, { source: folderSource(MODELS.stories260K), readText: folderReader(), gpu: await sharedGpu(), cache });
-    const dir = tmp();
-    await expect(exportRun('gptq', run, { source: folderSource(MODELS.stories260K), cache, sink: await folderSink(dir) })).rejects.toThrow(/gate_proj has 172 outputs: 3-bit zero points pack along the outputs in whole 32-bit words, so the output width must be a multiple of 32/);
+  it("stories260K's FFN width (172) cannot be packed: a specific refusal, before the run", async () => {
+    const { config } = await loadModel(folderSource(MODELS.stories260K));
+    expect(recipeRefusal('gptq', makeRecipe({ steps: [{ method: 'rtn', wbits: 3 }] }), config)).toBe('gate_proj has 172 outputs: 3-bit zero points pack along the outputs in whole 32-bit words, so the output width must be a multiple of 32');
+    expect(recipeRefusal('gptq', makeRecipe({ steps: [{ method: 'rtn', wbits: 8 }] }), config)).toBeNull();
+    expect(recipeRefusal('gptq', makeRecipe({ steps: [{ method: 'rtn', wbits: 5 }] }), config)).toBe('the gptq format packs 2, 3, 4, 8 bits, not 5');
+    expect(recipeRefusal('gptq', makeRecipe({ steps: [{ method: 'claq', wbits: 3 }] }), config)).toMatch(/CLAQ does not quantize on one \(use --save_format fake\)/);
+    expect(recipeRefusal('fake', makeRecipe({ steps: [{ method: 'duquant' }, { method: 'rtn', wbits: 4 }] }), config)).toMatch(/DuQuant's online rotations cannot be written as a plain checkpoint/);
   });
 });
 
@@ -130,10 +136,8 @@ describe('fake-quantized F16 export', () => {
 
 describe('bundle', () => {
   it('restores the result and the weight views without recomputing', async () => {
-    const gpu = await sharedGpu();
-    const cache = memoryCache();
+    const { run, cache } = await optTinyRtnW3();
     const source = folderSource(MODELS.optTiny);
-    const run = await runExperiment({ ...EVAL, windows: 1, recipe: makeRecipe({ ...CALIB, nsamples: 2, steps: [{ method: 'gptq', wbits: 3 }] }) }, { source, readText: folderReader(), gpu, cache });
     const dir = tmp();
     await exportRun('bundle', run, { source, cache, sink: await folderSink(dir) });
     const fresh = memoryCache();
@@ -148,16 +152,8 @@ describe('bundle', () => {
 });
 
 describe('bad GPTQ checkpoints', () => {
-  /** a small valid GPTQ export of opt-tiny's first block, to tamper with */
-  let base: string | null = null;
-  const exported = async () => {
-    if (base) return base;
-    const cache = memoryCache();
-    const run = await runExperiment({ ...EVAL, windows: 1, skipBefore: true, recipe: makeRecipe({ ...CALIB, nsamples: 2, hiddenLayerNum: 1, steps: [{ method: 'rtn', wbits: 4, groupsize: 32 }] }) }, { source: folderSource(MODELS.optTiny), readText: folderReader(), gpu: await sharedGpu(), cache });
-    base = tmp();
-    await exportRun('gptq', run, { source: folderSource(MODELS.optTiny), cache, sink: await folderSink(base) });
-    return base;
-  };
+  /** a valid GPTQ export of opt-tiny (RTN W3 per row), to tamper with */
+  const exported = async () => (await optTinyRtnW3()).dir;
   /** a copy of the export with config.json's quantization_config edited, or the tensors rewritten */
   const tampered = async (edit: { quant?: Record<string, unknown>; tensors?: (plans: TensorPlan[]) => TensorPlan[] }) => {
     const src = await exported();
@@ -183,7 +179,7 @@ describe('bad GPTQ checkpoints', () => {
 
   it('a wrong qweight shape', async () => {
     const s = await tampered({ tensors: (p) => p.map((t) => (t.name === `${q0}.qweight` ? { ...t, shape: [8, 256], data: async () => new Uint32Array(8 * 256) } : t)) });
-    await expect(loadAndCheck(s)).rejects.toThrow(`GPTQ tensor "${q0}.qweight" has shape [8,256]; bits 4, group_size 32 imply [16,128]`);
+    await expect(loadAndCheck(s)).rejects.toThrow(`GPTQ tensor "${q0}.qweight" has shape [8,256]; bits 3, group_size -1 imply [12,128]`);
   });
   it('an unknown checkpoint_format, and gptq_v2 by name', async () => {
     await expect(loadAndCheck(await tampered({ quant: { checkpoint_format: 'exl3' } }))).rejects.toThrow('config.json quantization_config: checkpoint_format "exl3" is not supported; the lab reads checkpoint_format "gptq" (v1)');
