@@ -42,11 +42,10 @@ function decode(v: unknown): unknown {
 }
 
 /** A block's reports as the bundle keeps them (its weights go to the safetensors file). */
-type BlockReports = Omit<CachedBlock, 'host'>;
+export type BlockReports = Omit<CachedBlock, 'host'>;
 
-export function bundleJson(result: EvalResult, blocks: CachedBlock[]): string {
+export function bundleJson(result: EvalResult, reports: BlockReports[]): string {
   const { warnings: _w, cached: _c, ...kept } = result;
-  const reports: BlockReports[] = blocks.map(({ host: _h, ...rest }) => rest);
   return JSON.stringify(encode({ format: 'quantlab-bundle', version: VERSION, result: kept, blocks: reports }));
 }
 

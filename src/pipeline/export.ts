@@ -120,30 +120,36 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
   const progress = (file: string) => (done: number, total: number) => ctx.onProgress?.({ file, done, total });
 
   if (format === 'bundle') {
-    const blocks: CachedBlock[] = [];
-    for (let i = 0; i < cfg.layers; i++) blocks.push(await block(i));
+    // the weights a block at a time (read from the cache when the writer reaches them), then every block's reports
     const roles = linearRoles(cfg.family);
-    const format16 = result.config.weights === 'f16' || result.config.weights === 'bf16';
-    const plans: TensorPlan[] = blocks.flatMap((b, i) =>
-      roles.map((role) => {
-        const l = b.host.linears[role]!;
-        return format16
-          ? { name: `blocks.${i}.${role}`, dtype: 'F16' as const, shape: l.shape, data: async () => toHalfBits(l.W, 'f16') }
-          : { name: `blocks.${i}.${role}`, dtype: 'F32' as const, shape: l.shape, data: async () => l.W };
-      }),
-    );
+    const dtype = result.config.weights === 'f16' || result.config.weights === 'bf16' ? 'F16' : 'F32';
+    const shapes = linearShapes(cfg);
+    let current: { layer: number; block: CachedBlock } | null = null;
+    const linear = async (i: number, role: LinearRole) => {
+      if (current?.layer !== i) current = { layer: i, block: await block(i) };
+      const W = current.block.host.linears[role]!.W;
+      return dtype === 'F16' ? toHalfBits(W, 'f16') : W;
+    };
+    const plans: TensorPlan[] = Array.from({ length: cfg.layers }, (_, i) => roles.map((role) => ({ name: `blocks.${i}.${role}`, dtype, shape: shapes[role]!, data: () => linear(i, role) }) as TensorPlan)).flat();
     await written(BUNDLE_WEIGHTS, await writeSafetensors(await ctx.sink.file(BUNDLE_WEIGHTS), plans, { format: 'quantlab-bundle' }, progress(BUNDLE_WEIGHTS)));
-    const json = bundleJson(result, blocks);
+    const reports: Omit<CachedBlock, 'host'>[] = [];
+    for (let i = 0; i < cfg.layers; i++) {
+      const { host: _host, ...rest } = await block(i);
+      reports.push(rest);
+    }
+    const json = bundleJson(result, reports);
     await writeFile(ctx.sink, BUNDLE_FILE, json);
-    await written(BUNDLE_FILE, json.length);
+    await written(BUNDLE_FILE, new TextEncoder().encode(json).length);
     return report;
   }
 
   const ckpt = model.checkpoint;
   const a = ARCHITECTURES[cfg.family];
   const roles = linearRoles(cfg.family);
+  // the checkpoint's linear weights are replaced (a GPTQ checkpoint quantized again: its packed tensors too)
   const quantized = new Set<string>();
-  for (let i = 0; i < cfg.layers; i++) for (const role of roles) quantized.add(`${a.layerPrefix(i)}.${a.linears[role]}.weight`);
+  for (let i = 0; i < cfg.layers; i++)
+    for (const role of roles) for (const t of ['weight', 'qweight', 'qzeros', 'scales', 'g_idx']) quantized.add(`${a.layerPrefix(i)}.${a.linears[role]}.${t}`);
   // blocks past --hidden_layer_num are not part of the run's model
   const kept = (n: string) => {
     const m = /\.layers\.(\d+)\./.exec(n);
@@ -153,6 +159,7 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
   for (const n of ckpt.names()) if (kept(n) && !quantized.has(n)) plans.push(format === 'gptq' ? asF16(ckpt, n) : asStored(ckpt, n));
   const { transform, weight } = resolveSteps(r);
   let quantConfig: Record<string, unknown> | undefined;
+  let afterWrite: (() => void) | undefined;
   const metadata: Record<string, string> = { format: 'pt' };
 
   // one block's quantized linears, read once for all the tensors made from them
@@ -232,15 +239,15 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
       model_name_or_path: null,
     };
     if (!r.scales16) report.notes.push('scales rounded to f16 on export: the run evaluated f32 scales (--f16_scales evaluates exactly what this checkpoint loads as)');
-    const file = 'model.safetensors';
-    await written(file, await writeSafetensors(await ctx.sink.file(file), plans, metadata, progress(file)));
-    if (zeroZeros) report.notes.push(`${zeroZeros} groups have zero point 0, which GPTQ v1 stores as −1 and loaders read back as ${2 ** bits} (gptq_v2 fixed this)`);
-    await writeConfigs(ctx, cfg, quantConfig, written);
-    return report;
+    // counted as the zero points are packed, said once they are
+    afterWrite = () => {
+      if (zeroZeros) report.notes.push(`${zeroZeros} groups have zero point 0, which GPTQ v1 stores as −1 and loaders read back as ${2 ** bits} (gptq_v2 fixed this)`);
+    };
   }
   const file = 'model.safetensors';
   await written(file, await writeSafetensors(await ctx.sink.file(file), plans, metadata, progress(file)));
-  await writeConfigs(ctx, cfg, undefined, written);
+  afterWrite?.();
+  await writeConfigs(ctx, cfg, quantConfig, written);
   return report;
 }
 

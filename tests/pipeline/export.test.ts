@@ -102,6 +102,18 @@ describe('GPTQ-format export, loaded back as a model', () => {
   });
 });
 
+describe('a GPTQ checkpoint quantized again', () => {
+  it('exports like any model: its packed tensors are replaced, not copied', async () => {
+    const { dir } = await optTinyRtnW3();
+    const { run, back, dir: again } = await roundTrip(dir, [{ method: 'rtn', wbits: 8, groupsize: 64 }], 'gptq');
+    expect(rel(back.ppl.tinystories, run.ppl.tinystories)).toBeLessThanOrEqual(1e-4);
+    const q = JSON.parse(readFileSync(join(again, 'config.json'), 'utf8')).quantization_config;
+    expect(q).toMatchObject({ bits: 8, group_size: 64 });
+    const ckpt = await Checkpoint.open((f) => folderSource(again).open(f));
+    expect(ckpt.info('model.decoder.layers.0.fc1.qweight')!.shape).toEqual([(128 * 8) / 32, 512]);
+  });
+});
+
 describe('fake-quantized F16 export', () => {
   it('stories260K RTN W3 and GPTQ W4 per row reload with the run\'s perplexity (an F32 checkpoint stays F32; in f16 storage, F16)', async () => {
     for (const [steps, weights] of [[[{ method: 'rtn', wbits: 3 }], 'auto'], [[{ method: 'gptq', wbits: 4 }], 'f16']] as const) {
