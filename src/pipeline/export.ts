@@ -86,6 +86,7 @@ function linearShapes(cfg: ModelConfig): Partial<Record<LinearRole, [number, num
 /** A checkpoint tensor as F16 (what the GPTQ format stores outside the quantized layers). */
 function asF16(ckpt: Checkpoint, name: string): TensorPlan {
   const info = ckpt.info(name)!;
+  if (info.dtype === 'F16') return asStored(ckpt, name);
   return { name, dtype: 'F16', shape: info.shape, data: async () => toHalfBits(await ckpt.readF32(name), 'f16') };
 }
 
