@@ -2,6 +2,7 @@
 // 3-bit codes 10 and 21 of every 32 straddling words of every 32, zero points stored minus one.
 import { describe, expect, it } from 'vitest';
 import { dequantizeGptq, packQweight, packQzeros, unpackQweight, unpackQzeros, zeroPointsV1CannotStore } from '../../src/model/gptqPacking.ts';
+import { parseGptqConfig } from '../../src/model/gptqCheckpoint.ts';
 
 /** codes [N, K] with column n's codes given (N = 1 unless more are passed) */
 const layer = (...cols: number[][]) => {
@@ -63,5 +64,23 @@ describe('GPTQ v1 packing', () => {
     expect(unpackQzeros(qzeros, G, N, bits)).toEqual(zeros);
     const W = dequantizeGptq({ qweight, qzeros, scales, gIdx }, N, K, bits);
     for (const [n, k] of [[0, 0], [5, 17], [63, 95]]) expect(W[n * K + k]).toBe(Math.fround(scales[gIdx[k] * N + n] * (codes[n * K + k] - zeros[gIdx[k] * N + n])));
+  });
+});
+
+describe('GPTQ settings (quantization_config / quantize_config.json)', () => {
+  const where = 'config.json quantization_config';
+  it('reads what the loaders read', () => {
+    expect(parseGptqConfig({ bits: 4, group_size: 128, desc_act: false, sym: true, quant_method: 'gptq', checkpoint_format: 'gptq' }, where)).toEqual({ bits: 4, groupSize: 128, descAct: false, sym: true });
+    // older AutoGPTQ files: no quant_method, no checkpoint_format, group_size −1
+    expect(parseGptqConfig({ bits: 3, group_size: -1, desc_act: true, sym: false }, where)).toEqual({ bits: 3, groupSize: -1, descAct: true, sym: false });
+  });
+  it.each([
+    [{ bits: 4, checkpoint_format: 'marlin' }, 'checkpoint_format "marlin" is not supported (marlin repacks the codes in the Marlin kernel\'s tiles)'],
+    [{ bits: 4, pack_dtype: 'int16' }, 'pack_dtype "int16" is not supported; the lab reads codes packed in int32'],
+    [{ bits: 4, quant_method: 'awq' }, 'quant_method "awq" is not supported; the lab reads GPTQ checkpoints'],
+    [{ bits: 6 }, 'bits 6 is not supported; GPTQ checkpoints pack 2, 3, 4, 8 bits'],
+    [{ bits: 4, group_size: 0 }, 'group_size 0 must be a positive integer or −1'],
+  ])('refuses %j by name', (q, msg) => {
+    expect(() => parseGptqConfig(q, where)).toThrow(msg);
   });
 });
