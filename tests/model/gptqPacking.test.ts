@@ -1,5 +1,6 @@
 // The GPTQ v1 packing against examples packed by hand from AutoGPTQ's pack loop (qlinear_cuda_old.py): LSB first,
-// 3-bit codes 10 and 21 of every 32 straddling words of every 32, zero points stored minus one.
+// 3-bit codes 10 and 21 of every 32 straddling words, zero points stored minus one; and the settings the loaders
+// read, with what the lab refuses by name.
 import { describe, expect, it } from 'vitest';
 import { dequantizeGptq, packQweight, packQzeros, unpackQweight, unpackQzeros, zeroPointsV1CannotStore } from '../../src/model/gptqPacking.ts';
 import { parseGptqConfig } from '../../src/model/gptqCheckpoint.ts';
