@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Gpu } from '../src/gpu/gpu.ts';
+import { arg, runAlone } from './section.ts';
 import { gpuBackend } from '../src/gpu/backend.ts';
 import { fromHalfBits, toHalfBits } from '../src/gpu/half.ts';
 import { dequantizeGptq, packQweight, packQzeros } from '../src/model/gptqPacking.ts';
@@ -23,10 +24,6 @@ import { makeRecipe } from '../src/quant/recipe.ts';
 import { loadModel } from '../src/model/load.ts';
 import { WeightStore } from '../src/model/weights.ts';
 
-const arg = (name: string, d?: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : d;
-};
 const MB = (b: number) => b / 1e6;
 
 /** A random packed layer [N, K] at 4 bits, groups of 128, g_idx shuffled as act-order leaves it. */
@@ -123,12 +120,4 @@ export async function exportImport(gpu: Gpu, results: Record<string, unknown>): 
   }
 }
 
-if (process.argv[1]?.endsWith('exportImport.ts')) {
-  const gpu = await Gpu.create();
-  console.log(`adapter: ${gpu.info.description}${gpu.info.software ? ' (software)' : ''}`);
-  const results: Record<string, unknown> = {};
-  await exportImport(gpu, results);
-  const json = arg('json');
-  if (json) (await import('node:fs')).writeFileSync(json, JSON.stringify(results, null, 2));
-  gpu.destroy();
-}
+await runAlone('exportImport.ts', exportImport);

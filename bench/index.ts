@@ -27,6 +27,7 @@ import { Gpu } from '../src/gpu/gpu.ts';
 import { nodeGpuInstance } from '../src/gpu/node.ts';
 import { realWidths } from './realWidths.ts';
 import { exportImport } from './exportImport.ts';
+import { arg } from './section.ts';
 import * as ops from '../src/gpu/ops.ts';
 import { gpuBackend, referenceBackend, type Backend } from '../src/gpu/backend.ts';
 import { Decoder } from '../src/model/forward.ts';
@@ -39,10 +40,6 @@ import { tokenizeEval, windowsOf } from '../src/eval/perplexity.ts';
 import { aggregate, scoreItems, type PackingOptions } from '../src/eval/zeroShot.ts';
 import { loadTask, ZERO_SHOT_TASKS } from '../src/eval/zeroShotTasks.ts';
 
-const arg = (name: string, d?: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : d;
-};
 const ITERS = Number(arg('iters', '5'));
 const MODELS = fileURLToPath(new URL('../../shared/models/', import.meta.url));
 

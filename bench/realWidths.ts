@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Gpu } from '../src/gpu/gpu.ts';
+import { arg, runAlone } from './section.ts';
 import * as ops from '../src/gpu/ops.ts';
 import { gpuBackend } from '../src/gpu/backend.ts';
 import { toHalfBits, type Half } from '../src/gpu/half.ts';
@@ -27,10 +28,6 @@ import { folderSource } from '../src/model/source.node.ts';
 import { folderReader } from '../src/eval/datasets.node.ts';
 import { weightReport } from '../src/pipeline/types.ts';
 
-const arg = (name: string, d?: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : d;
-};
 const MiB = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
 function randn(n: number, seed: number): Float32Array {
@@ -166,12 +163,4 @@ export async function realWidths(gpu: Gpu, results: Record<string, unknown>): Pr
   }
 }
 
-if (process.argv[1]?.endsWith('realWidths.ts')) {
-  const gpu = await Gpu.create();
-  console.log(`adapter: ${gpu.info.description}${gpu.info.software ? ' (software)' : ''}`);
-  const results: Record<string, unknown> = {};
-  await realWidths(gpu, results);
-  const json = arg('json');
-  if (json) (await import('node:fs')).writeFileSync(json, JSON.stringify(results, null, 2));
-  gpu.destroy();
-}
+await runAlone('realWidths.ts', realWidths);

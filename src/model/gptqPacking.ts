@@ -7,6 +7,7 @@
 //   scales  f16   [G, N];  g_idx int32 [K] (each input's group, in the act-order permutation when there is one).
 // W[n, k] = scales[g, n] · (q[k, n] − (qzeros[g, n] + 1)) with g = g_idx[k]. The lab keeps W as [N, K] ([out, in]).
 import { LabError } from '../errors.ts';
+import * as ref from '../gpu/reference.ts';
 
 export const GPTQ_BITS = [2, 3, 4, 8] as const;
 
@@ -79,18 +80,10 @@ export function zeroPointsV1CannotStore(zeros: ArrayLike<number>): number {
   return n;
 }
 
-/** The host twin of gptqDequant.wgsl: W [N, K] f32 from a layer's packed tensors (scales widened from f16). */
+/** A layer's weights W [N, K] f32 on the host (scales widened from f16): the gptqDequant kernel's twin, reference.ts. */
 export function dequantizeGptq(l: { qweight: Uint32Array; qzeros: Uint32Array; scales: Float32Array; gIdx: Uint32Array }, N: number, K: number, bits: number): Float32Array {
-  const q = unpackQweight(l.qweight, N, K, bits);
   const G = l.scales.length / N;
-  const z = unpackQzeros(l.qzeros, G, N, bits);
-  const W = new Float32Array(N * K);
-  for (let n = 0; n < N; n++)
-    for (let k = 0; k < K; k++) {
-      const g = l.gIdx[k];
-      W[n * K + k] = Math.fround(l.scales[g * N + n] * (q[n * K + k] - z[g * N + n]));
-    }
-  return W;
+  return ref.gptqDequant(l.qweight, l.qzeros, ref.cpu(l.scales, [G, N]), l.gIdx, bits, N, K, G).data;
 }
 
 /** A group index out of range, or a g_idx of the wrong length: a specific error, not garbage weights. */

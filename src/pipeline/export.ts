@@ -96,11 +96,13 @@ function asStored(ckpt: Checkpoint, name: string): TensorPlan {
   return { name, dtype: info.dtype, shape: info.shape, data: async () => new Uint8Array((await ckpt.readRaw(name)).bytes) };
 }
 
-/** Quantized weights in the run's storage format: the fake checkpoint holds exactly the weights the run evaluated. */
-function inStorage(W: Float32Array, storage: string | undefined): { dtype: 'F32' | 'F16' | 'BF16'; data: ArrayBufferView } {
-  if (storage === 'bf16') return { dtype: 'BF16', data: toHalfBits(W, 'bf16') };
-  if (storage === 'f32') return { dtype: 'F32', data: W };
-  return { dtype: 'F16', data: toHalfBits(W, 'f16') };
+/** The dtype of the run's weight storage: the fake checkpoint and the bundle hold exactly the weights the run evaluated. */
+function storageDtype(storage: string | undefined): 'F32' | 'F16' | 'BF16' {
+  return storage === 'bf16' ? 'BF16' : storage === 'f32' ? 'F32' : 'F16';
+}
+
+function inStorage(W: Float32Array, dtype: 'F32' | 'F16' | 'BF16'): ArrayBufferView {
+  return dtype === 'F32' ? W : toHalfBits(W, dtype === 'BF16' ? 'bf16' : 'f16');
 }
 
 /** Exports a finished run (its result and the blocks it cached) in a format. */
@@ -123,13 +125,12 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
   if (format === 'bundle') {
     // the weights a block at a time (read from the cache when the writer reaches them), then every block's reports
     const roles = linearRoles(cfg.family);
-    const dtype = result.config.weights === 'f16' || result.config.weights === 'bf16' ? 'F16' : 'F32';
+    const dtype = storageDtype(result.config.weights);
     const shapes = linearShapes(cfg);
     let current: { layer: number; block: CachedBlock } | null = null;
     const linear = async (i: number, role: LinearRole) => {
       if (current?.layer !== i) current = { layer: i, block: await block(i) };
-      const W = current.block.host.linears[role]!.W;
-      return dtype === 'F16' ? toHalfBits(W, 'f16') : W;
+      return inStorage(current.block.host.linears[role]!.W, dtype);
     };
     const plans: TensorPlan[] = Array.from({ length: cfg.layers }, (_, i) => roles.map((role) => ({ name: `blocks.${i}.${role}`, dtype, shape: shapes[role]!, data: () => linear(i, role) }) as TensorPlan)).flat();
     await written(BUNDLE_WEIGHTS, await writeSafetensors(await ctx.sink.file(BUNDLE_WEIGHTS), plans, { format: 'quantlab-bundle' }, progress(BUNDLE_WEIGHTS)));
@@ -178,8 +179,8 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
     for (let i = 0; i < cfg.layers; i++)
       for (const role of roles) {
         const name = `${a.layerPrefix(i)}.${a.linears[role]}.weight`;
-        const { dtype } = inStorage(new Float32Array(0), result.config.weights);
-        plans.push({ name, dtype, shape: ckpt.info(name)?.shape ?? linearShapes(cfg)[role]!, data: async () => inStorage((await linearsOf(i)).linears[role]!.W, result.config.weights).data });
+        const dtype = storageDtype(result.config.weights);
+        plans.push({ name, dtype, shape: ckpt.info(name)?.shape ?? linearShapes(cfg)[role]!, data: async () => inStorage((await linearsOf(i)).linears[role]!.W, dtype) });
       }
     const leftOut: string[] = [];
     if (r.steps.length && result.config.abits < 16) leftOut.push(`activation quantization (A${result.config.abits}${transform ? `, ${transform.method.title}'s quantizers` : ''}): the checkpoint evaluates W${result.config.wbits}A16`);
