@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
+import type { Download, Page } from 'playwright-core';
 import { SHOTS, openLab, runAndRead, setDatasets, startLab, type Lab } from './browser.ts';
 
 let lab: Lab;
@@ -144,17 +144,17 @@ describe('export and import in the page (headless Chromium, WebGPU on SwiftShade
     await page.evaluate(() => void ((window as unknown as { showDirectoryPicker?: unknown }).showDirectoryPicker = undefined));
     await page.selectOption('[data-testid=export-format]', 'fake');
     expect(await page.locator('[data-testid=export]').innerText()).toBe('Export (downloads)');
+    // a listener, not a waitForEvent loop: a download that starts while an earlier one is still being read is not lost
     const downloads: Record<string, Buffer> = {};
-    const collect = (async () => {
-      while (Object.keys(downloads).length < 4) {
-        const d = await page.waitForEvent('download', { timeout: 60_000 });
-        downloads[d.suggestedFilename()] = Buffer.concat(await (await d.createReadStream()).toArray());
-      }
-    })();
+    const reading: Promise<void>[] = [];
+    const onDownload = (d: Download) => void reading.push((async () => void (downloads[d.suggestedFilename()] = Buffer.concat(await (await d.createReadStream()).toArray())))());
+    page.on('download', onDownload);
     await page.click('[data-testid=export]');
     await page.waitForFunction(() => document.querySelector('[data-testid=export-report]')?.textContent?.includes('Exported as fake ') || document.querySelector('[data-testid=export-error]'), null, { timeout: 60_000 });
     if (await page.locator('[data-testid=export-error]').count()) throw new Error(await page.locator('[data-testid=export-error]').innerText());
-    await collect;
+    await expect.poll(() => reading.length, { timeout: 60_000 }).toBe(4);
+    await Promise.all(reading);
+    page.off('download', onDownload);
     expect(Object.keys(downloads).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
     const fakeDir = mkdtempSync(join(tmpdir(), 'quantlab-e2e-fake-'));
     dirs.push(fakeDir);
