@@ -74,3 +74,17 @@ export async function runAndRead(page: Page, dataset: string, timeout = 540_000)
   if (await page.locator('[data-testid=error]').count()) throw new Error(await page.locator('[data-testid=error]').innerText());
   return Number(await page.locator(`[data-testid=ppl-${dataset}]`).getAttribute('data-value'));
 }
+
+/** Starts recording every distinct text a selector shows, in order (a MutationObserver in the page); the returned
+ *  function reads what was seen so far. */
+export async function recordTexts(page: Page, selector: string): Promise<() => Promise<string[]>> {
+  const key = `recorded:${selector}`;
+  await page.evaluate(([key, selector]) => {
+    const seen: string[] = ((window as unknown as Record<string, string[]>)[key] = []);
+    new MutationObserver(() => {
+      const t = document.querySelector(selector)?.textContent;
+      if (t && seen.at(-1) !== t) seen.push(t);
+    }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+  }, [key, selector] as const);
+  return () => page.evaluate((key) => (window as unknown as Record<string, string[]>)[key], key);
+}

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Download, Page } from 'playwright-core';
-import { SHOTS, openLab, runAndRead, setDatasets, startLab, type Lab } from './browser.ts';
+import { SHOTS, openLab, recordTexts, runAndRead, setDatasets, startLab, type Lab } from './browser.ts';
 
 let lab: Lab;
 const dirs: string[] = [];
@@ -111,15 +111,9 @@ describe('export and import in the page (headless Chromium, WebGPU on SwiftShade
     expect(weightLine).toMatch(/^fc2 \[128 × 512\]: ‖W − Ŵ‖\/‖W‖ = 0\.\d{4}/);
 
     // 1. the GPTQ checkpoint, written by the worker into the picked folder, with progress per file
-    await page.evaluate(() => {
-      const seen: string[] = ((window as unknown as { exportProgress: string[] }).exportProgress = []);
-      new MutationObserver(() => {
-        const t = document.querySelector('[data-testid=export-progress]')?.textContent;
-        if (t && seen.at(-1) !== t) seen.push(t);
-      }).observe(document.body, { subtree: true, childList: true, characterData: true });
-    });
+    const progressSeen = await recordTexts(page, '[data-testid=export-progress]');
     const gptq = await exportTo(page, 'gptq', 'export');
-    const progress = await page.evaluate(() => (window as unknown as { exportProgress: string[] }).exportProgress);
+    const progress = await progressSeen();
     expect(progress.some((t) => /^into "export" · model\.safetensors: tensor \d+ of \d+$/.test(t))).toBe(true);
     await page.locator('[data-testid=export-panel]').screenshot({ path: `${SHOTS}lab-export-gptq.png` });
     expect(Object.keys(gptq.files).sort()).toEqual(['config.json', 'model.safetensors', 'quantize_config.json', 'tokenizer.json', 'tokenizer_config.json']);

@@ -15,7 +15,7 @@ import { folderReader } from '../../src/eval/datasets.node.ts';
 import { decodeShareLink } from '../../src/pipeline/shareLink.ts';
 import { describeSpec } from '../../src/pipeline/experimentSpec.ts';
 import { MODELS, sharedGpu } from '../helpers.ts';
-import { SHOTS, openLab, runAndRead, setDatasets, startLab, type Lab } from './browser.ts';
+import { SHOTS, openLab, recordTexts, runAndRead, setDatasets, startLab, type Lab } from './browser.ts';
 
 let lab: Lab;
 beforeAll(async () => {
@@ -151,15 +151,9 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     const page = await openLab(lab);
     await configure(page, { preset: 'W4A4', nsamples: '2', seqlen: '128', windows: '2' });
     // the stages a run passes through, in order: the load stage never comes back once quantization started
-    await page.evaluate(() => {
-      const seen: string[] = ((window as unknown as { stagesSeen: string[] }).stagesSeen = []);
-      new MutationObserver(() => {
-        const active = document.querySelector('.stage.active .stage-name')?.textContent;
-        if (active && seen.at(-1) !== active) seen.push(active);
-      }).observe(document.body, { subtree: true, childList: true, attributes: true });
-    });
+    const stagesSeen = await recordTexts(page, '.stage.active .stage-name');
     await runAndRead(page, 'tinystories');
-    const stages = await page.evaluate(() => (window as unknown as { stagesSeen: string[] }).stagesSeen);
+    const stages = await stagesSeen();
     expect(stages.filter((s) => s === 'download and load').length).toBeLessThanOrEqual(1);
     expect(stages.indexOf('calibrate and quantize')).toBeGreaterThan(stages.indexOf('download and load'));
     expect(await page.locator('[data-testid=eta]').count()).toBe(0);
