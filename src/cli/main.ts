@@ -12,7 +12,7 @@ import { folderReader, localFileReader, urlReader } from '../eval/datasets.node.
 import { hubSource, parseHubId, urlSource, HUB_URL, type ModelSource } from '../model/source.ts';
 import { folderSource } from '../model/source.node.ts';
 import { runExperiment } from '../pipeline/experiment.ts';
-import { exportRun, recipeRefusal } from '../pipeline/export.ts';
+import { exportRun, possibleFormats, recipeRefusal } from '../pipeline/export.ts';
 import { BUNDLE_FILE, importBundle } from '../pipeline/bundle.ts';
 import { memoryCache } from '../pipeline/cache.ts';
 import { loadModel } from '../model/load.ts';
@@ -77,8 +77,11 @@ function printResult(result: EvalResult): void {
 export function taskTable(result: EvalResult): string {
   const before = result.tasksBefore;
   const cell = (v: number | undefined, se?: number | null) => (v === undefined ? '' : `${v.toFixed(4)}${se != null ? ` ± ${se.toFixed(4)}` : ''}`);
+  // lm-eval's header line, then its columns (n-shot included) with the items scored
+  const label = result.config.recipe ? recipeLabel(result.config.recipe) : 'value';
   const lines = [
-    before ? '| task | items | metric | FP | quantized | Δ | s |\n|---|---|---|---|---|---|---|' : '| task | items | metric | value | s |\n|---|---|---|---|---|',
+    `zero-shot (lm-evaluation-harness protocol), limit: ${result.config.limit ?? 'None'}, num_fewshot: 0`,
+    before ? `| task | n-shot | items | metric | FP | ${label} | Δ | s |\n|---|---|---|---|---|---|---|---|` : '| task | n-shot | items | metric | value | s |\n|---|---|---|---|---|---|',
   ];
   for (const t of Object.values(result.tasks ?? {})) {
     const b = before?.[t.task];
@@ -90,7 +93,7 @@ export function taskTable(result: EvalResult): string {
     for (const [name, v, se, fp, fpSe] of metrics) {
       if (v === undefined) continue;
       const seconds = t.seconds.toFixed(1);
-      lines.push(before ? `| ${t.task} | ${t.items} | ${name} | ${cell(fp, fpSe)} | ${cell(v, se)} | ${fp !== undefined ? (v - fp >= 0 ? '+' : '') + (v - fp).toFixed(4) : ''} | ${seconds} |` : `| ${t.task} | ${t.items} | ${name} | ${cell(v, se)} | ${seconds} |`);
+      lines.push(before ? `| ${t.task} | 0 | ${t.items} | ${name} | ${cell(fp, fpSe)} | ${cell(v, se)} | ${fp !== undefined ? (v - fp >= 0 ? '+' : '') + (v - fp).toFixed(4) : ''} | ${seconds} |` : `| ${t.task} | 0 | ${t.items} | ${name} | ${cell(v, se)} | ${seconds} |`);
     }
   }
   if (result.config.limit) lines.push(`(first ${result.config.limit} items of each task: --limit ${result.config.limit})`);
@@ -159,8 +162,12 @@ export async function main(argv: string[]): Promise<number> {
   const source = resolveSource(opts);
   if (opts.save) {
     // refused before the run, not after it
-    const refusal = recipeRefusal(opts.saveFormat, opts.recipe, (await loadModel(source)).config);
-    if (refusal) throw new OptionsError(`--save_format ${opts.saveFormat}: ${refusal}`);
+    const cfg = (await loadModel(source)).config;
+    const refusal = recipeRefusal(opts.saveFormat, opts.recipe, cfg);
+    if (refusal) {
+      const other = possibleFormats(opts.recipe, cfg).map((f) => `--save_format ${f}`);
+      throw new OptionsError(`--save_format ${opts.saveFormat}: ${refusal}${other.length ? ` (this run can be saved with ${other.join(' or ')})` : ''}`);
+    }
   }
   // the finished blocks export reads
   const cache = opts.save ? memoryCache() : undefined;

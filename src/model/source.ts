@@ -58,6 +58,10 @@ export async function readJson(source: ModelSource, file: string, required = tru
     if (required) throw new MissingFileError(`${source.id}: ${file} not found`);
     return null;
   }
+  // a web server that answers every path with its app (or an error page) sends HTML: say so, not "unexpected '<'"
+  if (/^\s*<(!doctype html|html|head|body)\b/i.test(text)) {
+    throw new MissingFileError(`${source.id}: asking for ${file} returned an HTML page, not a JSON file; is this the folder that holds the model's files?`);
+  }
   try {
     return JSON.parse(text);
   } catch (e) {

@@ -16,7 +16,16 @@ import { chainOf, completeStep, makeRecipe, recipeBits, recipeLabel, resolveStep
 import { quantizeModel, type BlockCache, type CachedBlock } from './quantizeModel.ts';
 import { blockKeyPrefix, cachedSource, hashOf, modelKeyOf, textDigest, tolerantCache, type LabCache } from './cache.ts';
 import { parameterCount, type ModelConfig } from '../model/config.ts';
-import type { EvalRequest, EvalResult, Progress } from './types.ts';
+import { storageSize } from './storageSize.ts';
+import type { EvalRequest, EvalResult, Progress, Stage, TaskScore as Score } from './types.ts';
+
+/** A full-precision evaluation as the cache keeps it: the same figures whatever recipe follows it. */
+interface FpEvaluation {
+  ppl: Record<string, number>;
+  windows: Record<string, number>;
+  evalMs: Record<string, number>;
+  tasks: Record<string, Score>;
+}
 
 export interface EvalContext {
   source: ModelSource;
@@ -129,6 +138,11 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
     report({ stage: 'evaluate', label: 'identical experiment found in the cache', fraction: 1 });
     return { ...hit, cached: true, warnings };
   }
+  // the full-precision evaluation does not depend on the recipe: a quantized run reuses the one an earlier run of the
+  // same model, texts and evaluation made (the blocks it evaluates are the first cfg.layers)
+  const fpKey = cache
+    ? `fp|${modelKey}|${await hashOf({ layers: cfg.layers, datasets: req.datasets, seqlen, windows: req.windows, backend: req.backend, texts: { eval: textHashes!.eval, tasks: textHashes!.tasks }, ...(req.weights && req.weights !== 'auto' ? { weights: req.weights } : {}), ...(req.maxBindingBytes ? { maxBindingBytes: req.maxBindingBytes } : {}), ...(taskNames.length ? { tasks: taskNames, limit: req.limit } : {}) })}`
+    : '';
   // calibration is tokenized and checked before any GPU work: a too-short text fails here
   const calibSeqlen = Math.min(r.seqlen, cfg.maxPositions);
   let calib: Uint32Array[] = [];
@@ -173,7 +187,8 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
 
     let tokensScored = 0;
     let scoringMs = 0;
-    const evaluateAll = async (decoder: Decoder<unknown>, phase: string) => {
+    const evaluateAll = async (decoder: Decoder<unknown>, phase: string, stage: Stage = 'evaluate', outer = (f: number) => f): Promise<FpEvaluation> => {
+      report({ stage, label: `${phase}evaluation starting`, fraction: outer(0) });
       const ppl: Record<string, number> = {};
       const windows: Record<string, number> = {};
       const evalMs: Record<string, number> = {};
@@ -184,7 +199,7 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
           windows: req.windows,
           signal: ctx.signal,
           checkFinite: req.checkFinite,
-          onProgress: (p) => report({ stage: 'evaluate', label: `${phase}${ds} window ${p.window}/${p.windows} (ppl ${p.ppl.toFixed(3)})`, fraction: p.window / p.windows }),
+          onProgress: (p) => report({ stage, label: `${phase}${ds} window ${p.window}/${p.windows} (ppl ${p.ppl.toFixed(3)})`, fraction: outer(p.window / p.windows) }),
         });
         evalMs[ds] = performance.now() - t1;
         scoringMs += evalMs[ds];
@@ -200,9 +215,9 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
           onProgress: (p) => {
             const left = (p.total - p.done) / p.itemsPerSecond;
             report({
-              stage: 'evaluate',
+              stage,
               label: `${phase}${task} ${p.done}/${p.total} items (${p.itemsPerSecond.toFixed(1)} items/s${p.done < p.total ? `, ~${left.toFixed(0)} s left` : ''})`,
-              fraction: p.done / p.total,
+              fraction: outer(p.done / p.total),
               items: { phase: phase.trim().replace(/:$/, ''), task, done: p.done, total: p.total, perSecond: p.itemsPerSecond },
             });
           },
@@ -210,20 +225,42 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
       }
       return { ppl, windows, evalMs, tasks: scores };
     };
-    /** quantizes the target's weights in place with a recipe, then evaluates them */
-    const quantizeAndEvaluate = async (rq: QuantRecipe, target: Awaited<ReturnType<typeof loadWeights>>, phase: string) => {
+    /**
+     * quantizes the target's weights in place with a recipe, then evaluates them; a baseline runs both inside the
+     * baselines stage (its share of it: [lo, hi), half quantization and half evaluation)
+     */
+    const quantizeAndEvaluate = async (rq: QuantRecipe, target: Awaited<ReturnType<typeof loadWeights>>, phase: string, share?: [number, number]) => {
+      const stage: Stage = share ? 'baselines' : 'quantize';
+      const part = (a: number, b: number) => (f: number) => (share ? share[0] + (share[1] - share[0]) * (a + (b - a) * f) : f);
+      const inQuant = part(0, 0.5);
+      const blocks = await blockCache(rq);
+      report({ stage, label: `${phase}${chainOf(rq)} block 0/${cfg.layers}: calibrating`, fraction: inQuant(0), blockKey: blocks?.key, blocks: cfg.layers });
       const quant = await quantizeModel(rq, calib, {
         decoder: target.decoder,
         weights: target.weights,
         signal: ctx.signal,
-        cache: await blockCache(rq),
+        cache: blocks,
         onBlock: (done, total, _, restored) =>
-          report({ stage: 'quantize', label: `${phase}${chainOf(rq)} block ${done}/${total}${restored ? ' (from cache)' : ''}`, fraction: done / total }),
+          report({ stage, label: `${phase}${chainOf(rq)} block ${done}/${total}${restored ? ' (from cache)' : ''}`, fraction: inQuant(done / total), fromCache: restored, blockKey: blocks?.key, blocks: total }),
       });
-      return { quant, ...(await evaluateAll(target.decoder, `${phase}${recipeLabel(rq)} `)) };
+      return { quant, ...(await evaluateAll(target.decoder, `${phase}${recipeLabel(rq)} `, share ? 'baselines' : 'evaluate', part(share ? 0.5 : 0, 1))) };
     };
 
-    const before = quantize && req.skipBefore ? null : await evaluateAll(fp.decoder, quantize ? 'FP ' : '');
+    let fpCached = false;
+    const fpEvaluation = async (): Promise<FpEvaluation | null> => {
+      if (quantize && req.skipBefore) return null;
+      const stage: Stage = quantize ? 'fp' : 'evaluate';
+      const known = cache ? await cache.get<FpEvaluation>(fpKey) : undefined;
+      if (known) {
+        fpCached = true;
+        report({ stage, label: 'full-precision figures from the cache (the same evaluation ran before)', fraction: 1, fromCache: true });
+        return known;
+      }
+      const ev = await evaluateAll(fp.decoder, quantize ? 'FP ' : '', stage);
+      await cache?.set(fpKey, ev, { model: group, kind: 'result' });
+      return ev;
+    };
+    const before = await fpEvaluation();
     let after = before!;
     let quant;
     let baselines: EvalResult['baselines'];
@@ -233,11 +270,11 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
       if (variants.length) {
         baselines = [];
         let previous = fp;
-        for (const { name, recipe: rb } of variants) {
+        for (const [i, { name, recipe: rb }] of variants.entries()) {
           // each baseline quantizes a fresh full-precision copy; the last one's weights leave the GPU first
           previous.weights.dispose();
           previous = await loadWeights();
-          const b = await quantizeAndEvaluate(rb, previous, `baseline ${name}: `);
+          const b = await quantizeAndEvaluate(rb, previous, `baseline ${name}: `, [i / variants.length, (i + 1) / variants.length]);
           baselines.push({ name, label: recipeLabel(rb), ppl: b.ppl, ...(taskNames.length ? { tasks: b.tasks } : {}), layers: b.quant.layers });
         }
       }
@@ -250,6 +287,9 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
       config: { ...recipeBits(r), seqlen, windows: req.windows, backend: backendName, recipe: quantize ? r : undefined, steps: quantize ? chainOf(r) : undefined, ...(taskNames.length && req.limit ? { limit: req.limit } : {}), weights: stores[0]?.linearFormat },
       ppl,
       pplBefore: quantize ? before?.ppl : undefined,
+      ...(fpCached ? { fpCached } : {}),
+      modelConfig: cfg,
+      storage: storageSize(cfg, model.checkpoint, quant?.layers),
       ...(taskNames.length ? { tasks: taskScores, tasksBefore: quantize ? before?.tasks : undefined } : {}),
       quant,
       ...(model.config.gptq ? { checkpoint: { format: 'gptq' as const, ...model.config.gptq } } : {}),

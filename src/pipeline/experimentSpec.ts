@@ -57,6 +57,11 @@ export interface ResultSummary {
   /** of which the codes; the rest is scales and zeros (or CLAQ's codebooks and reserved values: bitsOverhead) */
   codeBits?: number;
   bitsOverhead?: string;
+  /** bits per weight of the checkpoint's linear layers as stored (32 for F32, 16 for F16/BF16) */
+  checkpointBits?: number;
+  /** the checkpoint's bytes, and the same model with its quantized layers at their bits */
+  checkpointBytes?: number;
+  storedBytes?: number;
   /** what the figures carry (the calibration text overlapping an evaluation text) */
   warnings?: string[];
   quantizeMs?: number;
@@ -122,6 +127,9 @@ export const resultSummarySchema = z.strictObject({
   bitsPerWeight: z.number().positive().max(64).optional(),
   codeBits: z.number().positive().max(64).optional(),
   bitsOverhead: z.enum(['scales/zeros', 'codebooks and reserved values']).optional(),
+  checkpointBits: z.number().positive().max(64).optional(),
+  checkpointBytes: z.number().int().positive().optional(),
+  storedBytes: z.number().int().positive().optional(),
   warnings: z.array(z.string().max(500)).max(10).optional(),
   quantizeMs: z.number().nonnegative().optional(),
   device: z.string().max(300).optional(),

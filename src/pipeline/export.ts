@@ -51,8 +51,13 @@ const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tok
 /** Why a finished run cannot be written in a format (null: it can): checked before a file is opened. */
 export function exportRefusal(format: SaveFormat, result: EvalResult, cfg?: ModelConfig): string | null {
   const r = result.config.recipe;
-  if (r && r.steps.length && !result.quant?.blockKey) return 'this run kept no quantized blocks (run it with a cache: the page always has one; the command line keeps them when --save is given)';
+  if (r && r.steps.length && !result.quant?.blockKey) return 'this run kept no quantized blocks to write (the browser\'s storage was full when it ran?): run it again with space to spare';
   return recipeRefusal(format, r, cfg);
+}
+
+/** The formats a recipe's run can be written in (what a refusal offers instead: never one that is refused too). */
+export function possibleFormats(r: QuantRecipe | undefined, cfg?: ModelConfig): SaveFormat[] {
+  return SAVE_FORMATS.filter((f) => recipeRefusal(f, r, cfg) === null);
 }
 
 /** Why a recipe's run could not be written in a format, known before it runs (the CLI's --save checks this first). */
@@ -61,11 +66,11 @@ export function recipeRefusal(format: SaveFormat, r: QuantRecipe | undefined, cf
   if (format === 'bundle') return null;
   const { transform, weight } = resolveSteps(r);
   if (format === 'fake') {
-    if (transform && !transform.method.unfold) return `${transform.method.title}'s online rotations cannot be written as a plain checkpoint; export the bundle instead`;
+    if (transform && !transform.method.unfold) return `${transform.method.title}'s online rotations cannot be written as a plain checkpoint`;
     return null;
   }
-  if (transform) return `the gptq format stores weight-only RTN and GPTQ runs; ${transform.method.title} changes the activation path (use --save_format fake)`;
-  if (!weight || !['rtn', 'gptq'].includes(weight.method.name)) return `the gptq format stores a uniform grid per group; ${weight?.method.title ?? 'this method'} does not quantize on one (use --save_format fake)`;
+  if (transform) return `the gptq format stores weight-only RTN and GPTQ runs; ${transform.method.title} changes the activation path`;
+  if (!weight || !['rtn', 'gptq'].includes(weight.method.name)) return `the gptq format stores a uniform grid per group; ${weight?.method.title ?? 'this method'} does not quantize on one`;
   const bits = weight.method.codeBits(weight.options as never);
   if (!(GPTQ_BITS as readonly number[]).includes(bits)) return `the gptq format packs ${GPTQ_BITS.join(', ')} bits, not ${bits}`;
   if (cfg) {

@@ -130,6 +130,8 @@ export interface GridView {
   zeros: number[];
   /** the groups follow act-order's permutation (g_idx is not k / group size) */
   actOrder: boolean;
+  /** the groups are a transform's input clusters (RPTQ: one scale and zero per output row × cluster), not act-order */
+  clusters?: boolean;
 }
 
 /** A layer's grid as the views draw it, from its codes [R, K] and (scale, zero) per row and group [R, G, 2]. */
@@ -192,8 +194,14 @@ export async function weightView(source: ModelSource, cache: LabCache, blockKey:
     layer,
     linear: name,
     detail: cached.weight?.[name],
-    ...(g ? { grid: gridView(gridCodes(Q, g, R, K), g.params, g.gIdx, g.maxq, R, K) } : {}),
+    ...(g ? { grid: groupedBy(gridView(gridCodes(Q, g, R, K), g.params, g.gIdx, g.maxq, R, K), t?.method) } : {}),
   };
+}
+
+/** A grid whose groups a transform fixed (RPTQ's clusters) is not in act-order, whatever its g_idx looks like. */
+function groupedBy(grid: GridView, transform: string | undefined): GridView {
+  const m = transform ? METHODS[transform] : undefined;
+  return m?.kind === 'transform' && m.fixesWeightGroups ? { ...grid, actOrder: false, clusters: true } : grid;
 }
 
 /** Histograms, error, levels and crops of a layer's full-precision W and quantized Q [R, K]. */

@@ -3,10 +3,22 @@ import type { QuantRecipe } from '../quant/recipe.ts';
 import type { SiteReport } from '../quant/siteReport.ts';
 import type { PackingOptions, TaskScore } from '../eval/zeroShot.ts';
 import type { WeightStorage } from '../model/weights.ts';
+import type { ModelConfig } from '../model/config.ts';
 
 export type { TaskScore };
 
-export type Stage = 'load' | 'quantize' | 'evaluate';
+/**
+ * The stages of a run in the order they run, each once: load the model, evaluate it at full precision (before a
+ * method), calibrate and quantize block by block, evaluate (the quantized model, or the model itself), then the
+ * baselines (each quantized and evaluated in turn).
+ */
+export const STAGES = ['load', 'fp', 'quantize', 'evaluate', 'baselines'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** The stages an experiment passes through, in order (what the page lists before they start). */
+export function plannedStages(p: { quantize: boolean; before: boolean; baselines: boolean }): Stage[] {
+  return STAGES.filter((s) => (s !== 'fp' || (p.quantize && p.before)) && (s !== 'quantize' || p.quantize) && (s !== 'baselines' || p.baselines));
+}
 
 export interface Progress {
   stage: Stage;
@@ -14,6 +26,12 @@ export interface Progress {
   label: string;
   /** 0..1 within the stage */
   fraction: number;
+  /** this step was restored from the cache, not computed (a basis for no time estimate) */
+  fromCache?: boolean;
+  /** quantize: where this recipe's finished blocks are kept (cache key prefix), so the page can count them later */
+  blockKey?: string;
+  /** quantize: the blocks of the model */
+  blocks?: number;
   loadedBytes?: number;
   totalBytes?: number;
   /** zero-shot scoring: the task and its items done so far */
@@ -126,6 +144,16 @@ export function weightReport(q: QuantSummary | undefined): WeightStepReport | un
   return r && typeof r.hessianMs === 'number' ? (r as WeightStepReport) : undefined;
 }
 
+/** Bytes of the model as stored: the checkpoint, and the quantized model (its layers at their bits per weight). */
+export interface StorageSize {
+  /** every tensor of the checkpoint as its files store it */
+  checkpointBytes: number;
+  /** bits per weight of the checkpoint's decoder linear layers (32 for F32, 16 for F16/BF16) */
+  checkpointBits: number;
+  /** the checkpoint with each quantized layer at its bits per weight (codes + scales/zeros or codebooks) */
+  quantizedBytes?: number;
+}
+
 export interface EvalResult {
   model: string;
   modelType: string;
@@ -135,6 +163,12 @@ export interface EvalResult {
   ppl: Record<string, number>;
   /** full-precision perplexity measured in the same run, when a method ran */
   pplBefore?: Record<string, number>;
+  /** the full-precision figures came from the cache: the identical evaluation ran before */
+  fpCached?: boolean;
+  /** the config the run used (its widths decide what an export can hold; its family names the layers) */
+  modelConfig?: ModelConfig;
+  /** what the model takes stored: the checkpoint's bytes, the same with the quantized layers at their bits */
+  storage?: StorageSize;
   /** zero-shot figures of the evaluated model, by task */
   tasks?: Record<string, TaskScore>;
   /** full-precision zero-shot figures measured in the same run, when a method ran */

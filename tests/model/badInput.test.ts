@@ -74,6 +74,11 @@ describe('bad input is refused with a specific error', () => {
     await expect(loadAndValidate(dir)).rejects.toThrow(/not valid JSON/);
   });
 
+  it('a config.json that a web server answered with its HTML page says so, not "unexpected token <"', async () => {
+    const dir = fixture((d) => writeFileSync(join(d, 'config.json'), '<!doctype html>\n<html><head><title>app</title></head></html>'));
+    await expect(loadAndValidate(dir)).rejects.toThrow(/asking for config\.json returned an HTML page, not a JSON file/);
+  });
+
   it('a tensor whose byte range runs past the file', async () => {
     const dir = fixture((d, st) => write(d, st.subarray(0, st.length - 1000)));
     await expect(loadAndValidate(dir)).rejects.toThrow(/tensor ".*" ends at byte \d+, past the end/);

@@ -55,6 +55,32 @@ describe('cache and resume', () => {
     expect(resumed.quant!.layers.map((l) => l.relError)).toEqual(first.quant!.layers.map((l) => l.relError));
   });
 
+  it('a quantized run reuses the full-precision figures an earlier run of the same evaluation measured, and says so; the stages come in order, each once', async () => {
+    const cache = memoryCache();
+    const ctx = async (onProgress?: (p: Progress) => void) => ({ source: folderSource(MODELS.stories260K), readText: folderReader(), gpu: await sharedGpu(), cache, onProgress });
+    const evaluation = { datasets: ['tinystories'], windows: 1, seqlen: 128 };
+    const fp = await runExperiment(evaluation, await ctx());
+    expect(fp.fpCached).toBeUndefined();
+    const stages: string[] = [];
+    const labels: string[] = [];
+    const quantized = await runExperiment(
+      { ...evaluation, recipe: makeRecipe({ calib: 'tinystories', nsamples: 1, seqlen: 128, steps: [{ method: 'rtn', wbits: 4 }] }) },
+      await ctx((p) => (stages.at(-1) !== p.stage && stages.push(p.stage), labels.push(p.label))),
+    );
+    expect(quantized.fpCached).toBe(true);
+    expect(quantized.pplBefore).toEqual(fp.ppl);
+    expect(labels).toContain('full-precision figures from the cache (the same evaluation ran before)');
+    expect(stages).toEqual(['load', 'fp', 'quantize', 'evaluate']);
+    // another evaluation is another full-precision figure
+    const other = await runExperiment({ ...evaluation, windows: 2, recipe: quantized.config.recipe }, await ctx());
+    expect(other.fpCached).toBeUndefined();
+    // what the result says the model takes stored: stories260K's F32 layers, and the same with RTN W4's 4.5 bits
+    expect(quantized.storage!.checkpointBits).toBe(32);
+    const linearBytes = quantized.quant!.layers.reduce((s, l) => s + l.weights! * 4, 0);
+    const quantBytes = quantized.quant!.layers.reduce((s, l) => s + (l.weights! * l.bits) / 8, 0);
+    expect(quantized.storage!.quantizedBytes).toBe(Math.round(quantized.storage!.checkpointBytes - linearBytes + quantBytes));
+  });
+
   it("editing one method's options leaves another's cached blocks usable: a GPTQ run after R1 clusters changed in the form restores every block", async () => {
     const cache = memoryCache();
     const defaults = defaultOptions();

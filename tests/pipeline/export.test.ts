@@ -97,7 +97,7 @@ describe('GPTQ-format export, loaded back as a model', () => {
     expect(recipeRefusal('gptq', makeRecipe({ steps: [{ method: 'rtn', wbits: 3 }] }), config)).toBe('gate_proj has 172 outputs: 3-bit zero points pack along the outputs in whole 32-bit words, so the output width must be a multiple of 32');
     expect(recipeRefusal('gptq', makeRecipe({ steps: [{ method: 'rtn', wbits: 8 }] }), config)).toBeNull();
     expect(recipeRefusal('gptq', makeRecipe({ steps: [{ method: 'rtn', wbits: 5 }] }), config)).toBe('the gptq format packs 2, 3, 4, 8 bits, not 5');
-    expect(recipeRefusal('gptq', makeRecipe({ steps: [{ method: 'claq', wbits: 3 }] }), config)).toMatch(/CLAQ does not quantize on one \(use --save_format fake\)/);
+    expect(recipeRefusal('gptq', makeRecipe({ steps: [{ method: 'claq', wbits: 3 }] }), config)).toBe('the gptq format stores a uniform grid per group; CLAQ does not quantize on one');
     expect(recipeRefusal('fake', makeRecipe({ steps: [{ method: 'duquant' }, { method: 'rtn', wbits: 4 }] }), config)).toMatch(/DuQuant's online rotations cannot be written as a plain checkpoint/);
   });
 });
