@@ -149,5 +149,6 @@ export function inFormWords(message: string): string {
   return message
     .replace(/--([\w-]+)/g, (_, f: string) => words.get(f.replace(/-/g, '_')) ?? f.replace(/_/g, ' '))
     .replace(/\(got NaN\)/g, '(the field is empty)')
-    .replace(/^./, (c) => c.toUpperCase());
+    // a sentence starts with a capital; a message that starts with a URL or a path keeps it as it is
+    .replace(/^[a-z](?=[a-z-]*\s)/, (c) => c.toUpperCase());
 }

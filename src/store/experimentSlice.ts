@@ -58,7 +58,17 @@ export interface ExperimentSlice {
   applyPreset(label: string): void;
   /** the form as an experiment (what a share link carries) */
   spec(): ExperimentSpec;
-  applySpec(spec: ExperimentSpec): void;
+  /** fromLink: the experiment came from a share link (a model URL it names is read only once the user allows it) */
+  applySpec(spec: ExperimentSpec, opts?: { fromLink?: boolean }): void;
+}
+
+/** What the page keeps of the form across reloads (localStorage): the model and every field of the experiment. */
+export const FORM_KEYS = ['model', 'chain', 'options', 'calib', 'nsamples', 'seed', 'hiddenLayerNum', 'scales16', 'datasets', 'seqlen', 'windows', 'baselines', 'tasks', 'limit', 'dataBase'] as const;
+export type FormSnapshot = Pick<LabState, (typeof FORM_KEYS)[number]>;
+
+/** The form as it stands (a copy of its fields). */
+export function pickForm(s: LabState): FormSnapshot {
+  return Object.fromEntries(FORM_KEYS.map((k) => [k, s[k]])) as FormSnapshot;
 }
 
 type FormState = Pick<LabState, 'chain' | 'options' | 'calib' | 'nsamples' | 'seed' | 'seqlen' | 'hiddenLayerNum'> & Partial<Pick<LabState, 'scales16'>>;
@@ -169,7 +179,7 @@ export const createExperimentSlice: StateCreator<LabState, [], [], ExperimentSli
     };
     return { model: modelRef(s.model), recipe: formRecipe(s), eval: ev };
   },
-  applySpec(spec) {
+  applySpec(spec, opts = {}) {
     const r = makeRecipe(spec.recipe);
     // the link's steps replace those methods' options whole (an option the link leaves out is its default, not
     // whatever the form held); other methods keep the form's
@@ -181,6 +191,6 @@ export const createExperimentSlice: StateCreator<LabState, [], [], ExperimentSli
     set({ chain, options, calib: r.calib, nsamples: r.nsamples, seed: r.seed, hiddenLayerNum: r.hiddenLayerNum, scales16: r.scales16 ?? false, datasets: spec.eval.datasets, seqlen: spec.eval.seqlen, windows: spec.eval.windows, baselines: spec.eval.baselines ?? false, tasks: spec.eval.tasks ?? [], ...(spec.eval.tasks ? { limit: spec.eval.limit ?? null } : {}) });
     // local files cannot travel in a link: the form names them and asks for the folder before anything runs
     if (spec.model.kind === 'local') get().setModel({ kind: 'files', files: [], label: spec.model.label }, { probe: false });
-    else get().setModel(spec.model, { probe: false });
+    else get().setModel(spec.model, { fromLink: opts.fromLink });
   },
 });

@@ -11,6 +11,7 @@ import { makeRecipe } from '../quant/recipe.ts';
 import { parseHubId } from '../model/source.ts';
 import { exportResult, importBundleFiles } from './workerClient.ts';
 import { BUNDLED, sourceSpec, type ModelChoice } from './modelSlice.ts';
+import { pageError } from './pageWords.ts';
 import type { LabState } from './labStore.ts';
 
 /** The bundle's two files (bundle.ts's BUNDLE_FILE and BUNDLE_WEIGHTS; named here so the page does not load the reader). */
@@ -105,7 +106,7 @@ export const createExportSlice: StateCreator<LabState, [], [], ExportSlice> = (s
       } catch (e) {
         const err = e as Error;
         // dismissing the picker is not an error
-        set({ exporting: err.name === 'AbortError' ? { status: 'idle' } : { status: 'error', format, error: `${err.name}: ${err.message}` } });
+        set({ exporting: err.name === 'AbortError' ? { status: 'idle' } : { status: 'error', format, error: pageError({ kind: err.name, message: err.message }) } });
         return;
       }
     }
@@ -121,7 +122,7 @@ export const createExportSlice: StateCreator<LabState, [], [], ExportSlice> = (s
       dir ? undefined : downloadBlob,
     );
     if (exportId !== id) return;
-    set((st) => ({ exporting: out.error ? { ...st.exporting, status: 'error', error: `${out.error.kind}: ${out.error.message}` } : { ...st.exporting, status: 'done', report: out.result } }));
+    set((st) => ({ exporting: out.error ? { ...st.exporting, status: 'error', error: pageError(out.error) } : { ...st.exporting, status: 'done', report: out.result } }));
   },
   async importBundle(files, label) {
     if (get().status === 'running') return;
@@ -132,25 +133,30 @@ export const createExportSlice: StateCreator<LabState, [], [], ExportSlice> = (s
     set({ bundleImport: { status: 'loading', label } });
     const out = await importBundleFiles(files, label);
     if (out.error) {
-      set({ bundleImport: { status: 'error', label, error: `${out.error.kind}: ${out.error.message}` } });
+      set({ bundleImport: { status: 'error', label, error: pageError(out.error) } });
       return;
     }
     const result = out.result!;
     const before = get().model;
     const spec = specOfResult(result, modelOfResult(result.model));
     // the form becomes the bundle's experiment and the model its model (the Inspect views read the full-precision
-    // weights from it); local files the user already picked under the same name stay picked
+    // weights from it; it is probed like any chosen model); local files the user already picked under the same name
+    // stay picked
     get().applySpec(spec);
-    if (spec.model.kind === 'local' && before.kind === 'files' && before.files.length > 0 && before.label === spec.model.label) get().setModel(before, { probe: false });
+    // a link that was open is left behind: the form is the bundle's now
+    set({ shared: null, linkError: null, formBeforeLink: null });
+    if (spec.model.kind === 'local' && before.kind === 'files' && before.files.length > 0 && before.label === spec.model.label) get().setModel(before);
     const model = get().model;
-    if (!(model.kind === 'files' && model.files.length === 0)) void get().probeModel();
-    set({
+    set((st) => ({
       result,
+      resultSpec: spec,
       resultModel: model,
       resultBundle: label,
+      runId: st.runId + 1,
       status: 'done',
       error: null,
-      progress: null,
+      plan: [],
+      current: null,
       stages: {},
       taskProgress: {},
       startedAt: null,
@@ -160,7 +166,7 @@ export const createExportSlice: StateCreator<LabState, [], [], ExportSlice> = (s
       activationMap: { status: 'idle' },
       inspectLayer: 0,
       bundleImport: { status: 'done', label },
-    });
+    }));
     get().addRun(spec, result, 0, 'bundle');
   },
 });

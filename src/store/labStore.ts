@@ -13,7 +13,7 @@ import { createInspectSlice, type InspectSlice } from './inspectSlice.ts';
 import { createStorageSlice, type StorageSlice } from './storageSlice.ts';
 import { createExportSlice, type ExportSlice } from './exportSlice.ts';
 import { completeV1, fromV1, type V1Recipe } from '../pipeline/legacyRecipe.ts';
-import { defaultOptions } from './experimentSlice.ts';
+import { defaultOptions, pickForm } from './experimentSlice.ts';
 
 export type LabState = ModelSlice & ExperimentSlice & RunSlice & ResultsSlice & LinkSlice & InspectSlice & StorageSlice & ExportSlice;
 
@@ -35,25 +35,12 @@ export const useLab = create<LabState>()(
       version: 2,
       migrate: (persisted, version) => (version < 2 ? migrateV1(persisted as Record<string, unknown>) : persisted) as Partial<LabState>,
       storage: createJSONStorage(() => localStorage),
-      // local files cannot be stored; the rest of the form and the results table can
-      partialize: (s) => ({
-        model: s.model.kind === 'files' ? undefined : s.model,
-        chain: s.chain,
-        options: s.options,
-        calib: s.calib,
-        nsamples: s.nsamples,
-        seed: s.seed,
-        hiddenLayerNum: s.hiddenLayerNum,
-        scales16: s.scales16,
-        datasets: s.datasets,
-        seqlen: s.seqlen,
-        windows: s.windows,
-        baselines: s.baselines,
-        tasks: s.tasks,
-        limit: s.limit,
-        dataBase: s.dataBase,
-        runs: s.runs,
-      }),
+      // the user's form (not a link's experiment they have not taken), the results table and where recipes keep their
+      // blocks; local files cannot be stored
+      partialize: (s) => {
+        const form = s.formBeforeLink ?? pickForm(s);
+        return { ...form, model: form.model.kind === 'files' ? undefined : form.model, runs: s.runs, knownBlocks: s.knownBlocks };
+      },
       merge: (persisted, current) => {
         const p = (persisted ?? {}) as Partial<LabState>;
         // a method registered since the form was stored starts at its defaults

@@ -1,12 +1,14 @@
-// Which model to load. Choosing one in the panel (a click) probes it: parameter count, download size and whether this
-// device's limits hold its tensors, from config.json and the safetensors headers only. A model restored from a share
-// link is not probed until asked: links never start a download.
+// Which model to load. Every model the page shows is probed, as a normal load does: parameter count, download size
+// and whether this device's limits hold its tensors, from config.json and the safetensors headers only (a few KiB),
+// so the form, the presets and the export formats are checked against its widths before anything runs. The one
+// exception is a model URL a share link names: a link cannot choose what the page reads, so that URL is shown and
+// read only once the user allows it. Local files from a link are probed once the user picks them.
 import type { StateCreator } from 'zustand';
 import type { SourceSpec } from '../pipeline/worker.ts';
 import type { ModelRef } from '../pipeline/experimentSpec.ts';
 import type { ModelProbe } from '../pipeline/probe.ts';
 import { probeModel } from './workerClient.ts';
-import { hasSharePayload } from '../pipeline/shareLink.ts';
+import { pageError } from './pageWords.ts';
 import type { LabState } from './labStore.ts';
 
 export const BUNDLED = [
@@ -23,8 +25,11 @@ export interface ModelSlice {
   /** the dev server serves ../shared (bundled fixtures) */
   sharedServed: boolean | null;
   probe: { status: 'idle' | 'loading' | 'done' | 'error'; info?: ModelProbe; error?: string; of?: string };
-  /** probe: false when the choice did not come from a click (a share link, a reload) */
-  setModel(m: ModelChoice, opts?: { probe?: boolean }): void;
+  /** the selected model is a URL a share link named: nothing is read from it until the user allows it */
+  modelNeedsConsent: boolean;
+  /** probe: false to leave it unprobed; fromLink: a URL is then read only once allowed */
+  setModel(m: ModelChoice, opts?: { probe?: boolean; fromLink?: boolean }): void;
+  /** whether the dev server serves ../shared; then probes the selected model unless a link's URL awaits consent */
   probeShared(): Promise<void>;
   probeModel(): Promise<void>;
 }
@@ -58,24 +63,29 @@ export const createModelSlice: StateCreator<LabState, [], [], ModelSlice> = (set
   model: { kind: 'bundled', id: 'stories260K' },
   sharedServed: null,
   probe: { status: 'idle' },
+  modelNeedsConsent: false,
   setModel(model, opts = {}) {
-    set({ model, probe: { status: 'idle' } });
-    if (opts.probe !== false) void get().probeModel();
+    const consent = !!opts.fromLink && model.kind === 'url';
+    // a newly chosen model is what the panel talks about now, not an earlier bundle import
+    set({ model, probe: { status: 'idle' }, modelNeedsConsent: consent, ...(get().bundleImport.status === 'loading' ? {} : { bundleImport: { status: 'idle' } }) });
+    if (opts.probe !== false && !consent && !(model.kind === 'files' && model.files.length === 0)) void get().probeModel();
   },
   async probeShared() {
     const ok = await fetch('/shared/models/stories260K/config.json', { method: 'HEAD' }).then((r) => r.ok, () => false);
-    set((s) => ({ sharedServed: ok, model: !ok && s.model.kind === 'bundled' ? { kind: 'hub', repo: HUB_PRESETS[0], revision: 'main' } : s.model }));
-    // a bundled model is on this server: probing it costs a few KiB and lets the form check options against its
-    // widths before Run (remote models are probed on a click only; a share link never starts a fetch)
+    const before = get().model;
+    const fallback = !ok && before.kind === 'bundled';
+    set({ sharedServed: ok, ...(fallback ? { model: { kind: 'hub', repo: HUB_PRESETS[0], revision: 'main' }, probe: { status: 'idle' } } : {}) });
+    // the selected model (the bundled default, a reload's, a link's) is probed as any load is, unless it waits for
+    // the user's consent or for the folder of a local-files link
     const s = get();
-    if (ok && s.model.kind === 'bundled' && !s.shared && !hasSharePayload(location.href) && s.probe.status === 'idle') void s.probeModel();
+    if (s.probe.status === 'idle' && !s.modelNeedsConsent && !(s.model.kind === 'files' && s.model.files.length === 0)) void s.probeModel();
   },
   async probeModel() {
     const m = get().model;
     const of = describeChoice(m);
-    set({ probe: { status: 'loading', of } });
+    set({ probe: { status: 'loading', of }, modelNeedsConsent: false });
     const out = await probeModel(sourceSpec(m));
     if (describeChoice(get().model) !== of) return; // another model was chosen meanwhile
-    set({ probe: out.error ? { status: 'error', error: `${out.error.kind}: ${out.error.message}`, of } : { status: 'done', info: out.result, of } });
+    set({ probe: out.error ? { status: 'error', error: pageError(out.error), of } : { status: 'done', info: out.result, of } });
   },
 });

@@ -8,6 +8,7 @@ import { canonicalJson } from '../pipeline/cache.ts';
 import { meanBits, overheadWord } from '../pipeline/bits.ts';
 import { METHOD_LIST } from '../quant/index.ts';
 import { optionInfos } from '../quant/options.ts';
+import { fmtBytes } from '../gpu/gpu.ts';
 import type { LabState } from './labStore.ts';
 
 export interface RunRecord {
@@ -52,17 +53,27 @@ export function summarize(spec: ExperimentSpec, r: EvalResult): ResultSummary {
     ...(r.tasks ? { tasks: taskFigures(r.tasks) } : {}),
     ...(r.tasksBefore ? { tasksBefore: taskFigures(r.tasksBefore) } : {}),
     ...(layers.length ? { bitsPerWeight: meanBits(layers), codeBits: meanBits(layers, (l) => l.codeBits ?? l.bits), bitsOverhead: overheadWord(layers) } : {}),
+    ...(r.storage ? { checkpointBits: r.storage.checkpointBits, checkpointBytes: r.storage.checkpointBytes, ...(r.storage.quantizedBytes && layers.length ? { storedBytes: r.storage.quantizedBytes } : {}) } : {}),
     ...(r.quant ? { quantizeMs: r.quant.totalMs } : {}),
     ...(r.device ? { device: r.device.description } : {}),
     ...(r.caveats?.length ? { warnings: r.caveats } : {}),
   };
 }
 
-/** Bits per weight with its split: "18.56 = 4 codes + 14.56 scales/zeros" (CLAQ: codebooks and reserved values). */
-export function bitsSplit(s: Pick<ResultSummary, 'bitsPerWeight' | 'codeBits' | 'bitsOverhead'>): string {
-  if (s.bitsPerWeight === undefined) return '16';
+/**
+ * Bits per weight with its split: "18.56 = 4 codes + 14.56 scales/zeros" (CLAQ: codebooks and reserved values); a
+ * full-precision run's are the checkpoint's own (32 for F32, 16 for F16/BF16).
+ */
+export function bitsSplit(s: Pick<ResultSummary, 'bitsPerWeight' | 'codeBits' | 'bitsOverhead' | 'checkpointBits'>): string {
+  if (s.bitsPerWeight === undefined) return s.checkpointBits !== undefined ? `${Number(s.checkpointBits.toFixed(2))} (as stored)` : '16';
   if (s.codeBits === undefined || Math.abs(s.bitsPerWeight - s.codeBits) < 0.005) return s.bitsPerWeight.toFixed(2);
   return `${s.bitsPerWeight.toFixed(2)} = ${s.codeBits.toFixed(s.codeBits % 1 ? 2 : 0)} codes + ${(s.bitsPerWeight - s.codeBits).toFixed(2)} ${s.bitsOverhead ?? 'scales/zeros'}`;
+}
+
+/** "stored 0.55 MB, 0.52× the checkpoint's 1.05 MB": what the bits per weight come to in bytes (null: not known). */
+export function sizeLine(s: Pick<ResultSummary, 'checkpointBytes' | 'storedBytes'>): string | null {
+  if (!s.checkpointBytes || !s.storedBytes) return null;
+  return `stored ${fmtBytes(s.storedBytes)}, ${(s.storedBytes / s.checkpointBytes).toFixed(2)}× the checkpoint's ${fmtBytes(s.checkpointBytes)} (the quantized layers at their bits per weight, every other tensor as stored)`;
 }
 
 /**

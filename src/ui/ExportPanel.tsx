@@ -1,6 +1,8 @@
 // Export a finished run: a format (GPTQ checkpoint, fake-quantized checkpoint, the lab's bundle), each one the run cannot
 // be written in disabled with the reason; a folder picker where the browser has one (else one download per file);
 // progress per file, then the files written with their sizes and what the export rounded or left out.
+import { useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import { useLab } from '../store/labStore.ts';
 import { describeChoice } from '../store/modelSlice.ts';
 import { directoryPicker } from '../store/exportSlice.ts';
@@ -30,12 +32,26 @@ export function refusals(result: EvalResult, cfg: ModelConfig | undefined): Reco
 }
 
 export function ExportPanel() {
-  const { result, resultModel, model, probe, status, exportFormat, setExportFormat, exporting, exportResult } = useLab();
+  const { result, resultModel, model, probe, status, exportFormat, setExportFormat, exporting, exportResult } = useLab(
+    useShallow((s) => ({
+      result: s.result,
+      resultModel: s.resultModel,
+      model: s.model,
+      probe: s.probe,
+      status: s.status,
+      exportFormat: s.exportFormat,
+      setExportFormat: s.setExportFormat,
+      exporting: s.exporting,
+      exportResult: s.exportResult,
+    })),
+  );
+  const [open, setOpen] = useState(false);
   if (!result?.quant) return null;
   const runModel = resultModel ?? model;
-  // the probe answers for the selected model: its widths apply when that is the run's model
-  const cfg = probe.status === 'done' && probe.of === describeChoice(runModel) ? probe.info?.config : undefined;
+  // the run's own config (its widths decide what packs); results from before it kept one: the probe of the same model
+  const cfg = result.modelConfig ?? (probe.status === 'done' && probe.of === describeChoice(runModel) ? probe.info?.config : undefined);
   const why = refusals(result, cfg);
+  const possible = SAVE_FORMATS.filter((f) => why[f] === null);
   const format = why[exportFormat] === null ? exportFormat : (SAVE_FORMATS.find((f) => why[f] === null) ?? exportFormat);
   const refused = why[format];
   const busy = exporting.status === 'running';
@@ -43,8 +59,11 @@ export function ExportPanel() {
   const p = exporting.progress;
   const report = exporting.report;
   return (
-    <div className="export" data-testid="export-panel">
-      <h3>Export this run</h3>
+    // folded until wanted, so the results table stays in view under the run; open while an export is shown
+    <details className="export" data-testid="export-panel" open={open || exporting.status !== 'idle'} onToggle={(e) => setOpen(e.currentTarget.open)}>
+      <summary>
+        <h3>Export this run</h3> <span className="hint">as {possible.length ? possible.join(', ') : 'nothing (see why)'}</span>
+      </summary>
       <div className="row">
         <label>
           format{' '}
@@ -70,6 +89,11 @@ export function ExportPanel() {
           Not as {f}: {why[f]}.
         </p>
       ))}
+      {possible.length < SAVE_FORMATS.length && (
+        <p className="hint" data-testid="export-possible">
+          {possible.length ? `This run can be exported as ${possible.join(' or ')}.` : 'This run cannot be exported.'}
+        </p>
+      )}
       {busy && (
         <div className="progress" data-testid="export-progress">
           <progress max={1} value={p ? p.done / p.total : undefined} />
@@ -107,6 +131,6 @@ export function ExportPanel() {
           )}
         </div>
       )}
-    </div>
+    </details>
   );
 }

@@ -1,9 +1,15 @@
-// See what a method did: per-channel activation ranges at any site of any block — through the transform's own view
-// when it brings one (methods/: RPTQ's clusters, reorder and errors per grouping) — an |activation| heatmap over
-// tokens × channels, and a quantized layer's value histogram and weight grid next to full precision.
-import { useMemo } from 'react';
+// See what a method did: every layer's output error and bits per weight across blocks; per-channel activation ranges
+// at any site of any block — through the transform's own view when it brings one (methods/: RPTQ's clusters, reorder
+// and errors per grouping) — an |activation| heatmap over tokens × channels, and a quantized layer's value histogram
+// and weight grid next to full precision. Every view belongs to the current result: one computed for another run,
+// block or layer is never shown here.
+import { useEffect, useMemo } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import { useLab } from '../store/labStore.ts';
-import { inspectSites } from '../store/inspectSlice.ts';
+import { activationKey, current, inspectSites, weightKey } from '../store/inspectSlice.ts';
+import { LayerBitsChart, LayerErrorChart } from './LayerErrorChart.tsx';
+import type { Family } from '../model/config.ts';
+import type { EvalResult } from '../pipeline/types.ts';
 import { ACT_SITES, type ActSite } from '../model/taps.ts';
 import { linearRoles, linearName, type LinearRole } from '../model/architecture.ts';
 import { RangeChart } from './charts/RangeChart.tsx';
@@ -29,26 +35,36 @@ const SITE_NAMES: Record<ActSite, string> = {
 /** A site's name without RPTQ's reorder point (other transforms have their own R₁, R₂). */
 const plainName = (s: ActSite) => SITE_NAMES[s].replace(/ \(R.*\)$/, '');
 
+/** The run's model family: from the config the run recorded (results from before it: from the model type). */
+function familyOf(result: EvalResult): Family {
+  return result.modelConfig?.family ?? (result.modelType === 'opt' ? 'opt' : 'llama');
+}
+
 function Heatmap() {
-  const { activationMap, loadActivationMap, status } = useLab();
-  const m = activationMap.data;
+  const { activationMap, loadActivationMap, status, runId, key, layer, site } = useLab(
+    useShallow((s) => ({ activationMap: s.activationMap, loadActivationMap: s.loadActivationMap, status: s.status, runId: s.runId, key: activationKey(s), layer: s.inspectLayer, site: s.inspectSite })),
+  );
+  const shown = current(activationMap, runId, key);
+  const m = shown?.data;
   // colours span up to the 99th percentile, so one outlier channel does not wash out the rest
   const top = useMemo(() => (m ? Array.from(m.data).sort((a, b) => a - b)[Math.floor(m.data.length * 0.99)] || 1 : 1), [m]);
   return (
     <>
       <div className="row">
-        <button data-testid="load-heatmap" disabled={status === 'running' || activationMap.status === 'loading'} onClick={() => void loadActivationMap()}>
-          {activationMap.status === 'loading' ? 'Running the model…' : 'Show |activation| over tokens × channels'}
+        <button data-testid="load-heatmap" disabled={status === 'running' || shown?.status === 'loading'} onClick={() => void loadActivationMap()}>
+          {shown?.status === 'loading' ? 'Running the model…' : `Show |activation| at block ${layer}, ${plainName(site)}`}
         </button>
-        <span className="hint">one calibration window through the full-precision model</span>
+        <span className="hint">one calibration window of this run through the full-precision model</span>
       </div>
-      {activationMap.error && <p className="error">{activationMap.error}</p>}
+      {shown?.error && <p className="error">{shown.error}</p>}
       {m && (
         <HeatmapChart
           rows={m.rows}
           cols={m.cols}
           data={m.data}
           color={(v) => heat(Math.sqrt(v / top))}
+          caption={`|activation| at block ${m.layer}, ${plainName(m.site)}: ${m.tokens} tokens × ${m.channels} channels`}
+          scale={{ lo: 0, hi: top, label: 'max |x| (colour: square root)' }}
           xLabel={`channel${m.cols < m.channels ? ` (bins of ${m.channels / m.cols})` : ''}${m.reordered ? ', reordered' : ''}`}
           yLabel="token"
           readout={(r, c, v) => `token ${Math.floor((r * m.tokens) / m.rows)} "${m.tokenText[r]}" · channels ${Math.floor((c * m.channels) / m.cols)}–${Math.floor(((c + 1) * m.channels) / m.cols) - 1} · max |x| ${v.toFixed(3)}`}
@@ -61,17 +77,18 @@ function Heatmap() {
 
 /** A uniform grid's codes, zero points and group scales (RTN and GPTQ runs, GPTQ checkpoints). */
 function GridPanel({ grid }: { grid: GridView }) {
+  const groupsBy = grid.clusters ? ' (each column’s group is its input cluster)' : grid.actOrder ? ' (in act-order: each column’s group from g_idx)' : '';
   const codes = useMemo(() => ({ x: grid.codes.map((_, i) => i), series: [{ label: 'weights', values: grid.codes }] }), [grid]);
   const zeros = useMemo(() => ({ x: grid.zeros.map((_, i) => i), series: [{ label: '(row, group) pairs', values: grid.zeros }] }), [grid]);
   const top = useMemo(() => Math.max(...grid.scales.data) || 1, [grid]);
   return (
     <div data-testid="weight-grid">
       <h4>
-        Grid: {grid.bits}-bit codes, {grid.groups} group{grid.groups > 1 ? 's' : ''} per row{grid.actOrder ? ' (in act-order: each column’s group from g_idx)' : ''}
+        Grid: {grid.bits}-bit codes, {grid.groups} group{grid.groups > 1 ? 's' : ''} per row{groupsBy}
       </h4>
       <div className="two">
-        <SeriesChart x={codes.x} series={codes.series} xLabel="code" yLabel="weights" bars testid="grid-codes" height={160} />
-        <SeriesChart x={zeros.x} series={zeros.series} xLabel="zero point" yLabel="groups" bars testid="grid-zeros" height={160} />
+        <SeriesChart x={codes.x} series={codes.series} xLabel="code" yLabel="weights" bars integerX testid="grid-codes" height={160} caption="how many weights hold each code" />
+        <SeriesChart x={zeros.x} series={zeros.series} xLabel="zero point" yLabel="groups" bars integerX testid="grid-zeros" height={160} caption="how many (row, group) pairs hold each zero point" />
       </div>
       <h4>
         Group scales (top-left {grid.scales.rows} rows × {grid.scales.cols} groups)
@@ -81,6 +98,8 @@ function GridPanel({ grid }: { grid: GridView }) {
         cols={grid.scales.cols}
         data={grid.scales.data}
         color={(v) => heat(v / top)}
+        scale={{ lo: 0, hi: top, label: 'scale' }}
+        caption={`group scales of the top-left ${grid.scales.rows} rows × ${grid.scales.cols} groups`}
         xLabel="group"
         yLabel="output row"
         readout={(r, c, v) => `scale[${r}, group ${c}] = ${v.toExponential(3)}`}
@@ -91,11 +110,31 @@ function GridPanel({ grid }: { grid: GridView }) {
   );
 }
 
-function WeightPanel({ roles }: { roles: LinearRole[] }) {
-  const { weightView, loadWeightView, inspectRole, setInspect, status, model, result } = useLab();
-  const w = weightView.data;
+function WeightPanel({ roles, family }: { roles: LinearRole[]; family: Family }) {
+  const { weightView, loadWeightView, inspectRole, setInspect, status, model, resultModel, result, runId, key, showWeights } = useLab(
+    useShallow((s) => ({
+      weightView: s.weightView,
+      loadWeightView: s.loadWeightView,
+      inspectRole: s.inspectRole,
+      setInspect: s.setInspect,
+      status: s.status,
+      model: s.model,
+      resultModel: s.resultModel,
+      result: s.result,
+      runId: s.runId,
+      key: weightKey(s),
+      showWeights: s.showWeights,
+    })),
+  );
+  const shown = current(weightView, runId, key);
+  // once shown, the weights follow the run, the block and the layer
+  const runModel = resultModel ?? model;
+  const canLoad = status !== 'running' && !!result && !(runModel.kind === 'files' && runModel.files.length === 0);
+  useEffect(() => {
+    if (showWeights && canLoad && !shown) void loadWeightView();
+  }, [showWeights, canLoad, shown, loadWeightView]);
+  const w = shown?.data;
   const report = w && result?.quant?.layers.find((l) => l.layer === w.layer && l.linear === w.linear);
-  const family = roles.includes('gate') ? 'llama' : 'opt';
   const weightStep = result?.quant?.steps.at(-1)?.method;
   const Own = weightStep ? WEIGHT_VIEWS[weightStep] : undefined;
   // the weight step's own baseline (CLAQ: GPTQ at the same code bits), when the run measured it
@@ -127,15 +166,16 @@ function WeightPanel({ roles }: { roles: LinearRole[] }) {
             ))}
           </select>
         </label>
-        <button data-testid="load-weights" disabled={status === 'running' || weightView.status === 'loading' || (model.kind === 'files' && model.files.length === 0)} onClick={() => void loadWeightView()}>
-          Show the quantized weights
+        <button data-testid="load-weights" disabled={!canLoad || shown?.status === 'loading'} onClick={() => void loadWeightView()}>
+          {showWeights ? 'Read the layer again' : 'Show the quantized weights'}
         </button>
+        {shown?.status === 'loading' && <span className="hint">reading the layer…</span>}
       </div>
-      {weightView.error && <p className="error">{weightView.error}</p>}
+      {shown?.error && <p className="error">{shown.error}</p>}
       {w && hist && (
         <div data-testid="weight-view">
-          <p className="hint">
-            {w.linear} [{w.shape[0]} × {w.shape[1]}]:{' '}
+          <p className="hint" data-testid="weight-caption">
+            block {w.layer}, {w.linear} [{w.shape[0]} × {w.shape[1]}]:{' '}
             {w.fromCheckpoint ? 'dequantized from the GPTQ checkpoint (no full precision to compare with)' : <>‖W − Ŵ‖/‖W‖ = {w.relError.toFixed(4)}</>}, {w.levelsPerRow.toFixed(1)} distinct values per row
           </p>
           {report && report.groups > 0 && (
@@ -146,7 +186,7 @@ function WeightPanel({ roles }: { roles: LinearRole[] }) {
             </p>
           )}
           {Own && w.detail !== undefined && <Own detail={w.detail} linear={w.linear} layers={result!.quant!.layers} baseline={baseline} />}
-          <SeriesChart x={hist.x} series={hist.series} xLabel="weight value" yLabel="count" bars testid="weight-histogram" height={180} />
+          <SeriesChart x={hist.x} series={hist.series} xLabel="weight value" yLabel="count" bars testid="weight-histogram" height={180} caption={`${w.linear}: histogram of weight values, full precision and quantized`} />
           {w.grid && <GridPanel grid={w.grid} />}
           <div className="two">
             {(['fp', 'quant'] as const).map((k) => (
@@ -157,6 +197,8 @@ function WeightPanel({ roles }: { roles: LinearRole[] }) {
                   cols={w.crop.cols}
                   data={w.crop[k]}
                   color={(v) => diverging(v / scale)}
+                  scale={{ lo: -scale, hi: scale, label: 'weight' }}
+                  caption={`${k === 'fp' ? 'full-precision' : 'quantized'} weights of ${w.linear}, top-left ${w.crop.rows} × ${w.crop.cols}`}
                   xLabel="input column"
                   yLabel="output row"
                   readout={(r, c, v) => `W[${r}, ${c}] = ${v.toFixed(5)}${k === 'quant' ? ` (full precision ${w.crop.fp[r * w.crop.cols + c].toFixed(5)})` : ''}`}
@@ -173,10 +215,10 @@ function WeightPanel({ roles }: { roles: LinearRole[] }) {
 }
 
 /** A GPTQ checkpoint evaluated as it is: no run to report, but its packed layers can be looked at. */
-function CheckpointPanel({ roles }: { roles: LinearRole[] }) {
-  const { result, probe, inspectLayer, setInspect } = useLab();
+function CheckpointPanel({ roles, family }: { roles: LinearRole[]; family: Family }) {
+  const { result, probe, inspectLayer, setInspect } = useLab(useShallow((s) => ({ result: s.result, probe: s.probe, inspectLayer: s.inspectLayer, setInspect: s.setInspect })));
   const c = result!.checkpoint!;
-  const layers = probe.info?.layers ?? 0;
+  const layers = result!.modelConfig?.layers ?? probe.info?.layers ?? 0;
   return (
     <>
       <p className="hint" data-testid="inspect-checkpoint">
@@ -197,17 +239,20 @@ function CheckpointPanel({ roles }: { roles: LinearRole[] }) {
           </select>
         </label>
       </div>
-      <WeightPanel roles={roles} />
+      <WeightPanel roles={roles} family={family} />
     </>
   );
 }
 
 export function InspectPanel() {
-  const { result, inspectLayer, inspectSite, setInspect } = useLab();
+  const { result, inspectLayer, inspectSite, setInspect } = useLab(
+    useShallow((s) => ({ result: s.result, inspectLayer: s.inspectLayer, inspectSite: s.inspectSite, setInspect: s.setInspect })),
+  );
   const sites = inspectSites(result?.quant);
   const blocks = [...new Set((result?.quant?.layers ?? []).map((l) => l.layer))];
   const site = sites.find((s) => s.layer === inspectLayer && s.site === inspectSite);
-  const roles = result ? linearRoles(result.modelType === 'opt' ? 'opt' : 'llama') : [];
+  const family = result ? familyOf(result) : 'llama';
+  const roles = result ? linearRoles(family) : [];
   const transform = result?.quant?.steps[0]?.method;
   const View = transform ? METHOD_VIEWS[transform] : undefined;
   const Own = transform ? TRANSFORM_VIEWS[transform] : undefined;
@@ -216,11 +261,14 @@ export function InspectPanel() {
     <section className="panel wide" data-testid="inspect-panel">
       <h2>Inspect</h2>
       {!result?.quant && result?.checkpoint ? (
-        <CheckpointPanel roles={roles} />
+        <CheckpointPanel roles={roles} family={family} />
       ) : !result?.quant ? (
         <p className="hint">Run a quantization (any method) to see every block's activation ranges, clusters and errors here.</p>
       ) : (
         <>
+          <h3>Layers across blocks</h3>
+          <LayerErrorChart layers={result.quant.layers} />
+          <LayerBitsChart layers={result.quant.layers} />
           <div className="row">
             <label>
               block{' '}
@@ -261,7 +309,7 @@ export function InspectPanel() {
           <h3>Activations over tokens</h3>
           <Heatmap />
           <h3>Quantized weights</h3>
-          <WeightPanel roles={roles} />
+          <WeightPanel roles={roles} family={family} />
         </>
       )}
     </section>

@@ -1,14 +1,16 @@
-// A share link's experiment, restored into the form, with its figures; it offers to run, never runs by itself.
-// Before a re-run it says what the link would make the page do that the user must agree to (fetch a calibration
-// URL, shown in full) or provide (the folder of a local-files model). A damaged link says what is wrong and the page
-// stays as it was.
-import { recipeProblem, useLab } from '../store/labStore.ts';
-import { describeSpec } from '../pipeline/experimentSpec.ts';
+// A share link's experiment, shown in the form, with its figures; it offers to run, never runs by itself, and the
+// form becomes the user's own only when they take it (re-run or "use these settings"; dismiss puts theirs back).
+// Before a re-run it says what the link would make the page do that the user must agree to (read a model URL or fetch
+// a calibration URL, shown in full) or provide (the folder of a local-files model), and what the checked model cannot
+// run. A damaged link says what is wrong and the page stays as it was.
+import { useLab } from '../store/labStore.ts';
+import { runBlocker } from '../store/runGate.ts';
+import { describeModel, describeSpec } from '../pipeline/experimentSpec.ts';
 import { calibrationKind } from '../eval/calibration.ts';
 
 export function LinkBanner() {
   const state = useLab();
-  const { shared, linkError, dismissLink, run, status, addShared, chain, calib, calibAllowed, allowCalibration } = state;
+  const { shared, linkError, dismissLink, run, status, addShared, chain, calib, calibAllowed, allowCalibration, acceptLink, formBeforeLink } = state;
   if (linkError) {
     return (
       <section className="panel banner error-banner" role="alert" data-testid="link-error">
@@ -19,10 +21,11 @@ export function LinkBanner() {
   }
   if (!shared) return null;
   const calibUrl = chain !== 'fp' && calibrationKind(calib) === 'url' && !calibAllowed.includes(calib) ? calib : null;
-  const problem = recipeProblem(state);
+  const problem = runBlocker(state);
+  const checking = state.probe.status === 'loading';
   return (
     <section className="panel banner" data-testid="link-banner">
-      <strong>Shared experiment</strong> (restored into the form below): <span data-testid="link-config">{describeSpec(shared.spec)}</span>
+      <strong>Shared experiment</strong> (shown in the form): <span data-testid="link-config">{describeSpec(shared.spec)}</span>
       {shared.results && (
         <table data-testid="shared-results">
           <thead>
@@ -48,9 +51,11 @@ export function LinkBanner() {
           <thead>
             <tr>
               <th>task</th>
+              <th>n-shot</th>
               <th>items</th>
               {shared.results.tasksBefore && <th>FP acc</th>}
               <th>acc</th>
+              {shared.results.tasksBefore && <th>FP acc_norm</th>}
               <th>acc_norm</th>
             </tr>
           </thead>
@@ -58,9 +63,11 @@ export function LinkBanner() {
             {Object.entries(shared.results.tasks).map(([task, t]) => (
               <tr key={task}>
                 <td>{task}</td>
+                <td>0</td>
                 <td>{t!.items}</td>
                 {shared.results!.tasksBefore && <td>{shared.results!.tasksBefore[task as keyof typeof shared.results.tasks]?.acc.toFixed(4) ?? ''}</td>}
                 <td data-testid={`shared-acc-${task}`}>{t!.acc.toFixed(4)}</td>
+                {shared.results!.tasksBefore && <td data-testid={`shared-fp-acc_norm-${task}`}>{shared.results!.tasksBefore[task as keyof typeof shared.results.tasks]?.accNorm?.toFixed(4) ?? ''}</td>}
                 <td>{t!.accNorm?.toFixed(4) ?? ''}</td>
               </tr>
             ))}
@@ -81,8 +88,16 @@ export function LinkBanner() {
           </button>
         </p>
       )}
-      {problem && !calibUrl && (
-        <p className="error" data-testid="link-problem">
+      {state.modelNeedsConsent && (
+        <p className="confirm" data-testid="link-model-confirm">
+          This experiment's model is at <code>{describeModel(shared.spec.model)}</code>. The page reads nothing from it until you allow it.{' '}
+          <button data-testid="link-model-allow" onClick={() => void state.probeModel()}>
+            Read its config.json and headers
+          </button>
+        </p>
+      )}
+      {problem && !calibUrl && !state.modelNeedsConsent && (
+        <p className={checking ? 'hint' : 'error'} data-testid="link-problem">
           {problem}
         </p>
       )}
@@ -90,9 +105,21 @@ export function LinkBanner() {
         <button data-testid="link-rerun" disabled={status === 'running' || problem !== null} onClick={() => void run()}>
           Re-run it here
         </button>
+        {formBeforeLink && (
+          <button data-testid="link-accept" onClick={acceptLink} title="keep this experiment as your form (this browser remembers it across reloads and tabs)">
+            Use these settings
+          </button>
+        )}
         {shared.results && <button onClick={() => addShared(shared.spec, shared.results!)}>Add the shared figures to my results</button>}
-        <button onClick={dismissLink}>Dismiss</button>
+        <button data-testid="link-dismiss" onClick={dismissLink}>
+          Dismiss{formBeforeLink ? ' (back to my settings)' : ''}
+        </button>
       </div>
+      {formBeforeLink && (
+        <p className="hint" data-testid="link-not-saved">
+          Your own settings are kept as they were until you re-run this experiment or use its settings.
+        </p>
+      )}
     </section>
   );
 }

@@ -11,13 +11,16 @@ import { NumberInput } from './NumberInput.tsx';
 
 const CAL = Object.fromEntries(optionInfos(calibrationOptions).map((o) => [o.key, o]));
 
+/** A schema's description as the form's tooltip: the command line's own asides ("(--no-smooth: off)") left out. */
+const hint = (description: string | undefined) => description?.replace(/\s*\(--[^)]*\)/g, '');
+
 /** The calibration source: a named set, or a text URL the user typed (or confirmed, when a link brought it). */
 function CalibrationField() {
   const { calib, setCalibration, calibAllowed, allowCalibration } = useLab();
   const isUrl = calibrationKind(calib) !== 'named';
   return (
     <>
-      <label title={CAL.calib.description}>
+      <label title={hint(CAL.calib.description)}>
         {CAL.calib.label}{' '}
         <select data-testid="calib" value={isUrl ? 'url' : calib} onChange={(e) => setCalibration(e.target.value === 'url' ? 'https://' : e.target.value)}>
           {CALIBRATION_SETS.map((c) => (
@@ -50,14 +53,14 @@ function OptionField({ method, info }: { method: string; info: OptionInfo }) {
   const set = (x: unknown) => setOption(method, info.key, x);
   if (info.kind === 'bool') {
     return (
-      <label className="check" title={info.description}>
+      <label className="check" title={hint(info.description)}>
         <input type="checkbox" data-testid={info.key} checked={Boolean(v)} onChange={(e) => set(e.target.checked)} /> {info.label}
       </label>
     );
   }
   if (info.kind === 'enum') {
     return (
-      <label title={info.description}>
+      <label title={hint(info.description)}>
         {info.label}{' '}
         <select data-testid={info.key} value={String(v)} onChange={(e) => set(e.target.value)}>
           {info.values!.map((x) => (
@@ -68,7 +71,7 @@ function OptionField({ method, info }: { method: string; info: OptionInfo }) {
     );
   }
   return (
-    <label title={info.description}>
+    <label title={hint(info.description)}>
       {info.label}{' '}
       <NumberInput testid={info.key} optional={info.optional} placeholder={info.fallback} className={info.max !== undefined && info.max <= 1 << 16 && info.label.length < 12 ? 'narrow' : undefined} step={info.kind === 'number' ? '0.01' : undefined} value={v as number | undefined} onChange={set} />
     </label>
@@ -140,16 +143,16 @@ export function MethodFields() {
       {steps.length > 0 && (
         <div className="row">
           <CalibrationField />
-          <label title={CAL.nsamples.description}>
+          <label title={hint(CAL.nsamples.description)}>
             {CAL.nsamples.label} <NumberInput testid="nsamples" value={nsamples} onChange={(v) => setCalibrationField({ nsamples: v })} />
           </label>
-          <label title={CAL.seed.description}>
+          <label title={hint(CAL.seed.description)}>
             {CAL.seed.label} <NumberInput testid="seed" value={seed} onChange={(v) => setCalibrationField({ seed: v })} />
           </label>
-          <label title={CAL.hiddenLayerNum.description}>
+          <label title={hint(CAL.hiddenLayerNum.description)}>
             blocks <NumberInput testid="hiddenLayerNum" optional placeholder="all" className="narrow" value={hiddenLayerNum} onChange={(v) => setCalibrationField({ hiddenLayerNum: v })} />
           </label>
-          <label className="check" title={`${CAL.scales16.description} (--${CAL.scales16.flag}); export as gptq then loads back to this run's figure`}>
+          <label className="check" title={`${hint(CAL.scales16.description)}; export as gptq then loads back to this run's figure`}>
             <input type="checkbox" data-testid="scales16" checked={scales16} onChange={(e) => setCalibrationField({ scales16: e.target.checked })} /> {CAL.scales16.label}
           </label>
         </div>

@@ -3,6 +3,7 @@
 // model is probed before any download: size, parameters and whether it fits. A lab bundle (an exported run) is
 // imported here too: its result becomes the current run and a Results row.
 import { useState, type DragEvent } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import { BUNDLED, HUB_PRESETS, describeChoice, useLab } from '../store/labStore.ts';
 import { parseHubId } from '../model/source.ts';
 import { fmtBytes } from '../gpu/gpu.ts';
@@ -18,7 +19,7 @@ export function gptqWords(g: GptqFormat): string {
 
 /** The peak GPU memory predicted for the form's run (memory.ts), before anything downloads. */
 function PredictedPeak({ p }: { p: ModelProbe }) {
-  const { chain, nsamples, seqlen } = useLab();
+  const { chain, nsamples, seqlen } = useLab(useShallow((s) => ({ chain: s.chain, nsamples: s.nsamples, seqlen: s.seqlen })));
   const weightStep = chain.split('+').find((m) => m === 'gptq' || m === 'claq');
   const S = Math.min(seqlen, p.config.maxPositions);
   if (!Number.isInteger(S) || S < 2) return null;
@@ -31,7 +32,18 @@ function PredictedPeak({ p }: { p: ModelProbe }) {
 }
 
 function ProbeInfo() {
-  const { probe, probeModel, status } = useLab();
+  const { probe, probeModel, status, modelNeedsConsent, model } = useLab(
+    useShallow((s) => ({ probe: s.probe, probeModel: s.probeModel, status: s.status, modelNeedsConsent: s.modelNeedsConsent, model: s.model })),
+  );
+  if (probe.status === 'idle' && modelNeedsConsent)
+    return (
+      <p className="confirm" data-testid="model-consent">
+        This experiment's model is at <code>{describeChoice(model)}</code>. The page reads nothing from it until you allow it.{' '}
+        <button data-testid="model-allow" disabled={status === 'running'} onClick={() => void probeModel()}>
+          Read its config.json and headers
+        </button>
+      </p>
+    );
   if (probe.status === 'idle')
     return (
       <button className="link" disabled={status === 'running'} onClick={() => void probeModel()} data-testid="probe-model">
@@ -77,7 +89,7 @@ function ProbeInfo() {
 
 /** A bundle the lab exported (quantlab-bundle.json + quantlab-weights.safetensors), picked as a folder or as files. */
 function ImportBundle() {
-  const { bundleImport, importBundle, status } = useLab();
+  const { bundleImport, importBundle, status } = useLab(useShallow((s) => ({ bundleImport: s.bundleImport, importBundle: s.importBundle, status: s.status })));
   const busy = status === 'running' || bundleImport.status === 'loading';
   const pick = (input: HTMLInputElement, folder: boolean) => {
     const files = Array.from(input.files ?? []);
@@ -114,7 +126,9 @@ function ImportBundle() {
 }
 
 export function ModelPanel() {
-  const { model, setModel, sharedServed, status, importBundle } = useLab();
+  const { model, setModel, sharedServed, status, importBundle } = useLab(
+    useShallow((s) => ({ model: s.model, setModel: s.setModel, sharedServed: s.sharedServed, status: s.status, importBundle: s.importBundle })),
+  );
   const [custom, setCustom] = useState('');
   const [customError, setCustomError] = useState('');
   const busy = status === 'running';
@@ -167,7 +181,7 @@ export function ModelPanel() {
         </select>
       </label>
       <div className="row">
-        <input placeholder="org/name[@revision] or https://…/model/" value={custom} onChange={(e) => setCustom(e.target.value)} disabled={busy} />
+        <input className="wide" aria-label="a Hub repo id or a model URL" placeholder="Hub id or model URL" title="a Hub repo id (org/name or org/name@revision) or the URL of a folder with config.json, *.safetensors and tokenizer.json" value={custom} onChange={(e) => setCustom(e.target.value)} disabled={busy} />
         <button onClick={applyCustom} disabled={busy || !custom.trim()}>
           Use
         </button>

@@ -29,6 +29,8 @@ export function NumberInput({ value, onChange, optional, testid, className, plac
       data-testid={testid}
       className={className}
       placeholder={placeholder}
+      // a placeholder says what a blank field means ("max(8, abits)"): the field is wide enough to show all of it
+      style={placeholder && placeholder.length > 4 ? { width: `${placeholder.length + 4}ch` } : undefined}
       step={step}
       disabled={disabled}
       value={text}

@@ -1,11 +1,21 @@
-// Every run so far (kept across reloads): the experiment's settings (one compact config cell), perplexity per
-// dataset and its change from full precision, bits per weight with its split, time. Two ticked runs are compared
-// side by side with the settings that differ highlighted; the table downloads as CSV or JSON with every option.
+// Every run so far (kept across reloads), newest on top: the experiment's settings (one compact config cell),
+// perplexity per dataset and its change from full precision, bits per weight with its split and the stored size,
+// time. The table grows with its rows (the column scrolls, not a box inside it). Two ticked runs are compared side by
+// side with the settings that differ highlighted; the table downloads as CSV or JSON with every option.
+import { useShallow } from 'zustand/react/shallow';
 import { useLab } from '../store/labStore.ts';
 import { bitsSplit, runsToCsv, runsToJson, type RunRecord } from '../store/resultsSlice.ts';
 import { describeModel, describeSpec, specFields } from '../pipeline/experimentSpec.ts';
+import { fmtBytes } from '../gpu/gpu.ts';
 
 const signed = (d: number, digits: number) => `${d >= 0 ? '+' : ''}${d.toFixed(digits)}`;
+
+/** "0.55 MiB (0.52×)": the quantized model's stored size and its ratio to the checkpoint. */
+function storedText(r: RunRecord): string {
+  const { storedBytes, checkpointBytes } = r.summary;
+  if (!checkpointBytes) return '';
+  return storedBytes ? `${fmtBytes(storedBytes)} (${(storedBytes / checkpointBytes).toFixed(2)}×)` : fmtBytes(checkpointBytes);
+}
 
 function download(name: string, type: string, text: string) {
   const a = document.createElement('a');
@@ -15,16 +25,33 @@ function download(name: string, type: string, text: string) {
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
 
-/** The settings besides model and method, as one cell. */
-function ConfigCell({ run }: { run: RunRecord }) {
-  const fields = specFields(run.spec).filter((f) => f.key !== 'model' && f.key !== 'method');
+/** A run as one cell: its method (and where its figures came from), model and time, then every other setting. */
+function RunCell({ run: r }: { run: RunRecord }) {
+  const fields = specFields(r.spec).filter((f) => f.key !== 'model' && f.key !== 'method');
   return (
-    <td className="config" data-testid="run-config">
-      {fields.map((f) => (
-        <span key={f.key} className="field">
-          {f.key} <b>{f.value}</b>
-        </span>
+    <td className="run-cell">
+      <div>
+        <b>{r.summary.label}</b>
+        {r.shared ? ' (shared)' : ''}
+        {r.cached ? ' (cached)' : ''}
+        {r.imported ? ' (imported bundle)' : ''}
+      </div>
+      <div className="hint">
+        {describeModel(r.spec.model)} · {new Date(r.at).toLocaleTimeString()}
+        {r.shared || r.imported ? '' : ` · ${(r.wallMs / 1000).toFixed(1)} s`}
+      </div>
+      {r.summary.warnings?.map((w) => (
+        <div key={w} className="error" data-testid="run-warning" title={w}>
+          ⚠ {w}
+        </div>
       ))}
+      <div className="config" data-testid="run-config">
+        {fields.map((f) => (
+          <span key={f.key} className="field">
+            {f.key} <b>{f.value}</b>
+          </span>
+        ))}
+      </div>
     </td>
   );
 }
@@ -40,6 +67,7 @@ function Compare({ a, b }: { a: RunRecord; b: RunRecord }) {
   const rows: [string, string, string, boolean][] = [
     ...keys.map((k): [string, string, string, boolean] => [k, value(fa, k), value(fb, k), true]),
     ['bits per weight', bitsSplit(a.summary), bitsSplit(b.summary), true],
+    ['stored', storedText(a), storedText(b), true],
     ['quantization time', a.summary.quantizeMs ? `${(a.summary.quantizeMs / 1000).toFixed(1)} s` : '', b.summary.quantizeMs ? `${(b.summary.quantizeMs / 1000).toFixed(1)} s` : '', false],
   ];
   return (
@@ -99,11 +127,18 @@ function Compare({ a, b }: { a: RunRecord; b: RunRecord }) {
 }
 
 export function ResultsPanel() {
-  const { runs, compare, toggleCompare, removeRun, clearRuns } = useLab();
+  const { runs, compare, toggleCompare, removeRun, clearRuns } = useLab(
+    useShallow((s) => ({ runs: s.runs, compare: s.compare, toggleCompare: s.toggleCompare, removeRun: s.removeRun, clearRuns: s.clearRuns })),
+  );
   const picked = compare.map((id) => runs.find((r) => r.id === id)).filter(Boolean) as RunRecord[];
+  // newest first, whatever order rows arrived in (shared figures, imported bundles)
+  const rows = [...runs].sort((a, b) => b.at - a.at);
+  const withTasks = runs.some((r) => r.summary.tasks);
   return (
-    <section className="panel wide" data-testid="results-panel">
-      <h2>Results</h2>
+    <section className="panel" data-testid="results-panel">
+      <h2>
+        Results {runs.length > 0 && <span className="hint">({runs.length} run{runs.length > 1 ? 's' : ''}, newest first)</span>}
+      </h2>
       {runs.length === 0 ? (
         <p className="hint">Finished runs appear here and stay after a reload.</p>
       ) : (
@@ -116,42 +151,29 @@ export function ResultsPanel() {
             <button onClick={clearRuns}>Clear the table</button>
             <span className="hint">tick two runs to compare them</span>
           </div>
-          <div className="scroll">
+          <div className="table-scroll">
             <table data-testid="runs-table">
               <thead>
                 <tr>
-                  <th>compare</th>
-                  <th>when</th>
-                  <th>model</th>
-                  <th>method</th>
-                  <th>config</th>
+                  <th>
+                    <span className="visually-hidden">compare</span>
+                  </th>
+                  <th className="run-head">run</th>
                   <th>perplexity (Δ to FP)</th>
-                  <th>zero-shot acc (Δ to FP)</th>
+                  {withTasks && <th>zero-shot acc (Δ to FP)</th>}
                   <th>bits/weight</th>
-                  <th>time</th>
-                  <th></th>
+                  <th>
+                    <span className="visually-hidden">remove</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>
-                {runs.map((r) => (
+                {rows.map((r) => (
                   <tr key={r.id} title={describeSpec(r.spec)}>
                     <td>
-                      <input type="checkbox" checked={compare.includes(r.id)} onChange={() => toggleCompare(r.id)} aria-label="compare" />
+                      <input type="checkbox" checked={compare.includes(r.id)} onChange={() => toggleCompare(r.id)} aria-label="compare" title={`compare ${r.summary.label}`} />
                     </td>
-                    <td>{new Date(r.at).toLocaleTimeString()}</td>
-                    <td>{describeModel(r.spec.model)}</td>
-                    <td>
-                      {r.summary.label}
-                      {r.shared ? ' (shared)' : ''}
-                      {r.cached ? ' (cached)' : ''}
-                      {r.imported ? ' (imported bundle)' : ''}
-                      {r.summary.warnings?.map((w) => (
-                        <div key={w} className="error" data-testid="run-warning" title={w}>
-                          ⚠ {w}
-                        </div>
-                      ))}
-                    </td>
-                    <ConfigCell run={r} />
+                    <RunCell run={r} />
                     <td>
                       {Object.entries(r.summary.ppl).map(([ds, v]) => {
                         const fp = r.summary.pplBefore?.[ds as keyof typeof r.summary.ppl];
@@ -163,7 +185,7 @@ export function ResultsPanel() {
                         );
                       })}
                     </td>
-                    <td data-testid="run-tasks">
+                    {withTasks && <td data-testid="run-tasks">
                       {Object.entries(r.summary.tasks ?? {}).map(([task, t]) => {
                         const fp = r.summary.tasksBefore?.[task as keyof typeof r.summary.tasks];
                         return (
@@ -171,13 +193,15 @@ export function ResultsPanel() {
                             {task} {t!.acc.toFixed(3)}
                             {fp && ` (${signed(t!.acc - fp.acc, 3)})`}
                             {t!.accNorm !== undefined && ` · norm ${t!.accNorm.toFixed(3)}${fp?.accNorm !== undefined ? ` (${signed(t!.accNorm - fp.accNorm, 3)})` : ''}`}
-                            <span className="hint"> n={t!.items}</span>
+                            <span className="hint"> 0-shot, n={t!.items}</span>
                           </div>
                         );
                       })}
+                    </td>}
+                    <td>
+                      <span data-testid="run-bits">{bitsSplit(r.summary)}</span>
+                      {storedText(r) && <div className="hint" data-testid="run-stored">{r.summary.storedBytes ? `stored ${storedText(r)}` : `checkpoint ${storedText(r)}`}</div>}
                     </td>
-                    <td data-testid="run-bits">{bitsSplit(r.summary)}</td>
-                    <td>{r.shared || r.imported ? '' : `${(r.wallMs / 1000).toFixed(1)} s`}</td>
                     <td>
                       <button className="link" onClick={() => removeRun(r.id)} aria-label="remove">
                         ✕

@@ -1,13 +1,19 @@
-// Run / cancel, a progress bar per stage with elapsed time and an estimate, then the figures, the per-layer errors,
-// a share link and the export of a quantized run (ExportPanel).
+// Run / cancel and what the next run is; while it runs, its stages in the order they run, each once, with a time
+// estimate only once a stage has a basis; then the result under the experiment that produced it (said when the form
+// has changed since), its figures, where its bits go, a share link and the export of a quantized run.
 import { useEffect, useState } from 'react';
-import { recipeProblem, useLab } from '../store/labStore.ts';
+import { useShallow } from 'zustand/react/shallow';
+import { useLab } from '../store/labStore.ts';
 import type { QuantSummary, Stage, TransformStepReport, WeightStepReport } from '../pipeline/types.ts';
 import { METHODS } from '../quant/index.ts';
 import { recipeLabel } from '../quant/recipe.ts';
 import { describeSpec } from '../pipeline/experimentSpec.ts';
-import { LayerErrorChart } from './LayerErrorChart.tsx';
-import { bitsSplit, summarize } from '../store/resultsSlice.ts';
+import { canonicalJson } from '../pipeline/cache.ts';
+import { bitsSplit, sizeLine, summarize } from '../store/resultsSlice.ts';
+import { resumeHint, runBlocker } from '../store/runGate.ts';
+import { timeLeft } from '../store/progressEstimate.ts';
+import { errorLead, pageMessage } from '../store/pageWords.ts';
+import { bitsNote } from '../pipeline/bits.ts';
 import { TaskProgress, TaskTable } from './TaskResults.tsx';
 import { ExportPanel } from './ExportPanel.tsx';
 
@@ -16,11 +22,13 @@ function fmt(ms: number): string {
   return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
 
-const STAGES: { stage: Stage; label: string }[] = [
-  { stage: 'load', label: 'download and load' },
-  { stage: 'quantize', label: 'calibrate and quantize' },
-  { stage: 'evaluate', label: 'evaluate' },
-];
+const STAGE_NAMES: Record<Stage, string> = {
+  load: 'download and load',
+  fp: 'evaluate full precision',
+  quantize: 'calibrate and quantize',
+  evaluate: 'evaluate',
+  baselines: 'baselines',
+};
 
 /** Each step with what its report says about time: "RPTQ 2.3 s → GPTQ (Hessians 1.1 s, factorization 0.0 s, column loop 0.1 s)". */
 function stepsSummary(q: QuantSummary): string {
@@ -37,31 +45,45 @@ function stepsSummary(q: QuantSummary): string {
 }
 
 function ShareButtons() {
-  const { makeLink, result } = useLab();
+  const { makeLink, hasResult } = useLab(useShallow((s) => ({ makeLink: s.makeLink, hasResult: s.result !== null })));
   const [link, setLink] = useState('');
+  const [copied, setCopied] = useState('');
   const share = async (withResults: boolean) => {
     const url = await makeLink(withResults);
     setLink(url);
-    await navigator.clipboard?.writeText(url).catch(() => {});
+    const ok = await (navigator.clipboard?.writeText(url).then(
+      () => true,
+      () => false,
+    ) ?? Promise.resolve(false));
+    setCopied(ok ? `Copied the link${withResults ? ' with the results' : ''} to the clipboard.` : 'The browser did not allow copying: select the link below and copy it.');
   };
   return (
-    <div className="row">
-      <button data-testid="share" onClick={() => void share(false)}>
-        Copy share link
-      </button>
-      {result && (
-        <button data-testid="share-results" onClick={() => void share(true)}>
-          Copy share link with results
+    <>
+      <div className="row">
+        <button data-testid="share" onClick={() => void share(false)}>
+          Copy share link
         </button>
-      )}
-      {link && <input readOnly className="share-url" data-testid="share-url" value={link} onFocus={(e) => e.target.select()} />}
-    </div>
+        {hasResult && (
+          <button data-testid="share-results" onClick={() => void share(true)}>
+            Copy share link with results
+          </button>
+        )}
+        {copied && (
+          <span className="hint" role="status" data-testid="share-copied">
+            {copied}
+          </span>
+        )}
+      </div>
+      {link && <input readOnly className="share-url" aria-label="share link" data-testid="share-url" value={link} onFocus={(e) => e.target.select()} />}
+    </>
   );
 }
 
-export function RunPanel() {
-  const state = useLab();
-  const { status, progress, stages, startedAt, finishedAt, result, error, run, cancel, chain, resultBundle, exporting } = state;
+/** The stages of the run in the order they run, each once: done, running, or waiting. */
+function Stages() {
+  const { plan, current, stages, startedAt, status, chain } = useLab(
+    useShallow((s) => ({ plan: s.plan, current: s.current, stages: s.stages, startedAt: s.startedAt, status: s.status, chain: s.chain })),
+  );
   const [now, setNow] = useState(performance.now());
   useEffect(() => {
     if (status !== 'running') return;
@@ -69,86 +91,99 @@ export function RunPanel() {
     const t = setInterval(() => setNow(performance.now()), 500);
     return () => clearInterval(t);
   }, [status]);
-  const invalid = recipeProblem(state) !== null;
-  // the clock ticks every half second: never show a time from before the run started
-  const elapsed = startedAt ? Math.max(0, (status === 'running' ? now : (finishedAt ?? now)) - startedAt) : 0;
-  // the estimate follows the stage that is running: its fraction done and the time spent since it started
-  const current = progress?.stage;
-  const frac = progress && progress.stage !== 'load' ? progress.fraction : 0;
-  const inStage = current && stages[current] ? Math.max(0, now - stages[current]!.since) : 0;
-  const eta = frac > 0.02 && frac < 1 ? (inStage / frac) * (1 - frac) : null;
-  const quantizes = chain !== 'fp';
-
+  const at = current ? plan.indexOf(current) : -1;
+  const active = current ? stages[current] : undefined;
+  const left = current && current !== 'load' ? timeLeft(active, now) : null;
+  const elapsed = startedAt !== null ? Math.max(0, now - startedAt) : 0;
   return (
-    <section className="panel wide">
-      <h2>Run</h2>
-      <p className="hint" data-testid="config-line">
-        {describeSpec(state.spec())}
+    <div className="progress" data-testid="stages">
+      {plan.map((stage, i) => {
+        const p = stages[stage];
+        const state = i < at ? 'done' : i === at ? 'active' : 'waiting';
+        const name = stage === 'evaluate' && chain !== 'fp' ? 'evaluate quantized' : STAGE_NAMES[stage];
+        return (
+          <div key={stage} className={`stage ${state}`} data-testid={`stage-${stage}`} data-state={state}>
+            <span className="stage-name">{name}</span>
+            {/* indeterminate only while the load has no byte total yet */}
+            <progress
+              aria-label={name}
+              data-testid={state === 'active' ? 'progress' : `progress-${stage}`}
+              max={1}
+              value={state === 'done' ? 1 : state === 'waiting' ? 0 : stage === 'load' && p && !p.totalBytes && p.fraction < 1 ? undefined : (p?.fraction ?? 0)}
+            />
+            <span className="hint">{state === 'done' ? (p?.fromCache ? p.label : 'done') : state === 'active' ? (p?.label ?? 'starting…') : 'waiting'}</span>
+          </div>
+        );
+      })}
+      <TaskProgress />
+      <span className="hint" data-testid="eta">
+        {active?.label ?? 'starting the worker…'} · {fmt(elapsed)} elapsed{left !== null && left >= 500 ? ` · about ${fmt(left)} left in this stage` : ''}
+      </span>
+    </div>
+  );
+}
+
+function RunError() {
+  const error = useLab((s) => s.error);
+  if (!error) return null;
+  const lead = errorLead(error.kind);
+  return (
+    <p className="error" role="alert" data-testid="error" data-kind={error.kind}>
+      {lead && <strong>{lead}: </strong>}
+      {pageMessage(error.message)}
+    </p>
+  );
+}
+
+function Result() {
+  const state = useLab();
+  const { result, resultSpec, resultBundle } = state;
+  if (!result) return null;
+  const spec = resultSpec;
+  const stale = spec !== null && canonicalJson(spec) !== canonicalJson(state.spec());
+  const summary = spec ? summarize(spec, result) : null;
+  const label = result.config.recipe ? recipeLabel(result.config.recipe) : 'perplexity';
+  return (
+    <div data-testid="result" className="result-head">
+      <p className="current-line">
+        <span className="label">Result of</span>
+        <span data-testid="result-config">{spec ? describeSpec(spec) : result.model}</span>
       </p>
-      <div className="row">
-        {/* an export in flight shares the worker (Cancel would end it too) */}
-        <button data-testid="run" onClick={() => void run()} disabled={status === 'running' || invalid || exporting.status === 'running'}>
-          Run
-        </button>
-        <button data-testid="cancel" onClick={cancel} disabled={status !== 'running'}>
-          Cancel
-        </button>
-        <span data-testid="status" className={`status ${status}`}>
-          {status}
-        </span>
-        {status !== 'idle' && startedAt !== null && <span className="hint">{fmt(elapsed)}</span>}
-      </div>
-      {status === 'running' && (
-        <div className="progress">
-          {STAGES.filter((s) => quantizes || s.stage !== 'quantize').map(({ stage, label }) => {
-            const p = stages[stage];
-            const done = current && STAGES.findIndex((x) => x.stage === current) > STAGES.findIndex((x) => x.stage === stage);
-            return (
-              <div key={stage} className={`stage ${current === stage ? 'active' : ''}`}>
-                <span className="stage-name">{label}</span>
-                {/* indeterminate only while the load has no byte total yet */}
-                <progress data-testid={current === stage ? 'progress' : `progress-${stage}`} max={1} value={done ? 1 : stage === 'load' && p && !p.totalBytes && p.fraction < 1 ? undefined : (p?.fraction ?? 0)} />
-                <span className="hint">{p?.label ?? (done ? 'done' : current === stage ? 'starting…' : '')}</span>
-              </div>
-            );
-          })}
-          <TaskProgress />
-          <span className="hint" data-testid="eta">
-            {progress?.label ?? 'starting worker…'} · {fmt(elapsed)} elapsed{eta !== null && ` · about ${fmt(eta)} left in this stage`}
-          </span>
-        </div>
-      )}
-      {error && (
-        <p className="error" role="alert" data-testid="error">
-          <strong>{error.kind}:</strong> {error.message}
+      {stale && (
+        <p className="note" data-testid="result-stale">
+          The form has changed since this run: these figures are the experiment above. Run measures the new settings.
         </p>
       )}
-      <ShareButtons />
-      {result && (
-        <div data-testid="result">
-          {resultBundle !== null && (
-            <p className="ok" data-testid="from-bundle">
-              Imported from the bundle "{resultBundle}": the figures and reports as the bundle recorded them, the quantized weights back in this browser's storage (nothing recomputed).
-            </p>
-          )}
-          {result.cached && resultBundle === null && (
-            <p className="ok" data-testid="from-cache">
-              An identical experiment ran before in this browser: these figures come from the cache.
-            </p>
-          )}
-          {[...(result.caveats ?? []), ...(result.warnings ?? [])].map((w) => (
-            <p key={w} className="error" data-testid="warning">
-              ⚠ {w}
-            </p>
-          ))}
-          {Object.keys(result.ppl).length > 0 && (
-          <table>
+      {resultBundle !== null && (
+        <p className="ok" data-testid="from-bundle">
+          Imported from the bundle "{resultBundle}": the figures and reports as the bundle recorded them, the quantized weights back in this browser's storage (nothing recomputed).
+        </p>
+      )}
+      {result.cached && resultBundle === null && (
+        <p className="ok" data-testid="from-cache">
+          An identical experiment ran before in this browser: these figures come from the cache.
+        </p>
+      )}
+      {result.fpCached && !result.cached && resultBundle === null && (
+        <p className="ok" data-testid="fp-from-cache">
+          {result.pplBefore || result.tasksBefore ? 'The full-precision figures' : 'These figures'} come from the cache: the same full-precision evaluation ran before in this browser.
+        </p>
+      )}
+      {[...(result.caveats ?? []), ...(result.warnings ?? [])].map((w) => (
+        <p key={w} className="error" data-testid="warning">
+          ⚠ {w}
+        </p>
+      ))}
+      {Object.keys(result.ppl).length > 0 && (
+        <div className="table-scroll">
+          <table data-testid="ppl-table">
+            <caption className="hint">perplexity</caption>
             <thead>
               <tr>
                 <th>dataset</th>
                 <th>windows</th>
                 {result.pplBefore && <th>FP</th>}
-                <th>{result.config.recipe ? recipeLabel(result.config.recipe) : 'perplexity'}</th>
+                <th>{label}</th>
                 {result.baselines?.map((b) => <th key={b.name}>{b.label}</th>)}
               </tr>
             </thead>
@@ -166,30 +201,79 @@ export function RunPanel() {
               ))}
             </tbody>
           </table>
-          )}
-          <TaskTable result={result} />
-          <p className="hint">
-            {result.modelType}, {(result.parameters / 1e6).toFixed(2)}M parameters, seqlen {result.config.seqlen} · {result.timings.tokensPerSecond.toFixed(0)} tokens/s on{' '}
-            {result.device?.description}
-            {result.device?.software && ' (software adapter)'} · peak GPU memory in use {(result.peakGpuBytes / 2 ** 20).toFixed(1)} MiB
-          </p>
-          {result.quant && (
-            <>
-              <h3>Per-layer output error (weights)</h3>
-              <LayerErrorChart layers={result.quant.layers} />
-              <p className="hint" data-testid="steps-summary">
-                steps: {stepsSummary(result.quant)}
-              </p>
-              <p className="hint" data-testid="quant-summary">
-                {result.quant.layers.length} layers quantized in {(result.quant.totalMs / 1000).toFixed(1)} s on {result.quant.calibrationTokens} calibration tokens · bits per weight{' '}
-                {bitsSplit(summarize(state.spec(), result))}
-                {result.quant.cachedBlocks ? ` · ${result.quant.cachedBlocks} block${result.quant.cachedBlocks > 1 ? 's' : ''} restored from the cache` : ''}
-              </p>
-              <ExportPanel />
-            </>
-          )}
         </div>
       )}
+      <TaskTable result={result} />
+      <p className="hint">
+        {result.modelType}, {(result.parameters / 1e6).toFixed(2)}M parameters, seqlen {result.config.seqlen} ·{' '}
+        {result.timings.tokensPerSecond > 0 ? `${result.timings.tokensPerSecond.toFixed(0)} tokens/s on ` : 'on '}
+        {result.device?.description}
+        {result.device?.software && ' (software adapter)'} · peak GPU memory in use {(result.peakGpuBytes / 2 ** 20).toFixed(1)} MiB
+      </p>
+      {result.quant && summary && (
+        <>
+          <p className="hint" data-testid="steps-summary">
+            steps: {stepsSummary(result.quant)}
+          </p>
+          <p className="hint" data-testid="quant-summary">
+            {result.quant.layers.length} layers quantized in {(result.quant.totalMs / 1000).toFixed(1)} s on {result.quant.calibrationTokens} calibration tokens · bits per weight {bitsSplit(summary)}
+            {result.quant.cachedBlocks ? ` · ${result.quant.cachedBlocks} block${result.quant.cachedBlocks > 1 ? 's' : ''} restored from the cache` : ''}
+          </p>
+          {bitsNote(result.quant.layers) && (
+            <p className="hint" data-testid="bits-note">
+              {bitsNote(result.quant.layers)}
+            </p>
+          )}
+          {sizeLine(summary) && (
+            <p className="hint" data-testid="stored-size">
+              {sizeLine(summary)}
+            </p>
+          )}
+          <ExportPanel />
+        </>
+      )}
+    </div>
+  );
+}
+
+export function RunPanel() {
+  const state = useLab();
+  const { status, startedAt, finishedAt, run, cancel } = state;
+  const blocker = runBlocker(state);
+  const resume = resumeHint(state);
+  return (
+    <section className="panel" data-testid="run-panel">
+      <h2>Run</h2>
+      <div className="row">
+        <button data-testid="run" onClick={() => void run()} disabled={status === 'running' || blocker !== null} title={blocker ?? undefined}>
+          Run
+        </button>
+        <button data-testid="cancel" onClick={cancel} disabled={status !== 'running'}>
+          Cancel
+        </button>
+        <span data-testid="status" className={`status ${status}`}>
+          {status}
+        </span>
+        {status !== 'idle' && status !== 'running' && startedAt !== null && finishedAt !== null && <span className="hint">{fmt(finishedAt - startedAt)}</span>}
+      </div>
+      <p className="current-line">
+        <span className="label">{status === 'running' ? 'Running' : 'Next run'}</span>
+        <span data-testid="config-line">{describeSpec(state.spec())}</span>
+      </p>
+      {blocker && status !== 'running' && (
+        <p className="hint" data-testid="run-blocked">
+          Run is off: {blocker}
+        </p>
+      )}
+      {resume && (
+        <p className="note" data-testid="resume-hint">
+          {resume.text}
+        </p>
+      )}
+      {status === 'running' && <Stages />}
+      <RunError />
+      <ShareButtons />
+      <Result />
     </section>
   );
 }

@@ -2,6 +2,8 @@
 // lm-eval's metrics with their standard errors, full precision and quantized side by side with the change.
 import { useLab } from '../store/labStore.ts';
 import type { EvalResult, TaskScore } from '../pipeline/types.ts';
+import { recipeLabel } from '../quant/recipe.ts';
+import { TASKS } from '../eval/zeroShotTasks.ts';
 
 export function TaskProgress() {
   const { taskProgress } = useLab();
@@ -48,12 +50,18 @@ function cell(s: TaskScore | undefined, m: Metric): string {
 export function TaskTable({ result }: { result: EvalResult }) {
   const { tasks, tasksBefore } = result;
   if (!tasks) return null;
-  const label = result.config.recipe ? 'quantized' : 'value';
+  // the same name the perplexity table gives the quantized column
+  const label = result.config.recipe ? recipeLabel(result.config.recipe) : 'value';
   return (
+    <div className="table-scroll">
+    <p className="hint" data-testid="task-settings">
+      zero-shot, as lm-evaluation-harness: num_fewshot: 0, limit: {result.config.limit ?? 'none (every item)'}
+    </p>
     <table data-testid="task-results">
       <thead>
         <tr>
           <th>task</th>
+          <th>n-shot</th>
           <th>items</th>
           <th>metric</th>
           {tasksBefore && <th>FP</th>}
@@ -71,7 +79,8 @@ export function TaskTable({ result }: { result: EvalResult }) {
             return (
               <tr key={t.task + m}>
                 <td>{t.task}</td>
-                <td>{t.items}</td>
+                <td>0</td>
+                <td title={`${t.items} of the ${TASKS[t.task].size} items of the split`}>{t.items < TASKS[t.task].size ? `${t.items} of ${TASKS[t.task].size}` : t.items}</td>
                 <td>{name}</td>
                 {tasksBefore && <td data-testid={`task-fp-${t.task}-${name}`}>{cell(fp, m)}</td>}
                 <td data-testid={`task-${t.task}-${name}`} data-value={t[m]}>
@@ -86,5 +95,6 @@ export function TaskTable({ result }: { result: EvalResult }) {
         )}
       </tbody>
     </table>
+    </div>
   );
 }

@@ -78,13 +78,25 @@ export async function runAndRead(page: Page, dataset: string, timeout = 540_000)
 /** Starts recording every distinct text a selector shows, in order (a MutationObserver in the page); the returned
  *  function reads what was seen so far. */
 export async function recordTexts(page: Page, selector: string): Promise<() => Promise<string[]>> {
-  const key = `recorded:${selector}`;
-  await page.evaluate(([key, selector]) => {
+  return recordEach(page, `document.querySelector(${JSON.stringify(selector)})?.textContent`);
+}
+
+/** Records every distinct value of a page expression (a string of JS, evaluated at each DOM change), in order. */
+export async function recordEach(page: Page, expression: string): Promise<() => Promise<string[]>> {
+  const key = `recorded:${expression}`;
+  await page.evaluate(([key, expression]) => {
     const seen: string[] = ((window as unknown as Record<string, string[]>)[key] = []);
+    const read = new Function(`return (${expression});`) as () => string | null | undefined;
     new MutationObserver(() => {
-      const t = document.querySelector(selector)?.textContent;
+      const t = read();
       if (t && seen.at(-1) !== t) seen.push(t);
     }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
-  }, [key, selector] as const);
+  }, [key, expression] as const);
   return () => page.evaluate((key) => (window as unknown as Record<string, string[]>)[key], key);
+}
+
+/** Every text the page shows that names an error class or a command-line flag (the page speaks in its own words). */
+export async function classNamesOrFlags(page: Page): Promise<string[]> {
+  const text = await page.locator('main').innerText();
+  return text.split('\n').filter((line) => /\b[A-Z][A-Za-z]*Error:|(^|\s)--[a-z][a-z_-]+/.test(line) && !/--enable-unsafe-webgpu/.test(line));
 }

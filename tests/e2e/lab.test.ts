@@ -57,7 +57,7 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     await page.selectOption('[data-testid=inspect-layer]', '0');
     await page.selectOption('[data-testid=inspect-site]', 'attn_norm');
     await page.waitForSelector('[data-testid=range-chart] canvas');
-    expect(await page.locator('[data-testid=inspect-panel] h3').first().innerText()).toMatch(/block 0, attention-norm output .* 64 channels/);
+    expect(await page.locator('[data-testid=inspect-panel] h3', { hasText: 'Channel ranges' }).innerText()).toMatch(/block 0, attention-norm output .* 64 channels/);
     expect(await page.locator('[data-testid=runs-table] tbody tr').count()).toBe(1);
     await page.screenshot({ path: `${SHOTS}lab-rtn.png`, fullPage: true });
 
@@ -74,9 +74,9 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     expect(await page.locator('[data-testid=config-line]').innerText()).toBe(rtnConfig);
     expect(await page.locator('[data-testid=link-config]').innerText()).toBe(rtnConfig);
     expect(Number(await page.locator('[data-testid=shared-ppl-tinystories]').innerText())).toBeCloseTo(rtnPpl, 4);
-    // nothing ran and nothing was fetched for the model: only an offer to run
+    // nothing ran: only an offer to run; the model is checked (config.json and headers) as any load does
     expect(await page.locator('[data-testid=status]').innerText()).toBe('idle');
-    expect(await page.locator('[data-testid=model-probe]').count()).toBe(0);
+    await page.waitForSelector('[data-testid=model-fits]');
     await page.screenshot({ path: `${SHOTS}lab-shared-link.png`, fullPage: true });
     // the command line prints this very line for the same link (npm run quantlab -- --from-link URL)
     expect(describeSpec((await decodeShareLink(rtnLink)).spec)).toBe(rtnConfig);
@@ -96,6 +96,8 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
       expect(await page.locator('[data-testid=config-line]').innerText()).toBe(defaults);
       await page.click('[data-testid=preset-W4A8]');
       expect(await page.locator('[data-testid=config-line]').innerText()).toMatch(/RPTQ W4A8/);
+      // the model is checked as on any load (a refused link does not skip it), then Run is on
+      await page.waitForSelector('[data-testid=model-fits]');
       expect(await page.locator('[data-testid=run]').isEnabled()).toBe(true);
       await page.screenshot({ path: `${SHOTS}lab-bad-link.png` });
       await page.close();
@@ -109,12 +111,20 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     await page.waitForFunction(() => /gptq block [1-4]\/5/.test(document.querySelector('[data-testid=eta]')?.textContent ?? ''), null, { timeout: 300_000 });
     await page.reload();
     await expect.poll(() => page.locator('[data-testid=model-select] option[value="bundled:stories260K"]').count()).toBe(1);
-    // the form came back from localStorage; the same experiment runs again
+    // the form came back from localStorage; the page says that Run resumes from the blocks the reload left behind
     expect(await page.locator('[data-testid=config-line]').innerText()).toMatch(/GPTQ W3 · calib tinystories 4×256 seed 0/);
+    expect(await page.locator('[data-testid=status]').innerText()).toBe('idle');
+    await page.waitForSelector('[data-testid=resume-hint]');
+    const hint = await page.locator('[data-testid=resume-hint]').innerText();
+    console.log(`after the reload: ${hint}`);
+    expect(hint).toMatch(/^Run resumes after block [1-4] of 5: an earlier run of this recipe left [1-4] finished blocks? in this browser's storage\.$/);
+    await page.screenshot({ path: `${SHOTS}lab-resume-hint.png` });
     const resumed = await runAndRead(page, 'tinystories');
     const summary = await page.locator('[data-testid=quant-summary]').innerText();
     console.log(`resumed: ${summary}`);
     expect(summary).toMatch(/[1-4] blocks? restored from the cache/);
+    // as many blocks restored as the hint said were kept
+    expect(summary).toContain(`${hint.match(/left (\d)/)![1]} block`);
     const node = await runExperiment(
       { datasets: ['tinystories'], windows: 4, skipBefore: true, recipe: makeRecipe({ nsamples: 4, seqlen: 256, calib: 'tinystories', seed: 0, steps: [{ method: 'gptq', wbits: 3 }] }) },
       { source: folderSource(MODELS.stories260K), readText: folderReader(), gpu: await sharedGpu() },
@@ -128,7 +138,7 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     console.log(`identical experiment from the cache in ${Date.now() - t} ms`);
     expect(Number(await page.locator('[data-testid=ppl-tinystories]').getAttribute('data-value'))).toBe(resumed);
     await page.waitForSelector('[data-testid=storage-table]');
-    expect(await page.locator('[data-testid=storage-table]').innerText()).toMatch(/stories260K.*5 · /s);
+    expect(await page.locator('[data-testid=storage-table]').innerText()).toMatch(/stories260K.*5 quantized blocks, /s);
 
     // the resumed run is in the results table, kept across the reload; the identical re-run from the cache adds no
     // second row; the table downloads with every option
@@ -173,7 +183,7 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     await page.selectOption('[data-testid=inspect-role]', 'down');
     await page.click('[data-testid=load-weights]');
     await page.waitForSelector('[data-testid=weight-view]', { timeout: 120_000 });
-    expect(await page.locator('[data-testid=weight-view] p').first().innerText()).toMatch(/down_proj \[64 × 172\]/);
+    expect(await page.locator('[data-testid=weight-caption]').innerText()).toMatch(/^block 1, down_proj \[64 × 172\]/);
     // the bits per weight say where they go: 4-bit codes and one scale and zero per row × input cluster
     expect(await page.locator('[data-testid=weight-bits]').innerText()).toMatch(/Each row has 32 groups .* up to 32 × 16 = 512 distinct values per row\. Bits per weight 9\.95 = 4 for the codes \+ 5\.95 for the scales and zeros/);
     await page.locator('[data-testid=inspect-panel]').screenshot({ path: `${SHOTS}lab-inspect.png` });

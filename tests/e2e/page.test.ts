@@ -7,7 +7,7 @@ import { runExperiment } from '../../src/pipeline/experiment.ts';
 import { makeRecipe } from '../../src/quant/recipe.ts';
 import { folderSource } from '../../src/model/source.node.ts';
 import { folderReader } from '../../src/eval/datasets.node.ts';
-import { SHOTS, openLab as open, runAndRead as run, setDatasets, startLab, type Lab } from './browser.ts';
+import { SHOTS, classNamesOrFlags, openLab as open, runAndRead as run, setDatasets, startLab, type Lab } from './browser.ts';
 
 let lab: Lab;
 let url: string;
@@ -92,16 +92,22 @@ describe('the lab page (headless Chromium, WebGPU on SwiftShader)', () => {
     await page.close();
   });
 
-  it('a model URL with no model gives a specific error and the page stays usable', async () => {
+  it('a model URL with no model gives a specific error in words (no class name) and the page stays usable', async () => {
     const page = await openLab();
-    await page.fill('input[placeholder^="org/name"]', `${url}shared/data/`);
+    await page.fill('input[aria-label="a Hub repo id or a model URL"]', `${url}shared/data/`);
     await page.click('text=Use');
     await page.fill('[data-testid=windows]', '1');
     await page.click('[data-testid=run]');
     await page.waitForSelector('[data-testid=error]', { timeout: 60_000 });
-    expect(await page.locator('[data-testid=error]').innerText()).toMatch(/config\.json not found/);
+    expect(await page.locator('[data-testid=error]').innerText()).toMatch(/^A model file could not be read: .*config\.json not found/);
     await page.screenshot({ path: `${SHOTS}lab-error.png` });
     expect(await page.locator('[data-testid=run]').isEnabled()).toBe(true);
+    // a server that answers every path with its web app: said as such, not as "Unexpected token '<'"
+    await page.fill('input[aria-label="a Hub repo id or a model URL"]', `${url}no/such/model/`);
+    await page.click('text=Use');
+    await page.waitForSelector('[data-testid=model-probe].error');
+    expect(await page.locator('[data-testid=model-probe]').innerText()).toMatch(/^A model file could not be read: .*asking for config\.json returned an HTML page, not a JSON file/);
+    expect(await classNamesOrFlags(page)).toEqual([]);
     await page.close();
   });
 });

@@ -33,7 +33,7 @@ describe('the page refuses what would give a wrong figure (headless Chromium)', 
     await page.click('[data-testid=run]');
     await page.waitForSelector('[data-testid=error]', { timeout: 120_000 });
     const error = await page.locator('[data-testid=error]').innerText();
-    expect(error).toMatch(/DatasetError: http:\/\/[\d.:]+\/data\/tinystories\/validation-subset\.txt answered with content type "text\/html"/);
+    expect(error).toMatch(/^An evaluation or calibration text could not be used: http:\/\/[\d.:]+\/data\/tinystories\/validation-subset\.txt answered with content type "text\/html"/);
     expect(await page.locator('[data-testid=status]').innerText()).toBe('error');
     await page.screenshot({ path: `${SHOTS}trust-wrong-data-folder.png` });
 

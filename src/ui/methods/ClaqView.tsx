@@ -70,7 +70,7 @@ function Codebook({ d }: { d: ClaqLayerDetail }) {
           <input type="number" data-testid="claq-column" min={0} max={d.cols - 1} value={col} onChange={(e) => setPick(Math.max(0, Math.min(d.cols - 1, Number(e.target.value) || 0)))} />
         </label>
         <span className="hint" data-testid="claq-codebook">
-          {d.colBits[col]} bits: {book.length} centroids {book.map((c) => c.toPrecision(3)).join(', ')}; {d.kept[col]} value{d.kept[col] === 1 ? '' : 's'} kept in full precision; Lloyd converged in {d.lloydSteps[col]} step{d.lloydSteps[col] === 1 ? '' : 's'}
+          {d.colBits[col]} bits: {book.length} centroids {[...book].sort((a, b) => a - b).map((c) => c.toPrecision(3)).join(', ')}; {d.kept[col]} value{d.kept[col] === 1 ? '' : 's'} kept in full precision; Lloyd converged in {d.lloydSteps[col]} step{d.lloydSteps[col] === 1 ? '' : 's'}
         </span>
       </div>
       <SeriesChart x={x} series={series} xLabel={`column ${col}: value (range ${h.lo.toPrecision(3)} … ${h.hi.toPrecision(3)})`} yLabel="count" bars testid="claq-codebook-chart" height={180} />
