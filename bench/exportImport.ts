@@ -29,11 +29,14 @@ const MB = (b: number) => b / 1e6;
 /** A random packed layer [N, K] at 4 bits, groups of 128, g_idx shuffled as act-order leaves it. */
 function packedLayer(N: number, K: number) {
   let s = 1;
-  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const G = K / 128;
   const codes = Uint8Array.from({ length: N * K }, () => Math.floor(rnd() * 16));
   const zeros = Uint16Array.from({ length: G * N }, () => 1 + Math.floor(rnd() * 15));
-  const scales = toHalfBits(Float32Array.from({ length: G * N }, () => 0.001 + rnd() / 100), 'f16');
+  const scales = toHalfBits(
+    Float32Array.from({ length: G * N }, () => 0.001 + rnd() / 100),
+    'f16',
+  );
   const order = Uint32Array.from({ length: K }, (_, k) => k).sort(() => rnd() - 0.5);
   const gIdx = new Uint32Array(K);
   order.forEach((k, i) => (gIdx[k] = Math.floor(i / 128)));
@@ -51,7 +54,12 @@ export async function exportImport(gpu: Gpu, results: Record<string, unknown>): 
     ['fc2 [2048 × 8192]', 2048, 8192],
   ] as const) {
     const l = packedLayer(N, K);
-    const up = () => ({ qweight: be.ids(l.qweight), qzeros: be.ids(l.qzeros), scales: be.fromHost16(l.scales, 'f16', [l.G, N]), gIdx: be.ids(l.gIdx) });
+    const up = () => ({
+      qweight: be.ids(l.qweight),
+      qzeros: be.ids(l.qzeros),
+      scales: be.fromHost16(l.scales, 'f16', [l.G, N]),
+      gIdx: be.ids(l.gIdx),
+    });
     const warm = up();
     be.release(be.gptqDequant(warm, 4, N, K, l.G));
     Object.values(warm).forEach((t) => be.release(t));
@@ -68,7 +76,9 @@ export async function exportImport(gpu: Gpu, results: Record<string, unknown>): 
     const ref = dequantizeGptq({ ...l, scales: fromHalfBits(l.scales, 'f16') }, N, K, 4);
     const hostS = (performance.now() - t0) / 1000;
     const same = got.every((v, i) => Object.is(v, ref[i]));
-    console.log(`| ${name} | ${gpuS.toFixed(3)} | ${hostS.toFixed(3)} | ${(hostS / gpuS).toFixed(2)}× | ${((N * K * 4) / gpuS / 1e9).toFixed(2)} | ${same ? 'yes' : 'NO'} |`);
+    console.log(
+      `| ${name} | ${gpuS.toFixed(3)} | ${hostS.toFixed(3)} | ${(hostS / gpuS).toFixed(2)}× | ${((N * K * 4) / gpuS / 1e9).toFixed(2)} | ${same ? 'yes' : 'NO'} |`,
+    );
     dq.push({ layer: name, N, K, gpuSeconds: gpuS, hostSeconds: hostS, identical: same });
   }
   results.gptqDequant = dq;
@@ -81,11 +91,25 @@ export async function exportImport(gpu: Gpu, results: Record<string, unknown>): 
     const source = folderSource(model);
     const cache = memoryCache();
     const run = await runExperiment(
-      { datasets: ['tinystories'], seqlen: 128, windows: 1, skipBefore: true, recipe: makeRecipe({ calib: 'tinystories', nsamples: 2, seqlen: 128, scales16: true, steps: [{ method: 'rtn', wbits: 4, groupsize: 128 }] }) },
+      {
+        datasets: ['tinystories'],
+        seqlen: 128,
+        windows: 1,
+        skipBefore: true,
+        recipe: makeRecipe({
+          calib: 'tinystories',
+          nsamples: 2,
+          seqlen: 128,
+          scales16: true,
+          steps: [{ method: 'rtn', wbits: 4, groupsize: 128 }],
+        }),
+      },
       { source, readText: folderReader(), gpu, cache },
     );
     const original = (await loadModel(source)).checkpoint.bytes;
-    console.log(`\nExport of a synthetic OPT-125m-shaped checkpoint (${layers} blocks, F16 ${MB(original).toFixed(1)} MB), RTN W4 g128 with f16 scales`);
+    console.log(
+      `\nExport of a synthetic OPT-125m-shaped checkpoint (${layers} blocks, F16 ${MB(original).toFixed(1)} MB), RTN W4 g128 with f16 scales`,
+    );
     console.log('| format | seconds | MB written | MB/s | model file / F16 original |');
     console.log('|---|---|---|---|---|');
     const ex: unknown[] = [];
@@ -96,7 +120,9 @@ export async function exportImport(gpu: Gpu, results: Record<string, unknown>): 
       const s = (performance.now() - t0) / 1000;
       const bytes = rep.files.reduce((a, f) => a + f.bytes, 0);
       const file = rep.files.find((f) => f.name.endsWith('.safetensors'))!.bytes;
-      console.log(`| ${format} | ${s.toFixed(2)} | ${MB(bytes).toFixed(1)} | ${(MB(bytes) / s).toFixed(1)} | ${(file / original).toFixed(3)} |`);
+      console.log(
+        `| ${format} | ${s.toFixed(2)} | ${MB(bytes).toFixed(1)} | ${(MB(bytes) / s).toFixed(1)} | ${(file / original).toFixed(3)} |`,
+      );
       ex.push({ format, seconds: s, bytes, modelFileOverOriginal: file / original });
     }
     // loading: validate, then every block and the globals on the GPU (the GPTQ one dequantizes each block there)
@@ -113,7 +139,9 @@ export async function exportImport(gpu: Gpu, results: Record<string, unknown>): 
       return s;
     };
     const [plain, packed] = [await load(model), await load(join(dir, 'gptq'))];
-    console.log(`loading every block onto the GPU: the F16 original ${plain.toFixed(2)} s, the GPTQ checkpoint (dequantized per block) ${packed.toFixed(2)} s (${(packed / plain).toFixed(2)}×)`);
+    console.log(
+      `loading every block onto the GPU: the F16 original ${plain.toFixed(2)} s, the GPTQ checkpoint (dequantized per block) ${packed.toFixed(2)} s (${(packed / plain).toFixed(2)}×)`,
+    );
     results.export = { layers, formats: ex, loadOriginalSeconds: plain, loadGptqSeconds: packed };
   } finally {
     rmSync(dir, { recursive: true, force: true });

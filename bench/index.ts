@@ -44,7 +44,9 @@ const ITERS = Number(arg('iters', '5'));
 const MODELS = fileURLToPath(new URL('../../shared/models/', import.meta.url));
 
 const gpu = await Gpu.create();
-console.log(`adapter: ${gpu.info.description}${gpu.info.software ? ' (software)' : ''}, shader-f16: ${gpu.info.shaderF16}`);
+console.log(
+  `adapter: ${gpu.info.description}${gpu.info.software ? ' (software)' : ''}, shader-f16: ${gpu.info.shaderF16}`,
+);
 Object.defineProperty(globalThis, 'navigator', { value: { gpu: nodeGpuInstance() }, configurable: true });
 const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-backend-webgpu');
@@ -52,8 +54,11 @@ if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs-backend-webgpu could
 
 function randn(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-  return Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(next() + 1e-12)) * Math.cos(2 * Math.PI * next()));
+  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  return Float32Array.from(
+    { length: n },
+    () => Math.sqrt(-2 * Math.log(next() + 1e-12)) * Math.cos(2 * Math.PI * next()),
+  );
 }
 
 async function timeIt(run: () => void | Promise<void>, sync: () => Promise<void>): Promise<number> {
@@ -65,7 +70,13 @@ async function timeIt(run: () => void | Promise<void>, sync: () => Promise<void>
   return (performance.now() - t0) / ITERS;
 }
 
-const results: Record<string, unknown> = { adapter: gpu.info.description, software: gpu.info.software, iters: ITERS, matmul: [], forward: [] };
+const results: Record<string, unknown> = {
+  adapter: gpu.info.description,
+  software: gpu.info.software,
+  iters: ITERS,
+  matmul: [],
+  forward: [],
+};
 console.log(`\nmatmul y[M,N] = x[M,K]·W[N,K]ᵀ, ${ITERS} iterations after a warm-up`);
 console.log('| shape (M×K→N) | ours tiled GFLOP/s | ours direct GFLOP/s | tfjs-webgpu GFLOP/s | best ours / tfjs |');
 console.log('|---|---|---|---|---|');
@@ -82,7 +93,10 @@ for (const [M, K, N] of [
   const ours: Record<string, number> = {};
   for (const variant of ['tiled', 'direct'] as const) {
     gpu.kernelVariant = variant;
-    const ms = await timeIt(() => gpu.release(ops.matmul(gpu, x, W, null)), () => gpu.sync());
+    const ms = await timeIt(
+      () => gpu.release(ops.matmul(gpu, x, W, null)),
+      () => gpu.sync(),
+    );
     ours[variant] = flops / (ms * 1e6);
   }
   const xt = tf.tensor2d(xh, [M, K]);
@@ -99,8 +113,18 @@ for (const [M, K, N] of [
   );
   const tfG = flops / (tfMs * 1e6);
   const best = Math.max(ours.tiled, ours.direct);
-  console.log(`| ${M}×${K}→${N} | ${ours.tiled.toFixed(2)} | ${ours.direct.toFixed(2)} | ${tfG.toFixed(2)} | ${(best / tfG).toFixed(2)}× |`);
-  (results.matmul as unknown[]).push({ M, K, N, oursTiled: ours.tiled, oursDirect: ours.direct, tfjs: tfG, ratio: best / tfG });
+  console.log(
+    `| ${M}×${K}→${N} | ${ours.tiled.toFixed(2)} | ${ours.direct.toFixed(2)} | ${tfG.toFixed(2)} | ${(best / tfG).toFixed(2)}× |`,
+  );
+  (results.matmul as unknown[]).push({
+    M,
+    K,
+    N,
+    oursTiled: ours.tiled,
+    oursDirect: ours.direct,
+    tfjs: tfG,
+    ratio: best / tfG,
+  });
   gpu.release(x);
   gpu.release(W);
   xt.dispose();
@@ -132,8 +156,12 @@ for (const name of ['stories260K', 'opt-tiny']) {
 // fewer windows and extrapolates the Hessian linearly in tokens, which is exact for this kernel's cost).
 if (!process.argv.includes('--skip_gptq')) {
   const windows = Number(arg('gptq_windows', gpu.info.software ? '2' : '128'));
-  console.log(`\nGPTQ per layer (W4, per row, blocksize 128), calibration ${windows} × 512 tokens${windows !== 128 ? ' measured, Hessian extrapolated to 128 × 512' : ''}`);
-  console.log('| layer [out × in] | Hessian s (128×512) | factorization s (CPU f64) | column loop s | Hessian GFLOP/s | update GFLOP/s |');
+  console.log(
+    `\nGPTQ per layer (W4, per row, blocksize 128), calibration ${windows} × 512 tokens${windows !== 128 ? ' measured, Hessian extrapolated to 128 × 512' : ''}`,
+  );
+  console.log(
+    '| layer [out × in] | Hessian s (128×512) | factorization s (CPU f64) | column loop s | Hessian GFLOP/s | update GFLOP/s |',
+  );
   console.log('|---|---|---|---|---|---|');
   const { HessianAccumulator, gptq } = await import('../src/quant/gptq.ts');
   const claqRows: string[] = [];
@@ -159,7 +187,16 @@ if (!process.argv.includes('--skip_gptq')) {
     gpu.release(X);
     const W = randn(R * K, 4).map((v) => v * 0.02);
     const H0 = H.slice();
-    const { Q, timings } = await gptq(be, W, H, R, K, { wbits: 4, groupsize: -1, sym: false, actOrder: false, staticGroups: false, trueSequential: false, percdamp: 0.01, blocksize: 128 });
+    const { Q, timings } = await gptq(be, W, H, R, K, {
+      wbits: 4,
+      groupsize: -1,
+      sym: false,
+      actOrder: false,
+      staticGroups: false,
+      trueSequential: false,
+      percdamp: 0.01,
+      blocksize: 128,
+    });
     gpu.release(Q);
     // the lazy update alone, for its GFLOP/s: one block's errors against the rest of the columns
     const U = gpu.upload(randn(K * K, 5), [K, K]);
@@ -173,9 +210,21 @@ if (!process.argv.includes('--skip_gptq')) {
     const uGflops = (2 * R * 128 * (K - 128) * ITERS) / ((performance.now() - tU) * 1e6);
     for (const t of [U, Err, Wg]) gpu.release(t);
     const hessian128 = (hMs / windows) * 128;
-    console.log(`| ${name} [${R} × ${K}] | ${(hessian128 / 1000).toFixed(1)} | ${(timings.factorMs / 1000).toFixed(2)} | ${(timings.loopMs / 1000).toFixed(2)} | ${hGflops.toFixed(2)} | ${uGflops.toFixed(2)} |`);
-    (results.gptq ??= [] as unknown[]);
-    (results.gptq as unknown[]).push({ layer: name, R, K, windowsMeasured: windows, hessianSecondsFor128x512: hessian128 / 1000, factorSeconds: timings.factorMs / 1000, loopSeconds: timings.loopMs / 1000, hessianGflops: hGflops, updateGflops: uGflops });
+    console.log(
+      `| ${name} [${R} × ${K}] | ${(hessian128 / 1000).toFixed(1)} | ${(timings.factorMs / 1000).toFixed(2)} | ${(timings.loopMs / 1000).toFixed(2)} | ${hGflops.toFixed(2)} | ${uGflops.toFixed(2)} |`,
+    );
+    results.gptq ??= [] as unknown[];
+    (results.gptq as unknown[]).push({
+      layer: name,
+      R,
+      K,
+      windowsMeasured: windows,
+      hessianSecondsFor128x512: hessian128 / 1000,
+      factorSeconds: timings.factorMs / 1000,
+      loopSeconds: timings.loopMs / 1000,
+      hessianGflops: hGflops,
+      updateGflops: uGflops,
+    });
     if (!process.argv.includes('--skip_claq')) {
       const { claq } = await import('../src/quant/claq.ts');
       const { completeStep } = await import('../src/quant/recipe.ts');
@@ -185,14 +234,30 @@ if (!process.argv.includes('--skip_gptq')) {
       gpu.release(withKmeans.Q);
       gpu.release(without.Q);
       const kmeansMs = withKmeans.loopMs - without.loopMs;
-      claqRows.push(`| ${name} [${R} × ${K}] | ${(hessian128 / 1000).toFixed(1)} | ${(withKmeans.factorMs / 1000).toFixed(2)} | ${(without.loopMs / 1000).toFixed(2)} | ${(kmeansMs / 1000).toFixed(2)} | ${(withKmeans.loopMs / 1000).toFixed(2)} | ${(withKmeans.loopMs / timings.loopMs).toFixed(1)}× |`);
-      (results.claq ??= [] as unknown[]);
-      (results.claq as unknown[]).push({ layer: name, R, K, factorSeconds: withKmeans.factorMs / 1000, loopWithoutKmeansSeconds: without.loopMs / 1000, kmeansSeconds: kmeansMs / 1000, loopSeconds: withKmeans.loopMs / 1000, gptqLoopSeconds: timings.loopMs / 1000, lloydStepsMean: withKmeans.detail.lloydSteps.reduce((a, b) => a + b, 0) / K });
+      claqRows.push(
+        `| ${name} [${R} × ${K}] | ${(hessian128 / 1000).toFixed(1)} | ${(withKmeans.factorMs / 1000).toFixed(2)} | ${(without.loopMs / 1000).toFixed(2)} | ${(kmeansMs / 1000).toFixed(2)} | ${(withKmeans.loopMs / 1000).toFixed(2)} | ${(withKmeans.loopMs / timings.loopMs).toFixed(1)}× |`,
+      );
+      results.claq ??= [] as unknown[];
+      (results.claq as unknown[]).push({
+        layer: name,
+        R,
+        K,
+        factorSeconds: withKmeans.factorMs / 1000,
+        loopWithoutKmeansSeconds: without.loopMs / 1000,
+        kmeansSeconds: kmeansMs / 1000,
+        loopSeconds: withKmeans.loopMs / 1000,
+        gptqLoopSeconds: timings.loopMs / 1000,
+        lloydStepsMean: withKmeans.detail.lloydSteps.reduce((a, b) => a + b, 0) / K,
+      });
     }
   }
   if (claqRows.length) {
-    console.log('\nCLAQ per layer (W4: 16-centroid k-means per column, one workgroup per block; no act-order, as GPTQ above), same Hessian');
-    console.log('| layer [out × in] | Hessian s (128×512) | factorization s | column loop without k-means s | k-means s | column loop s | loop vs GPTQ\'s |');
+    console.log(
+      '\nCLAQ per layer (W4: 16-centroid k-means per column, one workgroup per block; no act-order, as GPTQ above), same Hessian',
+    );
+    console.log(
+      "| layer [out × in] | Hessian s (128×512) | factorization s | column loop without k-means s | k-means s | column loop s | loop vs GPTQ's |",
+    );
     console.log('|---|---|---|---|---|---|---|');
     for (const row of claqRows) console.log(row);
   }
@@ -201,12 +266,17 @@ if (!process.argv.includes('--skip_gptq')) {
 // ---- RPTQ statistics: range collection and k-means ----------------------------------------------------------------
 {
   const { backendSteps, referenceSteps, kmeans } = await import('../src/quant/kmeans.ts');
-  console.log('\nRPTQ statistics: per-channel range collection (512-token windows) and k-means (32 clusters, 10 restarts)');
+  console.log(
+    '\nRPTQ statistics: per-channel range collection (512-token windows) and k-means (32 clusters, 10 restarts)',
+  );
   console.log('| channels | range tokens/s | k-means GPU s | k-means CPU reference s | ratio |');
   console.log('|---|---|---|---|---|');
   for (const C of [768, 3072]) {
     const X = gpu.upload(randn(512 * C, 7), [512, C]);
-    const range = gpu.upload(Float32Array.from({ length: C * 2 }, (_, i) => (i % 2 ? -Infinity : Infinity)), [C, 2]);
+    const range = gpu.upload(
+      Float32Array.from({ length: C * 2 }, (_, i) => (i % 2 ? -Infinity : Infinity)),
+      [C, 2],
+    );
     ops.channelRange(gpu, X, range);
     await gpu.sync();
     const t0 = performance.now();
@@ -215,7 +285,8 @@ if (!process.argv.includes('--skip_gptq')) {
     const tokensPerSecond = (512 * ITERS) / ((performance.now() - t0) / 1000);
     const r = await gpu.read(range);
     const points = new Float32Array(C * 4);
-    for (let c = 0; c < C; c++) (points[c * 4] = r[c * 2 + 1] * (1 + (c % 7) / 7)), (points[c * 4 + 1] = r[c * 2] * (1 + (c % 5) / 5));
+    for (let c = 0; c < C; c++)
+      ((points[c * 4] = r[c * 2 + 1] * (1 + (c % 7) / 7)), (points[c * 4 + 1] = r[c * 2] * (1 + (c % 5) / 5)));
     const o = { k: 32, restarts: 10, maxIter: 300, seed: 0 };
     let t = performance.now();
     await kmeans(backendSteps(gpuBackend(gpu)), points, o);
@@ -225,20 +296,32 @@ if (!process.argv.includes('--skip_gptq')) {
     const cpuS = (performance.now() - t) / 1000;
     gpu.release(X);
     gpu.release(range);
-    console.log(`| ${C} | ${tokensPerSecond.toFixed(0)} | ${gpuS.toFixed(2)} | ${cpuS.toFixed(2)} | ${(cpuS / gpuS).toFixed(2)}× |`);
-    (results.rptq ??= [] as unknown[]);
-    (results.rptq as unknown[]).push({ channels: C, rangeTokensPerSecond: tokensPerSecond, kmeansGpuSeconds: gpuS, kmeansReferenceSeconds: cpuS });
+    console.log(
+      `| ${C} | ${tokensPerSecond.toFixed(0)} | ${gpuS.toFixed(2)} | ${cpuS.toFixed(2)} | ${(cpuS / gpuS).toFixed(2)}× |`,
+    );
+    results.rptq ??= [] as unknown[];
+    (results.rptq as unknown[]).push({
+      channels: C,
+      rangeTokensPerSecond: tokensPerSecond,
+      kmeansGpuSeconds: gpuS,
+      kmeansReferenceSeconds: cpuS,
+    });
   }
 }
 
 // ---- DuQuant: rotation construction and the online transform ------------------------------------------------------
 {
-  const { greedyRotation, greedyRotationOn, randomOrthogonal, rotationBlock, zigzag } = await import('../src/quant/rotation.ts');
+  const { greedyRotation, greedyRotationOn, randomOrthogonal, rotationBlock, zigzag } =
+    await import('../src/quant/rotation.ts');
   const { SeededRandom } = await import('../src/quant/random.ts');
   const be = gpuBackend(gpu);
   const steps = Number(arg('duquant_steps', gpu.info.software ? '16' : '256'));
-  console.log(`\nDuQuant: greedy rotation (block 128, ${steps} steps, one matrix shared by the blocks) on a 512-token activation with outlier channels; online transform x·R₁, [:, perm]·R₂, per-token 4-bit`);
-  console.log('| width (model) | rotation GPU ms | rotation host ms | host / GPU | transform ms | consumers matmul ms | transform / matmul |');
+  console.log(
+    `\nDuQuant: greedy rotation (block 128, ${steps} steps, one matrix shared by the blocks) on a 512-token activation with outlier channels; online transform x·R₁, [:, perm]·R₂, per-token 4-bit`,
+  );
+  console.log(
+    '| width (model) | rotation GPU ms | rotation host ms | host / GPU | transform ms | consumers matmul ms | transform / matmul |',
+  );
   console.log('|---|---|---|---|---|---|---|');
   for (const [C, out, what] of [
     [768, 3 * 768, 'OPT-125m attention input → q, k, v'],
@@ -264,20 +347,45 @@ if (!process.argv.includes('--skip_gptq')) {
     const rng = new SeededRandom(2);
     const R1 = gpu.upload(Float32Array.from(g.R), [1, n, n]);
     const R2 = gpu.upload(Float32Array.from(randomOrthogonal(n, rng)), [1, n, n]);
-    const perm = gpu.upload(zigzag(Array.from({ length: C }, (_, c) => Math.abs(x[c])), n), [C], 'ids');
+    const perm = gpu.upload(
+      zigzag(
+        Array.from({ length: C }, (_, c) => Math.abs(x[c])),
+        n,
+      ),
+      [C],
+      'ids',
+    );
     const W = gpu.upload(randn(out * C, 9), [out, C]);
-    const transformMs = await timeIt(() => {
-      const y1 = ops.blockRotate(gpu, X, R1, n);
-      const y2 = ops.blockRotate(gpu, y1, R2, n, perm);
-      ops.tokenQuant(gpu, y2, C, 15, 0.9);
-      gpu.release(y1);
-      gpu.release(y2);
-    }, () => gpu.sync());
-    const matmulMs = await timeIt(() => gpu.release(ops.matmul(gpu, X, W, null)), () => gpu.sync());
+    const transformMs = await timeIt(
+      () => {
+        const y1 = ops.blockRotate(gpu, X, R1, n);
+        const y2 = ops.blockRotate(gpu, y1, R2, n, perm);
+        ops.tokenQuant(gpu, y2, C, 15, 0.9);
+        gpu.release(y1);
+        gpu.release(y2);
+      },
+      () => gpu.sync(),
+    );
+    const matmulMs = await timeIt(
+      () => gpu.release(ops.matmul(gpu, X, W, null)),
+      () => gpu.sync(),
+    );
     for (const tt of [X, R1, R2, perm, W]) gpu.release(tt);
-    console.log(`| ${C} (${what}) | ${gpuMs.toFixed(0)} | ${hostMs === null ? '—' : hostMs.toFixed(0)} | ${hostMs === null ? '—' : (hostMs / gpuMs).toFixed(2) + '×'} | ${transformMs.toFixed(2)} | ${matmulMs.toFixed(2)} | ${(transformMs / matmulMs).toFixed(2)} |`);
-    (results.duquant ??= [] as unknown[]);
-    (results.duquant as unknown[]).push({ width: C, consumers: out, what, steps, keptSteps: g.steps, rotationGpuMs: gpuMs, rotationHostMs: hostMs, transformMs, consumerMatmulMs: matmulMs });
+    console.log(
+      `| ${C} (${what}) | ${gpuMs.toFixed(0)} | ${hostMs === null ? '—' : hostMs.toFixed(0)} | ${hostMs === null ? '—' : (hostMs / gpuMs).toFixed(2) + '×'} | ${transformMs.toFixed(2)} | ${matmulMs.toFixed(2)} | ${(transformMs / matmulMs).toFixed(2)} |`,
+    );
+    results.duquant ??= [] as unknown[];
+    (results.duquant as unknown[]).push({
+      width: C,
+      consumers: out,
+      what,
+      steps,
+      keptSteps: g.steps,
+      rotationGpuMs: gpuMs,
+      rotationHostMs: hostMs,
+      transformMs,
+      consumerMatmulMs: matmulMs,
+    });
   }
 }
 
@@ -285,8 +393,12 @@ if (!process.argv.includes('--skip_gptq')) {
 if (!process.argv.includes('--skip_zeroshot')) {
   // 0: the whole split of every task (lm-eval's full protocol; hours on a software adapter)
   const limit = Number(arg('zeroshot_limit', '200')) || undefined;
-  console.log(`\nzero-shot scoring, ${limit ? `first ${limit} items` : 'every item'} per task: (a) WebGPU packed, shared contexts, batch 8; (b) WebGPU, one forward per choice; (c) CPU reference, one sequence per request`);
-  console.log('| model | task | items | (a) items/s | (b) items/s | (c) items/s | a / b | a / c | max \\|Δll\\| a vs c | acc, acc_norm equal (a, c) | acc (a) | acc_norm (a) |');
+  console.log(
+    `\nzero-shot scoring, ${limit ? `first ${limit} items` : 'every item'} per task: (a) WebGPU packed, shared contexts, batch 8; (b) WebGPU, one forward per choice; (c) CPU reference, one sequence per request`,
+  );
+  console.log(
+    '| model | task | items | (a) items/s | (b) items/s | (c) items/s | a / b | a / c | max \\|Δll\\| a vs c | acc, acc_norm equal (a, c) | acc (a) | acc_norm (a) |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const name of ['opt-tiny-bpe', 'stories260K']) {
     const m = await loadModel(folderSource(`${MODELS}${name}`));
@@ -308,9 +420,29 @@ if (!process.argv.includes('--skip_zeroshot')) {
       const greedyEqual = a.res.every((it, i) => it.every((x, k) => x.greedy === c.res[i][k].greedy));
       const equal = a.s.acc === c.s.acc && a.s.accNorm === c.s.accNorm && (task !== 'lambada_openai' || greedyEqual);
       const f = (x?: number) => (x === undefined ? '—' : x.toFixed(4));
-      console.log(`| ${name} | ${task} | ${items.length} | ${a.perSecond.toFixed(1)} | ${b.perSecond.toFixed(1)} | ${c.perSecond.toFixed(1)} | ${(a.perSecond / b.perSecond).toFixed(2)}× | ${(a.perSecond / c.perSecond).toFixed(2)}× | ${maxDll.toExponential(1)} | ${equal ? 'yes' : 'NO'} | ${f(a.s.acc)} | ${f(a.s.accNorm)} |`);
-      (results.zeroshot ??= [] as unknown[]);
-      (results.zeroshot as unknown[]).push({ model: name, task, items: items.length, packedItemsPerSecond: a.perSecond, unsharedItemsPerSecond: b.perSecond, referenceItemsPerSecond: c.perSecond, packedOverUnshared: a.perSecond / b.perSecond, packedOverReference: a.perSecond / c.perSecond, maxAbsLlDiff: maxDll, accEqual: a.s.acc === c.s.acc, accNormEqual: a.s.accNorm === c.s.accNorm, ...(task === 'lambada_openai' && { greedyEqual }), acc: a.s.acc, accNorm: a.s.accNorm, perplexity: a.s.perplexity, referenceAcc: c.s.acc, referenceAccNorm: c.s.accNorm });
+      console.log(
+        `| ${name} | ${task} | ${items.length} | ${a.perSecond.toFixed(1)} | ${b.perSecond.toFixed(1)} | ${c.perSecond.toFixed(1)} | ${(a.perSecond / b.perSecond).toFixed(2)}× | ${(a.perSecond / c.perSecond).toFixed(2)}× | ${maxDll.toExponential(1)} | ${equal ? 'yes' : 'NO'} | ${f(a.s.acc)} | ${f(a.s.accNorm)} |`,
+      );
+      results.zeroshot ??= [] as unknown[];
+      (results.zeroshot as unknown[]).push({
+        model: name,
+        task,
+        items: items.length,
+        packedItemsPerSecond: a.perSecond,
+        unsharedItemsPerSecond: b.perSecond,
+        referenceItemsPerSecond: c.perSecond,
+        packedOverUnshared: a.perSecond / b.perSecond,
+        packedOverReference: a.perSecond / c.perSecond,
+        maxAbsLlDiff: maxDll,
+        accEqual: a.s.acc === c.s.acc,
+        accNormEqual: a.s.accNorm === c.s.accNorm,
+        ...(task === 'lambada_openai' && { greedyEqual }),
+        acc: a.s.acc,
+        accNorm: a.s.accNorm,
+        perplexity: a.s.perplexity,
+        referenceAcc: c.s.acc,
+        referenceAccNorm: c.s.accNorm,
+      });
     }
   }
 }

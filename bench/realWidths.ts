@@ -32,8 +32,11 @@ const MiB = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
 function randn(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-  return Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(next() + 1e-12)) * Math.cos(2 * Math.PI * next()));
+  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  return Float32Array.from(
+    { length: n },
+    () => Math.sqrt(-2 * Math.log(next() + 1e-12)) * Math.cos(2 * Math.PI * next()),
+  );
 }
 
 /** A damped Hessian of width n from random tokens (at most 512: building it is O(T·n²) on the host): what GPTQ factorizes. */
@@ -59,7 +62,9 @@ export async function realWidths(gpu: Gpu, results: Record<string, unknown>): Pr
   const be = gpuBackend(gpu);
   const software = gpu.info.software;
 
-  console.log('\nGPTQ factorization U = chol(H⁻¹, upper): GPU route (f32, blocked Cholesky + triangular inverse) vs host route (f64)');
+  console.log(
+    '\nGPTQ factorization U = chol(H⁻¹, upper): GPU route (f32, blocked Cholesky + triangular inverse) vs host route (f64)',
+  );
   console.log('| width | GPU s | CPU f64 s | CPU / GPU | max |U_gpu − U_f64| / max |U| |');
   console.log('|---|---|---|---|---|');
   const factor: unknown[] = [];
@@ -81,12 +86,16 @@ export async function realWidths(gpu: Gpu, results: Record<string, unknown>): Pr
       d = Math.max(d, Math.abs(u[i] - ref[i]));
       m = Math.max(m, Math.abs(ref[i]));
     }
-    console.log(`| ${n} | ${gpuS.toFixed(2)} | ${cpuS.toFixed(2)} | ${(cpuS / gpuS).toFixed(2)}× | ${(d / m).toExponential(2)} |`);
+    console.log(
+      `| ${n} | ${gpuS.toFixed(2)} | ${cpuS.toFixed(2)} | ${(cpuS / gpuS).toFixed(2)}× | ${(d / m).toExponential(2)} |`,
+    );
     factor.push({ width: n, gpuSeconds: gpuS, cpuSeconds: cpuS, relDiff: d / m });
   }
   results.factorization = factor;
 
-  console.log('\nmatmul y = x·Wᵀ with 16-bit weights (widened in registers) vs f32 weights, 512 tokens, the adapter\'s kernel variant');
+  console.log(
+    "\nmatmul y = x·Wᵀ with 16-bit weights (widened in registers) vs f32 weights, 512 tokens, the adapter's kernel variant",
+  );
   console.log('| shape (M×K→N) | f32 GFLOP/s | f16 GFLOP/s | bf16 GFLOP/s | f16 / f32 |');
   console.log('|---|---|---|---|---|');
   const mm: unknown[] = [];
@@ -100,7 +109,8 @@ export async function realWidths(gpu: Gpu, results: Record<string, unknown>): Pr
     const w = randn(N * K, 2).map((v) => v * 0.02);
     const g: Record<string, number> = {};
     for (const format of ['f32', 'f16', 'bf16'] as const) {
-      const W = format === 'f32' ? gpu.upload(w, [N, K]) : gpu.upload16(toHalfBits(w, format as Half), format as Half, [N, K]);
+      const W =
+        format === 'f32' ? gpu.upload(w, [N, K]) : gpu.upload16(toHalfBits(w, format as Half), format as Half, [N, K]);
       gpu.release(ops.matmul(gpu, x, W, null));
       await gpu.sync();
       const iters = software ? 2 : 10;
@@ -111,7 +121,9 @@ export async function realWidths(gpu: Gpu, results: Record<string, unknown>): Pr
       gpu.release(W);
     }
     gpu.release(x);
-    console.log(`| ${M}×${K}→${N} | ${g.f32.toFixed(2)} | ${g.f16.toFixed(2)} | ${g.bf16.toFixed(2)} | ${(g.f16 / g.f32).toFixed(2)}× |`);
+    console.log(
+      `| ${M}×${K}→${N} | ${g.f32.toFixed(2)} | ${g.f16.toFixed(2)} | ${g.bf16.toFixed(2)} | ${(g.f16 / g.f32).toFixed(2)}× |`,
+    );
     mm.push({ M, K, N, ...g });
   }
   results.matmulStorage = mm;
@@ -121,13 +133,27 @@ export async function realWidths(gpu: Gpu, results: Record<string, unknown>): Pr
     const dir = mkdtempSync(join(tmpdir(), 'quantlab-bench-'));
     try {
       synthesize(like, dir, { layers: 1 });
-      const probe = await probeModel(folderSource(dir), { maxStorageBufferBindingSize: gpu.limits.maxStorageBufferBindingSize, maxBufferSize: gpu.limits.maxBufferSize });
-      const predicted = predictPeak({ cfg: probe.config, ...probe.memory, seqlen: 128, quant: { nsamples: 2, seqlen: 128, stored16: true } });
+      const probe = await probeModel(folderSource(dir), {
+        maxStorageBufferBindingSize: gpu.limits.maxStorageBufferBindingSize,
+        maxBufferSize: gpu.limits.maxBufferSize,
+      });
+      const predicted = predictPeak({
+        cfg: probe.config,
+        ...probe.memory,
+        seqlen: 128,
+        quant: { nsamples: 2, seqlen: 128, stored16: true },
+      });
       const before = gpu.peakBytes;
       gpu.peakBytes = gpu.liveBytes;
       const t = performance.now();
       const r = await runExperiment(
-        { datasets: ['tinystories'], seqlen: 128, windows: 1, skipBefore: true, recipe: makeRecipe({ calib: 'tinystories', nsamples: 2, seqlen: 128, steps: [{ method: 'gptq', wbits: 4 }] }) },
+        {
+          datasets: ['tinystories'],
+          seqlen: 128,
+          windows: 1,
+          skipBefore: true,
+          recipe: makeRecipe({ calib: 'tinystories', nsamples: 2, seqlen: 128, steps: [{ method: 'gptq', wbits: 4 }] }),
+        },
         { source: folderSource(dir), readText: folderReader(), gpu },
       );
       const seconds = (performance.now() - t) / 1000;
@@ -136,10 +162,28 @@ export async function realWidths(gpu: Gpu, results: Record<string, unknown>): Pr
       const w = weightReport(r.quant)!;
       const blocks = SHAPES[like].layers;
       const blockBytes = probe.blockBytes / 2; // f16
-      console.log(`\none ${like}-shaped block (synthetic F16), GPTQ W4 on 2 windows of 128: ${seconds.toFixed(1)} s (quantization ${(r.quant!.totalMs / 1000).toFixed(1)} s: Hessians ${(w.hessianMs / 1000).toFixed(1)} s, factorization ${(w.factorMs / 1000).toFixed(1)} s, column loop ${(w.loopMs / 1000).toFixed(1)} s; ${w.factorization})`);
-      console.log(`peak GPU ${MiB(peak)}, the probe predicted ${MiB(predicted)} (${((predicted / peak - 1) * 100).toFixed(1)}%)`);
-      console.log(`whole model (${blocks} blocks): about ${((r.quant!.totalMs / 1000) * blocks / 60).toFixed(1)} min of quantization; peak about ${MiB(peak + (blocks - 1) * blockBytes)} with every block resident in f16`);
-      results.block = { like, seconds, quantizeMs: r.quant!.totalMs, hessianMs: w.hessianMs, factorMs: w.factorMs, loopMs: w.loopMs, factorization: w.factorization, peakBytes: peak, predictedPeakBytes: predicted, blocks, extrapolatedQuantizeMinutes: ((r.quant!.totalMs / 1000) * blocks) / 60 };
+      console.log(
+        `\none ${like}-shaped block (synthetic F16), GPTQ W4 on 2 windows of 128: ${seconds.toFixed(1)} s (quantization ${(r.quant!.totalMs / 1000).toFixed(1)} s: Hessians ${(w.hessianMs / 1000).toFixed(1)} s, factorization ${(w.factorMs / 1000).toFixed(1)} s, column loop ${(w.loopMs / 1000).toFixed(1)} s; ${w.factorization})`,
+      );
+      console.log(
+        `peak GPU ${MiB(peak)}, the probe predicted ${MiB(predicted)} (${((predicted / peak - 1) * 100).toFixed(1)}%)`,
+      );
+      console.log(
+        `whole model (${blocks} blocks): about ${(((r.quant!.totalMs / 1000) * blocks) / 60).toFixed(1)} min of quantization; peak about ${MiB(peak + (blocks - 1) * blockBytes)} with every block resident in f16`,
+      );
+      results.block = {
+        like,
+        seconds,
+        quantizeMs: r.quant!.totalMs,
+        hessianMs: w.hessianMs,
+        factorMs: w.factorMs,
+        loopMs: w.loopMs,
+        factorization: w.factorization,
+        peakBytes: peak,
+        predictedPeakBytes: predicted,
+        blocks,
+        extrapolatedQuantizeMinutes: ((r.quant!.totalMs / 1000) * blocks) / 60,
+      };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -153,9 +197,19 @@ export async function realWidths(gpu: Gpu, results: Record<string, unknown>): Pr
       const small = await Gpu.create();
       const probe = await probeModel(folderSource(dir), { maxStorageBufferBindingSize: limit, maxBufferSize: limit });
       const t = performance.now();
-      const r = await runExperiment({ datasets: ['tinystories'], seqlen: 128, windows: 1, maxBindingBytes: limit }, { source: folderSource(dir), readText: folderReader(), gpu: small });
-      console.log(`\nLlama-3-shaped vocabulary (128256 × 4096, f16, one block) under a 1 GB binding limit: ${probe.vocabChunks} row chunks of the embedding and of lm_head; perplexity ${r.ppl.tinystories.toFixed(1)} in ${((performance.now() - t) / 1000).toFixed(1)} s, peak ${MiB(small.peakBytes)}`);
-      results.llama3 = { vocabChunks: probe.vocabChunks, seconds: (performance.now() - t) / 1000, peakBytes: small.peakBytes, ppl: r.ppl.tinystories };
+      const r = await runExperiment(
+        { datasets: ['tinystories'], seqlen: 128, windows: 1, maxBindingBytes: limit },
+        { source: folderSource(dir), readText: folderReader(), gpu: small },
+      );
+      console.log(
+        `\nLlama-3-shaped vocabulary (128256 × 4096, f16, one block) under a 1 GB binding limit: ${probe.vocabChunks} row chunks of the embedding and of lm_head; perplexity ${r.ppl.tinystories.toFixed(1)} in ${((performance.now() - t) / 1000).toFixed(1)} s, peak ${MiB(small.peakBytes)}`,
+      );
+      results.llama3 = {
+        vocabChunks: probe.vocabChunks,
+        seconds: (performance.now() - t) / 1000,
+        peakBytes: small.peakBytes,
+        ppl: r.ppl.tinystories,
+      };
       small.destroy();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -9,7 +9,10 @@ export const arg = (name: string, d?: string): string | undefined => {
 };
 
 /** A section run alone when its file is the script: on its own device, its figures to --json FILE when asked. */
-export async function runAlone(file: string, section: (gpu: Gpu, results: Record<string, unknown>) => Promise<void>): Promise<void> {
+export async function runAlone(
+  file: string,
+  section: (gpu: Gpu, results: Record<string, unknown>) => Promise<void>,
+): Promise<void> {
   if (!process.argv[1]?.endsWith(file)) return;
   const gpu = await Gpu.create();
   console.log(`adapter: ${gpu.info.description}${gpu.info.software ? ' (software)' : ''}`);

@@ -18,7 +18,9 @@ export async function startLocalHub(repos: Record<string, string>): Promise<Loca
   const server: Server = createServer((req, res) => {
     const url = decodeURIComponent(req.url ?? '');
     requests.push(`${req.headers.range ?? ''} ${url}`);
-    const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.split('?')[0]) ?? /^\/files\/([^/]+\/[^/]+)\/()(.+)$/.exec(url);
+    const m =
+      /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.split('?')[0]) ??
+      /^\/files\/([^/]+\/[^/]+)\/()(.+)$/.exec(url);
     const dir = m ? repos[m[1]] : undefined;
     const path = dir && m ? join(dir, m[3]) : '';
     if (!dir || !existsSync(path) || !statSync(path).isFile()) {
@@ -32,7 +34,12 @@ export async function startLocalHub(repos: Record<string, string>): Promise<Loca
     if (range) {
       const b = Number(range[1]);
       const e = range[2] ? Math.min(Number(range[2]), body.length - 1) : body.length - 1;
-      res.writeHead(206, { ...tag, 'Content-Range': `bytes ${b}-${e}/${body.length}`, 'Content-Length': e - b + 1, 'Accept-Ranges': 'bytes' });
+      res.writeHead(206, {
+        ...tag,
+        'Content-Range': `bytes ${b}-${e}/${body.length}`,
+        'Content-Length': e - b + 1,
+        'Accept-Ranges': 'bytes',
+      });
       res.end(body.subarray(b, e + 1));
     } else {
       res.writeHead(200, { ...tag, 'Content-Length': body.length }).end(body);
@@ -69,7 +76,11 @@ export function readSafetensors(path: string): Record<string, RawTensor> {
   const out: Record<string, RawTensor> = {};
   for (const [name, v] of Object.entries<any>(header)) {
     if (name === '__metadata__') continue;
-    out[name] = { dtype: v.dtype, shape: v.shape, data: buf.subarray(8 + n + v.data_offsets[0], 8 + n + v.data_offsets[1]) };
+    out[name] = {
+      dtype: v.dtype,
+      shape: v.shape,
+      data: buf.subarray(8 + n + v.data_offsets[0], 8 + n + v.data_offsets[1]),
+    };
   }
   return out;
 }

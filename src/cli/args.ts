@@ -70,14 +70,36 @@ const CALIBRATION = optionInfos(calibrationOptions);
 /** flag → the methods that have it, with the option */
 const METHOD_FLAGS = new Map<string, { method: Method; info: OptionInfo }[]>();
 for (const m of METHOD_LIST) {
-  for (const info of optionInfos(m.options)) METHOD_FLAGS.set(norm(info.flag), [...(METHOD_FLAGS.get(norm(info.flag)) ?? []), { method: m, info }]);
+  for (const info of optionInfos(m.options))
+    METHOD_FLAGS.set(norm(info.flag), [...(METHOD_FLAGS.get(norm(info.flag)) ?? []), { method: m, info }]);
 }
 const FLAGS: Record<string, Kind> = { ...RUN_FLAGS };
-for (const o of CALIBRATION) FLAGS[norm(o.flag)] = o.kind === 'bool' ? 'bool' : o.kind === 'enum' || o.key === 'calib' ? 'string' : 'number';
-for (const [flag, [{ info }]] of METHOD_FLAGS) FLAGS[flag] = info.kind === 'bool' ? 'bool' : info.kind === 'enum' ? 'string' : 'number';
+for (const o of CALIBRATION)
+  FLAGS[norm(o.flag)] = o.kind === 'bool' ? 'bool' : o.kind === 'enum' || o.key === 'calib' ? 'string' : 'number';
+for (const [flag, [{ info }]] of METHOD_FLAGS)
+  FLAGS[flag] = info.kind === 'bool' ? 'bool' : info.kind === 'enum' ? 'string' : 'number';
 
 /** Flags that describe the experiment: a share link carries all of them, so they cannot come with --from-link. */
-const EXPERIMENT_FLAGS = new Set(Object.keys(FLAGS).filter((f) => !['data_dir', 'json', 'backend', 'check_finite', 'revision', 'hub_url', 'resident_mb', 'baselines', 'from_link', 'dry_run', 'weights', 'save', 'save_format'].includes(f)));
+const EXPERIMENT_FLAGS = new Set(
+  Object.keys(FLAGS).filter(
+    (f) =>
+      ![
+        'data_dir',
+        'json',
+        'backend',
+        'check_finite',
+        'revision',
+        'hub_url',
+        'resident_mb',
+        'baselines',
+        'from_link',
+        'dry_run',
+        'weights',
+        'save',
+        'save_format',
+      ].includes(f),
+  ),
+);
 
 function optionLine(o: OptionInfo): string {
   const flag = `--${o.flag}${o.kind === 'bool' ? '' : ` ${o.kind === 'enum' ? o.values!.join('|') : o.range ? o.range.replace(/, or /, '|').replace(/ /g, '') : 'N'}`}`;
@@ -93,7 +115,10 @@ export const USAGE = [
   '                                    implies that transform, then its reference weight step unless --wbits 16',
   'calibration:',
   ...CALIBRATION.map(optionLine),
-  ...METHOD_LIST.flatMap((m) => [`${m.title} (${m.kind === 'transform' ? 'transform' : 'weight step'}): ${m.summary}`, ...optionInfos(m.options).map(optionLine)]),
+  ...METHOD_LIST.flatMap((m) => [
+    `${m.title} (${m.kind === 'transform' ? 'transform' : 'weight step'}): ${m.summary}`,
+    ...optionInfos(m.options).map(optionLine),
+  ]),
   'evaluation and running:',
   '  --eval_ppl wikitext2,ptb,c4       datasets: wikitext2 ptb ptb-new c4 tinystories tinystories-file',
   '  --eval_windows K                  score only the first K windows (--seqlen is the window length, capped at the model)',
@@ -101,14 +126,14 @@ export const USAGE = [
   `                                    zero-shot tasks scored as lm-evaluation-harness (also ${ZERO_SHOT_TASKS.filter((t) => !SEED_TASKS.includes(t)).join(', ')})`,
   '  --limit N                         the first N items of each task (recorded with the results)',
   '  --num_fewshot 0                   zero-shot only: other values are refused',
-  '  --baselines                       also run the steps\' baselines (RPTQ: contiguous groups, per tensor; DuQuant: per-token, smoothing alone; CLAQ: GPTQ at the same code bits)',
+  "  --baselines                       also run the steps' baselines (RPTQ: contiguous groups, per tensor; DuQuant: per-token, smoothing alone; CLAQ: GPTQ at the same code bits)",
   '  --data_dir DIR|URL                evaluation texts (default ../shared/data)',
   '  --json FILE                       write {model, config, ppl, timings, device, quant}',
   '  --backend webgpu|reference        the WGSL kernels (default) or their TypeScript twins, forward and quantization',
   '  --weights auto|f16|f32            weight storage on the GPU: auto keeps an F16/BF16 checkpoint in its 16 bits and F32 in f32',
   '  --save DIR                        export the quantized model into DIR when the run is done',
   '  --save_format gptq|fake|bundle    gptq: the GPTQ checkpoint format (RTN/GPTQ at 2/3/4/8 bits; implies --f16_scales);',
-  '                                    fake: an F16 checkpoint of the dequantized weights; bundle: the lab\'s run bundle',
+  "                                    fake: an F16 checkpoint of the dequantized weights; bundle: the lab's run bundle",
   '  --check_finite                    stop at the first block that produces NaN/Inf',
   '  --resident_mb MB                  weights kept on the GPU (default 2048); beyond it blocks stream one at a time',
   '  --revision REV --hub_url URL      Hub revision and endpoint',
@@ -117,9 +142,14 @@ export const USAGE = [
 ].join('\n');
 
 /** The chain of steps the flags ask for (seed-compatible inference when --method is not given). */
-function chainFrom(raw: Record<string, unknown>, given: (flag: string) => boolean, num: (k: string) => number | undefined): Method[] {
+function chainFrom(
+  raw: Record<string, unknown>,
+  given: (flag: string) => boolean,
+  num: (k: string) => number | undefined,
+): Method[] {
   const wbits = num('wbits');
-  const byName = (n: string): Method => METHODS[n] ?? fail(`--method must be one of ${CHAINS.join(', ')} (got "${raw.method}")`);
+  const byName = (n: string): Method =>
+    METHODS[n] ?? fail(`--method must be one of ${CHAINS.join(', ')} (got "${raw.method}")`);
   let steps: Method[];
   if (raw.method !== undefined) {
     const names = String(raw.method) === 'fp' ? [] : String(raw.method).split('+');
@@ -127,14 +157,20 @@ function chainFrom(raw: Record<string, unknown>, given: (flag: string) => boolea
     // a transform named alone runs with its reference weight step, as the seed projects do, unless --wbits 16
     if (steps.length === 1 && steps[0].kind === 'transform' && wbits !== 16) steps.push(byName(steps[0].defaultWeight));
   } else {
-    const transform = TRANSFORM_METHODS.find((t) => optionInfos(t.options).some((o) => given(o.flag) && raw[norm(o.flag)] !== undefined && String(raw[norm(o.flag)]) !== String(o.default ?? '')));
+    const transform = TRANSFORM_METHODS.find((t) =>
+      optionInfos(t.options).some(
+        (o) =>
+          given(o.flag) && raw[norm(o.flag)] !== undefined && String(raw[norm(o.flag)]) !== String(o.default ?? ''),
+      ),
+    );
     steps = transform ? [transform] : [];
     if (raw.nearest || (wbits !== undefined && wbits !== 16)) steps.push(byName(raw.nearest ? 'rtn' : 'gptq'));
     else if (transform && wbits !== 16) steps.push(byName(transform.defaultWeight));
   }
   // --nearest makes the weight step RTN, whatever else was asked
   if (raw.nearest) steps = [...steps.filter((s) => s.kind === 'transform'), byName('rtn')];
-  if (steps.length === 0 && wbits !== undefined && wbits !== 16) fail('--method fp runs at 16 bits; pick --method rtn or gptq for --wbits below 16');
+  if (steps.length === 0 && wbits !== undefined && wbits !== 16)
+    fail('--method fp runs at 16 bits; pick --method rtn or gptq for --wbits below 16');
   return steps;
 }
 
@@ -174,7 +210,8 @@ export function parseArgs(argv: string[]): CliOptions {
     if (kind === 'list') {
       // both "--eval_ppl a,b" and "--eval_ppl a b" (the seed projects' nargs='+')
       const items = value.split(',');
-      while (argv[i + 1] !== undefined && !argv[i + 1].startsWith('--') && model !== undefined) items.push(...argv[++i].split(','));
+      while (argv[i + 1] !== undefined && !argv[i + 1].startsWith('--') && model !== undefined)
+        items.push(...argv[++i].split(','));
       raw[name] = items.filter(Boolean);
     } else raw[name] = value;
   }
@@ -197,8 +234,13 @@ export function parseArgs(argv: string[]): CliOptions {
     const owners = METHOD_FLAGS.get(flag);
     if (!owners || owners.some((o) => chain.includes(o.method))) continue;
     if (flag === 'wbits' && num('wbits') === 16 && !chain.some((m) => m.kind === 'weight')) continue;
-    if (chain.length === 0) throw new OptionsError(`--${flag} is a quantization option, but this runs full precision: add --wbits N (GPTQ), --nearest (RTN) or --method`);
-    throw new OptionsError(`--${flag} is an option of ${owners.map((o) => o.method.name).join(' and ')}, which this recipe does not run (its steps: ${chain.map((m) => m.name).join(' → ')})`);
+    if (chain.length === 0)
+      throw new OptionsError(
+        `--${flag} is a quantization option, but this runs full precision: add --wbits N (GPTQ), --nearest (RTN) or --method`,
+      );
+    throw new OptionsError(
+      `--${flag} is an option of ${owners.map((o) => o.method.name).join(' and ')}, which this recipe does not run (its steps: ${chain.map((m) => m.name).join(' → ')})`,
+    );
   }
   const valueOf = (o: OptionInfo): unknown => {
     const v = raw[norm(o.flag)];
@@ -223,22 +265,31 @@ export function parseArgs(argv: string[]): CliOptions {
   const r = makeRecipe({ ...cal, steps });
   validateRecipe(r);
   const backend = String(raw.backend ?? 'webgpu');
-  if (backend !== 'webgpu' && backend !== 'reference') throw new OptionsError(`--backend must be webgpu or reference (got "${backend}")`);
+  if (backend !== 'webgpu' && backend !== 'reference')
+    throw new OptionsError(`--backend must be webgpu or reference (got "${backend}")`);
   const tasks = ((raw.tasks as string[] | undefined) ?? []).map(checkTaskName);
   const limit = num('limit');
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new OptionsError(`--limit must be a positive integer (got ${showValue(limit)})`);
-  if (limit !== undefined && tasks.length === 0) throw new OptionsError('--limit counts zero-shot items: give --tasks too');
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
+    throw new OptionsError(`--limit must be a positive integer (got ${showValue(limit)})`);
+  if (limit !== undefined && tasks.length === 0)
+    throw new OptionsError('--limit counts zero-shot items: give --tasks too');
   const fewshot = num('num_fewshot');
-  if (fewshot !== undefined && fewshot !== 0) throw new OptionsError(`--num_fewshot ${showValue(fewshot)}: the lab scores zero-shot only, as the seed papers report; use --num_fewshot 0 or leave it out`);
+  if (fewshot !== undefined && fewshot !== 0)
+    throw new OptionsError(
+      `--num_fewshot ${showValue(fewshot)}: the lab scores zero-shot only, as the seed papers report; use --num_fewshot 0 or leave it out`,
+    );
   const weights = String(raw.weights ?? 'auto') as WeightStorage;
-  if (!(WEIGHT_STORAGES as readonly string[]).includes(weights)) throw new OptionsError(`--weights must be auto, f16 or f32 (got "${weights}")`);
+  if (!(WEIGHT_STORAGES as readonly string[]).includes(weights))
+    throw new OptionsError(`--weights must be auto, f16 or f32 (got "${weights}")`);
   const saveFormat = String(raw.save_format ?? 'gptq') as SaveFormat;
-  if (!(SAVE_FORMATS as readonly string[]).includes(saveFormat)) throw new OptionsError(`--save_format must be ${SAVE_FORMATS.join(', ')} (got "${saveFormat}")`);
+  if (!(SAVE_FORMATS as readonly string[]).includes(saveFormat))
+    throw new OptionsError(`--save_format must be ${SAVE_FORMATS.join(', ')} (got "${saveFormat}")`);
   if (raw.save_format !== undefined && raw.save === undefined) throw new OptionsError('--save_format needs --save DIR');
   // a GPTQ checkpoint stores f16 scales: the run evaluates exactly what the checkpoint loads as
   if (raw.save !== undefined && saveFormat === 'gptq' && r.scales16 === undefined && r.steps.length) r.scales16 = true;
   const evalWindows = num('eval_windows');
-  if (evalWindows !== undefined && (!Number.isInteger(evalWindows) || evalWindows < 1)) throw new OptionsError(`--eval_windows must be a positive integer (got ${showValue(evalWindows)})`);
+  if (evalWindows !== undefined && (!Number.isInteger(evalWindows) || evalWindows < 1))
+    throw new OptionsError(`--eval_windows must be a positive integer (got ${showValue(evalWindows)})`);
   return {
     model: model ?? '',
     recipe: r,

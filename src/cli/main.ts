@@ -35,22 +35,41 @@ export function resolveSource(opts: Pick<CliOptions, 'model' | 'revision' | 'hub
 function printResult(result: EvalResult): void {
   const r = result.config.recipe;
   const c = result.checkpoint;
-  const packed = c ? `; a GPTQ checkpoint: W${c.bits}${c.groupSize > 0 ? ` g${c.groupSize}` : ''}${c.descAct ? ' act-order' : ''}${c.sym ? ' sym' : ''}, dequantized on the GPU per block` : '';
-  console.log(`\n${result.model} (${result.modelType}, ${(result.parameters / 1e6).toFixed(2)}M params${packed}) ${r ? recipeLabel(r) : 'FP'} seqlen ${result.config.seqlen} on ${result.device?.description ?? 'the CPU reference'}`);
+  const packed = c
+    ? `; a GPTQ checkpoint: W${c.bits}${c.groupSize > 0 ? ` g${c.groupSize}` : ''}${c.descAct ? ' act-order' : ''}${c.sym ? ' sym' : ''}, dequantized on the GPU per block`
+    : '';
+  console.log(
+    `\n${result.model} (${result.modelType}, ${(result.parameters / 1e6).toFixed(2)}M params${packed}) ${r ? recipeLabel(r) : 'FP'} seqlen ${result.config.seqlen} on ${result.device?.description ?? 'the CPU reference'}`,
+  );
   if (result.quant && r) {
     const q = result.quant;
-    console.log(`steps: ${describeChain(r)}; calibration: ${r.calib}, ${r.nsamples} × ${r.seqlen} tokens, seed ${r.seed}`);
+    console.log(
+      `steps: ${describeChain(r)}; calibration: ${r.calib}, ${r.nsamples} × ${r.seqlen} tokens, seed ${r.seed}`,
+    );
     console.log('| block | layer | rel. output error | bits | ms |\n|---|---|---|---|---|');
-    const side = (l: (typeof q.layers)[number]) => (l.groups > 0 ? `${l.groups} scale/zero per row` : l.bits > l.codeBits ? 'codebooks, reserved values' : 'nothing else');
-    for (const l of q.layers) console.log(`| ${l.layer} | ${l.linear} | ${l.relError.toFixed(5)} | ${l.bits.toFixed(2)} (${+l.codeBits.toFixed(3)} + ${(l.bits - l.codeBits).toFixed(2)}: ${side(l)}) | ${l.ms.toFixed(0)} |`);
+    const side = (l: (typeof q.layers)[number]) =>
+      l.groups > 0
+        ? `${l.groups} scale/zero per row`
+        : l.bits > l.codeBits
+          ? 'codebooks, reserved values'
+          : 'nothing else';
+    for (const l of q.layers)
+      console.log(
+        `| ${l.layer} | ${l.linear} | ${l.relError.toFixed(5)} | ${l.bits.toFixed(2)} (${+l.codeBits.toFixed(3)} + ${(l.bits - l.codeBits).toFixed(2)}: ${side(l)}) | ${l.ms.toFixed(0)} |`,
+      );
     if (q.layers.length) {
-      const blocks = [...new Set(q.layers.map((l) => l.layer))].map((b) => meanBits(q.layers.filter((l) => l.layer === b)).toFixed(3));
-      console.log(`bits per weight: model ${meanBits(q.layers).toFixed(4)} (codes ${meanBits(q.layers, (l) => l.codeBits).toFixed(4)}); blocks ${blocks.join(', ')}`);
+      const blocks = [...new Set(q.layers.map((l) => l.layer))].map((b) =>
+        meanBits(q.layers.filter((l) => l.layer === b)).toFixed(3),
+      );
+      console.log(
+        `bits per weight: model ${meanBits(q.layers).toFixed(4)} (codes ${meanBits(q.layers, (l) => l.codeBits).toFixed(4)}); blocks ${blocks.join(', ')}`,
+      );
     }
     const w = weightReport(q);
     const t = transformReport<unknown>(q);
     const parts = [
-      w && `Hessians ${(w.hessianMs / 1000).toFixed(1)} s, factorization ${(w.factorMs / 1000).toFixed(1)} s, column loop ${(w.loopMs / 1000).toFixed(1)} s`,
+      w &&
+        `Hessians ${(w.hessianMs / 1000).toFixed(1)} s, factorization ${(w.factorMs / 1000).toFixed(1)} s, column loop ${(w.loopMs / 1000).toFixed(1)} s`,
       t && `${q.steps[0].method} ${(t.ms / 1000).toFixed(1)} s`,
     ].filter(Boolean);
     console.log(`quantization ${(q.totalMs / 1000).toFixed(1)} s${parts.length ? ` (${parts.join(', ')})` : ''}`);
@@ -62,30 +81,51 @@ function printResult(result: EvalResult): void {
     const fp = result.pplBefore?.[ds];
     return `| ${ds.padEnd(16)} | ${String(result.windows[ds]).padStart(7)} | ${fp !== undefined ? fp.toFixed(4).padStart(10) + ' | ' : ''}${v.toFixed(4).padStart(10)} |`;
   });
-  const head = result.pplBefore ? '| dataset          | windows |    FP ppl  |  quant ppl |\n|---|---|---|---|' : '| dataset          | windows | perplexity |\n|---|---|---|';
+  const head = result.pplBefore
+    ? '| dataset          | windows |    FP ppl  |  quant ppl |\n|---|---|---|---|'
+    : '| dataset          | windows | perplexity |\n|---|---|---|';
   console.log(`${head}\n${rows.join('\n')}`);
   if (result.tasks) console.log(taskTable(result));
-  for (const b of result.baselines ?? []) console.log(`baseline ${b.label}: ${Object.entries(b.ppl).map(([ds, v]) => `${ds} ${v.toFixed(4)}`).join(', ')}`);
+  for (const b of result.baselines ?? [])
+    console.log(
+      `baseline ${b.label}: ${Object.entries(b.ppl)
+        .map(([ds, v]) => `${ds} ${v.toFixed(4)}`)
+        .join(', ')}`,
+    );
   for (const b of result.baselines ?? []) {
-    for (const t of Object.values(b.tasks ?? {})) console.log(`baseline ${b.label}: ${t.task} acc ${t.acc.toFixed(4)}${t.accNorm !== undefined ? ` acc_norm ${t.accNorm.toFixed(4)}` : ''}`);
+    for (const t of Object.values(b.tasks ?? {}))
+      console.log(
+        `baseline ${b.label}: ${t.task} acc ${t.acc.toFixed(4)}${t.accNorm !== undefined ? ` acc_norm ${t.accNorm.toFixed(4)}` : ''}`,
+      );
   }
   for (const c of result.caveats ?? []) console.log(`warning: ${c}`);
-  console.log(`peak GPU memory in use ${(result.peakGpuBytes / 2 ** 20).toFixed(1)} MiB (weights stored as ${result.config.weights ?? 'f32'})`);
+  console.log(
+    `peak GPU memory in use ${(result.peakGpuBytes / 2 ** 20).toFixed(1)} MiB (weights stored as ${result.config.weights ?? 'f32'})`,
+  );
 }
 
 /** lm-eval's table, one row per task and metric, with FP and quantized side by side when a method ran. */
 export function taskTable(result: EvalResult): string {
   const before = result.tasksBefore;
-  const cell = (v: number | undefined, se?: number | null) => (v === undefined ? '' : `${v.toFixed(4)}${se != null ? ` ± ${se.toFixed(4)}` : ''}`);
+  const cell = (v: number | undefined, se?: number | null) =>
+    v === undefined ? '' : `${v.toFixed(4)}${se != null ? ` ± ${se.toFixed(4)}` : ''}`;
   // lm-eval's header line, then its columns (n-shot included) with the items scored
   const label = result.config.recipe ? recipeLabel(result.config.recipe) : 'value';
   const lines = [
     `zero-shot (lm-evaluation-harness protocol), limit: ${result.config.limit ?? 'None'}, num_fewshot: 0`,
-    before ? `| task | n-shot | items | metric | FP | ${label} | Δ | s |\n|---|---|---|---|---|---|---|---|` : '| task | n-shot | items | metric | value | s |\n|---|---|---|---|---|---|',
+    before
+      ? `| task | n-shot | items | metric | FP | ${label} | Δ | s |\n|---|---|---|---|---|---|---|---|`
+      : '| task | n-shot | items | metric | value | s |\n|---|---|---|---|---|---|',
   ];
   for (const t of Object.values(result.tasks ?? {})) {
     const b = before?.[t.task];
-    const metrics: [string, number | undefined, number | null | undefined, number | undefined, number | null | undefined][] = [
+    const metrics: [
+      string,
+      number | undefined,
+      number | null | undefined,
+      number | undefined,
+      number | null | undefined,
+    ][] = [
       ['acc', t.acc, t.accStderr, b?.acc, b?.accStderr],
       ['acc_norm', t.accNorm, t.accNormStderr, b?.accNorm, b?.accNormStderr],
       ['perplexity', t.perplexity, null, b?.perplexity, null],
@@ -93,10 +133,15 @@ export function taskTable(result: EvalResult): string {
     for (const [name, v, se, fp, fpSe] of metrics) {
       if (v === undefined) continue;
       const seconds = t.seconds.toFixed(1);
-      lines.push(before ? `| ${t.task} | 0 | ${t.items} | ${name} | ${cell(fp, fpSe)} | ${cell(v, se)} | ${fp !== undefined ? (v - fp >= 0 ? '+' : '') + (v - fp).toFixed(4) : ''} | ${seconds} |` : `| ${t.task} | 0 | ${t.items} | ${name} | ${cell(v, se)} | ${seconds} |`);
+      lines.push(
+        before
+          ? `| ${t.task} | 0 | ${t.items} | ${name} | ${cell(fp, fpSe)} | ${cell(v, se)} | ${fp !== undefined ? (v - fp >= 0 ? '+' : '') + (v - fp).toFixed(4) : ''} | ${seconds} |`
+          : `| ${t.task} | 0 | ${t.items} | ${name} | ${cell(v, se)} | ${seconds} |`,
+      );
     }
   }
-  if (result.config.limit) lines.push(`(first ${result.config.limit} items of each task: --limit ${result.config.limit})`);
+  if (result.config.limit)
+    lines.push(`(first ${result.config.limit} items of each task: --limit ${result.config.limit})`);
   return lines.join('\n');
 }
 
@@ -124,7 +169,9 @@ function cliModel(ref: ModelRef): string {
     case 'url':
       return ref.url;
     case 'local':
-      throw new OptionsError(`the link's model is local files ("${ref.label}") that only its author has; give the folder as the model argument`);
+      throw new OptionsError(
+        `the link's model is local files ("${ref.label}") that only its author has; give the folder as the model argument`,
+      );
   }
 }
 
@@ -148,7 +195,12 @@ export function cliSpec(opts: CliOptions, linkModel?: ModelRef): ExperimentSpec 
   return {
     model: linkModel ?? modelRefOf(opts.model),
     recipe: opts.recipe,
-    eval: { datasets: opts.evalPpl, seqlen: opts.seqlen, windows: opts.evalWindows ?? null, ...(opts.tasks.length ? { tasks: opts.tasks, limit: opts.limit ?? null } : {}) },
+    eval: {
+      datasets: opts.evalPpl,
+      seqlen: opts.seqlen,
+      windows: opts.evalWindows ?? null,
+      ...(opts.tasks.length ? { tasks: opts.tasks, limit: opts.limit ?? null } : {}),
+    },
   };
 }
 
@@ -166,17 +218,30 @@ export async function main(argv: string[]): Promise<number> {
     const refusal = recipeRefusal(opts.saveFormat, opts.recipe, cfg);
     if (refusal) {
       const other = possibleFormats(opts.recipe, cfg).map((f) => `--save_format ${f}`);
-      throw new OptionsError(`--save_format ${opts.saveFormat}: ${refusal}${other.length ? ` (this run can be saved with ${other.join(' or ')})` : ''}`);
+      throw new OptionsError(
+        `--save_format ${opts.saveFormat}: ${refusal}${other.length ? ` (this run can be saved with ${other.join(' or ')})` : ''}`,
+      );
     }
   }
   // the finished blocks export reads
   const cache = opts.save ? memoryCache() : undefined;
-  const readText = opts.dataDir && /^https?:\/\//.test(opts.dataDir) ? urlReader(opts.dataDir) : folderReader(opts.dataDir);
+  const readText =
+    opts.dataDir && /^https?:\/\//.test(opts.dataDir) ? urlReader(opts.dataDir) : folderReader(opts.dataDir);
   let lastLine = '';
   const result = await runExperiment(
-    { datasets: opts.evalPpl, recipe: opts.recipe, seqlen: opts.seqlen, windows: opts.evalWindows, backend: opts.backend, checkFinite: opts.checkFinite,
-      maxResidentBytes: opts.residentMb !== undefined ? opts.residentMb * 2 ** 20 : undefined, baselines: opts.baselines ? allBaselines(opts.recipe) : undefined,
-      tasks: opts.tasks, limit: opts.limit, weights: opts.weights },
+    {
+      datasets: opts.evalPpl,
+      recipe: opts.recipe,
+      seqlen: opts.seqlen,
+      windows: opts.evalWindows,
+      backend: opts.backend,
+      checkFinite: opts.checkFinite,
+      maxResidentBytes: opts.residentMb !== undefined ? opts.residentMb * 2 ** 20 : undefined,
+      baselines: opts.baselines ? allBaselines(opts.recipe) : undefined,
+      tasks: opts.tasks,
+      limit: opts.limit,
+      weights: opts.weights,
+    },
     {
       source,
       readText,
@@ -190,11 +255,19 @@ export async function main(argv: string[]): Promise<number> {
     },
   );
   printResult(result);
-  console.log(`load ${(result.timings.loadMs / 1000).toFixed(1)} s, ${result.timings.tokensPerSecond.toFixed(0)} tokens/s`);
+  console.log(
+    `load ${(result.timings.loadMs / 1000).toFixed(1)} s, ${result.timings.tokensPerSecond.toFixed(0)} tokens/s`,
+  );
   if (opts.json) await writeFile(opts.json, JSON.stringify(result, null, 2));
   if (opts.save) {
-    const report = await exportRun(opts.saveFormat, result, { source, cache: cache!, sink: await folderSink(opts.save) });
-    console.log(`saved (${opts.saveFormat}) to ${opts.save}: ${report.files.map((f) => `${f.name} ${(f.bytes / 2 ** 20).toFixed(2)} MiB`).join(', ')}`);
+    const report = await exportRun(opts.saveFormat, result, {
+      source,
+      cache: cache!,
+      sink: await folderSink(opts.save),
+    });
+    console.log(
+      `saved (${opts.saveFormat}) to ${opts.save}: ${report.files.map((f) => `${f.name} ${(f.bytes / 2 ** 20).toFixed(2)} MiB`).join(', ')}`,
+    );
     for (const n of report.notes) console.log(`  note: ${n}`);
   }
   return 0;

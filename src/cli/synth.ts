@@ -16,8 +16,28 @@ const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url));
 export const SHAPES = {
   'opt-125m': { family: 'opt', hidden: 768, ffn: 3072, layers: 12, heads: 12, vocab: 50272, positions: 2048 },
   'opt-1.3b': { family: 'opt', hidden: 2048, ffn: 8192, layers: 24, heads: 32, vocab: 50272, positions: 2048 },
-  tinyllama: { family: 'llama', hidden: 2048, ffn: 5632, layers: 22, heads: 32, kvHeads: 4, vocab: 32000, positions: 2048, theta: 10000 },
-  'llama3-8b': { family: 'llama', hidden: 4096, ffn: 14336, layers: 32, heads: 32, kvHeads: 8, vocab: 128256, positions: 8192, theta: 500000 },
+  tinyllama: {
+    family: 'llama',
+    hidden: 2048,
+    ffn: 5632,
+    layers: 22,
+    heads: 32,
+    kvHeads: 4,
+    vocab: 32000,
+    positions: 2048,
+    theta: 10000,
+  },
+  'llama3-8b': {
+    family: 'llama',
+    hidden: 4096,
+    ffn: 14336,
+    layers: 32,
+    heads: 32,
+    kvHeads: 8,
+    vocab: 128256,
+    positions: 8192,
+    theta: 500000,
+  },
 } as const;
 export type Like = keyof typeof SHAPES;
 
@@ -26,28 +46,79 @@ export function synthConfig(like: Like, layers?: number): Record<string, unknown
   const n = layers ?? s.layers;
   if (s.family === 'opt') {
     return {
-      architectures: ['OPTForCausalLM'], model_type: 'opt', hidden_size: s.hidden, ffn_dim: s.ffn, num_hidden_layers: n, num_attention_heads: s.heads,
-      vocab_size: s.vocab, max_position_embeddings: s.positions, word_embed_proj_dim: s.hidden, do_layer_norm_before: true, activation_function: 'relu',
-      enable_bias: true, layer_norm_elementwise_affine: true, bos_token_id: 2, eos_token_id: 2, pad_token_id: 1, torch_dtype: 'float16',
+      architectures: ['OPTForCausalLM'],
+      model_type: 'opt',
+      hidden_size: s.hidden,
+      ffn_dim: s.ffn,
+      num_hidden_layers: n,
+      num_attention_heads: s.heads,
+      vocab_size: s.vocab,
+      max_position_embeddings: s.positions,
+      word_embed_proj_dim: s.hidden,
+      do_layer_norm_before: true,
+      activation_function: 'relu',
+      enable_bias: true,
+      layer_norm_elementwise_affine: true,
+      bos_token_id: 2,
+      eos_token_id: 2,
+      pad_token_id: 1,
+      torch_dtype: 'float16',
     };
   }
   return {
-    architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: s.hidden, intermediate_size: s.ffn, num_hidden_layers: n, num_attention_heads: s.heads,
-    num_key_value_heads: s.kvHeads, vocab_size: s.vocab, max_position_embeddings: s.positions, rms_norm_eps: 1e-5, rope_theta: s.theta, tie_word_embeddings: false,
-    hidden_act: 'silu', bos_token_id: 1, eos_token_id: 2, torch_dtype: 'float16',
-    ...(like === 'llama3-8b' ? { rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } } : {}),
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    hidden_size: s.hidden,
+    intermediate_size: s.ffn,
+    num_hidden_layers: n,
+    num_attention_heads: s.heads,
+    num_key_value_heads: s.kvHeads,
+    vocab_size: s.vocab,
+    max_position_embeddings: s.positions,
+    rms_norm_eps: 1e-5,
+    rope_theta: s.theta,
+    tie_word_embeddings: false,
+    hidden_act: 'silu',
+    bos_token_id: 1,
+    eos_token_id: 2,
+    torch_dtype: 'float16',
+    ...(like === 'llama3-8b'
+      ? {
+          rope_scaling: {
+            rope_type: 'llama3',
+            factor: 8,
+            low_freq_factor: 1,
+            high_freq_factor: 4,
+            original_max_position_embeddings: 8192,
+          },
+        }
+      : {}),
   };
 }
 
 /** Every tensor of the checkpoint with its shape and how it is filled. */
-function tensorsOf(config: Record<string, unknown>): { name: string; shape: number[]; fill: 'random' | 'one' | 'zero' }[] {
+function tensorsOf(
+  config: Record<string, unknown>,
+): { name: string; shape: number[]; fill: 'random' | 'one' | 'zero' }[] {
   const cfg = parseConfig(config);
   const a = ARCHITECTURES[cfg.family];
   const { hidden: C, heads: H, kvHeads: HKV, headDim: D, ffn: F, vocab: V } = cfg;
-  const out: { name: string; shape: number[]; fill: 'random' | 'one' | 'zero' }[] = [{ name: a.embedTokens, shape: [V, C], fill: 'random' }];
-  if (a.embedPositions) out.push({ name: a.embedPositions, shape: [cfg.maxPositions + cfg.positionOffset, C], fill: 'random' });
-  const shapes = { q: [H * D, C], k: [HKV * D, C], v: [HKV * D, C], o: [C, H * D], gate: [F, C], up: [F, C], down: [C, F] } as const;
-  const bias = (role: string) => (cfg.family === 'opt' ? true : role === 'q' || role === 'k' || role === 'v' ? cfg.qkvBias : cfg.mlpBias);
+  const out: { name: string; shape: number[]; fill: 'random' | 'one' | 'zero' }[] = [
+    { name: a.embedTokens, shape: [V, C], fill: 'random' },
+  ];
+  if (a.embedPositions)
+    out.push({ name: a.embedPositions, shape: [cfg.maxPositions + cfg.positionOffset, C], fill: 'random' });
+  const shapes = {
+    q: [H * D, C],
+    k: [HKV * D, C],
+    v: [HKV * D, C],
+    o: [C, H * D],
+    gate: [F, C],
+    up: [F, C],
+    down: [C, F],
+  } as const;
+  const bias = (role: string) =>
+    cfg.family === 'opt' ? true : role === 'q' || role === 'k' || role === 'v' ? cfg.qkvBias : cfg.mlpBias;
   for (let i = 0; i < cfg.layers; i++) {
     const p = a.layerPrefix(i);
     for (const role of linearRoles(cfg.family)) {
@@ -71,7 +142,8 @@ export function synthesize(like: Like, dir: string, o: { layers?: number; seed?:
   const tensors = tensorsOf(config);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  const tokenizerFrom = SHAPES[like].family === 'opt' ? join(SHARED, 'models/opt-tiny-bpe') : join(SHARED, 'models/stories260K');
+  const tokenizerFrom =
+    SHAPES[like].family === 'opt' ? join(SHARED, 'models/opt-tiny-bpe') : join(SHARED, 'models/stories260K');
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(tokenizerFrom, f), join(dir, f));
   const header: Record<string, unknown> = {};
   let offset = 0;
@@ -90,7 +162,9 @@ export function synthesize(like: Like, dir: string, o: { layers?: number; seed?:
     // random values from a table of 4096 f16 samples of a uniform of std 0.02, indexed by a seeded LCG: fast enough
     // for billions of weights, and the same bytes for the same seed
     let s = (o.seed ?? 0) >>> 0;
-    const table = Uint16Array.from({ length: 4096 }, (_, i) => f32ToF16(((i + 0.5) / 4096 - 0.5) * 0.02 * Math.sqrt(12)));
+    const table = Uint16Array.from({ length: 4096 }, (_, i) =>
+      f32ToF16(((i + 0.5) / 4096 - 0.5) * 0.02 * Math.sqrt(12)),
+    );
     const chunk = new Uint16Array(1 << 22);
     for (const t of tensors) {
       let n = t.shape.reduce((a, b) => a * b, 1);
@@ -124,10 +198,13 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '
     if (!like || !(like in SHAPES)) throw new OptionsError(`--like must be one of ${Object.keys(SHAPES).join(', ')}`);
     if (!out) throw new OptionsError('--out DIR is required');
     const layers = arg('layers') !== undefined ? Number(arg('layers')) : undefined;
-    if (layers !== undefined && !(Number.isInteger(layers) && layers >= 1)) throw new OptionsError('--layers must be a positive integer');
+    if (layers !== undefined && !(Number.isInteger(layers) && layers >= 1))
+      throw new OptionsError('--layers must be a positive integer');
     const t = performance.now();
     const bytes = synthesize(like, out, { layers, seed: Number(arg('seed') ?? 0) });
-    console.log(`${out}: ${like}-shaped, ${layers ?? SHAPES[like].layers} blocks, ${(bytes / 2 ** 30).toFixed(2)} GiB of F16 weights in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    console.log(
+      `${out}: ${like}-shaped, ${layers ?? SHAPES[like].layers} blocks, ${(bytes / 2 ** 30).toFixed(2)} GiB of F16 weights in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
   } catch (e) {
     console.error(e instanceof OptionsError ? `error: ${e.message}` : e);
     process.exitCode = 2;

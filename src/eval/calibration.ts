@@ -32,12 +32,17 @@ export async function calibrationText(name: string, read: TextReader, readFile?:
       try {
         return await read(file);
       } catch {
-        throw new DatasetError(`calibration set "${name}" needs its train split (${file}) in the data folder; use c4, tinystories or tinyshakespeare`);
+        throw new DatasetError(
+          `calibration set "${name}" needs its train split (${file}) in the data folder; use c4, tinystories or tinyshakespeare`,
+        );
       }
     }
   }
   if (calibrationKind(name) === 'url') return httpReader('')(name);
-  if (!readFile) throw new DatasetError(`unknown calibration set "${name}": choose from ${CALIBRATION_SETS.join(', ')}, or give an http(s) URL (a text file works from the command line)`);
+  if (!readFile)
+    throw new DatasetError(
+      `unknown calibration set "${name}": choose from ${CALIBRATION_SETS.join(', ')}, or give an http(s) URL (a text file works from the command line)`,
+    );
   return readFile(name);
 }
 
@@ -49,7 +54,9 @@ export async function calibrationText(name: string, read: TextReader, readFile?:
 export function calibrationOverlap(calib: string, evalTexts: Record<string, string>, probes = 16): string[] {
   const len = 80;
   if (calib.length < len * 2) return [];
-  const snippets = Array.from({ length: probes }, (_, i) => calib.slice(Math.floor(((calib.length - len) * (i + 0.5)) / probes)).slice(0, len)).filter((s) => s.trim().length > len / 2);
+  const snippets = Array.from({ length: probes }, (_, i) =>
+    calib.slice(Math.floor(((calib.length - len) * (i + 0.5)) / probes)).slice(0, len),
+  ).filter((s) => s.trim().length > len / 2);
   return Object.entries(evalTexts)
     .filter(([, text]) => snippets.filter((s) => text.includes(s)).length * 2 > snippets.length)
     .map(([ds]) => ds);

@@ -31,7 +31,8 @@ export const KNOWN_FILES: Record<string, number> = {
 const SIZE_SLACK = 2;
 
 const HTML_START = /^\s*(<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<\?xml)/i;
-const TEXT_TYPES = /^(text\/(?!html)[\w.+-]+|application\/(octet-stream|json|x-ndjson|jsonl|x-jsonlines|jsonlines)|binary\/octet-stream)$/i;
+const TEXT_TYPES =
+  /^(text\/(?!html)[\w.+-]+|application\/(octet-stream|json|x-ndjson|jsonl|x-jsonlines|jsonlines)|binary\/octet-stream)$/i;
 
 function byteLength(text: string): number {
   return new Blob([text]).size;
@@ -41,16 +42,22 @@ function byteLength(text: string): number {
 export function checkText(rel: string, f: FetchedText): string {
   const type = f.contentType?.split(';')[0].trim();
   if (type && !TEXT_TYPES.test(type)) {
-    throw new DatasetError(`${f.location} answered with content type "${type}", not the text file ${rel}: check the data folder (is it the folder that holds ${rel}?)`);
+    throw new DatasetError(
+      `${f.location} answered with content type "${type}", not the text file ${rel}: check the data folder (is it the folder that holds ${rel}?)`,
+    );
   }
   if (HTML_START.test(f.text.slice(0, 512))) {
-    throw new DatasetError(`${f.location} is an HTML page, not the text file ${rel}: the server answered an unknown path with a web page; check the data folder`);
+    throw new DatasetError(
+      `${f.location} is an HTML page, not the text file ${rel}: the server answered an unknown path with a web page; check the data folder`,
+    );
   }
   const known = KNOWN_FILES[rel];
   if (known !== undefined) {
     const n = byteLength(f.text);
     if (n * SIZE_SLACK < known || n > known * SIZE_SLACK) {
-      throw new DatasetError(`${f.location} is ${n.toLocaleString('en')} bytes; the dataset's ${rel} is ${known.toLocaleString('en')} bytes: this is another file`);
+      throw new DatasetError(
+        `${f.location} is ${n.toLocaleString('en')} bytes; the dataset's ${rel} is ${known.toLocaleString('en')} bytes: this is another file`,
+      );
     }
   }
   if (rel.endsWith('.jsonl')) checkJsonLines(f.location, f.text);
@@ -69,7 +76,8 @@ export function checkJsonLines(location: string, text: string): void {
     } catch (e) {
       throw new DatasetError(`${location} line ${line} is not JSON (${(e as Error).message.slice(0, 80)})`);
     }
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new DatasetError(`${location} line ${line} is not a JSON object`);
+    if (!v || typeof v !== 'object' || Array.isArray(v))
+      throw new DatasetError(`${location} line ${line} is not a JSON object`);
   }
 }
 
@@ -89,7 +97,10 @@ export function httpReader(base: string, fetchFn: typeof fetch = (...a) => fetch
     } catch (e) {
       throw new DatasetError(`could not fetch ${url}: ${(e as Error).message} (is the server reachable?)`);
     }
-    if (!res.ok) throw new DatasetError(`${url}: HTTP ${res.status}${res.status === 404 ? ` (no ${rel} in this data folder)` : ''}`);
+    if (!res.ok)
+      throw new DatasetError(
+        `${url}: HTTP ${res.status}${res.status === 404 ? ` (no ${rel} in this data folder)` : ''}`,
+      );
     return { text: await res.text(), location: url, contentType: res.headers.get('content-type') };
   });
 }

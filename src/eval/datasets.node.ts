@@ -13,7 +13,8 @@ export const SHARED_MODELS_DIR = fileURLToPath(new URL('../../../shared/models',
 export function folderReader(dir = DEFAULT_DATA_DIR): TextReader {
   return checkedReader(async (rel) => {
     const path = join(dir, rel);
-    if (!existsSync(path)) throw new DatasetError(`dataset file ${path} not found (set --data_dir to the folder holding ${rel})`);
+    if (!existsSync(path))
+      throw new DatasetError(`dataset file ${path} not found (set --data_dir to the folder holding ${rel})`);
     return { text: await readFile(path, 'utf8'), location: path };
   });
 }

@@ -50,14 +50,21 @@ export function tokenizeEval(tok: TextTokenizer, t: EvalText): Uint32Array {
  */
 async function nameNonFinite<T>(decoder: Decoder<T>, ids: Uint32Array, w: number): Promise<never> {
   await decoder.windowNll(ids, { checkFinite: true });
-  throw new NonFiniteError(`window ${w + 1} scored a non-finite loss after the last block: the final norm or lm_head produced NaN/Inf`);
+  throw new NonFiniteError(
+    `window ${w + 1} scored a non-finite loss after the last block: the final norm or lm_head produced NaN/Inf`,
+  );
 }
 
 export async function perplexity<T>(
   decoder: Decoder<T>,
   ids: Uint32Array,
   seqlen: number,
-  opts: { windows?: number; onProgress?: (p: PerplexityProgress) => void; signal?: AbortSignal; checkFinite?: boolean } = {},
+  opts: {
+    windows?: number;
+    onProgress?: (p: PerplexityProgress) => void;
+    signal?: AbortSignal;
+    checkFinite?: boolean;
+  } = {},
 ): Promise<PerplexityResult> {
   const windows = windowsOf(ids, seqlen, opts.windows);
   if (windows.length === 0) {

@@ -65,14 +65,23 @@ function treesOf(reqs: Request[], first: number, maxPositions: number, share: bo
   const trees: Tree[] = [];
   const sameContext = (a: Uint32Array, b: Uint32Array) => a.length === b.length && a.every((x, i) => x === b[i]);
   reqs.forEach(({ context, continuation }, i) => {
-    if (continuation.length > maxPositions) throw new DatasetError(`a continuation of ${continuation.length} tokens is longer than the model's ${maxPositions} positions`);
+    if (continuation.length > maxPositions)
+      throw new DatasetError(
+        `a continuation of ${continuation.length} tokens is longer than the model's ${maxPositions} positions`,
+      );
     // lm-eval's input: the last max_positions + 1 tokens of context + continuation, without the last
     if (context.length + continuation.length - 1 > maxPositions) {
       const cut = context.length + continuation.length - (maxPositions + 1);
       trees.push({ context: context.slice(cut), conts: [continuation], requests: [first + i] });
       return;
     }
-    const tree = share ? trees.find((t) => sameContext(t.context, context) && t.context.length + Math.max(continuation.length, ...t.conts.map((c) => c.length)) - 1 <= maxPositions) : undefined;
+    const tree = share
+      ? trees.find(
+          (t) =>
+            sameContext(t.context, context) &&
+            t.context.length + Math.max(continuation.length, ...t.conts.map((c) => c.length)) - 1 <= maxPositions,
+        )
+      : undefined;
     if (tree) {
       tree.conts.push(continuation);
       tree.requests.push(first + i);
@@ -101,7 +110,8 @@ export interface PackedForward {
  * scoring always packs, so a request meets the same kernels whatever the batch.
  */
 export function packTrees(trees: Tree[], plain = false): PackedForward {
-  if (plain && (trees.length !== 1 || trees[0].conts.length !== 1)) throw new Error('packTrees: a plain sequence is one tree with one continuation');
+  if (plain && (trees.length !== 1 || trees[0].conts.length !== 1))
+    throw new Error('packTrees: a plain sequence is one tree with one continuation');
   const T = trees.reduce((n, t) => n + treeTokens(t), 0);
   const ids = new Uint32Array(T);
   const layout = new Uint32Array(4 * T);
@@ -130,11 +140,24 @@ export function packTrees(trees: Tree[], plain = false): PackedForward {
       requests.push(tree.requests[i]);
     });
   }
-  return { ids, layout: plain ? null : layout, rows: Uint32Array.from(rows), targets: Uint32Array.from(targets), starts: Uint32Array.from(starts), requests };
+  return {
+    ids,
+    layout: plain ? null : layout,
+    rows: Uint32Array.from(rows),
+    targets: Uint32Array.from(targets),
+    starts: Uint32Array.from(starts),
+    requests,
+  };
 }
 
 /** Every request of every item scored; results[item][choice]. */
-export async function scoreItems<T>(decoder: Decoder<T>, tok: TextTokenizer, task: ZeroShotTask, items: ZeroShotItem[], opts: ScoreOptions = {}): Promise<RequestResult[][]> {
+export async function scoreItems<T>(
+  decoder: Decoder<T>,
+  tok: TextTokenizer,
+  task: ZeroShotTask,
+  items: ZeroShotItem[],
+  opts: ScoreOptions = {},
+): Promise<RequestResult[][]> {
   const batch = opts.batch ?? 8;
   const maxTokens = opts.maxTokens ?? 2048;
   const share = opts.share ?? true;
@@ -147,7 +170,7 @@ export async function scoreItems<T>(decoder: Decoder<T>, tok: TextTokenizer, tas
   const trees = requests.map((r, i) => treesOf(r, first[i], maxPositions, share));
   const flat: RequestResult[] = new Array(first[items.length]);
   const t0 = performance.now();
-  for (let i0 = 0; i0 < items.length; ) {
+  for (let i0 = 0; i0 < items.length;) {
     if (opts.signal?.aborted) throw new CancelledError('zero-shot scoring cancelled');
     // this forward's items: up to `batch`, within maxTokens (an item alone may pass it)
     let i1 = i0 + 1;
@@ -165,7 +188,10 @@ export async function scoreItems<T>(decoder: Decoder<T>, tok: TextTokenizer, tas
       const s = await decoder.scoreRows(h, f.rows, f.targets, f.starts);
       decoder.be.release(h);
       f.requests.forEach((r, k) => {
-        if (!Number.isFinite(s.ll[k])) throw new NonFiniteError(`${task}, item ${owner[r] + 1}: a choice scored a non-finite log-likelihood (the model produced NaN/Inf)`);
+        if (!Number.isFinite(s.ll[k]))
+          throw new NonFiniteError(
+            `${task}, item ${owner[r] + 1}: a choice scored a non-finite log-likelihood (the model produced NaN/Inf)`,
+          );
         flat[r] = { ll: s.ll[k], greedy: s.greedy[k] };
       });
     }
@@ -189,7 +215,12 @@ function meanAndStderr(hits: boolean[]): [number, number | null] {
 }
 
 /** A task's metrics from its items' request results (lm-eval's process_results and aggregation). */
-export function aggregate(task: ZeroShotTask, items: ZeroShotItem[], results: RequestResult[][], seconds: number): TaskScore {
+export function aggregate(
+  task: ZeroShotTask,
+  items: ZeroShotItem[],
+  results: RequestResult[][],
+  seconds: number,
+): TaskScore {
   const spec = TASKS[task];
   if (spec.greedy) {
     const [acc, accStderr] = meanAndStderr(results.map((r) => r[0].greedy));
@@ -200,13 +231,21 @@ export function aggregate(task: ZeroShotTask, items: ZeroShotItem[], results: Re
   const [acc, accStderr] = meanAndStderr(lls.map((ll, i) => argmax(ll) === items[i].gold));
   const out: TaskScore = { task, items: items.length, acc, accStderr, seconds };
   if (spec.metrics.includes('acc_norm')) {
-    [out.accNorm, out.accNormStderr] = meanAndStderr(lls.map((ll, i) => argmax(ll.map((x, c) => x / items[i].lengths[c])) === items[i].gold));
+    [out.accNorm, out.accNormStderr] = meanAndStderr(
+      lls.map((ll, i) => argmax(ll.map((x, c) => x / items[i].lengths[c])) === items[i].gold),
+    );
   }
   return out;
 }
 
 /** Scores a task's items and aggregates them. */
-export async function scoreTask<T>(decoder: Decoder<T>, tok: TextTokenizer, task: ZeroShotTask, items: ZeroShotItem[], opts: ScoreOptions = {}): Promise<TaskScore> {
+export async function scoreTask<T>(
+  decoder: Decoder<T>,
+  tok: TextTokenizer,
+  task: ZeroShotTask,
+  items: ZeroShotItem[],
+  opts: ScoreOptions = {},
+): Promise<TaskScore> {
   const t0 = performance.now();
   const results = await scoreItems(decoder, tok, task, items, opts);
   return aggregate(task, items, results, (performance.now() - t0) / 1000);

@@ -22,7 +22,8 @@ export function encodePair(tok: TextTokenizer, context: string, continuation: st
   const whole = tok.encodePlain(context + continuation);
   const ctx = tok.encodePlain(context);
   const cont = whole.slice(ctx.length);
-  if (cont.length === 0) throw new DatasetError(`the continuation "${continuation}" encodes to no tokens after its context`);
+  if (cont.length === 0)
+    throw new DatasetError(`the continuation "${continuation}" encodes to no tokens after its context`);
   return { context: whole.slice(0, ctx.length), continuation: cont };
 }
 

@@ -5,11 +5,27 @@
 import { z } from 'zod';
 import { DatasetError } from '../errors.ts';
 
-export const ZERO_SHOT_TASKS = ['lambada_openai', 'piqa', 'arc_easy', 'arc_challenge', 'openbookqa', 'boolq', 'hellaswag', 'winogrande'] as const;
+export const ZERO_SHOT_TASKS = [
+  'lambada_openai',
+  'piqa',
+  'arc_easy',
+  'arc_challenge',
+  'openbookqa',
+  'boolq',
+  'hellaswag',
+  'winogrande',
+] as const;
 export type ZeroShotTask = (typeof ZERO_SHOT_TASKS)[number];
 
 /** The RPTQ paper's six tasks (CLAQ adds hellaswag and winogrande). */
-export const SEED_TASKS: ZeroShotTask[] = ['lambada_openai', 'piqa', 'arc_easy', 'arc_challenge', 'openbookqa', 'boolq'];
+export const SEED_TASKS: ZeroShotTask[] = [
+  'lambada_openai',
+  'piqa',
+  'arc_easy',
+  'arc_challenge',
+  'openbookqa',
+  'boolq',
+];
 
 /** One scored item: the requests are (contexts[i], continuations[i]) pairs, one per choice. */
 export interface ZeroShotItem {
@@ -38,12 +54,21 @@ const choicesItem = z.strictObject({ query: z.string(), choices: choiceList, gol
 /** Multiple choice with one shared context: each continuation is " " + choice (lm-eval's target delimiter). */
 function multipleChoice(context: string, choices: string[], gold: number): ZeroShotItem {
   if (gold >= choices.length) throw new Error(`gold ${gold} is not one of the ${choices.length} choices`);
-  return { contexts: choices.map(() => context), continuations: choices.map((c) => ' ' + c), gold, lengths: choices.map((c) => c.length) };
+  return {
+    contexts: choices.map(() => context),
+    continuations: choices.map((c) => ' ' + c),
+    gold,
+    lengths: choices.map((c) => c.length),
+  };
 }
 
 /** lm-eval's hellaswag preprocess: strip, " [title]" → ". ", drop [bracket] tags, double spaces → one. */
 export function hellaswagPreprocess(text: string): string {
-  return text.trim().replaceAll(' [title]', '. ').replace(/\[.*?\]/g, '').replaceAll('  ', ' ');
+  return text
+    .trim()
+    .replaceAll(' [title]', '. ')
+    .replace(/\[.*?\]/g, '')
+    .replaceAll('  ', ' ');
 }
 
 export const TASKS: Record<ZeroShotTask, TaskSpec> = {
@@ -56,7 +81,12 @@ export const TASKS: Record<ZeroShotTask, TaskSpec> = {
       const { text } = z.strictObject({ text: z.string() }).parse(line);
       const cut = text.lastIndexOf(' ');
       if (cut < 0) throw new Error('the text has no space to split the last word at');
-      return { contexts: [text.slice(0, cut)], continuations: [' ' + text.slice(cut + 1)], gold: 0, lengths: [text.length - cut - 1] };
+      return {
+        contexts: [text.slice(0, cut)],
+        continuations: [' ' + text.slice(cut + 1)],
+        gold: 0,
+        lengths: [text.length - cut - 1],
+      };
     },
   },
   piqa: {
@@ -64,7 +94,14 @@ export const TASKS: Record<ZeroShotTask, TaskSpec> = {
     size: 1838,
     metrics: ['acc', 'acc_norm'],
     item(line) {
-      const d = z.strictObject({ goal: z.string(), sol1: z.string(), sol2: z.string(), label: z.union([z.literal(0), z.literal(1)]) }).parse(line);
+      const d = z
+        .strictObject({
+          goal: z.string(),
+          sol1: z.string(),
+          sol2: z.string(),
+          label: z.union([z.literal(0), z.literal(1)]),
+        })
+        .parse(line);
       return multipleChoice(`Question: ${d.goal}\nAnswer:`, [d.sol1, d.sol2], d.label);
     },
   },
@@ -113,11 +150,19 @@ export const TASKS: Record<ZeroShotTask, TaskSpec> = {
     size: 1267,
     metrics: ['acc'],
     item(line) {
-      const d = z.strictObject({ context_options: choiceList, continuation: z.string(), gold: z.number().int().min(0) }).parse(line);
-      if (d.gold >= d.context_options.length) throw new Error(`gold ${d.gold} is not one of the ${d.context_options.length} options`);
+      const d = z
+        .strictObject({ context_options: choiceList, continuation: z.string(), gold: z.number().int().min(0) })
+        .parse(line);
+      if (d.gold >= d.context_options.length)
+        throw new Error(`gold ${d.gold} is not one of the ${d.context_options.length} options`);
       // partial scoring: one context per option, the same continuation after each
       const cont = ' ' + d.continuation;
-      return { contexts: d.context_options, continuations: d.context_options.map(() => cont), gold: d.gold, lengths: d.context_options.map(() => d.continuation.length) };
+      return {
+        contexts: d.context_options,
+        continuations: d.context_options.map(() => cont),
+        gold: d.gold,
+        lengths: d.context_options.map(() => d.continuation.length),
+      };
     },
   },
 };
@@ -128,13 +173,15 @@ function arcItem(line: unknown): ZeroShotItem {
 }
 
 export function checkTaskName(name: string): ZeroShotTask {
-  if (!(ZERO_SHOT_TASKS as readonly string[]).includes(name)) throw new DatasetError(`unknown task "${name}"; the lab scores ${ZERO_SHOT_TASKS.join(', ')}`);
+  if (!(ZERO_SHOT_TASKS as readonly string[]).includes(name))
+    throw new DatasetError(`unknown task "${name}"; the lab scores ${ZERO_SHOT_TASKS.join(', ')}`);
   return name as ZeroShotTask;
 }
 
 /** A task file's items (the first `limit` when given), each line checked; a bad line names the file and line. */
 export function parseTask(task: ZeroShotTask, jsonl: string, location: string, limit?: number): ZeroShotItem[] {
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new DatasetError(`--limit must be a positive integer (got ${limit})`);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
+    throw new DatasetError(`--limit must be a positive integer (got ${limit})`);
   const items: ZeroShotItem[] = [];
   const lines = jsonl.split('\n');
   for (let i = 0; i < lines.length && (limit === undefined || items.length < limit); i++) {
@@ -142,7 +189,10 @@ export function parseTask(task: ZeroShotTask, jsonl: string, location: string, l
     try {
       items.push(TASKS[task].item(JSON.parse(lines[i])));
     } catch (e) {
-      const why = e instanceof z.ZodError ? e.issues.map((x) => `${x.path.join('.') || 'line'}: ${x.message}`).join('; ') : (e as Error).message;
+      const why =
+        e instanceof z.ZodError
+          ? e.issues.map((x) => `${x.path.join('.') || 'line'}: ${x.message}`).join('; ')
+          : (e as Error).message;
       throw new DatasetError(`${location}, line ${i + 1}: not a valid ${task} item (${why})`);
     }
   }
@@ -154,7 +204,11 @@ export function parseTask(task: ZeroShotTask, jsonl: string, location: string, l
 export const TASK_DIR = 'zeroshot/';
 
 /** A task's items read through the data folder's reader (checked: not an HTML page, every line JSON), then parsed. */
-export async function loadTask(task: ZeroShotTask, read: (rel: string) => Promise<string>, limit?: number): Promise<{ items: ZeroShotItem[]; text: string }> {
+export async function loadTask(
+  task: ZeroShotTask,
+  read: (rel: string) => Promise<string>,
+  limit?: number,
+): Promise<{ items: ZeroShotItem[]; text: string }> {
   const rel = TASK_DIR + TASKS[task].file;
   const text = await read(rel);
   return { items: parseTask(task, text, rel, limit), text };

@@ -34,7 +34,17 @@ export interface Backend<T> {
   /** layout (packed token trees, [T, 4] u32): each token's position is its 4th value, not pos0 + t */
   rope(cos: T, sin: T, x: T, H: number, D: number, pos0: number, layout?: Ids<T> | null): void;
   /** probLevels > 0: softmax probabilities rounded to round(p·L)/L; layout: query t sees keys [x, y) then [z, t] */
-  attention(q: T, k: T, v: T, H: number, HKV: number, D: number, scale: number, probLevels?: number, layout?: Ids<T> | null): T;
+  attention(
+    q: T,
+    k: T,
+    v: T,
+    H: number,
+    HKV: number,
+    D: number,
+    scale: number,
+    probLevels?: number,
+    layout?: Ids<T> | null,
+  ): T;
   /** in place: static fake-quant with each channel's cluster parameters */
   actQuant(x: T, q: ActQuant<T>): void;
   relu(y: T): void;
@@ -85,7 +95,21 @@ export interface Backend<T> {
   /** one step's rotation: W [rows, n] · P_c·A·P_c with c = chans[step], a new tensor */
   greedyApply(W: T, A: T, chans: Ids<T>, step: number, n: number): T;
   /** CLAQ's column loop over columns [i1, i1 + count): codebooks by k-means, reserved outliers, GPTQ's feedback */
-  claqBlock(U: T, W: T, colInfo: Ids<T>, Q: T, Err: T, book: T, Wfit: T, scratch: T, i1: number, count: number, seed: number, maxIter: number, fit: boolean): void;
+  claqBlock(
+    U: T,
+    W: T,
+    colInfo: Ids<T>,
+    Q: T,
+    Err: T,
+    book: T,
+    Wfit: T,
+    scratch: T,
+    i1: number,
+    count: number,
+    seed: number,
+    maxIter: number,
+    fit: boolean,
+  ): void;
   /** GPTQ's factorization on the backend: one step of the blocked Cholesky / triangular inverse (factorization.ts) */
   factorStep(step: FactorStep, A: T, X: T, flag: Ids<T>, n: number, k0: number, b: number): void;
   /**
@@ -93,7 +117,13 @@ export interface Backend<T> {
    * W[n, k] = scales[g, n] · (q[k, n] − (stored zero + 1)), g = gIdx[k]. qweight [K·bits/32, N], qzeros
    * [G, N·bits/32] and gIdx [K] as ids; scales [G, N] from fromHost16 (f16). Bit-identical to dequantizeGptq.
    */
-  gptqDequant(layer: { qweight: Ids<T>; qzeros: Ids<T>; scales: T; gIdx: Ids<T> }, bits: number, N: number, K: number, G: number): T;
+  gptqDequant(
+    layer: { qweight: Ids<T>; qzeros: Ids<T>; scales: T; gIdx: Ids<T> },
+    bits: number,
+    N: number,
+    K: number,
+    G: number,
+  ): T;
 }
 
 /** Static activation fake-quant at one site (RPTQ): each channel's cluster and (scale, zero) per cluster. */
@@ -122,7 +152,8 @@ export function gpuBackend(gpu: Gpu): Backend<GpuTensor> {
     layerNorm: (x, g, b, eps, perm) => ops.layerNorm(gpu, x, g, b, eps, perm ?? null),
     rmsNorm: (x, g, eps, perm) => ops.rmsNorm(gpu, x, g, eps, perm ?? null),
     rope: (c, s, x, H, D, p, lay) => ops.rope(gpu, c, s, x, H, D, p, lay ?? null),
-    attention: (q, k, v, H, HKV, D, sc, levels, lay) => ops.attention(gpu, q, k, v, H, HKV, D, sc, levels ?? 0, lay ?? null),
+    attention: (q, k, v, H, HKV, D, sc, levels, lay) =>
+      ops.attention(gpu, q, k, v, H, HKV, D, sc, levels ?? 0, lay ?? null),
     actQuant: (x, a) => ops.actQuant(gpu, a.cluster, a.params, x, a.maxq),
     relu: (y) => ops.relu(gpu, y),
     gelu: (y) => ops.gelu(gpu, y),
@@ -160,7 +191,8 @@ export function gpuBackend(gpu: Gpu): Backend<GpuTensor> {
     blockRotate: (x, R, n, perm) => ops.blockRotate(gpu, x, R, n, perm ?? null),
     greedyPick: (W, p, ch, s, n, rec, rx) => ops.greedyPick(gpu, W, p, ch, s, n, rec, rx),
     greedyApply: (W, A, ch, s, n) => ops.greedyApply(gpu, W, A, ch, s, n),
-    claqBlock: (U, W, ci, Q, E, book, Wfit, scratch, i1, c, seed, it, fit) => ops.claqBlock(gpu, U, W, ci, Q, E, book, Wfit, scratch, i1, c, seed, it, fit),
+    claqBlock: (U, W, ci, Q, E, book, Wfit, scratch, i1, c, seed, it, fit) =>
+      ops.claqBlock(gpu, U, W, ci, Q, E, book, Wfit, scratch, i1, c, seed, it, fit),
     factorStep: (st, A, X, flag, n, k0, b) => ops.factorStep(gpu, st, A, X, flag, n, k0, b),
     gptqDequant: (l, bits, N, K, G) => ops.gptqDequant(gpu, l.qweight, l.qzeros, l.scales, l.gIdx, bits, N, K, G),
   };
@@ -183,7 +215,8 @@ export function referenceBackend(): Backend<ref.CpuTensor> {
     layerNorm: (x, g, b, eps, perm) => ref.layerNorm(x, g, b, eps, (perm as Uint32Array | null | undefined) ?? null),
     rmsNorm: (x, g, eps, perm) => ref.rmsNorm(x, g, eps, (perm as Uint32Array | null | undefined) ?? null),
     rope: (c, s, x, H, D, p, lay) => ref.rope(c, s, x, H, D, p, (lay as Uint32Array | null | undefined) ?? null),
-    attention: (q, k, v, H, HKV, D, sc, levels, lay) => ref.attention(q, k, v, H, HKV, D, sc, levels ?? 0, (lay as Uint32Array | null | undefined) ?? null),
+    attention: (q, k, v, H, HKV, D, sc, levels, lay) =>
+      ref.attention(q, k, v, H, HKV, D, sc, levels ?? 0, (lay as Uint32Array | null | undefined) ?? null),
     actQuant: (x, a) => ref.actQuant(a.cluster as Uint32Array, a.params, x, a.maxq),
     relu: ref.relu,
     gelu: ref.gelu,
@@ -217,8 +250,19 @@ export function referenceBackend(): Backend<ref.CpuTensor> {
     blockRotate: (x, R, n, perm) => ref.blockRotate(x, R, n, (perm as Uint32Array | null | undefined) ?? null),
     greedyPick: (W, p, ch, s, n, rec, rx) => ref.greedyPick(W, p, ch as Uint32Array, s, n, rec, rx),
     greedyApply: (W, A, ch, s, n) => ref.greedyApply(W, A, ch as Uint32Array, s, n),
-    claqBlock: (U, W, ci, Q, E, book, Wfit, _scratch, i1, c, seed, it, fit) => ref.claqBlock(U, W, ci as Uint32Array, Q, E, book, Wfit, i1, c, seed, it, fit),
+    claqBlock: (U, W, ci, Q, E, book, Wfit, _scratch, i1, c, seed, it, fit) =>
+      ref.claqBlock(U, W, ci as Uint32Array, Q, E, book, Wfit, i1, c, seed, it, fit),
     factorStep: (st, A, X, flag, n, k0, b) => ref.factorStep(st, A, X, flag as Uint32Array, n, k0, b),
-    gptqDequant: (l, bits, N, K, G) => ref.gptqDequant(l.qweight as Uint32Array, l.qzeros as Uint32Array, l.scales, l.gIdx as Uint32Array, bits, N, K, G),
+    gptqDequant: (l, bits, N, K, G) =>
+      ref.gptqDequant(
+        l.qweight as Uint32Array,
+        l.qzeros as Uint32Array,
+        l.scales,
+        l.gIdx as Uint32Array,
+        bits,
+        N,
+        K,
+        G,
+      ),
   };
 }

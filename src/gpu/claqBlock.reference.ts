@@ -35,7 +35,20 @@ function unkey(k: number): number {
   return real[0];
 }
 
-export function claqBlock(U: CpuTensor, W: CpuTensor, colInfo: Uint32Array, Q: CpuTensor, Err: CpuTensor, book: CpuTensor, Wfit: CpuTensor, i1: number, count: number, seed: number, maxIter: number, fit: boolean): void {
+export function claqBlock(
+  U: CpuTensor,
+  W: CpuTensor,
+  colInfo: Uint32Array,
+  Q: CpuTensor,
+  Err: CpuTensor,
+  book: CpuTensor,
+  Wfit: CpuTensor,
+  i1: number,
+  count: number,
+  seed: number,
+  maxIter: number,
+  fit: boolean,
+): void {
   const [R, K] = W.shape;
   const size = Math.ceil(R / WG);
   const chunks = Array.from({ length: WG }, (_, t) => {

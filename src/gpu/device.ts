@@ -67,7 +67,12 @@ async function findAdapter(): Promise<{ adapter: GPUAdapter | null; hint: string
 /** The adapter's binding limits, without creating a device (null when there is no WebGPU adapter). */
 export async function adapterLimits(): Promise<{ maxStorageBufferBindingSize: number; maxBufferSize: number } | null> {
   const { adapter } = await findAdapter();
-  return adapter ? { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize } : null;
+  return adapter
+    ? {
+        maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+        maxBufferSize: adapter.limits.maxBufferSize,
+      }
+    : null;
 }
 
 export async function acquireDevice(): Promise<AcquiredDevice> {

@@ -173,7 +173,9 @@ export class Gpu {
     const [x, y = 1, z = 1] = workgroups;
     const maxWg = this.limits.maxComputeWorkgroupsPerDimension;
     if (x > maxWg || y > maxWg || z > maxWg) {
-      throw new GpuLimitError(`dispatch ${pipeline.label} needs ${x}×${y}×${z} workgroups; this GPU allows ${maxWg} per dimension`);
+      throw new GpuLimitError(
+        `dispatch ${pipeline.label} needs ${x}×${y}×${z} workgroups; this GPU allows ${maxWg} per dimension`,
+      );
     }
     if (x === 0 || y === 0 || z === 0) return;
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
@@ -230,7 +232,10 @@ export class Gpu {
       offsets.push(total);
       total += bytes(t);
     }
-    const staging = this.device.createBuffer({ size: Math.max(16, total), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = this.device.createBuffer({
+      size: Math.max(16, total),
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
     this.encoder ??= this.device.createCommandEncoder();
     ts.forEach((t, i) => this.encoder!.copyBufferToBuffer(t.buffer, 0, staging, offsets[i], bytes(t)));
     await this.sync();

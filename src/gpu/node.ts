@@ -31,7 +31,8 @@ function hasGpuDevice(): boolean {
 setGpuProvider(async () => {
   // the Vulkan loader's window-system code complains on stderr when there is no runtime dir (headless machines, CI);
   // a private empty one keeps the user's terminal for the lab's own output
-  if (!process.env.XDG_RUNTIME_DIR && process.platform === 'linux') process.env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'quantlab-xdg-'));
+  if (!process.env.XDG_RUNTIME_DIR && process.platform === 'linux')
+    process.env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'quantlab-xdg-'));
   const dawn = await import('webgpu');
   Object.assign(globalThis, dawn.globals);
   const hint =

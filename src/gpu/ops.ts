@@ -25,7 +25,12 @@ const FORMAT: Record<GpuTensor['dtype'], number> = { f32: 0, u32: 0, f16: 1, bf1
 /** f32 x as 16-bit weight storage (round to nearest even; twin: half.ts), a new tensor. */
 export function pack16(gpu: Gpu, x: GpuTensor, format: Half): GpuTensor {
   const out = gpu.tensor(x.shape, format, 'pack16.out');
-  gpu.dispatch(gpu.pipeline('convert', 'pack16'), [x, out], [{ u32: x.size }, { u32: format === 'bf16' ? 1 : 0 }], flat(gpu, Math.ceil(x.size / 2)));
+  gpu.dispatch(
+    gpu.pipeline('convert', 'pack16'),
+    [x, out],
+    [{ u32: x.size }, { u32: format === 'bf16' ? 1 : 0 }],
+    flat(gpu, Math.ceil(x.size / 2)),
+  );
   return out;
 }
 
@@ -38,9 +43,15 @@ export function matmul(gpu: Gpu, x: GpuTensor, W: GpuTensor, b: GpuTensor | null
   const constants = { HAS_BIAS: b ? 1 : 0, W_FORMAT: FORMAT[W.dtype] };
   if (gpu.variant('matmul') === 'direct') {
     const entry = K % 4 !== 0 ? 'direct' : W.dtype === 'f32' ? 'direct4' : 'direct4h';
-    gpu.dispatch(gpu.pipeline('matmul', entry, constants), [x, W, b ?? W, y], params, [Math.ceil(N / 32), Math.ceil(M / 32)]);
+    gpu.dispatch(gpu.pipeline('matmul', entry, constants), [x, W, b ?? W, y], params, [
+      Math.ceil(N / 32),
+      Math.ceil(M / 32),
+    ]);
   } else {
-    gpu.dispatch(gpu.pipeline('matmul', 'main', constants), [x, W, b ?? W, y], params, [Math.ceil(N / 64), Math.ceil(M / 64)]);
+    gpu.dispatch(gpu.pipeline('matmul', 'main', constants), [x, W, b ?? W, y], params, [
+      Math.ceil(N / 64),
+      Math.ceil(M / 64),
+    ]);
   }
   return y;
 }
@@ -50,15 +61,32 @@ export function embed(gpu: Gpu, E: GpuTensor, ids: GpuTensor, out: GpuTensor | n
   const [rows, C] = E.shape;
   const T = ids.size;
   const y = out ?? gpu.tensor([T, C], 'f32', 'embed.y');
-  gpu.dispatch(gpu.pipeline('embed', 'main', { E_FORMAT: FORMAT[E.dtype] }), [E, ids, y], [{ u32: T }, { u32: C }, { u32: v0 }, { u32: v0 + rows }], flat(gpu, T * C));
+  gpu.dispatch(
+    gpu.pipeline('embed', 'main', { E_FORMAT: FORMAT[E.dtype] }),
+    [E, ids, y],
+    [{ u32: T }, { u32: C }, { u32: v0 }, { u32: v0 + rows }],
+    flat(gpu, T * C),
+  );
   return y;
 }
 
 /** perm (optional): output channel c takes input channel perm[c]; g and b are given in output order. */
-export function layerNorm(gpu: Gpu, x: GpuTensor, g: GpuTensor, b: GpuTensor, eps: number, perm: GpuTensor | null = null): GpuTensor {
+export function layerNorm(
+  gpu: Gpu,
+  x: GpuTensor,
+  g: GpuTensor,
+  b: GpuTensor,
+  eps: number,
+  perm: GpuTensor | null = null,
+): GpuTensor {
   const [T, C] = rowsCols(x);
   const y = gpu.tensor(x.shape, 'f32', 'layerNorm.y');
-  gpu.dispatch(gpu.pipeline('layerNorm', 'main', { PERMUTED: perm ? 1 : 0 }), [x, g, b, perm ?? g, y], [{ u32: T }, { u32: C }, { f32: eps }], [Math.ceil(T / 64)]);
+  gpu.dispatch(
+    gpu.pipeline('layerNorm', 'main', { PERMUTED: perm ? 1 : 0 }),
+    [x, g, b, perm ?? g, y],
+    [{ u32: T }, { u32: C }, { f32: eps }],
+    [Math.ceil(T / 64)],
+  );
   return y;
 }
 
@@ -66,13 +94,27 @@ export function layerNorm(gpu: Gpu, x: GpuTensor, g: GpuTensor, b: GpuTensor, ep
 export function rmsNorm(gpu: Gpu, x: GpuTensor, g: GpuTensor, eps: number, perm: GpuTensor | null = null): GpuTensor {
   const [T, C] = rowsCols(x);
   const y = gpu.tensor(x.shape, 'f32', 'rmsNorm.y');
-  gpu.dispatch(gpu.pipeline('rmsNorm', 'main', { PERMUTED: perm ? 1 : 0 }), [x, g, perm ?? g, y], [{ u32: T }, { u32: C }, { f32: eps }], [Math.ceil(T / 64)]);
+  gpu.dispatch(
+    gpu.pipeline('rmsNorm', 'main', { PERMUTED: perm ? 1 : 0 }),
+    [x, g, perm ?? g, y],
+    [{ u32: T }, { u32: C }, { f32: eps }],
+    [Math.ceil(T / 64)],
+  );
   return y;
 }
 
 /** In place on x [T, H·D]; cos/sin are [positions, D/2]. */
 /** layout (packed token trees, [T, 4] u32): each token's position is its 4th value, not pos0 + t. */
-export function rope(gpu: Gpu, cos: GpuTensor, sin: GpuTensor, x: GpuTensor, H: number, D: number, pos0 = 0, layout: GpuTensor | null = null): void {
+export function rope(
+  gpu: Gpu,
+  cos: GpuTensor,
+  sin: GpuTensor,
+  x: GpuTensor,
+  H: number,
+  D: number,
+  pos0 = 0,
+  layout: GpuTensor | null = null,
+): void {
   const T = x.size / (H * D);
   const params = [{ u32: T }, { u32: H }, { u32: D }, { u32: pos0 }];
   if (layout) {
@@ -100,16 +142,25 @@ export function attention(
   const o = gpu.tensor(q.shape, 'f32', 'attention.o');
   const params = [{ u32: T }, { u32: H }, { u32: HKV }, { u32: D }, { f32: scale }];
   if (layout) {
-    gpu.dispatch(gpu.pipeline('attention', 'packed', { PROB_LEVELS: probLevels }), [q, k, v, o, layout], params, [Math.ceil(T / 64), H]);
+    gpu.dispatch(gpu.pipeline('attention', 'packed', { PROB_LEVELS: probLevels }), [q, k, v, o, layout], params, [
+      Math.ceil(T / 64),
+      H,
+    ]);
     return o;
   }
   // K and V tiles of BK keys each fit 4 KiB of workgroup memory
   const BK = Math.max(1, Math.floor(1024 / D));
   if (gpu.variant('attention') === 'direct' && D % 4 === 0) {
-    gpu.dispatch(gpu.pipeline('attention', 'direct', { PROB_LEVELS: probLevels }), [q, k, v, o], params, [Math.ceil(T / 64), H]);
+    gpu.dispatch(gpu.pipeline('attention', 'direct', { PROB_LEVELS: probLevels }), [q, k, v, o], params, [
+      Math.ceil(T / 64),
+      H,
+    ]);
     return o;
   }
-  gpu.dispatch(gpu.pipeline('attention', 'main', { BK, TILE: BK * D, PROB_LEVELS: probLevels }), [q, k, v, o], params, [Math.ceil(T / 64), H]);
+  gpu.dispatch(gpu.pipeline('attention', 'main', { BK, TILE: BK * D, PROB_LEVELS: probLevels }), [q, k, v, o], params, [
+    Math.ceil(T / 64),
+    H,
+  ]);
   return o;
 }
 
@@ -135,14 +186,25 @@ export function add(gpu: Gpu, d: GpuTensor, h: GpuTensor): void {
 /** In place: folds logits [N, Vc] of vocabulary columns [v0, v0 + Vc) into state [N, 4] (online log-sum-exp). */
 export function vocabChunk(gpu: Gpu, logits: GpuTensor, targets: GpuTensor, state: GpuTensor, v0: number): void {
   const [N, V] = rowsCols(logits);
-  gpu.dispatch(gpu.pipeline('loglikelihood', 'vocabChunk'), [logits, targets, state], [{ u32: N }, { u32: V }, { u32: v0 }], flat(gpu, N, 1));
+  gpu.dispatch(
+    gpu.pipeline('loglikelihood', 'vocabChunk'),
+    [logits, targets, state],
+    [{ u32: N }, { u32: V }, { u32: v0 }],
+    flat(gpu, N, 1),
+  );
 }
 
 /** In place: rows [offset, offset + N) of scores [rows, 2] ← (log p(target), target is the argmax) from state [N, 4]. */
 export function finishScores(gpu: Gpu, state: GpuTensor, targets: GpuTensor, scores: GpuTensor, offset: number): void {
   const N = targets.size;
-  if ((offset + N) * 2 > scores.size) throw new Error(`finishScores: rows up to ${offset + N} exceed the scores tensor`);
-  gpu.dispatch(gpu.pipeline('loglikelihood', 'finish'), [state, targets, scores], [{ u32: N }, { u32: offset }], [Math.ceil(N / 64)]);
+  if ((offset + N) * 2 > scores.size)
+    throw new Error(`finishScores: rows up to ${offset + N} exceed the scores tensor`);
+  gpu.dispatch(
+    gpu.pipeline('loglikelihood', 'finish'),
+    [state, targets, scores],
+    [{ u32: N }, { u32: offset }],
+    [Math.ceil(N / 64)],
+  );
 }
 
 /** Per request (rows [starts[r], starts[r + 1])): (Σ log p, 1 when every row is greedy), [R, 2]. */
@@ -167,11 +229,22 @@ export async function checkFinite(gpu: Gpu, x: GpuTensor): Promise<number> {
 /** In place: H ← alpha·H + beta·XᵀX (GPTQ's running Hessian). */
 export function hessian(gpu: Gpu, X: GpuTensor, H: GpuTensor, alpha: number, beta: number): void {
   const [T, K] = rowsCols(X);
-  gpu.dispatch(gpu.pipeline('hessian'), [X, H], [{ u32: T }, { u32: K }, { f32: alpha }, { f32: beta }], [Math.ceil(K / 32), Math.ceil(K / 32)]);
+  gpu.dispatch(
+    gpu.pipeline('hessian'),
+    [X, H],
+    [{ u32: T }, { u32: K }, { f32: alpha }, { f32: beta }],
+    [Math.ceil(K / 32), Math.ceil(K / 32)],
+  );
 }
 
-
-function quantUniforms(R: number, K: number, grid: QuantGrid, firstGroup: number, numGroups: number, totalGroups: number) {
+function quantUniforms(
+  R: number,
+  K: number,
+  grid: QuantGrid,
+  firstGroup: number,
+  numGroups: number,
+  totalGroups: number,
+) {
   return [
     { u32: R },
     { u32: K },
@@ -185,10 +258,22 @@ function quantUniforms(R: number, K: number, grid: QuantGrid, firstGroup: number
 }
 
 /** Fits (scale, zero) of groups [firstGroup, firstGroup + numGroups) of every row into params [R, totalGroups, 2]. */
-export function quantParams(gpu: Gpu, W: GpuTensor, params: GpuTensor, grid: QuantGrid, firstGroup: number, numGroups: number): void {
+export function quantParams(
+  gpu: Gpu,
+  W: GpuTensor,
+  params: GpuTensor,
+  grid: QuantGrid,
+  firstGroup: number,
+  numGroups: number,
+): void {
   const [R, K] = W.shape;
   const totalGroups = params.size / (2 * R);
-  gpu.dispatch(gpu.pipeline('fakeQuant', 'quantParams'), [W, params], quantUniforms(R, K, grid, firstGroup, numGroups, totalGroups), [Math.ceil((R * numGroups) / 64)]);
+  gpu.dispatch(
+    gpu.pipeline('fakeQuant', 'quantParams'),
+    [W, params],
+    quantUniforms(R, K, grid, firstGroup, numGroups, totalGroups),
+    [Math.ceil((R * numGroups) / 64)],
+  );
 }
 
 /** Ŵ = dequant(quant(W)) with each column's group parameters. */
@@ -196,12 +281,28 @@ export function fakeQuant(gpu: Gpu, W: GpuTensor, params: GpuTensor, colGroup: G
   const [R, K] = W.shape;
   const totalGroups = params.size / (2 * R);
   const Q = gpu.tensor([R, K], 'f32', 'fakeQuant.Q');
-  gpu.dispatch(gpu.pipeline('fakeQuant', 'fakeQuant'), [W, params, colGroup, Q], quantUniforms(R, K, grid, 0, 0, totalGroups), flat(gpu, R * K, 64));
+  gpu.dispatch(
+    gpu.pipeline('fakeQuant', 'fakeQuant'),
+    [W, params, colGroup, Q],
+    quantUniforms(R, K, grid, 0, 0, totalGroups),
+    flat(gpu, R * K, 64),
+  );
   return Q;
 }
 
 /** GPTQ's column loop over columns [i1, i1 + count): writes Q's columns and the block's errors Err [R, 128]. */
-export function gptqBlock(gpu: Gpu, U: GpuTensor, W: GpuTensor, params: GpuTensor, colGroup: GpuTensor, Q: GpuTensor, Err: GpuTensor, i1: number, count: number, maxq: number): void {
+export function gptqBlock(
+  gpu: Gpu,
+  U: GpuTensor,
+  W: GpuTensor,
+  params: GpuTensor,
+  colGroup: GpuTensor,
+  Q: GpuTensor,
+  Err: GpuTensor,
+  i1: number,
+  count: number,
+  maxq: number,
+): void {
   const [R, K] = W.shape;
   if (count > GPTQ_BLOCK) throw new Error(`gptqBlock: blocks are at most ${GPTQ_BLOCK} columns`);
   const totalGroups = params.size / (2 * R);
@@ -218,7 +319,12 @@ export function gptqUpdate(gpu: Gpu, U: GpuTensor, Err: GpuTensor, W: GpuTensor,
   const [R, K] = W.shape;
   const rest = K - (i1 + count);
   if (rest <= 0) return;
-  gpu.dispatch(gpu.pipeline('gptqUpdate'), [U, Err, W], [{ u32: R }, { u32: K }, { u32: i1 }, { u32: count }], [Math.ceil(rest / 32), Math.ceil(R / 8)]);
+  gpu.dispatch(
+    gpu.pipeline('gptqUpdate'),
+    [U, Err, W],
+    [{ u32: R }, { u32: K }, { u32: i1 }, { u32: count }],
+    [Math.ceil(rest / 32), Math.ceil(R / 8)],
+  );
 }
 
 /** Per-row (Σ (yq − y)², Σ y²) of two [T, N] outputs: [T, 2]. */
@@ -239,20 +345,43 @@ export function channelRange(gpu: Gpu, X: GpuTensor, range: GpuTensor): void {
 
 /** label [N] (u32) and dist [N] of points P [N, 4] against centroids M [N/seg · K, 4]: segment s of `seg` points
  * owns centroids [s·K, s·K + K); labels are global centroid indices. */
-export function kmeansAssign(gpu: Gpu, P: GpuTensor, M: GpuTensor, label: GpuTensor, dist: GpuTensor, K: number, seg: number): void {
+export function kmeansAssign(
+  gpu: Gpu,
+  P: GpuTensor,
+  M: GpuTensor,
+  label: GpuTensor,
+  dist: GpuTensor,
+  K: number,
+  seg: number,
+): void {
   const N = P.size / 4;
-  gpu.dispatch(gpu.pipeline('kmeans', 'kmeansAssign'), [P, M, label, dist], [{ u32: N }, { u32: K }, { u32: seg }], [Math.ceil(N / 64)]);
+  gpu.dispatch(
+    gpu.pipeline('kmeans', 'kmeansAssign'),
+    [P, M, label, dist],
+    [{ u32: N }, { u32: K }, { u32: seg }],
+    [Math.ceil(N / 64)],
+  );
 }
 
 /** In place: M [N/seg · K, 4] ← the mean of the points labelled with each centroid. */
 export function kmeansUpdate(gpu: Gpu, P: GpuTensor, label: GpuTensor, M: GpuTensor, K: number, seg: number): void {
-  gpu.dispatch(gpu.pipeline('kmeans', 'kmeansUpdate'), [P, label, M], [{ u32: P.size / 4 }, { u32: K }, { u32: seg }], [Math.ceil(M.size / 4 / 64)]);
+  gpu.dispatch(
+    gpu.pipeline('kmeans', 'kmeansUpdate'),
+    [P, label, M],
+    [{ u32: P.size / 4 }, { u32: K }, { u32: seg }],
+    [Math.ceil(M.size / 4 / 64)],
+  );
 }
 
 /** In place on x [T, C]: static fake-quant with the (scale, zero) of each channel's cluster. */
 export function actQuant(gpu: Gpu, cluster: GpuTensor, params: GpuTensor, x: GpuTensor, maxq: number): void {
   const C = cluster.size;
-  gpu.dispatch(gpu.pipeline('actQuant'), [cluster, params, x], [{ u32: x.size }, { u32: C }, { f32: maxq }], flat(gpu, x.size, 64));
+  gpu.dispatch(
+    gpu.pipeline('actQuant'),
+    [cluster, params, x],
+    [{ u32: x.size }, { u32: C }, { f32: maxq }],
+    flat(gpu, x.size, 64),
+  );
 }
 
 // ---- per-token quantization and block rotations (DuQuant) ----------------------------------------------------------
@@ -260,7 +389,12 @@ export function actQuant(gpu: Gpu, cluster: GpuTensor, params: GpuTensor, x: Gpu
 /** In place on x viewed as [rows, G]: per-row dynamic asymmetric fake-quant from the row's min and max times lac. */
 export function tokenQuant(gpu: Gpu, x: GpuTensor, G: number, maxq: number, lac: number): void {
   const rows = x.size / G;
-  gpu.dispatch(gpu.pipeline('tokenQuant'), [x], [{ u32: rows }, { u32: G }, { f32: maxq }, { f32: lac }], flat(gpu, rows, 64));
+  gpu.dispatch(
+    gpu.pipeline('tokenQuant'),
+    [x],
+    [{ u32: rows }, { u32: G }, { f32: maxq }, { f32: lac }],
+    flat(gpu, rows, 64),
+  );
 }
 
 /** y [T, C] = x (gathered by perm when given) times the block-diagonal R: [blocks or 1, n, n] (one shared matrix). */
@@ -268,37 +402,95 @@ export function blockRotate(gpu: Gpu, x: GpuTensor, R: GpuTensor, n: number, per
   const [T, C] = rowsCols(x);
   if (C % n !== 0) throw new Error(`blockRotate: block size ${n} does not divide the width ${C}`);
   const perBlock = R.size === C * n ? 1 : 0;
-  if (!perBlock && R.size !== n * n) throw new Error(`blockRotate: R has ${R.size} values, neither one ${n} × ${n} matrix nor ${C / n} of them`);
+  if (!perBlock && R.size !== n * n)
+    throw new Error(`blockRotate: R has ${R.size} values, neither one ${n} × ${n} matrix nor ${C / n} of them`);
   const y = gpu.tensor(x.shape, 'f32', 'blockRotate.y');
-  gpu.dispatch(gpu.pipeline('blockRotate', 'main', { PERMUTED: perm ? 1 : 0 }), [x, R, perm ?? R, y], [{ u32: T }, { u32: C }, { u32: n }, { u32: perBlock }], flat(gpu, T * C, 64));
+  gpu.dispatch(
+    gpu.pipeline('blockRotate', 'main', { PERMUTED: perm ? 1 : 0 }),
+    [x, R, perm ?? R, y],
+    [{ u32: T }, { u32: C }, { u32: n }, { u32: perBlock }],
+    flat(gpu, T * C, 64),
+  );
   return y;
 }
 
 /** One greedy-rotation step's pick: peaks[step] ← max − min of W; with record, chans[step] ← the step's channel. */
-export function greedyPick(gpu: Gpu, W: GpuTensor, peaks: GpuTensor, chans: GpuTensor, step: number, n: number, record: boolean, refExchange: boolean): void {
-  gpu.dispatch(gpu.pipeline('greedyRotation', 'greedyPick'), [W, peaks, chans], [{ u32: W.size }, { u32: n }, { u32: step }, { u32: record ? 1 : 0 }, { u32: refExchange ? 1 : 0 }], [1]);
+export function greedyPick(
+  gpu: Gpu,
+  W: GpuTensor,
+  peaks: GpuTensor,
+  chans: GpuTensor,
+  step: number,
+  n: number,
+  record: boolean,
+  refExchange: boolean,
+): void {
+  gpu.dispatch(
+    gpu.pipeline('greedyRotation', 'greedyPick'),
+    [W, peaks, chans],
+    [{ u32: W.size }, { u32: n }, { u32: step }, { u32: record ? 1 : 0 }, { u32: refExchange ? 1 : 0 }],
+    [1],
+  );
 }
 
 /** y [rows, n] = X · P_c·A·P_c with c = chans[step]. */
-export function greedyApply(gpu: Gpu, X: GpuTensor, A: GpuTensor, chans: GpuTensor, step: number, n: number): GpuTensor {
-  if (X.size % n !== 0 || A.size !== n * n) throw new Error(`greedyApply: ${X.size} values are not rows of ${n}, or A is not ${n} × ${n}`);
+export function greedyApply(
+  gpu: Gpu,
+  X: GpuTensor,
+  A: GpuTensor,
+  chans: GpuTensor,
+  step: number,
+  n: number,
+): GpuTensor {
+  if (X.size % n !== 0 || A.size !== n * n)
+    throw new Error(`greedyApply: ${X.size} values are not rows of ${n}, or A is not ${n} × ${n}`);
   const rows = X.size / n;
   const y = gpu.tensor([rows, n], 'f32', 'greedyApply.y');
-  gpu.dispatch(gpu.pipeline('greedyRotation', 'greedyApply'), [X, A, chans, y], [{ u32: rows }, { u32: n }, { u32: step }], flat(gpu, rows * n, 64));
+  gpu.dispatch(
+    gpu.pipeline('greedyRotation', 'greedyApply'),
+    [X, A, chans, y],
+    [{ u32: rows }, { u32: n }, { u32: step }],
+    flat(gpu, rows * n, 64),
+  );
   return y;
 }
 
 // ---- CLAQ -----------------------------------------------------------------------------------------------------------
 
 /** CLAQ's column loop over columns [i1, i1 + count), in one workgroup: Q's columns, Err [R, 128], book [K, 20], Wfit. */
-export function claqBlock(gpu: Gpu, U: GpuTensor, W: GpuTensor, colInfo: GpuTensor, Q: GpuTensor, Err: GpuTensor, book: GpuTensor, Wfit: GpuTensor, scratch: GpuTensor, i1: number, count: number, seed: number, maxIter: number, fit: boolean): void {
+export function claqBlock(
+  gpu: Gpu,
+  U: GpuTensor,
+  W: GpuTensor,
+  colInfo: GpuTensor,
+  Q: GpuTensor,
+  Err: GpuTensor,
+  book: GpuTensor,
+  Wfit: GpuTensor,
+  scratch: GpuTensor,
+  i1: number,
+  count: number,
+  seed: number,
+  maxIter: number,
+  fit: boolean,
+): void {
   const [R, K] = W.shape;
   if (count > GPTQ_BLOCK) throw new Error(`claqBlock: blocks are at most ${GPTQ_BLOCK} columns`);
-  if (scratch.size < R || book.size < K * CLAQ_BOOK || colInfo.size < K * 4) throw new Error('claqBlock: scratch, book or colInfo is too small for the layer');
+  if (scratch.size < R || book.size < K * CLAQ_BOOK || colInfo.size < K * 4)
+    throw new Error('claqBlock: scratch, book or colInfo is too small for the layer');
   gpu.dispatch(
     gpu.pipeline('claqBlock', 'claqBlock'),
     [U, W, colInfo, Q, Err, book, Wfit, scratch],
-    [{ u32: R }, { u32: K }, { u32: i1 }, { u32: count }, { u32: seed >>> 0 }, { u32: maxIter }, { u32: fit ? 1 : 0 }, { u32: 0 }],
+    [
+      { u32: R },
+      { u32: K },
+      { u32: i1 },
+      { u32: count },
+      { u32: seed >>> 0 },
+      { u32: maxIter },
+      { u32: fit ? 1 : 0 },
+      { u32: 0 },
+    ],
     [1],
   );
 }
@@ -308,7 +500,16 @@ export function claqBlock(gpu: Gpu, U: GpuTensor, W: GpuTensor, colInfo: GpuTens
 export type FactorStep = 'potrf' | 'trsm' | 'syrk' | 'trinvGemm' | 'trinvSolve' | 'reverse';
 
 /** One step of the blocked factorization on A [n, n] (and X, L⁻¹), block [k0, k0 + b); potrf records a bad pivot in flag. */
-export function factorStep(gpu: Gpu, step: FactorStep, A: GpuTensor, X: GpuTensor, flag: GpuTensor, n: number, k0: number, b: number): void {
+export function factorStep(
+  gpu: Gpu,
+  step: FactorStep,
+  A: GpuTensor,
+  X: GpuTensor,
+  flag: GpuTensor,
+  n: number,
+  k0: number,
+  b: number,
+): void {
   const params = [{ u32: n }, { u32: k0 }, { u32: b }];
   const rest = n - k0 - b;
   const pipe = gpu.pipeline('cholesky', step);
@@ -331,10 +532,31 @@ export function factorStep(gpu: Gpu, step: FactorStep, A: GpuTensor, X: GpuTenso
 // ---- GPTQ checkpoints (gptqDequant.wgsl) -----------------------------------------------------------------------------
 
 /** W [N, K] f32 from one GPTQ-v1 layer: qweight, qzeros and g_idx as u32, scales [G, N] in 16-bit (or f32) storage. */
-export function gptqDequant(gpu: Gpu, qweight: GpuTensor, qzeros: GpuTensor, scales: GpuTensor, gIdx: GpuTensor, bits: number, N: number, K: number, G: number): GpuTensor {
-  const bad = gptqShapeError({ qweight: qweight.size, qzeros: qzeros.size, scales: scales.size, gIdx: gIdx.size }, bits, N, K, G);
+export function gptqDequant(
+  gpu: Gpu,
+  qweight: GpuTensor,
+  qzeros: GpuTensor,
+  scales: GpuTensor,
+  gIdx: GpuTensor,
+  bits: number,
+  N: number,
+  K: number,
+  G: number,
+): GpuTensor {
+  const bad = gptqShapeError(
+    { qweight: qweight.size, qzeros: qzeros.size, scales: scales.size, gIdx: gIdx.size },
+    bits,
+    N,
+    K,
+    G,
+  );
   if (bad) throw new Error(`gptqDequant: ${bad}`);
   const W = gpu.tensor([N, K], 'f32', 'gptqDequant.W');
-  gpu.dispatch(gpu.pipeline('gptqDequant', 'main', { S_FORMAT: FORMAT[scales.dtype] }), [qweight, qzeros, scales, gIdx, W], [{ u32: N }, { u32: K }, { u32: bits }], flat(gpu, N * K));
+  gpu.dispatch(
+    gpu.pipeline('gptqDequant', 'main', { S_FORMAT: FORMAT[scales.dtype] }),
+    [qweight, qzeros, scales, gIdx, W],
+    [{ u32: N }, { u32: K }, { u32: bits }],
+    flat(gpu, N * K),
+  );
   return W;
 }

@@ -42,7 +42,13 @@ export function embed(E: CpuTensor, ids: Uint32Array, out: CpuTensor | null = nu
   return y;
 }
 
-export function layerNorm(x: CpuTensor, g: CpuTensor, b: CpuTensor, eps: number, perm: Uint32Array | null = null): CpuTensor {
+export function layerNorm(
+  x: CpuTensor,
+  g: CpuTensor,
+  b: CpuTensor,
+  eps: number,
+  perm: Uint32Array | null = null,
+): CpuTensor {
   const [T, C] = rowsCols(x);
   const y = new Float32Array(x.data.length);
   for (let t = 0; t < T; t++) {
@@ -72,7 +78,15 @@ export function rmsNorm(x: CpuTensor, g: CpuTensor, eps: number, perm: Uint32Arr
 
 /** In place, HF rotate_half: pairs (i, i + D/2) inside each head; cos/sin tables [positions, D/2]. */
 /** layout (packed token trees, [T, 4]): each token's position is its 4th value, not pos0 + t. */
-export function rope(cos: CpuTensor, sin: CpuTensor, x: CpuTensor, H: number, D: number, pos0 = 0, layout: Uint32Array | null = null): void {
+export function rope(
+  cos: CpuTensor,
+  sin: CpuTensor,
+  x: CpuTensor,
+  H: number,
+  D: number,
+  pos0 = 0,
+  layout: Uint32Array | null = null,
+): void {
   const half = D / 2;
   const T = x.data.length / (H * D);
   for (let t = 0; t < T; t++)
@@ -99,7 +113,17 @@ function keysOf(t: number, layout: Uint32Array | null): number[] {
 /** Causal attention, grouped-query: head h reads KV head h / (H / HKV). probLevels > 0 rounds each softmax
  * probability to round(p·L)/L before it weights V (RPTQ's 8-bit attention probabilities), with no renormalisation.
  * layout (packed token trees, [T, 4]): query t sees keys [x, y) then [z, t] of its row (x, y, z, position). */
-export function attention(q: CpuTensor, k: CpuTensor, v: CpuTensor, H: number, HKV: number, D: number, scale: number, probLevels = 0, layout: Uint32Array | null = null): CpuTensor {
+export function attention(
+  q: CpuTensor,
+  k: CpuTensor,
+  v: CpuTensor,
+  H: number,
+  HKV: number,
+  D: number,
+  scale: number,
+  probLevels = 0,
+  layout: Uint32Array | null = null,
+): CpuTensor {
   const T = q.data.length / (H * D);
   const o = new Float32Array(q.data.length);
   const s = new Float64Array(T);
@@ -274,7 +298,13 @@ export function quantize(x: number, scale: number, zero: number, maxq: number): 
   return Math.fround(scale * (level - zero));
 }
 
-export function quantParams(W: CpuTensor, params: CpuTensor, grid: QuantGrid, firstGroup: number, numGroups: number): void {
+export function quantParams(
+  W: CpuTensor,
+  params: CpuTensor,
+  grid: QuantGrid,
+  firstGroup: number,
+  numGroups: number,
+): void {
   const [R, K] = W.shape;
   const totalGroups = params.data.length / (2 * R);
   for (let r = 0; r < R; r++)
@@ -306,7 +336,17 @@ export function fakeQuant(W: CpuTensor, params: CpuTensor, colGroup: Uint32Array
 /** columns per GPTQ block: the column loop keeps a block row in private memory, Err is [R, GPTQ_BLOCK] */
 export const GPTQ_BLOCK = 128;
 
-export function gptqBlock(U: CpuTensor, W: CpuTensor, params: CpuTensor, colGroup: Uint32Array, Q: CpuTensor, Err: CpuTensor, i1: number, count: number, maxq: number): void {
+export function gptqBlock(
+  U: CpuTensor,
+  W: CpuTensor,
+  params: CpuTensor,
+  colGroup: Uint32Array,
+  Q: CpuTensor,
+  Err: CpuTensor,
+  i1: number,
+  count: number,
+  maxq: number,
+): void {
   const [R, K] = W.shape;
   const totalGroups = params.data.length / (2 * R);
   const w = new Float32Array(count);
@@ -370,7 +410,14 @@ function dist2(P: Float32Array, n: number, M: Float32Array, j: number): number {
   return s;
 }
 
-export function kmeansAssign(P: CpuTensor, M: CpuTensor, label: Uint32Array, dist: Float32Array, K: number, seg: number): void {
+export function kmeansAssign(
+  P: CpuTensor,
+  M: CpuTensor,
+  label: Uint32Array,
+  dist: Float32Array,
+  K: number,
+  seg: number,
+): void {
   const N = P.data.length / 4;
   for (let n = 0; n < N; n++) {
     const j0 = Math.floor(n / seg) * K;
@@ -378,7 +425,7 @@ export function kmeansAssign(P: CpuTensor, M: CpuTensor, label: Uint32Array, dis
     let bestD = Infinity;
     for (let j = j0; j < j0 + K; j++) {
       const d = dist2(P.data, n, M.data, j);
-      if (d < bestD) (bestD = d), (best = j);
+      if (d < bestD) ((bestD = d), (best = j));
     }
     label[n] = best;
     dist[n] = bestD;
@@ -393,7 +440,8 @@ export function kmeansUpdate(P: CpuTensor, label: Uint32Array, M: CpuTensor, _K:
     counts[j]++;
     for (let d = 0; d < 4; d++) sums[j * 4 + d] += P.data[n * 4 + d];
   });
-  for (let j = 0; j < J; j++) if (counts[j]) for (let d = 0; d < 4; d++) M.data[j * 4 + d] = sums[j * 4 + d] / counts[j];
+  for (let j = 0; j < J; j++)
+    if (counts[j]) for (let d = 0; d < 4; d++) M.data[j * 4 + d] = sums[j * 4 + d] / counts[j];
 }
 
 export function actQuant(cluster: Uint32Array, params: CpuTensor, x: CpuTensor, maxq: number): void {
@@ -412,7 +460,7 @@ export function tokenQuant(x: CpuTensor, G: number, maxq: number, lac: number): 
   for (let base = 0; base < x.data.length; base += G) {
     let lo = Infinity;
     let hi = -Infinity;
-    for (let c = 0; c < G; c++) (lo = Math.min(lo, x.data[base + c])), (hi = Math.max(hi, x.data[base + c]));
+    for (let c = 0; c < G; c++) ((lo = Math.min(lo, x.data[base + c])), (hi = Math.max(hi, x.data[base + c])));
     lo = f(lo * lac);
     hi = f(hi * lac);
     const scale = Math.min(Math.max(f(f(hi - lo) / maxq), f(1e-5)), f(1e4));
@@ -429,14 +477,16 @@ export function blockRotate(x: CpuTensor, R: CpuTensor, n: number, perm: Uint32A
   const [T, C] = rowsCols(x);
   if (C % n !== 0) throw new Error(`blockRotate: block size ${n} does not divide the width ${C}`);
   const perBlock = R.data.length === C * n;
-  if (!perBlock && R.data.length !== n * n) throw new Error(`blockRotate: R has ${R.data.length} values, neither one ${n} × ${n} matrix nor ${C / n} of them`);
+  if (!perBlock && R.data.length !== n * n)
+    throw new Error(`blockRotate: R has ${R.data.length} values, neither one ${n} × ${n} matrix nor ${C / n} of them`);
   const y = new Float32Array(T * C);
   for (let t = 0; t < T; t++)
     for (let b = 0; b < C / n; b++) {
       const rb = (perBlock ? b : 0) * n * n;
       for (let i = 0; i < n; i++) {
         let acc = 0;
-        for (let j = 0; j < n; j++) acc += x.data[t * C + (perm ? perm[b * n + j] : b * n + j)] * R.data[rb + j * n + i];
+        for (let j = 0; j < n; j++)
+          acc += x.data[t * C + (perm ? perm[b * n + j] : b * n + j)] * R.data[rb + j * n + i];
         y[t * C + b * n + i] = acc;
       }
     }
@@ -444,14 +494,22 @@ export function blockRotate(x: CpuTensor, R: CpuTensor, n: number, perm: Uint32A
 }
 
 /** greedyPick's twin: peaks[step] ← max − min of W (first index on ties); with record, chans[step] ← the step's channel. */
-export function greedyPick(W: CpuTensor, peaks: CpuTensor, chans: Uint32Array, step: number, n: number, record: boolean, refExchange: boolean): void {
+export function greedyPick(
+  W: CpuTensor,
+  peaks: CpuTensor,
+  chans: Uint32Array,
+  step: number,
+  n: number,
+  record: boolean,
+  refExchange: boolean,
+): void {
   let hi = -Infinity;
   let lo = Infinity;
   let iHi = 0;
   let iLo = 0;
   W.data.forEach((v, i) => {
-    if (v > hi) (hi = v), (iHi = i);
-    if (v < lo) (lo = v), (iLo = i);
+    if (v > hi) ((hi = v), (iHi = i));
+    if (v < lo) ((lo = v), (iLo = i));
   });
   peaks.data[step] = Math.fround(hi - lo);
   if (!record) return;
@@ -461,7 +519,8 @@ export function greedyPick(W: CpuTensor, peaks: CpuTensor, chans: Uint32Array, s
 
 /** greedyApply's twin: y = X · P_c·A·P_c, c = chans[step]. */
 export function greedyApply(X: CpuTensor, A: CpuTensor, chans: Uint32Array, step: number, n: number): CpuTensor {
-  if (X.data.length % n !== 0 || A.data.length !== n * n) throw new Error(`greedyApply: ${X.data.length} values are not rows of ${n}, or A is not ${n} × ${n}`);
+  if (X.data.length % n !== 0 || A.data.length !== n * n)
+    throw new Error(`greedyApply: ${X.data.length} values are not rows of ${n}, or A is not ${n} × ${n}`);
   const rows = X.data.length / n;
   const c = chans[step];
   const sw = (i: number) => (i === 0 ? c : i === c ? 0 : i);
@@ -480,7 +539,15 @@ export function greedyApply(X: CpuTensor, A: CpuTensor, chans: Uint32Array, step
 
 export type FactorStep = 'potrf' | 'trsm' | 'syrk' | 'trinvGemm' | 'trinvSolve' | 'reverse';
 
-export function factorStep(step: FactorStep, At: CpuTensor, Xt: CpuTensor, flag: Uint32Array, n: number, k0: number, b: number): void {
+export function factorStep(
+  step: FactorStep,
+  At: CpuTensor,
+  Xt: CpuTensor,
+  flag: Uint32Array,
+  n: number,
+  k0: number,
+  b: number,
+): void {
   const A = At.data;
   const X = Xt.data;
   switch (step) {
@@ -493,7 +560,8 @@ export function factorStep(step: FactorStep, At: CpuTensor, Xt: CpuTensor, flag:
         }
         A[jj * n + jj] = Math.sqrt(d);
         for (let i = jj + 1; i < k0 + b; i++) A[i * n + jj] /= A[jj * n + jj];
-        for (let i = jj + 1; i < k0 + b; i++) for (let l = jj + 1; l <= i; l++) A[i * n + l] -= A[i * n + jj] * A[l * n + jj];
+        for (let i = jj + 1; i < k0 + b; i++)
+          for (let l = jj + 1; l <= i; l++) A[i * n + l] -= A[i * n + jj] * A[l * n + jj];
       }
       return;
     case 'trsm':
@@ -533,7 +601,8 @@ export function factorStep(step: FactorStep, At: CpuTensor, Xt: CpuTensor, flag:
         }
       return;
     case 'reverse':
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) A[i * n + j] = j >= i ? X[(n - 1 - i) * n + (n - 1 - j)] : 0;
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) A[i * n + j] = j >= i ? X[(n - 1 - i) * n + (n - 1 - j)] : 0;
       return;
   }
 }
@@ -546,9 +615,16 @@ export function pack16(x: CpuTensor, format: Half): CpuTensor {
 // ---- GPTQ checkpoints ------------------------------------------------------------------------------------------------
 
 /** Why a GPTQ-v1 layer's tensors do not fit N, K, G and bits (src/model/gptqPacking.ts), or null: both twins check. */
-export function gptqShapeError(sizes: { qweight: number; qzeros: number; scales: number; gIdx: number }, bits: number, N: number, K: number, G: number): string | null {
+export function gptqShapeError(
+  sizes: { qweight: number; qzeros: number; scales: number; gIdx: number },
+  bits: number,
+  N: number,
+  K: number,
+  G: number,
+): string | null {
   if (![2, 3, 4, 8].includes(bits)) return `bits = ${bits}: GPTQ packs 2, 3, 4 or 8`;
-  if ((K * bits) % 32 !== 0 || (N * bits) % 32 !== 0) return `${N} × ${K} at ${bits} bits does not pack into whole words`;
+  if ((K * bits) % 32 !== 0 || (N * bits) % 32 !== 0)
+    return `${N} × ${K} at ${bits} bits does not pack into whole words`;
   const want = { qweight: ((K * bits) / 32) * N, qzeros: G * ((N * bits) / 32), scales: G * N, gIdx: K };
   for (const [name, size] of Object.entries(want)) {
     const got = sizes[name as keyof typeof want];
@@ -559,8 +635,23 @@ export function gptqShapeError(sizes: { qweight: number; qzeros: number; scales:
 
 /** W [N, K] f32 from one GPTQ-v1 layer (src/model/gptqPacking.ts): W[n, k] = scales[g, n] · (q[k, n] − z[g, n]),
  * g = g_idx[k], z = stored zero + 1 (not masked). scales holds the values its 16-bit storage keeps. */
-export function gptqDequant(qweight: Uint32Array, qzeros: Uint32Array, scales: CpuTensor, gIdx: Uint32Array, bits: number, N: number, K: number, G: number): CpuTensor {
-  const bad = gptqShapeError({ qweight: qweight.length, qzeros: qzeros.length, scales: scales.data.length, gIdx: gIdx.length }, bits, N, K, G);
+export function gptqDequant(
+  qweight: Uint32Array,
+  qzeros: Uint32Array,
+  scales: CpuTensor,
+  gIdx: Uint32Array,
+  bits: number,
+  N: number,
+  K: number,
+  G: number,
+): CpuTensor {
+  const bad = gptqShapeError(
+    { qweight: qweight.length, qzeros: qzeros.length, scales: scales.data.length, gIdx: gIdx.length },
+    bits,
+    N,
+    K,
+    G,
+  );
   if (bad) throw new Error(`gptqDequant: ${bad}`);
   const mask = (1 << bits) - 1;
   // the code at bit position p of a stream of words `stride` apart, from `base`

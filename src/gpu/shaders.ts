@@ -38,7 +38,8 @@ export function setShaderLoader(load: (name: ShaderName) => string): void {
 export function shaderSource(name: ShaderName): string {
   let src = cache.get(name);
   if (src === undefined) {
-    if (!loader) throw new Error('No WGSL loader registered: import src/gpu/node.ts (Node) or src/gpu/browser.ts (page).');
+    if (!loader)
+      throw new Error('No WGSL loader registered: import src/gpu/node.ts (Node) or src/gpu/browser.ts (page).');
     src = loader(name);
     cache.set(name, src);
   }

@@ -8,13 +8,16 @@ export type Family = 'opt' | 'llama';
 export interface RopeConfig {
   theta: number;
   /** HF rope_scaling: default / linear / llama3 */
-  scaling: { type: 'default' } | { type: 'linear'; factor: number } | {
-    type: 'llama3';
-    factor: number;
-    lowFreqFactor: number;
-    highFreqFactor: number;
-    originalMaxPositions: number;
-  };
+  scaling:
+    | { type: 'default' }
+    | { type: 'linear'; factor: number }
+    | {
+        type: 'llama3';
+        factor: number;
+        lowFreqFactor: number;
+        highFreqFactor: number;
+        originalMaxPositions: number;
+      };
 }
 
 export interface ModelConfig {
@@ -52,13 +55,18 @@ function num(c: Json, key: string, fallback?: number): number {
   const v = c[key];
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (fallback !== undefined && (v === undefined || v === null)) return fallback;
-  throw new UnsupportedModelError(v === undefined ? `config.json has no numeric "${key}"` : `config.json's "${key}" is ${JSON.stringify(v)}, not a number`);
+  throw new UnsupportedModelError(
+    v === undefined
+      ? `config.json has no numeric "${key}"`
+      : `config.json's "${key}" is ${JSON.stringify(v)}, not a number`,
+  );
 }
 
 /** A positive integer field (a width, a count). */
 function count(c: Json, key: string, fallback?: number): number {
   const v = num(c, key, fallback);
-  if (!Number.isInteger(v) || v < 1) throw new UnsupportedModelError(`config.json's "${key}" is ${v}; it must be a positive integer`);
+  if (!Number.isInteger(v) || v < 1)
+    throw new UnsupportedModelError(`config.json's "${key}" is ${v}; it must be a positive integer`);
   return v;
 }
 
@@ -69,11 +77,18 @@ function count(c: Json, key: string, fallback?: number): number {
 function checkHeads(cfg: ModelConfig, headDimGiven: boolean): ModelConfig {
   const { hidden, heads, kvHeads, headDim } = cfg;
   if (!headDimGiven && hidden % heads !== 0) {
-    throw new UnsupportedModelError(`config.json: hidden_size ${hidden} is not divisible by num_attention_heads ${heads}, so the heads have no whole width (and no head_dim is given)`);
+    throw new UnsupportedModelError(
+      `config.json: hidden_size ${hidden} is not divisible by num_attention_heads ${heads}, so the heads have no whole width (and no head_dim is given)`,
+    );
   }
-  if (heads % kvHeads !== 0) throw new UnsupportedModelError(`config.json: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
-  if (!Number.isInteger(headDim) || headDim < 1) throw new UnsupportedModelError(`config.json: head_dim ${headDim} must be a positive integer`);
-  if (cfg.rope && headDim % 2 !== 0) throw new UnsupportedModelError(`config.json: head_dim ${headDim} is odd; rotary embeddings rotate channel pairs`);
+  if (heads % kvHeads !== 0)
+    throw new UnsupportedModelError(
+      `config.json: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`,
+    );
+  if (!Number.isInteger(headDim) || headDim < 1)
+    throw new UnsupportedModelError(`config.json: head_dim ${headDim} must be a positive integer`);
+  if (cfg.rope && headDim % 2 !== 0)
+    throw new UnsupportedModelError(`config.json: head_dim ${headDim} is odd; rotary embeddings rotate channel pairs`);
   return cfg;
 }
 
@@ -99,33 +114,39 @@ function parseOpt(c: Json): ModelConfig {
     );
   }
   if (num(c, 'word_embed_proj_dim', hidden) !== hidden) {
-    throw new UnsupportedModelError('OPT with project_in/project_out (word_embed_proj_dim ≠ hidden_size, as OPT-350m) is not supported.');
+    throw new UnsupportedModelError(
+      'OPT with project_in/project_out (word_embed_proj_dim ≠ hidden_size, as OPT-350m) is not supported.',
+    );
   }
   const act = String(c.activation_function ?? 'relu');
-  if (act !== 'relu' && act !== 'gelu') throw new UnsupportedModelError(`OPT activation "${act}" is not supported (relu, gelu)`);
+  if (act !== 'relu' && act !== 'gelu')
+    throw new UnsupportedModelError(`OPT activation "${act}" is not supported (relu, gelu)`);
   const heads = count(c, 'num_attention_heads');
   const bias = c.enable_bias !== false;
-  return checkHeads({
-    family: 'opt',
-    modelType: 'opt',
-    hidden,
-    layers: count(c, 'num_hidden_layers'),
-    heads,
-    kvHeads: heads,
-    headDim: hidden / heads,
-    ffn: count(c, 'ffn_dim'),
-    vocab: count(c, 'vocab_size'),
-    maxPositions: count(c, 'max_position_embeddings'),
-    normEps: 1e-5,
-    tieEmbeddings: c.tie_word_embeddings !== false,
-    activation: act,
-    qkvBias: bias,
-    outBias: bias,
-    mlpBias: bias,
-    rope: null,
-    positionOffset: 2,
-    bosTokenId: typeof c.bos_token_id === 'number' ? c.bos_token_id : null,
-  }, false);
+  return checkHeads(
+    {
+      family: 'opt',
+      modelType: 'opt',
+      hidden,
+      layers: count(c, 'num_hidden_layers'),
+      heads,
+      kvHeads: heads,
+      headDim: hidden / heads,
+      ffn: count(c, 'ffn_dim'),
+      vocab: count(c, 'vocab_size'),
+      maxPositions: count(c, 'max_position_embeddings'),
+      normEps: 1e-5,
+      tieEmbeddings: c.tie_word_embeddings !== false,
+      activation: act,
+      qkvBias: bias,
+      outBias: bias,
+      mlpBias: bias,
+      rope: null,
+      positionOffset: 2,
+      bosTokenId: typeof c.bos_token_id === 'number' ? c.bos_token_id : null,
+    },
+    false,
+  );
 }
 
 function parseLlama(c: Json, modelType: string): ModelConfig {
@@ -135,27 +156,33 @@ function parseLlama(c: Json, modelType: string): ModelConfig {
   if (act !== 'silu') throw new UnsupportedModelError(`${modelType} hidden_act "${act}" is not supported (silu)`);
   const attnBias = c.attention_bias === true;
   const headDimGiven = typeof c.head_dim === 'number';
-  return checkHeads({
-    family: 'llama',
-    modelType,
-    hidden,
-    layers: count(c, 'num_hidden_layers'),
-    heads,
-    kvHeads: count(c, 'num_key_value_heads', heads),
-    headDim: headDimGiven ? count(c, 'head_dim') : hidden / heads,
-    ffn: count(c, 'intermediate_size'),
-    vocab: count(c, 'vocab_size'),
-    maxPositions: count(c, 'max_position_embeddings'),
-    normEps: num(c, 'rms_norm_eps', 1e-6),
-    tieEmbeddings: c.tie_word_embeddings === true,
-    activation: 'silu',
-    qkvBias: modelType === 'qwen2' || attnBias,
-    outBias: attnBias,
-    mlpBias: c.mlp_bias === true,
-    rope: { theta: num(c, 'rope_theta', 10000), scaling: parseRopeScaling(c.rope_scaling as Json | null | undefined) },
-    positionOffset: 0,
-    bosTokenId: typeof c.bos_token_id === 'number' ? c.bos_token_id : null,
-  }, headDimGiven);
+  return checkHeads(
+    {
+      family: 'llama',
+      modelType,
+      hidden,
+      layers: count(c, 'num_hidden_layers'),
+      heads,
+      kvHeads: count(c, 'num_key_value_heads', heads),
+      headDim: headDimGiven ? count(c, 'head_dim') : hidden / heads,
+      ffn: count(c, 'intermediate_size'),
+      vocab: count(c, 'vocab_size'),
+      maxPositions: count(c, 'max_position_embeddings'),
+      normEps: num(c, 'rms_norm_eps', 1e-6),
+      tieEmbeddings: c.tie_word_embeddings === true,
+      activation: 'silu',
+      qkvBias: modelType === 'qwen2' || attnBias,
+      outBias: attnBias,
+      mlpBias: c.mlp_bias === true,
+      rope: {
+        theta: num(c, 'rope_theta', 10000),
+        scaling: parseRopeScaling(c.rope_scaling as Json | null | undefined),
+      },
+      positionOffset: 0,
+      bosTokenId: typeof c.bos_token_id === 'number' ? c.bos_token_id : null,
+    },
+    headDimGiven,
+  );
 }
 
 function parseRopeScaling(s: Json | null | undefined): RopeConfig['scaling'] {

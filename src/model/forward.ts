@@ -64,7 +64,9 @@ export class Decoder<T> {
 
   private norm(x: T, n: BlockWeights<T>['attnNorm']): T {
     const { be, cfg } = this;
-    return cfg.family === 'opt' ? be.layerNorm(x, n.g, n.b!, cfg.normEps, n.perm) : be.rmsNorm(x, n.g, cfg.normEps, n.perm);
+    return cfg.family === 'opt'
+      ? be.layerNorm(x, n.g, n.b!, cfg.normEps, n.perm)
+      : be.rmsNorm(x, n.g, cfg.normEps, n.perm);
   }
 
   /**
@@ -160,7 +162,10 @@ export class Decoder<T> {
     // a step's logits [rows, part] take no more bytes than the lm_head part they come from: the evaluation's peak
     // memory follows the model's storage (half the logits with 16-bit weights), not the window length
     const partBytes = widest * this.cfg.hidden * (be.storage(parts[0]) === 'f32' ? 4 : 2);
-    const chunk = Math.max(1, Math.min(N, Math.floor(Math.min(be.maxTensorBytes, 256 * 2 ** 20, partBytes) / (widest * 4))));
+    const chunk = Math.max(
+      1,
+      Math.min(N, Math.floor(Math.min(be.maxTensorBytes, 256 * 2 ** 20, partBytes) / (widest * 4))),
+    );
     for (let r0 = 0; r0 < N; r0 += chunk) {
       const r1 = Math.min(N, r0 + chunk);
       const rows = r0 === 0 && r1 === be.shape(hn)[0] ? hn : be.rows(hn, r0, r1);
@@ -213,7 +218,10 @@ export class Decoder<T> {
     const host = await be.toHost(sums);
     be.release(sums);
     const R = starts.length - 1;
-    return { ll: Float32Array.from({ length: R }, (_, r) => host[2 * r]), greedy: Array.from({ length: R }, (_, r) => host[2 * r + 1] === 1) };
+    return {
+      ll: Float32Array.from({ length: R }, (_, r) => host[2 * r]),
+      greedy: Array.from({ length: R }, (_, r) => host[2 * r + 1] === 1),
+    };
   }
 
   /** Embeddings and every block: the last hidden states [T, C] (a new tensor the caller releases). */
@@ -228,7 +236,8 @@ export class Decoder<T> {
         this.weights.done(i, w);
         if (opts.checkFinite) {
           const bad = await be.countNonFinite(h);
-          if (bad > 0) throw new NonFiniteError(`block ${i} produced ${bad} NaN/Inf values (first non-finite block: ${i})`);
+          if (bad > 0)
+            throw new NonFiniteError(`block ${i} produced ${bad} NaN/Inf values (first non-finite block: ${i})`);
         }
       }
     } catch (e) {

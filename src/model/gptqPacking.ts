@@ -61,7 +61,8 @@ export function packQzeros(zeros: ArrayLike<number>, G: number, N: number, bits:
   const cols = packedWords(N, bits);
   const out = new Uint32Array(G * cols);
   const mask = (1 << bits) - 1;
-  for (let g = 0; g < G; g++) for (let n = 0; n < N; n++) put(out, g * cols, 1, n * bits, bits, (zeros[g * N + n] - 1) & mask);
+  for (let g = 0; g < G; g++)
+    for (let n = 0; n < N; n++) put(out, g * cols, 1, n * bits, bits, (zeros[g * N + n] - 1) & mask);
   return out;
 }
 
@@ -81,7 +82,12 @@ export function zeroPointsV1CannotStore(zeros: ArrayLike<number>): number {
 }
 
 /** A layer's weights W [N, K] f32 on the host (scales widened from f16): the gptqDequant kernel's twin, reference.ts. */
-export function dequantizeGptq(l: { qweight: Uint32Array; qzeros: Uint32Array; scales: Float32Array; gIdx: Uint32Array }, N: number, K: number, bits: number): Float32Array {
+export function dequantizeGptq(
+  l: { qweight: Uint32Array; qzeros: Uint32Array; scales: Float32Array; gIdx: Uint32Array },
+  N: number,
+  K: number,
+  bits: number,
+): Float32Array {
   const G = l.scales.length / N;
   return ref.gptqDequant(l.qweight, l.qzeros, ref.cpu(l.scales, [G, N]), l.gIdx, bits, N, K, G).data;
 }
@@ -89,5 +95,6 @@ export function dequantizeGptq(l: { qweight: Uint32Array; qzeros: Uint32Array; s
 /** A group index out of range, or a g_idx of the wrong length: a specific error, not garbage weights. */
 export function checkGroupIndex(gIdx: Uint32Array, K: number, G: number, layer: string): void {
   if (gIdx.length !== K) throw new LabError(`${layer}.g_idx has ${gIdx.length} entries; the layer has ${K} inputs`);
-  for (let k = 0; k < K; k++) if (gIdx[k] >= G) throw new LabError(`${layer}.g_idx[${k}] = ${gIdx[k]}, but the layer has ${G} groups of scales`);
+  for (let k = 0; k < K; k++)
+    if (gIdx[k] >= G) throw new LabError(`${layer}.g_idx[${k}] = ${gIdx[k]}, but the layer has ${G} groups of scales`);
 }

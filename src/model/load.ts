@@ -34,7 +34,10 @@ export async function gptqSettings(source: ModelSource, config: ModelConfig, ckp
   const packed = ckpt.has(`${a.layerPrefix(0)}.${a.linears.q}.qweight`);
   if (!packed || config.gptq) return;
   const q = await readJson(source, 'quantize_config.json', false);
-  if (!q) throw new MissingFileError(`${source.id}: the checkpoint holds GPTQ-packed layers (qweight) but neither config.json's quantization_config nor quantize_config.json says how they are packed`);
+  if (!q)
+    throw new MissingFileError(
+      `${source.id}: the checkpoint holds GPTQ-packed layers (qweight) but neither config.json's quantization_config nor quantize_config.json says how they are packed`,
+    );
   config.gptq = parseGptqConfig(q, 'quantize_config.json');
 }
 
@@ -55,7 +58,9 @@ export async function openCheckpoint(source: ModelSource, config: ModelConfig): 
 
 /** model_file_base_name of config.json's quantization_config or of quantize_config.json, when there is one. */
 async function gptqFileBase(source: ModelSource, config: ModelConfig): Promise<string | undefined> {
-  const q = (await readJson(source, 'config.json', false))?.quantization_config ?? (config.gptq ? undefined : await readJson(source, 'quantize_config.json', false));
+  const q =
+    (await readJson(source, 'config.json', false))?.quantization_config ??
+    (config.gptq ? undefined : await readJson(source, 'quantize_config.json', false));
   const name = (q as Record<string, unknown> | null | undefined)?.model_file_base_name;
   return typeof name === 'string' && name !== 'model' ? name : undefined;
 }

@@ -34,40 +34,54 @@ export class SafetensorsFile {
     if (size < 8) throw new SafetensorsError(`${file}: ${size} bytes is too short for a safetensors header`);
     const lenBytes = new DataView(await source.read(0, 8));
     const n = Number(lenBytes.getBigUint64(0, true));
-    if (n > MAX_HEADER) throw new SafetensorsError(`${file}: header length ${n} is larger than the ${MAX_HEADER}-byte limit`);
-    if (8 + n > size) throw new SafetensorsError(`${file}: header length ${n} runs past the end of the ${size}-byte file (truncated?)`);
+    if (n > MAX_HEADER)
+      throw new SafetensorsError(`${file}: header length ${n} is larger than the ${MAX_HEADER}-byte limit`);
+    if (8 + n > size)
+      throw new SafetensorsError(`${file}: header length ${n} runs past the end of the ${size}-byte file (truncated?)`);
     let header: Record<string, unknown>;
     try {
       header = JSON.parse(new TextDecoder().decode(await source.read(8, 8 + n)));
     } catch (e) {
       throw new SafetensorsError(`${file}: the header is not valid JSON (${(e as Error).message})`);
     }
-    if (!header || typeof header !== 'object' || Array.isArray(header)) throw new SafetensorsError(`${file}: the header is not a JSON object`);
+    if (!header || typeof header !== 'object' || Array.isArray(header))
+      throw new SafetensorsError(`${file}: the header is not a JSON object`);
     const dataStart = 8 + n;
     const tensors = new Map<string, TensorInfo>();
     for (const [name, raw] of Object.entries(header)) {
       if (name === '__metadata__') continue;
       const t = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
       if (typeof t.dtype !== 'string' || !(t.dtype in DTYPE_BYTES)) {
-        throw new SafetensorsError(`${file}: tensor "${name}" has dtype ${JSON.stringify(t.dtype)}; the lab reads F32, F16, BF16 (and I32 in GPTQ checkpoints)`);
+        throw new SafetensorsError(
+          `${file}: tensor "${name}" has dtype ${JSON.stringify(t.dtype)}; the lab reads F32, F16, BF16 (and I32 in GPTQ checkpoints)`,
+        );
       }
       const shape = t.shape;
       const offs = t.data_offsets;
       if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
         throw new SafetensorsError(`${file}: tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`);
       }
-      if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isInteger(d) && d >= 0) || offs[1] < offs[0]) {
+      if (
+        !Array.isArray(offs) ||
+        offs.length !== 2 ||
+        !offs.every((d) => Number.isInteger(d) && d >= 0) ||
+        offs[1] < offs[0]
+      ) {
         throw new SafetensorsError(`${file}: tensor "${name}" has invalid data_offsets ${JSON.stringify(offs)}`);
       }
       const dtype = t.dtype as DType;
       const bytes = shape.reduce((a: number, b: number) => a * b, 1) * DTYPE_BYTES[dtype];
       if (offs[1] - offs[0] !== bytes) {
-        throw new SafetensorsError(`${file}: tensor "${name}" [${shape}] ${dtype} needs ${bytes} bytes but data_offsets span ${offs[1] - offs[0]}`);
+        throw new SafetensorsError(
+          `${file}: tensor "${name}" [${shape}] ${dtype} needs ${bytes} bytes but data_offsets span ${offs[1] - offs[0]}`,
+        );
       }
       const begin = dataStart + offs[0];
       const end = dataStart + offs[1];
       if (end > size) {
-        throw new SafetensorsError(`${file}: tensor "${name}" ends at byte ${end}, past the end of the ${size}-byte file (truncated?)`);
+        throw new SafetensorsError(
+          `${file}: tensor "${name}" ends at byte ${end}, past the end of the ${size}-byte file (truncated?)`,
+        );
       }
       tensors.set(name, { name, dtype, shape, begin, end, file });
     }
@@ -79,7 +93,10 @@ export class SafetensorsFile {
     const t = this.tensors.get(name);
     if (!t) throw new SafetensorsError(`${this.file}: no tensor "${name}"`);
     const b = DTYPE_BYTES[t.dtype];
-    return { bytes: await this.source.read(t.begin + e0 * b, e1 === undefined ? t.end : t.begin + e1 * b), dtype: t.dtype };
+    return {
+      bytes: await this.source.read(t.begin + e0 * b, e1 === undefined ? t.end : t.begin + e1 * b),
+      dtype: t.dtype,
+    };
   }
 
   /** Reads a tensor (or its elements [e0, e1) in storage order) and widens it to f32 (F16 and BF16 exactly). */
@@ -100,10 +117,12 @@ export function toF32(buf: ArrayBuffer, dtype: DType): Float32Array {
 
 export { f16ToF32 };
 
-
 /** All tensors of a checkpoint, single-file or sharded, behind one lookup. */
 export class Checkpoint {
-  constructor(private readonly shards: Map<string, SafetensorsFile>, private readonly index: Map<string, string>) {}
+  constructor(
+    private readonly shards: Map<string, SafetensorsFile>,
+    private readonly index: Map<string, string>,
+  ) {}
 
   static async open(open: (file: string) => Promise<ByteSource | null>): Promise<Checkpoint> {
     const shards = new Map<string, SafetensorsFile>();
@@ -118,7 +137,8 @@ export class Checkpoint {
       } catch (e) {
         throw new SafetensorsError(`model.safetensors.index.json is not valid JSON (${(e as Error).message})`);
       }
-      if (!weightMap || typeof weightMap !== 'object') throw new SafetensorsError('model.safetensors.index.json has no weight_map');
+      if (!weightMap || typeof weightMap !== 'object')
+        throw new SafetensorsError('model.safetensors.index.json has no weight_map');
       for (const file of new Set(Object.values(weightMap))) {
         const src = await open(file);
         if (!src) throw new SafetensorsError(`shard ${file} named in model.safetensors.index.json is missing`);
@@ -165,14 +185,17 @@ export class Checkpoint {
     const info = this.info(name);
     if (!info) throw new SafetensorsError(`no tensor "${name}" in the checkpoint`);
     const C = info.shape.slice(1).reduce((a, b) => a * b, 1);
-    return this.shards.get(info.file)!.readRaw(name, r0 === undefined ? 0 : r0 * C, r1 === undefined ? undefined : r1 * C);
+    return this.shards
+      .get(info.file)!
+      .readRaw(name, r0 === undefined ? 0 : r0 * C, r1 === undefined ? undefined : r1 * C);
   }
 
   /** An I32 tensor's words as unsigned (packed GPTQ codes and zero points; group indices). */
   async readU32(name: string): Promise<Uint32Array> {
     const info = this.info(name);
     if (!info) throw new SafetensorsError(`no tensor "${name}" in the checkpoint`);
-    if (info.dtype !== 'I32') throw new SafetensorsError(`tensor "${name}" is ${info.dtype}; an I32 tensor was expected`);
+    if (info.dtype !== 'I32')
+      throw new SafetensorsError(`tensor "${name}" is ${info.dtype}; an I32 tensor was expected`);
     const { bytes } = await this.readRaw(name);
     return new Uint32Array(bytes.byteLength % 4 === 0 && bytes.byteLength > 0 ? bytes : bytes.slice(0));
   }

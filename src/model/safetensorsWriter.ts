@@ -25,7 +25,10 @@ export interface TensorPlan {
 }
 
 /** The 8-byte length and the JSON header, padded with spaces to a multiple of 8 (as the reference writer does). */
-export function safetensorsHeader(tensors: readonly Pick<TensorPlan, 'name' | 'dtype' | 'shape'>[], metadata?: Record<string, string>): Uint8Array {
+export function safetensorsHeader(
+  tensors: readonly Pick<TensorPlan, 'name' | 'dtype' | 'shape'>[],
+  metadata?: Record<string, string>,
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;
@@ -44,7 +47,12 @@ export function safetensorsHeader(tensors: readonly Pick<TensorPlan, 'name' | 'd
 }
 
 /** Streams tensors into one file; each producer's bytes are checked against the size its header entry announced. */
-export async function writeSafetensors(sink: FileSink, tensors: readonly TensorPlan[], metadata?: Record<string, string>, onTensor?: (done: number, total: number) => void): Promise<number> {
+export async function writeSafetensors(
+  sink: FileSink,
+  tensors: readonly TensorPlan[],
+  metadata?: Record<string, string>,
+  onTensor?: (done: number, total: number) => void,
+): Promise<number> {
   const head = safetensorsHeader(tensors, metadata);
   let written = 0;
   try {
@@ -53,7 +61,10 @@ export async function writeSafetensors(sink: FileSink, tensors: readonly TensorP
     for (const [i, t] of tensors.entries()) {
       const view = await t.data();
       const expected = t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
-      if (view.byteLength !== expected) throw new Error(`safetensors writer: "${t.name}" produced ${view.byteLength} bytes, its header says ${expected}`);
+      if (view.byteLength !== expected)
+        throw new Error(
+          `safetensors writer: "${t.name}" produced ${view.byteLength} bytes, its header says ${expected}`,
+        );
       await sink.write(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
       written += view.byteLength;
       onTensor?.(i + 1, tensors.length);

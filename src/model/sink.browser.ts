@@ -34,7 +34,10 @@ export function downloadSink(onFile: (name: string, blob: Blob) => void | Promis
           parts.push(new Blob([chunk as Uint8Array<ArrayBuffer>]));
         },
         async close() {
-          await onFile(name, new Blob(parts, { type: name.endsWith('.json') ? 'application/json' : 'application/octet-stream' }));
+          await onFile(
+            name,
+            new Blob(parts, { type: name.endsWith('.json') ? 'application/json' : 'application/octet-stream' }),
+          );
         },
         async abort() {
           parts.length = 0;

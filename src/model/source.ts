@@ -52,7 +52,11 @@ export async function readText(source: ModelSource, file: string): Promise<strin
   return new TextDecoder().decode(await src.read(0, src.size));
 }
 
-export async function readJson(source: ModelSource, file: string, required = true): Promise<Record<string, unknown> | null> {
+export async function readJson(
+  source: ModelSource,
+  file: string,
+  required = true,
+): Promise<Record<string, unknown> | null> {
   const text = await readText(source, file);
   if (text === null) {
     if (required) throw new MissingFileError(`${source.id}: ${file} not found`);
@@ -60,7 +64,9 @@ export async function readJson(source: ModelSource, file: string, required = tru
   }
   // a web server that answers every path with its app (or an error page) sends HTML: say so, not "unexpected '<'"
   if (/^\s*<(!doctype html|html|head|body)\b/i.test(text)) {
-    throw new MissingFileError(`${source.id}: asking for ${file} returned an HTML page, not a JSON file; is this the folder that holds the model's files?`);
+    throw new MissingFileError(
+      `${source.id}: asking for ${file} returned an HTML page, not a JSON file; is this the folder that holds the model's files?`,
+    );
   }
   try {
     return JSON.parse(text);
@@ -83,8 +89,14 @@ async function reach<T>(url: string, what: string, work: () => Promise<T>): Prom
   try {
     return await work();
   } catch (e) {
-    if (e instanceof LabError || !(e instanceof TypeError || /fetch|network|ECONNREFUSED|ENOTFOUND/i.test(String((e as Error)?.message)))) throw e;
-    throw new NetworkError(`could not reach ${what} at ${url} (${(e as Error).message}): check the network connection${what.includes('Hub') ? ', or load the model from a local folder' : ''}`);
+    if (
+      e instanceof LabError ||
+      !(e instanceof TypeError || /fetch|network|ECONNREFUSED|ENOTFOUND/i.test(String((e as Error)?.message)))
+    )
+      throw e;
+    throw new NetworkError(
+      `could not reach ${what} at ${url} (${(e as Error).message}): check the network connection${what.includes('Hub') ? ', or load the model from a local folder' : ''}`,
+    );
   }
 }
 
@@ -107,7 +119,9 @@ export function urlSource(baseUrl: string, fetchFn: typeof fetch = fetch): Model
         size,
         async read(b, e) {
           if (e <= b) return new ArrayBuffer(0);
-          const res = await reach(url, 'the model server', () => fetchFn(url, { headers: { Range: `bytes=${b}-${e - 1}` } }));
+          const res = await reach(url, 'the model server', () =>
+            fetchFn(url, { headers: { Range: `bytes=${b}-${e - 1}` } }),
+          );
           if (!res.ok) throw new MissingFileError(`${url}: HTTP ${res.status} for bytes ${b}-${e - 1}`);
           const buf = await res.arrayBuffer();
           // a server that ignores Range sends the whole file: cut our part out of it
@@ -128,7 +142,9 @@ export function hubSource(repo: string, revision = 'main', hubUrl = HUB_URL, acc
     async open(file) {
       const url = `${hubUrl}/${repo}/resolve/${revision}/${file}`;
       const what = 'the Hugging Face Hub';
-      const blob = await reach(url, what, () => downloadFile({ repo, path: file, revision, hubUrl, accessToken, xet: false }));
+      const blob = await reach(url, what, () =>
+        downloadFile({ repo, path: file, revision, hubUrl, accessToken, xet: false }),
+      );
       if (!blob) return null;
       const src = blobSource(blob);
       return { size: src.size, read: (b, e) => reach(url, what, () => src.read(b, e)) };

@@ -36,4 +36,12 @@ export function siteTaps(cfg: Pick<ModelConfig, 'rope'>): Partial<Record<TapPoin
 }
 
 /** The site whose input clusters or statistics each linear layer reads. */
-export const INPUT_SITE: Record<LinearRole, ActSite> = { q: 'attn_norm', k: 'attn_norm', v: 'attn_norm', o: 'o_in', gate: 'ffn_norm', up: 'ffn_norm', down: 'down_in' };
+export const INPUT_SITE: Record<LinearRole, ActSite> = {
+  q: 'attn_norm',
+  k: 'attn_norm',
+  v: 'attn_norm',
+  o: 'o_in',
+  gate: 'ffn_norm',
+  up: 'ffn_norm',
+  down: 'down_in',
+};

@@ -17,7 +17,9 @@ type Json = Record<string, any>;
 export async function loadTokenizer(source: ModelSource): Promise<TextTokenizer> {
   const json = await readJson(source, 'tokenizer.json', false);
   if (!json) {
-    throw new MissingFileError(`${source.id}: tokenizer.json not found; the lab needs the model's fast-tokenizer file to tokenize text`);
+    throw new MissingFileError(
+      `${source.id}: tokenizer.json not found; the lab needs the model's fast-tokenizer file to tokenize text`,
+    );
   }
   const config = (await readJson(source, 'tokenizer_config.json', false)) ?? {};
   return fromJson(json, config);

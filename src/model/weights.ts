@@ -147,7 +147,8 @@ export class WeightStore<T> {
   private async loadWeight(name: string, shape: number[], rows?: [number, number]): Promise<T> {
     const { be, ckpt } = this;
     const format = this.formatOf(name);
-    if (format === 'f32') return be.fromHost(rows ? await ckpt.readRowsF32(name, rows[0], rows[1]) : await ckpt.readF32(name), shape);
+    if (format === 'f32')
+      return be.fromHost(rows ? await ckpt.readRowsF32(name, rows[0], rows[1]) : await ckpt.readF32(name), shape);
     const raw = await ckpt.readRaw(name, rows?.[0], rows?.[1]);
     const bits = raw.dtype === 'F32' ? toHalfBits(new Float32Array(raw.bytes), format) : new Uint16Array(raw.bytes);
     return be.fromHost16(bits, format, shape);
@@ -229,7 +230,9 @@ export class WeightStore<T> {
     const lmHead = ckpt.has(a.lmHead) ? await this.loadRows(a.lmHead, cfg.vocab, C) : embedTokens;
     this.globals = {
       embedTokens,
-      embedPositions: a.embedPositions ? await this.loadWeight(a.embedPositions, [cfg.maxPositions + cfg.positionOffset, C]) : null,
+      embedPositions: a.embedPositions
+        ? await this.loadWeight(a.embedPositions, [cfg.maxPositions + cfg.positionOffset, C])
+        : null,
       finalNorm: {
         g: await this.load(`${a.finalNorm}.weight`, [C]),
         b: a.normBias ? await this.load(`${a.finalNorm}.bias`, [C]) : null,
@@ -284,14 +287,23 @@ export class WeightStore<T> {
       if (!info) throw new MissingTensorError(`the checkpoint has no tensor "${name}.weight"`);
       linears[role] = { W: await this.loadWeight(`${name}.weight`, info.shape), b: await b(info.shape[0]) };
     }
-    const norm = async (n: string): Promise<Norm<T>> => ({ g: await this.load(`${p}.${n}.weight`, [C]), b: a.normBias ? await this.load(`${p}.${n}.bias`, [C]) : null, perm: null });
+    const norm = async (n: string): Promise<Norm<T>> => ({
+      g: await this.load(`${p}.${n}.weight`, [C]),
+      b: a.normBias ? await this.load(`${p}.${n}.bias`, [C]) : null,
+      perm: null,
+    });
     return { attnNorm: await norm(a.attnNorm), ffnNorm: await norm(a.ffnNorm), linears };
   }
 
   /** A packed GPTQ layer dequantized on the backend (gptqDequant.wgsl), kept in the linear layers' storage format. */
   private dequantizeOnBackend(l: GptqLayer): T {
     const { be } = this;
-    const t = { qweight: be.ids(l.qweight), qzeros: be.ids(l.qzeros), scales: be.fromHost16(l.scales, 'f16', [l.groups, l.N]), gIdx: be.ids(l.gIdx) };
+    const t = {
+      qweight: be.ids(l.qweight),
+      qzeros: be.ids(l.qzeros),
+      scales: be.fromHost16(l.scales, 'f16', [l.groups, l.N]),
+      gIdx: be.ids(l.gIdx),
+    };
     const W = be.gptqDequant(t, l.bits, l.N, l.K, l.groups);
     for (const x of Object.values(t)) be.release(x);
     const format = this.linearFormat;
@@ -317,7 +329,10 @@ export class WeightStore<T> {
     });
     const linears: BlockWeights<T>['linears'] = {};
     for (const [role, l] of Object.entries(h.linears)) {
-      linears[role as LinearRole] = { W: this.uploadLinear(l!.W, l!.shape), b: l!.b ? be.fromHost(l!.b, [l!.shape[0]]) : null };
+      linears[role as LinearRole] = {
+        W: this.uploadLinear(l!.W, l!.shape),
+        b: l!.b ? be.fromHost(l!.b, [l!.shape[0]]) : null,
+      };
     }
     const block: BlockWeights<T> = { attnNorm: norm(h.attnNorm), ffnNorm: norm(h.ffnNorm), linears };
     if (h.rotations) block.rotations = uploadRotations(be, h.rotations);
@@ -344,7 +359,15 @@ export class WeightStore<T> {
     this.blocks.clear();
     if (this.globals) {
       const g = this.globals;
-      for (const t of [...g.embedTokens.parts, g.embedPositions, g.finalNorm.g, g.finalNorm.b, g.rope?.cos, g.rope?.sin]) this.be.release(t ?? null);
+      for (const t of [
+        ...g.embedTokens.parts,
+        g.embedPositions,
+        g.finalNorm.g,
+        g.finalNorm.b,
+        g.rope?.cos,
+        g.rope?.sin,
+      ])
+        this.be.release(t ?? null);
       if (g.lmHead !== g.embedTokens) g.lmHead.parts.forEach((t) => this.be.release(t));
       this.globals = null;
     }
@@ -368,7 +391,11 @@ export async function readHostBlock(cfg: ModelConfig, ckpt: Checkpoint, i: numbe
     if (cfg.gptq) {
       // the host twin of the GPU dequantization
       const l = await readGptqLayer(ckpt, cfg.gptq, name);
-      linears[role] = { W: dequantizeGptq({ ...l, scales: fromHalfBits(l.scales, 'f16') }, l.N, l.K, l.bits), shape: [l.N, l.K], b };
+      linears[role] = {
+        W: dequantizeGptq({ ...l, scales: fromHalfBits(l.scales, 'f16') }, l.N, l.K, l.bits),
+        shape: [l.N, l.K],
+        b,
+      };
       continue;
     }
     const info = ckpt.info(`${name}.weight`);
@@ -383,10 +410,15 @@ export async function readHostBlock(cfg: ModelConfig, ckpt: Checkpoint, i: numbe
   return { attnNorm: await norm(a.attnNorm), ffnNorm: await norm(a.ffnNorm), linears };
 }
 
-export function uploadActQuant<T>(be: Backend<T>, act: Partial<Record<ActSite, HostActQuant | TokenQuant>>): Partial<Record<ActSite, SiteQuantizer<T>>> {
+export function uploadActQuant<T>(
+  be: Backend<T>,
+  act: Partial<Record<ActSite, HostActQuant | TokenQuant>>,
+): Partial<Record<ActSite, SiteQuantizer<T>>> {
   const out: Partial<Record<ActSite, SiteQuantizer<T>>> = {};
   for (const [site, a] of Object.entries(act) as [ActSite, HostActQuant | TokenQuant][]) {
-    out[site] = isTokenQuant(a) ? { ...a } : { cluster: be.ids(a.cluster), params: be.fromHost(a.params, [a.params.length / 2, 2]), maxq: a.maxq };
+    out[site] = isTokenQuant(a)
+      ? { ...a }
+      : { cluster: be.ids(a.cluster), params: be.fromHost(a.params, [a.params.length / 2, 2]), maxq: a.maxq };
   }
   return out;
 }
@@ -399,15 +431,25 @@ export function releaseActQuant<T>(be: Backend<T>, act: Partial<Record<ActSite, 
   }
 }
 
-export function uploadRotations<T>(be: Backend<T>, rot: Partial<Record<ActSite, HostRotationStep[]>>): Partial<Record<ActSite, RotationStep<T>[]>> {
+export function uploadRotations<T>(
+  be: Backend<T>,
+  rot: Partial<Record<ActSite, HostRotationStep[]>>,
+): Partial<Record<ActSite, RotationStep<T>[]>> {
   const out: Partial<Record<ActSite, RotationStep<T>[]>> = {};
   for (const [site, steps] of Object.entries(rot) as [ActSite, HostRotationStep[]][]) {
-    out[site] = steps.map((s) => ({ R: be.fromHost(s.R, [s.R.length / (s.n * s.n), s.n, s.n]), n: s.n, perm: s.perm ? be.ids(s.perm) : null }));
+    out[site] = steps.map((s) => ({
+      R: be.fromHost(s.R, [s.R.length / (s.n * s.n), s.n, s.n]),
+      n: s.n,
+      perm: s.perm ? be.ids(s.perm) : null,
+    }));
   }
   return out;
 }
 
-export function releaseRotations<T>(be: Backend<T>, rot: Partial<Record<ActSite, RotationStep<T>[]>> | undefined): void {
+export function releaseRotations<T>(
+  be: Backend<T>,
+  rot: Partial<Record<ActSite, RotationStep<T>[]>> | undefined,
+): void {
   for (const steps of Object.values(rot ?? {})) for (const s of steps) (be.release(s.R), be.release(s.perm));
 }
 

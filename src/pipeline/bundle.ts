@@ -17,11 +17,19 @@ export const BUNDLE_WEIGHTS = 'quantlab-weights.safetensors';
 const VERSION = 1;
 
 type TypedName = 'Float32Array' | 'Float64Array' | 'Uint32Array' | 'Int32Array' | 'Uint16Array' | 'Uint8Array';
-const TYPED: Record<TypedName, { from(a: ArrayLike<number>): ArrayBufferView }> = { Float32Array, Float64Array, Uint32Array, Int32Array, Uint16Array, Uint8Array };
+const TYPED: Record<TypedName, { from(a: ArrayLike<number>): ArrayBufferView }> = {
+  Float32Array,
+  Float64Array,
+  Uint32Array,
+  Int32Array,
+  Uint16Array,
+  Uint8Array,
+};
 
 /** JSON with typed arrays kept as {$typed, data} (reports carry permutations and codebooks). */
 function encode(v: unknown): unknown {
-  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return { $typed: v.constructor.name, data: Array.from(v as unknown as ArrayLike<number>) };
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView))
+    return { $typed: v.constructor.name, data: Array.from(v as unknown as ArrayLike<number>) };
   if (Array.isArray(v)) return v.map(encode);
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, encode(x)]));
   return v;
@@ -52,13 +60,27 @@ export function bundleJson(result: EvalResult, reports: BlockReports[]): string 
 const bundleSchema = z.object({
   format: z.literal('quantlab-bundle'),
   version: z.number().int(),
-  result: z.object({
-    model: z.string(),
-    modelType: z.string(),
-    ppl: z.record(z.string(), z.number()),
-    config: z.object({ wbits: z.number(), abits: z.number(), recipe: z.object({ steps: z.array(z.object({ method: z.string() }).loose()) }).loose().optional() }).loose(),
-    quant: z.object({ layers: z.array(z.unknown()), blockKey: z.string().optional() }).loose().optional(),
-  }).loose(),
+  result: z
+    .object({
+      model: z.string(),
+      modelType: z.string(),
+      ppl: z.record(z.string(), z.number()),
+      config: z
+        .object({
+          wbits: z.number(),
+          abits: z.number(),
+          recipe: z
+            .object({ steps: z.array(z.object({ method: z.string() }).loose()) })
+            .loose()
+            .optional(),
+        })
+        .loose(),
+      quant: z
+        .object({ layers: z.array(z.unknown()), blockKey: z.string().optional() })
+        .loose()
+        .optional(),
+    })
+    .loose(),
   blocks: z.array(z.object({ layers: z.array(z.unknown()) }).loose()),
 });
 
@@ -73,10 +95,16 @@ export async function importBundle(source: ModelSource, cache: LabCache): Promis
     throw new LabError(`${BUNDLE_FILE} is not valid JSON (${(e as Error).message})`);
   }
   const parsed = bundleSchema.safeParse(raw);
-  if (!parsed.success) throw new LabError(`${BUNDLE_FILE} is not a lab bundle: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ')}`);
-  if (parsed.data.version !== VERSION) throw new LabError(`${BUNDLE_FILE} is version ${parsed.data.version}; this lab reads version ${VERSION}`);
+  if (!parsed.success)
+    throw new LabError(
+      `${BUNDLE_FILE} is not a lab bundle: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ')}`,
+    );
+  if (parsed.data.version !== VERSION)
+    throw new LabError(`${BUNDLE_FILE} is version ${parsed.data.version}; this lab reads version ${VERSION}`);
   const { result, blocks } = decode(raw) as { result: EvalResult; blocks: BlockReports[] };
-  const weights = await Checkpoint.open((f) => (f === 'model.safetensors' ? source.open(BUNDLE_WEIGHTS) : Promise.resolve(null)));
+  const weights = await Checkpoint.open((f) =>
+    f === 'model.safetensors' ? source.open(BUNDLE_WEIGHTS) : Promise.resolve(null),
+  );
   const family = result.modelType === 'opt' ? 'opt' : 'llama';
   const key = `bundle|${await hashOf({ result: result.model, at: result.quant?.blockKey, ppl: result.ppl })}|`;
   for (const [i, b] of blocks.entries()) {

@@ -77,7 +77,11 @@ export function memoryCache(): LabCache {
 export function canonicalJson(v: unknown): string {
   const canonical = (x: unknown): unknown =>
     x && typeof x === 'object' && !Array.isArray(x) && !ArrayBuffer.isView(x)
-      ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, canonical((x as Record<string, unknown>)[k])]))
+      ? Object.fromEntries(
+          Object.keys(x)
+            .sort()
+            .map((k) => [k, canonical((x as Record<string, unknown>)[k])]),
+        )
       : Array.isArray(x)
         ? x.map(canonical)
         : x;
@@ -125,10 +129,13 @@ export function tolerantCache(cache: LabCache, warn: (message: string) => void):
 
 /** A model's cache identity: where it came from plus its parsed config and tensor table. */
 export async function modelKeyOf(sourceId: string, config: ModelConfig, ckpt: Checkpoint): Promise<string> {
-  const tensors = ckpt.names().sort().map((n) => {
-    const t = ckpt.info(n)!;
-    return [n, t.dtype, t.shape, t.file, t.begin, t.end];
-  });
+  const tensors = ckpt
+    .names()
+    .sort()
+    .map((n) => {
+      const t = ckpt.info(n)!;
+      return [n, t.dtype, t.shape, t.file, t.begin, t.end];
+    });
   return `${sourceId}#${await hashOf({ config, tensors })}`;
 }
 

@@ -12,7 +12,16 @@ import { withProgress, type ModelSource } from '../model/source.ts';
 import { WeightStore } from '../model/weights.ts';
 import { OptionsError } from '../errors.ts';
 import { calibrationOverlap, calibrationText, sampleWindows } from '../eval/calibration.ts';
-import { chainOf, completeStep, makeRecipe, recipeBits, recipeLabel, resolveSteps, validateRecipe, type QuantRecipe } from '../quant/recipe.ts';
+import {
+  chainOf,
+  completeStep,
+  makeRecipe,
+  recipeBits,
+  recipeLabel,
+  resolveSteps,
+  validateRecipe,
+  type QuantRecipe,
+} from '../quant/recipe.ts';
 import { quantizeModel, type BlockCache, type CachedBlock } from './quantizeModel.ts';
 import { blockKeyPrefix, cachedSource, hashOf, modelKeyOf, textDigest, tolerantCache, type LabCache } from './cache.ts';
 import { parameterCount, type ModelConfig } from '../model/config.ts';
@@ -41,7 +50,11 @@ export interface EvalContext {
 }
 
 /** Digests of the texts a run reads, for its cache keys. */
-async function hashTexts(evalTexts: Record<string, EvalText>, calib: string | null, taskTexts: Record<string, string>): Promise<{ eval: Record<string, string>; calib?: string; tasks?: Record<string, string> }> {
+async function hashTexts(
+  evalTexts: Record<string, EvalText>,
+  calib: string | null,
+  taskTexts: Record<string, string>,
+): Promise<{ eval: Record<string, string>; calib?: string; tasks?: Record<string, string> }> {
   const out: { eval: Record<string, string>; calib?: string; tasks?: Record<string, string> } = { eval: {} };
   for (const [ds, t] of Object.entries(evalTexts)) out.eval[ds] = await textDigest(t.text);
   if (calib !== null) out.calib = await textDigest(calib);
@@ -90,7 +103,8 @@ function baselineRecipes(r: QuantRecipe, names: string[] | undefined): { name: s
 export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise<EvalResult> {
   req.datasets.forEach(checkDatasetName);
   const taskNames = (req.tasks ?? []).map(checkTaskName);
-  if (req.limit !== undefined && (!Number.isInteger(req.limit) || req.limit < 1)) throw new OptionsError(`--limit must be a positive integer (got ${req.limit})`);
+  if (req.limit !== undefined && (!Number.isInteger(req.limit) || req.limit < 1))
+    throw new OptionsError(`--limit must be a positive integer (got ${req.limit})`);
   const r = req.recipe ?? makeRecipe({ seqlen: req.seqlen ?? 2048 });
   validateRecipe(r);
   const quantize = r.steps.length > 0;
@@ -101,20 +115,33 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
   const warnings: string[] = [];
   /** what the figures themselves carry (calibration overlapping evaluation): stored with them */
   const caveats: string[] = [];
-  const cache = ctx.cache ? tolerantCache(ctx.cache, (w) => (warnings.push(w), report({ ...last, label: `warning: ${w}` }))) : null;
+  const cache = ctx.cache
+    ? tolerantCache(ctx.cache, (w) => (warnings.push(w), report({ ...last, label: `warning: ${w}` })))
+    : null;
   const group = ctx.source.id;
   // bytes read while the model loads move the load bar; later reads (a block's weights for quantization) do not
   let loading = true;
   let totalBytes: number | undefined;
-  const source = withProgress(cache && ctx.source.remote ? cachedSource(ctx.source, cache) : ctx.source, (loaded, file) => {
-    if (loading) report({ stage: 'load', label: `reading ${file}`, fraction: totalBytes ? Math.min(0.99, loaded / totalBytes) : 0, loadedBytes: loaded, totalBytes });
-  });
+  const source = withProgress(
+    cache && ctx.source.remote ? cachedSource(ctx.source, cache) : ctx.source,
+    (loaded, file) => {
+      if (loading)
+        report({
+          stage: 'load',
+          label: `reading ${file}`,
+          fraction: totalBytes ? Math.min(0.99, loaded / totalBytes) : 0,
+          loadedBytes: loaded,
+          totalBytes,
+        });
+    },
+  );
   const model = await loadModel(source);
   totalBytes = model.checkpoint.bytes;
   validateRecipe(r, model.config);
   const cfg = r.hiddenLayerNum ? { ...model.config, layers: r.hiddenLayerNum } : model.config;
   const seqlen = Math.min(req.seqlen ?? r.seqlen, cfg.maxPositions);
-  if (!Number.isInteger(seqlen) || seqlen < 2) throw new OptionsError(`seqlen must be an integer ≥ 2 (got ${req.seqlen})`);
+  if (!Number.isInteger(seqlen) || seqlen < 2)
+    throw new OptionsError(`seqlen must be an integer ≥ 2 (got ${req.seqlen})`);
 
   // every text is read (and checked) before anything is looked up: cache keys name the texts by their bytes, so a
   // different text under the same dataset name never returns another text's figures
@@ -122,11 +149,18 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
   for (const ds of req.datasets) evalTexts[ds] = await evalText(ds, ctx.readText, seqlen);
   const tasks: Partial<Record<ZeroShotTask, ZeroShotItem[]>> = {};
   const taskTexts: Record<string, string> = {};
-  for (const task of taskNames) ({ items: tasks[task], text: taskTexts[task] } = await loadTask(task, ctx.readText, req.limit));
+  for (const task of taskNames)
+    ({ items: tasks[task], text: taskTexts[task] } = await loadTask(task, ctx.readText, req.limit));
   const calibText = quantize ? await calibrationText(r.calib, ctx.readText, ctx.readFile) : null;
   if (calibText !== null) {
-    const overlap = calibrationOverlap(calibText, Object.fromEntries(Object.entries(evalTexts).map(([ds, t]) => [ds, t.text])));
-    if (overlap.length) caveats.push(`the calibration text (${r.calib}) overlaps the evaluation text of ${overlap.join(', ')}: the quantized figure there is flattered`);
+    const overlap = calibrationOverlap(
+      calibText,
+      Object.fromEntries(Object.entries(evalTexts).map(([ds, t]) => [ds, t.text])),
+    );
+    if (overlap.length)
+      caveats.push(
+        `the calibration text (${r.calib}) overlaps the evaluation text of ${overlap.join(', ')}: the quantized figure there is flattered`,
+      );
   }
   const textHashes = cache ? await hashTexts(evalTexts, calibText, taskTexts) : null;
   const modelKey = cache ? await modelKeyOf(group, model.config, model.checkpoint) : '';
@@ -170,7 +204,9 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
   const stores: WeightStore<unknown>[] = [];
   try {
     const base = (gpu ? gpuBackend(gpu) : referenceBackend()) as Backend<unknown>;
-    const be = req.maxBindingBytes ? { ...base, maxTensorBytes: Math.min(base.maxTensorBytes, req.maxBindingBytes) } : base;
+    const be = req.maxBindingBytes
+      ? { ...base, maxTensorBytes: Math.min(base.maxTensorBytes, req.maxBindingBytes) }
+      : base;
     const residentBlocks = blocksThatFit(cfg, req.maxResidentBytes ?? DEFAULT_RESIDENT_BYTES);
     const loadWeights = async () => {
       const w = new WeightStore(be, cfg, model.checkpoint, residentBlocks, req.weights ?? 'auto');
@@ -182,12 +218,23 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
     };
     const fp = await loadWeights();
     loading = false;
-    report({ stage: 'load', label: 'model loaded', fraction: 1, loadedBytes: model.checkpoint.bytes, totalBytes: model.checkpoint.bytes });
+    report({
+      stage: 'load',
+      label: 'model loaded',
+      fraction: 1,
+      loadedBytes: model.checkpoint.bytes,
+      totalBytes: model.checkpoint.bytes,
+    });
     const loadMs = performance.now() - t0;
 
     let tokensScored = 0;
     let scoringMs = 0;
-    const evaluateAll = async (decoder: Decoder<unknown>, phase: string, stage: Stage = 'evaluate', outer = (f: number) => f): Promise<FpEvaluation> => {
+    const evaluateAll = async (
+      decoder: Decoder<unknown>,
+      phase: string,
+      stage: Stage = 'evaluate',
+      outer = (f: number) => f,
+    ): Promise<FpEvaluation> => {
       report({ stage, label: `${phase}evaluation starting`, fraction: outer(0) });
       const ppl: Record<string, number> = {};
       const windows: Record<string, number> = {};
@@ -199,7 +246,12 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
           windows: req.windows,
           signal: ctx.signal,
           checkFinite: req.checkFinite,
-          onProgress: (p) => report({ stage, label: `${phase}${ds} window ${p.window}/${p.windows} (ppl ${p.ppl.toFixed(3)})`, fraction: outer(p.window / p.windows) }),
+          onProgress: (p) =>
+            report({
+              stage,
+              label: `${phase}${ds} window ${p.window}/${p.windows} (ppl ${p.ppl.toFixed(3)})`,
+              fraction: outer(p.window / p.windows),
+            }),
         });
         evalMs[ds] = performance.now() - t1;
         scoringMs += evalMs[ds];
@@ -218,7 +270,13 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
               stage,
               label: `${phase}${task} ${p.done}/${p.total} items (${p.itemsPerSecond.toFixed(1)} items/s${p.done < p.total ? `, ~${left.toFixed(0)} s left` : ''})`,
               fraction: outer(p.done / p.total),
-              items: { phase: phase.trim().replace(/:$/, ''), task, done: p.done, total: p.total, perSecond: p.itemsPerSecond },
+              items: {
+                phase: phase.trim().replace(/:$/, ''),
+                task,
+                done: p.done,
+                total: p.total,
+                perSecond: p.itemsPerSecond,
+              },
             });
           },
         });
@@ -229,21 +287,48 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
      * quantizes the target's weights in place with a recipe, then evaluates them; a baseline runs both inside the
      * baselines stage (its share of it: [lo, hi), half quantization and half evaluation)
      */
-    const quantizeAndEvaluate = async (rq: QuantRecipe, target: Awaited<ReturnType<typeof loadWeights>>, phase: string, share?: [number, number]) => {
+    const quantizeAndEvaluate = async (
+      rq: QuantRecipe,
+      target: Awaited<ReturnType<typeof loadWeights>>,
+      phase: string,
+      share?: [number, number],
+    ) => {
       const stage: Stage = share ? 'baselines' : 'quantize';
-      const part = (a: number, b: number) => (f: number) => (share ? share[0] + (share[1] - share[0]) * (a + (b - a) * f) : f);
+      const part = (a: number, b: number) => (f: number) =>
+        share ? share[0] + (share[1] - share[0]) * (a + (b - a) * f) : f;
       const inQuant = part(0, 0.5);
       const blocks = await blockCache(rq);
-      report({ stage, label: `${phase}${chainOf(rq)} block 0/${cfg.layers}: calibrating`, fraction: inQuant(0), blockKey: blocks?.key, blocks: cfg.layers });
+      report({
+        stage,
+        label: `${phase}${chainOf(rq)} block 0/${cfg.layers}: calibrating`,
+        fraction: inQuant(0),
+        blockKey: blocks?.key,
+        blocks: cfg.layers,
+      });
       const quant = await quantizeModel(rq, calib, {
         decoder: target.decoder,
         weights: target.weights,
         signal: ctx.signal,
         cache: blocks,
         onBlock: (done, total, _, restored) =>
-          report({ stage, label: `${phase}${chainOf(rq)} block ${done}/${total}${restored ? ' (from cache)' : ''}`, fraction: inQuant(done / total), fromCache: restored, blockKey: blocks?.key, blocks: total }),
+          report({
+            stage,
+            label: `${phase}${chainOf(rq)} block ${done}/${total}${restored ? ' (from cache)' : ''}`,
+            fraction: inQuant(done / total),
+            fromCache: restored,
+            blockKey: blocks?.key,
+            blocks: total,
+          }),
       });
-      return { quant, ...(await evaluateAll(target.decoder, `${phase}${recipeLabel(rq)} `, share ? 'baselines' : 'evaluate', part(share ? 0.5 : 0, 1))) };
+      return {
+        quant,
+        ...(await evaluateAll(
+          target.decoder,
+          `${phase}${recipeLabel(rq)} `,
+          share ? 'baselines' : 'evaluate',
+          part(share ? 0.5 : 0, 1),
+        )),
+      };
     };
 
     let fpCached = false;
@@ -253,7 +338,12 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
       const known = cache ? await cache.get<FpEvaluation>(fpKey) : undefined;
       if (known) {
         fpCached = true;
-        report({ stage, label: 'full-precision figures from the cache (the same evaluation ran before)', fraction: 1, fromCache: true });
+        report({
+          stage,
+          label: 'full-precision figures from the cache (the same evaluation ran before)',
+          fraction: 1,
+          fromCache: true,
+        });
         return known;
       }
       const ev = await evaluateAll(fp.decoder, quantize ? 'FP ' : '', stage);
@@ -274,8 +364,17 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
           // each baseline quantizes a fresh full-precision copy; the last one's weights leave the GPU first
           previous.weights.dispose();
           previous = await loadWeights();
-          const b = await quantizeAndEvaluate(rb, previous, `baseline ${name}: `, [i / variants.length, (i + 1) / variants.length]);
-          baselines.push({ name, label: recipeLabel(rb), ppl: b.ppl, ...(taskNames.length ? { tasks: b.tasks } : {}), layers: b.quant.layers });
+          const b = await quantizeAndEvaluate(rb, previous, `baseline ${name}: `, [
+            i / variants.length,
+            (i + 1) / variants.length,
+          ]);
+          baselines.push({
+            name,
+            label: recipeLabel(rb),
+            ppl: b.ppl,
+            ...(taskNames.length ? { tasks: b.tasks } : {}),
+            layers: b.quant.layers,
+          });
         }
       }
     }
@@ -284,7 +383,16 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
       model: ctx.source.id,
       modelType: cfg.modelType,
       parameters: model.parameters,
-      config: { ...recipeBits(r), seqlen, windows: req.windows, backend: backendName, recipe: quantize ? r : undefined, steps: quantize ? chainOf(r) : undefined, ...(taskNames.length && req.limit ? { limit: req.limit } : {}), weights: stores[0]?.linearFormat },
+      config: {
+        ...recipeBits(r),
+        seqlen,
+        windows: req.windows,
+        backend: backendName,
+        recipe: quantize ? r : undefined,
+        steps: quantize ? chainOf(r) : undefined,
+        ...(taskNames.length && req.limit ? { limit: req.limit } : {}),
+        weights: stores[0]?.linearFormat,
+      },
       ppl,
       pplBefore: quantize ? before?.ppl : undefined,
       ...(fpCached ? { fpCached } : {}),
@@ -296,7 +404,9 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
       baselines,
       windows,
       timings: { loadMs, evalMs, tokensPerSecond: scoringMs > 0 ? tokensScored / (scoringMs / 1000) : 0 },
-      device: gpu ? { description: gpu.info.description, software: gpu.info.software, shaderF16: gpu.info.shaderF16 } : null,
+      device: gpu
+        ? { description: gpu.info.description, software: gpu.info.software, shaderF16: gpu.info.shaderF16 }
+        : null,
       peakGpuBytes: gpu?.peakBytes ?? 0,
       ...(caveats.length ? { caveats } : {}),
     };

@@ -73,7 +73,14 @@ export function isLinkCalibration(calib: string): boolean {
   if ((CALIBRATION_SETS as readonly string[]).includes(calib)) return true;
   try {
     const u = new URL(calib);
-    return u.protocol === 'https:' && z.regexes.domain.test(u.hostname) && !/(^|\.)localhost$/i.test(u.hostname) && !u.username && !u.password && !u.href.includes('/../');
+    return (
+      u.protocol === 'https:' &&
+      z.regexes.domain.test(u.hostname) &&
+      !/(^|\.)localhost$/i.test(u.hostname) &&
+      !u.username &&
+      !u.password &&
+      !u.href.includes('/../')
+    );
   } catch {
     return false;
   }
@@ -83,7 +90,14 @@ const name = (re: RegExp, what: string) => z.string().max(200).regex(re, `not a 
 
 export const modelRefSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('bundled'), id: name(/^[\w.-]+$/, 'bundled model id') }),
-  z.object({ kind: z.literal('hub'), repo: z.string().max(200).refine((r) => parseHubId(r) !== null, 'not a Hub repo id (org/name)'), revision: name(/^[\w./-]+$/, 'revision') }),
+  z.object({
+    kind: z.literal('hub'),
+    repo: z
+      .string()
+      .max(200)
+      .refine((r) => parseHubId(r) !== null, 'not a Hub repo id (org/name)'),
+    revision: name(/^[\w./-]+$/, 'revision'),
+  }),
   z.object({ kind: z.literal('url'), url: z.url({ protocol: /^https?$/ }).max(2000) }),
   z.object({ kind: z.literal('local'), label: z.string().max(200) }),
 ]);
@@ -92,7 +106,10 @@ export const modelRefSchema = z.discriminatedUnion('kind', [
 export const linkCalibration = z
   .string()
   .max(2000)
-  .refine(isLinkCalibration, `the calibration source must be a named set (${CALIBRATION_SETS.join(', ')}) or an absolute https:// URL of a public host, not a path`);
+  .refine(
+    isLinkCalibration,
+    `the calibration source must be a named set (${CALIBRATION_SETS.join(', ')}) or an absolute https:// URL of a public host, not a path`,
+  );
 
 /** A recipe as a link carries it: the calibration settings and the steps, each checked by its method's schema. */
 export const recipeSchema = calibrationOptions.extend({ calib: linkCalibration, steps: z.array(stepSchema).max(2) });
@@ -103,20 +120,32 @@ export const experimentSchema = z.strictObject({
   eval: z
     .strictObject({
       datasets: z.array(z.enum(EVAL_DATASETS)).max(EVAL_DATASETS.length),
-      seqlen: z.number().int().min(2).max(1 << 17),
+      seqlen: z
+        .number()
+        .int()
+        .min(2)
+        .max(1 << 17),
       windows: z.number().int().min(1).nullable(),
       baselines: z.boolean().optional(),
       tasks: z.array(z.enum(ZERO_SHOT_TASKS)).min(1).max(ZERO_SHOT_TASKS.length).optional(),
       limit: z.number().int().min(1).nullable().optional(),
     })
-    .refine((e) => e.datasets.length > 0 || (e.tasks?.length ?? 0) > 0, 'the experiment evaluates nothing: name a perplexity dataset or a zero-shot task'),
+    .refine(
+      (e) => e.datasets.length > 0 || (e.tasks?.length ?? 0) > 0,
+      'the experiment evaluates nothing: name a perplexity dataset or a zero-shot task',
+    ),
 });
 
 const figures = z.partialRecord(z.enum(EVAL_DATASETS), z.number().positive());
 const accuracy = z.number().min(0).max(1);
 const taskFigures = z.partialRecord(
   z.enum(ZERO_SHOT_TASKS),
-  z.strictObject({ items: z.number().int().min(1), acc: accuracy, accNorm: accuracy.optional(), perplexity: z.number().positive().optional() }),
+  z.strictObject({
+    items: z.number().int().min(1),
+    acc: accuracy,
+    accNorm: accuracy.optional(),
+    perplexity: z.number().positive().optional(),
+  }),
 );
 export const resultSummarySchema = z.strictObject({
   label: z.string().max(200),
@@ -160,7 +189,8 @@ export function describeSpec(s: ExperimentSpec): string {
     if (r.hiddenLayerNum) parts.push(`first ${r.hiddenLayerNum} blocks`);
     if (r.scales16) parts.push('f16 scales');
   }
-  if (s.eval.datasets.length) parts.push(`eval ${s.eval.datasets.join(',')} seqlen ${s.eval.seqlen} windows ${s.eval.windows ?? 'all'}`);
+  if (s.eval.datasets.length)
+    parts.push(`eval ${s.eval.datasets.join(',')} seqlen ${s.eval.seqlen} windows ${s.eval.windows ?? 'all'}`);
   if (s.eval.tasks?.length) parts.push(`tasks ${s.eval.tasks.join(',')} items ${s.eval.limit ?? 'all'}`);
   return parts.join(' · ');
 }
@@ -181,7 +211,8 @@ export function specFields(s: ExperimentSpec): SpecField[] {
     { key: 'model', value: describeModel(s.model) },
     { key: 'method', value: recipeLabel(r) },
   ];
-  const add = (key: string, value: unknown) => out.push({ key, value: typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value) });
+  const add = (key: string, value: unknown) =>
+    out.push({ key, value: typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value) });
   if (r.steps.length) {
     add('steps', r.steps.map((st) => METHODS[st.method]?.title ?? st.method).join(' → '));
     add('calibration', `${r.calib} ${r.nsamples}×${r.seqlen}`);

@@ -46,12 +46,21 @@ export interface ExportReport {
 }
 
 /** The files a tokenizer may come in; the ones the source has are copied. */
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'tokenizer.model', 'generation_config.json'];
+const TOKENIZER_FILES = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'vocab.json',
+  'merges.txt',
+  'tokenizer.model',
+  'generation_config.json',
+];
 
 /** Why a finished run cannot be written in a format (null: it can): checked before a file is opened. */
 export function exportRefusal(format: SaveFormat, result: EvalResult, cfg?: ModelConfig): string | null {
   const r = result.config.recipe;
-  if (r && r.steps.length && !result.quant?.blockKey) return 'this run kept no quantized blocks to write (the browser\'s storage was full when it ran?): run it again with space to spare';
+  if (r && r.steps.length && !result.quant?.blockKey)
+    return "this run kept no quantized blocks to write (the browser's storage was full when it ran?): run it again with space to spare";
   return recipeRefusal(format, r, cfg);
 }
 
@@ -62,17 +71,22 @@ export function possibleFormats(r: QuantRecipe | undefined, cfg?: ModelConfig): 
 
 /** Why a recipe's run could not be written in a format, known before it runs (the CLI's --save checks this first). */
 export function recipeRefusal(format: SaveFormat, r: QuantRecipe | undefined, cfg?: ModelConfig): string | null {
-  if (!r || r.steps.length === 0) return 'a full-precision run has nothing quantized to export; the model itself is the checkpoint';
+  if (!r || r.steps.length === 0)
+    return 'a full-precision run has nothing quantized to export; the model itself is the checkpoint';
   if (format === 'bundle') return null;
   const { transform, weight } = resolveSteps(r);
   if (format === 'fake') {
-    if (transform && !transform.method.unfold) return `${transform.method.title}'s online rotations cannot be written as a plain checkpoint`;
+    if (transform && !transform.method.unfold)
+      return `${transform.method.title}'s online rotations cannot be written as a plain checkpoint`;
     return null;
   }
-  if (transform) return `the gptq format stores weight-only RTN and GPTQ runs; ${transform.method.title} changes the activation path`;
-  if (!weight || !['rtn', 'gptq'].includes(weight.method.name)) return `the gptq format stores a uniform grid per group; ${weight?.method.title ?? 'this method'} does not quantize on one`;
+  if (transform)
+    return `the gptq format stores weight-only RTN and GPTQ runs; ${transform.method.title} changes the activation path`;
+  if (!weight || !['rtn', 'gptq'].includes(weight.method.name))
+    return `the gptq format stores a uniform grid per group; ${weight?.method.title ?? 'this method'} does not quantize on one`;
   const bits = weight.method.codeBits(weight.options as never);
-  if (!(GPTQ_BITS as readonly number[]).includes(bits)) return `the gptq format packs ${GPTQ_BITS.join(', ')} bits, not ${bits}`;
+  if (!(GPTQ_BITS as readonly number[]).includes(bits))
+    return `the gptq format packs ${GPTQ_BITS.join(', ')} bits, not ${bits}`;
   if (cfg) {
     for (const [role, [N, K]] of Object.entries(linearShapes(cfg))) {
       const why = unpackableWidth(N, K, bits, linearName(cfg.family, role as LinearRole));
@@ -84,7 +98,15 @@ export function recipeRefusal(format: SaveFormat, r: QuantRecipe | undefined, cf
 
 function linearShapes(cfg: ModelConfig): Partial<Record<LinearRole, [number, number]>> {
   const { hidden: C, heads: H, kvHeads: HKV, headDim: D, ffn: F } = cfg;
-  const all: Record<LinearRole, [number, number]> = { q: [H * D, C], k: [HKV * D, C], v: [HKV * D, C], o: [C, H * D], gate: [F, C], up: [F, C], down: [C, F] };
+  const all: Record<LinearRole, [number, number]> = {
+    q: [H * D, C],
+    k: [HKV * D, C],
+    v: [HKV * D, C],
+    o: [C, H * D],
+    gate: [F, C],
+    up: [F, C],
+    down: [C, F],
+  };
   return Object.fromEntries(linearRoles(cfg.family).map((r) => [r, all[r]]));
 }
 
@@ -98,7 +120,12 @@ function asF16(ckpt: Checkpoint, name: string): TensorPlan {
 /** A checkpoint tensor as stored (the fake format keeps what was not quantized bit for bit). */
 function asStored(ckpt: Checkpoint, name: string): TensorPlan {
   const info = ckpt.info(name)!;
-  return { name, dtype: info.dtype, shape: info.shape, data: async () => new Uint8Array((await ckpt.readRaw(name)).bytes) };
+  return {
+    name,
+    dtype: info.dtype,
+    shape: info.shape,
+    data: async () => new Uint8Array((await ckpt.readRaw(name)).bytes),
+  };
 }
 
 /** The dtype of the run's weight storage: the fake checkpoint and the bundle hold exactly the weights the run evaluated. */
@@ -120,7 +147,8 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
   const blockKey = result.quant!.blockKey!;
   const block = async (layer: number): Promise<CachedBlock> => {
     const b = await ctx.cache.get<CachedBlock>(blockKey + layer);
-    if (!b) throw new LabError(`block ${layer} of this run is no longer in the cache (cleared?); run it again to export`);
+    if (!b)
+      throw new LabError(`block ${layer} of this run is no longer in the cache (cleared?); run it again to export`);
     return b;
   };
   const report: ExportReport = { format, files: [], notes: [] };
@@ -137,8 +165,21 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
       if (current?.layer !== i) current = { layer: i, block: await block(i) };
       return inStorage(current.block.host.linears[role]!.W, dtype);
     };
-    const plans: TensorPlan[] = Array.from({ length: cfg.layers }, (_, i) => roles.map((role) => ({ name: `blocks.${i}.${role}`, dtype, shape: shapes[role]!, data: () => linear(i, role) }) as TensorPlan)).flat();
-    await written(BUNDLE_WEIGHTS, await writeSafetensors(await ctx.sink.file(BUNDLE_WEIGHTS), plans, { format: 'quantlab-bundle' }, progress(BUNDLE_WEIGHTS)));
+    const plans: TensorPlan[] = Array.from({ length: cfg.layers }, (_, i) =>
+      roles.map(
+        (role) =>
+          ({ name: `blocks.${i}.${role}`, dtype, shape: shapes[role]!, data: () => linear(i, role) }) as TensorPlan,
+      ),
+    ).flat();
+    await written(
+      BUNDLE_WEIGHTS,
+      await writeSafetensors(
+        await ctx.sink.file(BUNDLE_WEIGHTS),
+        plans,
+        { format: 'quantlab-bundle' },
+        progress(BUNDLE_WEIGHTS),
+      ),
+    );
     const reports: Omit<CachedBlock, 'host'>[] = [];
     for (let i = 0; i < cfg.layers; i++) {
       const { host: _host, ...rest } = await block(i);
@@ -156,14 +197,17 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
   // the checkpoint's linear weights are replaced (a GPTQ checkpoint quantized again: its packed tensors too)
   const quantized = new Set<string>();
   for (let i = 0; i < cfg.layers; i++)
-    for (const role of roles) for (const t of ['weight', 'qweight', 'qzeros', 'scales', 'g_idx']) quantized.add(`${a.layerPrefix(i)}.${a.linears[role]}.${t}`);
+    for (const role of roles)
+      for (const t of ['weight', 'qweight', 'qzeros', 'scales', 'g_idx'])
+        quantized.add(`${a.layerPrefix(i)}.${a.linears[role]}.${t}`);
   // blocks past --hidden_layer_num are not part of the run's model
   const kept = (n: string) => {
     const m = /\.layers\.(\d+)\./.exec(n);
     return !m || Number(m[1]) < cfg.layers;
   };
   const plans: TensorPlan[] = [];
-  for (const n of ckpt.names()) if (kept(n) && !quantized.has(n)) plans.push(format === 'gptq' ? asF16(ckpt, n) : asStored(ckpt, n));
+  for (const n of ckpt.names())
+    if (kept(n) && !quantized.has(n)) plans.push(format === 'gptq' ? asF16(ckpt, n) : asStored(ckpt, n));
   const { transform, weight } = resolveSteps(r);
   let quantConfig: Record<string, unknown> | undefined;
   let afterWrite: (() => void) | undefined;
@@ -174,7 +218,8 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
   const linearsOf = async (layer: number) => {
     if (current?.layer !== layer) {
       const b = await block(layer);
-      const linears = transform && b.transform ? transform.method.unfold!(b.host.linears, b.transform.fold, cfg) : b.host.linears;
+      const linears =
+        transform && b.transform ? transform.method.unfold!(b.host.linears, b.transform.fold, cfg) : b.host.linears;
       current = { layer, linears, grids: b.grids ?? {} };
     }
     return current;
@@ -185,14 +230,34 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
       for (const role of roles) {
         const name = `${a.layerPrefix(i)}.${a.linears[role]}.weight`;
         const dtype = storageDtype(result.config.weights);
-        plans.push({ name, dtype, shape: ckpt.info(name)?.shape ?? linearShapes(cfg)[role]!, data: async () => inStorage((await linearsOf(i)).linears[role]!.W, dtype) });
+        plans.push({
+          name,
+          dtype,
+          shape: ckpt.info(name)?.shape ?? linearShapes(cfg)[role]!,
+          data: async () => inStorage((await linearsOf(i)).linears[role]!.W, dtype),
+        });
       }
     const leftOut: string[] = [];
-    if (r.steps.length && result.config.abits < 16) leftOut.push(`activation quantization (A${result.config.abits}${transform ? `, ${transform.method.title}'s quantizers` : ''}): the checkpoint evaluates W${result.config.wbits}A16`);
-    metadata.quantlab = JSON.stringify({ recipe: recipeLabel(r), weights: `fake-quantized: the dequantized values the run evaluated, in its ${result.config.weights ?? 'f16'} storage`, leftOut });
+    if (r.steps.length && result.config.abits < 16)
+      leftOut.push(
+        `activation quantization (A${result.config.abits}${transform ? `, ${transform.method.title}'s quantizers` : ''}): the checkpoint evaluates W${result.config.wbits}A16`,
+      );
+    metadata.quantlab = JSON.stringify({
+      recipe: recipeLabel(r),
+      weights: `fake-quantized: the dequantized values the run evaluated, in its ${result.config.weights ?? 'f16'} storage`,
+      leftOut,
+    });
     report.notes.push(...leftOut.map((l) => `left out: ${l}`));
   } else {
-    const o = weight!.options as { wbits: number; groupsize: number; sym: boolean; actOrder?: boolean; staticGroups?: boolean; trueSequential?: boolean; percdamp?: number };
+    const o = weight!.options as {
+      wbits: number;
+      groupsize: number;
+      sym: boolean;
+      actOrder?: boolean;
+      staticGroups?: boolean;
+      trueSequential?: boolean;
+      percdamp?: number;
+    };
     const bits = o.wbits;
     let zeroZeros = 0;
     for (let i = 0; i < cfg.layers; i++)
@@ -205,7 +270,10 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
         const packed = async () => {
           const c = await linearsOf(i);
           const grid = c.grids[lname];
-          if (!grid) throw new LabError(`block ${i} ${lname} was cached without its grid (a run from before export existed); clear the cache and run again`);
+          if (!grid)
+            throw new LabError(
+              `block ${i} ${lname} was cached without its grid (a run from before export existed); clear the cache and run again`,
+            );
           const G = grid.params.length / (2 * N);
           const scales = new Uint16Array(G * N);
           const zeros = new Uint16Array(G * N);
@@ -217,7 +285,13 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
           return { grid, G, scales, zeros };
         };
         plans.push(
-          { name: `${base}.qweight`, dtype: 'I32', shape: s.qweight, data: async () => packQweight(gridCodes((await linearsOf(i)).linears[role]!.W, (await packed()).grid, N, K), N, K, bits) },
+          {
+            name: `${base}.qweight`,
+            dtype: 'I32',
+            shape: s.qweight,
+            data: async () =>
+              packQweight(gridCodes((await linearsOf(i)).linears[role]!.W, (await packed()).grid, N, K), N, K, bits),
+          },
           {
             name: `${base}.qzeros`,
             dtype: 'I32',
@@ -245,10 +319,16 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
       model_file_base_name: 'model',
       model_name_or_path: null,
     };
-    if (!r.scales16) report.notes.push('scales rounded to f16 on export: the run evaluated f32 scales (--f16_scales evaluates exactly what this checkpoint loads as)');
+    if (!r.scales16)
+      report.notes.push(
+        'scales rounded to f16 on export: the run evaluated f32 scales (--f16_scales evaluates exactly what this checkpoint loads as)',
+      );
     // counted as the zero points are packed, said once they are
     afterWrite = () => {
-      if (zeroZeros) report.notes.push(`${zeroZeros} groups have zero point 0, which GPTQ v1 stores as −1 and loaders read back as ${2 ** bits} (gptq_v2 fixed this)`);
+      if (zeroZeros)
+        report.notes.push(
+          `${zeroZeros} groups have zero point 0, which GPTQ v1 stores as −1 and loaders read back as ${2 ** bits} (gptq_v2 fixed this)`,
+        );
     };
   }
   const file = 'model.safetensors';
@@ -259,9 +339,18 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
 }
 
 /** config.json (with the run's block count, F16, and the quantization settings), quantize_config.json, tokenizer files. */
-async function writeConfigs(ctx: ExportContext, cfg: ModelConfig, quantConfig: Record<string, unknown> | undefined, written: (name: string, bytes: number) => Promise<void>): Promise<void> {
+async function writeConfigs(
+  ctx: ExportContext,
+  cfg: ModelConfig,
+  quantConfig: Record<string, unknown> | undefined,
+  written: (name: string, bytes: number) => Promise<void>,
+): Promise<void> {
   const raw = (await readJson(ctx.source, 'config.json'))!;
-  const config: Record<string, unknown> = { ...raw, num_hidden_layers: cfg.layers, ...(quantConfig ? { torch_dtype: 'float16' } : {}) };
+  const config: Record<string, unknown> = {
+    ...raw,
+    num_hidden_layers: cfg.layers,
+    ...(quantConfig ? { torch_dtype: 'float16' } : {}),
+  };
   delete config.quantization_config;
   if (quantConfig) config.quantization_config = quantConfig;
   const put = async (name: string, text: string | Uint8Array) => {

@@ -14,7 +14,8 @@ function isQuotaError(e: unknown): boolean {
 }
 
 export function idbCache(store: UseStore = createStore('quantization-lab', 'cache')): LabCache {
-  const metaKeys = async () => ((await keys(store)) as string[]).filter((k) => typeof k === 'string' && k.startsWith(META));
+  const metaKeys = async () =>
+    ((await keys(store)) as string[]).filter((k) => typeof k === 'string' && k.startsWith(META));
   return {
     get: (key) => get(VALUE + key, store),
     async set(key, value, meta) {
@@ -29,7 +30,9 @@ export function idbCache(store: UseStore = createStore('quantization-lab', 'cach
         );
       } catch (e) {
         if (isQuotaError(e)) {
-          throw new CacheFullError(`This browser's storage for the lab is full (${fmtBytes(m.bytes)} more were needed).`);
+          throw new CacheFullError(
+            `This browser's storage for the lab is full (${fmtBytes(m.bytes)} more were needed).`,
+          );
         }
         throw e;
       }
@@ -40,7 +43,10 @@ export function idbCache(store: UseStore = createStore('quantization-lab', 'cach
     async clear(model) {
       const metas = (await getMany(await metaKeys(), store)).filter(Boolean) as CacheMeta[];
       const gone = metas.filter((m) => model === undefined || m.model === model);
-      await delMany(gone.flatMap((m) => [VALUE + m.key, META + m.key]), store);
+      await delMany(
+        gone.flatMap((m) => [VALUE + m.key, META + m.key]),
+        store,
+      );
       return gone.length;
     },
   };

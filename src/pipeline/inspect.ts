@@ -43,7 +43,13 @@ export interface ActivationMap {
 }
 
 /** Max-pools |X| [T, C] into at most maxRows × maxCols cells. */
-export function poolAbs(X: Float32Array, T: number, C: number, maxRows: number, maxCols: number): { rows: number; cols: number; data: Float32Array } {
+export function poolAbs(
+  X: Float32Array,
+  T: number,
+  C: number,
+  maxRows: number,
+  maxCols: number,
+): { rows: number; cols: number; data: Float32Array } {
   const rows = Math.min(T, maxRows);
   const cols = Math.min(C, maxCols);
   const data = new Float32Array(rows * cols);
@@ -68,7 +74,8 @@ export async function activationMap(
 ): Promise<ActivationMap> {
   const model = await loadModel(source);
   const cfg = model.config;
-  if (!Number.isInteger(layer) || layer < 0 || layer >= cfg.layers) throw new LabError(`block ${layer} does not exist; the model has blocks 0..${cfg.layers - 1}`);
+  if (!Number.isInteger(layer) || layer < 0 || layer >= cfg.layers)
+    throw new LabError(`block ${layer} does not exist; the model has blocks 0..${cfg.layers - 1}`);
   const T = Math.min(opts.tokens ?? 128, cfg.maxPositions);
   const [ids] = sampleWindows(model.tokenizer.encode(await calibrationText(r.calib, readText)), 1, T, r.seed);
   const gpu = opts.gpu ?? (await Gpu.create());
@@ -92,7 +99,9 @@ export async function activationMap(
     const p = opts.perm;
     const shown = p ? Float32Array.from({ length: T * C }, (_, i) => X![Math.floor(i / C) * C + p[i % C]]) : X!;
     const pooled = poolAbs(shown, T, C, opts.maxRows ?? 128, opts.maxCols ?? 512);
-    const tokenText = Array.from({ length: pooled.rows }, (_, row) => model.tokenizer.decode([ids[Math.floor((row * T) / pooled.rows)]]));
+    const tokenText = Array.from({ length: pooled.rows }, (_, row) =>
+      model.tokenizer.decode([ids[Math.floor((row * T) / pooled.rows)]]),
+    );
     return { layer, site, tokens: T, channels: C, ...pooled, tokenText, reordered: !!p };
   } finally {
     weights.dispose();
@@ -135,7 +144,15 @@ export interface GridView {
 }
 
 /** A layer's grid as the views draw it, from its codes [R, K] and (scale, zero) per row and group [R, G, 2]. */
-export function gridView(codes: Uint8Array, params: Float32Array, gIdx: Uint32Array, maxq: number, R: number, K: number, crop = 64): GridView {
+export function gridView(
+  codes: Uint8Array,
+  params: Float32Array,
+  gIdx: Uint32Array,
+  maxq: number,
+  R: number,
+  K: number,
+  crop = 64,
+): GridView {
   const G = params.length / (2 * R);
   const counts = new Array<number>(maxq + 1).fill(0);
   for (const q of codes) counts[q]++;
@@ -143,13 +160,28 @@ export function gridView(codes: Uint8Array, params: Float32Array, gIdx: Uint32Ar
   for (let i = 1; i < params.length; i += 2) zeros[Math.min(maxq + 1, Math.max(0, params[i]))]++;
   const rows = Math.min(R, crop);
   const cols = Math.min(G, crop * 2);
-  const data = Float32Array.from({ length: rows * cols }, (_, i) => params[(Math.floor(i / cols) * G + (i % cols)) * 2]);
+  const data = Float32Array.from(
+    { length: rows * cols },
+    (_, i) => params[(Math.floor(i / cols) * G + (i % cols)) * 2],
+  );
   const g = K / G;
-  return { bits: Math.log2(maxq + 1), groups: G, codes: counts, scales: { rows, cols, data }, zeros, actOrder: gIdx.some((x, k) => x !== Math.floor(k / Math.ceil(g))) };
+  return {
+    bits: Math.log2(maxq + 1),
+    groups: G,
+    codes: counts,
+    scales: { rows, cols, data },
+    zeros,
+    actOrder: gIdx.some((x, k) => x !== Math.floor(k / Math.ceil(g))),
+  };
 }
 
 /** A GPTQ checkpoint's layer, unpacked on the host (the twin of the GPU's dequantization): weights, codes, grid. */
-async function checkpointLayer(ckpt: Checkpoint, cfg: ModelConfig, layer: number, role: LinearRole): Promise<{ W: Float32Array; R: number; K: number; grid: GridView }> {
+async function checkpointLayer(
+  ckpt: Checkpoint,
+  cfg: ModelConfig,
+  layer: number,
+  role: LinearRole,
+): Promise<{ W: Float32Array; R: number; K: number; grid: GridView }> {
   const a = ARCHITECTURES[cfg.family];
   const l = await readGptqLayer(ckpt, cfg.gptq!, `${a.layerPrefix(layer)}.${a.linears[role]}`);
   const scales = fromHalfBits(l.scales, 'f16');
@@ -161,25 +193,51 @@ async function checkpointLayer(ckpt: Checkpoint, cfg: ModelConfig, layer: number
       params[(n * l.groups + g) * 2] = scales[g * l.N + n];
       params[(n * l.groups + g) * 2 + 1] = zeros[g * l.N + n];
     }
-  return { W, R: l.N, K: l.K, grid: gridView(unpackQweight(l.qweight, l.N, l.K, l.bits), params, l.gIdx, 2 ** l.bits - 1, l.N, l.K) };
+  return {
+    W,
+    R: l.N,
+    K: l.K,
+    grid: gridView(unpackQweight(l.qweight, l.N, l.K, l.bits), params, l.gIdx, 2 ** l.bits - 1, l.N, l.K),
+  };
 }
 
 /**
  * blockKey: where the run kept its finished blocks (QuantSummary.blockKey). Without one, a GPTQ checkpoint's layer is
  * shown from its packed tensors (its codes, group scales and zero points; the dequantized weights on both sides).
  */
-export async function weightView(source: ModelSource, cache: LabCache, blockKey: string | undefined, layer: number, role: LinearRole, bins = 64, crop = 64): Promise<WeightView> {
+export async function weightView(
+  source: ModelSource,
+  cache: LabCache,
+  blockKey: string | undefined,
+  layer: number,
+  role: LinearRole,
+  bins = 64,
+  crop = 64,
+): Promise<WeightView> {
   const model = await loadModel(source);
   const cfg = model.config;
   if (!linearRoles(cfg.family).includes(role)) throw new LabError(`${cfg.modelType} has no ${role} projection`);
   if (!blockKey && cfg.gptq) {
-    if (!Number.isInteger(layer) || layer < 0 || layer >= cfg.layers) throw new LabError(`block ${layer} does not exist; the model has blocks 0..${cfg.layers - 1}`);
+    if (!Number.isInteger(layer) || layer < 0 || layer >= cfg.layers)
+      throw new LabError(`block ${layer} does not exist; the model has blocks 0..${cfg.layers - 1}`);
     const { W, R, K, grid } = await checkpointLayer(model.checkpoint, cfg, layer, role);
-    return { ...summarize(W, W, R, K, bins, crop), layer, linear: linearName(cfg.family, role), grid, fromCheckpoint: true };
+    return {
+      ...summarize(W, W, R, K, bins, crop),
+      layer,
+      linear: linearName(cfg.family, role),
+      grid,
+      fromCheckpoint: true,
+    };
   }
-  if (!blockKey) throw new LabError('this run kept no quantized blocks in this browser (was storage full?), so its weights cannot be shown');
+  if (!blockKey)
+    throw new LabError(
+      'this run kept no quantized blocks in this browser (was storage full?), so its weights cannot be shown',
+    );
   const cached = await cache.get<CachedBlock>(blockKey + layer);
-  if (!cached) throw new LabError(`block ${layer} of this experiment is not in this browser's storage yet: run it first (finished blocks are kept)`);
+  if (!cached)
+    throw new LabError(
+      `block ${layer} of this experiment is not in this browser's storage yet: run it first (finished blocks are kept)`,
+    );
   // the full-precision weights as the quantizer saw them: the checkpoint's, with the transform's fold applied again
   const checkpointBlock = await readHostBlock(cfg, model.checkpoint, layer);
   const t = cached.transform;
@@ -205,7 +263,14 @@ function groupedBy(grid: GridView, transform: string | undefined): GridView {
 }
 
 /** Histograms, error, levels and crops of a layer's full-precision W and quantized Q [R, K]. */
-function summarize(W: Float32Array, Q: Float32Array, R: number, K: number, bins: number, crop: number): Omit<WeightView, 'layer' | 'linear'> {
+function summarize(
+  W: Float32Array,
+  Q: Float32Array,
+  R: number,
+  K: number,
+  bins: number,
+  crop: number,
+): Omit<WeightView, 'layer' | 'linear'> {
   let num = 0;
   let den = 0;
   let lo = Infinity;
@@ -226,7 +291,8 @@ function summarize(W: Float32Array, Q: Float32Array, R: number, K: number, bins:
   for (let row = 0; row < R; row++) levels += new Set(Q.subarray(row * K, row * K + K)).size;
   const cr = Math.min(R, crop);
   const cc = Math.min(K, crop * 2);
-  const take = (a: Float32Array) => Float32Array.from({ length: cr * cc }, (_, i) => a[Math.floor(i / cc) * K + (i % cc)]);
+  const take = (a: Float32Array) =>
+    Float32Array.from({ length: cr * cc }, (_, i) => a[Math.floor(i / cc) * K + (i % cc)]);
   return {
     shape: [R, K],
     relError: Math.sqrt(num / (den || 1)),

@@ -34,7 +34,11 @@ export function v1RecipeSchema(calib: z.ZodType<string>) {
   return z.strictObject({
     method: z.enum(['fp', 'rtn', 'gptq', 'rptq']),
     wbits: bits,
-    groupsize: z.number().int().min(-1).max(1 << 20),
+    groupsize: z
+      .number()
+      .int()
+      .min(-1)
+      .max(1 << 20),
     sym: z.boolean(),
     actOrder: z.boolean(),
     staticGroups: z.boolean(),
@@ -42,13 +46,23 @@ export function v1RecipeSchema(calib: z.ZodType<string>) {
     percdamp: z.number().min(0).max(1),
     blocksize: z.number().int().min(1).max(128),
     nsamples: z.number().int().min(1).max(4096),
-    seqlen: z.number().int().min(2).max(1 << 17),
+    seqlen: z
+      .number()
+      .int()
+      .min(2)
+      .max(1 << 17),
     calib,
     seed: z.number().int().min(0).max(MAX_SEED),
     hiddenLayerNum: z.number().int().min(1).optional(),
     abits: bits,
     onlyQuantKv: z.boolean(),
-    clusters: z.strictObject({ R1: z.number().int().min(1), R2: z.number().int().min(1), R3: z.number().int().min(1), R4: z.number().int().min(1), R5: z.number().int().min(1) }),
+    clusters: z.strictObject({
+      R1: z.number().int().min(1),
+      R2: z.number().int().min(1),
+      R3: z.number().int().min(1),
+      R4: z.number().int().min(1),
+      R5: z.number().int().min(1),
+    }),
     kmeansRestarts: z.number().int().min(1).max(100),
     normBits: bits.optional(),
     probBits: bits.optional(),
@@ -64,7 +78,17 @@ export function completeV1(r: Record<string, unknown>): Record<string, unknown> 
 
 /** A (checked) v1 flat recipe as a recipe of steps. */
 export function fromV1(f: V1Recipe): QuantRecipe {
-  const gptq = { method: 'gptq', wbits: f.wbits, groupsize: f.groupsize, sym: f.sym, actOrder: f.actOrder, staticGroups: f.staticGroups, trueSequential: f.trueSequential, percdamp: f.percdamp, blocksize: f.blocksize };
+  const gptq = {
+    method: 'gptq',
+    wbits: f.wbits,
+    groupsize: f.groupsize,
+    sym: f.sym,
+    actOrder: f.actOrder,
+    staticGroups: f.staticGroups,
+    trueSequential: f.trueSequential,
+    percdamp: f.percdamp,
+    blocksize: f.blocksize,
+  };
   const steps = {
     fp: [],
     rtn: [{ method: 'rtn', wbits: f.wbits, groupsize: f.groupsize, sym: f.sym }],
@@ -83,5 +107,12 @@ export function fromV1(f: V1Recipe): QuantRecipe {
       ...(f.wbits < 16 ? [gptq] : []),
     ],
   }[f.method];
-  return makeRecipe({ calib: f.calib, nsamples: f.nsamples, seqlen: f.seqlen, seed: f.seed, ...(f.hiddenLayerNum !== undefined ? { hiddenLayerNum: f.hiddenLayerNum } : {}), steps });
+  return makeRecipe({
+    calib: f.calib,
+    nsamples: f.nsamples,
+    seqlen: f.seqlen,
+    seed: f.seed,
+    ...(f.hiddenLayerNum !== undefined ? { hiddenLayerNum: f.hiddenLayerNum } : {}),
+    steps,
+  });
 }

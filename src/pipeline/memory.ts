@@ -77,7 +77,14 @@ export function predictPeak(p: PeakInputs): number {
   const layer = roles.map((r, i) => {
     const [R, K] = shapes[r];
     const later = hessians.slice(i + 1).reduce((a, b) => a + b, 0);
-    return later + f32(K * K) + 2 * f32(R * K) + (stored16 ? f32(R * K) + buf(2 * R * K) : 0) + f32(R * GPTQ_BLOCK) + f32(R * 2);
+    return (
+      later +
+      f32(K * K) +
+      2 * f32(R * K) +
+      (stored16 ? f32(R * K) + buf(2 * R * K) : 0) +
+      f32(R * GPTQ_BLOCK) +
+      f32(R * 2)
+    );
   });
   // the output-error pass: an f32 copy of every layer of the block, and at each layer's input what the forward holds
   // there plus that layer's quantized and full-precision outputs

@@ -53,15 +53,21 @@ export async function probeModel(source: ModelSource, limits: BindingLimits | nu
   const arch = ARCHITECTURES[cfg.family];
   const chunked = new Set([arch.embedTokens, arch.lmHead]);
   const whole = names.filter((n) => !chunked.has(n));
-  const largest = whole.map((n) => ({ name: n, bytes: f32(n) })).reduce((a, b) => (b.bytes > a.bytes ? b : a), { name: '', bytes: 0 });
+  const largest = whole
+    .map((n) => ({ name: n, bytes: f32(n) }))
+    .reduce((a, b) => (b.bytes > a.bytes ? b : a), { name: '', bytes: 0 });
   const problems: string[] = [];
   let vocabChunks = 1;
   if (limits) {
     const allowed = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
-    const which = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
+    const which =
+      limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
     for (const n of whole) {
       const b = f32(n);
-      if (b > allowed) problems.push(`${n} needs ${fmtBytes(b)} in one binding as f32; this device allows ${fmtBytes(allowed)} (${which}), ${fmtBytes(b - allowed)} short`);
+      if (b > allowed)
+        problems.push(
+          `${n} needs ${fmtBytes(b)} in one binding as f32; this device allows ${fmtBytes(allowed)} (${which}), ${fmtBytes(b - allowed)} short`,
+        );
     }
   }
   // the weights as WeightStore keeps them (auto): F16/BF16 matrices in 16 bits, norms, biases and F32 in f32; the
@@ -71,19 +77,25 @@ export async function probeModel(source: ModelSource, limits: BindingLimits | nu
     const info = ckpt.info(n)!;
     return info.shape.length === 2 && info.dtype !== 'F32' ? 2 : 4;
   };
-  const alloc = (elements: number, per: number) => Math.max(16, Math.ceil((per === 2 ? Math.ceil(elements / 2) * 4 : elements * 4) / 16) * 16);
+  const alloc = (elements: number, per: number) =>
+    Math.max(16, Math.ceil((per === 2 ? Math.ceil(elements / 2) * 4 : elements * 4) / 16) * 16);
   const vocabPer = bytesPer(arch.embedTokens);
   const partRows = Math.min(cfg.vocab, Math.max(1, Math.floor(maxTensorBytes / (cfg.hidden * vocabPer))));
   if (limits) vocabChunks = Math.ceil(cfg.vocab / partRows);
   const vocabBytes = (name: string) => {
     let b = 0;
-    for (let v0 = 0; v0 < cfg.vocab; v0 += partRows) b += alloc(Math.min(partRows, cfg.vocab - v0) * cfg.hidden, vocabPer);
+    for (let v0 = 0; v0 < cfg.vocab; v0 += partRows)
+      b += alloc(Math.min(partRows, cfg.vocab - v0) * cfg.hidden, vocabPer);
     return b;
   };
   // a GPTQ checkpoint's packed layers live on the GPU dequantized, [out, in] in f16 (the packed tensors are transient)
   const resident = (n: string) => {
     const shape = ckpt.info(n)!.shape;
-    if (!cfg.gptq || !/\.(qweight|qzeros|scales|g_idx)$/.test(n)) return alloc(shape.reduce((a, b) => a * b, 1), bytesPer(n));
+    if (!cfg.gptq || !/\.(qweight|qzeros|scales|g_idx)$/.test(n))
+      return alloc(
+        shape.reduce((a, b) => a * b, 1),
+        bytesPer(n),
+      );
     return n.endsWith('.qweight') ? alloc(((shape[0] * 32) / cfg.gptq.bits) * shape[1], 2) : 0;
   };
   let weightBytes = whole.reduce((s, n) => s + resident(n), 0);

@@ -22,7 +22,9 @@ import type { LayerReport, QuantSummary, StepReport, WeightStepReport } from './
 
 /** true-sequential order inside a block */
 function sequentialGroups(family: Family): LinearRole[][] {
-  return family === 'llama' ? [['q', 'k', 'v'], ['o'], ['gate', 'up'], ['down']] : [['q', 'k', 'v'], ['o'], ['up'], ['down']];
+  return family === 'llama'
+    ? [['q', 'k', 'v'], ['o'], ['gate', 'up'], ['down']]
+    : [['q', 'k', 'v'], ['o'], ['up'], ['down']];
 }
 
 /** A finished block as the cache keeps it: quantized weights (and activation quantizers) plus its reports. */
@@ -56,16 +58,29 @@ export interface QuantizeContext<T> {
   cache?: BlockCache;
 }
 
-export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx: QuantizeContext<T>): Promise<QuantSummary> {
+export async function quantizeModel<T>(
+  r: QuantRecipe,
+  calib: Uint32Array[],
+  ctx: QuantizeContext<T>,
+): Promise<QuantSummary> {
   const { decoder, weights } = ctx;
   const be: Backend<T> = decoder.be;
   const cfg = decoder.cfg;
   const roles = linearRoles(cfg.family);
   const { transform, weight } = resolveSteps(r);
   const groups = weight?.method.sequential(weight.options as never) ? sequentialGroups(cfg.family) : [roles];
-  const transformReport: StepReport = { method: transform?.method.name ?? '', report: { blocks: [] as unknown[], ms: 0 } };
+  const transformReport: StepReport = {
+    method: transform?.method.name ?? '',
+    report: { blocks: [] as unknown[], ms: 0 },
+  };
   const weightReport: WeightStepReport = { hessianMs: 0, factorMs: 0, loopMs: 0 };
-  const summary: QuantSummary = { method: r.steps.map((s) => s.method).join('+'), steps: [], layers: [], totalMs: 0, calibrationTokens: 0 };
+  const summary: QuantSummary = {
+    method: r.steps.map((s) => s.method).join('+'),
+    steps: [],
+    layers: [],
+    totalMs: 0,
+    calibrationTokens: 0,
+  };
   if (transform) summary.steps.push(transformReport);
   if (weight) summary.steps.push({ method: weight.method.name, report: weightReport });
   if (ctx.cache) summary.blockKey = ctx.cache.key;
@@ -81,7 +96,9 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
   // a transform's statistics of the full-precision model, computed when the first block that is not cached needs them
   let prepared: Promise<unknown> | undefined;
   const prepare = () =>
-    (prepared ??= transform?.method.prepare?.({ be, decoder, layers: cfg.layers, windows: calib }, transform.options as never) ?? Promise.resolve(undefined));
+    (prepared ??=
+      transform?.method.prepare?.({ be, decoder, layers: cfg.layers, windows: calib }, transform.options as never) ??
+      Promise.resolve(undefined));
   // DuQuant's rotation input: the windows' mean embedding, then each quantized block's output of it
   const meanInput = transform?.method.usesMeanInput ? await meanOf(be, inps) : undefined;
 
@@ -94,7 +111,9 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
       weights.replace(layer, block);
       for (const x of meanInput ? [...inps, meanInput] : inps) await decoder.block(layer, x, block);
       // blocks cached before layers carried their size count by it all the same
-      summary.layers.push(...cached.layers.map((l) => ({ ...l, weights: l.weights ?? layerSize(cached.host, l.linear, cfg.family) })));
+      summary.layers.push(
+        ...cached.layers.map((l) => ({ ...l, weights: l.weights ?? layerSize(cached.host, l.linear, cfg.family) })),
+      );
       tReport.blocks.push(...(cached.transform?.report ?? []));
       if (cached.ranges) (summary.ranges ??= []).push(...cached.ranges);
       summary.cachedBlocks = (summary.cachedBlocks ?? 0) + 1;
@@ -109,7 +128,21 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
       const t = performance.now();
       // whole bits (CLAQ's adaptive 2.1 fits as 2)
       const weightBits = weight ? Math.round(weight.method.codeBits(weight.options as never)) : undefined;
-      transformed = await transform.method.block({ be, decoder, layer, block, host, inputs: inps, seed: r.seed, prepared: await prepare(), meanInput, weightBits }, transform.options as never);
+      transformed = await transform.method.block(
+        {
+          be,
+          decoder,
+          layer,
+          block,
+          host,
+          inputs: inps,
+          seed: r.seed,
+          prepared: await prepare(),
+          meanInput,
+          weightBits,
+        },
+        transform.options as never,
+      );
       tReport.blocks.push(...transformed.report);
       // the transform folded into the weights; activations stay in full precision until the weights are quantized
       host = transformed.host;
@@ -133,7 +166,8 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
       const hessians = new Map<TapPoint, { role: LinearRole; acc: HessianAccumulator<T> }>();
       if (wm.needsHessian(wo)) {
         const tH = performance.now();
-        for (const role of group) hessians.set(tapIn(role), { role, acc: new HessianAccumulator(be, host.linears[role]!.shape[1]) });
+        for (const role of group)
+          hessians.set(tapIn(role), { role, acc: new HessianAccumulator(be, host.linears[role]!.shape[1]) });
         for (const x of inps) {
           const h = be.rows(x, 0, be.shape(x)[0]);
           await decoder.block(layer, h, block, (_, point, t) => hessians.get(point)?.acc.add(t));
@@ -151,13 +185,20 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
         const { shape, W } = host.linears[role]!;
         // the method works on an f32 copy; the quantized layer goes back in the model's storage format
         const Wt = be.storage(lin.W) === 'f32' ? lin.W : be.fromHost(W, shape);
-        const res = await wm.quantize(be, { name: linearName(cfg.family, role), role, W, Wt, shape, H, groups: fixed[role], seed: r.seed }, wo);
+        const res = await wm.quantize(
+          be,
+          { name: linearName(cfg.family, role), role, W, Wt, shape, H, groups: fixed[role], seed: r.seed },
+          wo,
+        );
         if (Wt !== lin.W) be.release(Wt);
         if (r.scales16 && res.grid) res.Q = withHalfScales(be, res.Q, res.grid, shape);
         if (res.grid) grids[linearName(cfg.family, role)] = res.grid;
         weightReport.factorMs += res.factorMs ?? 0;
         weightReport.loopMs += res.loopMs ?? 0;
-        if (res.factorization) weightReport.factorization ??= res.factorization.note ?? `factorization on the ${res.factorization.route === 'gpu' ? 'GPU (f32)' : 'CPU (f64)'} (--factorization ${res.factorization.route})`;
+        if (res.factorization)
+          weightReport.factorization ??=
+            res.factorization.note ??
+            `factorization on the ${res.factorization.route === 'gpu' ? 'GPU (f32)' : 'CPU (f64)'} (--factorization ${res.factorization.route})`;
         be.release(lin.W);
         const format = weights.linearFormat;
         lin.W = format === 'f32' ? res.Q : be.pack16(res.Q, format);
@@ -176,7 +217,8 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
     // outputs of the quantized block feed block layer + 1; the same pass measures each layer's output error
     const layers: LayerReport[] = [];
     const err = new Map<TapPoint, { role: LinearRole; fpW: T; sums: T[] }>();
-    for (const role of roles) err.set(tapIn(role), { role, fpW: be.fromHost(host.linears[role]!.W, host.linears[role]!.shape), sums: [] });
+    for (const role of roles)
+      err.set(tapIn(role), { role, fpW: be.fromHost(host.linears[role]!.W, host.linears[role]!.shape), sums: [] });
     // without a transform's statistics, the same pass records each site's channel ranges for the Inspect views
     const ranges = transform ? null : new SiteRangeCollector(be, cfg);
     for (const x of inps) {
@@ -220,7 +262,16 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
       const Q = await be.readMany(roles.map((role) => block.linears[role]!.W));
       const linears: HostBlock['linears'] = {};
       roles.forEach((role, i) => (linears[role] = { ...host.linears[role]!, W: Q[i] }));
-      await ctx.cache.save(layer, { host: { ...host, linears, act: transformed?.act, probLevels: transformed?.probLevels }, layers, transform: transformed ? { method: transform!.method.name, report: transformed.report, fold: transformed.fold } : undefined, ranges: siteRanges, ...(Object.keys(details).length ? { weight: details } : {}), ...(Object.keys(grids).length ? { grids } : {}) });
+      await ctx.cache.save(layer, {
+        host: { ...host, linears, act: transformed?.act, probLevels: transformed?.probLevels },
+        layers,
+        transform: transformed
+          ? { method: transform!.method.name, report: transformed.report, fold: transformed.fold }
+          : undefined,
+        ranges: siteRanges,
+        ...(Object.keys(details).length ? { weight: details } : {}),
+        ...(Object.keys(grids).length ? { grids } : {}),
+      });
     }
     ctx.onBlock?.(layer + 1, cfg.layers, summary.layers, false);
   }
@@ -236,7 +287,10 @@ export async function quantizeModel<T>(r: QuantRecipe, calib: Uint32Array[], ctx
  * scale recovers each code: the scales move by at most 2⁻¹¹ relative, less than half a step for any code ≤ 255.
  */
 function withHalfScales<T>(be: Backend<T>, Q: T, grid: LayerGrid, shape: [number, number]): T {
-  const scales = roundToHalf(Float32Array.from({ length: grid.params.length / 2 }, (_, i) => grid.params[2 * i]), 'f16');
+  const scales = roundToHalf(
+    Float32Array.from({ length: grid.params.length / 2 }, (_, i) => grid.params[2 * i]),
+    'f16',
+  );
   scales.forEach((s, i) => (grid.params[2 * i] = s));
   const params = be.fromHost(grid.params, [shape[0], grid.params.length / (2 * shape[0]), 2]);
   const cg = be.ids(grid.gIdx);

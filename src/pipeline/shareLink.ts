@@ -7,7 +7,14 @@
 import { z } from 'zod';
 import { LabError } from '../errors.ts';
 import { validateRecipe, type QuantRecipe } from '../quant/recipe.ts';
-import { experimentSchema, linkCalibration, modelRefSchema, resultSummarySchema, type ExperimentSpec, type ResultSummary } from './experimentSpec.ts';
+import {
+  experimentSchema,
+  linkCalibration,
+  modelRefSchema,
+  resultSummarySchema,
+  type ExperimentSpec,
+  type ResultSummary,
+} from './experimentSpec.ts';
 import { completeV1, fromV1, v1RecipeSchema } from './legacyRecipe.ts';
 
 export class ShareLinkError extends LabError {
@@ -30,16 +37,23 @@ function toBase64Url(bytes: Uint8Array): string {
 }
 
 function fromBase64Url(s: string): Uint8Array {
-  if (!/^[A-Za-z0-9_-]*$/.test(s)) throw new ShareLinkError('the share link is damaged: its data holds characters a link never contains');
+  if (!/^[A-Za-z0-9_-]*$/.test(s))
+    throw new ShareLinkError('the share link is damaged: its data holds characters a link never contains');
   try {
     const b = atob(s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4));
     return Uint8Array.from(b, (c) => c.charCodeAt(0));
   } catch {
-    throw new ShareLinkError('the share link is damaged: its data is cut at an impossible length (was it copied whole?)');
+    throw new ShareLinkError(
+      'the share link is damaged: its data is cut at an impossible length (was it copied whole?)',
+    );
   }
 }
 
-async function pipe(bytes: Uint8Array, stream: CompressionStream | DecompressionStream, limit = Infinity): Promise<Uint8Array> {
+async function pipe(
+  bytes: Uint8Array,
+  stream: CompressionStream | DecompressionStream,
+  limit = Infinity,
+): Promise<Uint8Array> {
   const reader = new Blob([bytes as BlobPart]).stream().pipeThrough(stream).getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -49,7 +63,9 @@ async function pipe(bytes: Uint8Array, stream: CompressionStream | Decompression
     total += value.length;
     if (total > limit) {
       await reader.cancel();
-      throw new ShareLinkError(`the share link unpacks to more than ${limit / 1024} KiB; an experiment is far smaller, so it was not opened`);
+      throw new ShareLinkError(
+        `the share link unpacks to more than ${limit / 1024} KiB; an experiment is far smaller, so it was not opened`,
+      );
     }
     chunks.push(value);
   }
@@ -66,7 +82,9 @@ async function checksum(bytes: Uint8Array): Promise<string> {
 
 /** The fragment (without '#') that carries the payload. */
 export async function encodeShareFragment(p: SharePayload): Promise<string> {
-  const json = new TextEncoder().encode(JSON.stringify(p.results ? { spec: p.spec, results: p.results } : { spec: p.spec }));
+  const json = new TextEncoder().encode(
+    JSON.stringify(p.results ? { spec: p.spec, results: p.results } : { spec: p.spec }),
+  );
   const packed = await pipe(json, new CompressionStream('deflate-raw'));
   return `x=${VERSION}.${await checksum(json)}.${toBase64Url(packed)}`;
 }
@@ -86,7 +104,10 @@ export async function decodeShareLink(urlOrFragment: string): Promise<SharePaylo
   const m = /^x=([^.]*)\.([^.]*)\.(.*)$/s.exec(frag.trim());
   if (!m) throw new ShareLinkError('this is not a Quantization Lab share link (it should end in #x=1.…)');
   const [, version, sum, data] = m;
-  if (!READS.includes(version)) throw new ShareLinkError(`the share link has format version "${version.slice(0, 10)}"; this lab reads versions ${READS.join(' and ')}`);
+  if (!READS.includes(version))
+    throw new ShareLinkError(
+      `the share link has format version "${version.slice(0, 10)}"; this lab reads versions ${READS.join(' and ')}`,
+    );
   const packed = fromBase64Url(data);
   let json: Uint8Array;
   try {
@@ -95,7 +116,8 @@ export async function decodeShareLink(urlOrFragment: string): Promise<SharePaylo
     if (e instanceof ShareLinkError) throw e;
     throw new ShareLinkError('the share link is damaged: its data does not unpack (was it cut short or edited?)');
   }
-  if ((await checksum(json)) !== sum) throw new ShareLinkError('the share link is damaged: its checksum does not match its contents (was it edited?)');
+  if ((await checksum(json)) !== sum)
+    throw new ShareLinkError('the share link is damaged: its checksum does not match its contents (was it edited?)');
   let raw: unknown;
   try {
     raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
@@ -106,7 +128,9 @@ export async function decodeShareLink(urlOrFragment: string): Promise<SharePaylo
   const spec = version === '1' ? parseV1(obj?.spec) : experimentSchema.safeParse(obj?.spec);
   if (!spec.success) {
     const issue = spec.error.issues[0];
-    throw new ShareLinkError(`the share link's experiment is invalid at ${issue.path.join('.') || 'the top'}: ${issue.message}`);
+    throw new ShareLinkError(
+      `the share link's experiment is invalid at ${issue.path.join('.') || 'the top'}: ${issue.message}`,
+    );
   }
   try {
     validateRecipe(spec.data.recipe as QuantRecipe);
@@ -116,7 +140,10 @@ export async function decodeShareLink(urlOrFragment: string): Promise<SharePaylo
   let results: ResultSummary | undefined;
   if (obj.results !== undefined) {
     const r = resultSummarySchema.safeParse(obj.results);
-    if (!r.success) throw new ShareLinkError(`the share link's results are invalid at ${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message}`);
+    if (!r.success)
+      throw new ShareLinkError(
+        `the share link's results are invalid at ${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message}`,
+      );
     results = r.data;
   }
   return { spec: spec.data as ExperimentSpec, results };
@@ -125,8 +152,11 @@ export async function decodeShareLink(urlOrFragment: string): Promise<SharePaylo
 /** A version-1 experiment: the flat recipe completed with v1's defaults, checked with v1's schema, turned into steps. */
 function parseV1(raw: unknown): z.ZodSafeParseResult<ExperimentSpec> {
   const obj = raw as { recipe?: unknown } | undefined;
-  if (obj && typeof obj === 'object' && obj.recipe && typeof obj.recipe === 'object') obj.recipe = completeV1(obj.recipe as Record<string, unknown>);
-  const v1 = z.strictObject({ model: modelRefSchema, recipe: v1RecipeSchema(linkCalibration), eval: experimentSchema.shape.eval }).safeParse(obj);
+  if (obj && typeof obj === 'object' && obj.recipe && typeof obj.recipe === 'object')
+    obj.recipe = completeV1(obj.recipe as Record<string, unknown>);
+  const v1 = z
+    .strictObject({ model: modelRefSchema, recipe: v1RecipeSchema(linkCalibration), eval: experimentSchema.shape.eval })
+    .safeParse(obj);
   if (!v1.success) return v1 as unknown as z.ZodSafeParseResult<ExperimentSpec>;
   try {
     return { success: true, data: { ...v1.data, recipe: fromV1(v1.data.recipe) } as ExperimentSpec };

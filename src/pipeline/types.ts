@@ -17,7 +17,12 @@ export type Stage = (typeof STAGES)[number];
 
 /** The stages an experiment passes through, in order (what the page lists before they start). */
 export function plannedStages(p: { quantize: boolean; before: boolean; baselines: boolean }): Stage[] {
-  return STAGES.filter((s) => (s !== 'fp' || (p.quantize && p.before)) && (s !== 'quantize' || p.quantize) && (s !== 'baselines' || p.baselines));
+  return STAGES.filter(
+    (s) =>
+      (s !== 'fp' || (p.quantize && p.before)) &&
+      (s !== 'quantize' || p.quantize) &&
+      (s !== 'baselines' || p.baselines),
+  );
 }
 
 export interface Progress {
@@ -158,7 +163,17 @@ export interface EvalResult {
   model: string;
   modelType: string;
   parameters: number;
-  config: { wbits: number; abits: number; seqlen: number; windows?: number; backend: string; recipe?: QuantRecipe; steps?: string; limit?: number; weights?: string };
+  config: {
+    wbits: number;
+    abits: number;
+    seqlen: number;
+    windows?: number;
+    backend: string;
+    recipe?: QuantRecipe;
+    steps?: string;
+    limit?: number;
+    weights?: string;
+  };
   /** perplexity of the evaluated model (quantized when a method ran) */
   ppl: Record<string, number>;
   /** full-precision perplexity measured in the same run, when a method ran */
@@ -177,7 +192,13 @@ export interface EvalResult {
   /** the model is a GPTQ checkpoint (its layers dequantized from packed codes): what it was quantized with */
   checkpoint?: { format: 'gptq'; bits: number; groupSize: number; descAct: boolean; sym: boolean };
   /** the transform's baselines measured in the same run (RPTQ: the same recipe with another channel grouping) */
-  baselines?: { name: string; label: string; ppl: Record<string, number>; tasks?: Record<string, TaskScore>; layers: LayerReport[] }[];
+  baselines?: {
+    name: string;
+    label: string;
+    ppl: Record<string, number>;
+    tasks?: Record<string, TaskScore>;
+    layers: LayerReport[];
+  }[];
   windows: Record<string, number>;
   timings: { loadMs: number; evalMs: Record<string, number>; tokensPerSecond: number };
   device: DeviceSummary | null;

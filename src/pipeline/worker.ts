@@ -33,7 +33,8 @@ export type RunOutcome = Outcome<EvalResult>;
 export type ExportProgress = { file: string; done: number; total: number };
 
 function toSource(spec: SourceSpec): ModelSource {
-  if (spec.kind === 'url') return { ...urlSource(new URL(spec.url, self.location.href).href), id: spec.label ?? spec.url };
+  if (spec.kind === 'url')
+    return { ...urlSource(new URL(spec.url, self.location.href).href), id: spec.label ?? spec.url };
   if (spec.kind === 'hub') return hubSource(spec.repo, spec.revision, spec.hubUrl);
   return filesSource(spec.files, spec.label);
 }
@@ -59,16 +60,35 @@ async function outcome<T>(work: () => Promise<T>): Promise<Outcome<T>> {
 }
 
 const api = {
-  evaluate(spec: SourceSpec, req: EvalRequest, dataBase: string, onProgress: (p: Progress) => void): Promise<RunOutcome> {
-    return outcome(() => runExperiment(req, { source: toSource(spec), onProgress, readText: textReader(dataBase), cache: labCache() }));
+  evaluate(
+    spec: SourceSpec,
+    req: EvalRequest,
+    dataBase: string,
+    onProgress: (p: Progress) => void,
+  ): Promise<RunOutcome> {
+    return outcome(() =>
+      runExperiment(req, { source: toSource(spec), onProgress, readText: textReader(dataBase), cache: labCache() }),
+    );
   },
   probe(spec: SourceSpec): Promise<Outcome<ModelProbe>> {
     return outcome(async () => probeModel(toSource(spec), await adapterLimits()));
   },
-  activations(spec: SourceSpec, recipe: QuantRecipe, layer: number, site: ActSite, dataBase: string, perm?: number[]): Promise<Outcome<ActivationMap>> {
+  activations(
+    spec: SourceSpec,
+    recipe: QuantRecipe,
+    layer: number,
+    site: ActSite,
+    dataBase: string,
+    perm?: number[],
+  ): Promise<Outcome<ActivationMap>> {
     return outcome(() => activationMap(toSource(spec), textReader(dataBase), recipe, layer, site, { perm }));
   },
-  weights(spec: SourceSpec, blockKey: string | undefined, layer: number, role: LinearRole): Promise<Outcome<WeightView>> {
+  weights(
+    spec: SourceSpec,
+    blockKey: string | undefined,
+    layer: number,
+    role: LinearRole,
+  ): Promise<Outcome<WeightView>> {
     return outcome(() => weightView(toSource(spec), labCache(), blockKey, layer, role));
   },
   /**
@@ -76,7 +96,14 @@ const api = {
    * picked (a directory handle posted here), or with dir null, each file as a Blob handed to onFile (the page
    * downloads it). Files stream a tensor at a time.
    */
-  exportRun(spec: SourceSpec, result: EvalResult, format: SaveFormat, dir: FileSystemDirectoryHandle | null, onProgress: (p: ExportProgress) => void, onFile?: (name: string, blob: Blob) => void | Promise<void>): Promise<Outcome<ExportReport>> {
+  exportRun(
+    spec: SourceSpec,
+    result: EvalResult,
+    format: SaveFormat,
+    dir: FileSystemDirectoryHandle | null,
+    onProgress: (p: ExportProgress) => void,
+    onFile?: (name: string, blob: Blob) => void | Promise<void>,
+  ): Promise<Outcome<ExportReport>> {
     return outcome(async () => {
       if (!dir && !onFile) throw new Error('export: neither a folder nor a download callback was given');
       const sink = dir ? directorySink(dir) : downloadSink(async (name, blob) => onFile!(name, blob));

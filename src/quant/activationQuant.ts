@@ -4,7 +4,12 @@
 import { fitRange } from './grid.ts';
 
 /** ranges [C, 2] (min, max) per channel, cluster [C] → params [clusters, 2] (scale, zero) */
-export function clusterParams(ranges: Float32Array, cluster: Uint32Array, clusters: number, bits: number): Float32Array {
+export function clusterParams(
+  ranges: Float32Array,
+  cluster: Uint32Array,
+  clusters: number,
+  bits: number,
+): Float32Array {
   const lo = new Float64Array(clusters).fill(Infinity);
   const hi = new Float64Array(clusters).fill(-Infinity);
   cluster.forEach((k, c) => {

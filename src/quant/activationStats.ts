@@ -39,7 +39,10 @@ export class SiteRangeCollector<T> {
     if (!r) {
       const shape = this.be.shape(t);
       const C = shape[shape.length - 1];
-      r = this.be.fromHost(Float32Array.from({ length: C * 2 }, (_, i) => (i % 2 ? -Infinity : Infinity)), [C, 2]);
+      r = this.be.fromHost(
+        Float32Array.from({ length: C * 2 }, (_, i) => (i % 2 ? -Infinity : Infinity)),
+        [C, 2],
+      );
       this.ranges.set(site, r);
     }
     this.be.channelRange(t, r);
@@ -55,7 +58,12 @@ export class SiteRangeCollector<T> {
 }
 
 /** Runs block `layer` (full-precision activations) on each input, inputs unchanged: (min, max) per channel per site. */
-export async function collectSiteRanges<T>(decoder: Decoder<T>, layer: number, block: BlockWeights<T>, inputs: T[]): Promise<SiteRanges> {
+export async function collectSiteRanges<T>(
+  decoder: Decoder<T>,
+  layer: number,
+  block: BlockWeights<T>,
+  inputs: T[],
+): Promise<SiteRanges> {
   const be = decoder.be;
   const collector = new SiteRangeCollector(be, decoder.cfg);
   for (const x of inputs) {
@@ -71,8 +79,19 @@ export function rangeReports(layer: number, ranges: Partial<SiteRanges>): SiteRe
   return (Object.entries(ranges) as [ActSite, Float32Array][]).map(([site, r]) => {
     let lo = Infinity;
     let hi = -Infinity;
-    for (let c = 0; c < r.length; c += 2) (lo = Math.min(lo, r[c])), (hi = Math.max(hi, r[c + 1]));
-    return { layer, site, bits: 16, channels: r.length / 2, clusters: 1, folded: false, ranges: Array.from(r), perm: null, labels: new Array(r.length / 2).fill(0), clusterRanges: [lo, hi] };
+    for (let c = 0; c < r.length; c += 2) ((lo = Math.min(lo, r[c])), (hi = Math.max(hi, r[c + 1])));
+    return {
+      layer,
+      site,
+      bits: 16,
+      channels: r.length / 2,
+      clusters: 1,
+      folded: false,
+      ranges: Array.from(r),
+      perm: null,
+      labels: new Array(r.length / 2).fill(0),
+      clusterRanges: [lo, hi],
+    };
   });
 }
 
@@ -89,10 +108,24 @@ export async function siteErrors<T, K extends string>(
 ): Promise<Record<K, Partial<Record<ActSite, number>>>> {
   const be = decoder.be;
   const taps = siteTaps(decoder.cfg);
-  const quantizers: { set: K; site: ActSite; q: SiteQuant; cluster: ReturnType<typeof be.ids>; params: T; sums: T[] }[] = [];
+  const quantizers: {
+    set: K;
+    site: ActSite;
+    q: SiteQuant;
+    cluster: ReturnType<typeof be.ids>;
+    params: T;
+    sums: T[];
+  }[] = [];
   for (const [set, sites] of Object.entries(sets) as [K, Partial<Record<ActSite, SiteQuant>>][]) {
     for (const [site, q] of Object.entries(sites) as [ActSite, SiteQuant][]) {
-      quantizers.push({ set, site, q, cluster: be.ids(q.cluster), params: be.fromHost(q.params, [q.clusters, 2]), sums: [] });
+      quantizers.push({
+        set,
+        site,
+        q,
+        cluster: be.ids(q.cluster),
+        params: be.fromHost(q.params, [q.clusters, 2]),
+        sums: [],
+      });
     }
   }
   for (const x of inputs) {
@@ -127,6 +160,6 @@ export async function siteErrors<T, K extends string>(
 export function sumPairs(reads: Float32Array[]): [number, number] {
   let a = 0;
   let b = 0;
-  for (const rows of reads) for (let t = 0; t < rows.length; t += 2) (a += rows[t]), (b += rows[t + 1]);
+  for (const rows of reads) for (let t = 0; t < rows.length; t += 2) ((a += rows[t]), (b += rows[t + 1]));
   return [a, b];
 }

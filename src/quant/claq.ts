@@ -28,16 +28,44 @@ const HIST_BINS = 32;
 
 const loop = gptqLoopOptions({ actOrder: true, trueSequential: true });
 const options = z.strictObject({
-  wbits: z.number().int().min(1).max(4).default(4).meta({ flag: 'wbits', label: 'wbits', description: 'bits per code: a codebook of 2^wbits centroids per column', range: 'an integer from 1 to 4 (a column codebook holds at most 16 centroids)' }),
+  wbits: z
+    .number()
+    .int()
+    .min(1)
+    .max(4)
+    .default(4)
+    .meta({
+      flag: 'wbits',
+      label: 'wbits',
+      description: 'bits per code: a codebook of 2^wbits centroids per column',
+      range: 'an integer from 1 to 4 (a column codebook holds at most 16 centroids)',
+    }),
   outlierorder: z.number().min(2).max(4).optional().meta({
     flag: 'outlierorder',
     label: 'adaptive bits',
-    description: 'adaptive precision: codes average this many bits; the columns with the most outliers get 4, the rest 2 (below 3) or 3',
+    description:
+      'adaptive precision: codes average this many bits; the columns with the most outliers get 4, the rest 2 (below 3) or 3',
     fallback: 'wbits for every column',
     range: 'a number from 2 to 4',
   }),
-  outlierColDynamic: z.boolean().default(false).meta({ flag: 'outlier_col_dynamic', label: 'outlier reservation', description: "keep each column's largest and smallest values in full precision (1.4% each in the 10% of columns with most outliers, 0.4% elsewhere)" }),
-  refOutlierIndex: z.boolean().default(false).meta({ flag: 'claq_ref_outlier_index', label: 'reference outlier index', description: "[ref] a column's reservation ratio read by its index inside the 128-column block, as the reference code does" }),
+  outlierColDynamic: z
+    .boolean()
+    .default(false)
+    .meta({
+      flag: 'outlier_col_dynamic',
+      label: 'outlier reservation',
+      description:
+        "keep each column's largest and smallest values in full precision (1.4% each in the 10% of columns with most outliers, 0.4% elsewhere)",
+    }),
+  refOutlierIndex: z
+    .boolean()
+    .default(false)
+    .meta({
+      flag: 'claq_ref_outlier_index',
+      label: 'reference outlier index',
+      description:
+        "[ref] a column's reservation ratio read by its index inside the 128-column block, as the reference code does",
+    }),
   actOrder: loop.actOrder,
   trueSequential: loop.trueSequential,
   percdamp: loop.percdamp,
@@ -139,9 +167,19 @@ export function claqBits(R: number, colBits: ArrayLike<number>, kept: ArrayLike<
  * Quantizes W [R, K] against the Hessian H [K, K] (modified in place). Q [R, K] comes back in the original column order
  * with the layer's exact bits per weight and the per-column detail.
  */
-export async function claq<T>(be: Backend<T>, W: Float32Array, H: Float64Array, R: number, K: number, o: ClaqOptions, seed: number, fit = true): Promise<ClaqResult<T>> {
+export async function claq<T>(
+  be: Backend<T>,
+  W: Float32Array,
+  H: Float64Array,
+  R: number,
+  K: number,
+  o: ClaqOptions,
+  seed: number,
+  fit = true,
+): Promise<ClaqResult<T>> {
   const maxBits = o.outlierorder !== undefined ? 4 : o.wbits;
-  if (R < 2 ** maxBits) throw new Error(`CLAQ: a column of ${R} rows cannot fill a codebook of ${2 ** maxBits} centroids`);
+  if (R < 2 ** maxBits)
+    throw new Error(`CLAQ: a column of ${R} rows cannot fill a codebook of ${2 ** maxBits} centroids`);
   W = W.slice();
   zeroDeadInputs(W, H, R, K);
   let perm: Uint32Array | null = null;
@@ -189,7 +227,9 @@ export async function claq<T>(be: Backend<T>, W: Float32Array, H: Float64Array, 
     colBits: bitsOrig,
     outliers: Array.from({ length: K }, (_, c) => counts[at(c)]),
     kept,
-    codebooks: Array.from({ length: K }, (_, c) => Array.from(bookHost.subarray(at(c) * CLAQ_BOOK, at(c) * CLAQ_BOOK + 2 ** colBits[at(c)]))),
+    codebooks: Array.from({ length: K }, (_, c) =>
+      Array.from(bookHost.subarray(at(c) * CLAQ_BOOK, at(c) * CLAQ_BOOK + 2 ** colBits[at(c)])),
+    ),
     hist: Array.from({ length: K }, (_, c) => histogram(fitted, R, K, at(c))),
     lloydSteps: Array.from({ length: K }, (_, c) => bookHost[at(c) * CLAQ_BOOK + 17]),
   };
@@ -205,12 +245,16 @@ function histogram(W: Float32Array, R: number, K: number, col: number): ClaqLaye
     hi = Math.max(hi, W[r * K + col]);
   }
   const counts = new Array<number>(HIST_BINS).fill(0);
-  for (let r = 0; r < R; r++) counts[Math.min(HIST_BINS - 1, Math.floor(((W[r * K + col] - lo) / (hi - lo || 1)) * HIST_BINS))]++;
+  for (let r = 0; r < R; r++)
+    counts[Math.min(HIST_BINS - 1, Math.floor(((W[r * K + col] - lo) / (hi - lo || 1)) * HIST_BINS))]++;
   return { lo, hi, counts };
 }
 
 /** A preset sets every CLAQ switch, so one preset never inherits another's (presets merge over the form's options). */
-const preset = (label: string, o: Partial<ClaqOptions>) => ({ label, steps: [{ method: 'claq', outlierorder: undefined, outlierColDynamic: false, refOutlierIndex: false, ...o }] });
+const preset = (label: string, o: Partial<ClaqOptions>) => ({
+  label,
+  steps: [{ method: 'claq', outlierorder: undefined, outlierColDynamic: false, refOutlierIndex: false, ...o }],
+});
 
 export const CLAQ: WeightMethod<typeof options> = {
   kind: 'weight',
@@ -220,13 +264,24 @@ export const CLAQ: WeightMethod<typeof options> = {
   options,
   groupOptions: [],
   check(o, ctx) {
-    if (o.refOutlierIndex && !o.outlierColDynamic) ctx.bad('--claq_ref_outlier_index changes outlier reservation: it needs --outlier_col_dynamic');
-    const rows = ctx.cfg && Math.min(ctx.cfg.hidden, ctx.cfg.heads * ctx.cfg.headDim, ctx.cfg.kvHeads * ctx.cfg.headDim, ctx.cfg.ffn);
+    if (o.refOutlierIndex && !o.outlierColDynamic)
+      ctx.bad('--claq_ref_outlier_index changes outlier reservation: it needs --outlier_col_dynamic');
+    const rows =
+      ctx.cfg &&
+      Math.min(ctx.cfg.hidden, ctx.cfg.heads * ctx.cfg.headDim, ctx.cfg.kvHeads * ctx.cfg.headDim, ctx.cfg.ffn);
     const maxBits = o.outlierorder !== undefined ? 4 : o.wbits;
-    if (rows !== undefined && rows < 2 ** maxBits) ctx.bad(`--wbits ${maxBits}: a codebook of ${2 ** maxBits} centroids needs columns of at least that many rows (the model's narrowest layer has ${rows})`);
+    if (rows !== undefined && rows < 2 ** maxBits)
+      ctx.bad(
+        `--wbits ${maxBits}: a codebook of ${2 ** maxBits} centroids needs columns of at least that many rows (the model's narrowest layer has ${rows})`,
+      );
   },
   describe(o) {
-    const flags = [o.outlierColDynamic && 'outlier reservation', o.refOutlierIndex && 'ref outlier index', o.actOrder && 'act-order', o.trueSequential && 'true-sequential'].filter(Boolean);
+    const flags = [
+      o.outlierColDynamic && 'outlier reservation',
+      o.refOutlierIndex && 'ref outlier index',
+      o.actOrder && 'act-order',
+      o.trueSequential && 'true-sequential',
+    ].filter(Boolean);
     return `damp ${o.percdamp} block ${o.blocksize}${flags.length ? ' ' + flags.join(' ') : ''}`;
   },
   label: (o) => `W${o.outlierorder ?? o.wbits}${o.outlierColDynamic ? ' +outliers' : ''}`,
@@ -237,10 +292,31 @@ export const CLAQ: WeightMethod<typeof options> = {
   async quantize(be, layer, o) {
     const [R, K] = layer.shape;
     const res = await claq(be, layer.W, layer.H!, R, K, o, layer.seed);
-    return { Q: res.Q, factorMs: res.factorMs, loopMs: res.loopMs, factorization: res.factorization, bits: res.bits, codeBits: res.codeBits, detail: res.detail };
+    return {
+      Q: res.Q,
+      factorMs: res.factorMs,
+      loopMs: res.loopMs,
+      factorization: res.factorization,
+      bits: res.bits,
+      codeBits: res.codeBits,
+      detail: res.detail,
+    };
   },
   // the baseline the paper compares with: GPTQ at the codes' bits (whole bits), same loop settings
-  baselines: (o) => [{ name: 'gptq', method: 'gptq', options: { wbits: Math.max(2, Math.round(o.outlierorder ?? o.wbits)), actOrder: o.actOrder, trueSequential: o.trueSequential, percdamp: o.percdamp, blocksize: o.blocksize, factorization: o.factorization } }],
+  baselines: (o) => [
+    {
+      name: 'gptq',
+      method: 'gptq',
+      options: {
+        wbits: Math.max(2, Math.round(o.outlierorder ?? o.wbits)),
+        actOrder: o.actOrder,
+        trueSequential: o.trueSequential,
+        percdamp: o.percdamp,
+        blocksize: o.blocksize,
+        factorization: o.factorization,
+      },
+    },
+  ],
   presets: [
     preset('CLAQ W4', { wbits: 4 }),
     preset('CLAQ W3', { wbits: 3 }),

@@ -23,24 +23,121 @@ import type { ColumnGroups, PrepareContext, TransformMethod } from './method.ts'
 import { SeededRandom } from './random.ts';
 import { abitsOption } from './weightOptions.ts';
 import { greedyRotation, greedyRotationOn, hadamard, rotationBlock, zigzag } from './rotation.ts';
-import { consumers, copyHostBlock, LINEAR_SITES, SMOOTH_KEY, smoothBlock, smoothingScale, type LinearSite, type SmoothingScales } from './smoothing.ts';
+import {
+  consumers,
+  copyHostBlock,
+  LINEAR_SITES,
+  SMOOTH_KEY,
+  smoothBlock,
+  smoothingScale,
+  type LinearSite,
+  type SmoothingScales,
+} from './smoothing.ts';
 
-const ratio = (flag: string, label: string, d: number, description: string) => z.number().gt(0).max(1).default(d).meta({ flag, label, description, range: 'a number in (0, 1]' });
+const ratio = (flag: string, label: string, d: number, description: string) =>
+  z.number().gt(0).max(1).default(d).meta({ flag, label, description, range: 'a number in (0, 1]' });
 
 const options = z.strictObject({
   abits: abitsOption(4, ', per token'),
-  smooth: z.boolean().default(true).meta({ flag: 'smooth', label: 'smoothing', description: 'migrate activation outliers into the weights before rotating (--no-smooth: off)' }),
-  alpha: z.number().min(0).max(1).default(0.6).meta({ flag: 'alpha', label: 'α', description: 'smoothing strength: s = max|x|^α / max|W|^(1−α)', range: 'a number in [0, 1]' }),
-  rotate: z.boolean().default(true).meta({ flag: 'rotate', label: 'rotations', description: 'block rotations and the zigzag permutation (--no-rotate: off)' }),
-  blockSize: z.number().int().min(1).max(4096).default(128).meta({ flag: 'block_size', label: 'block size', description: 'rotation block; a width it does not divide uses its largest divisor below it' }),
-  maxRotationStep: z.number().int().min(0).max(4096).default(256).meta({ flag: 'max_rotation_step', label: 'greedy steps', description: 'most greedy steps per rotation (the best prefix is kept)' }),
-  permutationTimes: z.number().int().min(0).max(8).default(1).meta({ flag: 'permutation_times', label: 'permutations', description: 'zigzag permutations, each followed by another rotation' }),
+  smooth: z
+    .boolean()
+    .default(true)
+    .meta({
+      flag: 'smooth',
+      label: 'smoothing',
+      description: 'migrate activation outliers into the weights before rotating (--no-smooth: off)',
+    }),
+  alpha: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.6)
+    .meta({
+      flag: 'alpha',
+      label: 'α',
+      description: 'smoothing strength: s = max|x|^α / max|W|^(1−α)',
+      range: 'a number in [0, 1]',
+    }),
+  rotate: z
+    .boolean()
+    .default(true)
+    .meta({
+      flag: 'rotate',
+      label: 'rotations',
+      description: 'block rotations and the zigzag permutation (--no-rotate: off)',
+    }),
+  blockSize: z
+    .number()
+    .int()
+    .min(1)
+    .max(4096)
+    .default(128)
+    .meta({
+      flag: 'block_size',
+      label: 'block size',
+      description: 'rotation block; a width it does not divide uses its largest divisor below it',
+    }),
+  maxRotationStep: z
+    .number()
+    .int()
+    .min(0)
+    .max(4096)
+    .default(256)
+    .meta({
+      flag: 'max_rotation_step',
+      label: 'greedy steps',
+      description: 'most greedy steps per rotation (the best prefix is kept)',
+    }),
+  permutationTimes: z
+    .number()
+    .int()
+    .min(0)
+    .max(8)
+    .default(1)
+    .meta({
+      flag: 'permutation_times',
+      label: 'permutations',
+      description: 'zigzag permutations, each followed by another rotation',
+    }),
   lac: ratio('lac', 'activation clip', 0.9, "each token's min and max are scaled by this before quantizing"),
-  qkLac: z.number().gt(0).max(1).optional().meta({ flag: 'qk_lac', label: 'Q/K clip', description: 'clip of Q and K after their Hadamard rotation; blank = lac, as the reference', fallback: 'lac', range: 'a number in (0, 1]' }),
+  qkLac: z
+    .number()
+    .gt(0)
+    .max(1)
+    .optional()
+    .meta({
+      flag: 'qk_lac',
+      label: 'Q/K clip',
+      description: 'clip of Q and K after their Hadamard rotation; blank = lac, as the reference',
+      fallback: 'lac',
+      range: 'a number in (0, 1]',
+    }),
   swc: ratio('swc', 'weight clip', 0.8, "each weight row's min and max are scaled by this (static clipping)"),
-  refExchange: z.boolean().default(false).meta({ flag: 'duquant_ref_exchange', label: 'reference exchange', description: "[ref] the greedy step's channel is the extreme entry's row (token) index mod the block, as the reference code" }),
-  rotationPerBlock: z.boolean().default(false).meta({ flag: 'rotation_per_block', label: 'one rotation per block', description: "one matrix per block, as the paper, instead of the reference's one shared by all blocks" }),
-  lwc: z.boolean().default(false).meta({ flag: 'lwc', label: 'learnable clipping', description: "the reference's learnable weight clipping (not built yet)" }),
+  refExchange: z
+    .boolean()
+    .default(false)
+    .meta({
+      flag: 'duquant_ref_exchange',
+      label: 'reference exchange',
+      description:
+        "[ref] the greedy step's channel is the extreme entry's row (token) index mod the block, as the reference code",
+    }),
+  rotationPerBlock: z
+    .boolean()
+    .default(false)
+    .meta({
+      flag: 'rotation_per_block',
+      label: 'one rotation per block',
+      description: "one matrix per block, as the paper, instead of the reference's one shared by all blocks",
+    }),
+  lwc: z
+    .boolean()
+    .default(false)
+    .meta({
+      flag: 'lwc',
+      label: 'learnable clipping',
+      description: "the reference's learnable weight clipping (not built yet)",
+    }),
 });
 export type DuquantStep = z.infer<typeof options>;
 
@@ -69,7 +166,12 @@ interface DuquantFold {
 type ActMax = Record<LinearSite, Float32Array>[];
 
 /** Where each linear input is seen before its own transform. */
-const CAPTURE: Record<LinearSite, TapPoint> = { attn_norm: 'attn_norm', o_in: tapIn('o'), ffn_norm: 'ffn_norm', down_in: tapIn('down') };
+const CAPTURE: Record<LinearSite, TapPoint> = {
+  attn_norm: 'attn_norm',
+  o_in: tapIn('o'),
+  ffn_norm: 'ffn_norm',
+  down_in: tapIn('down'),
+};
 
 function maxAbs(X: Float32Array, C: number): number[] {
   const m = new Array<number>(C).fill(0);
@@ -98,14 +200,22 @@ function tokenError(X: Float32Array, C: number, maxq: number, lac: number): numb
 }
 
 /** The greedy rotation of one width: one matrix shared by the blocks (the reference), or one per block (the paper). */
-async function fitRotation<T>(be: Backend<T>, X: Float32Array, C: number, n: number, o: DuquantStep, rng: SeededRandom) {
+async function fitRotation<T>(
+  be: Backend<T>,
+  X: Float32Array,
+  C: number,
+  n: number,
+  o: DuquantStep,
+  rng: SeededRandom,
+) {
   const T = X.length / C;
   const blocks = o.rotationPerBlock ? C / n : 1;
   const R = new Float32Array(blocks * n * n);
   const kept: { steps: number; peaks: number[]; R: Float64Array }[] = [];
   for (let b = 0; b < blocks; b++) {
     // the activation as [rows, n]: every block pooled, or block b's columns alone
-    const Xb = blocks === 1 ? X : Float32Array.from({ length: T * n }, (_, i) => X[Math.floor(i / n) * C + b * n + (i % n)]);
+    const Xb =
+      blocks === 1 ? X : Float32Array.from({ length: T * n }, (_, i) => X[Math.floor(i / n) * C + b * n + (i % n)]);
     let g;
     if (be.software) g = greedyRotation(Float64Array.from(Xb), n, o.maxRotationStep, rng, o.refExchange);
     else {
@@ -135,7 +245,10 @@ async function activationMax<T>({ be, decoder, windows, layers }: PrepareContext
       }
       const r = await collector.read();
       const entry = {} as Record<LinearSite, Float32Array>;
-      for (const site of LINEAR_SITES) entry[site] = Float32Array.from({ length: r[site].length / 2 }, (_, c) => Math.max(-r[site][c * 2], r[site][c * 2 + 1]));
+      for (const site of LINEAR_SITES)
+        entry[site] = Float32Array.from({ length: r[site].length / 2 }, (_, c) =>
+          Math.max(-r[site][c * 2], r[site][c * 2 + 1]),
+        );
       out.push(entry);
     }
     return out;
@@ -172,7 +285,9 @@ export function hadamardBlock(headDim: number, blockSize: number): number {
 function clippedRtn(W: Float32Array, [R, K]: [number, number], bits: number, swc: number): Float32Array {
   const maxq = 2 ** bits - 1;
   const params = fitColumnGroups(W, R, K, new Uint32Array(K), 1, maxq, false, swc);
-  return Float32Array.from(W, (w, i) => ref.quantize(w, params[Math.floor(i / K) * 2], params[Math.floor(i / K) * 2 + 1], maxq));
+  return Float32Array.from(W, (w, i) =>
+    ref.quantize(w, params[Math.floor(i / K) * 2], params[Math.floor(i / K) * 2 + 1], maxq),
+  );
 }
 
 function foldInto(host: HostBlock, fold: DuquantFold, cfg: ModelConfig): HostBlock {
@@ -186,27 +301,44 @@ function foldInto(host: HostBlock, fold: DuquantFold, cfg: ModelConfig): HostBlo
   return h;
 }
 
-const presetRow = (label: string, wbits: number, abits: number) => ({ label, steps: [{ method: 'duquant', abits }, { method: 'rtn', wbits }] });
+const presetRow = (label: string, wbits: number, abits: number) => ({
+  label,
+  steps: [
+    { method: 'duquant', abits },
+    { method: 'rtn', wbits },
+  ],
+});
 
 export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
   kind: 'transform',
   name: 'duquant',
   title: 'DuQuant',
-  summary: 'smooth, then rotate and permute each linear input in small blocks so outliers spread out; quantize activations per token',
+  summary:
+    'smooth, then rotate and permute each linear input in small blocks so outliers spread out; quantize activations per token',
   options,
-  fixesWeightGroups: 'DuQuant quantizes each weight row, asymmetric, from its raw range clipped by --swc (the reference has no groups)',
+  fixesWeightGroups:
+    'DuQuant quantizes each weight row, asymmetric, from its raw range clipped by --swc (the reference has no groups)',
   clipsWeights: true,
   defaultWeight: 'rtn',
   usesMeanInput: true,
   check(o, ctx) {
-    if (o.lwc) ctx.bad("--lwc (the reference's learnable weight clipping, trained per block with AdamW) is not built yet; the lab runs the static clip --swc");
-    if (o.qkLac !== undefined && o.abits === 16) ctx.bad('--qk_lac needs --abits below 16 (Q and K stay full precision)');
+    if (o.lwc)
+      ctx.bad(
+        "--lwc (the reference's learnable weight clipping, trained per block with AdamW) is not built yet; the lab runs the static clip --swc",
+      );
+    if (o.qkLac !== undefined && o.abits === 16)
+      ctx.bad('--qk_lac needs --abits below 16 (Q and K stay full precision)');
     // fc1 rows → fc2 columns is exact only through a positively homogeneous activation (ReLU), not GELU
-    if (o.smooth && ctx.cfg?.family === 'opt' && ctx.cfg.activation !== 'relu') ctx.bad(`DuQuant's smoothing folds fc1 → fc2, which is exact only through ReLU; this model uses ${ctx.cfg.activation}: add --no-smooth`);
+    if (o.smooth && ctx.cfg?.family === 'opt' && ctx.cfg.activation !== 'relu')
+      ctx.bad(
+        `DuQuant's smoothing folds fc1 → fc2, which is exact only through ReLU; this model uses ${ctx.cfg.activation}: add --no-smooth`,
+      );
   },
   describe(o) {
     const parts = [o.smooth ? `α ${o.alpha}` : 'no smoothing'];
-    parts.push(o.rotate ? `block ${o.blockSize} · ${o.maxRotationStep} steps · ${o.permutationTimes} perm` : 'no rotation');
+    parts.push(
+      o.rotate ? `block ${o.blockSize} · ${o.maxRotationStep} steps · ${o.permutationTimes} perm` : 'no rotation',
+    );
     parts.push(`lac ${o.lac}${o.qkLac !== undefined ? ` (Q/K ${o.qkLac})` : ''} · swc ${o.swc}`);
     if (o.refExchange) parts.push('ref exchange');
     if (o.rotationPerBlock) parts.push('rotation per block');
@@ -225,7 +357,8 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
     const { be, decoder, layer } = ctx;
     const cfg = decoder.cfg;
     const D = cfg.headDim;
-    if (!ctx.meanInput) throw new Error('DuQuant fits its rotations on the mean calibration input, which the pipeline did not give');
+    if (!ctx.meanInput)
+      throw new Error('DuQuant fits its rotations on the mean calibration input, which the pipeline did not give');
     const quantActs = o.abits < 16;
     const maxq = 2 ** o.abits - 1;
     const rng = new SeededRandom((ctx.seed * 7919 + layer) >>> 0);
@@ -237,7 +370,8 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
     if (o.smooth) {
       const actMax = (ctx.prepared as ActMax)[layer];
       scales = {} as SmoothingScales;
-      for (const site of LINEAR_SITES) scales[site] = smoothingScale(actMax[site], ctx.host.linears[SMOOTH_KEY[site]]!, o.alpha);
+      for (const site of LINEAR_SITES)
+        scales[site] = smoothingScale(actMax[site], ctx.host.linears[SMOOTH_KEY[site]]!, o.alpha);
       ({ host, oDivide } = smoothBlock(ctx.host, scales, cfg)); // a smoothed copy
     } else host = copyHostBlock(ctx.host);
 
@@ -288,19 +422,39 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
         steps.push({ R, n, perm });
         stage(`R${t + 1}`, cur);
         const shown = Math.min(n, 64);
-        rots.push({ name: `R${t + 1}`, steps: first.steps, peaks: first.peaks.map(short), n, shown, heat: Array.from({ length: shown * shown }, (_, i) => short(first.R[Math.floor(i / shown) * n + (i % shown)])) });
+        rots.push({
+          name: `R${t + 1}`,
+          steps: first.steps,
+          peaks: first.peaks.map(short),
+          n,
+          shown,
+          heat: Array.from({ length: shown * shown }, (_, i) =>
+            short(first.R[Math.floor(i / shown) * n + (i % shown)]),
+          ),
+        });
       }
       // the consumers' input columns get the same orthogonal steps; the activation also gets GQA's division
       for (const role of consumers(cfg, site)) {
         const l = host.linears[role]!;
         l.W = applySteps(l.W, l.shape[1], steps);
-        if (ctx.weightBits !== undefined) fitWeights[role] = { ...l, W: clippedRtn(l.W, l.shape, ctx.weightBits, o.swc) };
+        if (ctx.weightBits !== undefined)
+          fitWeights[role] = { ...l, W: clippedRtn(l.W, l.shape, ctx.weightBits, o.swc) };
       }
       const online = withDivision(steps, divide, C);
       if (online.length) rotations[site] = online;
       fold.steps[site] = steps;
       if (quantActs) act[site] = { group: C, maxq, lac: o.lac };
-      report.push({ layer, site, channels: C, block: n, stages, rotations: rots, error: quantActs ? { before: tokenError(original, C, maxq, o.lac), after: tokenError(cur, C, maxq, o.lac) } : null });
+      report.push({
+        layer,
+        site,
+        channels: C,
+        block: n,
+        stages,
+        rotations: rots,
+        error: quantActs
+          ? { before: tokenError(original, C, maxq, o.lac), after: tokenError(cur, C, maxq, o.lac) }
+          : null,
+      });
     }
 
     const weightGroups: Partial<Record<LinearRole, ColumnGroups>> = {};
@@ -311,7 +465,12 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
 
     /** The input of `site` for the rotation input, with the sites before it transformed and quantized. */
     async function captureInput(site: LinearSite): Promise<Float32Array> {
-      const fitted = { ...host, linears: { ...host.linears, ...fitWeights }, rotations: { ...rotations }, act: quantActs ? { ...act } : undefined };
+      const fitted = {
+        ...host,
+        linears: { ...host.linears, ...fitWeights },
+        rotations: { ...rotations },
+        act: quantActs ? { ...act } : undefined,
+      };
       const block = decoder.weights.upload(fitted);
       const h = be.rows(ctx.meanInput!, 0, be.shape(ctx.meanInput!)[0]);
       let X: Float32Array | undefined;
@@ -329,12 +488,19 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
   refold: (host, fold, cfg) => foldInto(host, fold as DuquantFold, cfg),
   summarize(sites) {
     const peak = (st: { maxAbs: number[] }) => Math.max(...st.maxAbs).toPrecision(4);
-    const lines = ['DuQuant per linear input, on the rotation input: max|x| at each stage, greedy steps kept, per-token error before → after'];
-    lines.push('| block | input | channels | rotation block | max|x| by stage | steps | token error before → after |', '|---|---|---|---|---|---|---|');
+    const lines = [
+      'DuQuant per linear input, on the rotation input: max|x| at each stage, greedy steps kept, per-token error before → after',
+    ];
+    lines.push(
+      '| block | input | channels | rotation block | max|x| by stage | steps | token error before → after |',
+      '|---|---|---|---|---|---|---|',
+    );
     for (const s of sites) {
       const stages = s.stages.map((st) => `${st.name} ${peak(st)}`).join(' → ');
       const err = s.error ? `${s.error.before.toExponential(2)} → ${s.error.after.toExponential(2)}` : '';
-      lines.push(`| ${s.layer} | ${s.site} | ${s.channels} | ${s.block} | ${stages} | ${s.rotations.map((r) => `${r.name} ${r.steps}`).join(', ')} | ${err} |`);
+      lines.push(
+        `| ${s.layer} | ${s.site} | ${s.channels} | ${s.block} | ${stages} | ${s.rotations.map((r) => `${r.name} ${r.steps}`).join(', ')} | ${err} |`,
+      );
     }
     return lines.join('\n');
   },

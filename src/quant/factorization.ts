@@ -48,7 +48,9 @@ export async function factorOnBackend<T>(be: Backend<T>, H: Float64Array, n: num
   be.release(flag);
   if (bad !== 0xffffffff) {
     be.release(A);
-    throw new LabError(`the Hessian is not positive definite at column ${n - 1 - bad} (f32 factorization on the GPU); raise --percdamp or use --factorization cpu`);
+    throw new LabError(
+      `the Hessian is not positive definite at column ${n - 1 - bad} (f32 factorization on the GPU); raise --percdamp or use --factorization cpu`,
+    );
   }
   return A;
 }
@@ -58,13 +60,17 @@ const decided = new Map<string, { route: FactorRoute; note: string }>();
 
 /** A damped, well-conditioned Hessian-like matrix of width n for the measurement. */
 function probeMatrix(n: number): Float64Array {
-  return Float64Array.from({ length: n * n }, (_, k) => (k % (n + 1) === 0 ? n : 0) + Math.cos(Math.floor(k / n) * (k % n)));
+  return Float64Array.from(
+    { length: n * n },
+    (_, k) => (k % (n + 1) === 0 ? n : 0) + Math.cos(Math.floor(k / n) * (k % n)),
+  );
 }
 
 /** The route `auto` takes on this backend: the faster of the two on a width-512 factorization, measured once. */
 export async function autoRoute<T>(be: Backend<T>): Promise<{ route: FactorRoute; note: string; fresh: boolean }> {
   // the reference backend's kernels are its twins: the host's f64 route is both faster and exact
-  if (be.name === 'reference') return { route: 'cpu', note: 'factorization on the CPU (f64): the reference backend', fresh: false };
+  if (be.name === 'reference')
+    return { route: 'cpu', note: 'factorization on the CPU (f64): the reference backend', fresh: false };
   const known = decided.get(be.adapter);
   if (known) return { ...known, fresh: false };
   const n = 512;
@@ -90,10 +96,19 @@ export interface Factored<T> {
 }
 
 /** Damps H (in place) and factors it by the route asked, or by the one `auto` measured faster on this adapter. */
-export async function dampedFactor<T>(be: Backend<T>, H: Float64Array, K: number, percdamp: number, choice: FactorChoice = 'auto'): Promise<Factored<T>> {
+export async function dampedFactor<T>(
+  be: Backend<T>,
+  H: Float64Array,
+  K: number,
+  percdamp: number,
+  choice: FactorChoice = 'auto',
+): Promise<Factored<T>> {
   damp(H, K, percdamp);
   const auto = choice === 'auto' ? await autoRoute(be) : null;
   const route = auto?.route ?? (choice as FactorRoute);
-  const U = route === 'gpu' ? await factorOnBackend(be, H, K) : be.fromHost(Float32Array.from(upperCholeskyOfInverse(H, K)), [K, K]);
+  const U =
+    route === 'gpu'
+      ? await factorOnBackend(be, H, K)
+      : be.fromHost(Float32Array.from(upperCholeskyOfInverse(H, K)), [K, K]);
   return { U, route, ...(auto ? { note: auto.note } : {}) };
 }

@@ -18,10 +18,13 @@ export function gptqReference(W0: Float32Array, H0: Float64Array, R: number, K: 
     Array.from({ length: R }, (_, r) => {
       let lo = Infinity;
       let hi = -Infinity;
-      for (let c = c0; c < c1; c++) (lo = Math.min(lo, M[r * K + c])), (hi = Math.max(hi, M[r * K + c]));
+      for (let c = c0; c < c1; c++) ((lo = Math.min(lo, M[r * K + c])), (hi = Math.max(hi, M[r * K + c])));
       return fitRange(lo, hi, maxq, o.sym);
     });
-  const staticGroups = o.staticGroups && o.groupsize > 0 ? Array.from({ length: Math.ceil(K / g) }, (_, i) => fit(W, i * g, Math.min(K, (i + 1) * g))) : null;
+  const staticGroups =
+    o.staticGroups && o.groupsize > 0
+      ? Array.from({ length: Math.ceil(K / g) }, (_, i) => fit(W, i * g, Math.min(K, (i + 1) * g)))
+      : null;
 
   let perm = Array.from({ length: K }, (_, i) => i);
   if (o.actOrder) perm.sort((a, b) => H[b * K + b] - H[a * K + a] || a - b);

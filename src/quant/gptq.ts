@@ -16,7 +16,14 @@ const options = z.strictObject({
   groupsize: groupsizeOption,
   sym: symOption,
   actOrder: loop.actOrder,
-  staticGroups: z.boolean().default(false).meta({ flag: 'static-groups', label: 'static groups', description: 'fit every group up front on the original weights' }),
+  staticGroups: z
+    .boolean()
+    .default(false)
+    .meta({
+      flag: 'static-groups',
+      label: 'static groups',
+      description: 'fit every group up front on the original weights',
+    }),
   trueSequential: loop.trueSequential,
   percdamp: loop.percdamp,
   blocksize: loop.blocksize,
@@ -39,7 +46,10 @@ export class HessianAccumulator<T> {
   }
   /** X: [T, K] inputs of one window */
   add(X: T): void {
-    const rows = this.be.shape(X).slice(0, -1).reduce((a, b) => a * b, 1);
+    const rows = this.be
+      .shape(X)
+      .slice(0, -1)
+      .reduce((a, b) => a * b, 1);
     // H ← H·n/(n+T); x ← sqrt(2/(n+T))·X; H ← H + xᵀx
     this.be.hessian(X, this.H, this.n / (this.n + rows), 2 / (this.n + rows));
     this.n += rows;
@@ -66,7 +76,14 @@ export interface GptqTimings {
  * Quantizes W [R, K] against the Hessian H [K, K] (modified in place: dead inputs, damping).
  * Returns the dequantized weights Q [R, K] in the original column order.
  */
-export async function gptq<T>(be: Backend<T>, W: Float32Array, H: Float64Array, R: number, K: number, o: GptqOptions): Promise<{ Q: T; timings: GptqTimings; grid: LayerGrid }> {
+export async function gptq<T>(
+  be: Backend<T>,
+  W: Float32Array,
+  H: Float64Array,
+  R: number,
+  K: number,
+  o: GptqOptions,
+): Promise<{ Q: T; timings: GptqTimings; grid: LayerGrid }> {
   const maxq = 2 ** o.wbits - 1;
   const g = o.groupsize > 0 ? o.groupsize : K;
   const grid = { maxq, sym: o.sym, groupsize: g };
@@ -75,7 +92,12 @@ export async function gptq<T>(be: Backend<T>, W: Float32Array, H: Float64Array, 
   W = W.slice();
 
   zeroDeadInputs(W, H, R, K);
-  const params = be.fromHost(fixed ? fitColumnGroups(W, R, K, fixed.colGroup, fixed.groups, maxq, o.sym, fixed.clip) : new Float32Array(R * totalGroups * 2), [R, totalGroups, 2]);
+  const params = be.fromHost(
+    fixed
+      ? fitColumnGroups(W, R, K, fixed.colGroup, fixed.groups, maxq, o.sym, fixed.clip)
+      : new Float32Array(R * totalGroups * 2),
+    [R, totalGroups, 2],
+  );
   if (o.staticGroups && o.groupsize > 0 && !fixed) {
     // every group fitted up front on the original W
     const W0 = be.fromHost(W, [R, K]);
@@ -129,7 +151,14 @@ export async function loopTensors<T>(
   const { U, route, note } = await dampedFactor(be, H, K, percdamp, choice);
   await be.sync();
   const factorMs = performance.now() - t0;
-  return { U, Wg: be.fromHost(W, [R, K]), Q: be.zeros([R, K]), Err: be.zeros([R, GPTQ_BLOCK]), factorMs, factorization: { route, ...(note ? { note } : {}) } };
+  return {
+    U,
+    Wg: be.fromHost(W, [R, K]),
+    Q: be.zeros([R, K]),
+    Err: be.zeros([R, GPTQ_BLOCK]),
+    factorMs,
+    factorization: { route, ...(note ? { note } : {}) },
+  };
 }
 
 /** Dead inputs (H[d,d] = 0, never active in calibration): H[d,d] = 1 and W[:, d] = 0, in place. */
@@ -143,13 +172,24 @@ export function zeroDeadInputs(W: Float32Array, H: Float64Array, R: number, K: n
 }
 
 /** act-order: columns by decreasing Hessian diagonal (stable on ties); W and H permuted to match. */
-export function actOrder(W: Float32Array, H: Float64Array, R: number, K: number): { W: Float32Array; H: Float64Array; perm: Uint32Array } {
+export function actOrder(
+  W: Float32Array,
+  H: Float64Array,
+  R: number,
+  K: number,
+): { W: Float32Array; H: Float64Array; perm: Uint32Array } {
   const perm = Uint32Array.from({ length: K }, (_, i) => i).sort((a, b) => H[b * K + b] - H[a * K + a] || a - b);
   return { W: permuteColumns(W, R, K, perm), H: permuteSymmetric(H, K, perm), perm };
 }
 
 /** Q [R, K] in the quantization order back in the original column order (act-order), on the backend. */
-export async function originalOrder<T>(be: Backend<T>, Q: T, perm: Uint32Array | null, R: number, K: number): Promise<T> {
+export async function originalOrder<T>(
+  be: Backend<T>,
+  Q: T,
+  perm: Uint32Array | null,
+  R: number,
+  K: number,
+): Promise<T> {
   if (!perm) {
     await be.sync();
     return Q;
@@ -186,7 +226,12 @@ export const GPTQ: WeightMethod<typeof options> = {
   groupOptions: ['groupsize', 'staticGroups'],
   check: (o, ctx) => checkGroupsize(o.groupsize, o.staticGroups, ctx, o.sym),
   describe(o) {
-    const flags = [o.actOrder && 'act-order', o.staticGroups && 'static groups', o.trueSequential && 'true-sequential', o.sym && 'sym'].filter(Boolean);
+    const flags = [
+      o.actOrder && 'act-order',
+      o.staticGroups && 'static groups',
+      o.trueSequential && 'true-sequential',
+      o.sym && 'sym',
+    ].filter(Boolean);
     return `damp ${o.percdamp} block ${o.blocksize}${flags.length ? ' ' + flags.join(' ') : ''}`;
   },
   label: (o) => `W${o.wbits}${o.groupsize > 0 ? ` g${o.groupsize}` : ''}`,

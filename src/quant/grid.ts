@@ -22,7 +22,16 @@ export function clippedRange(lo: number, hi: number, maxq: number, clip: number)
  * (scale, zero) per (row, group) for groups given as a column → group map: params [R, groups, 2]. With clip, each
  * group's range is DuQuant's clipped raw range (clippedRange) instead of the shared convention.
  */
-export function fitColumnGroups(W: ArrayLike<number>, R: number, K: number, colGroup: ArrayLike<number>, groups: number, maxq: number, sym: boolean, clip?: number): Float32Array {
+export function fitColumnGroups(
+  W: ArrayLike<number>,
+  R: number,
+  K: number,
+  colGroup: ArrayLike<number>,
+  groups: number,
+  maxq: number,
+  sym: boolean,
+  clip?: number,
+): Float32Array {
   const params = new Float32Array(R * groups * 2);
   const lo = new Float64Array(groups);
   const hi = new Float64Array(groups);
@@ -35,7 +44,11 @@ export function fitColumnGroups(W: ArrayLike<number>, R: number, K: number, colG
       if (w < lo[j]) lo[j] = w;
       if (w > hi[j]) hi[j] = w;
     }
-    for (let j = 0; j < groups; j++) params.set(clip === undefined ? fitRange(lo[j], hi[j], maxq, sym) : clippedRange(lo[j], hi[j], maxq, clip), (r * groups + j) * 2);
+    for (let j = 0; j < groups; j++)
+      params.set(
+        clip === undefined ? fitRange(lo[j], hi[j], maxq, sym) : clippedRange(lo[j], hi[j], maxq, clip),
+        (r * groups + j) * 2,
+      );
   }
   return params;
 }

@@ -12,7 +12,9 @@ export const METHOD_LIST = [RTN, GPTQ, CLAQ, RPTQ, DUQUANT] as const;
 export type MethodName = (typeof METHOD_LIST)[number]['name'];
 
 export const METHODS: Record<string, Method> = Object.fromEntries(METHOD_LIST.map((m) => [m.name, m as Method]));
-export const WEIGHT_METHODS = METHOD_LIST.filter((m): m is Extract<(typeof METHOD_LIST)[number], { kind: 'weight' }> => m.kind === 'weight') as WeightMethod[];
+export const WEIGHT_METHODS = METHOD_LIST.filter(
+  (m): m is Extract<(typeof METHOD_LIST)[number], { kind: 'weight' }> => m.kind === 'weight',
+) as WeightMethod[];
 export const TRANSFORM_METHODS = METHOD_LIST.filter((m) => m.kind === 'transform') as TransformMethod[];
 
 export function methodOf(name: string): Method | undefined {
@@ -30,7 +32,12 @@ export const CHAINS: string[] = [
 
 /** "RPTQ → GPTQ", "GPTQ", "full precision" */
 export function chainTitle(chain: string): string {
-  return chain === 'fp' ? 'full precision' : chain.split('+').map((n) => METHODS[n]?.title ?? n).join(' → ');
+  return chain === 'fp'
+    ? 'full precision'
+    : chain
+        .split('+')
+        .map((n) => METHODS[n]?.title ?? n)
+        .join(' → ');
 }
 
 /** The seed tables' rows and the methods' own one-click settings: transforms' first, then weight steps'. */

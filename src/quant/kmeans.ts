@@ -98,12 +98,12 @@ export function kmeansPlusPlus(points: Float32Array, k: number, rng: SeededRando
       let cand = N - 1;
       if (total > 0) {
         let u = rng.next() * total;
-        for (let n = 0; n < N; n++) if ((u -= closest[n]) < 0) (cand = n), (n = N);
+        for (let n = 0; n < N; n++) if ((u -= closest[n]) < 0) ((cand = n), (n = N));
       } else cand = rng.int(0, N - 1);
       const candCenter = points.subarray(cand * 4, cand * 4 + 4);
       const next = Float64Array.from(closest, (d, n) => Math.min(d, sqDist(points, n, candCenter as Float32Array, 0)));
       const potential = next.reduce((a, b) => a + b, 0);
-      if (potential < bestPotential) (bestPotential = potential), (bestCandidate = cand), (bestClosest = next);
+      if (potential < bestPotential) ((bestPotential = potential), (bestCandidate = cand), (bestClosest = next));
     }
     centers.set(points.subarray(bestCandidate * 4, bestCandidate * 4 + 4), c * 4);
     closest.set(bestClosest!);
@@ -120,7 +120,8 @@ export function kmeansPlusPlus(points: Float32Array, k: number, rng: SeededRando
 export async function kmeans(device: KmeansDevice, points: Float32Array, o: KmeansOptions): Promise<KmeansResult> {
   const heads = o.heads ?? 1;
   const n = points.length / 4 / heads;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`kmeans: ${points.length / 4} points do not split into ${heads} heads`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`kmeans: ${points.length / 4} points do not split into ${heads} heads`);
   const k = Math.min(o.k, n);
   const R = o.restarts;
   const rng = new SeededRandom(o.seed);
@@ -148,14 +149,19 @@ export async function kmeans(device: KmeansDevice, points: Float32Array, o: Kmea
     const final = await steps.result();
     const dist = final.dist;
     centroids = final.centroids;
-    const out: KmeansResult = { labels: new Uint32Array(heads * n), centroids: new Float32Array(heads * k * 4), inertia: 0, iterations: it + 1 };
+    const out: KmeansResult = {
+      labels: new Uint32Array(heads * n),
+      centroids: new Float32Array(heads * k * 4),
+      inertia: 0,
+      iterations: it + 1,
+    };
     for (let h = 0; h < heads; h++) {
       let best = 0;
       let bestInertia = Infinity;
       for (let r = 0; r < R; r++) {
         let inertia = 0;
         for (let i = (h * R + r) * n; i < (h * R + r + 1) * n; i++) inertia += dist[i];
-        if (inertia < bestInertia) (bestInertia = inertia), (best = r);
+        if (inertia < bestInertia) ((bestInertia = inertia), (best = r));
       }
       const s = h * R + best;
       for (let i = 0; i < n; i++) out.labels[h * n + i] = labels[s * n + i] - s * k;

@@ -9,7 +9,9 @@ export function cholesky(A: Float64Array, n: number): Float64Array {
     let d = A[j * n + j];
     for (let k = 0; k < j; k++) d -= L[j * n + k] ** 2;
     if (!(d > 0)) {
-      throw new LabError(`the Hessian is not positive definite at column ${j} (pivot ${d.toExponential(3)}); raise --percdamp`);
+      throw new LabError(
+        `the Hessian is not positive definite at column ${j} (pivot ${d.toExponential(3)}); raise --percdamp`,
+      );
     }
     const ljj = Math.sqrt(d);
     L[j * n + j] = ljj;

@@ -87,17 +87,24 @@ export function describeRange(o: OptionInfo): string {
 }
 
 /** Values of a method's options: the schema's defaults under what was given. Throws OptionsError naming the flag. */
-export function parseOptions<S extends z.ZodObject>(schema: S, given: Record<string, unknown>, method: string): z.infer<S> {
+export function parseOptions<S extends z.ZodObject>(
+  schema: S,
+  given: Record<string, unknown>,
+  method: string,
+): z.infer<S> {
   const res = schema.safeParse(given);
   if (res.success) return res.data;
   const issue = res.error.issues[0];
   const key = String(issue.path[0] ?? '');
   const info = optionInfos(schema).find((o) => o.key === key);
   if (!info) {
-    if (issue.code === 'unrecognized_keys') throw new OptionsError(`${method} has no option ${issue.keys.map((k) => `"${k}"`).join(', ')}`);
+    if (issue.code === 'unrecognized_keys')
+      throw new OptionsError(`${method} has no option ${issue.keys.map((k) => `"${k}"`).join(', ')}`);
     throw new OptionsError(`${method}: ${issue.message}`);
   }
-  throw new OptionsError(`--${info.flag} must be ${describeRange(info)}${info.optional ? ' (or left out)' : ''} for ${method} (got ${showValue(given[key])})`);
+  throw new OptionsError(
+    `--${info.flag} must be ${describeRange(info)}${info.optional ? ' (or left out)' : ''} for ${method} (got ${showValue(given[key])})`,
+  );
 }
 
 export function showValue(v: unknown): string {

@@ -14,15 +14,61 @@ export const MAX_SEED = 2 ** 32 - 1;
 
 /** Calibration settings every step shares (GPTQ protocol). */
 export const calibrationOptions = z.strictObject({
-  calib: z.string().min(1).max(2000).default('c4').meta({ flag: 'calib', label: 'calibration', description: 'a named set (c4, tinystories, tinyshakespeare), a text URL, or (command line only) a text file' }),
-  nsamples: z.number().int().min(1).max(4096).default(128).meta({ flag: 'nsamples', label: 'calibration windows', description: 'random calibration windows' }),
-  seqlen: z.number().int().min(2).max(1 << 17).default(2048).meta({ flag: 'seqlen', label: 'seqlen', description: 'tokens per calibration window' }),
-  seed: z.number().int().min(0).max(MAX_SEED).default(0).meta({ flag: 'seed', label: 'seed', description: 'seed of the calibration windows and of every seeded choice of the methods' }),
-  hiddenLayerNum: z.number().int().min(1).optional().meta({ flag: 'hidden_layer_num', label: 'number of blocks', description: 'quantize and run only the first N blocks' }),
+  calib: z
+    .string()
+    .min(1)
+    .max(2000)
+    .default('c4')
+    .meta({
+      flag: 'calib',
+      label: 'calibration',
+      description: 'a named set (c4, tinystories, tinyshakespeare), a text URL, or (command line only) a text file',
+    }),
+  nsamples: z
+    .number()
+    .int()
+    .min(1)
+    .max(4096)
+    .default(128)
+    .meta({ flag: 'nsamples', label: 'calibration windows', description: 'random calibration windows' }),
+  seqlen: z
+    .number()
+    .int()
+    .min(2)
+    .max(1 << 17)
+    .default(2048)
+    .meta({ flag: 'seqlen', label: 'seqlen', description: 'tokens per calibration window' }),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_SEED)
+    .default(0)
+    .meta({
+      flag: 'seed',
+      label: 'seed',
+      description: 'seed of the calibration windows and of every seeded choice of the methods',
+    }),
+  hiddenLayerNum: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .meta({
+      flag: 'hidden_layer_num',
+      label: 'number of blocks',
+      description: 'quantize and run only the first N blocks',
+    }),
   scales16: z
     .boolean()
     .optional()
-    .meta({ flag: 'f16_scales', label: 'f16 scales', description: "each group's scale rounded to f16 once its layer is quantized (the codes kept): what a GPTQ checkpoint stores", fallback: false }),
+    .meta({
+      flag: 'f16_scales',
+      label: 'f16 scales',
+      description:
+        "each group's scale rounded to f16 once its layer is quantized (the codes kept): what a GPTQ checkpoint stores",
+      fallback: false,
+    }),
 });
 export type Calibration = z.infer<typeof calibrationOptions>;
 
@@ -38,7 +84,10 @@ export interface QuantRecipe extends Calibration {
 /** A step as the schema checks it: the discriminated union of every registered method's options. */
 export const stepSchema = z.discriminatedUnion(
   'method',
-  METHOD_LIST.map((m) => m.options.extend({ method: z.literal(m.name) })) as unknown as [z.ZodObject<{ method: z.ZodLiteral<string> }>, ...z.ZodObject<{ method: z.ZodLiteral<string> }>[]],
+  METHOD_LIST.map((m) => m.options.extend({ method: z.literal(m.name) })) as unknown as [
+    z.ZodObject<{ method: z.ZodLiteral<string> }>,
+    ...z.ZodObject<{ method: z.ZodLiteral<string> }>[],
+  ],
 );
 export const recipeSchema = calibrationOptions.extend({ steps: z.array(stepSchema).max(2) });
 
@@ -57,7 +106,9 @@ export function completeStep(step: { method: string } & Record<string, unknown>)
 }
 
 /** A recipe from partial settings and partial steps: every default filled in. */
-export function makeRecipe(p: Partial<Calibration> & { steps?: ({ method: string } & Record<string, unknown>)[] } = {}): QuantRecipe {
+export function makeRecipe(
+  p: Partial<Calibration> & { steps?: ({ method: string } & Record<string, unknown>)[] } = {},
+): QuantRecipe {
   const { steps = [], ...cal } = p;
   return { ...calibrationOptions.parse({}), ...cal, steps: steps.map(completeStep) };
 }
@@ -91,19 +142,36 @@ export function validateRecipe(r: QuantRecipe, cfg?: ModelConfig): void {
   };
   const { steps, ...cal } = r;
   parseOptions(calibrationOptions, cal, 'calibration');
-  if (cfg && r.hiddenLayerNum !== undefined && r.hiddenLayerNum > cfg.layers) bad(`--hidden_layer_num must be 1..${cfg.layers} for this model (got ${r.hiddenLayerNum})`);
+  if (cfg && r.hiddenLayerNum !== undefined && r.hiddenLayerNum > cfg.layers)
+    bad(`--hidden_layer_num must be 1..${cfg.layers} for this model (got ${r.hiddenLayerNum})`);
   if (!Array.isArray(steps)) bad('a recipe needs its steps');
-  const kinds = steps.map((s) => METHODS[s.method]?.kind ?? bad(`unknown method "${s.method}"; the lab runs ${Object.keys(METHODS).join(', ')}`));
+  const kinds = steps.map(
+    (s) =>
+      METHODS[s.method]?.kind ?? bad(`unknown method "${s.method}"; the lab runs ${Object.keys(METHODS).join(', ')}`),
+  );
   const order = kinds.join(',');
   if (!['', 'transform', 'weight', 'transform,weight'].includes(order)) {
-    bad(`a recipe is at most one transform then at most one weight step (got ${steps.map((s) => s.method).join(' → ')})`);
+    bad(
+      `a recipe is at most one transform then at most one weight step (got ${steps.map((s) => s.method).join(' → ')})`,
+    );
   }
   const { transform } = resolveSteps(r);
   for (const step of steps) {
     const { method, options } = unpack(step);
     const m = METHODS[method];
     const o = parseOptions(m.options, options, method);
-    const ctx: CheckContext = { cfg, bad, groupsFixedBy: m.kind === 'weight' && transform?.method.fixesWeightGroups ? { by: transform.method.name, why: transform.method.fixesWeightGroups, clipped: transform.method.clipsWeights } : undefined };
+    const ctx: CheckContext = {
+      cfg,
+      bad,
+      groupsFixedBy:
+        m.kind === 'weight' && transform?.method.fixesWeightGroups
+          ? {
+              by: transform.method.name,
+              why: transform.method.fixesWeightGroups,
+              clipped: transform.method.clipsWeights,
+            }
+          : undefined,
+    };
     m.check?.(o as never, ctx);
   }
 }
@@ -111,7 +179,10 @@ export function validateRecipe(r: QuantRecipe, cfg?: ModelConfig): void {
 /** Weight code bits and activation bits of a recipe (16: full precision). */
 export function recipeBits(r: Pick<QuantRecipe, 'steps'>): { wbits: number; abits: number } {
   const { transform, weight } = resolveSteps(r);
-  return { wbits: weight ? weight.method.codeBits(weight.options as never) : 16, abits: transform ? transform.method.activationBits(transform.options as never) : 16 };
+  return {
+    wbits: weight ? weight.method.codeBits(weight.options as never) : 16,
+    abits: transform ? transform.method.activationBits(transform.options as never) : 16,
+  };
 }
 
 /** A short name for a recipe, as the seed tables write it: "RPTQ W4A4KV", "GPTQ W3 g128", "RPTQ+RTN W4A4", "FP". */
@@ -123,13 +194,18 @@ export function recipeLabel(r: Pick<QuantRecipe, 'steps'>): string {
   if (!transform) return clean(`${weight!.method.title} ${weight!.method.label(weight!.options as never)}`);
   const t = transform.method;
   const name = weight && weight.method.name !== t.defaultWeight ? `${t.title}+${weight.method.title}` : t.title;
-  return clean(`${name} ${t.label(transform.options as never, weight ? weight.method.codeBits(weight.options as never) : 16)}`);
+  return clean(
+    `${name} ${t.label(transform.options as never, weight ? weight.method.codeBits(weight.options as never) : 16)}`,
+  );
 }
 
 /** Each step's options as the experiment line shows them (weight step first, as the seed tables list them). */
 export function describeSteps(r: Pick<QuantRecipe, 'steps'>): string[] {
   const { transform, weight } = resolveSteps(r);
-  return [weight && weight.method.describe(weight.options as never), transform && transform.method.describe(transform.options as never)].filter((s): s is string => !!s);
+  return [
+    weight && weight.method.describe(weight.options as never),
+    transform && transform.method.describe(transform.options as never),
+  ].filter((s): s is string => !!s);
 }
 
 /** Every option's flag → the form's word for it, from the schemas (calibration and every method); read once. */
@@ -146,9 +222,11 @@ function formWords(): Map<string, string> {
 /** A validateRecipe message in the form's words: "--groupsize 7 does not divide…" → "Group size 7 does not divide…". */
 export function inFormWords(message: string): string {
   const words = formWords();
-  return message
-    .replace(/--([\w-]+)/g, (_, f: string) => words.get(f.replace(/-/g, '_')) ?? f.replace(/_/g, ' '))
-    .replace(/\(got NaN\)/g, '(the field is empty)')
-    // a sentence starts with a capital; a message that starts with a URL or a path keeps it as it is
-    .replace(/^[a-z](?=[a-z-]*\s)/, (c) => c.toUpperCase());
+  return (
+    message
+      .replace(/--([\w-]+)/g, (_, f: string) => words.get(f.replace(/-/g, '_')) ?? f.replace(/_/g, ' '))
+      .replace(/\(got NaN\)/g, '(the field is empty)')
+      // a sentence starts with a capital; a message that starts with a URL or a path keeps it as it is
+      .replace(/^[a-z](?=[a-z-]*\s)/, (c) => c.toUpperCase())
+  );
 }

@@ -34,7 +34,11 @@ function cols(l: HostLinear, p: Uint32Array): HostLinear {
 
 function norm(n: HostNorm, p: Uint32Array): HostNorm {
   if (n.perm) throw new LabError('this norm already carries a reorder');
-  return { g: Float32Array.from(p, (j) => n.g[j]), b: n.b ? Float32Array.from(p, (j) => n.b![j]) : null, perm: p.slice() };
+  return {
+    g: Float32Array.from(p, (j) => n.g[j]),
+    b: n.b ? Float32Array.from(p, (j) => n.b![j]) : null,
+    perm: p.slice(),
+  };
 }
 
 /** A KV-head permutation [HKV·D] spread over the H query heads that read each KV head. */
@@ -52,7 +56,8 @@ function checkPermutation(p: Uint32Array, n: number, what: string, headDim?: num
   const seen = new Uint8Array(n);
   p.forEach((j, i) => {
     if (j >= n || seen[j]) throw new LabError(`${what} is not a permutation (channel ${j} at ${i})`);
-    if (headDim && Math.floor(j / headDim) !== Math.floor(i / headDim)) throw new LabError(`${what} moves channel ${j} out of its head`);
+    if (headDim && Math.floor(j / headDim) !== Math.floor(i / headDim))
+      throw new LabError(`${what} moves channel ${j} out of its head`);
     seen[j] = 1;
   });
 }
@@ -70,7 +75,9 @@ export function reorderBlock(b: HostBlock, r: BlockReorder, cfg: ModelConfig): H
   if (r.R2) {
     checkPermutation(r.R2, HKV * D, 'R2', D);
     if (cfg.rope) {
-      throw new LabError('R2 on a rotary (LLaMA-family) model needs rotary pairs kept together and the rotation tables permuted alike; not implemented yet');
+      throw new LabError(
+        'R2 on a rotary (LLaMA-family) model needs rotary pairs kept together and the rotation tables permuted alike; not implemented yet',
+      );
     }
     L.q = rows(L.q!, expandToQueryHeads(r.R2, H, HKV, D));
     L.k = rows(L.k!, r.R2);

@@ -111,7 +111,13 @@ export interface GreedyRotation {
  * (the signed max against the signed min) and uses its channel — or, with refExchange, its row index mod n as the
  * reference code does by a bug — as c, and applies P_c·B·diag(1, Q)·P_c.
  */
-export function greedyRotation(X: Float64Array, n: number, maxSteps: number, rng: SeededRandom, refExchange = false): GreedyRotation {
+export function greedyRotation(
+  X: Float64Array,
+  n: number,
+  maxSteps: number,
+  rng: SeededRandom,
+  refExchange = false,
+): GreedyRotation {
   const rows = X.length / n;
   const base = spreadWithRandom(n, rng);
   let W: Float64Array = X.slice();
@@ -123,8 +129,8 @@ export function greedyRotation(X: Float64Array, n: number, maxSteps: number, rng
     let iHi = 0;
     let iLo = 0;
     for (let i = 0; i < M.length; i++) {
-      if (M[i] > hi) (hi = M[i]), (iHi = i);
-      if (M[i] < lo) (lo = M[i]), (iLo = i);
+      if (M[i] > hi) ((hi = M[i]), (iHi = i));
+      if (M[i] < lo) ((lo = M[i]), (iLo = i));
     }
     return { hi, lo, iHi, iLo };
   };
@@ -176,7 +182,8 @@ export function zigzag(score: ArrayLike<number>, n: number): Uint32Array {
 
 /** The normalised Sylvester–Hadamard matrix of order n (a power of two): orthogonal and symmetric. */
 export function hadamard(n: number): Matrix {
-  if (n < 1 || (n & (n - 1)) !== 0) throw new Error(`a Sylvester–Hadamard matrix needs a power-of-two order (got ${n})`);
+  if (n < 1 || (n & (n - 1)) !== 0)
+    throw new Error(`a Sylvester–Hadamard matrix needs a power-of-two order (got ${n})`);
   let H = new Float64Array([1]);
   for (let m = 1; m < n; m *= 2) {
     const next = new Float64Array(4 * m * m);
@@ -216,7 +223,14 @@ export function orthogonalityError(M: Matrix, n: number): number {
  * stays there, every step is queued without a read-back, and the peaks and channels come back once at the end. In f32,
  * where the host version is f64: on real activations the two pick the same channels (tests/quant/rotation.test.ts).
  */
-export async function greedyRotationOn<T>(be: Backend<T>, X: T, n: number, maxSteps: number, rng: SeededRandom, refExchange = false): Promise<GreedyRotation> {
+export async function greedyRotationOn<T>(
+  be: Backend<T>,
+  X: T,
+  n: number,
+  maxSteps: number,
+  rng: SeededRandom,
+  refExchange = false,
+): Promise<GreedyRotation> {
   const A = be.fromHost(Float32Array.from(spreadWithRandom(n, rng)), [n, n]);
   const peaksT = be.zeros([maxSteps + 1]);
   const chans = be.ids(new Uint32Array(Math.max(1, maxSteps)));

@@ -28,22 +28,54 @@ export const CLUSTERINGS = ['kmeans', 'contiguous', 'tensor'] as const;
 export type Clustering = (typeof CLUSTERINGS)[number];
 
 const bitsOption = (label: string, flag: string, what: string) =>
-  z.number().int().min(2).max(16).optional().meta({ flag, label, description: `${what}; blank = max(8, abits), as the reference`, fallback: 'max(8, abits)' });
+  z
+    .number()
+    .int()
+    .min(2)
+    .max(16)
+    .optional()
+    .meta({ flag, label, description: `${what}; blank = max(8, abits), as the reference`, fallback: 'max(8, abits)' });
 const clustersOption = (p: ReorderPoint, d: number, where: string) =>
-  z.number().int().min(1).max(1 << 16).default(d).meta({ flag: `${p}_clusters`, label: `${p} clusters`, description: `k-means clusters at ${where}` });
+  z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 16)
+    .default(d)
+    .meta({ flag: `${p}_clusters`, label: `${p} clusters`, description: `k-means clusters at ${where}` });
 
 const options = z.strictObject({
   abits: abitsOption(16, ''),
-  onlyQuantKv: z.boolean().default(false).meta({ flag: 'only_quant_kv', label: 'only the K/V cache', description: 'quantize only K and V to abits (the W4A4KV rows)' }),
+  onlyQuantKv: z
+    .boolean()
+    .default(false)
+    .meta({
+      flag: 'only_quant_kv',
+      label: 'only the K/V cache',
+      description: 'quantize only K and V to abits (the W4A4KV rows)',
+    }),
   R1: clustersOption('R1', 32, 'the attention-norm output'),
   R2: clustersOption('R2', 4, 'q/k, per head'),
   R3: clustersOption('R3', 4, 'the out_proj input, per head'),
   R4: clustersOption('R4', 32, 'the FFN-norm output'),
   R5: clustersOption('R5', 32, 'the fc2/down input'),
-  kmeansRestarts: z.number().int().min(1).max(100).default(10).meta({ flag: 'kmeans_restarts', label: 'restarts', description: 'k-means restarts (best inertia kept)' }),
+  kmeansRestarts: z
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(10)
+    .meta({ flag: 'kmeans_restarts', label: 'restarts', description: 'k-means restarts (best inertia kept)' }),
   normBits: bitsOption('norm bits', 'norm_bits', 'bits of the norm outputs (inputs of q/k/v and fc1)'),
   probBits: bitsOption('prob bits', 'prob_bits', 'bits of the attention probabilities'),
-  clustering: z.enum(CLUSTERINGS).default('kmeans').meta({ flag: 'clustering', label: 'channel grouping', description: "RPTQ's k-means clusters with reorder, or a baseline without reorder" }),
+  clustering: z
+    .enum(CLUSTERINGS)
+    .default('kmeans')
+    .meta({
+      flag: 'clustering',
+      label: 'channel grouping',
+      description: "RPTQ's k-means clusters with reorder, or a baseline without reorder",
+    }),
 });
 export type RptqStep = z.infer<typeof options>;
 
@@ -96,7 +128,7 @@ export function siteBits(o: Pick<RptqOptions, 'abits' | 'normBits' | 'onlyQuantK
 /** Channel points [max, min, 0, 0] (or the R2 pair) for the k-means kernel's vec4. */
 function points(max: (c: number) => number, min: (c: number) => number, n: number): Float32Array {
   const P = new Float32Array(n * 4);
-  for (let c = 0; c < n; c++) (P[c * 4] = max(c)), (P[c * 4 + 1] = min(c));
+  for (let c = 0; c < n; c++) ((P[c * 4] = max(c)), (P[c * 4 + 1] = min(c)));
   return P;
 }
 
@@ -107,22 +139,57 @@ interface PointClusters {
   k: number;
 }
 
-export async function planRptq(ranges: SiteRanges, cfg: ModelConfig, o: RptqOptions, device: KmeansDevice): Promise<RptqPlan> {
+export async function planRptq(
+  ranges: SiteRanges,
+  cfg: ModelConfig,
+  o: RptqOptions,
+  device: KmeansDevice,
+): Promise<RptqPlan> {
   const { heads: H, kvHeads: HKV, headDim: D } = cfg;
   const group = H / HKV;
   const lo = (r: Float32Array, c: number) => r[c * 2];
   const hi = (r: Float32Array, c: number) => r[c * 2 + 1];
 
   // 1. the channel points of each reorder point; R2/R3 per KV head, over the query heads that read it
-  const qMax = (g: number, i: number, r: Float32Array) => Math.max(...Array.from({ length: group }, (_, j) => hi(r, (g * group + j) * D + i)));
-  const qMin = (g: number, i: number, r: Float32Array) => Math.min(...Array.from({ length: group }, (_, j) => lo(r, (g * group + j) * D + i)));
+  const qMax = (g: number, i: number, r: Float32Array) =>
+    Math.max(...Array.from({ length: group }, (_, j) => hi(r, (g * group + j) * D + i)));
+  const qMin = (g: number, i: number, r: Float32Array) =>
+    Math.min(...Array.from({ length: group }, (_, j) => lo(r, (g * group + j) * D + i)));
   const kv = (c: number) => [Math.floor(c / D), c % D] as const;
   const pts: Record<ReorderPoint, { P: Float32Array; heads: number }> = {
-    R1: { P: points((c) => hi(ranges.attn_norm, c), (c) => lo(ranges.attn_norm, c), cfg.hidden), heads: 1 },
+    R1: {
+      P: points(
+        (c) => hi(ranges.attn_norm, c),
+        (c) => lo(ranges.attn_norm, c),
+        cfg.hidden,
+      ),
+      heads: 1,
+    },
     R2: { P: r2Points(), heads: HKV },
-    R3: { P: points((c) => qMax(...kv(c), ranges.o_in), (c) => qMin(...kv(c), ranges.o_in), HKV * D), heads: HKV },
-    R4: { P: points((c) => hi(ranges.ffn_norm, c), (c) => lo(ranges.ffn_norm, c), cfg.hidden), heads: 1 },
-    R5: { P: points((c) => hi(ranges.down_in, c), (c) => lo(ranges.down_in, c), cfg.ffn), heads: 1 },
+    R3: {
+      P: points(
+        (c) => qMax(...kv(c), ranges.o_in),
+        (c) => qMin(...kv(c), ranges.o_in),
+        HKV * D,
+      ),
+      heads: HKV,
+    },
+    R4: {
+      P: points(
+        (c) => hi(ranges.ffn_norm, c),
+        (c) => lo(ranges.ffn_norm, c),
+        cfg.hidden,
+      ),
+      heads: 1,
+    },
+    R5: {
+      P: points(
+        (c) => hi(ranges.down_in, c),
+        (c) => lo(ranges.down_in, c),
+        cfg.ffn,
+      ),
+      heads: 1,
+    },
   };
   function r2Points(): Float32Array {
     const P = new Float32Array(HKV * D * 4);
@@ -141,7 +208,11 @@ export async function planRptq(ranges: SiteRanges, cfg: ModelConfig, o: RptqOpti
     const k = Math.min(o.clusters[point], n);
     const res = await kmeans(device, P, { k, restarts: o.restarts, maxIter: 300, seed: o.seed, heads });
     clusterings.kmeans[point] = { labels: res.labels, heads, k };
-    clusterings.contiguous[point] = { labels: Uint32Array.from({ length: heads * n }, (_, c) => Math.floor(((c % n) * k) / n)), heads, k };
+    clusterings.contiguous[point] = {
+      labels: Uint32Array.from({ length: heads * n }, (_, c) => Math.floor(((c % n) * k) / n)),
+      heads,
+      k,
+    };
     clusterings.tensor[point] = { labels: new Uint32Array(heads * n), heads: 1, k: 1 };
   }
 
@@ -166,7 +237,12 @@ export async function planRptq(ranges: SiteRanges, cfg: ModelConfig, o: RptqOpti
     for (const site of Object.keys(SITE_POINT) as ActSite[]) {
       const { cluster, clusters } = siteClusters(site, clusterings[cl][SITE_POINT[site]]);
       const b = bits[site] < 16 ? bits[site] : 8; // 16-bit sites still get a quantizer for the weight groups
-      variants[cl][site] = { cluster, clusters, params: clusterParams(ranges[site], cluster, clusters, b), maxq: 2 ** b - 1 };
+      variants[cl][site] = {
+        cluster,
+        clusters,
+        params: clusterParams(ranges[site], cluster, clusters, b),
+        maxq: 2 ** b - 1,
+      };
     }
   }
 
@@ -217,7 +293,7 @@ export async function planRptq(ranges: SiteRanges, cfg: ModelConfig, o: RptqOpti
   const sites: SiteReport[] = (Object.keys(SITE_POINT) as ActSite[]).map((site) => {
     const s = chosen[site]!;
     const clusterRanges = new Array<number>(s.clusters * 2);
-    for (let j = 0; j < s.clusters; j++) (clusterRanges[j * 2] = Infinity), (clusterRanges[j * 2 + 1] = -Infinity);
+    for (let j = 0; j < s.clusters; j++) ((clusterRanges[j * 2] = Infinity), (clusterRanges[j * 2 + 1] = -Infinity));
     s.cluster.forEach((j, c) => {
       clusterRanges[j * 2] = Math.min(clusterRanges[j * 2], lo(ranges[site], c));
       clusterRanges[j * 2 + 1] = Math.max(clusterRanges[j * 2 + 1], hi(ranges[site], c));
@@ -274,14 +350,24 @@ export const RPTQ: TransformMethod<typeof options, SiteReport> = {
     if (o.onlyQuantKv && o.abits === 16) ctx.bad('--only_quant_kv needs --abits below 16 (the K/V cache bits)');
     if (!ctx.cfg) return;
     const { cfg } = ctx;
-    const limits: Record<ReorderPoint, [number, string]> = { R1: [cfg.hidden, 'hidden'], R2: [cfg.headDim, 'head_dim'], R3: [cfg.headDim, 'head_dim'], R4: [cfg.hidden, 'hidden'], R5: [cfg.ffn, 'ffn'] };
+    const limits: Record<ReorderPoint, [number, string]> = {
+      R1: [cfg.hidden, 'hidden'],
+      R2: [cfg.headDim, 'head_dim'],
+      R3: [cfg.headDim, 'head_dim'],
+      R4: [cfg.hidden, 'hidden'],
+      R5: [cfg.ffn, 'ffn'],
+    };
     for (const [p, [n, what]] of Object.entries(limits) as [ReorderPoint, [number, string]][]) {
-      if (o[p] > n) ctx.bad(`--${p}_clusters ${o[p]} is more than the ${n} channels of ${what}${p === 'R2' || p === 'R3' ? ' (R2/R3 cluster inside each head)' : ''}`);
+      if (o[p] > n)
+        ctx.bad(
+          `--${p}_clusters ${o[p]} is more than the ${n} channels of ${what}${p === 'R2' || p === 'R3' ? ' (R2/R3 cluster inside each head)' : ''}`,
+        );
     }
   },
   describe(o) {
     const parts = [`clusters ${o.R1}/${o.R2}/${o.R3}/${o.R4}/${o.R5} restarts ${o.kmeansRestarts}`];
-    if (o.normBits !== undefined || o.probBits !== undefined) parts.push(`norm A${o.normBits ?? Math.max(8, o.abits)} probs ${o.probBits ?? Math.max(8, o.abits)}-bit`);
+    if (o.normBits !== undefined || o.probBits !== undefined)
+      parts.push(`norm A${o.normBits ?? Math.max(8, o.abits)} probs ${o.probBits ?? Math.max(8, o.abits)}-bit`);
     return parts.join(' · ');
   },
   label(o, wbits) {
@@ -289,7 +375,8 @@ export const RPTQ: TransformMethod<typeof options, SiteReport> = {
     return `W${wbits}A${o.abits}${o.onlyQuantKv ? 'KV' : ''}${base}`;
   },
   activationBits: (o) => o.abits,
-  baselines: (o) => CLUSTERINGS.filter((c) => c !== o.clustering).map((c) => ({ name: c, options: { ...o, clustering: c } })),
+  baselines: (o) =>
+    CLUSTERINGS.filter((c) => c !== o.clustering).map((c) => ({ name: c, options: { ...o, clustering: c } })),
   async block(ctx, step) {
     const { decoder, layer, block, inputs, be } = ctx;
     const o = rptqOptions(step, ctx.seed);
@@ -299,15 +386,29 @@ export const RPTQ: TransformMethod<typeof options, SiteReport> = {
     const bits = siteBits(o);
     const measured = {} as Record<Clustering, Partial<Record<ActSite, SiteQuant>>>;
     for (const cl of CLUSTERINGS) {
-      measured[cl] = Object.fromEntries(Object.entries(plan.variants[cl]).filter(([site]) => bits[site as ActSite] < 16));
+      measured[cl] = Object.fromEntries(
+        Object.entries(plan.variants[cl]).filter(([site]) => bits[site as ActSite] < 16),
+      );
     }
     const errors = await siteErrors(decoder, layer, block, inputs, measured);
     for (const s of plan.sites) {
       s.layer = layer;
-      if (bits[s.site] < 16) s.error = { kmeans: errors.kmeans[s.site]!, contiguous: errors.contiguous[s.site]!, tensor: errors.tensor[s.site]! };
+      if (bits[s.site] < 16)
+        s.error = {
+          kmeans: errors.kmeans[s.site]!,
+          contiguous: errors.contiguous[s.site]!,
+          tensor: errors.tensor[s.site]!,
+        };
     }
     // 3–4. the reorder folded into the weights; the quantizers turn on once the weights are quantized
-    return { host: reorderBlock(ctx.host, plan.reorder, decoder.cfg), act: plan.act, probLevels: plan.probLevels, weightGroups: plan.inputGroups, report: plan.sites, fold: plan.reorder };
+    return {
+      host: reorderBlock(ctx.host, plan.reorder, decoder.cfg),
+      act: plan.act,
+      probLevels: plan.probLevels,
+      weightGroups: plan.inputGroups,
+      report: plan.sites,
+      fold: plan.reorder,
+    };
   },
   refold: (host, fold, cfg) => reorderBlock(host, fold as BlockReorder, cfg),
   unfold: (linears, fold, cfg) => unfoldLinears(linears, fold as BlockReorder, cfg),
@@ -316,11 +417,23 @@ export const RPTQ: TransformMethod<typeof options, SiteReport> = {
     if (!measured.length) return '';
     const groupings = Object.keys(measured[0].error!);
     const lines = ['activation quantization error ‖x̂ − x‖²/‖x‖² on the calibration tokens (16-bit sites omitted)'];
-    lines.push(`| block | site | point | bits | channels | clusters | reordered | ${groupings.join(' | ')} |`, `|${'---|'.repeat(7 + groupings.length)}`);
+    lines.push(
+      `| block | site | point | bits | channels | clusters | reordered | ${groupings.join(' | ')} |`,
+      `|${'---|'.repeat(7 + groupings.length)}`,
+    );
     for (const s of measured) {
-      lines.push(`| ${s.layer} | ${s.site} | ${s.point ?? ''} | ${s.bits} | ${s.channels} | ${s.clusters} | ${s.folded ? 'folded' : s.perm ? 'yes' : 'run time'} | ${groupings.map((g) => s.error![g].toExponential(2)).join(' | ')} |`);
+      lines.push(
+        `| ${s.layer} | ${s.site} | ${s.point ?? ''} | ${s.bits} | ${s.channels} | ${s.clusters} | ${s.folded ? 'folded' : s.perm ? 'yes' : 'run time'} | ${groupings.map((g) => s.error![g].toExponential(2)).join(' | ')} |`,
+      );
     }
     return lines.join('\n');
   },
-  presets: [seedRow('W4A16', 4, 16, false), seedRow('W4A8', 4, 8, false), seedRow('W4A4', 4, 4, false), seedRow('W4A4KV', 4, 4, true), seedRow('W4A3KV', 4, 3, true), seedRow('W3A3KV', 3, 3, true)],
+  presets: [
+    seedRow('W4A16', 4, 16, false),
+    seedRow('W4A8', 4, 8, false),
+    seedRow('W4A4', 4, 4, false),
+    seedRow('W4A4KV', 4, 4, true),
+    seedRow('W4A3KV', 4, 3, true),
+    seedRow('W3A3KV', 3, 3, true),
+  ],
 };

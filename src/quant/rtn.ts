@@ -17,20 +17,40 @@ export type RtnOptions = z.infer<typeof options>;
  * Ŵ [R, K] for W [R, K] on a backend: per row, per contiguous group of g columns, or per fixed column group (fitted
  * on the host copy of W, as GPTQ fits them).
  */
-export function rtn<T>(be: Backend<T>, W: T, shape: readonly [number, number], wbits: number, groupsize: number, sym: boolean, fixed?: ColumnGroups & { host: Float32Array }): T {
+export function rtn<T>(
+  be: Backend<T>,
+  W: T,
+  shape: readonly [number, number],
+  wbits: number,
+  groupsize: number,
+  sym: boolean,
+  fixed?: ColumnGroups & { host: Float32Array },
+): T {
   const { Q, params } = rtnOnGrid(be, W, shape, wbits, groupsize, sym, fixed);
   be.release(params);
   return Q;
 }
 
 /** RTN's Ŵ and the grid's (scale, zero) per row and group [R, groups, 2], still on the backend, and each column's group. */
-function rtnOnGrid<T>(be: Backend<T>, W: T, [R, K]: readonly [number, number], wbits: number, groupsize: number, sym: boolean, fixed?: ColumnGroups & { host: Float32Array }): { Q: T; params: T; colGroup: Uint32Array } {
+function rtnOnGrid<T>(
+  be: Backend<T>,
+  W: T,
+  [R, K]: readonly [number, number],
+  wbits: number,
+  groupsize: number,
+  sym: boolean,
+  fixed?: ColumnGroups & { host: Float32Array },
+): { Q: T; params: T; colGroup: Uint32Array } {
   const g = groupsize > 0 ? groupsize : K;
   const grid = { maxq: 2 ** wbits - 1, sym, groupsize: g };
   let params: T;
   let colGroup: Uint32Array;
   if (fixed) {
-    params = be.fromHost(fitColumnGroups(fixed.host, R, K, fixed.colGroup, fixed.groups, grid.maxq, sym, fixed.clip), [R, fixed.groups, 2]);
+    params = be.fromHost(fitColumnGroups(fixed.host, R, K, fixed.colGroup, fixed.groups, grid.maxq, sym, fixed.clip), [
+      R,
+      fixed.groups,
+      2,
+    ]);
     colGroup = fixed.colGroup;
   } else {
     const groups = Math.ceil(K / g);
@@ -59,7 +79,15 @@ export const RTN: WeightMethod<typeof options> = {
   codeBits: (o) => o.wbits,
   groups: (o, K, fixed) => fixed?.groups ?? (o.groupsize > 0 ? Math.ceil(K / o.groupsize) : 1),
   async quantize(be, layer, o) {
-    const { Q, params, colGroup } = rtnOnGrid(be, layer.Wt, layer.shape, o.wbits, o.groupsize, o.sym, layer.groups && { ...layer.groups, host: layer.W });
+    const { Q, params, colGroup } = rtnOnGrid(
+      be,
+      layer.Wt,
+      layer.shape,
+      o.wbits,
+      o.groupsize,
+      o.sym,
+      layer.groups && { ...layer.groups, host: layer.W },
+    );
     const grid = { params: await be.toHost(params), gIdx: colGroup, maxq: 2 ** o.wbits - 1, sym: o.sym };
     be.release(params);
     return { Q, grid };

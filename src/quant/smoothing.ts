@@ -20,7 +20,12 @@ export function consumers(cfg: Pick<ModelConfig, 'family'>, site: LinearSite): L
 }
 
 /** The reference's W_key: one layer per pair (q_proj for q/k/v, up_proj for gate/up). */
-export const SMOOTH_KEY: Record<LinearSite, LinearRole> = { attn_norm: 'q', o_in: 'o', ffn_norm: 'up', down_in: 'down' };
+export const SMOOTH_KEY: Record<LinearSite, LinearRole> = {
+  attn_norm: 'q',
+  o_in: 'o',
+  ffn_norm: 'up',
+  down_in: 'down',
+};
 
 /** s per input channel from the activation's max|x| and W_key's per-column max|w|. */
 export function smoothingScale(actMax: ArrayLike<number>, key: HostLinear, alpha: number): Float32Array {
@@ -37,9 +42,14 @@ export type SmoothingScales = Record<LinearSite, Float32Array>;
 
 /** A block's host weights, copied (transforms edit the copy). */
 export function copyHostBlock(h: HostBlock): HostBlock {
-  const norm = (n: HostBlock['attnNorm']) => ({ g: n.g.slice(), b: n.b?.slice() ?? null, perm: n.perm?.slice() ?? null });
+  const norm = (n: HostBlock['attnNorm']) => ({
+    g: n.g.slice(),
+    b: n.b?.slice() ?? null,
+    perm: n.perm?.slice() ?? null,
+  });
   const linears: HostBlock['linears'] = {};
-  for (const [role, l] of Object.entries(h.linears)) linears[role as LinearRole] = { W: l!.W.slice(), shape: l!.shape, b: l!.b?.slice() ?? null };
+  for (const [role, l] of Object.entries(h.linears))
+    linears[role as LinearRole] = { W: l!.W.slice(), shape: l!.shape, b: l!.b?.slice() ?? null };
   return { ...h, attnNorm: norm(h.attnNorm), ffnNorm: norm(h.ffnNorm), linears };
 }
 
@@ -60,10 +70,17 @@ function divideRows(l: HostLinear, s: Float32Array): void {
  * The scales folded into a copy of the block. Returns the smoothed block and, with grouped-query attention, the
  * scales o_proj's input must be divided by at run time (null when v_proj absorbed them).
  */
-export function smoothBlock(host: HostBlock, s: SmoothingScales, cfg: ModelConfig): { host: HostBlock; oDivide: Float32Array | null } {
+export function smoothBlock(
+  host: HostBlock,
+  s: SmoothingScales,
+  cfg: ModelConfig,
+): { host: HostBlock; oDivide: Float32Array | null } {
   const h = copyHostBlock(host);
   const L = h.linears;
-  for (const [norm, site] of [[h.attnNorm, 'attn_norm'], [h.ffnNorm, 'ffn_norm']] as const) {
+  for (const [norm, site] of [
+    [h.attnNorm, 'attn_norm'],
+    [h.ffnNorm, 'ffn_norm'],
+  ] as const) {
     for (let c = 0; c < norm.g.length; c++) {
       norm.g[c] /= s[site][c];
       if (norm.b) norm.b[c] /= s[site][c];

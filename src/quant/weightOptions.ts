@@ -5,7 +5,13 @@ import { GPTQ_BLOCK } from '../gpu/reference.ts';
 import { FACTOR_ROUTES } from './factorization.ts';
 import type { CheckContext } from './method.ts';
 
-export const wbitsOption = z.number().int().min(2).max(8).default(4).meta({ flag: 'wbits', label: 'wbits', description: 'bits per weight code' });
+export const wbitsOption = z
+  .number()
+  .int()
+  .min(2)
+  .max(8)
+  .default(4)
+  .meta({ flag: 'wbits', label: 'wbits', description: 'bits per weight code' });
 export const groupsizeOption = z
   .number()
   .int()
@@ -13,7 +19,12 @@ export const groupsizeOption = z
   .max(1 << 20)
   .refine((g) => g !== 0)
   .default(-1)
-  .meta({ flag: 'groupsize', label: 'group size', description: 'columns per (scale, zero) group; −1 = one group per row', range: '−1 (per row) or a positive integer' });
+  .meta({
+    flag: 'groupsize',
+    label: 'group size',
+    description: 'columns per (scale, zero) group; −1 = one group per row',
+    range: '−1 (per row) or a positive integer',
+  });
 /** Activation bits of a transform's quantizers: 2..8, or 16 for full precision (RPTQ's and DuQuant's --abits). */
 export const abitsOption = (defaultBits: number, what: string) =>
   z
@@ -23,27 +34,71 @@ export const abitsOption = (defaultBits: number, what: string) =>
     .max(16)
     .refine((b) => b <= 8 || b === 16)
     .default(defaultBits)
-    .meta({ flag: 'abits', label: 'abits', description: `activation bits${what} (16 = full precision)`, range: '2..8, or 16' });
+    .meta({
+      flag: 'abits',
+      label: 'abits',
+      description: `activation bits${what} (16 = full precision)`,
+      range: '2..8, or 16',
+    });
 
 /** GPTQ's column-loop options, shared by the methods built on its loop (GPTQ; CLAQ, whose defaults are the reference's). */
 export function gptqLoopOptions(defaults: { actOrder: boolean; trueSequential: boolean }) {
   return {
-    actOrder: z.boolean().default(defaults.actOrder).meta({ flag: 'act-order', label: 'act-order', description: 'quantize columns by decreasing Hessian diagonal' }),
-    trueSequential: z.boolean().default(defaults.trueSequential).meta({ flag: 'true-sequential', label: 'true-sequential', description: 'q/k/v → o → fc1 → fc2, each on inputs after the previous group' }),
-    percdamp: z.number().min(0).lt(1).default(0.01).meta({ flag: 'percdamp', label: 'damp', description: 'dampening, a fraction of the mean Hessian diagonal', range: 'a number in [0, 1)' }),
-    blocksize: z.number().int().min(1).max(GPTQ_BLOCK).default(128).meta({ flag: 'blocksize', label: 'block size', description: 'columns per lazy-update block' }),
+    actOrder: z
+      .boolean()
+      .default(defaults.actOrder)
+      .meta({ flag: 'act-order', label: 'act-order', description: 'quantize columns by decreasing Hessian diagonal' }),
+    trueSequential: z
+      .boolean()
+      .default(defaults.trueSequential)
+      .meta({
+        flag: 'true-sequential',
+        label: 'true-sequential',
+        description: 'q/k/v → o → fc1 → fc2, each on inputs after the previous group',
+      }),
+    percdamp: z
+      .number()
+      .min(0)
+      .lt(1)
+      .default(0.01)
+      .meta({
+        flag: 'percdamp',
+        label: 'damp',
+        description: 'dampening, a fraction of the mean Hessian diagonal',
+        range: 'a number in [0, 1)',
+      }),
+    blocksize: z
+      .number()
+      .int()
+      .min(1)
+      .max(GPTQ_BLOCK)
+      .default(128)
+      .meta({ flag: 'blocksize', label: 'block size', description: 'columns per lazy-update block' }),
     factorization: z
       .enum(FACTOR_ROUTES)
       .optional()
-      .meta({ flag: 'factorization', label: 'factorization', description: "the Hessian's factorization: f32 on the GPU (as the reference), f64 on the CPU, or the faster of the two measured on the first layer", fallback: 'auto' }),
+      .meta({
+        flag: 'factorization',
+        label: 'factorization',
+        description:
+          "the Hessian's factorization: f32 on the GPU (as the reference), f64 on the CPU, or the faster of the two measured on the first layer",
+        fallback: 'auto',
+      }),
   };
 }
 
-export const symOption = z.boolean().default(false).meta({ flag: 'sym', label: 'sym', description: 'symmetric grid (zero at the middle level)' });
+export const symOption = z
+  .boolean()
+  .default(false)
+  .meta({ flag: 'sym', label: 'sym', description: 'symmetric grid (zero at the middle level)' });
 
 /** The input widths of the decoder's linear layers (what a group size must divide). */
 export function linearInputWidths(cfg: NonNullable<CheckContext['cfg']>): Record<string, number> {
-  return { 'q/k/v, fc1/gate/up (hidden)': cfg.hidden, 'out_proj/o_proj (heads × head_dim)': cfg.heads * cfg.headDim, 'fc2/down_proj (ffn)': cfg.ffn };
+  return {
+    'q/k/v, fc1/gate/up (hidden)': cfg.hidden,
+    'out_proj/o_proj (heads × head_dim)': cfg.heads * cfg.headDim,
+    'fc2/down_proj (ffn)': cfg.ffn,
+  };
 }
 
 /** Group size against a transform's fixed groups and the model's widths. */

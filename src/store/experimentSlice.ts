@@ -54,7 +54,9 @@ export interface ExperimentSlice {
   /** a calibration source typed or picked in the form (a URL typed by the user needs no confirmation) */
   setCalibration(calib: string): void;
   allowCalibration(url: string): void;
-  setExperiment(p: Partial<Pick<ExperimentSlice, 'datasets' | 'seqlen' | 'windows' | 'baselines' | 'dataBase' | 'tasks' | 'limit'>>): void;
+  setExperiment(
+    p: Partial<Pick<ExperimentSlice, 'datasets' | 'seqlen' | 'windows' | 'baselines' | 'dataBase' | 'tasks' | 'limit'>>,
+  ): void;
   applyPreset(label: string): void;
   /** the form as an experiment (what a share link carries) */
   spec(): ExperimentSpec;
@@ -63,7 +65,23 @@ export interface ExperimentSlice {
 }
 
 /** What the page keeps of the form across reloads (localStorage): the model and every field of the experiment. */
-export const FORM_KEYS = ['model', 'chain', 'options', 'calib', 'nsamples', 'seed', 'hiddenLayerNum', 'scales16', 'datasets', 'seqlen', 'windows', 'baselines', 'tasks', 'limit', 'dataBase'] as const;
+export const FORM_KEYS = [
+  'model',
+  'chain',
+  'options',
+  'calib',
+  'nsamples',
+  'seed',
+  'hiddenLayerNum',
+  'scales16',
+  'datasets',
+  'seqlen',
+  'windows',
+  'baselines',
+  'tasks',
+  'limit',
+  'dataBase',
+] as const;
 export type FormSnapshot = Pick<LabState, (typeof FORM_KEYS)[number]>;
 
 /** The form as it stands (a copy of its fields). */
@@ -71,7 +89,8 @@ export function pickForm(s: LabState): FormSnapshot {
   return Object.fromEntries(FORM_KEYS.map((k) => [k, s[k]])) as FormSnapshot;
 }
 
-type FormState = Pick<LabState, 'chain' | 'options' | 'calib' | 'nsamples' | 'seed' | 'seqlen' | 'hiddenLayerNum'> & Partial<Pick<LabState, 'scales16'>>;
+type FormState = Pick<LabState, 'chain' | 'options' | 'calib' | 'nsamples' | 'seed' | 'seqlen' | 'hiddenLayerNum'> &
+  Partial<Pick<LabState, 'scales16'>>;
 
 /**
  * The form's recipe: the chain's steps with their options, and the shared calibration (its window length is the
@@ -91,7 +110,15 @@ export function formRecipe(s: FormState): QuantRecipe {
     return { ...o, method };
   });
   // f16 scales only when ticked: a recipe without them stays the one it always was (cache keys, links)
-  return { calib: s.calib, nsamples: s.nsamples, seqlen: s.seqlen, seed: s.seed, ...(s.hiddenLayerNum !== undefined ? { hiddenLayerNum: s.hiddenLayerNum } : {}), ...(s.scales16 && names.length ? { scales16: true } : {}), steps: steps as QuantRecipe['steps'] };
+  return {
+    calib: s.calib,
+    nsamples: s.nsamples,
+    seqlen: s.seqlen,
+    seed: s.seed,
+    ...(s.hiddenLayerNum !== undefined ? { hiddenLayerNum: s.hiddenLayerNum } : {}),
+    ...(s.scales16 && names.length ? { scales16: true } : {}),
+    steps: steps as QuantRecipe['steps'],
+  };
 }
 
 /** The probed config of the selected model, when the probe is of this very choice. */
@@ -122,16 +149,21 @@ export function presetProblem(s: FormState & Pick<LabState, 'model' | 'probe'>, 
 }
 
 /** The form's first problem, shown next to the fields; null when it can run. */
-export function recipeProblem(s: FormState & Pick<LabState, 'datasets' | 'tasks' | 'limit' | 'model' | 'probe' | 'calibAllowed'>): string | null {
+export function recipeProblem(
+  s: FormState & Pick<LabState, 'datasets' | 'tasks' | 'limit' | 'model' | 'probe' | 'calibAllowed'>,
+): string | null {
   if (s.datasets.length === 0 && s.tasks.length === 0) return 'Pick at least one perplexity dataset or zero-shot task.';
-  if (s.tasks.length && s.limit !== null && (!Number.isInteger(s.limit) || s.limit < 1)) return 'Items per task must be a positive integer (blank = all).';
+  if (s.tasks.length && s.limit !== null && (!Number.isInteger(s.limit) || s.limit < 1))
+    return 'Items per task must be a positive integer (blank = all).';
   if (s.model.kind === 'files' && s.model.files.length === 0) {
     return `This experiment's model is local files ("${s.model.label}") that only its author has: pick that folder in the Model panel (Local folder…, or drop its files) before running.`;
   }
   const r = formRecipe(s);
   if (r.steps.length && calibrationKind(r.calib) !== 'named') {
-    if (!isLinkCalibration(r.calib)) return `Calibration must be a named set or an https:// URL of a public host (got "${r.calib}").`;
-    if (!s.calibAllowed.includes(r.calib)) return `Confirm the calibration URL ${r.calib} before running: the page fetches it when the run starts.`;
+    if (!isLinkCalibration(r.calib))
+      return `Calibration must be a named set or an https:// URL of a public host (got "${r.calib}").`;
+    if (!s.calibAllowed.includes(r.calib))
+      return `Confirm the calibration URL ${r.calib} before running: the page fetches it when the run starts.`;
   }
   try {
     validateRecipe(r, selectedConfig(s));
@@ -157,9 +189,14 @@ export const createExperimentSlice: StateCreator<LabState, [], [], ExperimentSli
   dataBase: '/shared/data/',
   calibAllowed: [],
   setChain: (chain) => set({ chain }),
-  setOption: (method, key, value) => set((s) => ({ options: { ...s.options, [method]: { ...s.options[method], [key]: value } } })),
+  setOption: (method, key, value) =>
+    set((s) => ({ options: { ...s.options, [method]: { ...s.options[method], [key]: value } } })),
   setCalibrationField: (p) => set(p),
-  setCalibration: (calib) => set((s) => ({ calib, calibAllowed: calibrationKind(calib) === 'url' ? [...new Set([...s.calibAllowed, calib])] : s.calibAllowed })),
+  setCalibration: (calib) =>
+    set((s) => ({
+      calib,
+      calibAllowed: calibrationKind(calib) === 'url' ? [...new Set([...s.calibAllowed, calib])] : s.calibAllowed,
+    })),
   allowCalibration: (url) => set((s) => ({ calibAllowed: [...new Set([...s.calibAllowed, url])] })),
   setExperiment: (p) => set(p),
   applyPreset(label) {
@@ -188,9 +225,24 @@ export const createExperimentSlice: StateCreator<LabState, [], [], ExperimentSli
     for (const { method, ...o } of r.steps) options[method] = { ...defaults[method], ...o };
     const { transform, weight } = resolveSteps(r);
     const chain = [transform?.method.name, weight?.method.name].filter(Boolean).join('+') || 'fp';
-    set({ chain, options, calib: r.calib, nsamples: r.nsamples, seed: r.seed, hiddenLayerNum: r.hiddenLayerNum, scales16: r.scales16 ?? false, datasets: spec.eval.datasets, seqlen: spec.eval.seqlen, windows: spec.eval.windows, baselines: spec.eval.baselines ?? false, tasks: spec.eval.tasks ?? [], ...(spec.eval.tasks ? { limit: spec.eval.limit ?? null } : {}) });
+    set({
+      chain,
+      options,
+      calib: r.calib,
+      nsamples: r.nsamples,
+      seed: r.seed,
+      hiddenLayerNum: r.hiddenLayerNum,
+      scales16: r.scales16 ?? false,
+      datasets: spec.eval.datasets,
+      seqlen: spec.eval.seqlen,
+      windows: spec.eval.windows,
+      baselines: spec.eval.baselines ?? false,
+      tasks: spec.eval.tasks ?? [],
+      ...(spec.eval.tasks ? { limit: spec.eval.limit ?? null } : {}),
+    });
     // local files cannot travel in a link: the form names them and asks for the folder before anything runs
-    if (spec.model.kind === 'local') get().setModel({ kind: 'files', files: [], label: spec.model.label }, { probe: false });
+    if (spec.model.kind === 'local')
+      get().setModel({ kind: 'files', files: [], label: spec.model.label }, { probe: false });
     else get().setModel(spec.model, { fromLink: opts.fromLink });
   },
 });

@@ -93,7 +93,13 @@ export const createExportSlice: StateCreator<LabState, [], [], ExportSlice> = (s
     if (format !== s.exportFormat) set({ exportFormat: format });
     const model: ModelChoice = s.resultModel ?? s.model;
     if (model.kind === 'files' && model.files.length === 0) {
-      set({ exporting: { status: 'error', format, error: `This run's model is local files ("${model.label}"): pick that folder in the Model panel first, the export reads what the run did not change from it.` } });
+      set({
+        exporting: {
+          status: 'error',
+          format,
+          error: `This run's model is local files ("${model.label}"): pick that folder in the Model panel first, the export reads what the run did not change from it.`,
+        },
+      });
       return;
     }
     const id = ++exportId;
@@ -106,28 +112,50 @@ export const createExportSlice: StateCreator<LabState, [], [], ExportSlice> = (s
       } catch (e) {
         const err = e as Error;
         // dismissing the picker is not an error
-        set({ exporting: err.name === 'AbortError' ? { status: 'idle' } : { status: 'error', format, error: pageError({ kind: err.name, message: err.message }) } });
+        set({
+          exporting:
+            err.name === 'AbortError'
+              ? { status: 'idle' }
+              : { status: 'error', format, error: pageError({ kind: err.name, message: err.message }) },
+        });
         return;
       }
     }
-    set({ exporting: { status: 'running', format, target: dir ? { kind: 'folder', name: dir.name } : { kind: 'downloads' } } });
+    set({
+      exporting: {
+        status: 'running',
+        format,
+        target: dir ? { kind: 'folder', name: dir.name } : { kind: 'downloads' },
+      },
+    });
     const out = await exportResult(
       sourceSpec(model),
       result,
       format,
       dir,
       (progress) => {
-        if (exportId === id && get().exporting.status === 'running') set((st) => ({ exporting: { ...st.exporting, progress } }));
+        if (exportId === id && get().exporting.status === 'running')
+          set((st) => ({ exporting: { ...st.exporting, progress } }));
       },
       dir ? undefined : downloadBlob,
     );
     if (exportId !== id) return;
-    set((st) => ({ exporting: out.error ? { ...st.exporting, status: 'error', error: pageError(out.error) } : { ...st.exporting, status: 'done', report: out.result } }));
+    set((st) => ({
+      exporting: out.error
+        ? { ...st.exporting, status: 'error', error: pageError(out.error) }
+        : { ...st.exporting, status: 'done', report: out.result },
+    }));
   },
   async importBundle(files, label) {
     if (get().status === 'running') return;
     if (!files.some((f) => f.name === BUNDLE_FILES[0])) {
-      set({ bundleImport: { status: 'error', label, error: `No ${BUNDLE_FILES[0]} among the ${files.length} file${files.length === 1 ? '' : 's'} picked: pick the folder the lab exported as a bundle (${BUNDLE_FILES.join(' and ')}).` } });
+      set({
+        bundleImport: {
+          status: 'error',
+          label,
+          error: `No ${BUNDLE_FILES[0]} among the ${files.length} file${files.length === 1 ? '' : 's'} picked: pick the folder the lab exported as a bundle (${BUNDLE_FILES.join(' and ')}).`,
+        },
+      });
       return;
     }
     set({ bundleImport: { status: 'loading', label } });
@@ -145,7 +173,13 @@ export const createExportSlice: StateCreator<LabState, [], [], ExportSlice> = (s
     get().applySpec(spec);
     // a link that was open is left behind: the form is the bundle's now
     set({ shared: null, linkError: null, formBeforeLink: null });
-    if (spec.model.kind === 'local' && before.kind === 'files' && before.files.length > 0 && before.label === spec.model.label) get().setModel(before);
+    if (
+      spec.model.kind === 'local' &&
+      before.kind === 'files' &&
+      before.files.length > 0 &&
+      before.label === spec.model.label
+    )
+      get().setModel(before);
     const model = get().model;
     set((st) => ({
       result,

@@ -15,7 +15,13 @@ import { pageError } from './pageWords.ts';
 import type { LabState } from './labStore.ts';
 
 /** A view loaded for one run and one selection (`key`): shown only while both are still the current ones. */
-export type Loaded<T> = { status: 'idle' | 'loading' | 'done' | 'error'; data?: T; error?: string; runId?: number; key?: string };
+export type Loaded<T> = {
+  status: 'idle' | 'loading' | 'done' | 'error';
+  data?: T;
+  error?: string;
+  runId?: number;
+  key?: string;
+};
 
 export interface InspectSlice {
   inspectLayer: number;
@@ -41,9 +47,11 @@ export function inspectSites(q: QuantSummary | undefined): SiteReport[] {
 }
 
 /** What a weight view shows: a block's layer. */
-export const weightKey = (s: Pick<InspectSlice, 'inspectLayer' | 'inspectRole'>) => `${s.inspectLayer}|${s.inspectRole}`;
+export const weightKey = (s: Pick<InspectSlice, 'inspectLayer' | 'inspectRole'>) =>
+  `${s.inspectLayer}|${s.inspectRole}`;
 /** What an activation map shows: a block's site in an order. */
-export const activationKey = (s: Pick<InspectSlice, 'inspectLayer' | 'inspectSite' | 'channelOrder'>) => `${s.inspectLayer}|${s.inspectSite}|${s.channelOrder}`;
+export const activationKey = (s: Pick<InspectSlice, 'inspectLayer' | 'inspectSite' | 'channelOrder'>) =>
+  `${s.inspectLayer}|${s.inspectSite}|${s.channelOrder}`;
 
 /** The view if it belongs to the current run and selection, else undefined. */
 export function current<T>(v: Loaded<T>, runId: number, key: string): Loaded<T> | undefined {
@@ -68,17 +76,37 @@ export const createInspectSlice: StateCreator<LabState, [], [], InspectSlice> = 
     const perm = s.channelOrder === 'reordered' && report?.perm ? report.perm : undefined;
     // the run's own calibration and model, not the form's (which may have changed since)
     const recipe = s.resultSpec?.recipe ?? result?.config.recipe ?? s.spec().recipe;
-    const out = await inspectActivations(sourceSpec(s.resultModel ?? s.model), recipe, s.inspectLayer, s.inspectSite, s.dataBase, perm);
+    const out = await inspectActivations(
+      sourceSpec(s.resultModel ?? s.model),
+      recipe,
+      s.inspectLayer,
+      s.inspectSite,
+      s.dataBase,
+      perm,
+    );
     if (get().runId !== runId || activationKey(get()) !== key) return;
-    set({ activationMap: out.error ? { status: 'error', error: pageError(out.error), runId, key } : { status: 'done', data: out.result, runId, key } });
+    set({
+      activationMap: out.error
+        ? { status: 'error', error: pageError(out.error), runId, key }
+        : { status: 'done', data: out.result, runId, key },
+    });
   },
   async loadWeightView() {
     const s = get();
     const { runId } = s;
     const key = weightKey(s);
     set({ showWeights: true, weightView: { status: 'loading', runId, key } });
-    const out = await inspectWeights(sourceSpec(s.resultModel ?? s.model), s.result?.quant?.blockKey, s.inspectLayer, s.inspectRole);
+    const out = await inspectWeights(
+      sourceSpec(s.resultModel ?? s.model),
+      s.result?.quant?.blockKey,
+      s.inspectLayer,
+      s.inspectRole,
+    );
     if (get().runId !== runId || weightKey(get()) !== key) return;
-    set({ weightView: out.error ? { status: 'error', error: pageError(out.error), runId, key } : { status: 'done', data: out.result, runId, key } });
+    set({
+      weightView: out.error
+        ? { status: 'error', error: pageError(out.error), runId, key }
+        : { status: 'done', data: out.result, runId, key },
+    });
   },
 });

@@ -15,7 +15,14 @@ import { createExportSlice, type ExportSlice } from './exportSlice.ts';
 import { completeV1, fromV1, type V1Recipe } from '../pipeline/legacyRecipe.ts';
 import { defaultOptions, pickForm } from './experimentSlice.ts';
 
-export type LabState = ModelSlice & ExperimentSlice & RunSlice & ResultsSlice & LinkSlice & InspectSlice & StorageSlice & ExportSlice;
+export type LabState = ModelSlice &
+  ExperimentSlice &
+  RunSlice &
+  ResultsSlice &
+  LinkSlice &
+  InspectSlice &
+  StorageSlice &
+  ExportSlice;
 
 export const useLab = create<LabState>()(
   persist(
@@ -33,18 +40,28 @@ export const useLab = create<LabState>()(
       name: 'quantization-lab',
       // 2: the recipe of steps (chain + per-method options); version 1 kept one flat recipe
       version: 2,
-      migrate: (persisted, version) => (version < 2 ? migrateV1(persisted as Record<string, unknown>) : persisted) as Partial<LabState>,
+      migrate: (persisted, version) =>
+        (version < 2 ? migrateV1(persisted as Record<string, unknown>) : persisted) as Partial<LabState>,
       storage: createJSONStorage(() => localStorage),
       // the user's form (not a link's experiment they have not taken), the results table and where recipes keep their
       // blocks; local files cannot be stored
       partialize: (s) => {
         const form = s.formBeforeLink ?? pickForm(s);
-        return { ...form, model: form.model.kind === 'files' ? undefined : form.model, runs: s.runs, knownBlocks: s.knownBlocks };
+        return {
+          ...form,
+          model: form.model.kind === 'files' ? undefined : form.model,
+          runs: s.runs,
+          knownBlocks: s.knownBlocks,
+        };
       },
       merge: (persisted, current) => {
         const p = (persisted ?? {}) as Partial<LabState>;
         // a method registered since the form was stored starts at its defaults
-        return { ...current, ...Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)), options: { ...current.options, ...p.options } };
+        return {
+          ...current,
+          ...Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)),
+          options: { ...current.options, ...p.options },
+        };
       },
     },
   ),
@@ -59,7 +76,13 @@ function migrateV1(p: Record<string, unknown>): Record<string, unknown> {
     const r = toSteps(p.recipe);
     const options = defaultOptions();
     for (const { method, ...o } of r.steps) options[method] = { ...options[method], ...o };
-    Object.assign(out, { chain: r.steps.map((st) => st.method).join('+') || 'fp', options, calib: r.calib, nsamples: r.nsamples, seed: r.seed });
+    Object.assign(out, {
+      chain: r.steps.map((st) => st.method).join('+') || 'fp',
+      options,
+      calib: r.calib,
+      nsamples: r.nsamples,
+      seed: r.seed,
+    });
   } catch {
     // a form that no longer validates starts from the defaults
   }

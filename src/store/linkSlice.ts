@@ -56,7 +56,8 @@ export const createLinkSlice: StateCreator<LabState, [], [], LinkSlice> = (set, 
       if (changed) get().setModel(model);
     }
     // the fragment goes too, or a reload would open the dismissed link again
-    if (typeof location !== 'undefined' && hasSharePayload(location.hash)) history.replaceState(history.state, '', location.href.split('#')[0]);
+    if (typeof location !== 'undefined' && hasSharePayload(location.hash))
+      history.replaceState(history.state, '', location.href.split('#')[0]);
   },
   async makeLink(withResults) {
     const s = get();

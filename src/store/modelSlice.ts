@@ -16,7 +16,13 @@ export const BUNDLED = [
   { id: 'opt-tiny', label: 'opt-tiny (bundled, OPT, 0.9M)' },
   { id: 'opt-tiny-bpe', label: 'opt-tiny-bpe (bundled, OPT tokenizer, 7.3M)' },
 ];
-export const HUB_PRESETS = ['facebook/opt-125m', 'facebook/opt-1.3b', 'TinyLlama/TinyLlama-1.1B-Chat-v1.0', 'HuggingFaceTB/SmolLM2-135M', 'Qwen/Qwen2.5-0.5B'];
+export const HUB_PRESETS = [
+  'facebook/opt-125m',
+  'facebook/opt-1.3b',
+  'TinyLlama/TinyLlama-1.1B-Chat-v1.0',
+  'HuggingFaceTB/SmolLM2-135M',
+  'Qwen/Qwen2.5-0.5B',
+];
 
 export type ModelChoice = Exclude<ModelRef, { kind: 'local' }> | { kind: 'files'; files: File[]; label: string };
 
@@ -67,18 +73,33 @@ export const createModelSlice: StateCreator<LabState, [], [], ModelSlice> = (set
   setModel(model, opts = {}) {
     const consent = !!opts.fromLink && model.kind === 'url';
     // a newly chosen model is what the panel talks about now, not an earlier bundle import
-    set({ model, probe: { status: 'idle' }, modelNeedsConsent: consent, ...(get().bundleImport.status === 'loading' ? {} : { bundleImport: { status: 'idle' } }) });
-    if (opts.probe !== false && !consent && !(model.kind === 'files' && model.files.length === 0)) void get().probeModel();
+    set({
+      model,
+      probe: { status: 'idle' },
+      modelNeedsConsent: consent,
+      ...(get().bundleImport.status === 'loading' ? {} : { bundleImport: { status: 'idle' } }),
+    });
+    if (opts.probe !== false && !consent && !(model.kind === 'files' && model.files.length === 0))
+      void get().probeModel();
   },
   async probeShared() {
-    const ok = await fetch('/shared/models/stories260K/config.json', { method: 'HEAD' }).then((r) => r.ok, () => false);
+    const ok = await fetch('/shared/models/stories260K/config.json', { method: 'HEAD' }).then(
+      (r) => r.ok,
+      () => false,
+    );
     const before = get().model;
     const fallback = !ok && before.kind === 'bundled';
-    set({ sharedServed: ok, ...(fallback ? { model: { kind: 'hub', repo: HUB_PRESETS[0], revision: 'main' }, probe: { status: 'idle' } } : {}) });
+    set({
+      sharedServed: ok,
+      ...(fallback
+        ? { model: { kind: 'hub', repo: HUB_PRESETS[0], revision: 'main' }, probe: { status: 'idle' } }
+        : {}),
+    });
     // the selected model (the bundled default, a reload's, a link's) is probed as any load is, unless it waits for
     // the user's consent or for the folder of a local-files link
     const s = get();
-    if (s.probe.status === 'idle' && !s.modelNeedsConsent && !(s.model.kind === 'files' && s.model.files.length === 0)) void s.probeModel();
+    if (s.probe.status === 'idle' && !s.modelNeedsConsent && !(s.model.kind === 'files' && s.model.files.length === 0))
+      void s.probeModel();
   },
   async probeModel() {
     const m = get().model;
@@ -86,6 +107,10 @@ export const createModelSlice: StateCreator<LabState, [], [], ModelSlice> = (set
     set({ probe: { status: 'loading', of }, modelNeedsConsent: false });
     const out = await probeModel(sourceSpec(m));
     if (describeChoice(get().model) !== of) return; // another model was chosen meanwhile
-    set({ probe: out.error ? { status: 'error', error: pageError(out.error), of } : { status: 'done', info: out.result, of } });
+    set({
+      probe: out.error
+        ? { status: 'error', error: pageError(out.error), of }
+        : { status: 'done', info: out.result, of },
+    });
   },
 });

@@ -19,7 +19,12 @@ export function advance(prev: StageProgress | undefined, p: Progress, now: numbe
   if (p.fromCache) return { ...p, since, basis: { at: now, fraction: p.fraction } };
   const basis = prev?.basis ?? { at: now, fraction: p.fraction };
   const done = p.fraction - basis.fraction;
-  const estimate = done > 0 && p.fraction < 1 ? { left: ((now - basis.at) / done) * (1 - p.fraction), at: now } : p.fraction >= 1 ? undefined : prev?.estimate;
+  const estimate =
+    done > 0 && p.fraction < 1
+      ? { left: ((now - basis.at) / done) * (1 - p.fraction), at: now }
+      : p.fraction >= 1
+        ? undefined
+        : prev?.estimate;
   return { ...p, since, basis, ...(estimate ? { estimate } : {}) };
 }
 

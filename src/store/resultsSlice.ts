@@ -2,7 +2,12 @@
 // picked for side-by-side comparison and CSV/JSON export that carry every option of the experiment.
 import type { StateCreator } from 'zustand';
 import type { EvalResult, TaskScore } from '../pipeline/types.ts';
-import { describeModel, type ExperimentSpec, type ResultSummary, type TaskFigures } from '../pipeline/experimentSpec.ts';
+import {
+  describeModel,
+  type ExperimentSpec,
+  type ResultSummary,
+  type TaskFigures,
+} from '../pipeline/experimentSpec.ts';
 import { chainOf, recipeLabel, type QuantRecipe } from '../quant/recipe.ts';
 import { canonicalJson } from '../pipeline/cache.ts';
 import { meanBits, overheadWord } from '../pipeline/bits.ts';
@@ -40,7 +45,15 @@ export interface ResultsSlice {
 /** The figures a task keeps in the results table and a link (no stderr or time: they follow from n and the run). */
 function taskFigures(scores: Record<string, TaskScore>): Record<string, TaskFigures> {
   return Object.fromEntries(
-    Object.entries(scores).map(([t, s]) => [t, { items: s.items, acc: s.acc, ...(s.accNorm !== undefined ? { accNorm: s.accNorm } : {}), ...(s.perplexity !== undefined ? { perplexity: s.perplexity } : {}) }]),
+    Object.entries(scores).map(([t, s]) => [
+      t,
+      {
+        items: s.items,
+        acc: s.acc,
+        ...(s.accNorm !== undefined ? { accNorm: s.accNorm } : {}),
+        ...(s.perplexity !== undefined ? { perplexity: s.perplexity } : {}),
+      },
+    ]),
   );
 }
 
@@ -52,8 +65,20 @@ export function summarize(spec: ExperimentSpec, r: EvalResult): ResultSummary {
     ...(r.pplBefore ? { pplBefore: r.pplBefore } : {}),
     ...(r.tasks ? { tasks: taskFigures(r.tasks) } : {}),
     ...(r.tasksBefore ? { tasksBefore: taskFigures(r.tasksBefore) } : {}),
-    ...(layers.length ? { bitsPerWeight: meanBits(layers), codeBits: meanBits(layers, (l) => l.codeBits ?? l.bits), bitsOverhead: overheadWord(layers) } : {}),
-    ...(r.storage ? { checkpointBits: r.storage.checkpointBits, checkpointBytes: r.storage.checkpointBytes, ...(r.storage.quantizedBytes && layers.length ? { storedBytes: r.storage.quantizedBytes } : {}) } : {}),
+    ...(layers.length
+      ? {
+          bitsPerWeight: meanBits(layers),
+          codeBits: meanBits(layers, (l) => l.codeBits ?? l.bits),
+          bitsOverhead: overheadWord(layers),
+        }
+      : {}),
+    ...(r.storage
+      ? {
+          checkpointBits: r.storage.checkpointBits,
+          checkpointBytes: r.storage.checkpointBytes,
+          ...(r.storage.quantizedBytes && layers.length ? { storedBytes: r.storage.quantizedBytes } : {}),
+        }
+      : {}),
     ...(r.quant ? { quantizeMs: r.quant.totalMs } : {}),
     ...(r.device ? { device: r.device.description } : {}),
     ...(r.caveats?.length ? { warnings: r.caveats } : {}),
@@ -64,8 +89,11 @@ export function summarize(spec: ExperimentSpec, r: EvalResult): ResultSummary {
  * Bits per weight with its split: "18.56 = 4 codes + 14.56 scales/zeros" (CLAQ: codebooks and reserved values); a
  * full-precision run's are the checkpoint's own (32 for F32, 16 for F16/BF16).
  */
-export function bitsSplit(s: Pick<ResultSummary, 'bitsPerWeight' | 'codeBits' | 'bitsOverhead' | 'checkpointBits'>): string {
-  if (s.bitsPerWeight === undefined) return s.checkpointBits !== undefined ? `${Number(s.checkpointBits.toFixed(2))} (as stored)` : '16';
+export function bitsSplit(
+  s: Pick<ResultSummary, 'bitsPerWeight' | 'codeBits' | 'bitsOverhead' | 'checkpointBits'>,
+): string {
+  if (s.bitsPerWeight === undefined)
+    return s.checkpointBits !== undefined ? `${Number(s.checkpointBits.toFixed(2))} (as stored)` : '16';
   if (s.codeBits === undefined || Math.abs(s.bitsPerWeight - s.codeBits) < 0.005) return s.bitsPerWeight.toFixed(2);
   return `${s.bitsPerWeight.toFixed(2)} = ${s.codeBits.toFixed(s.codeBits % 1 ? 2 : 0)} codes + ${(s.bitsPerWeight - s.codeBits).toFixed(2)} ${s.bitsOverhead ?? 'scales/zeros'}`;
 }
@@ -104,7 +132,26 @@ export function runsToCsv(runs: RunRecord[]): string {
   const esc = (v: unknown) => (/[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v ?? ''));
   const optionNames = Object.keys(recipeColumns({ calib: '', nsamples: 0, seqlen: 0, seed: 0, steps: [] }));
   const taskColumns = ['task_items', 'acc', 'fp_acc', 'acc_norm', 'fp_acc_norm'];
-  const rows = [['time', 'model', 'label', 'dataset', 'ppl', 'fp_ppl', 'delta', 'bits_per_weight', 'code_bits', 'quantize_s', 'wall_s', 'eval_seqlen', 'eval_windows', ...optionNames, 'warnings', ...taskColumns]];
+  const rows = [
+    [
+      'time',
+      'model',
+      'label',
+      'dataset',
+      'ppl',
+      'fp_ppl',
+      'delta',
+      'bits_per_weight',
+      'code_bits',
+      'quantize_s',
+      'wall_s',
+      'eval_seqlen',
+      'eval_windows',
+      ...optionNames,
+      'warnings',
+      ...taskColumns,
+    ],
+  ];
   const num = (v: number | undefined) => (v !== undefined ? String(v) : '');
   for (const r of runs) {
     const options = recipeColumns(r.spec.recipe);
@@ -128,10 +175,26 @@ export function runsToCsv(runs: RunRecord[]): string {
       (r.summary.warnings ?? []).join(' | '),
       ...task,
     ];
-    for (const [ds, v] of Object.entries(r.summary.ppl)) rows.push(row(ds, v, r.summary.pplBefore?.[ds as keyof typeof r.summary.ppl], taskColumns.map(() => '')));
+    for (const [ds, v] of Object.entries(r.summary.ppl))
+      rows.push(
+        row(
+          ds,
+          v,
+          r.summary.pplBefore?.[ds as keyof typeof r.summary.ppl],
+          taskColumns.map(() => ''),
+        ),
+      );
     for (const [task, t] of Object.entries(r.summary.tasks ?? {})) {
       const fp = r.summary.tasksBefore?.[task as keyof typeof r.summary.tasks];
-      rows.push(row(task, t!.perplexity, fp?.perplexity, [String(t!.items), num(t!.acc), num(fp?.acc), num(t!.accNorm), num(fp?.accNorm)]));
+      rows.push(
+        row(task, t!.perplexity, fp?.perplexity, [
+          String(t!.items),
+          num(t!.acc),
+          num(fp?.acc),
+          num(t!.accNorm),
+          num(fp?.accNorm),
+        ]),
+      );
     }
   }
   return rows.map((row) => row.map(esc).join(',')).join('\n') + '\n';
@@ -139,7 +202,11 @@ export function runsToCsv(runs: RunRecord[]): string {
 
 /** The runs as JSON: each with its experiment, its figures and the same flat option columns as the CSV. */
 export function runsToJson(runs: RunRecord[]): string {
-  return JSON.stringify(runs.map((r) => ({ ...r, options: recipeColumns(r.spec.recipe) })), null, 2);
+  return JSON.stringify(
+    runs.map((r) => ({ ...r, options: recipeColumns(r.spec.recipe) })),
+    null,
+    2,
+  );
 }
 
 export const createResultsSlice: StateCreator<LabState, [], [], ResultsSlice> = (set) => ({
@@ -148,13 +215,39 @@ export const createResultsSlice: StateCreator<LabState, [], [], ResultsSlice> = 
   addRun: (spec, result, wallMs, origin) =>
     set((s) => {
       // an identical experiment answered from the cache (or imported again) is the row that is already there
-      if ((result.cached || origin === 'bundle') && s.runs.some((r) => !r.shared && canonicalJson(r.spec) === canonicalJson(spec))) return {};
+      if (
+        (result.cached || origin === 'bundle') &&
+        s.runs.some((r) => !r.shared && canonicalJson(r.spec) === canonicalJson(spec))
+      )
+        return {};
       const imported = origin === 'bundle';
-      return { runs: [{ id: `${Date.now()}-${s.runs.length}`, at: Date.now(), spec, summary: summarize(spec, result), wallMs, cached: !imported && !!result.cached, ...(imported ? { imported } : {}) }, ...s.runs].slice(0, 200) };
+      return {
+        runs: [
+          {
+            id: `${Date.now()}-${s.runs.length}`,
+            at: Date.now(),
+            spec,
+            summary: summarize(spec, result),
+            wallMs,
+            cached: !imported && !!result.cached,
+            ...(imported ? { imported } : {}),
+          },
+          ...s.runs,
+        ].slice(0, 200),
+      };
     }),
   addShared: (spec, summary) =>
-    set((s) => ({ runs: [{ id: `shared-${Date.now()}`, at: Date.now(), spec, summary, wallMs: 0, cached: false, shared: true }, ...s.runs] })),
-  toggleCompare: (id) => set((s) => ({ compare: s.compare.includes(id) ? s.compare.filter((x) => x !== id) : [...s.compare, id].slice(-2) })),
-  removeRun: (id) => set((s) => ({ runs: s.runs.filter((r) => r.id !== id), compare: s.compare.filter((x) => x !== id) })),
+    set((s) => ({
+      runs: [
+        { id: `shared-${Date.now()}`, at: Date.now(), spec, summary, wallMs: 0, cached: false, shared: true },
+        ...s.runs,
+      ],
+    })),
+  toggleCompare: (id) =>
+    set((s) => ({
+      compare: s.compare.includes(id) ? s.compare.filter((x) => x !== id) : [...s.compare, id].slice(-2),
+    })),
+  removeRun: (id) =>
+    set((s) => ({ runs: s.runs.filter((r) => r.id !== id), compare: s.compare.filter((x) => x !== id) })),
   clearRuns: () => set({ runs: [], compare: [] }),
 });

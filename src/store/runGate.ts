@@ -14,8 +14,10 @@ export function runBlocker(s: LabState): string | null {
   const problem = recipeProblem(s);
   if (problem) return problem;
   const of = describeChoice(s.model);
-  if (s.modelNeedsConsent) return `Allow reading the model at ${of} first (Model panel): the page reads nothing from a link's URL until you do.`;
-  if (s.probe.of !== of || s.probe.status === 'idle' || s.probe.status === 'loading') return 'Checking the model (config.json and the safetensors headers)…';
+  if (s.modelNeedsConsent)
+    return `Allow reading the model at ${of} first (Model panel): the page reads nothing from a link's URL until you do.`;
+  if (s.probe.of !== of || s.probe.status === 'idle' || s.probe.status === 'loading')
+    return 'Checking the model (config.json and the safetensors headers)…';
   return null;
 }
 
@@ -30,14 +32,26 @@ export function resumeHint(s: LabState): { cached: number; total: number; text: 
   for (const e of s.storage.entries) {
     if (e.kind === 'block' && e.key.startsWith(known.blockKey)) layers.add(Number(e.key.slice(known.blockKey.length)));
   }
-  const total = spec.recipe.hiddenLayerNum ?? (s.probe.status === 'done' && s.probe.of === describeChoice(s.model) ? s.probe.info!.layers : known.blocks);
+  const total =
+    spec.recipe.hiddenLayerNum ??
+    (s.probe.status === 'done' && s.probe.of === describeChoice(s.model) ? s.probe.info!.layers : known.blocks);
   // blocks resume in order: the first missing block is where Run starts computing
   let cached = 0;
   while (cached < total && layers.has(cached)) cached++;
   if (cached === 0) return null;
   const result = s.result && s.resultSpec && canonicalJson(s.resultSpec) === canonicalJson(spec);
   if (cached >= total) {
-    return result ? null : { cached, total, text: `All ${total} blocks of this recipe are in this browser's storage: Run restores them and only evaluates.` };
+    return result
+      ? null
+      : {
+          cached,
+          total,
+          text: `All ${total} blocks of this recipe are in this browser's storage: Run restores them and only evaluates.`,
+        };
   }
-  return { cached, total, text: `Run resumes after block ${cached} of ${total}: an earlier run of this recipe left ${cached} finished block${cached > 1 ? 's' : ''} in this browser's storage.` };
+  return {
+    cached,
+    total,
+    text: `Run resumes after block ${cached} of ${total}: an earlier run of this recipe left ${cached} finished block${cached > 1 ? 's' : ''} in this browser's storage.`,
+  };
 }

@@ -118,9 +118,16 @@ export const createRunSlice: StateCreator<LabState, [], [], RunSlice> = (set, ge
         set((st) => ({
           current: progress.stage,
           stages: { ...st.stages, [progress.stage]: advance(st.stages[progress.stage], progress, now) },
-          ...(progress.items ? { taskProgress: { ...st.taskProgress, [progress.items.phase + progress.items.task]: progress.items } } : {}),
+          ...(progress.items
+            ? { taskProgress: { ...st.taskProgress, [progress.items.phase + progress.items.task]: progress.items } }
+            : {}),
           ...(progress.stage === 'quantize' && progress.blockKey && st.knownBlocks[0]?.blockKey !== progress.blockKey
-            ? { knownBlocks: [{ of: identity, blockKey: progress.blockKey, blocks: progress.blocks ?? 0 }, ...st.knownBlocks.filter((k) => k.of !== identity)].slice(0, 50) }
+            ? {
+                knownBlocks: [
+                  { of: identity, blockKey: progress.blockKey, blocks: progress.blocks ?? 0 },
+                  ...st.knownBlocks.filter((k) => k.of !== identity),
+                ].slice(0, 50),
+              }
             : {}),
         }));
       },

@@ -21,7 +21,12 @@ function ensure(): Comlink.Remote<WorkerApi> {
   return remote;
 }
 
-export function runEvaluation(spec: SourceSpec, req: EvalRequest, dataBase: string, onProgress: (p: Progress) => void): Promise<RunOutcome> {
+export function runEvaluation(
+  spec: SourceSpec,
+  req: EvalRequest,
+  dataBase: string,
+  onProgress: (p: Progress) => void,
+): Promise<RunOutcome> {
   return ensure().evaluate(spec, req, dataBase, Comlink.proxy(onProgress));
 }
 
@@ -29,11 +34,23 @@ export function probeModel(spec: SourceSpec): Promise<Outcome<ModelProbe>> {
   return ensure().probe(spec);
 }
 
-export function inspectActivations(spec: SourceSpec, recipe: QuantRecipe, layer: number, site: ActSite, dataBase: string, perm?: number[]): Promise<Outcome<ActivationMap>> {
+export function inspectActivations(
+  spec: SourceSpec,
+  recipe: QuantRecipe,
+  layer: number,
+  site: ActSite,
+  dataBase: string,
+  perm?: number[],
+): Promise<Outcome<ActivationMap>> {
   return ensure().activations(spec, recipe, layer, site, dataBase, perm);
 }
 
-export function inspectWeights(spec: SourceSpec, blockKey: string | undefined, layer: number, role: LinearRole): Promise<Outcome<WeightView>> {
+export function inspectWeights(
+  spec: SourceSpec,
+  blockKey: string | undefined,
+  layer: number,
+  role: LinearRole,
+): Promise<Outcome<WeightView>> {
   return ensure().weights(spec, blockKey, layer, role);
 }
 
@@ -46,7 +63,14 @@ export function exportResult(
   onProgress: (p: ExportProgress) => void,
   onFile?: (name: string, blob: Blob) => void,
 ): Promise<Outcome<ExportReport>> {
-  return ensure().exportRun(spec, result, format, dir, Comlink.proxy(onProgress), onFile ? Comlink.proxy(onFile) : undefined);
+  return ensure().exportRun(
+    spec,
+    result,
+    format,
+    dir,
+    Comlink.proxy(onProgress),
+    onFile ? Comlink.proxy(onFile) : undefined,
+  );
 }
 
 export function importBundleFiles(files: File[], label: string): Promise<Outcome<EvalResult>> {

@@ -26,10 +26,14 @@ export function App() {
     <main className="lab">
       <header className="top">
         <h1>Quantization Lab</h1>
-        <p className="hint">Quantize a Hugging Face model on WebGPU in this tab, measure it, and see what each method does to every channel. Nothing leaves your browser.</p>
+        <p className="hint">
+          Quantize a Hugging Face model on WebGPU in this tab, measure it, and see what each method does to every
+          channel. Nothing leaves your browser.
+        </p>
         {!webgpu && (
           <p className="error" role="alert">
-            This browser exposes no WebGPU. Use Chrome/Edge 113+ or Firefox 141+ (or start Chromium with --enable-unsafe-webgpu).
+            This browser exposes no WebGPU. Use Chrome/Edge 113+ or Firefox 141+ (or start Chromium with
+            --enable-unsafe-webgpu).
           </p>
         )}
       </header>

@@ -21,7 +21,9 @@ export function ExperimentPanel() {
             <input
               type="checkbox"
               checked={datasets.includes(d)}
-              onChange={(e) => setExperiment({ datasets: e.target.checked ? [...datasets, d] : datasets.filter((x) => x !== d) })}
+              onChange={(e) =>
+                setExperiment({ datasets: e.target.checked ? [...datasets, d] : datasets.filter((x) => x !== d) })
+              }
             />
             {d}
           </label>
@@ -29,7 +31,8 @@ export function ExperimentPanel() {
       </fieldset>
       <div className="row">
         <label>
-          seqlen <NumberInput testid="seqlen" value={seqlen} disabled={busy} onChange={(v) => setExperiment({ seqlen: v })} />
+          seqlen{' '}
+          <NumberInput testid="seqlen" value={seqlen} disabled={busy} onChange={(v) => setExperiment({ seqlen: v })} />
         </label>
         <label>
           windows (blank = all){' '}
@@ -39,7 +42,9 @@ export function ExperimentPanel() {
             min={1}
             value={windows ?? ''}
             disabled={busy}
-            onChange={(e) => setExperiment({ windows: e.target.value === '' ? null : Math.max(1, Number(e.target.value)) })}
+            onChange={(e) =>
+              setExperiment({ windows: e.target.value === '' ? null : Math.max(1, Number(e.target.value)) })
+            }
           />
         </label>
       </div>
@@ -47,12 +52,24 @@ export function ExperimentPanel() {
       <TaskPicker />
       {offered.length > 0 && (
         <label className="check">
-          <input type="checkbox" data-testid="baselines" checked={baselines} disabled={busy} onChange={(e) => setExperiment({ baselines: e.target.checked })} />
+          <input
+            type="checkbox"
+            data-testid="baselines"
+            checked={baselines}
+            disabled={busy}
+            onChange={(e) => setExperiment({ baselines: e.target.checked })}
+          />
           also run the baselines in the same run ({offered.join(', ')})
         </label>
       )}
       <label>
-        data folder URL <input data-testid="data-base" value={dataBase} disabled={busy} onChange={(e) => setExperiment({ dataBase: e.target.value })} />
+        data folder URL{' '}
+        <input
+          data-testid="data-base"
+          value={dataBase}
+          disabled={busy}
+          onChange={(e) => setExperiment({ dataBase: e.target.value })}
+        />
       </label>
     </section>
   );

@@ -28,7 +28,10 @@ export const FORMAT_INFO: Record<SaveFormat, { title: string; what: string }> = 
 
 /** Why each format is impossible for this result (null: possible), checked against the model's widths when probed. */
 export function refusals(result: EvalResult, cfg: ModelConfig | undefined): Record<SaveFormat, string | null> {
-  return Object.fromEntries(SAVE_FORMATS.map((f) => [f, exportRefusal(f, result, cfg)])) as Record<SaveFormat, string | null>;
+  return Object.fromEntries(SAVE_FORMATS.map((f) => [f, exportRefusal(f, result, cfg)])) as Record<
+    SaveFormat,
+    string | null
+  >;
 }
 
 export function ExportPanel() {
@@ -49,10 +52,13 @@ export function ExportPanel() {
   if (!result?.quant) return null;
   const runModel = resultModel ?? model;
   // the run's own config (its widths decide what packs); results from before it kept one: the probe of the same model
-  const cfg = result.modelConfig ?? (probe.status === 'done' && probe.of === describeChoice(runModel) ? probe.info?.config : undefined);
+  const cfg =
+    result.modelConfig ??
+    (probe.status === 'done' && probe.of === describeChoice(runModel) ? probe.info?.config : undefined);
   const why = refusals(result, cfg);
   const possible = SAVE_FORMATS.filter((f) => why[f] === null);
-  const format = why[exportFormat] === null ? exportFormat : (SAVE_FORMATS.find((f) => why[f] === null) ?? exportFormat);
+  const format =
+    why[exportFormat] === null ? exportFormat : (SAVE_FORMATS.find((f) => why[f] === null) ?? exportFormat);
   const refused = why[format];
   const busy = exporting.status === 'running';
   const toFolder = directoryPicker() !== undefined;
@@ -60,14 +66,25 @@ export function ExportPanel() {
   const report = exporting.report;
   return (
     // folded until wanted, so the results table stays in view under the run; open while an export is shown
-    <details className="export" data-testid="export-panel" open={open || exporting.status !== 'idle'} onToggle={(e) => setOpen(e.currentTarget.open)}>
+    <details
+      className="export"
+      data-testid="export-panel"
+      open={open || exporting.status !== 'idle'}
+      onToggle={(e) => setOpen(e.currentTarget.open)}
+    >
       <summary>
-        <h3>Export this run</h3> <span className="hint">as {possible.length ? possible.join(', ') : 'nothing (see why)'}</span>
+        <h3>Export this run</h3>{' '}
+        <span className="hint">as {possible.length ? possible.join(', ') : 'nothing (see why)'}</span>
       </summary>
       <div className="row">
         <label>
           format{' '}
-          <select data-testid="export-format" value={format} disabled={busy} onChange={(e) => setExportFormat(e.target.value as SaveFormat)}>
+          <select
+            data-testid="export-format"
+            value={format}
+            disabled={busy}
+            onChange={(e) => setExportFormat(e.target.value as SaveFormat)}
+          >
             {SAVE_FORMATS.map((f) => (
               <option key={f} value={f} disabled={why[f] !== null} title={why[f] ?? FORMAT_INFO[f].what}>
                 {f}: {FORMAT_INFO[f].title}
@@ -76,13 +93,20 @@ export function ExportPanel() {
             ))}
           </select>
         </label>
-        <button data-testid="export" disabled={busy || status === 'running' || refused !== null} title={refused ?? undefined} onClick={() => void exportResult(format)}>
+        <button
+          data-testid="export"
+          disabled={busy || status === 'running' || refused !== null}
+          title={refused ?? undefined}
+          onClick={() => void exportResult(format)}
+        >
           {toFolder ? 'Export to a folder…' : 'Export (downloads)'}
         </button>
       </div>
       <p className="hint" data-testid="export-format-info">
         {FORMAT_INFO[format].what}.{' '}
-        {toFolder ? 'The files are written into the folder you pick, a tensor at a time.' : 'This browser has no folder picker: each file downloads on its own (allow multiple downloads if asked).'}
+        {toFolder
+          ? 'The files are written into the folder you pick, a tensor at a time.'
+          : 'This browser has no folder picker: each file downloads on its own (allow multiple downloads if asked).'}
       </p>
       {SAVE_FORMATS.filter((f) => why[f] !== null).map((f) => (
         <p key={f} className="hint" data-testid={`export-refusal-${f}`}>
@@ -111,7 +135,8 @@ export function ExportPanel() {
       {exporting.status === 'done' && report && (
         <div data-testid="export-report">
           <p className="ok">
-            Exported as {report.format} ({FORMAT_INFO[report.format].title}) {exporting.target?.kind === 'folder' ? `into "${exporting.target.name}"` : 'as downloads'}:
+            Exported as {report.format} ({FORMAT_INFO[report.format].title}){' '}
+            {exporting.target?.kind === 'folder' ? `into "${exporting.target.name}"` : 'as downloads'}:
           </p>
           <ul className="files">
             {report.files.map((f) => (

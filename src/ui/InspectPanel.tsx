@@ -42,17 +42,34 @@ function familyOf(result: EvalResult): Family {
 
 function Heatmap() {
   const { activationMap, loadActivationMap, status, runId, key, layer, site } = useLab(
-    useShallow((s) => ({ activationMap: s.activationMap, loadActivationMap: s.loadActivationMap, status: s.status, runId: s.runId, key: activationKey(s), layer: s.inspectLayer, site: s.inspectSite })),
+    useShallow((s) => ({
+      activationMap: s.activationMap,
+      loadActivationMap: s.loadActivationMap,
+      status: s.status,
+      runId: s.runId,
+      key: activationKey(s),
+      layer: s.inspectLayer,
+      site: s.inspectSite,
+    })),
   );
   const shown = current(activationMap, runId, key);
   const m = shown?.data;
   // colours span up to the 99th percentile, so one outlier channel does not wash out the rest
-  const top = useMemo(() => (m ? Array.from(m.data).sort((a, b) => a - b)[Math.floor(m.data.length * 0.99)] || 1 : 1), [m]);
+  const top = useMemo(
+    () => (m ? Array.from(m.data).sort((a, b) => a - b)[Math.floor(m.data.length * 0.99)] || 1 : 1),
+    [m],
+  );
   return (
     <>
       <div className="row">
-        <button data-testid="load-heatmap" disabled={status === 'running' || shown?.status === 'loading'} onClick={() => void loadActivationMap()}>
-          {shown?.status === 'loading' ? 'Running the model…' : `Show |activation| at block ${layer}, ${plainName(site)}`}
+        <button
+          data-testid="load-heatmap"
+          disabled={status === 'running' || shown?.status === 'loading'}
+          onClick={() => void loadActivationMap()}
+        >
+          {shown?.status === 'loading'
+            ? 'Running the model…'
+            : `Show |activation| at block ${layer}, ${plainName(site)}`}
         </button>
         <span className="hint">one calibration window of this run through the full-precision model</span>
       </div>
@@ -67,7 +84,9 @@ function Heatmap() {
           scale={{ lo: 0, hi: top, label: 'max |x| (colour: square root)' }}
           xLabel={`channel${m.cols < m.channels ? ` (bins of ${m.channels / m.cols})` : ''}${m.reordered ? ', reordered' : ''}`}
           yLabel="token"
-          readout={(r, c, v) => `token ${Math.floor((r * m.tokens) / m.rows)} "${m.tokenText[r]}" · channels ${Math.floor((c * m.channels) / m.cols)}–${Math.floor(((c + 1) * m.channels) / m.cols) - 1} · max |x| ${v.toFixed(3)}`}
+          readout={(r, c, v) =>
+            `token ${Math.floor((r * m.tokens) / m.rows)} "${m.tokenText[r]}" · channels ${Math.floor((c * m.channels) / m.cols)}–${Math.floor(((c + 1) * m.channels) / m.cols) - 1} · max |x| ${v.toFixed(3)}`
+          }
           testid="heatmap"
         />
       )}
@@ -77,9 +96,19 @@ function Heatmap() {
 
 /** A uniform grid's codes, zero points and group scales (RTN and GPTQ runs, GPTQ checkpoints). */
 function GridPanel({ grid }: { grid: GridView }) {
-  const groupsBy = grid.clusters ? ' (each column’s group is its input cluster)' : grid.actOrder ? ' (in act-order: each column’s group from g_idx)' : '';
-  const codes = useMemo(() => ({ x: grid.codes.map((_, i) => i), series: [{ label: 'weights', values: grid.codes }] }), [grid]);
-  const zeros = useMemo(() => ({ x: grid.zeros.map((_, i) => i), series: [{ label: '(row, group) pairs', values: grid.zeros }] }), [grid]);
+  const groupsBy = grid.clusters
+    ? ' (each column’s group is its input cluster)'
+    : grid.actOrder
+      ? ' (in act-order: each column’s group from g_idx)'
+      : '';
+  const codes = useMemo(
+    () => ({ x: grid.codes.map((_, i) => i), series: [{ label: 'weights', values: grid.codes }] }),
+    [grid],
+  );
+  const zeros = useMemo(
+    () => ({ x: grid.zeros.map((_, i) => i), series: [{ label: '(row, group) pairs', values: grid.zeros }] }),
+    [grid],
+  );
   const top = useMemo(() => Math.max(...grid.scales.data) || 1, [grid]);
   return (
     <div data-testid="weight-grid">
@@ -87,8 +116,28 @@ function GridPanel({ grid }: { grid: GridView }) {
         Grid: {grid.bits}-bit codes, {grid.groups} group{grid.groups > 1 ? 's' : ''} per row{groupsBy}
       </h4>
       <div className="two">
-        <SeriesChart x={codes.x} series={codes.series} xLabel="code" yLabel="weights" bars integerX testid="grid-codes" height={160} caption="how many weights hold each code" />
-        <SeriesChart x={zeros.x} series={zeros.series} xLabel="zero point" yLabel="groups" bars integerX testid="grid-zeros" height={160} caption="how many (row, group) pairs hold each zero point" />
+        <SeriesChart
+          x={codes.x}
+          series={codes.series}
+          xLabel="code"
+          yLabel="weights"
+          bars
+          integerX
+          testid="grid-codes"
+          height={160}
+          caption="how many weights hold each code"
+        />
+        <SeriesChart
+          x={zeros.x}
+          series={zeros.series}
+          xLabel="zero point"
+          yLabel="groups"
+          bars
+          integerX
+          testid="grid-zeros"
+          height={160}
+          caption="how many (row, group) pairs hold each zero point"
+        />
       </div>
       <h4>
         Group scales (top-left {grid.scales.rows} rows × {grid.scales.cols} groups)
@@ -111,7 +160,19 @@ function GridPanel({ grid }: { grid: GridView }) {
 }
 
 function WeightPanel({ roles, family }: { roles: LinearRole[]; family: Family }) {
-  const { weightView, loadWeightView, inspectRole, setInspect, status, model, resultModel, result, runId, key, showWeights } = useLab(
+  const {
+    weightView,
+    loadWeightView,
+    inspectRole,
+    setInspect,
+    status,
+    model,
+    resultModel,
+    result,
+    runId,
+    key,
+    showWeights,
+  } = useLab(
     useShallow((s) => ({
       weightView: s.weightView,
       loadWeightView: s.loadWeightView,
@@ -158,7 +219,11 @@ function WeightPanel({ roles, family }: { roles: LinearRole[]; family: Family })
       <div className="row">
         <label>
           layer{' '}
-          <select data-testid="inspect-role" value={inspectRole} onChange={(e) => setInspect({ inspectRole: e.target.value as LinearRole })}>
+          <select
+            data-testid="inspect-role"
+            value={inspectRole}
+            onChange={(e) => setInspect({ inspectRole: e.target.value as LinearRole })}
+          >
             {roles.map((r) => (
               <option key={r} value={r}>
                 {linearName(family, r)}
@@ -166,7 +231,11 @@ function WeightPanel({ roles, family }: { roles: LinearRole[]; family: Family })
             ))}
           </select>
         </label>
-        <button data-testid="load-weights" disabled={!canLoad || shown?.status === 'loading'} onClick={() => void loadWeightView()}>
+        <button
+          data-testid="load-weights"
+          disabled={!canLoad || shown?.status === 'loading'}
+          onClick={() => void loadWeightView()}
+        >
           {showWeights ? 'Read the layer again' : 'Show the quantized weights'}
         </button>
         {shown?.status === 'loading' && <span className="hint">reading the layer…</span>}
@@ -176,22 +245,44 @@ function WeightPanel({ roles, family }: { roles: LinearRole[]; family: Family })
         <div data-testid="weight-view">
           <p className="hint" data-testid="weight-caption">
             block {w.layer}, {w.linear} [{w.shape[0]} × {w.shape[1]}]:{' '}
-            {w.fromCheckpoint ? 'dequantized from the GPTQ checkpoint (no full precision to compare with)' : <>‖W − Ŵ‖/‖W‖ = {w.relError.toFixed(4)}</>}, {w.levelsPerRow.toFixed(1)} distinct values per row
+            {w.fromCheckpoint ? (
+              'dequantized from the GPTQ checkpoint (no full precision to compare with)'
+            ) : (
+              <>‖W − Ŵ‖/‖W‖ = {w.relError.toFixed(4)}</>
+            )}
+            , {w.levelsPerRow.toFixed(1)} distinct values per row
           </p>
           {report && report.groups > 0 && (
             <p className="hint" data-testid="weight-bits">
               Each row has {report.groups} group{report.groups > 1 ? 's' : ''} with its own f16 scale and zero
-              {report.groups > 1 ? `, so up to ${report.groups} × ${2 ** report.codeBits} = ${report.groups * 2 ** report.codeBits} distinct values per row` : ` (up to ${2 ** report.codeBits} values)`}. Bits per weight{' '}
-              {report.bits.toFixed(2)} = {report.codeBits} for the codes + {(report.bits - report.codeBits).toFixed(2)} for the scales and zeros (32 bits × {report.groups} groups ÷ {w.shape[1]} columns).
+              {report.groups > 1
+                ? `, so up to ${report.groups} × ${2 ** report.codeBits} = ${report.groups * 2 ** report.codeBits} distinct values per row`
+                : ` (up to ${2 ** report.codeBits} values)`}
+              . Bits per weight {report.bits.toFixed(2)} = {report.codeBits} for the codes +{' '}
+              {(report.bits - report.codeBits).toFixed(2)} for the scales and zeros (32 bits × {report.groups} groups ÷{' '}
+              {w.shape[1]} columns).
             </p>
           )}
-          {Own && w.detail !== undefined && <Own detail={w.detail} linear={w.linear} layers={result!.quant!.layers} baseline={baseline} />}
-          <SeriesChart x={hist.x} series={hist.series} xLabel="weight value" yLabel="count" bars testid="weight-histogram" height={180} caption={`${w.linear}: histogram of weight values, full precision and quantized`} />
+          {Own && w.detail !== undefined && (
+            <Own detail={w.detail} linear={w.linear} layers={result!.quant!.layers} baseline={baseline} />
+          )}
+          <SeriesChart
+            x={hist.x}
+            series={hist.series}
+            xLabel="weight value"
+            yLabel="count"
+            bars
+            testid="weight-histogram"
+            height={180}
+            caption={`${w.linear}: histogram of weight values, full precision and quantized`}
+          />
           {w.grid && <GridPanel grid={w.grid} />}
           <div className="two">
             {(['fp', 'quant'] as const).map((k) => (
               <div key={k}>
-                <h4>{k === 'fp' ? 'full precision' : 'quantized'} (top-left {w.crop.rows} × {w.crop.cols})</h4>
+                <h4>
+                  {k === 'fp' ? 'full precision' : 'quantized'} (top-left {w.crop.rows} × {w.crop.cols})
+                </h4>
                 <HeatmapChart
                   rows={w.crop.rows}
                   cols={w.crop.cols}
@@ -201,7 +292,9 @@ function WeightPanel({ roles, family }: { roles: LinearRole[]; family: Family })
                   caption={`${k === 'fp' ? 'full-precision' : 'quantized'} weights of ${w.linear}, top-left ${w.crop.rows} × ${w.crop.cols}`}
                   xLabel="input column"
                   yLabel="output row"
-                  readout={(r, c, v) => `W[${r}, ${c}] = ${v.toFixed(5)}${k === 'quant' ? ` (full precision ${w.crop.fp[r * w.crop.cols + c].toFixed(5)})` : ''}`}
+                  readout={(r, c, v) =>
+                    `W[${r}, ${c}] = ${v.toFixed(5)}${k === 'quant' ? ` (full precision ${w.crop.fp[r * w.crop.cols + c].toFixed(5)})` : ''}`
+                  }
                   testid={`weight-grid-${k}`}
                   height={200}
                 />
@@ -216,7 +309,9 @@ function WeightPanel({ roles, family }: { roles: LinearRole[]; family: Family })
 
 /** A GPTQ checkpoint evaluated as it is: no run to report, but its packed layers can be looked at. */
 function CheckpointPanel({ roles, family }: { roles: LinearRole[]; family: Family }) {
-  const { result, probe, inspectLayer, setInspect } = useLab(useShallow((s) => ({ result: s.result, probe: s.probe, inspectLayer: s.inspectLayer, setInspect: s.setInspect })));
+  const { result, probe, inspectLayer, setInspect } = useLab(
+    useShallow((s) => ({ result: s.result, probe: s.probe, inspectLayer: s.inspectLayer, setInspect: s.setInspect })),
+  );
   const c = result!.checkpoint!;
   const layers = result!.modelConfig?.layers ?? probe.info?.layers ?? 0;
   return (
@@ -230,7 +325,11 @@ function CheckpointPanel({ roles, family }: { roles: LinearRole[]; family: Famil
       <div className="row">
         <label>
           block{' '}
-          <select data-testid="inspect-layer" value={inspectLayer} onChange={(e) => setInspect({ inspectLayer: Number(e.target.value) })}>
+          <select
+            data-testid="inspect-layer"
+            value={inspectLayer}
+            onChange={(e) => setInspect({ inspectLayer: Number(e.target.value) })}
+          >
             {Array.from({ length: layers }, (_, b) => (
               <option key={b} value={b}>
                 {b}
@@ -246,7 +345,12 @@ function CheckpointPanel({ roles, family }: { roles: LinearRole[]; family: Famil
 
 export function InspectPanel() {
   const { result, inspectLayer, inspectSite, setInspect } = useLab(
-    useShallow((s) => ({ result: s.result, inspectLayer: s.inspectLayer, inspectSite: s.inspectSite, setInspect: s.setInspect })),
+    useShallow((s) => ({
+      result: s.result,
+      inspectLayer: s.inspectLayer,
+      inspectSite: s.inspectSite,
+      setInspect: s.setInspect,
+    })),
   );
   const sites = inspectSites(result?.quant);
   const blocks = [...new Set((result?.quant?.layers ?? []).map((l) => l.layer))];
@@ -263,7 +367,9 @@ export function InspectPanel() {
       {!result?.quant && result?.checkpoint ? (
         <CheckpointPanel roles={roles} family={family} />
       ) : !result?.quant ? (
-        <p className="hint">Run a quantization (any method) to see every block's activation ranges, clusters and errors here.</p>
+        <p className="hint">
+          Run a quantization (any method) to see every block's activation ranges, clusters and errors here.
+        </p>
       ) : (
         <>
           <h3>Layers across blocks</h3>
@@ -272,7 +378,11 @@ export function InspectPanel() {
           <div className="row">
             <label>
               block{' '}
-              <select data-testid="inspect-layer" value={inspectLayer} onChange={(e) => setInspect({ inspectLayer: Number(e.target.value) })}>
+              <select
+                data-testid="inspect-layer"
+                value={inspectLayer}
+                onChange={(e) => setInspect({ inspectLayer: Number(e.target.value) })}
+              >
                 {blocks.map((b) => (
                   <option key={b} value={b}>
                     {b}
@@ -282,7 +392,11 @@ export function InspectPanel() {
             </label>
             <label>
               site{' '}
-              <select data-testid="inspect-site" value={inspectSite} onChange={(e) => setInspect({ inspectSite: e.target.value as ActSite })}>
+              <select
+                data-testid="inspect-site"
+                value={inspectSite}
+                onChange={(e) => setInspect({ inspectSite: e.target.value as ActSite })}
+              >
                 {siteChoices.map((s) => (
                   <option key={s} value={s}>
                     {Own ? plainName(s) : SITE_NAMES[s]}
@@ -292,7 +406,12 @@ export function InspectPanel() {
             </label>
           </div>
           {Own ? (
-            <Own.View reports={transformReport(result.quant)?.blocks ?? []} layer={inspectLayer} site={inspectSite} siteName={plainName(inspectSite)} />
+            <Own.View
+              reports={transformReport(result.quant)?.blocks ?? []}
+              layer={inspectLayer}
+              site={inspectSite}
+              siteName={plainName(inspectSite)}
+            />
           ) : !site ? (
             <p className="hint">No statistics for this block and site.</p>
           ) : View ? (
@@ -303,7 +422,10 @@ export function InspectPanel() {
                 Channel ranges: block {site.layer}, {SITE_NAMES[site.site]} — {site.channels} channels
               </h3>
               <RangeChart site={site} order="original" />
-              <p className="hint">drag to zoom, double-click to reset; each segment spans a channel's min to max over the calibration tokens</p>
+              <p className="hint">
+                drag to zoom, double-click to reset; each segment spans a channel's min to max over the calibration
+                tokens
+              </p>
             </>
           )}
           <h3>Activations over tokens</h3>

@@ -7,13 +7,31 @@ import { SeriesChart } from './charts/SeriesChart.tsx';
 function byLinear(layers: LayerReport[], value: (l: LayerReport) => number) {
   const names = [...new Set(layers.map((l) => l.linear))];
   const blocks = [...new Set(layers.map((l) => l.layer))].sort((a, b) => a - b);
-  return { x: blocks, series: names.map((n) => ({ label: n, values: blocks.map((b) => { const l = layers.find((x) => x.layer === b && x.linear === n); return l ? value(l) : null; }) })) };
+  return {
+    x: blocks,
+    series: names.map((n) => ({
+      label: n,
+      values: blocks.map((b) => {
+        const l = layers.find((x) => x.layer === b && x.linear === n);
+        return l ? value(l) : null;
+      }),
+    })),
+  };
 }
 
 export function LayerErrorChart({ layers }: { layers: LayerReport[] }) {
   const { x, series } = useMemo(() => byLinear(layers, (l) => l.relError), [layers]);
   return (
-    <SeriesChart x={x} series={series} xLabel="block" yLabel="relative output error" integerX testid="layer-error-chart" height={200} caption="each layer's relative output error ‖XWᵀ − XŴᵀ‖/‖XWᵀ‖ on the calibration inputs, by block" />
+    <SeriesChart
+      x={x}
+      series={series}
+      xLabel="block"
+      yLabel="relative output error"
+      integerX
+      testid="layer-error-chart"
+      height={200}
+      caption="each layer's relative output error ‖XWᵀ − XŴᵀ‖/‖XWᵀ‖ on the calibration inputs, by block"
+    />
   );
 }
 

@@ -10,7 +10,20 @@ import { calibrationKind } from '../eval/calibration.ts';
 
 export function LinkBanner() {
   const state = useLab();
-  const { shared, linkError, dismissLink, run, status, addShared, chain, calib, calibAllowed, allowCalibration, acceptLink, formBeforeLink } = state;
+  const {
+    shared,
+    linkError,
+    dismissLink,
+    run,
+    status,
+    addShared,
+    chain,
+    calib,
+    calibAllowed,
+    allowCalibration,
+    acceptLink,
+    formBeforeLink,
+  } = state;
   if (linkError) {
     return (
       <section className="panel banner error-banner" role="alert" data-testid="link-error">
@@ -25,7 +38,8 @@ export function LinkBanner() {
   const checking = state.probe.status === 'loading';
   return (
     <section className="panel banner" data-testid="link-banner">
-      <strong>Shared experiment</strong> (shown in the form): <span data-testid="link-config">{describeSpec(shared.spec)}</span>
+      <strong>Shared experiment</strong> (shown in the form):{' '}
+      <span data-testid="link-config">{describeSpec(shared.spec)}</span>
       {shared.results && (
         <table data-testid="shared-results">
           <thead>
@@ -39,7 +53,9 @@ export function LinkBanner() {
             {Object.entries(shared.results.ppl).map(([ds, v]) => (
               <tr key={ds}>
                 <td>{ds}</td>
-                {shared.results!.pplBefore && <td>{shared.results!.pplBefore[ds as keyof typeof shared.results.ppl]?.toFixed(4) ?? ''}</td>}
+                {shared.results!.pplBefore && (
+                  <td>{shared.results!.pplBefore[ds as keyof typeof shared.results.ppl]?.toFixed(4) ?? ''}</td>
+                )}
                 <td data-testid={`shared-ppl-${ds}`}>{v!.toFixed(4)}</td>
               </tr>
             ))}
@@ -65,9 +81,17 @@ export function LinkBanner() {
                 <td>{task}</td>
                 <td>0</td>
                 <td>{t!.items}</td>
-                {shared.results!.tasksBefore && <td>{shared.results!.tasksBefore[task as keyof typeof shared.results.tasks]?.acc.toFixed(4) ?? ''}</td>}
+                {shared.results!.tasksBefore && (
+                  <td>
+                    {shared.results!.tasksBefore[task as keyof typeof shared.results.tasks]?.acc.toFixed(4) ?? ''}
+                  </td>
+                )}
                 <td data-testid={`shared-acc-${task}`}>{t!.acc.toFixed(4)}</td>
-                {shared.results!.tasksBefore && <td data-testid={`shared-fp-acc_norm-${task}`}>{shared.results!.tasksBefore[task as keyof typeof shared.results.tasks]?.accNorm?.toFixed(4) ?? ''}</td>}
+                {shared.results!.tasksBefore && (
+                  <td data-testid={`shared-fp-acc_norm-${task}`}>
+                    {shared.results!.tasksBefore[task as keyof typeof shared.results.tasks]?.accNorm?.toFixed(4) ?? ''}
+                  </td>
+                )}
                 <td>{t!.accNorm?.toFixed(4) ?? ''}</td>
               </tr>
             ))}
@@ -82,7 +106,8 @@ export function LinkBanner() {
       ))}
       {calibUrl && (
         <p className="confirm" data-testid="link-calib-confirm">
-          This experiment calibrates on text fetched from <code>{calibUrl}</code>. The page fetches nothing until you allow it.{' '}
+          This experiment calibrates on text fetched from <code>{calibUrl}</code>. The page fetches nothing until you
+          allow it.{' '}
           <button data-testid="link-calib-allow" onClick={() => allowCalibration(calibUrl)}>
             Allow fetching it
           </button>
@@ -90,7 +115,8 @@ export function LinkBanner() {
       )}
       {state.modelNeedsConsent && (
         <p className="confirm" data-testid="link-model-confirm">
-          This experiment's model is at <code>{describeModel(shared.spec.model)}</code>. The page reads nothing from it until you allow it.{' '}
+          This experiment's model is at <code>{describeModel(shared.spec.model)}</code>. The page reads nothing from it
+          until you allow it.{' '}
           <button data-testid="link-model-allow" onClick={() => void state.probeModel()}>
             Read its config.json and headers
           </button>
@@ -106,11 +132,17 @@ export function LinkBanner() {
           Re-run it here
         </button>
         {formBeforeLink && (
-          <button data-testid="link-accept" onClick={acceptLink} title="keep this experiment as your form (this browser remembers it across reloads and tabs)">
+          <button
+            data-testid="link-accept"
+            onClick={acceptLink}
+            title="keep this experiment as your form (this browser remembers it across reloads and tabs)"
+          >
             Use these settings
           </button>
         )}
-        {shared.results && <button onClick={() => addShared(shared.spec, shared.results!)}>Add the shared figures to my results</button>}
+        {shared.results && (
+          <button onClick={() => addShared(shared.spec, shared.results!)}>Add the shared figures to my results</button>
+        )}
         <button data-testid="link-dismiss" onClick={dismissLink}>
           Dismiss{formBeforeLink ? ' (back to my settings)' : ''}
         </button>

@@ -22,7 +22,11 @@ function CalibrationField() {
     <>
       <label title={hint(CAL.calib.description)}>
         {CAL.calib.label}{' '}
-        <select data-testid="calib" value={isUrl ? 'url' : calib} onChange={(e) => setCalibration(e.target.value === 'url' ? 'https://' : e.target.value)}>
+        <select
+          data-testid="calib"
+          value={isUrl ? 'url' : calib}
+          onChange={(e) => setCalibration(e.target.value === 'url' ? 'https://' : e.target.value)}
+        >
           {CALIBRATION_SETS.map((c) => (
             <option key={c}>{c}</option>
           ))}
@@ -31,7 +35,13 @@ function CalibrationField() {
       </label>
       {isUrl && (
         <>
-          <input className="calib-url" data-testid="calib-url" value={calib} placeholder="https://…/calibration.txt" onChange={(e) => setCalibration(e.target.value)} />
+          <input
+            className="calib-url"
+            data-testid="calib-url"
+            value={calib}
+            placeholder="https://…/calibration.txt"
+            onChange={(e) => setCalibration(e.target.value)}
+          />
           {!calibAllowed.includes(calib) && calib !== 'https://' && (
             <span className="confirm" data-testid="calib-confirm">
               This experiment calibrates on text fetched from <code>{calib}</code>.{' '}
@@ -54,7 +64,8 @@ function OptionField({ method, info }: { method: string; info: OptionInfo }) {
   if (info.kind === 'bool') {
     return (
       <label className="check" title={hint(info.description)}>
-        <input type="checkbox" data-testid={info.key} checked={Boolean(v)} onChange={(e) => set(e.target.checked)} /> {info.label}
+        <input type="checkbox" data-testid={info.key} checked={Boolean(v)} onChange={(e) => set(e.target.checked)} />{' '}
+        {info.label}
       </label>
     );
   }
@@ -73,7 +84,15 @@ function OptionField({ method, info }: { method: string; info: OptionInfo }) {
   return (
     <label title={hint(info.description)}>
       {info.label}{' '}
-      <NumberInput testid={info.key} optional={info.optional} placeholder={info.fallback} className={info.max !== undefined && info.max <= 1 << 16 && info.label.length < 12 ? 'narrow' : undefined} step={info.kind === 'number' ? '0.01' : undefined} value={v as number | undefined} onChange={set} />
+      <NumberInput
+        testid={info.key}
+        optional={info.optional}
+        placeholder={info.fallback}
+        className={info.max !== undefined && info.max <= 1 << 16 && info.label.length < 12 ? 'narrow' : undefined}
+        step={info.kind === 'number' ? '0.01' : undefined}
+        value={v as number | undefined}
+        onChange={set}
+      />
     </label>
   );
 }
@@ -94,7 +113,11 @@ function StepFields({ method, fixedGroups }: { method: string; fixedGroups: bool
             <OptionField key={o.key} method={method} info={o} />
           ))}
       </div>
-      {hidden.length > 0 && <p className="hint">Weight groups are the transform's input clusters (one scale and zero per output row × cluster).</p>}
+      {hidden.length > 0 && (
+        <p className="hint">
+          Weight groups are the transform's input clusters (one scale and zero per output row × cluster).
+        </p>
+      )}
     </fieldset>
   );
 }
@@ -104,7 +127,9 @@ export function MethodFields() {
   const { chain, setChain, applyPreset, status, nsamples, seed, hiddenLayerNum, scales16, setCalibrationField } = state;
   const busy = status === 'running';
   const problem = recipeProblem(state);
-  const presetProblems = PRESETS.map((p) => ({ label: p.label, problem: presetProblem(state, p.label) })).filter((p) => p.problem);
+  const presetProblems = PRESETS.map((p) => ({ label: p.label, problem: presetProblem(state, p.label) })).filter(
+    (p) => p.problem,
+  );
   const steps = formRecipe(state).steps.map((s) => s.method);
   const fixedGroups = steps.some((n) => METHODS[n]?.kind === 'transform' && METHODS[n].fixesWeightGroups);
   return (
@@ -114,7 +139,15 @@ export function MethodFields() {
         {PRESETS.map((pr) => {
           const why = presetProblems.find((p) => p.label === pr.label)?.problem;
           return (
-            <button key={pr.label} type="button" className="preset" disabled={!!why} title={why ?? undefined} data-testid={`preset-${pr.label.replace(/ /g, '-')}`} onClick={() => applyPreset(pr.label)}>
+            <button
+              key={pr.label}
+              type="button"
+              className="preset"
+              disabled={!!why}
+              title={why ?? undefined}
+              data-testid={`preset-${pr.label.replace(/ /g, '-')}`}
+              onClick={() => applyPreset(pr.label)}
+            >
               {pr.label}
             </button>
           );
@@ -122,7 +155,8 @@ export function MethodFields() {
       </div>
       {presetProblems.length > 0 && (
         <p className="hint" data-testid="preset-problems">
-          Not for this model: {presetProblems.map((p) => `${p.label} (${p.problem!.replace(/^./, (c) => c.toLowerCase())})`).join('; ')}
+          Not for this model:{' '}
+          {presetProblems.map((p) => `${p.label} (${p.problem!.replace(/^./, (c) => c.toLowerCase())})`).join('; ')}
         </p>
       )}
       <div className="row">
@@ -144,16 +178,35 @@ export function MethodFields() {
         <div className="row">
           <CalibrationField />
           <label title={hint(CAL.nsamples.description)}>
-            {CAL.nsamples.label} <NumberInput testid="nsamples" value={nsamples} onChange={(v) => setCalibrationField({ nsamples: v })} />
+            {CAL.nsamples.label}{' '}
+            <NumberInput testid="nsamples" value={nsamples} onChange={(v) => setCalibrationField({ nsamples: v })} />
           </label>
           <label title={hint(CAL.seed.description)}>
-            {CAL.seed.label} <NumberInput testid="seed" value={seed} onChange={(v) => setCalibrationField({ seed: v })} />
+            {CAL.seed.label}{' '}
+            <NumberInput testid="seed" value={seed} onChange={(v) => setCalibrationField({ seed: v })} />
           </label>
           <label title={hint(CAL.hiddenLayerNum.description)}>
-            blocks <NumberInput testid="hiddenLayerNum" optional placeholder="all" className="narrow" value={hiddenLayerNum} onChange={(v) => setCalibrationField({ hiddenLayerNum: v })} />
+            blocks{' '}
+            <NumberInput
+              testid="hiddenLayerNum"
+              optional
+              placeholder="all"
+              className="narrow"
+              value={hiddenLayerNum}
+              onChange={(v) => setCalibrationField({ hiddenLayerNum: v })}
+            />
           </label>
-          <label className="check" title={`${hint(CAL.scales16.description)}; export as gptq then loads back to this run's figure`}>
-            <input type="checkbox" data-testid="scales16" checked={scales16} onChange={(e) => setCalibrationField({ scales16: e.target.checked })} /> {CAL.scales16.label}
+          <label
+            className="check"
+            title={`${hint(CAL.scales16.description)}; export as gptq then loads back to this run's figure`}
+          >
+            <input
+              type="checkbox"
+              data-testid="scales16"
+              checked={scales16}
+              onChange={(e) => setCalibrationField({ scales16: e.target.checked })}
+            />{' '}
+            {CAL.scales16.label}
           </label>
         </div>
       )}

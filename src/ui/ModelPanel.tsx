@@ -14,31 +14,53 @@ import { BUNDLE_FILES } from '../store/exportSlice.ts';
 
 /** "W4 g32, act-order": a GPTQ checkpoint's settings as the page names them. */
 export function gptqWords(g: GptqFormat): string {
-  return [`W${g.bits} ${g.groupSize > 0 ? `g${g.groupSize}` : 'per row'}`, g.descAct && 'act-order', g.sym && 'symmetric'].filter(Boolean).join(', ');
+  return [
+    `W${g.bits} ${g.groupSize > 0 ? `g${g.groupSize}` : 'per row'}`,
+    g.descAct && 'act-order',
+    g.sym && 'symmetric',
+  ]
+    .filter(Boolean)
+    .join(', ');
 }
 
 /** The peak GPU memory predicted for the form's run (memory.ts), before anything downloads. */
 function PredictedPeak({ p }: { p: ModelProbe }) {
-  const { chain, nsamples, seqlen } = useLab(useShallow((s) => ({ chain: s.chain, nsamples: s.nsamples, seqlen: s.seqlen })));
+  const { chain, nsamples, seqlen } = useLab(
+    useShallow((s) => ({ chain: s.chain, nsamples: s.nsamples, seqlen: s.seqlen })),
+  );
   const weightStep = chain.split('+').find((m) => m === 'gptq' || m === 'claq');
   const S = Math.min(seqlen, p.config.maxPositions);
   if (!Number.isInteger(S) || S < 2) return null;
-  const peak = predictPeak({ cfg: p.config, ...p.memory, seqlen: S, ...(weightStep ? { quant: { nsamples, seqlen: S, stored16: p.memory.vocabPart.bytesPerWeight === 2 } } : {}) });
+  const peak = predictPeak({
+    cfg: p.config,
+    ...p.memory,
+    seqlen: S,
+    ...(weightStep ? { quant: { nsamples, seqlen: S, stored16: p.memory.vocabPart.bytesPerWeight === 2 } } : {}),
+  });
   return (
     <p className="hint" data-testid="predicted-peak">
-      This run should peak at about <strong>{fmtBytes(peak)}</strong> of GPU memory ({weightStep ? `${weightStep.toUpperCase()} on ${nsamples} × ${S} tokens, then ` : ''}evaluation windows of {S}; weights as the checkpoint stores them).
+      This run should peak at about <strong>{fmtBytes(peak)}</strong> of GPU memory (
+      {weightStep ? `${weightStep.toUpperCase()} on ${nsamples} × ${S} tokens, then ` : ''}evaluation windows of {S};
+      weights as the checkpoint stores them).
     </p>
   );
 }
 
 function ProbeInfo() {
   const { probe, probeModel, status, modelNeedsConsent, model } = useLab(
-    useShallow((s) => ({ probe: s.probe, probeModel: s.probeModel, status: s.status, modelNeedsConsent: s.modelNeedsConsent, model: s.model })),
+    useShallow((s) => ({
+      probe: s.probe,
+      probeModel: s.probeModel,
+      status: s.status,
+      modelNeedsConsent: s.modelNeedsConsent,
+      model: s.model,
+    })),
   );
   if (probe.status === 'idle' && modelNeedsConsent)
     return (
       <p className="confirm" data-testid="model-consent">
-        This experiment's model is at <code>{describeChoice(model)}</code>. The page reads nothing from it until you allow it.{' '}
+        This experiment's model is at <code>{describeChoice(model)}</code>. The page reads nothing from it until you
+        allow it.{' '}
         <button data-testid="model-allow" disabled={status === 'running'} onClick={() => void probeModel()}>
           Read its config.json and headers
         </button>
@@ -46,7 +68,12 @@ function ProbeInfo() {
     );
   if (probe.status === 'idle')
     return (
-      <button className="link" disabled={status === 'running'} onClick={() => void probeModel()} data-testid="probe-model">
+      <button
+        className="link"
+        disabled={status === 'running'}
+        onClick={() => void probeModel()}
+        data-testid="probe-model"
+      >
         Check size and fit on this device
       </button>
     );
@@ -61,8 +88,10 @@ function ProbeInfo() {
   return (
     <div data-testid="model-probe" className="probe">
       <p>
-        {p.modelType}, {p.layers} blocks × {p.hidden} wide, <strong>{(p.parameters / 1e6).toFixed(p.parameters < 1e7 ? 2 : 0)}M parameters</strong>; download{' '}
-        <strong>{fmtBytes(p.downloadBytes)}</strong> ({p.dtypes.join(', ')}); one block takes {fmtBytes(p.blockBytes)} on the GPU.
+        {p.modelType}, {p.layers} blocks × {p.hidden} wide,{' '}
+        <strong>{(p.parameters / 1e6).toFixed(p.parameters < 1e7 ? 2 : 0)}M parameters</strong>; download{' '}
+        <strong>{fmtBytes(p.downloadBytes)}</strong> ({p.dtypes.join(', ')}); one block takes {fmtBytes(p.blockBytes)}{' '}
+        on the GPU.
       </p>
       {p.config.gptq && (
         <p className="ok" data-testid="model-gptq">
@@ -73,7 +102,9 @@ function ProbeInfo() {
         <p className="hint">No WebGPU adapter answered, so the fit could not be checked.</p>
       ) : p.problems.length === 0 ? (
         <p className="ok" data-testid="model-fits">
-          Fits this device: the largest tensor bound whole ({p.largest.name}, {fmtBytes(p.largest.bytes)} as f32) is within its {fmtBytes(Math.min(p.limits.maxStorageBufferBindingSize, p.limits.maxBufferSize))} binding limit{p.vocabChunks > 1 ? `; the vocabulary comes in ${p.vocabChunks} row chunks` : ''}.
+          Fits this device: the largest tensor bound whole ({p.largest.name}, {fmtBytes(p.largest.bytes)} as f32) is
+          within its {fmtBytes(Math.min(p.limits.maxStorageBufferBindingSize, p.limits.maxBufferSize))} binding limit
+          {p.vocabChunks > 1 ? `; the vocabulary comes in ${p.vocabChunks} row chunks` : ''}.
         </p>
       ) : (
         <ul className="error" data-testid="model-misfit">
@@ -89,7 +120,9 @@ function ProbeInfo() {
 
 /** A bundle the lab exported (quantlab-bundle.json + quantlab-weights.safetensors), picked as a folder or as files. */
 function ImportBundle() {
-  const { bundleImport, importBundle, status } = useLab(useShallow((s) => ({ bundleImport: s.bundleImport, importBundle: s.importBundle, status: s.status })));
+  const { bundleImport, importBundle, status } = useLab(
+    useShallow((s) => ({ bundleImport: s.bundleImport, importBundle: s.importBundle, status: s.status })),
+  );
   const busy = status === 'running' || bundleImport.status === 'loading';
   const pick = (input: HTMLInputElement, folder: boolean) => {
     const files = Array.from(input.files ?? []);
@@ -103,12 +136,30 @@ function ImportBundle() {
     <>
       <div className="row">
         <label className="file" title={`a folder the lab exported as a bundle: ${BUNDLE_FILES.join(' + ')}`}>
-          Import bundle (folder)… <input type="file" multiple data-testid="import-bundle-folder" {...{ webkitdirectory: '' }} onChange={(e) => pick(e.target, true)} disabled={busy} />
+          Import bundle (folder)…{' '}
+          <input
+            type="file"
+            multiple
+            data-testid="import-bundle-folder"
+            {...{ webkitdirectory: '' }}
+            onChange={(e) => pick(e.target, true)}
+            disabled={busy}
+          />
         </label>
         <label className="file" title={`pick both files: ${BUNDLE_FILES.join(' and ')}`}>
-          (files)… <input type="file" multiple accept=".json,.safetensors" data-testid="import-bundle" onChange={(e) => pick(e.target, false)} disabled={busy} />
+          (files)…{' '}
+          <input
+            type="file"
+            multiple
+            accept=".json,.safetensors"
+            data-testid="import-bundle"
+            onChange={(e) => pick(e.target, false)}
+            disabled={busy}
+          />
         </label>
-        <span className="hint">an exported run: its figures, reports and quantized weights come back without recomputing</span>
+        <span className="hint">
+          an exported run: its figures, reports and quantized weights come back without recomputing
+        </span>
       </div>
       {bundleImport.status === 'loading' && <p className="hint">reading the bundle "{bundleImport.label}"…</p>}
       {bundleImport.status === 'done' && (
@@ -127,7 +178,13 @@ function ImportBundle() {
 
 export function ModelPanel() {
   const { model, setModel, sharedServed, status, importBundle } = useLab(
-    useShallow((s) => ({ model: s.model, setModel: s.setModel, sharedServed: s.sharedServed, status: s.status, importBundle: s.importBundle })),
+    useShallow((s) => ({
+      model: s.model,
+      setModel: s.setModel,
+      sharedServed: s.sharedServed,
+      status: s.status,
+      importBundle: s.importBundle,
+    })),
   );
   const [custom, setCustom] = useState('');
   const [customError, setCustomError] = useState('');
@@ -135,9 +192,9 @@ export function ModelPanel() {
 
   const applyCustom = () => {
     const v = custom.trim();
-    if (/^https?:\/\//.test(v)) return setModel({ kind: 'url', url: v }), setCustomError('');
+    if (/^https?:\/\//.test(v)) return (setModel({ kind: 'url', url: v }), setCustomError(''));
     const hub = parseHubId(v);
-    if (hub) return setModel({ kind: 'hub', ...hub }), setCustomError('');
+    if (hub) return (setModel({ kind: 'hub', ...hub }), setCustomError(''));
     setCustomError('Enter a Hub id (org/name or org/name@revision) or an http(s) URL to a model folder.');
   };
   const onFiles = (list: FileList | null, label: string) => {
@@ -166,7 +223,9 @@ export function ModelPanel() {
             else if (kind === 'hub') setModel({ kind: 'hub', repo: id, revision: 'main' });
           }}
         >
-          {model.kind !== 'bundled' && (model.kind !== 'hub' || !HUB_PRESETS.includes(model.repo)) && <option value={model.kind === 'hub' ? `hub:${model.repo}` : ''}>{describeChoice(model)}</option>}
+          {model.kind !== 'bundled' && (model.kind !== 'hub' || !HUB_PRESETS.includes(model.repo)) && (
+            <option value={model.kind === 'hub' ? `hub:${model.repo}` : ''}>{describeChoice(model)}</option>
+          )}
           {sharedServed &&
             BUNDLED.map((b) => (
               <option key={b.id} value={`bundled:${b.id}`}>
@@ -181,7 +240,15 @@ export function ModelPanel() {
         </select>
       </label>
       <div className="row">
-        <input className="wide" aria-label="a Hub repo id or a model URL" placeholder="Hub id or model URL" title="a Hub repo id (org/name or org/name@revision) or the URL of a folder with config.json, *.safetensors and tokenizer.json" value={custom} onChange={(e) => setCustom(e.target.value)} disabled={busy} />
+        <input
+          className="wide"
+          aria-label="a Hub repo id or a model URL"
+          placeholder="Hub id or model URL"
+          title="a Hub repo id (org/name or org/name@revision) or the URL of a folder with config.json, *.safetensors and tokenizer.json"
+          value={custom}
+          onChange={(e) => setCustom(e.target.value)}
+          disabled={busy}
+        />
         <button onClick={applyCustom} disabled={busy || !custom.trim()}>
           Use
         </button>
@@ -189,7 +256,15 @@ export function ModelPanel() {
       {customError && <p className="field-error">{customError}</p>}
       <div className="row">
         <label className="file">
-          Local folder… <input type="file" multiple data-testid="model-folder" {...{ webkitdirectory: '' }} onChange={(e) => onFiles(e.target.files, 'local folder')} disabled={busy} />
+          Local folder…{' '}
+          <input
+            type="file"
+            multiple
+            data-testid="model-folder"
+            {...{ webkitdirectory: '' }}
+            onChange={(e) => onFiles(e.target.files, 'local folder')}
+            disabled={busy}
+          />
         </label>
         <span className="hint">or drop config.json, *.safetensors and tokenizer.json here (a GPTQ checkpoint too)</span>
       </div>
@@ -199,7 +274,8 @@ export function ModelPanel() {
       </p>
       {model.kind === 'files' && model.files.length === 0 ? (
         <p className="error" data-testid="model-missing-files">
-          This experiment ran on local files ("{model.label}") that only its author has. Pick that folder (Local folder…) or drop its files here to re-run it.
+          This experiment ran on local files ("{model.label}") that only its author has. Pick that folder (Local
+          folder…) or drop its files here to re-run it.
         </p>
       ) : (
         <ProbeInfo />

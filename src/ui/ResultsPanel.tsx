@@ -14,7 +14,9 @@ const signed = (d: number, digits: number) => `${d >= 0 ? '+' : ''}${d.toFixed(d
 function storedText(r: RunRecord): string {
   const { storedBytes, checkpointBytes } = r.summary;
   if (!checkpointBytes) return '';
-  return storedBytes ? `${fmtBytes(storedBytes)} (${(storedBytes / checkpointBytes).toFixed(2)}×)` : fmtBytes(checkpointBytes);
+  return storedBytes
+    ? `${fmtBytes(storedBytes)} (${(storedBytes / checkpointBytes).toFixed(2)}×)`
+    : fmtBytes(checkpointBytes);
 }
 
 function download(name: string, type: string, text: string) {
@@ -68,7 +70,12 @@ function Compare({ a, b }: { a: RunRecord; b: RunRecord }) {
     ...keys.map((k): [string, string, string, boolean] => [k, value(fa, k), value(fb, k), true]),
     ['bits per weight', bitsSplit(a.summary), bitsSplit(b.summary), true],
     ['stored', storedText(a), storedText(b), true],
-    ['quantization time', a.summary.quantizeMs ? `${(a.summary.quantizeMs / 1000).toFixed(1)} s` : '', b.summary.quantizeMs ? `${(b.summary.quantizeMs / 1000).toFixed(1)} s` : '', false],
+    [
+      'quantization time',
+      a.summary.quantizeMs ? `${(a.summary.quantizeMs / 1000).toFixed(1)} s` : '',
+      b.summary.quantizeMs ? `${(b.summary.quantizeMs / 1000).toFixed(1)} s` : '',
+      false,
+    ],
   ];
   return (
     <table data-testid="compare">
@@ -128,7 +135,13 @@ function Compare({ a, b }: { a: RunRecord; b: RunRecord }) {
 
 export function ResultsPanel() {
   const { runs, compare, toggleCompare, removeRun, clearRuns } = useLab(
-    useShallow((s) => ({ runs: s.runs, compare: s.compare, toggleCompare: s.toggleCompare, removeRun: s.removeRun, clearRuns: s.clearRuns })),
+    useShallow((s) => ({
+      runs: s.runs,
+      compare: s.compare,
+      toggleCompare: s.toggleCompare,
+      removeRun: s.removeRun,
+      clearRuns: s.clearRuns,
+    })),
   );
   const picked = compare.map((id) => runs.find((r) => r.id === id)).filter(Boolean) as RunRecord[];
   // newest first, whatever order rows arrived in (shared figures, imported bundles)
@@ -137,17 +150,27 @@ export function ResultsPanel() {
   return (
     <section className="panel" data-testid="results-panel">
       <h2>
-        Results {runs.length > 0 && <span className="hint">({runs.length} run{runs.length > 1 ? 's' : ''}, newest first)</span>}
+        Results{' '}
+        {runs.length > 0 && (
+          <span className="hint">
+            ({runs.length} run{runs.length > 1 ? 's' : ''}, newest first)
+          </span>
+        )}
       </h2>
       {runs.length === 0 ? (
         <p className="hint">Finished runs appear here and stay after a reload.</p>
       ) : (
         <>
           <div className="row">
-            <button onClick={() => download('quantization-lab-runs.csv', 'text/csv', runsToCsv(runs))} data-testid="download-csv">
+            <button
+              onClick={() => download('quantization-lab-runs.csv', 'text/csv', runsToCsv(runs))}
+              data-testid="download-csv"
+            >
               Download CSV
             </button>
-            <button onClick={() => download('quantization-lab-runs.json', 'application/json', runsToJson(runs))}>Download JSON</button>
+            <button onClick={() => download('quantization-lab-runs.json', 'application/json', runsToJson(runs))}>
+              Download JSON
+            </button>
             <button onClick={clearRuns}>Clear the table</button>
             <span className="hint">tick two runs to compare them</span>
           </div>
@@ -171,7 +194,13 @@ export function ResultsPanel() {
                 {rows.map((r) => (
                   <tr key={r.id} title={describeSpec(r.spec)}>
                     <td>
-                      <input type="checkbox" checked={compare.includes(r.id)} onChange={() => toggleCompare(r.id)} aria-label="compare" title={`compare ${r.summary.label}`} />
+                      <input
+                        type="checkbox"
+                        checked={compare.includes(r.id)}
+                        onChange={() => toggleCompare(r.id)}
+                        aria-label="compare"
+                        title={`compare ${r.summary.label}`}
+                      />
                     </td>
                     <RunCell run={r} />
                     <td>
@@ -185,22 +214,29 @@ export function ResultsPanel() {
                         );
                       })}
                     </td>
-                    {withTasks && <td data-testid="run-tasks">
-                      {Object.entries(r.summary.tasks ?? {}).map(([task, t]) => {
-                        const fp = r.summary.tasksBefore?.[task as keyof typeof r.summary.tasks];
-                        return (
-                          <div key={task}>
-                            {task} {t!.acc.toFixed(3)}
-                            {fp && ` (${signed(t!.acc - fp.acc, 3)})`}
-                            {t!.accNorm !== undefined && ` · norm ${t!.accNorm.toFixed(3)}${fp?.accNorm !== undefined ? ` (${signed(t!.accNorm - fp.accNorm, 3)})` : ''}`}
-                            <span className="hint"> 0-shot, n={t!.items}</span>
-                          </div>
-                        );
-                      })}
-                    </td>}
+                    {withTasks && (
+                      <td data-testid="run-tasks">
+                        {Object.entries(r.summary.tasks ?? {}).map(([task, t]) => {
+                          const fp = r.summary.tasksBefore?.[task as keyof typeof r.summary.tasks];
+                          return (
+                            <div key={task}>
+                              {task} {t!.acc.toFixed(3)}
+                              {fp && ` (${signed(t!.acc - fp.acc, 3)})`}
+                              {t!.accNorm !== undefined &&
+                                ` · norm ${t!.accNorm.toFixed(3)}${fp?.accNorm !== undefined ? ` (${signed(t!.accNorm - fp.accNorm, 3)})` : ''}`}
+                              <span className="hint"> 0-shot, n={t!.items}</span>
+                            </div>
+                          );
+                        })}
+                      </td>
+                    )}
                     <td>
                       <span data-testid="run-bits">{bitsSplit(r.summary)}</span>
-                      {storedText(r) && <div className="hint" data-testid="run-stored">{r.summary.storedBytes ? `stored ${storedText(r)}` : `checkpoint ${storedText(r)}`}</div>}
+                      {storedText(r) && (
+                        <div className="hint" data-testid="run-stored">
+                          {r.summary.storedBytes ? `stored ${storedText(r)}` : `checkpoint ${storedText(r)}`}
+                        </div>
+                      )}
                     </td>
                     <td>
                       <button className="link" onClick={() => removeRun(r.id)} aria-label="remove">

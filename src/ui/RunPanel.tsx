@@ -38,7 +38,8 @@ function stepsSummary(q: QuantSummary): string {
       const title = METHODS[st.method]?.title ?? st.method;
       const r = st.report as Partial<TransformStepReport & WeightStepReport>;
       if (typeof r.ms === 'number') return `${title} (statistics, fold and quantizers ${s(r.ms)})`;
-      if (typeof r.hessianMs === 'number' && r.hessianMs + r.factorMs! > 0) return `${title} (Hessians ${s(r.hessianMs)}, factorization ${s(r.factorMs!)}, column loop ${s(r.loopMs!)})`;
+      if (typeof r.hessianMs === 'number' && r.hessianMs + r.factorMs! > 0)
+        return `${title} (Hessians ${s(r.hessianMs)}, factorization ${s(r.factorMs!)}, column loop ${s(r.loopMs!)})`;
       return title;
     })
     .join(' → ');
@@ -55,7 +56,11 @@ function ShareButtons() {
       () => true,
       () => false,
     ) ?? Promise.resolve(false));
-    setCopied(ok ? `Copied the link${withResults ? ' with the results' : ''} to the clipboard.` : 'The browser did not allow copying: select the link below and copy it.');
+    setCopied(
+      ok
+        ? `Copied the link${withResults ? ' with the results' : ''} to the clipboard.`
+        : 'The browser did not allow copying: select the link below and copy it.',
+    );
   };
   return (
     <>
@@ -74,7 +79,16 @@ function ShareButtons() {
           </span>
         )}
       </div>
-      {link && <input readOnly className="share-url" aria-label="share link" data-testid="share-url" value={link} onFocus={(e) => e.target.select()} />}
+      {link && (
+        <input
+          readOnly
+          className="share-url"
+          aria-label="share link"
+          data-testid="share-url"
+          value={link}
+          onFocus={(e) => e.target.select()}
+        />
+      )}
     </>
   );
 }
@@ -82,7 +96,14 @@ function ShareButtons() {
 /** The stages of the run in the order they run, each once: done, running, or waiting. */
 function Stages() {
   const { plan, current, stages, startedAt, status, chain } = useLab(
-    useShallow((s) => ({ plan: s.plan, current: s.current, stages: s.stages, startedAt: s.startedAt, status: s.status, chain: s.chain })),
+    useShallow((s) => ({
+      plan: s.plan,
+      current: s.current,
+      stages: s.stages,
+      startedAt: s.startedAt,
+      status: s.status,
+      chain: s.chain,
+    })),
   );
   const [now, setNow] = useState(performance.now());
   useEffect(() => {
@@ -109,15 +130,32 @@ function Stages() {
               aria-label={name}
               data-testid={state === 'active' ? 'progress' : `progress-${stage}`}
               max={1}
-              value={state === 'done' ? 1 : state === 'waiting' ? 0 : stage === 'load' && p && !p.totalBytes && p.fraction < 1 ? undefined : (p?.fraction ?? 0)}
+              value={
+                state === 'done'
+                  ? 1
+                  : state === 'waiting'
+                    ? 0
+                    : stage === 'load' && p && !p.totalBytes && p.fraction < 1
+                      ? undefined
+                      : (p?.fraction ?? 0)
+              }
             />
-            <span className="hint">{state === 'done' ? (p?.fromCache ? p.label : 'done') : state === 'active' ? (p?.label ?? 'starting…') : 'waiting'}</span>
+            <span className="hint">
+              {state === 'done'
+                ? p?.fromCache
+                  ? p.label
+                  : 'done'
+                : state === 'active'
+                  ? (p?.label ?? 'starting…')
+                  : 'waiting'}
+            </span>
           </div>
         );
       })}
       <TaskProgress />
       <span className="hint" data-testid="eta">
-        {active?.label ?? 'starting the worker…'} · {fmt(elapsed)} elapsed{left !== null && left >= 500 ? ` · about ${fmt(left)} left in this stage` : ''}
+        {active?.label ?? 'starting the worker…'} · {fmt(elapsed)} elapsed
+        {left !== null && left >= 500 ? ` · about ${fmt(left)} left in this stage` : ''}
       </span>
     </div>
   );
@@ -156,7 +194,8 @@ function Result() {
       )}
       {resultBundle !== null && (
         <p className="ok" data-testid="from-bundle">
-          Imported from the bundle "{resultBundle}": the figures and reports as the bundle recorded them, the quantized weights back in this browser's storage (nothing recomputed).
+          Imported from the bundle "{resultBundle}": the figures and reports as the bundle recorded them, the quantized
+          weights back in this browser's storage (nothing recomputed).
         </p>
       )}
       {result.cached && resultBundle === null && (
@@ -166,7 +205,8 @@ function Result() {
       )}
       {result.fpCached && !result.cached && resultBundle === null && (
         <p className="ok" data-testid="fp-from-cache">
-          {result.pplBefore || result.tasksBefore ? 'The full-precision figures' : 'These figures'} come from the cache: the same full-precision evaluation ran before in this browser.
+          {result.pplBefore || result.tasksBefore ? 'The full-precision figures' : 'These figures'} come from the cache:
+          the same full-precision evaluation ran before in this browser.
         </p>
       )}
       {[...(result.caveats ?? []), ...(result.warnings ?? [])].map((w) => (
@@ -184,7 +224,9 @@ function Result() {
                 <th>windows</th>
                 {result.pplBefore && <th>FP</th>}
                 <th>{label}</th>
-                {result.baselines?.map((b) => <th key={b.name}>{b.label}</th>)}
+                {result.baselines?.map((b) => (
+                  <th key={b.name}>{b.label}</th>
+                ))}
               </tr>
             </thead>
             <tbody>
@@ -196,7 +238,9 @@ function Result() {
                   <td data-testid={`ppl-${ds}`} data-value={v}>
                     {v.toFixed(4)}
                   </td>
-                  {result.baselines?.map((b) => <td key={b.name}>{b.ppl[ds]?.toFixed(4)}</td>)}
+                  {result.baselines?.map((b) => (
+                    <td key={b.name}>{b.ppl[ds]?.toFixed(4)}</td>
+                  ))}
                 </tr>
               ))}
             </tbody>
@@ -208,7 +252,8 @@ function Result() {
         {result.modelType}, {(result.parameters / 1e6).toFixed(2)}M parameters, seqlen {result.config.seqlen} ·{' '}
         {result.timings.tokensPerSecond > 0 ? `${result.timings.tokensPerSecond.toFixed(0)} tokens/s on ` : 'on '}
         {result.device?.description}
-        {result.device?.software && ' (software adapter)'} · peak GPU memory in use {(result.peakGpuBytes / 2 ** 20).toFixed(1)} MiB
+        {result.device?.software && ' (software adapter)'} · peak GPU memory in use{' '}
+        {(result.peakGpuBytes / 2 ** 20).toFixed(1)} MiB
       </p>
       {result.quant && summary && (
         <>
@@ -216,8 +261,11 @@ function Result() {
             steps: {stepsSummary(result.quant)}
           </p>
           <p className="hint" data-testid="quant-summary">
-            {result.quant.layers.length} layers quantized in {(result.quant.totalMs / 1000).toFixed(1)} s on {result.quant.calibrationTokens} calibration tokens · bits per weight {bitsSplit(summary)}
-            {result.quant.cachedBlocks ? ` · ${result.quant.cachedBlocks} block${result.quant.cachedBlocks > 1 ? 's' : ''} restored from the cache` : ''}
+            {result.quant.layers.length} layers quantized in {(result.quant.totalMs / 1000).toFixed(1)} s on{' '}
+            {result.quant.calibrationTokens} calibration tokens · bits per weight {bitsSplit(summary)}
+            {result.quant.cachedBlocks
+              ? ` · ${result.quant.cachedBlocks} block${result.quant.cachedBlocks > 1 ? 's' : ''} restored from the cache`
+              : ''}
           </p>
           {bitsNote(result.quant.layers) && (
             <p className="hint" data-testid="bits-note">
@@ -245,7 +293,12 @@ export function RunPanel() {
     <section className="panel" data-testid="run-panel">
       <h2>Run</h2>
       <div className="row">
-        <button data-testid="run" onClick={() => void run()} disabled={status === 'running' || blocker !== null} title={blocker ?? undefined}>
+        <button
+          data-testid="run"
+          onClick={() => void run()}
+          disabled={status === 'running' || blocker !== null}
+          title={blocker ?? undefined}
+        >
           Run
         </button>
         <button data-testid="cancel" onClick={cancel} disabled={status !== 'running'}>
@@ -254,7 +307,9 @@ export function RunPanel() {
         <span data-testid="status" className={`status ${status}`}>
           {status}
         </span>
-        {status !== 'idle' && status !== 'running' && startedAt !== null && finishedAt !== null && <span className="hint">{fmt(finishedAt - startedAt)}</span>}
+        {status !== 'idle' && status !== 'running' && startedAt !== null && finishedAt !== null && (
+          <span className="hint">{fmt(finishedAt - startedAt)}</span>
+        )}
       </div>
       <p className="current-line">
         <span className="label">{status === 'running' ? 'Running' : 'Next run'}</span>

@@ -23,8 +23,16 @@ export function TaskPicker() {
       </div>
       {ZERO_SHOT_TASKS.map((t) => (
         <label key={t} className="check" title={`${TASKS[t].size} items; metrics ${TASKS[t].metrics.join(', ')}`}>
-          <input type="checkbox" data-testid={`task-${t}`} checked={tasks.includes(t)} onChange={(e) => pick(e.target.checked ? [...tasks, t] : tasks.filter((x) => x !== t))} />
-          {t} <span className="hint">{limit !== null && limit < TASKS[t].size ? `${limit} of ${TASKS[t].size}` : TASKS[t].size}</span>
+          <input
+            type="checkbox"
+            data-testid={`task-${t}`}
+            checked={tasks.includes(t)}
+            onChange={(e) => pick(e.target.checked ? [...tasks, t] : tasks.filter((x) => x !== t))}
+          />
+          {t}{' '}
+          <span className="hint">
+            {limit !== null && limit < TASKS[t].size ? `${limit} of ${TASKS[t].size}` : TASKS[t].size}
+          </span>
         </label>
       ))}
       <label>
@@ -34,7 +42,9 @@ export function TaskPicker() {
           data-testid="task-limit"
           min={1}
           value={limit ?? ''}
-          onChange={(e) => setExperiment({ limit: e.target.value === '' ? null : Math.max(1, Math.round(Number(e.target.value))) })}
+          onChange={(e) =>
+            setExperiment({ limit: e.target.value === '' ? null : Math.max(1, Math.round(Number(e.target.value))) })
+          }
         />
       </label>
     </fieldset>

@@ -54,47 +54,55 @@ export function TaskTable({ result }: { result: EvalResult }) {
   const label = result.config.recipe ? recipeLabel(result.config.recipe) : 'value';
   return (
     <div className="table-scroll">
-    <p className="hint" data-testid="task-settings">
-      zero-shot, as lm-evaluation-harness: num_fewshot: 0, limit: {result.config.limit ?? 'none (every item)'}
-    </p>
-    <table data-testid="task-results">
-      <thead>
-        <tr>
-          <th>task</th>
-          <th>n-shot</th>
-          <th>items</th>
-          <th>metric</th>
-          {tasksBefore && <th>FP</th>}
-          <th>{label}</th>
-          {tasksBefore && <th>Δ</th>}
-          {result.baselines?.map((b) => <th key={b.name}>{b.label}</th>)}
-          <th>time</th>
-        </tr>
-      </thead>
-      <tbody>
-        {Object.values(tasks).flatMap((t) =>
-          METRICS.filter(([m]) => t[m] !== undefined).map(([m, name]) => {
-            const fp = tasksBefore?.[t.task];
-            const d = fp?.[m] !== undefined ? t[m]! - fp[m]! : undefined;
-            return (
-              <tr key={t.task + m}>
-                <td>{t.task}</td>
-                <td>0</td>
-                <td title={`${t.items} of the ${TASKS[t.task].size} items of the split`}>{t.items < TASKS[t.task].size ? `${t.items} of ${TASKS[t.task].size}` : t.items}</td>
-                <td>{name}</td>
-                {tasksBefore && <td data-testid={`task-fp-${t.task}-${name}`}>{cell(fp, m)}</td>}
-                <td data-testid={`task-${t.task}-${name}`} data-value={t[m]}>
-                  {cell(t, m)}
-                </td>
-                {tasksBefore && <td>{d !== undefined ? `${d >= 0 ? '+' : ''}${d.toFixed(m === 'perplexity' ? 2 : 4)}` : ''}</td>}
-                {result.baselines?.map((b) => <td key={b.name}>{cell(b.tasks?.[t.task], m)}</td>)}
-                <td>{t.seconds.toFixed(1)} s</td>
-              </tr>
-            );
-          }),
-        )}
-      </tbody>
-    </table>
+      <p className="hint" data-testid="task-settings">
+        zero-shot, as lm-evaluation-harness: num_fewshot: 0, limit: {result.config.limit ?? 'none (every item)'}
+      </p>
+      <table data-testid="task-results">
+        <thead>
+          <tr>
+            <th>task</th>
+            <th>n-shot</th>
+            <th>items</th>
+            <th>metric</th>
+            {tasksBefore && <th>FP</th>}
+            <th>{label}</th>
+            {tasksBefore && <th>Δ</th>}
+            {result.baselines?.map((b) => (
+              <th key={b.name}>{b.label}</th>
+            ))}
+            <th>time</th>
+          </tr>
+        </thead>
+        <tbody>
+          {Object.values(tasks).flatMap((t) =>
+            METRICS.filter(([m]) => t[m] !== undefined).map(([m, name]) => {
+              const fp = tasksBefore?.[t.task];
+              const d = fp?.[m] !== undefined ? t[m]! - fp[m]! : undefined;
+              return (
+                <tr key={t.task + m}>
+                  <td>{t.task}</td>
+                  <td>0</td>
+                  <td title={`${t.items} of the ${TASKS[t.task].size} items of the split`}>
+                    {t.items < TASKS[t.task].size ? `${t.items} of ${TASKS[t.task].size}` : t.items}
+                  </td>
+                  <td>{name}</td>
+                  {tasksBefore && <td data-testid={`task-fp-${t.task}-${name}`}>{cell(fp, m)}</td>}
+                  <td data-testid={`task-${t.task}-${name}`} data-value={t[m]}>
+                    {cell(t, m)}
+                  </td>
+                  {tasksBefore && (
+                    <td>{d !== undefined ? `${d >= 0 ? '+' : ''}${d.toFixed(m === 'perplexity' ? 2 : 4)}` : ''}</td>
+                  )}
+                  {result.baselines?.map((b) => (
+                    <td key={b.name}>{cell(b.tasks?.[t.task], m)}</td>
+                  ))}
+                  <td>{t.seconds.toFixed(1)} s</td>
+                </tr>
+              );
+            }),
+          )}
+        </tbody>
+      </table>
     </div>
   );
 }

@@ -55,7 +55,9 @@ export async function openLab(lab: Lab, path = '', context?: BrowserContext): Pr
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
   await page.goto(lab.url + path);
-  await expect.poll(() => page.locator('[data-testid=model-select] option[value="bundled:stories260K"]').count()).toBe(1);
+  await expect
+    .poll(() => page.locator('[data-testid=model-select] option[value="bundled:stories260K"]').count())
+    .toBe(1);
   return page;
 }
 
@@ -71,7 +73,8 @@ export async function runAndRead(page: Page, dataset: string, timeout = 540_000)
   await page.click('[data-testid=run]');
   await page.waitForSelector('[data-testid=status].running');
   await page.waitForSelector(`[data-testid=ppl-${dataset}], [data-testid=error]`, { timeout });
-  if (await page.locator('[data-testid=error]').count()) throw new Error(await page.locator('[data-testid=error]').innerText());
+  if (await page.locator('[data-testid=error]').count())
+    throw new Error(await page.locator('[data-testid=error]').innerText());
   return Number(await page.locator(`[data-testid=ppl-${dataset}]`).getAttribute('data-value'));
 }
 
@@ -84,19 +87,26 @@ export async function recordTexts(page: Page, selector: string): Promise<() => P
 /** Records every distinct value of a page expression (a string of JS, evaluated at each DOM change), in order. */
 export async function recordEach(page: Page, expression: string): Promise<() => Promise<string[]>> {
   const key = `recorded:${expression}`;
-  await page.evaluate(([key, expression]) => {
-    const seen: string[] = ((window as unknown as Record<string, string[]>)[key] = []);
-    const read = new Function(`return (${expression});`) as () => string | null | undefined;
-    new MutationObserver(() => {
-      const t = read();
-      if (t && seen.at(-1) !== t) seen.push(t);
-    }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
-  }, [key, expression] as const);
+  await page.evaluate(
+    ([key, expression]) => {
+      const seen: string[] = ((window as unknown as Record<string, string[]>)[key] = []);
+      const read = new Function(`return (${expression});`) as () => string | null | undefined;
+      new MutationObserver(() => {
+        const t = read();
+        if (t && seen.at(-1) !== t) seen.push(t);
+      }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+    },
+    [key, expression] as const,
+  );
   return () => page.evaluate((key) => (window as unknown as Record<string, string[]>)[key], key);
 }
 
 /** Every text the page shows that names an error class or a command-line flag (the page speaks in its own words). */
 export async function classNamesOrFlags(page: Page): Promise<string[]> {
   const text = await page.locator('main').innerText();
-  return text.split('\n').filter((line) => /\b[A-Z][A-Za-z]*Error:|(^|\s)--[a-z][a-z_-]+/.test(line) && !/--enable-unsafe-webgpu/.test(line));
+  return text
+    .split('\n')
+    .filter(
+      (line) => /\b[A-Z][A-Za-z]*Error:|(^|\s)--[a-z][a-z_-]+/.test(line) && !/--enable-unsafe-webgpu/.test(line),
+    );
 }

@@ -28,11 +28,12 @@ afterAll(async () => {
 /** window.showDirectoryPicker answers with a fresh OPFS folder of this name (headless Chromium has no picker dialog). */
 async function pickerAnswers(page: Page, name: string) {
   await page.evaluate((folder) => {
-    (window as unknown as { showDirectoryPicker: () => Promise<FileSystemDirectoryHandle> }).showDirectoryPicker = async () => {
-      const root = await navigator.storage.getDirectory();
-      await root.removeEntry(folder, { recursive: true }).catch(() => {});
-      return root.getDirectoryHandle(folder, { create: true });
-    };
+    (window as unknown as { showDirectoryPicker: () => Promise<FileSystemDirectoryHandle> }).showDirectoryPicker =
+      async () => {
+        const root = await navigator.storage.getDirectory();
+        await root.removeEntry(folder, { recursive: true }).catch(() => {});
+        return root.getDirectoryHandle(folder, { create: true });
+      };
   }, name);
 }
 
@@ -60,7 +61,8 @@ async function opfsToDisk(page: Page, name: string): Promise<string> {
 
 /** Unfolds the Export control of the finished run (folded so the results table stays in view). */
 async function openExport(page: Page) {
-  if (!(await page.locator('[data-testid=export-panel]').evaluate((el) => (el as HTMLDetailsElement).open))) await page.click('[data-testid=export-panel] summary');
+  if (!(await page.locator('[data-testid=export-panel]').evaluate((el) => (el as HTMLDetailsElement).open)))
+    await page.click('[data-testid=export-panel] summary');
 }
 
 /** Exports the current result in a format into an OPFS folder; the report's files (name → bytes) and notes. */
@@ -69,10 +71,18 @@ async function exportTo(page: Page, format: string, folder: string) {
   await openExport(page);
   await page.selectOption('[data-testid=export-format]', format);
   await page.click('[data-testid=export]');
-  await page.waitForFunction((f) => document.querySelector('[data-testid=export-report]')?.textContent?.includes(`Exported as ${f} `) || document.querySelector('[data-testid=export-error]'), format, { timeout: 60_000 });
-  if (await page.locator('[data-testid=export-error]').count()) throw new Error(await page.locator('[data-testid=export-error]').innerText());
+  await page.waitForFunction(
+    (f) =>
+      document.querySelector('[data-testid=export-report]')?.textContent?.includes(`Exported as ${f} `) ||
+      document.querySelector('[data-testid=export-error]'),
+    format,
+    { timeout: 60_000 },
+  );
+  if (await page.locator('[data-testid=export-error]').count())
+    throw new Error(await page.locator('[data-testid=export-error]').innerText());
   const files: Record<string, number> = {};
-  for (const li of await page.locator('[data-testid=export-file]').all()) files[(await li.getAttribute('data-name'))!] = Number(await li.getAttribute('data-bytes'));
+  for (const li of await page.locator('[data-testid=export-file]').all())
+    files[(await li.getAttribute('data-name'))!] = Number(await li.getAttribute('data-bytes'));
   const notes = await page.locator('[data-testid=export-note]').allInnerTexts();
   return { files, notes, dir: await opfsToDisk(page, folder) };
 }
@@ -84,7 +94,7 @@ function header(path: string): Record<string, { dtype: string; shape: number[] }
 }
 
 describe('export and import in the page (headless Chromium, WebGPU on SwiftShader)', () => {
-  it('GPTQ W4 g32 on opt-tiny: exported as a GPTQ checkpoint it loads back to the run\'s perplexity; exported as a bundle it restores the run in a fresh page', async () => {
+  it("GPTQ W4 g32 on opt-tiny: exported as a GPTQ checkpoint it loads back to the run's perplexity; exported as a bundle it restores the run in a fresh page", async () => {
     const t0 = Date.now();
     const page = await openLab(lab);
     expect(await page.locator('[data-testid=model-select] option[value="bundled:opt-tiny"]').count()).toBe(1);
@@ -102,12 +112,17 @@ describe('export and import in the page (headless Chromium, WebGPU on SwiftShade
     await setDatasets(page, ['tinystories']);
     await page.fill('[data-testid=seqlen]', '128');
     await page.fill('[data-testid=windows]', '2');
-    expect(await page.locator('[data-testid=config-line]').innerText()).toMatch(/^bundled opt-tiny · GPTQ W4 g32 · calib tinystories 2×128 seed 0 · .*act-order/);
+    expect(await page.locator('[data-testid=config-line]').innerText()).toMatch(
+      /^bundled opt-tiny · GPTQ W4 g32 · calib tinystories 2×128 seed 0 · .*act-order/,
+    );
     const quantized = await runAndRead(page, 'tinystories');
-    console.log(`GPTQ W4 g32 act-order f16 scales, opt-tiny: ${quantized} (${((Date.now() - t0) / 1000).toFixed(1)} s into the test)`);
+    console.log(
+      `GPTQ W4 g32 act-order f16 scales, opt-tiny: ${quantized} (${((Date.now() - t0) / 1000).toFixed(1)} s into the test)`,
+    );
 
     // every format is possible for a weight-only GPTQ run on opt-tiny's widths
-    for (const f of ['gptq', 'fake', 'bundle']) expect(await page.locator(`[data-testid=export-format] option[value=${f}]`).isDisabled()).toBe(false);
+    for (const f of ['gptq', 'fake', 'bundle'])
+      expect(await page.locator(`[data-testid=export-format] option[value=${f}]`).isDisabled()).toBe(false);
     // the weight view of one layer, to compare with the bundle's
     await page.selectOption('[data-testid=inspect-layer]', '1');
     await page.selectOption('[data-testid=inspect-role]', 'down');
@@ -122,13 +137,26 @@ describe('export and import in the page (headless Chromium, WebGPU on SwiftShade
     const progress = await progressSeen();
     expect(progress.some((t) => /^into "export" · model\.safetensors: tensor \d+ of \d+$/.test(t))).toBe(true);
     await page.locator('[data-testid=export-panel]').screenshot({ path: `${SHOTS}lab-export-gptq.png` });
-    expect(Object.keys(gptq.files).sort()).toEqual(['config.json', 'model.safetensors', 'quantize_config.json', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(Object.keys(gptq.files).sort()).toEqual([
+      'config.json',
+      'model.safetensors',
+      'quantize_config.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
     expect(readdirSync(gptq.dir).sort()).toEqual(Object.keys(gptq.files).sort());
     for (const [n, bytes] of Object.entries(gptq.files)) expect(statSync(join(gptq.dir, n)).size, n).toBe(bytes);
     // f16 scales: nothing was rounded on export
     expect(gptq.notes.filter((n) => /rounded/.test(n))).toEqual([]);
     const config = JSON.parse(readFileSync(join(gptq.dir, 'config.json'), 'utf8'));
-    expect(config.quantization_config).toMatchObject({ bits: 4, group_size: 32, desc_act: true, sym: false, quant_method: 'gptq', checkpoint_format: 'gptq' });
+    expect(config.quantization_config).toMatchObject({
+      bits: 4,
+      group_size: 32,
+      desc_act: true,
+      sym: false,
+      quant_method: 'gptq',
+      checkpoint_format: 'gptq',
+    });
     const tensors = header(join(gptq.dir, 'model.safetensors'));
     const qweights = Object.keys(tensors).filter((n) => n.endsWith('.qweight'));
     expect(qweights.length).toBe(4 * 6);
@@ -141,36 +169,64 @@ describe('export and import in the page (headless Chromium, WebGPU on SwiftShade
     await page.locator('[data-testid=export-panel]').screenshot({ path: `${SHOTS}lab-export-bundle.png` });
 
     // without a folder picker (Firefox, Safari): one download per file; here the fake-quantized checkpoint
-    await page.evaluate(() => void ((window as unknown as { showDirectoryPicker?: unknown }).showDirectoryPicker = undefined));
+    await page.evaluate(
+      () => void ((window as unknown as { showDirectoryPicker?: unknown }).showDirectoryPicker = undefined),
+    );
     await page.selectOption('[data-testid=export-format]', 'fake');
     expect(await page.locator('[data-testid=export]').innerText()).toBe('Export (downloads)');
     // a listener, not a waitForEvent loop: a download that starts while an earlier one is still being read is not lost
     const downloads: Record<string, Buffer> = {};
     const reading: Promise<void>[] = [];
-    const onDownload = (d: Download) => void reading.push((async () => void (downloads[d.suggestedFilename()] = Buffer.concat(await (await d.createReadStream()).toArray())))());
+    const onDownload = (d: Download) =>
+      void reading.push(
+        (async () =>
+          void (downloads[d.suggestedFilename()] = Buffer.concat(await (await d.createReadStream()).toArray())))(),
+      );
     page.on('download', onDownload);
     await page.click('[data-testid=export]');
-    await page.waitForFunction(() => document.querySelector('[data-testid=export-report]')?.textContent?.includes('Exported as fake ') || document.querySelector('[data-testid=export-error]'), null, { timeout: 60_000 });
-    if (await page.locator('[data-testid=export-error]').count()) throw new Error(await page.locator('[data-testid=export-error]').innerText());
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid=export-report]')?.textContent?.includes('Exported as fake ') ||
+        document.querySelector('[data-testid=export-error]'),
+      null,
+      { timeout: 60_000 },
+    );
+    if (await page.locator('[data-testid=export-error]').count())
+      throw new Error(await page.locator('[data-testid=export-error]').innerText());
     await expect.poll(() => reading.length, { timeout: 60_000 }).toBe(4);
     await Promise.all(reading);
     page.off('download', onDownload);
-    expect(Object.keys(downloads).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(Object.keys(downloads).sort()).toEqual([
+      'config.json',
+      'model.safetensors',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
     const fakeDir = mkdtempSync(join(tmpdir(), 'quantlab-e2e-fake-'));
     dirs.push(fakeDir);
     for (const [n, b] of Object.entries(downloads)) writeFileSync(join(fakeDir, n), b);
-    for (const li of await page.locator('[data-testid=export-file]').all()) expect(downloads[(await li.getAttribute('data-name'))!].length).toBe(Number(await li.getAttribute('data-bytes')));
-    expect(header(join(fakeDir, 'model.safetensors'))['model.decoder.layers.1.fc2.weight']).toMatchObject({ dtype: 'F16', shape: [128, 512] });
+    for (const li of await page.locator('[data-testid=export-file]').all())
+      expect(downloads[(await li.getAttribute('data-name'))!].length).toBe(Number(await li.getAttribute('data-bytes')));
+    expect(header(join(fakeDir, 'model.safetensors'))['model.decoder.layers.1.fc2.weight']).toMatchObject({
+      dtype: 'F16',
+      shape: [128, 512],
+    });
     expect(JSON.parse(downloads['config.json'].toString()).quantization_config).toBeUndefined();
 
     // 3. the GPTQ folder as the model: the probe names the checkpoint, FP evaluation gives the run's figure
     await page.setInputFiles('[data-testid=model-folder]', gptq.dir);
     await page.waitForSelector('[data-testid=model-gptq]');
-    expect(await page.locator('[data-testid=model-gptq]').innerText()).toBe('GPTQ checkpoint: W4 g32, act-order (dequantized on the GPU per block)');
+    expect(await page.locator('[data-testid=model-gptq]').innerText()).toBe(
+      'GPTQ checkpoint: W4 g32, act-order (dequantized on the GPU per block)',
+    );
     await page.selectOption('[data-testid=method]', 'fp');
-    expect(await page.locator('[data-testid=config-line]').innerText()).toBe('local files "local folder" · FP · eval tinystories seqlen 128 windows 2');
+    expect(await page.locator('[data-testid=config-line]').innerText()).toBe(
+      'local files "local folder" · FP · eval tinystories seqlen 128 windows 2',
+    );
     const loaded = await runAndRead(page, 'tinystories');
-    console.log(`the exported GPTQ checkpoint, evaluated at full precision in the page: ${loaded} (the run: ${quantized}, relative difference ${Math.abs(loaded / quantized - 1).toExponential(2)})`);
+    console.log(
+      `the exported GPTQ checkpoint, evaluated at full precision in the page: ${loaded} (the run: ${quantized}, relative difference ${Math.abs(loaded / quantized - 1).toExponential(2)})`,
+    );
     expect(Math.abs(loaded / quantized - 1)).toBeLessThanOrEqual(1e-4);
     // inspected like the lab's own runs: a packed layer's codes, zero points and group scales
     await page.waitForSelector('[data-testid=inspect-checkpoint]');
@@ -178,16 +234,24 @@ describe('export and import in the page (headless Chromium, WebGPU on SwiftShade
     await page.selectOption('[data-testid=inspect-role]', 'down');
     await page.click('[data-testid=load-weights]');
     await page.waitForSelector('[data-testid=weight-grid] [data-testid=grid-scales] canvas', { timeout: 60_000 });
-    expect(await page.locator('[data-testid=weight-view] p').first().innerText()).toMatch(/^block 1, fc2 \[128 × 512\]: dequantized from the GPTQ checkpoint/);
-    expect(await page.locator('[data-testid=weight-grid] h4').first().innerText()).toBe('Grid: 4-bit codes, 16 groups per row (in act-order: each column’s group from g_idx)');
+    expect(await page.locator('[data-testid=weight-view] p').first().innerText()).toMatch(
+      /^block 1, fc2 \[128 × 512\]: dequantized from the GPTQ checkpoint/,
+    );
+    expect(await page.locator('[data-testid=weight-grid] h4').first().innerText()).toBe(
+      'Grid: 4-bit codes, 16 groups per row (in act-order: each column’s group from g_idx)',
+    );
     await page.screenshot({ path: `${SHOTS}lab-export-reloaded.png`, fullPage: true });
     await page.close();
 
     // 4. the bundle in a fresh browser profile (its own IndexedDB): the run comes back without recomputing
     const fresh = await openLab(lab);
-    await fresh.setInputFiles('[data-testid=import-bundle]', Object.keys(bundle.files).map((n) => join(bundle.dir, n)));
+    await fresh.setInputFiles(
+      '[data-testid=import-bundle]',
+      Object.keys(bundle.files).map((n) => join(bundle.dir, n)),
+    );
     await fresh.waitForSelector('[data-testid=bundle-imported], [data-testid=bundle-error]', { timeout: 60_000 });
-    if (await fresh.locator('[data-testid=bundle-error]').count()) throw new Error(await fresh.locator('[data-testid=bundle-error]').innerText());
+    if (await fresh.locator('[data-testid=bundle-error]').count())
+      throw new Error(await fresh.locator('[data-testid=bundle-error]').innerText());
     expect(await fresh.locator('[data-testid=model-current]').innerText()).toBe('Selected: bundled opt-tiny');
     await fresh.waitForSelector('[data-testid=from-bundle]');
     expect(Number(await fresh.locator('[data-testid=ppl-tinystories]').getAttribute('data-value'))).toBe(quantized);
@@ -195,11 +259,15 @@ describe('export and import in the page (headless Chromium, WebGPU on SwiftShade
     expect(await row.count()).toBe(1);
     expect(await row.first().innerText()).toContain(`tinystories ${quantized.toFixed(3)}`);
     expect(await row.first().innerText()).toMatch(/GPTQ W4 g32 \(imported bundle\)/);
-    expect(await fresh.locator('[data-testid=config-line]').innerText()).toMatch(/^bundled opt-tiny · GPTQ W4 g32 · calib tinystories 2×128 seed 0 · /);
+    expect(await fresh.locator('[data-testid=config-line]').innerText()).toMatch(
+      /^bundled opt-tiny · GPTQ W4 g32 · calib tinystories 2×128 seed 0 · /,
+    );
     await fresh.selectOption('[data-testid=inspect-layer]', '1');
     await fresh.selectOption('[data-testid=inspect-role]', 'down');
     await fresh.click('[data-testid=load-weights]');
-    await fresh.waitForSelector('[data-testid=weight-view] [data-testid=weight-grid-quant] canvas', { timeout: 60_000 });
+    await fresh.waitForSelector('[data-testid=weight-view] [data-testid=weight-grid-quant] canvas', {
+      timeout: 60_000,
+    });
     expect(await fresh.locator('[data-testid=weight-view] p').first().innerText()).toBe(weightLine);
     await fresh.screenshot({ path: `${SHOTS}lab-bundle-imported.png`, fullPage: true });
     await fresh.close();

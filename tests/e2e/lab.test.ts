@@ -26,7 +26,10 @@ afterAll(async () => {
 });
 
 /** A quantization recipe in the form: preset or method, then the small calibration of these tests. */
-async function configure(page: Page, o: { preset?: string; method?: string; wbits?: string; nsamples: string; seqlen: string; windows: string }) {
+async function configure(
+  page: Page,
+  o: { preset?: string; method?: string; wbits?: string; nsamples: string; seqlen: string; windows: string },
+) {
   if (o.preset) await page.click(`[data-testid="preset-${o.preset}"]`);
   if (o.method) await page.selectOption('[data-testid=method]', o.method);
   if (o.wbits) await page.fill('[data-testid=wbits]', o.wbits);
@@ -57,7 +60,9 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     await page.selectOption('[data-testid=inspect-layer]', '0');
     await page.selectOption('[data-testid=inspect-site]', 'attn_norm');
     await page.waitForSelector('[data-testid=range-chart] canvas');
-    expect(await page.locator('[data-testid=inspect-panel] h3', { hasText: 'Channel ranges' }).innerText()).toMatch(/block 0, attention-norm output .* 64 channels/);
+    expect(await page.locator('[data-testid=inspect-panel] h3', { hasText: 'Channel ranges' }).innerText()).toMatch(
+      /block 0, attention-norm output .* 64 channels/,
+    );
     expect(await page.locator('[data-testid=runs-table] tbody tr').count()).toBe(1);
     await page.screenshot({ path: `${SHOTS}lab-rtn.png`, fullPage: true });
 
@@ -91,7 +96,9 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     for (const bad of [hash.slice(0, -12), hash.replace(/\.([A-Za-z0-9_-]{20})/, '.<img src=x onerror=alert(1)>')]) {
       const page = await openLab(lab, `/${bad}`);
       await page.waitForSelector('[data-testid=link-error]');
-      expect(await page.locator('[data-testid=link-error]').innerText()).toMatch(/could not be opened: the share link is damaged/);
+      expect(await page.locator('[data-testid=link-error]').innerText()).toMatch(
+        /could not be opened: the share link is damaged/,
+      );
       expect(await page.locator('img[src=x]').count()).toBe(0);
       expect(await page.locator('[data-testid=config-line]').innerText()).toBe(defaults);
       await page.click('[data-testid=preset-W4A8]');
@@ -108,16 +115,26 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     const page = await openLab(lab);
     await configure(page, { method: 'gptq', wbits: '3', nsamples: '4', seqlen: '256', windows: '4' });
     await page.click('[data-testid=run]');
-    await page.waitForFunction(() => /gptq block [1-4]\/5/.test(document.querySelector('[data-testid=eta]')?.textContent ?? ''), null, { timeout: 300_000 });
+    await page.waitForFunction(
+      () => /gptq block [1-4]\/5/.test(document.querySelector('[data-testid=eta]')?.textContent ?? ''),
+      null,
+      { timeout: 300_000 },
+    );
     await page.reload();
-    await expect.poll(() => page.locator('[data-testid=model-select] option[value="bundled:stories260K"]').count()).toBe(1);
+    await expect
+      .poll(() => page.locator('[data-testid=model-select] option[value="bundled:stories260K"]').count())
+      .toBe(1);
     // the form came back from localStorage; the page says that Run resumes from the blocks the reload left behind
-    expect(await page.locator('[data-testid=config-line]').innerText()).toMatch(/GPTQ W3 · calib tinystories 4×256 seed 0/);
+    expect(await page.locator('[data-testid=config-line]').innerText()).toMatch(
+      /GPTQ W3 · calib tinystories 4×256 seed 0/,
+    );
     expect(await page.locator('[data-testid=status]').innerText()).toBe('idle');
     await page.waitForSelector('[data-testid=resume-hint]');
     const hint = await page.locator('[data-testid=resume-hint]').innerText();
     console.log(`after the reload: ${hint}`);
-    expect(hint).toMatch(/^Run resumes after block [1-4] of 5: an earlier run of this recipe left [1-4] finished blocks? in this browser's storage\.$/);
+    expect(hint).toMatch(
+      /^Run resumes after block [1-4] of 5: an earlier run of this recipe left [1-4] finished blocks? in this browser's storage\.$/,
+    );
     await page.screenshot({ path: `${SHOTS}lab-resume-hint.png` });
     const resumed = await runAndRead(page, 'tinystories');
     const summary = await page.locator('[data-testid=quant-summary]').innerText();
@@ -126,7 +143,18 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     // as many blocks restored as the hint said were kept
     expect(summary).toContain(`${hint.match(/left (\d)/)![1]} block`);
     const node = await runExperiment(
-      { datasets: ['tinystories'], windows: 4, skipBefore: true, recipe: makeRecipe({ nsamples: 4, seqlen: 256, calib: 'tinystories', seed: 0, steps: [{ method: 'gptq', wbits: 3 }] }) },
+      {
+        datasets: ['tinystories'],
+        windows: 4,
+        skipBefore: true,
+        recipe: makeRecipe({
+          nsamples: 4,
+          seqlen: 256,
+          calib: 'tinystories',
+          seed: 0,
+          steps: [{ method: 'gptq', wbits: 3 }],
+        }),
+      },
       { source: folderSource(MODELS.stories260K), readText: folderReader(), gpu: await sharedGpu() },
     );
     console.log(`GPTQ W3 stories260K: resumed in the page ${resumed}, uninterrupted in Node ${node.ppl.tinystories}`);
@@ -146,7 +174,9 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     expect(await boxes.count()).toBe(1);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-csv]')]);
     const csv = Buffer.concat(await (await download.createReadStream()).toArray()).toString();
-    expect(csv).toMatch(/^time,model,label,dataset,ppl,fp_ppl,delta,bits_per_weight,code_bits,quantize_s,wall_s,eval_seqlen,eval_windows,steps,calib,nsamples,calib_seqlen,seed,hidden_layer_num,rtn\.wbits,.*,gptq\.wbits,gptq\.groupsize,.*,rptq\.abits,.*,rptq\.R1_clusters,/);
+    expect(csv).toMatch(
+      /^time,model,label,dataset,ppl,fp_ppl,delta,bits_per_weight,code_bits,quantize_s,wall_s,eval_seqlen,eval_windows,steps,calib,nsamples,calib_seqlen,seed,hidden_layer_num,rtn\.wbits,.*,gptq\.wbits,gptq\.groupsize,.*,rptq\.abits,.*,rptq\.R1_clusters,/,
+    );
     expect(csv.split('\n')[1]).toMatch(/,GPTQ W3,tinystories,.*,gptq,tinystories,4,256,0,,,,,3,-1,false,/);
     await page.screenshot({ path: `${SHOTS}lab-resumed.png`, fullPage: true });
 
@@ -185,7 +215,9 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     await page.waitForSelector('[data-testid=weight-view]', { timeout: 120_000 });
     expect(await page.locator('[data-testid=weight-caption]').innerText()).toMatch(/^block 1, down_proj \[64 × 172\]/);
     // the bits per weight say where they go: 4-bit codes and one scale and zero per row × input cluster
-    expect(await page.locator('[data-testid=weight-bits]').innerText()).toMatch(/Each row has 32 groups .* up to 32 × 16 = 512 distinct values per row\. Bits per weight 9\.95 = 4 for the codes \+ 5\.95 for the scales and zeros/);
+    expect(await page.locator('[data-testid=weight-bits]').innerText()).toMatch(
+      /Each row has 32 groups .* up to 32 × 16 = 512 distinct values per row\. Bits per weight 9\.95 = 4 for the codes \+ 5\.95 for the scales and zeros/,
+    );
     await page.locator('[data-testid=inspect-panel]').screenshot({ path: `${SHOTS}lab-inspect.png` });
     await page.screenshot({ path: `${SHOTS}lab-rptq.png`, fullPage: true });
 
@@ -213,7 +245,9 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     await page.selectOption('[data-testid=method]', 'rptq+rtn');
     expect(await page.locator('[data-testid=config-line]').innerText()).toMatch(/RPTQ\+RTN W4A4 · /);
     await runAndRead(page, 'tinystories');
-    expect(await page.locator('[data-testid=steps-summary]').innerText()).toMatch(/^steps: RPTQ \(statistics, fold and quantizers [\d.]+ s\) → RTN$/);
+    expect(await page.locator('[data-testid=steps-summary]').innerText()).toMatch(
+      /^steps: RPTQ \(statistics, fold and quantizers [\d.]+ s\) → RTN$/,
+    );
     await page.locator('[data-testid=runs-table] tbody tr').first().locator('button[aria-label=remove]').click();
     await page.click('[data-testid=preset-W4A8]');
 
@@ -224,8 +258,12 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     await page.waitForSelector('[data-testid=from-cache]', { timeout: 30_000 });
     const rows = page.locator('[data-testid=runs-table] tbody tr');
     expect(await rows.count()).toBe(2);
-    expect(await page.locator('[data-testid=run-config]').first().innerText()).toMatch(/steps RPTQ → GPTQ.*calibration tinystories 2×128.*seed 0.*abits 8.*R1 clusters 32.*R5 clusters 32.*wbits 4.*eval seqlen 128.*eval windows 2/s);
-    expect(await page.locator('[data-testid=run-bits]').first().innerText()).toMatch(/^\d+\.\d\d = 4 codes \+ \d+\.\d\d scales\/zeros$/);
+    expect(await page.locator('[data-testid=run-config]').first().innerText()).toMatch(
+      /steps RPTQ → GPTQ.*calibration tinystories 2×128.*seed 0.*abits 8.*R1 clusters 32.*R5 clusters 32.*wbits 4.*eval seqlen 128.*eval windows 2/s,
+    );
+    expect(await page.locator('[data-testid=run-bits]').first().innerText()).toMatch(
+      /^\d+\.\d\d = 4 codes \+ \d+\.\d\d scales\/zeros$/,
+    );
     await rows.nth(0).locator('input[aria-label=compare]').check();
     await rows.nth(1).locator('input[aria-label=compare]').check();
     const differs = await page.locator('[data-testid=compare] tr.differs td:first-child').allInnerTexts();
@@ -253,9 +291,17 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     await page.selectOption('[data-testid=inspect-site]', 'down_in');
     await page.waitForSelector('[data-testid=duquant-stages] canvas');
     const stages = await page.locator('[data-testid=duquant-stages] h4').allInnerTexts();
-    expect(stages.map((t) => t.split(':')[0])).toEqual(['original', 'smoothed', 'after R₁', 'after perm 1', 'after R₂']);
+    expect(stages.map((t) => t.split(':')[0])).toEqual([
+      'original',
+      'smoothed',
+      'after R₁',
+      'after perm 1',
+      'after R₂',
+    ]);
     await page.waitForSelector('[data-testid=duquant-rotation-heatmap] canvas');
-    expect(await page.locator('[data-testid=duquant-steps]').innerText()).toMatch(/^\d+ greedy steps? kept of 16: max − min /);
+    expect(await page.locator('[data-testid=duquant-steps]').innerText()).toMatch(
+      /^\d+ greedy steps? kept of 16: max − min /,
+    );
     await page.selectOption('[data-testid=duquant-rotation]', '1');
     await page.waitForSelector('[data-testid=duquant-token-error] canvas');
     await page.locator('[data-testid=inspect-panel]').screenshot({ path: `${SHOTS}lab-duquant.png` });
@@ -266,14 +312,25 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     await page.click('[data-testid=share-results]');
     const link = await page.locator('[data-testid=share-url]').inputValue();
     const { spec } = await decodeShareLink(link);
-    expect(spec.recipe.steps).toEqual([expect.objectContaining({ method: 'duquant', abits: 4, maxRotationStep: 16, alpha: 0.6, lac: 0.9, swc: 0.8 }), expect.objectContaining({ method: 'rtn', wbits: 4 })]);
+    expect(spec.recipe.steps).toEqual([
+      expect.objectContaining({ method: 'duquant', abits: 4, maxRotationStep: 16, alpha: 0.6, lac: 0.9, swc: 0.8 }),
+      expect.objectContaining({ method: 'rtn', wbits: 4 }),
+    ]);
     await page.close();
   });
 
   it('CLAQ from its presets: the column bit strip, reserved values, a codebook over its column, and the error against GPTQ', async () => {
     const page = await openLab(lab);
     const labels = await page.locator('[data-testid^=preset-CLAQ]').allInnerTexts();
-    expect(labels).toEqual(['CLAQ W4', 'CLAQ W3', 'CLAQ W2', 'CLAQ 2.1-bit adaptive', 'CLAQ 3.12-bit adaptive', 'CLAQ W2 + outlier reservation', 'CLAQ 2.12-bit adaptive + outliers']);
+    expect(labels).toEqual([
+      'CLAQ W4',
+      'CLAQ W3',
+      'CLAQ W2',
+      'CLAQ 2.1-bit adaptive',
+      'CLAQ 3.12-bit adaptive',
+      'CLAQ W2 + outlier reservation',
+      'CLAQ 2.12-bit adaptive + outliers',
+    ]);
     // a preset sets every switch: one never inherits another's
     await page.click('[data-testid="preset-CLAQ-2.12-bit-adaptive-+-outliers"]');
     await page.click('[data-testid="preset-CLAQ-W3"]');
@@ -286,7 +343,9 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     const ppl = await runAndRead(page, 'tinystories');
     expect(ppl).toBeGreaterThan(1);
     // the results row says where the bits go
-    expect(await page.locator('[data-testid=runs-table] tbody tr').first().innerText()).toMatch(/codebooks and reserved values/);
+    expect(await page.locator('[data-testid=runs-table] tbody tr').first().innerText()).toMatch(
+      /codebooks and reserved values/,
+    );
     await page.selectOption('[data-testid=inspect-layer]', '1');
     await page.selectOption('[data-testid=inspect-role]', 'down');
     await page.click('[data-testid=load-weights]');
@@ -294,7 +353,9 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     await page.waitForSelector('[data-testid=claq-bit-strip] canvas');
     await page.waitForSelector('[data-testid=claq-reserved] canvas');
     // 172 columns at 2.05 bits on average: round(172 · 0.025) = 4 of them at 4 bits
-    expect(await page.locator('[data-testid=claq-bit-summary]').innerText()).toMatch(/^4 of 172 columns at 4 bits, the rest at 2; \d+ values kept in full precision$/);
+    expect(await page.locator('[data-testid=claq-bit-summary]').innerText()).toMatch(
+      /^4 of 172 columns at 4 bits, the rest at 2; \d+ values kept in full precision$/,
+    );
     await page.selectOption('[data-testid=claq-order]', 'sorted');
     await page.fill('[data-testid=claq-column]', '3');
     expect(await page.locator('[data-testid=claq-codebook]').innerText()).toMatch(/^\d bits: (4|16) centroids /);
@@ -304,18 +365,23 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     await page.close();
   });
 
-  it('GPTQ W3 with two zero-shot tasks: FP and quantized accuracy side by side, equal to the CLI\'s figures; the link carries the tasks', async () => {
+  it("GPTQ W3 with two zero-shot tasks: FP and quantized accuracy side by side, equal to the CLI's figures; the link carries the tasks", async () => {
     const page = await openLab(lab);
     await configure(page, { method: 'gptq', wbits: '3', nsamples: '2', seqlen: '128', windows: '1' });
     await page.click('[data-testid=tasks-seed]');
     // the seed preset is the RPTQ paper's six; keep two of them
-    for (const t of ['lambada_openai', 'arc_easy', 'arc_challenge', 'openbookqa']) await page.uncheck(`[data-testid=task-${t}]`);
+    for (const t of ['lambada_openai', 'arc_easy', 'arc_challenge', 'openbookqa'])
+      await page.uncheck(`[data-testid=task-${t}]`);
     expect(await page.locator('[data-testid=task-boolq]').isChecked()).toBe(true);
     await page.fill('[data-testid=task-limit]', '12');
     expect(await page.locator('[data-testid=config-line]').innerText()).toMatch(/tasks piqa,boolq items 12$/);
     await page.click('[data-testid=run]');
     // progress per task while it scores: items done of 12, items/s
-    await page.waitForFunction(() => /piqa.*\/12 items.*items\/s/.test(document.querySelector('[data-testid=task-progress]')?.textContent ?? ''), null, { timeout: 300_000 });
+    await page.waitForFunction(
+      () => /piqa.*\/12 items.*items\/s/.test(document.querySelector('[data-testid=task-progress]')?.textContent ?? ''),
+      null,
+      { timeout: 300_000 },
+    );
     await page.waitForSelector('[data-testid=task-results]', { timeout: 540_000 });
     await page.locator('[data-testid=result]').screenshot({ path: `${SHOTS}lab-zeroshot.png` });
     const read = async (id: string) => Number(await page.locator(`[data-testid=${id}]`).getAttribute('data-value'));
@@ -326,14 +392,33 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     const fpText = await page.locator('[data-testid=task-fp-piqa-acc]').innerText();
     // the same experiment through the CLI's path (runExperiment in Node, Dawn's SwiftShader)
     const node = await runExperiment(
-      { datasets: ['tinystories'], windows: 1, tasks: ['piqa', 'boolq'], limit: 12, recipe: makeRecipe({ nsamples: 2, seqlen: 128, calib: 'tinystories', seed: 0, steps: [{ method: 'gptq', wbits: 3 }] }) },
+      {
+        datasets: ['tinystories'],
+        windows: 1,
+        tasks: ['piqa', 'boolq'],
+        limit: 12,
+        recipe: makeRecipe({
+          nsamples: 2,
+          seqlen: 128,
+          calib: 'tinystories',
+          seed: 0,
+          steps: [{ method: 'gptq', wbits: 3 }],
+        }),
+      },
       { source: folderSource(MODELS.stories260K), readText: folderReader(), gpu: await sharedGpu() },
     );
-    console.log(`zero-shot GPTQ W3 stories260K, 12 items: page ${JSON.stringify(pageFigures)} FP piqa ${fpText}; node piqa ${node.tasks!.piqa.acc}/${node.tasks!.piqa.accNorm} (FP ${node.tasksBefore!.piqa.acc}) boolq ${node.tasks!.boolq.acc}`);
-    expect(pageFigures).toEqual({ piqa: [node.tasks!.piqa.acc, node.tasks!.piqa.accNorm], boolq: [node.tasks!.boolq.acc] });
+    console.log(
+      `zero-shot GPTQ W3 stories260K, 12 items: page ${JSON.stringify(pageFigures)} FP piqa ${fpText}; node piqa ${node.tasks!.piqa.acc}/${node.tasks!.piqa.accNorm} (FP ${node.tasksBefore!.piqa.acc}) boolq ${node.tasks!.boolq.acc}`,
+    );
+    expect(pageFigures).toEqual({
+      piqa: [node.tasks!.piqa.acc, node.tasks!.piqa.accNorm],
+      boolq: [node.tasks!.boolq.acc],
+    });
     expect(fpText.startsWith(node.tasksBefore!.piqa.acc.toFixed(4))).toBe(true);
     // the results row shows accuracy with its change from FP
-    expect(await page.locator('[data-testid=run-tasks]').first().innerText()).toMatch(/piqa \d\.\d{3} \([+-]\d\.\d{3}\) · norm .*n=12/);
+    expect(await page.locator('[data-testid=run-tasks]').first().innerText()).toMatch(
+      /piqa \d\.\d{3} \([+-]\d\.\d{3}\) · norm .*n=12/,
+    );
     // a link with results carries the tasks and their figures into a new page
     await page.click('[data-testid=share-results]');
     const link = await page.locator('[data-testid=share-url]').inputValue();
@@ -341,7 +426,10 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     await shared.waitForSelector('[data-testid=link-banner]');
     expect(await shared.locator('[data-testid=task-piqa]').isChecked()).toBe(true);
     expect(await shared.locator('[data-testid=task-limit]').inputValue()).toBe('12');
-    expect(Number(await shared.locator('[data-testid=shared-acc-piqa]').innerText())).toBeCloseTo(node.tasks!.piqa.acc, 4);
+    expect(Number(await shared.locator('[data-testid=shared-acc-piqa]').innerText())).toBeCloseTo(
+      node.tasks!.piqa.acc,
+      4,
+    );
     await shared.close();
     await page.close();
   });

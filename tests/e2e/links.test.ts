@@ -34,7 +34,8 @@ describe('version-1 share links in the page (headless Chromium)', () => {
       expect(await page.locator('[data-testid=link-config]').innerText(), f.name).toBe(line);
       expect(await page.locator('[data-testid=config-line]').innerText(), f.name).toBe(line);
       expect(await page.locator('[data-testid=method]').inputValue(), f.name).toBe(CHAIN[f.name]);
-      for (const [ds, v] of Object.entries(f.results?.ppl ?? {})) expect(Number(await page.locator(`[data-testid=shared-ppl-${ds}]`).innerText()), f.name).toBeCloseTo(v, 4);
+      for (const [ds, v] of Object.entries(f.results?.ppl ?? {}))
+        expect(Number(await page.locator(`[data-testid=shared-ppl-${ds}]`).innerText()), f.name).toBeCloseTo(v, 4);
       if (f.name === 'rptq-w4a4-custom-clusters') {
         expect(await page.locator('[data-testid=R1]').inputValue()).toBe('16');
         expect(await page.locator('[data-testid=normBits]').inputValue()).toBe('6');

@@ -7,7 +7,15 @@ import { runExperiment } from '../../src/pipeline/experiment.ts';
 import { makeRecipe } from '../../src/quant/recipe.ts';
 import { folderSource } from '../../src/model/source.node.ts';
 import { folderReader } from '../../src/eval/datasets.node.ts';
-import { SHOTS, classNamesOrFlags, openLab as open, runAndRead as run, setDatasets, startLab, type Lab } from './browser.ts';
+import {
+  SHOTS,
+  classNamesOrFlags,
+  openLab as open,
+  runAndRead as run,
+  setDatasets,
+  startLab,
+  type Lab,
+} from './browser.ts';
 
 let lab: Lab;
 let url: string;
@@ -57,7 +65,18 @@ describe('the lab page (headless Chromium, WebGPU on SwiftShader)', () => {
     await page.waitForSelector('[data-testid=layer-error-chart] canvas');
     await page.screenshot({ path: `${SHOTS}lab-gptq.png`, fullPage: true });
     const node = await runExperiment(
-      { datasets: ['tinystories'], windows: 4, skipBefore: true, recipe: makeRecipe({ nsamples: 4, seqlen: 256, calib: 'tinystories', seed: 0, steps: [{ method: 'gptq', wbits: 3 }] }) },
+      {
+        datasets: ['tinystories'],
+        windows: 4,
+        skipBefore: true,
+        recipe: makeRecipe({
+          nsamples: 4,
+          seqlen: 256,
+          calib: 'tinystories',
+          seed: 0,
+          steps: [{ method: 'gptq', wbits: 3 }],
+        }),
+      },
       { source: folderSource(MODELS.stories260K), readText: folderReader(), gpu: await sharedGpu() },
     );
     console.log(`GPTQ W3 stories260K: page ${ppl}, node ${node.ppl.tinystories}`);
@@ -71,7 +90,9 @@ describe('the lab page (headless Chromium, WebGPU on SwiftShader)', () => {
     const page = await openLab();
     await page.selectOption('[data-testid=method]', 'gptq');
     await page.fill('[data-testid=wbits]', '9');
-    expect(await page.locator('[data-testid=form-problem]').innerText()).toMatch(/^Wbits must be an integer from 2 to 8/);
+    expect(await page.locator('[data-testid=form-problem]').innerText()).toMatch(
+      /^Wbits must be an integer from 2 to 8/,
+    );
     expect(await page.locator('[data-testid=run]').isDisabled()).toBe(true);
     await page.fill('[data-testid=wbits]', '4');
     expect(await page.locator('[data-testid=form-problem]').count()).toBe(0);
@@ -99,14 +120,18 @@ describe('the lab page (headless Chromium, WebGPU on SwiftShader)', () => {
     await page.fill('[data-testid=windows]', '1');
     await page.click('[data-testid=run]');
     await page.waitForSelector('[data-testid=error]', { timeout: 60_000 });
-    expect(await page.locator('[data-testid=error]').innerText()).toMatch(/^A model file could not be read: .*config\.json not found/);
+    expect(await page.locator('[data-testid=error]').innerText()).toMatch(
+      /^A model file could not be read: .*config\.json not found/,
+    );
     await page.screenshot({ path: `${SHOTS}lab-error.png` });
     expect(await page.locator('[data-testid=run]').isEnabled()).toBe(true);
     // a server that answers every path with its web app: said as such, not as "Unexpected token '<'"
     await page.fill('input[aria-label="a Hub repo id or a model URL"]', `${url}no/such/model/`);
     await page.click('text=Use');
     await page.waitForSelector('[data-testid=model-probe].error');
-    expect(await page.locator('[data-testid=model-probe]').innerText()).toMatch(/^A model file could not be read: .*asking for config\.json returned an HTML page, not a JSON file/);
+    expect(await page.locator('[data-testid=model-probe]').innerText()).toMatch(
+      /^A model file could not be read: .*asking for config\.json returned an HTML page, not a JSON file/,
+    );
     expect(await classNamesOrFlags(page)).toEqual([]);
     await page.close();
   });

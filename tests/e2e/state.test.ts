@@ -13,7 +13,17 @@ import type { Page } from 'playwright-core';
 import { encodeShareFragment } from '../../src/pipeline/shareLink.ts';
 import type { ExperimentSpec } from '../../src/pipeline/experimentSpec.ts';
 import { makeRecipe } from '../../src/quant/recipe.ts';
-import { SHOTS, classNamesOrFlags, openLab, recordEach, recordTexts, runAndRead, setDatasets, startLab, type Lab } from './browser.ts';
+import {
+  SHOTS,
+  classNamesOrFlags,
+  openLab,
+  recordEach,
+  recordTexts,
+  runAndRead,
+  setDatasets,
+  startLab,
+  type Lab,
+} from './browser.ts';
 
 let lab: Lab;
 beforeAll(async () => {
@@ -43,7 +53,10 @@ describe('what the page shows belongs to what it is shown under (headless Chromi
     await page.fill('[data-testid=wbits]', '3');
     await small(page);
     // which stage is active and what each row says, at every change; and every estimate with the label beside it
-    const states = await recordEach(page, `Array.from(document.querySelectorAll('[data-testid=stages] .stage')).map((e) => e.dataset.state + ' ' + e.querySelector('.stage-name').textContent).join(' | ')`);
+    const states = await recordEach(
+      page,
+      `Array.from(document.querySelectorAll('[data-testid=stages] .stage')).map((e) => e.dataset.state + ' ' + e.querySelector('.stage-name').textContent).join(' | ')`,
+    );
     const etas = await recordTexts(page, '[data-testid=eta]');
     const fp = await runAndRead(page, 'tinystories');
     const firstFp = Number(await page.locator('[data-testid=ppl-fp-tinystories]').innerText());
@@ -65,19 +78,26 @@ describe('what the page shows belongs to what it is shown under (headless Chromi
     await page.selectOption('[data-testid=inspect-layer]', '1');
     await page.click('[data-testid=load-weights]');
     await page.waitForSelector('[data-testid=weight-grid] h4');
-    expect(await page.locator('[data-testid=weight-grid] h4').first().innerText()).toBe('Grid: 3-bit codes, 1 group per row');
+    expect(await page.locator('[data-testid=weight-grid] h4').first().innerText()).toBe(
+      'Grid: 3-bit codes, 1 group per row',
+    );
     expect(await page.locator('[data-testid=weight-caption]').innerText()).toMatch(/^block 1, q_proj \[64 × 64\]/);
 
     // the second run, RPTQ W4A4 on the same evaluation: nothing of GPTQ W3's weights may show under it
     await page.click('[data-testid=preset-W4A4]');
     await page.fill('[data-testid=nsamples]', '1');
-    const captions = await recordEach(page, `(document.querySelector('[data-testid=weight-grid] h4')?.textContent ?? '') + ' ‖ ' + (document.querySelector('[data-testid=weight-bits]')?.textContent ?? '') + ' ‖ ' + (document.querySelector('[data-testid=status]')?.textContent ?? '')`);
+    const captions = await recordEach(
+      page,
+      `(document.querySelector('[data-testid=weight-grid] h4')?.textContent ?? '') + ' ‖ ' + (document.querySelector('[data-testid=weight-bits]')?.textContent ?? '') + ' ‖ ' + (document.querySelector('[data-testid=status]')?.textContent ?? '')`,
+    );
     await runAndRead(page, 'tinystories');
     // shown again by itself, for the new run (once shown, the weights follow the run)
     await page.waitForSelector('[data-testid=weight-grid] h4');
     const grid = await page.locator('[data-testid=weight-grid] h4').first().innerText();
     expect(grid).toBe('Grid: 4-bit codes, 32 groups per row (each column’s group is its input cluster)');
-    expect(await page.locator('[data-testid=weight-bits]').innerText()).toMatch(/^Each row has 32 groups .* Bits per weight \d+\.\d\d = 4 for the codes/);
+    expect(await page.locator('[data-testid=weight-bits]').innerText()).toMatch(
+      /^Each row has 32 groups .* Bits per weight \d+\.\d\d = 4 for the codes/,
+    );
     // from the moment the second run starts, GPTQ W3's grid is never on screen again
     const seenCaptions = await captions();
     const from = seenCaptions.findIndex((c) => c.endsWith('‖ running'));
@@ -126,7 +146,12 @@ describe('what the page shows belongs to what it is shown under (headless Chromi
     // a forged link: GPTQ W3 g128 (which stories260K's widths refuse), calibrating on a URL
     const forged = {
       model: { kind: 'bundled', id: 'stories260K' },
-      recipe: makeRecipe({ calib: 'https://example.com/calib.txt', nsamples: 2, seqlen: 128, steps: [{ method: 'gptq', wbits: 3, groupsize: 128 }] }),
+      recipe: makeRecipe({
+        calib: 'https://example.com/calib.txt',
+        nsamples: 2,
+        seqlen: 128,
+        steps: [{ method: 'gptq', wbits: 3, groupsize: 128 }],
+      }),
       eval: { datasets: ['tinystories'], seqlen: 128, windows: 1 },
     };
     const page = await openLab(lab, await linkPath(forged), context);
@@ -134,7 +159,9 @@ describe('what the page shows belongs to what it is shown under (headless Chromi
     // the model is probed as on a normal load, and what it cannot run says so before Run
     await page.waitForSelector('[data-testid=model-fits]');
     expect(await page.locator('[data-testid=preset-GPTQ-W3-g128]').isDisabled()).toBe(true);
-    expect(await page.locator('[data-testid=preset-GPTQ-W3-g128]').getAttribute('title')).toMatch(/^Group size 128 does not divide/);
+    expect(await page.locator('[data-testid=preset-GPTQ-W3-g128]').getAttribute('title')).toMatch(
+      /^Group size 128 does not divide/,
+    );
     expect(await page.locator('[data-testid=run]').isDisabled()).toBe(true);
     await page.click('[data-testid=link-calib-allow]');
     expect(await page.locator('[data-testid=link-problem]').innerText()).toMatch(/^Group size 128 does not divide/);
@@ -154,7 +181,10 @@ describe('what the page shows belongs to what it is shown under (headless Chromi
     await page.close();
 
     // a valid link taken with "use these settings" becomes the saved form
-    const rtn = { ...forged, recipe: makeRecipe({ calib: 'tinystories', nsamples: 1, seqlen: 128, steps: [{ method: 'rtn', wbits: 4 }] }) };
+    const rtn = {
+      ...forged,
+      recipe: makeRecipe({ calib: 'tinystories', nsamples: 1, seqlen: 128, steps: [{ method: 'rtn', wbits: 4 }] }),
+    };
     const taken = await openLab(lab, await linkPath(rtn), context);
     await taken.waitForSelector('[data-testid=model-fits]');
     const linkLine = await taken.locator('[data-testid=link-config]').innerText();
@@ -170,8 +200,12 @@ describe('what the page shows belongs to what it is shown under (headless Chromi
     await runAndRead(taken, 'tinystories');
     await taken.click('[data-testid=export-panel] summary');
     expect(await taken.locator('[data-testid=export-format] option[value=gptq]').isDisabled()).toBe(true);
-    expect(await taken.locator('[data-testid=export-refusal-gptq]').innerText()).toMatch(/^Not as gptq: gate_proj has 172 outputs/);
-    expect(await taken.locator('[data-testid=export-possible]').innerText()).toBe('This run can be exported as fake or bundle.');
+    expect(await taken.locator('[data-testid=export-refusal-gptq]').innerText()).toMatch(
+      /^Not as gptq: gate_proj has 172 outputs/,
+    );
+    expect(await taken.locator('[data-testid=export-possible]').innerText()).toBe(
+      'This run can be exported as fake or bundle.',
+    );
     expect(await classNamesOrFlags(taken)).toEqual([]);
     await taken.locator('[data-testid=export-panel]').screenshot({ path: `${SHOTS}state-link-export.png` });
     await taken.close();
@@ -185,7 +219,14 @@ function unnamedControls(page: Page): Promise<string[]> {
     Array.from(document.querySelectorAll<HTMLElement>('button, input, select, textarea'))
       .filter((el) => {
         const input = el as HTMLInputElement;
-        const name = el.getAttribute('aria-label') || el.title || (input.labels && Array.from(input.labels).map((l) => l.textContent).join('')) || (el.tagName === 'BUTTON' ? el.textContent : '');
+        const name =
+          el.getAttribute('aria-label') ||
+          el.title ||
+          (input.labels &&
+            Array.from(input.labels)
+              .map((l) => l.textContent)
+              .join('')) ||
+          (el.tagName === 'BUTTON' ? el.textContent : '');
         return !name?.trim();
       })
       .map((el) => el.outerHTML.slice(0, 120)),
@@ -206,7 +247,13 @@ describe('the page at a glance (headless Chromium): layout, keyboard, charts, th
 
     // the main loop without scrolling the page: the presets, Run and its figure, Inspect's charts, the Results row
     expect(await page.evaluate(() => document.documentElement.scrollHeight <= innerHeight + 1)).toBe(true);
-    for (const sel of ['[data-testid=preset-RTN-W4]', '[data-testid=run]', '[data-testid=ppl-tinystories]', '[data-testid=layer-error-chart]', '[data-testid=runs-table] tbody tr']) {
+    for (const sel of [
+      '[data-testid=preset-RTN-W4]',
+      '[data-testid=run]',
+      '[data-testid=ppl-tinystories]',
+      '[data-testid=layer-error-chart]',
+      '[data-testid=runs-table] tbody tr',
+    ]) {
       const box = (await page.locator(sel).first().boundingBox())!;
       expect(box.y + Math.min(box.height, 20), sel).toBeLessThanOrEqual(900);
       expect(box.x + Math.min(box.width, 20), sel).toBeLessThanOrEqual(1440);
@@ -221,12 +268,19 @@ describe('the page at a glance (headless Chromium): layout, keyboard, charts, th
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     for (let i = 0; i < 300; i++) {
       await page.keyboard.press('Tab');
-      reached.add(await page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.tagName ?? ''));
+      reached.add(
+        await page.evaluate(
+          () => document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.tagName ?? '',
+        ),
+      );
     }
-    for (const id of ['model-folder', 'import-bundle-folder', 'import-bundle', 'run', 'load-weights']) expect([...reached], id).toContain(id);
+    for (const id of ['model-folder', 'import-bundle-folder', 'import-bundle', 'run', 'load-weights'])
+      expect([...reached], id).toContain(id);
 
     // charts have a caption and their numbers on demand; heatmaps a colour scale
-    expect(await page.locator('[data-testid=layer-error-chart]').getAttribute('aria-label')).toMatch(/relative output error/);
+    expect(await page.locator('[data-testid=layer-error-chart]').getAttribute('aria-label')).toMatch(
+      /relative output error/,
+    );
     await page.click('[data-testid=layer-error-chart-numbers] summary');
     expect(await page.locator('[data-testid=layer-error-chart-table] tbody tr').count()).toBe(5);
     expect(await page.locator('[data-testid=weight-grid-fp-scale]').count()).toBe(1);

@@ -29,13 +29,29 @@ describe('perplexity protocol', () => {
   });
 
   it('stories260K tinystories-file (first 40 windows) within 0.5% of 4.0677, from the command line', async () => {
-    const r = await cli([MODELS.stories260K, '--eval_ppl', 'tinystories-file', '--seqlen', '512', '--eval_windows', '40']);
+    const r = await cli([
+      MODELS.stories260K,
+      '--eval_ppl',
+      'tinystories-file',
+      '--seqlen',
+      '512',
+      '--eval_windows',
+      '40',
+    ]);
     expect(r.windows['tinystories-file']).toBe(40);
     expect(Math.abs(r.ppl['tinystories-file'] / 4.0677 - 1)).toBeLessThan(TOL.ppl);
   });
 
   it('opt-tiny (F16) on wikitext2, ptb, c4 and tinystories agrees with the TypeScript reference forward', async () => {
-    const args = [MODELS.optTiny, '--eval_ppl', 'wikitext2,ptb,c4,tinystories', '--seqlen', '512', '--eval_windows', '1'];
+    const args = [
+      MODELS.optTiny,
+      '--eval_ppl',
+      'wikitext2,ptb,c4,tinystories',
+      '--seqlen',
+      '512',
+      '--eval_windows',
+      '1',
+    ];
     const gpu = await cli(args);
     const cpu = await cli([...args, '--backend', 'reference']);
     for (const ds of ['wikitext2', 'ptb', 'c4', 'tinystories']) {

@@ -12,16 +12,18 @@ import { parseTask, ZERO_SHOT_TASKS, type ZeroShotItem, type ZeroShotTask } from
 import type { ModelConfig } from '../../src/model/config.ts';
 import { MODELS, SHARED, loadFixture, relErr, sharedGpu } from '../helpers.ts';
 
-const items = (task: ZeroShotTask, limit: number) => parseTask(task, readFileSync(`${SHARED}data/zeroshot/${task}.jsonl`, 'utf8'), task, limit);
+const items = (task: ZeroShotTask, limit: number) =>
+  parseTask(task, readFileSync(`${SHARED}data/zeroshot/${task}.jsonl`, 'utf8'), task, limit);
 
 async function decoders(path: string, cfgOverride: Partial<ModelConfig> = {}) {
   const m = await loadFixture(path);
   const cfg = { ...m.config, ...cfgOverride };
-  const make = <T,>(be: Backend<T>) => new Decoder(be, cfg, new WeightStore(be, cfg, m.checkpoint));
+  const make = <T>(be: Backend<T>) => new Decoder(be, cfg, new WeightStore(be, cfg, m.checkpoint));
   return { m, gpu: make(gpuBackend(await sharedGpu())), ref: make(referenceBackend()) };
 }
 
-const maxDiff = (a: RequestResult[][], b: RequestResult[][]) => Math.max(...a.flatMap((it, i) => it.map((x, c) => Math.abs(x.ll - b[i][c].ll))));
+const maxDiff = (a: RequestResult[][], b: RequestResult[][]) =>
+  Math.max(...a.flatMap((it, i) => it.map((x, c) => Math.abs(x.ll - b[i][c].ll))));
 
 describe('zero-shot scoring', () => {
   // acceptance 1 on few items (the benchmark runs the first 200 of every task): packed GPU scoring against one plain
@@ -93,11 +95,17 @@ describe('zero-shot scoring', () => {
   });
 
   it('packs a tree: context once, each continuation but its last token, rows that predict each token', () => {
-    const t = { context: Uint32Array.of(10, 11, 12), conts: [Uint32Array.of(20, 21), Uint32Array.of(30)], requests: [0, 1] };
+    const t = {
+      context: Uint32Array.of(10, 11, 12),
+      conts: [Uint32Array.of(20, 21), Uint32Array.of(30)],
+      requests: [0, 1],
+    };
     const f = packTrees([t, { context: Uint32Array.of(40), conts: [Uint32Array.of(50, 51, 52)], requests: [2] }]);
     expect([...f.ids]).toEqual([10, 11, 12, 20, 40, 50, 51]);
     // (context from, context to, own segment from, position)
-    expect([...f.layout!]).toEqual([0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 3, 3, 3, 0, 0, 4, 0, 4, 5, 5, 1, 4, 5, 5, 2]);
+    expect([...f.layout!]).toEqual([
+      0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 3, 3, 3, 0, 0, 4, 0, 4, 5, 5, 1, 4, 5, 5, 2,
+    ]);
     expect([...f.rows]).toEqual([2, 3, 2, 4, 5, 6]);
     expect([...f.targets]).toEqual([20, 21, 30, 50, 51, 52]);
     expect([...f.starts]).toEqual([0, 2, 3, 6]);
@@ -128,8 +136,18 @@ describe('zero-shot scoring', () => {
     const scores = be.zeros([N, 2]);
     const tt = be.ids(targets);
     const gst = be.zeros([N, 4]);
-    for (const [v0, v1] of [[0, 20000], [20000, 30001], [30001, V]]) {
-      const lt = be.fromHost(Float32Array.from({ length: N * (v1 - v0) }, (_, i) => logits[Math.floor(i / (v1 - v0)) * V + v0 + (i % (v1 - v0))]), [N, v1 - v0]);
+    for (const [v0, v1] of [
+      [0, 20000],
+      [20000, 30001],
+      [30001, V],
+    ]) {
+      const lt = be.fromHost(
+        Float32Array.from(
+          { length: N * (v1 - v0) },
+          (_, i) => logits[Math.floor(i / (v1 - v0)) * V + v0 + (i % (v1 - v0))],
+        ),
+        [N, v1 - v0],
+      );
       be.vocabChunk(lt, tt, gst, v0);
       be.release(lt);
     }
@@ -146,7 +164,12 @@ describe('zero-shot scoring', () => {
   });
 
   it('aggregates as lm-eval: argmax (first on ties), acc_norm by characters, stderr sqrt(p(1−p)/(n−1)), lambada perplexity', () => {
-    const mc = (gold: number, lengths: number[]): ZeroShotItem => ({ contexts: lengths.map(() => 'q'), continuations: lengths.map(() => ' a'), gold, lengths });
+    const mc = (gold: number, lengths: number[]): ZeroShotItem => ({
+      contexts: lengths.map(() => 'q'),
+      continuations: lengths.map(() => ' a'),
+      gold,
+      lengths,
+    });
     const its = [mc(0, [1, 10]), mc(1, [1, 10]), mc(1, [1, 10]), mc(0, [4, 4])];
     const r = (...lls: number[]) => lls.map((ll) => ({ ll, greedy: false }));
     const res = [r(-1, -2), r(-1, -2), r(-3, -2), r(-2, -2)];
@@ -155,7 +178,12 @@ describe('zero-shot scoring', () => {
     // acc_norm: −1/1 vs −2/10 → choice 1 in items 1–2; −3 vs −0.2 → 1; tie → 0
     expect(s.accNorm).toBe(3 / 4);
     expect(s.accStderr).toBeCloseTo(Math.sqrt((0.75 * 0.25) / 3), 12);
-    const lam = aggregate('lambada_openai', [mc(0, [1]), mc(0, [1])], [[{ ll: -1, greedy: true }], [{ ll: -3, greedy: false }]], 1);
+    const lam = aggregate(
+      'lambada_openai',
+      [mc(0, [1]), mc(0, [1])],
+      [[{ ll: -1, greedy: true }], [{ ll: -3, greedy: false }]],
+      1,
+    );
     expect(lam.acc).toBe(0.5);
     expect(lam.perplexity).toBeCloseTo(Math.exp(2), 12);
   });

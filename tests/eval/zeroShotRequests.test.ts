@@ -35,7 +35,8 @@ describe('zero-shot requests', () => {
 
   it('hand-checked requests on the real OPT tokenizer: ids, winogrande partial contexts, lambada split, boolq', async () => {
     const tok = (await loadFixture(MODELS.optTinyBpe)).tokenizer;
-    const ids = (t: string) => parseTask(t as 'piqa', readFileSync(`${SHARED}data/zeroshot/${t}.jsonl`, 'utf8'), t, 1)[0];
+    const ids = (t: string) =>
+      parseTask(t as 'piqa', readFileSync(`${SHARED}data/zeroshot/${t}.jsonl`, 'utf8'), t, 1)[0];
     const pieces = (xs: Uint32Array) => [...xs].map((i) => tok.decode(Uint32Array.of(i)));
     // OPT's ids (shared/tokenizers README: "Hello world" with BOS → 2, 31414, 232); no BOS here
     const hw = encodePair(tok, 'Hello', ' world');

@@ -21,7 +21,10 @@ function dataDir(files: Record<string, string>): string {
 }
 
 const runTasks = async (tasks: string[], data: string) =>
-  runExperiment({ datasets: [], tasks, limit: 3 }, { source: folderSource(MODELS.stories260K), readText: folderReader(data), gpu: await sharedGpu() });
+  runExperiment(
+    { datasets: [], tasks, limit: 3 },
+    { source: folderSource(MODELS.stories260K), readText: folderReader(data), gpu: await sharedGpu() },
+  );
 
 describe('zero-shot tasks from the command line', () => {
   it('GPTQ W3 on stories260K: FP and quantized accuracy of two tasks in one run, in the table and --json', async () => {
@@ -29,14 +32,34 @@ describe('zero-shot tasks from the command line', () => {
     const lines: string[] = [];
     const log = vi.spyOn(console, 'log').mockImplementation((...a) => void lines.push(a.join(' ')));
     try {
-      const code = await main([MODELS.stories260K, '--wbits', '3', '--calib', 'tinystories', '--nsamples', '2', '--seqlen', '128', '--tasks', 'piqa,lambada_openai', '--limit', '6', '--num_fewshot', '0', '--json', json]);
+      const code = await main([
+        MODELS.stories260K,
+        '--wbits',
+        '3',
+        '--calib',
+        'tinystories',
+        '--nsamples',
+        '2',
+        '--seqlen',
+        '128',
+        '--tasks',
+        'piqa,lambada_openai',
+        '--limit',
+        '6',
+        '--num_fewshot',
+        '0',
+        '--json',
+        json,
+      ]);
       expect(code).toBe(0);
     } finally {
       log.mockRestore();
     }
     const out = lines.join('\n');
     expect(out).toMatch(/\| task \| items \| metric \| FP \| quantized \| Δ \| s \|/);
-    expect(out).toMatch(/\| piqa \| 6 \| acc_norm \| \d\.\d{4} ± \d\.\d{4} \| \d\.\d{4} ± \d\.\d{4} \| [+-]\d\.\d{4} \|/);
+    expect(out).toMatch(
+      /\| piqa \| 6 \| acc_norm \| \d\.\d{4} ± \d\.\d{4} \| \d\.\d{4} ± \d\.\d{4} \| [+-]\d\.\d{4} \|/,
+    );
     expect(out).toMatch(/\| lambada_openai \| 6 \| perplexity \| /);
     expect(out).toMatch(/first 6 items of each task: --limit 6/);
     const r = JSON.parse(readFileSync(json, 'utf8')) as EvalResult;
@@ -49,10 +72,16 @@ describe('zero-shot tasks from the command line', () => {
 
   it('refuses bad flags: an unknown task, --limit 0, --limit without tasks, few-shot', () => {
     const m = MODELS.stories260K;
-    expect(() => parseArgs([m, '--tasks', 'piqa,mmlu'])).toThrow(/unknown task "mmlu"; the lab scores lambada_openai, piqa/);
-    expect(() => parseArgs([m, '--tasks', 'piqa', '--limit', '0'])).toThrow(/--limit must be a positive integer \(got 0\)/);
+    expect(() => parseArgs([m, '--tasks', 'piqa,mmlu'])).toThrow(
+      /unknown task "mmlu"; the lab scores lambada_openai, piqa/,
+    );
+    expect(() => parseArgs([m, '--tasks', 'piqa', '--limit', '0'])).toThrow(
+      /--limit must be a positive integer \(got 0\)/,
+    );
     expect(() => parseArgs([m, '--limit', '5'])).toThrow(/--limit counts zero-shot items: give --tasks too/);
-    expect(() => parseArgs([m, '--tasks', 'piqa', '--num_fewshot', '5'])).toThrow(/--num_fewshot 5: the lab scores zero-shot only/);
+    expect(() => parseArgs([m, '--tasks', 'piqa', '--num_fewshot', '5'])).toThrow(
+      /--num_fewshot 5: the lab scores zero-shot only/,
+    );
     expect(parseArgs([m, '--tasks', 'piqa', '--num_fewshot', '0']).tasks).toEqual(['piqa']);
   });
 
@@ -63,9 +92,15 @@ describe('zero-shot tasks from the command line', () => {
       'boolq.jsonl': `${piqa[0]}\nnot json\n`,
       'arc_easy.jsonl': '{"query": "Question: q", "choices": [], "gold": 0}\n',
     });
-    await expect(runTasks(['winogrande'], data)).rejects.toThrow(/dataset file .*zeroshot\/winogrande\.jsonl not found \(set --data_dir/);
-    await expect(runTasks(['piqa'], data)).rejects.toThrow(/zeroshot\/piqa\.jsonl, line 2: not a valid piqa item \(sol2: /);
+    await expect(runTasks(['winogrande'], data)).rejects.toThrow(
+      /dataset file .*zeroshot\/winogrande\.jsonl not found \(set --data_dir/,
+    );
+    await expect(runTasks(['piqa'], data)).rejects.toThrow(
+      /zeroshot\/piqa\.jsonl, line 2: not a valid piqa item \(sol2: /,
+    );
     await expect(runTasks(['boolq'], data)).rejects.toThrow(/zeroshot\/boolq\.jsonl line 2 is not JSON/);
-    await expect(runTasks(['arc_easy'], data)).rejects.toThrow(/zeroshot\/arc_easy\.jsonl, line 1: not a valid arc_easy item \(choices: the choice list is empty\)/);
+    await expect(runTasks(['arc_easy'], data)).rejects.toThrow(
+      /zeroshot\/arc_easy\.jsonl, line 1: not a valid arc_easy item \(choices: the choice list is empty\)/,
+    );
   });
 });

@@ -78,8 +78,19 @@ function quantizeLayer(bits: number, seed: number): Layer {
   };
 }
 
-function dequantOn<T>(be: Backend<T>, l: Layer, bits: number, scales: T = be.fromHost16(l.scales16, 'f16', [l.G, N])): Promise<Float32Array> {
-  const out = be.gptqDequant({ qweight: be.ids(l.qweight), qzeros: be.ids(l.qzeros), scales, gIdx: be.ids(l.gIdx) }, bits, N, K, l.G);
+function dequantOn<T>(
+  be: Backend<T>,
+  l: Layer,
+  bits: number,
+  scales: T = be.fromHost16(l.scales16, 'f16', [l.G, N]),
+): Promise<Float32Array> {
+  const out = be.gptqDequant(
+    { qweight: be.ids(l.qweight), qzeros: be.ids(l.qzeros), scales, gIdx: be.ids(l.gIdx) },
+    bits,
+    N,
+    K,
+    l.G,
+  );
   return be.toHost(out);
 }
 
@@ -95,27 +106,34 @@ function bitDiff(a: Float32Array, b: Float32Array): string {
       count++;
       if (first < 0) first = i;
     }
-  return count === 0 ? '' : `${count} values differ; first W[${Math.floor(first / K)}, ${first % K}] = ${a[first]} vs ${b[first]}`;
+  return count === 0
+    ? ''
+    : `${count} values differ; first W[${Math.floor(first / K)}, ${first % K}] = ${a[first]} vs ${b[first]}`;
 }
 
 describe('gptqDequant', () => {
-  it.each([2, 3, 4, 8])('%i-bit fc1 with an act-order g_idx: the GPU and the twin give dequantizeGptq bit for bit', async (bits) => {
-    const l = quantizeLayer(bits, bits);
-    const want = dequantizeGptq({ qweight: l.qweight, qzeros: l.qzeros, scales: l.scales, gIdx: l.gIdx }, N, K, bits);
+  it.each([2, 3, 4, 8])(
+    '%i-bit fc1 with an act-order g_idx: the GPU and the twin give dequantizeGptq bit for bit',
+    async (bits) => {
+      const l = quantizeLayer(bits, bits);
+      const want = dequantizeGptq({ qweight: l.qweight, qzeros: l.qzeros, scales: l.scales, gIdx: l.gIdx }, N, K, bits);
 
-    // the test's quantizer is sane: every weight within a step of its level, apart from the forced zero points
-    for (let n = 0; n < N; n++)
-      for (let k = 0; k < K; k++) {
-        const s = l.scales[l.gIdx[k] * N + n];
-        const forced = l.gIdx[k] === 0 && ZERO_ROWS.includes(n);
-        if (!forced && Math.abs(want[n * K + k] - W[n * K + k]) > 1.01 * s) throw new Error(`W[${n}, ${k}]: ${W[n * K + k]} → ${want[n * K + k]} (scale ${s})`);
-      }
-    // a forced zero point loads as 2^bits: every code q < 2^bits dequantizes to s · (q − 2^bits) < 0
-    for (const n of ZERO_ROWS) for (let k = 0; k < K; k++) if (l.gIdx[k] === 0) expect(want[n * K + k]).toBeLessThan(0);
+      // the test's quantizer is sane: every weight within a step of its level, apart from the forced zero points
+      for (let n = 0; n < N; n++)
+        for (let k = 0; k < K; k++) {
+          const s = l.scales[l.gIdx[k] * N + n];
+          const forced = l.gIdx[k] === 0 && ZERO_ROWS.includes(n);
+          if (!forced && Math.abs(want[n * K + k] - W[n * K + k]) > 1.01 * s)
+            throw new Error(`W[${n}, ${k}]: ${W[n * K + k]} → ${want[n * K + k]} (scale ${s})`);
+        }
+      // a forced zero point loads as 2^bits: every code q < 2^bits dequantizes to s · (q − 2^bits) < 0
+      for (const n of ZERO_ROWS)
+        for (let k = 0; k < K; k++) if (l.gIdx[k] === 0) expect(want[n * K + k]).toBeLessThan(0);
 
-    expect(bitDiff(await dequantOn(gpuBackend(gpu), l, bits), want), 'webgpu').toBe('');
-    expect(bitDiff(await dequantOn(referenceBackend(), l, bits), want), 'reference').toBe('');
-  });
+      expect(bitDiff(await dequantOn(gpuBackend(gpu), l, bits), want), 'webgpu').toBe('');
+      expect(bitDiff(await dequantOn(referenceBackend(), l, bits), want), 'reference').toBe('');
+    },
+  );
 
   it('folds a large dispatch into two dimensions (a 20-workgroup limit per dimension)', async () => {
     const bits = 3;
@@ -148,10 +166,17 @@ describe('gptqDequant', () => {
   it('rejects shapes that do not fit the layer, on both backends', () => {
     const l = quantizeLayer(4, 1);
     const check = <T>(be: Backend<T>) => {
-      const t = { qweight: be.ids(l.qweight), qzeros: be.ids(l.qzeros), scales: be.fromHost16(l.scales16, 'f16', [l.G, N]), gIdx: be.ids(l.gIdx) };
+      const t = {
+        qweight: be.ids(l.qweight),
+        qzeros: be.ids(l.qzeros),
+        scales: be.fromHost16(l.scales16, 'f16', [l.G, N]),
+        gIdx: be.ids(l.gIdx),
+      };
       expect(() => be.gptqDequant(t, 5, N, K, l.G), be.name).toThrow(/bits = 5/);
       expect(() => be.gptqDequant(t, 3, N, K, l.G), be.name).toThrow(/qweight has/);
-      expect(() => be.gptqDequant({ ...t, gIdx: be.ids(l.gIdx.subarray(1)) }, 4, N, K, l.G), be.name).toThrow(/gIdx has/);
+      expect(() => be.gptqDequant({ ...t, gIdx: be.ids(l.gIdx.subarray(1)) }, 4, N, K, l.G), be.name).toThrow(
+        /gIdx has/,
+      );
       expect(() => be.gptqDequant(t, 4, N, K, l.G + 1), be.name).toThrow(/qzeros has/);
     };
     check(gpuBackend(gpu));

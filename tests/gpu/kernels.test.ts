@@ -22,7 +22,9 @@ beforeAll(async () => {
   gpu = await sharedGpu();
   stories = await loadFixture(MODELS.stories260K);
   opt = await loadFixture(MODELS.optTiny);
-  ids = stories.tokenizer.encode('Once upon a time, there was a little girl named Lily. She loved to play outside in the sun.').slice(0, 45);
+  ids = stories.tokenizer
+    .encode('Once upon a time, there was a little girl named Lily. She loved to play outside in the sun.')
+    .slice(0, 45);
   const be = referenceBackend();
   const dec = new Decoder(be, stories.config, new WeightStore(be, stories.config, stories.checkpoint));
   await dec.windowNll(ids, {
@@ -52,7 +54,15 @@ describe('kernels match their reference twins', () => {
     const opNames = Object.keys(ops);
     const refNames = Object.keys(ref);
     for (const s of shaders) {
-      const entries: Record<string, string[]> = { activation: ['relu', 'gelu', 'siluMul'], fakeQuant: ['quantParams', 'fakeQuant'], kmeans: ['kmeansAssign', 'kmeansUpdate'], greedyRotation: ['greedyPick', 'greedyApply'], loglikelihood: ['vocabChunk', 'finishScores', 'requestSums'], cholesky: ['factorStep'], convert: ['pack16'] };
+      const entries: Record<string, string[]> = {
+        activation: ['relu', 'gelu', 'siluMul'],
+        fakeQuant: ['quantParams', 'fakeQuant'],
+        kmeans: ['kmeansAssign', 'kmeansUpdate'],
+        greedyRotation: ['greedyPick', 'greedyApply'],
+        loglikelihood: ['vocabChunk', 'finishScores', 'requestSums'],
+        cholesky: ['factorStep'],
+        convert: ['pack16'],
+      };
       const names = entries[s] ?? [s];
       for (const n of names) {
         expect(opNames, `ops.${n}`).toContain(n);
@@ -69,8 +79,8 @@ describe('kernels match their reference twins', () => {
     const x = taps.get(tapName)!;
     const W = await weight(stories, wName);
     await bothVariants(async (variant) => {
-    const y = await gpu.read(ops.matmul(gpu, up(x), up(W), null));
-    expect(relErr(y, ref.matmul(x, W, null).data), variant).toBeLessThan(TOL.f32);
+      const y = await gpu.read(ops.matmul(gpu, up(x), up(W), null));
+      expect(relErr(y, ref.matmul(x, W, null).data), variant).toBeLessThan(TOL.f32);
     });
   });
 
@@ -78,20 +88,30 @@ describe('kernels match their reference twins', () => {
     const W = await weight(opt, 'model.decoder.layers.1.fc1.weight');
     const b = await weight(opt, 'model.decoder.layers.1.fc1.bias');
     const E = await weight(opt, 'model.decoder.embed_tokens.weight');
-    const x = ref.embed(E, Uint32Array.from({ length: 511 }, (_, i) => (i * 37) % 512));
+    const x = ref.embed(
+      E,
+      Uint32Array.from({ length: 511 }, (_, i) => (i * 37) % 512),
+    );
     await bothVariants(async (variant) => {
-    const y = await gpu.read(ops.matmul(gpu, up(x), up(W), up(b)));
-    expect(relErr(y, ref.matmul(x, W, b).data), variant).toBeLessThan(TOL.f32);
+      const y = await gpu.read(ops.matmul(gpu, up(x), up(W), up(b)));
+      expect(relErr(y, ref.matmul(x, W, b).data), variant).toBeLessThan(TOL.f32);
     });
   });
 
   it('matmul with K = 63 (the scalar direct path, K not a multiple of 4) on real activations and weights', async () => {
     const x0 = taps.get('q.in')!;
     const W0 = await weight(stories, 'model.layers.0.self_attn.q_proj.weight');
-    const cut = (t: ref.CpuTensor) => ref.cpu(Float32Array.from({ length: t.shape[0] * 63 }, (_, i) => t.data[Math.floor(i / 63) * 64 + (i % 63)]), [t.shape[0], 63]);
+    const cut = (t: ref.CpuTensor) =>
+      ref.cpu(
+        Float32Array.from({ length: t.shape[0] * 63 }, (_, i) => t.data[Math.floor(i / 63) * 64 + (i % 63)]),
+        [t.shape[0], 63],
+      );
     const [x, W] = [cut(x0), cut(W0)];
     await bothVariants(async (variant) => {
-    expect(relErr(await gpu.read(ops.matmul(gpu, up(x), up(W), null)), ref.matmul(x, W, null).data), variant).toBeLessThan(TOL.f32);
+      expect(
+        relErr(await gpu.read(ops.matmul(gpu, up(x), up(W), null)), ref.matmul(x, W, null).data),
+        variant,
+      ).toBeLessThan(TOL.f32);
     });
   });
 
@@ -121,9 +141,22 @@ describe('kernels match their reference twins', () => {
   it('rope on real q and k (8 and 4 heads, D = 8), with an offset start position', async () => {
     const P = 64;
     const half = 4;
-    const cos = ref.cpu(Float32Array.from({ length: P * half }, (_, i) => Math.cos(Math.floor(i / half) / 10000 ** ((2 * (i % half)) / 8))), [P, half]);
-    const sin = ref.cpu(Float32Array.from({ length: P * half }, (_, i) => Math.sin(Math.floor(i / half) / 10000 ** ((2 * (i % half)) / 8))), [P, half]);
-    for (const [name, H] of [['q.out', 8], ['k.out', 4]] as const) {
+    const cos = ref.cpu(
+      Float32Array.from({ length: P * half }, (_, i) =>
+        Math.cos(Math.floor(i / half) / 10000 ** ((2 * (i % half)) / 8)),
+      ),
+      [P, half],
+    );
+    const sin = ref.cpu(
+      Float32Array.from({ length: P * half }, (_, i) =>
+        Math.sin(Math.floor(i / half) / 10000 ** ((2 * (i % half)) / 8)),
+      ),
+      [P, half],
+    );
+    for (const [name, H] of [
+      ['q.out', 8],
+      ['k.out', 4],
+    ] as const) {
       const x = taps.get(name)!;
       const g = up(x);
       ops.rope(gpu, up(cos), up(sin), g, H, 8, 7);
@@ -136,8 +169,8 @@ describe('kernels match their reference twins', () => {
   it('attention, grouped-query (8 query heads on 4 KV heads), real q/k/v of 45 tokens', async () => {
     const [q, k, v] = ['q.out', 'k.out', 'v.out'].map((n) => taps.get(n)!);
     await bothVariants(async (variant) => {
-    const o = await gpu.read(ops.attention(gpu, up(q), up(k), up(v), 8, 4, 8, 1 / Math.sqrt(8)));
-    expect(relErr(o, ref.attention(q, k, v, 8, 4, 8, 1 / Math.sqrt(8)).data), variant).toBeLessThan(TOL.f32);
+      const o = await gpu.read(ops.attention(gpu, up(q), up(k), up(v), 8, 4, 8, 1 / Math.sqrt(8)));
+      expect(relErr(o, ref.attention(q, k, v, 8, 4, 8, 1 / Math.sqrt(8)).data), variant).toBeLessThan(TOL.f32);
     });
   });
 
@@ -145,14 +178,14 @@ describe('kernels match their reference twins', () => {
     const [q, k, v] = ['q.out', 'k.out', 'v.out'].map((n) => taps.get(n)!);
     const r = ref.attention(q, k, v, 8, 4, 8, 1 / Math.sqrt(8), 255).data;
     await bothVariants(async (variant) => {
-    const o = await gpu.read(ops.attention(gpu, up(q), up(k), up(v), 8, 4, 8, 1 / Math.sqrt(8), 255));
-    // a probability within float error of a rounding boundary may land one level apart: at most 1/255 of |v|
-    const vMax = Math.max(...v.data.map(Math.abs));
-    const off = o.filter((x, i) => Math.abs(x - r[i]) > TOL.f32 * Math.max(1, Math.abs(r[i])));
-    expect(off.length, variant).toBeLessThanOrEqual(o.length / 100);
-    expect(relErr(o, r), variant).toBeLessThan(vMax / 255 + TOL.f32);
-    // and the rounding is really there: the unquantized output differs
-    expect(relErr(o, ref.attention(q, k, v, 8, 4, 8, 1 / Math.sqrt(8)).data), variant).toBeGreaterThan(1e-4);
+      const o = await gpu.read(ops.attention(gpu, up(q), up(k), up(v), 8, 4, 8, 1 / Math.sqrt(8), 255));
+      // a probability within float error of a rounding boundary may land one level apart: at most 1/255 of |v|
+      const vMax = Math.max(...v.data.map(Math.abs));
+      const off = o.filter((x, i) => Math.abs(x - r[i]) > TOL.f32 * Math.max(1, Math.abs(r[i])));
+      expect(off.length, variant).toBeLessThanOrEqual(o.length / 100);
+      expect(relErr(o, r), variant).toBeLessThan(vMax / 255 + TOL.f32);
+      // and the rounding is really there: the unquantized output differs
+      expect(relErr(o, ref.attention(q, k, v, 8, 4, 8, 1 / Math.sqrt(8)).data), variant).toBeGreaterThan(1e-4);
     });
   });
 
@@ -160,12 +193,15 @@ describe('kernels match their reference twins', () => {
     const E = await weight(opt, 'model.decoder.embed_tokens.weight');
     const Wq = await weight(opt, 'model.decoder.layers.0.self_attn.q_proj.weight');
     const Wk = await weight(opt, 'model.decoder.layers.0.self_attn.k_proj.weight');
-    const x = ref.embed(E, Uint32Array.from({ length: 300 }, (_, i) => (i * 91) % 512));
+    const x = ref.embed(
+      E,
+      Uint32Array.from({ length: 300 }, (_, i) => (i * 91) % 512),
+    );
     const q = ref.matmul(x, Wq, null);
     const k = ref.matmul(x, Wk, null);
     await bothVariants(async (variant) => {
-    const o = await gpu.read(ops.attention(gpu, up(q), up(k), up(x), 4, 4, 32, 1 / Math.sqrt(32)));
-    expect(relErr(o, ref.attention(q, k, x, 4, 4, 32, 1 / Math.sqrt(32)).data), variant).toBeLessThan(TOL.f32);
+      const o = await gpu.read(ops.attention(gpu, up(q), up(k), up(x), 4, 4, 32, 1 / Math.sqrt(32)));
+      expect(relErr(o, ref.attention(q, k, x, 4, 4, 32, 1 / Math.sqrt(32)).data), variant).toBeLessThan(TOL.f32);
     });
   });
 
@@ -200,14 +236,26 @@ describe('kernels match their reference twins', () => {
     ref.finishScores(state, targets, want, 0);
     const t = gpu.upload(targets, [N], 'ids');
     const st = gpu.upload(new Float32Array(4 * N), [N, 4]);
-    for (const [v0, v1] of [[0, 200], [200, 201], [201, V]]) {
-      const cols = Float32Array.from({ length: N * (v1 - v0) }, (_, i) => logits.data[Math.floor(i / (v1 - v0)) * V + v0 + (i % (v1 - v0))]);
+    for (const [v0, v1] of [
+      [0, 200],
+      [200, 201],
+      [201, V],
+    ]) {
+      const cols = Float32Array.from(
+        { length: N * (v1 - v0) },
+        (_, i) => logits.data[Math.floor(i / (v1 - v0)) * V + v0 + (i % (v1 - v0))],
+      );
       ops.vocabChunk(gpu, gpu.upload(cols, [N, v1 - v0]), t, st, v0);
     }
     const scores = gpu.upload(new Float32Array(2 * N), [N, 2]);
     ops.finishScores(gpu, st, t, scores, 0);
     const got = await gpu.read(scores);
-    expect(relErr(got.filter((_, i) => i % 2 === 0), want.data.filter((_, i) => i % 2 === 0))).toBeLessThan(TOL.f32);
+    expect(
+      relErr(
+        got.filter((_, i) => i % 2 === 0),
+        want.data.filter((_, i) => i % 2 === 0),
+      ),
+    ).toBeLessThan(TOL.f32);
     expect(got.filter((_, i) => i % 2 === 1)).toEqual(want.data.filter((_, i) => i % 2 === 1));
   });
 
@@ -221,7 +269,11 @@ describe('kernels match their reference twins', () => {
   });
 
   it('tokenQuant (DuQuant): per token on the FFN-norm output, per (token, head) on q, 4 and 6 bits, clip 0.9', async () => {
-    for (const [name, G, bits, lac] of [['ffn_norm', 64, 4, 0.9], ['q.out', 8, 4, 0.9], ['down.in', 172, 6, 1]] as const) {
+    for (const [name, G, bits, lac] of [
+      ['ffn_norm', 64, 4, 0.9],
+      ['q.out', 8, 4, 0.9],
+      ['down.in', 172, 6, 1],
+    ] as const) {
       const x = taps.get(name)!;
       const g = up(x);
       ops.tokenQuant(gpu, g, G, 2 ** bits - 1, lac);
@@ -232,7 +284,8 @@ describe('kernels match their reference twins', () => {
       const off = got.filter((v, i) => Math.abs(v - r.data[i]) > TOL.f32 * Math.max(1, Math.abs(r.data[i]))).length;
       expect(off, `${name} G=${G}`).toBeLessThanOrEqual(Math.ceil(got.length / 1000));
       // and the quantization is really there: at most 2^bits levels per row, and not the input
-      for (let row = 0; row < got.length / G; row++) expect(new Set(got.subarray(row * G, (row + 1) * G)).size).toBeLessThanOrEqual(2 ** bits);
+      for (let row = 0; row < got.length / G; row++)
+        expect(new Set(got.subarray(row * G, (row + 1) * G)).size).toBeLessThanOrEqual(2 ** bits);
       expect(relErr(got, x.data)).toBeGreaterThan(1e-3);
     }
   });
@@ -240,7 +293,10 @@ describe('kernels match their reference twins', () => {
   it('greedyPick and greedyApply (DuQuant): the extreme entry, its channel (and the reference row index), one rotation step, on real activations', async () => {
     let seed = 3;
     const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
-    for (const [name, n] of [['attn_norm', 64], ['down.in', 86]] as const) {
+    for (const [name, n] of [
+      ['attn_norm', 64],
+      ['down.in', 86],
+    ] as const) {
       const x = taps.get(name)!;
       const A = ref.cpu(Float32Array.from({ length: n * n }, rnd), [n, n]);
       for (const refExchange of [false, true]) {
@@ -261,7 +317,10 @@ describe('kernels match their reference twins', () => {
   it('blockRotate (DuQuant): one shared and one-per-block matrices, with and without a gathered permutation, widths 64 and 172', async () => {
     let seed = 7;
     const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
-    for (const [name, n] of [['ffn_norm', 16], ['down.in', 86]] as const) {
+    for (const [name, n] of [
+      ['ffn_norm', 16],
+      ['down.in', 86],
+    ] as const) {
       const x = taps.get(name)!;
       const C = x.shape[x.shape.length - 1];
       const perm = Uint32Array.from({ length: C }, (_, i) => (i * 37 + 11) % C);
@@ -269,10 +328,12 @@ describe('kernels match their reference twins', () => {
         const R = ref.cpu(Float32Array.from({ length: blocks * n * n }, rnd), [blocks, n, n]);
         for (const p of [null, perm]) {
           const got = await gpu.read(ops.blockRotate(gpu, up(x), up(R), n, p && gpu.upload(p, [C])));
-          expect(relErr(got, ref.blockRotate(x, R, n, p).data), `${name} n=${n} blocks=${blocks} perm=${!!p}`).toBeLessThan(TOL.f32);
+          expect(
+            relErr(got, ref.blockRotate(x, R, n, p).data),
+            `${name} n=${n} blocks=${blocks} perm=${!!p}`,
+          ).toBeLessThan(TOL.f32);
         }
       }
     }
   });
 });
-

@@ -15,7 +15,9 @@ describe('GPU runtime', () => {
     const gpu = await sharedGpu();
     const n = gpu.limits.maxStorageBufferBindingSize / 4 + 1024;
     expect(() => gpu.tensor([n], 'f32', 'lm_head')).toThrow(GpuLimitError);
-    expect(() => gpu.tensor([n], 'f32', 'lm_head')).toThrow(/lm_head needs a .* buffer; this GPU allows .*maxStorageBufferBindingSize.* short/);
+    expect(() => gpu.tensor([n], 'f32', 'lm_head')).toThrow(
+      /lm_head needs a .* buffer; this GPU allows .*maxStorageBufferBindingSize.* short/,
+    );
   });
 
   it('a validation error inside a batch surfaces as a GpuOperationError at the next sync, and the device stays usable', async () => {

@@ -7,7 +7,14 @@ import { loadModel } from '../../src/model/load.ts';
 import { folderSource } from '../../src/model/source.node.ts';
 import { WeightStore } from '../../src/model/weights.ts';
 import { referenceBackend } from '../../src/gpu/backend.ts';
-import { DatasetError, MissingFileError, MissingTensorError, OptionsError, SafetensorsError, UnsupportedModelError } from '../../src/errors.ts';
+import {
+  DatasetError,
+  MissingFileError,
+  MissingTensorError,
+  OptionsError,
+  SafetensorsError,
+  UnsupportedModelError,
+} from '../../src/errors.ts';
 import { evalText } from '../../src/eval/datasets.ts';
 import { folderReader } from '../../src/eval/datasets.node.ts';
 import { parseArgs } from '../../src/cli/args.ts';
@@ -20,7 +27,8 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 function fixture(edit: (dir: string, st: Buffer) => void): string {
   const dir = mkdtempSync(join(tmpdir(), 'quantlab-bad-'));
   dirs.push(dir);
-  for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors']) copyFileSync(join(MODELS.stories260K, f), join(dir, f));
+  for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors'])
+    copyFileSync(join(MODELS.stories260K, f), join(dir, f));
   edit(dir, readFileSync(join(dir, 'model.safetensors')));
   return dir;
 }
@@ -75,8 +83,12 @@ describe('bad input is refused with a specific error', () => {
   });
 
   it('a config.json that a web server answered with its HTML page says so, not "unexpected token <"', async () => {
-    const dir = fixture((d) => writeFileSync(join(d, 'config.json'), '<!doctype html>\n<html><head><title>app</title></head></html>'));
-    await expect(loadAndValidate(dir)).rejects.toThrow(/asking for config\.json returned an HTML page, not a JSON file/);
+    const dir = fixture((d) =>
+      writeFileSync(join(d, 'config.json'), '<!doctype html>\n<html><head><title>app</title></head></html>'),
+    );
+    await expect(loadAndValidate(dir)).rejects.toThrow(
+      /asking for config\.json returned an HTML page, not a JSON file/,
+    );
   });
 
   it('a tensor whose byte range runs past the file', async () => {
@@ -114,7 +126,15 @@ describe('bad input is refused with a specific error', () => {
   });
 
   it('post-LayerNorm OPT (OPT-350m style) is refused plainly', async () => {
-    const dir = fixture((d) => writeFileSync(join(d, 'config.json'), readFileSync(join(MODELS.optTiny, 'config.json'), 'utf8').replace('"do_layer_norm_before": true', '"do_layer_norm_before": false')));
+    const dir = fixture((d) =>
+      writeFileSync(
+        join(d, 'config.json'),
+        readFileSync(join(MODELS.optTiny, 'config.json'), 'utf8').replace(
+          '"do_layer_norm_before": true',
+          '"do_layer_norm_before": false',
+        ),
+      ),
+    );
     await expect(loadAndValidate(dir)).rejects.toThrow(/post-LayerNorm/);
   });
 
@@ -126,7 +146,9 @@ describe('bad input is refused with a specific error', () => {
 
   it('a dataset name that does not exist', async () => {
     await expect(evalText('wikitext3', folderReader(), 512)).rejects.toThrow(DatasetError);
-    await expect(evalText('wikitext3', folderReader(), 512)).rejects.toThrow(/unknown dataset "wikitext3"; choose from/);
+    await expect(evalText('wikitext3', folderReader(), 512)).rejects.toThrow(
+      /unknown dataset "wikitext3"; choose from/,
+    );
   });
 
   it('a data folder without the dataset file', async () => {
@@ -135,7 +157,9 @@ describe('bad input is refused with a specific error', () => {
 
   it('unknown flags, unsupported bit widths, activation bits outside RPTQ', () => {
     expect(() => parseArgs(['m', '--wbitz', '4'])).toThrow(OptionsError);
-    expect(() => parseArgs(['m', '--method', 'gptq', '--wbits', '4', '--abits', '4'])).toThrow('--abits is an option of rptq and duquant, which this recipe does not run (its steps: gptq)');
+    expect(() => parseArgs(['m', '--method', 'gptq', '--wbits', '4', '--abits', '4'])).toThrow(
+      '--abits is an option of rptq and duquant, which this recipe does not run (its steps: gptq)',
+    );
     expect(() => parseArgs(['m', '--abits', '1'])).toThrow(/--abits must be 2..8, or 16/);
     // seed-compatible inference: activation bits imply RPTQ, then GPTQ at the default 4 bits (the seeds' W4A4)
     expect(parseArgs(['m', '--abits', '4']).recipe.steps.map((s) => s.method)).toEqual(['rptq', 'gptq']);

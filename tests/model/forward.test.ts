@@ -60,7 +60,8 @@ describe('forward pass', () => {
 
   it('names the first block that produces NaN/Inf', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'quantlab-nan-'));
-    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(MODELS.stories260K, f), join(dir, f));
+    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json'])
+      copyFileSync(join(MODELS.stories260K, f), join(dir, f));
     const tensors = readSafetensors(join(MODELS.stories260K, 'model.safetensors'));
     const t = tensors['model.layers.2.mlp.down_proj.weight'];
     const f = new Float32Array(new Uint8Array(t.data).buffer); // a copy: Buffer.slice would share the file's memory
@@ -71,15 +72,30 @@ describe('forward pass', () => {
     const be = gpuBackend(await sharedGpu());
     const dec = new Decoder(be, m.config, new WeightStore(be, m.config, m.checkpoint));
     await expect(dec.windowNll(m.tokenizer.encode(PROMPT), { checkFinite: true })).rejects.toThrow(NonFiniteError);
-    await expect(dec.windowNll(m.tokenizer.encode(PROMPT), { checkFinite: true })).rejects.toThrow(/first non-finite block: 2/);
+    await expect(dec.windowNll(m.tokenizer.encode(PROMPT), { checkFinite: true })).rejects.toThrow(
+      /first non-finite block: 2/,
+    );
   });
 
-  it('the command line loads a Hub repo id (local Hub server), resident or streamed, and gives the folder\'s figure', async () => {
+  it("the command line loads a Hub repo id (local Hub server), resident or streamed, and gives the folder's figure", async () => {
     const hub = await startLocalHub({ 'karpathy/stories260K': MODELS.stories260K });
     try {
       const run = async (model: string, extra: string[]) => {
         const json = join(tmpdir(), `quantlab-hub-${Math.random().toString(36).slice(2)}.json`);
-        expect(await main([model, ...extra, '--eval_ppl', 'tinystories', '--seqlen', '256', '--eval_windows', '2', '--json', json])).toBe(0);
+        expect(
+          await main([
+            model,
+            ...extra,
+            '--eval_ppl',
+            'tinystories',
+            '--seqlen',
+            '256',
+            '--eval_windows',
+            '2',
+            '--json',
+            json,
+          ]),
+        ).toBe(0);
         return JSON.parse(await readFile(json, 'utf8')).ppl.tinystories as number;
       };
       const viaHub = await run('karpathy/stories260K', ['--hub_url', hub.url]);

@@ -15,11 +15,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('safetensors writer', () => {
   it('writes tensors one at a time that read back as written', async () => {
     const sink = await folderSink(dir);
-    await writeSafetensors(await sink.file('model.safetensors'), [
-      { name: 'a', dtype: 'F32', shape: [2, 3], data: async () => Float32Array.of(1, 2, 3, 4, 5, 6) },
-      { name: 'b', dtype: 'F16', shape: [2], data: async () => Uint16Array.of(0x3c00, 0xc000) },
-      { name: 'c', dtype: 'I32', shape: [3], data: async () => Uint32Array.of(0, 0xffffffff, 7) },
-    ], { format: 'pt' });
+    await writeSafetensors(
+      await sink.file('model.safetensors'),
+      [
+        { name: 'a', dtype: 'F32', shape: [2, 3], data: async () => Float32Array.of(1, 2, 3, 4, 5, 6) },
+        { name: 'b', dtype: 'F16', shape: [2], data: async () => Uint16Array.of(0x3c00, 0xc000) },
+        { name: 'c', dtype: 'I32', shape: [3], data: async () => Uint32Array.of(0, 0xffffffff, 7) },
+      ],
+      { format: 'pt' },
+    );
     const bytes = readFileSync(join(dir, 'model.safetensors'));
     const n = Number(bytes.readBigUInt64LE(0));
     expect((8 + n) % 8).toBe(0);
@@ -33,7 +37,11 @@ describe('safetensors writer', () => {
 
   it('a producer that fails (or gives the wrong size) leaves no file behind', async () => {
     const sink = await folderSink(dir);
-    await expect(writeSafetensors(await sink.file('bad.safetensors'), [{ name: 'a', dtype: 'F32', shape: [4], data: async () => new Float32Array(3) }])).rejects.toThrow('"a" produced 12 bytes, its header says 16');
+    await expect(
+      writeSafetensors(await sink.file('bad.safetensors'), [
+        { name: 'a', dtype: 'F32', shape: [4], data: async () => new Float32Array(3) },
+      ]),
+    ).rejects.toThrow('"a" produced 12 bytes, its header says 16');
     expect(existsSync(join(dir, 'bad.safetensors'))).toBe(false);
   });
 });

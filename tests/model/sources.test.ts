@@ -31,7 +31,8 @@ async function promptNll(source: ModelSource): Promise<Float32Array> {
 function copyDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'quantlab-src-'));
   tmp.push(dir);
-  for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(MODELS.stories260K, f), join(dir, f));
+  for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json'])
+    copyFileSync(join(MODELS.stories260K, f), join(dir, f));
   return dir;
 }
 
@@ -69,7 +70,10 @@ describe('model sources', () => {
 
   it('parses Hub ids with revisions', () => {
     expect(parseHubId('facebook/opt-125m')).toEqual({ repo: 'facebook/opt-125m', revision: 'main' });
-    expect(parseHubId('TinyLlama/TinyLlama-1.1B-Chat-v1.0@v1.0')).toEqual({ repo: 'TinyLlama/TinyLlama-1.1B-Chat-v1.0', revision: 'v1.0' });
+    expect(parseHubId('TinyLlama/TinyLlama-1.1B-Chat-v1.0@v1.0')).toEqual({
+      repo: 'TinyLlama/TinyLlama-1.1B-Chat-v1.0',
+      revision: 'v1.0',
+    });
     expect(parseHubId('../shared/models/x')).toBeNull();
   });
 
@@ -90,7 +94,10 @@ describe('model sources', () => {
 
   it('a shard named in the index but absent', async () => {
     const dir = copyDir();
-    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'model.norm.weight': 'model-00009.safetensors' } }));
+    writeFileSync(
+      join(dir, 'model.safetensors.index.json'),
+      JSON.stringify({ weight_map: { 'model.norm.weight': 'model-00009.safetensors' } }),
+    );
     await expect(promptNll(folderSource(dir))).rejects.toThrow(/shard model-00009.safetensors .* is missing/);
   });
 

@@ -14,7 +14,12 @@ function single(path: string, config?: object): ModelSource {
     id: path,
     open: async (f) => {
       const bytes = files[f];
-      return bytes ? { size: bytes.length, read: async (b, e) => bytes.buffer.slice(bytes.byteOffset + b, bytes.byteOffset + e) as ArrayBuffer } : null;
+      return bytes
+        ? {
+            size: bytes.length,
+            read: async (b, e) => bytes.buffer.slice(bytes.byteOffset + b, bytes.byteOffset + e) as ArrayBuffer,
+          }
+        : null;
     },
   };
 }
@@ -23,13 +28,17 @@ describe('tokenizers', () => {
   it('GPT-2: "Hello world" → 15496, 995', async () => {
     const tok = await loadTokenizer(single(`${SHARED}tokenizers/gpt2.tokenizer.json`));
     expect(Array.from(tok.encode('Hello world'))).toEqual([15496, 995]);
-    const noBos = await loadTokenizer(single(`${SHARED}tokenizers/gpt2.tokenizer.json`, { add_bos_token: false, bos_token: '<|endoftext|>' }));
+    const noBos = await loadTokenizer(
+      single(`${SHARED}tokenizers/gpt2.tokenizer.json`, { add_bos_token: false, bos_token: '<|endoftext|>' }),
+    );
     expect(Array.from(noBos.encode('Hello world'))).toEqual([15496, 995]);
   });
 
   it('OPT prepends BOS </s>: "Hello world" → 2, 31414, 232 (shared tokenizer and opt-tiny-bpe)', async () => {
     // facebook/opt-*'s tokenizer_config.json: BOS comes from add_bos_token, not from a template in tokenizer.json
-    const tok = await loadTokenizer(single(`${SHARED}tokenizers/opt.tokenizer.json`, { add_bos_token: true, bos_token: '</s>' }));
+    const tok = await loadTokenizer(
+      single(`${SHARED}tokenizers/opt.tokenizer.json`, { add_bos_token: true, bos_token: '</s>' }),
+    );
     expect(Array.from(tok.encode('Hello world'))).toEqual([2, 31414, 232]);
     const model = await loadTokenizer(folderSource(MODELS.optTinyBpe));
     expect(Array.from(model.encode('Hello world'))).toEqual([2, 31414, 232]);

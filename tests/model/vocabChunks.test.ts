@@ -25,11 +25,23 @@ describe('vocabulary in row chunks', () => {
     expect(g.embedTokens.parts).toHaveLength(Math.ceil(50272 / Math.floor(2 ** 20 / (128 * 2))));
     expect((await whole.weights.global()).embedTokens.parts).toHaveLength(1);
     const ids = tokenizeEval(m.tokenizer, await evalText('wikitext2', folderReader(), 256));
-    const [a, b] = [await perplexity(whole, ids, 256, { windows: 1 }), await perplexity(chunked, ids, 256, { windows: 1 })];
+    const [a, b] = [
+      await perplexity(whole, ids, 256, { windows: 1 }),
+      await perplexity(chunked, ids, 256, { windows: 1 }),
+    ];
     console.log(`opt-tiny-bpe wikitext2 1×256: whole ${a.ppl}, 13 chunks ${b.ppl}`);
     expect(Math.abs(b.ppl / a.ppl - 1)).toBeLessThan(1e-5);
-    const items = parseTask('hellaswag', readFileSync(`${SHARED}data/zeroshot/hellaswag.jsonl`, 'utf8'), 'hellaswag', 3);
-    const [x, y] = [await scoreItems(whole, m.tokenizer, 'hellaswag', items), await scoreItems(chunked, m.tokenizer, 'hellaswag', items)];
-    for (const [i, it] of x.entries()) for (const [c, r] of it.entries()) expect(Math.abs(r.ll - y[i][c].ll)).toBeLessThan(1e-4);
+    const items = parseTask(
+      'hellaswag',
+      readFileSync(`${SHARED}data/zeroshot/hellaswag.jsonl`, 'utf8'),
+      'hellaswag',
+      3,
+    );
+    const [x, y] = [
+      await scoreItems(whole, m.tokenizer, 'hellaswag', items),
+      await scoreItems(chunked, m.tokenizer, 'hellaswag', items),
+    ];
+    for (const [i, it] of x.entries())
+      for (const [c, r] of it.entries()) expect(Math.abs(r.ll - y[i][c].ll)).toBeLessThan(1e-4);
   });
 });

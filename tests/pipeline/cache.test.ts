@@ -18,11 +18,24 @@ const REQ: EvalRequest = {
   datasets: ['tinystories'],
   windows: 2,
   skipBefore: true,
-  recipe: makeRecipe({ calib: 'tinystories', nsamples: 2, seqlen: 256, seed: 0, steps: [{ method: 'gptq', wbits: 3 }] }),
+  recipe: makeRecipe({
+    calib: 'tinystories',
+    nsamples: 2,
+    seqlen: 256,
+    seed: 0,
+    steps: [{ method: 'gptq', wbits: 3 }],
+  }),
 };
 
 async function run(cache?: LabCache, onProgress?: (p: Progress) => void, signal?: AbortSignal) {
-  return runExperiment(REQ, { source: folderSource(MODELS.stories260K), readText: folderReader(), gpu: await sharedGpu(), cache, onProgress, signal });
+  return runExperiment(REQ, {
+    source: folderSource(MODELS.stories260K),
+    readText: folderReader(),
+    gpu: await sharedGpu(),
+    cache,
+    onProgress,
+    signal,
+  });
 }
 
 describe('cache and resume', () => {
@@ -44,7 +57,8 @@ describe('cache and resume', () => {
     // what a reload after the first block leaves behind: the calibration windows and block 0
     const partial = memoryCache();
     for (const e of await full.entries()) {
-      if (e.kind === 'calib' || (e.kind === 'block' && e.key.endsWith('|0'))) await partial.set(e.key, await full.get(e.key), { model: e.model, kind: e.kind });
+      if (e.kind === 'calib' || (e.kind === 'block' && e.key.endsWith('|0')))
+        await partial.set(e.key, await full.get(e.key), { model: e.model, kind: e.kind });
     }
     const labels: string[] = [];
     const resumed = await run(partial, (p) => labels.push(p.label));
@@ -57,14 +71,23 @@ describe('cache and resume', () => {
 
   it('a quantized run reuses the full-precision figures an earlier run of the same evaluation measured, and says so; the stages come in order, each once', async () => {
     const cache = memoryCache();
-    const ctx = async (onProgress?: (p: Progress) => void) => ({ source: folderSource(MODELS.stories260K), readText: folderReader(), gpu: await sharedGpu(), cache, onProgress });
+    const ctx = async (onProgress?: (p: Progress) => void) => ({
+      source: folderSource(MODELS.stories260K),
+      readText: folderReader(),
+      gpu: await sharedGpu(),
+      cache,
+      onProgress,
+    });
     const evaluation = { datasets: ['tinystories'], windows: 1, seqlen: 128 };
     const fp = await runExperiment(evaluation, await ctx());
     expect(fp.fpCached).toBeUndefined();
     const stages: string[] = [];
     const labels: string[] = [];
     const quantized = await runExperiment(
-      { ...evaluation, recipe: makeRecipe({ calib: 'tinystories', nsamples: 1, seqlen: 128, steps: [{ method: 'rtn', wbits: 4 }] }) },
+      {
+        ...evaluation,
+        recipe: makeRecipe({ calib: 'tinystories', nsamples: 1, seqlen: 128, steps: [{ method: 'rtn', wbits: 4 }] }),
+      },
       await ctx((p) => (stages.at(-1) !== p.stage && stages.push(p.stage), labels.push(p.label))),
     );
     expect(quantized.fpCached).toBe(true);
@@ -78,7 +101,9 @@ describe('cache and resume', () => {
     expect(quantized.storage!.checkpointBits).toBe(32);
     const linearBytes = quantized.quant!.layers.reduce((s, l) => s + l.weights! * 4, 0);
     const quantBytes = quantized.quant!.layers.reduce((s, l) => s + (l.weights! * l.bits) / 8, 0);
-    expect(quantized.storage!.quantizedBytes).toBe(Math.round(quantized.storage!.checkpointBytes - linearBytes + quantBytes));
+    expect(quantized.storage!.quantizedBytes).toBe(
+      Math.round(quantized.storage!.checkpointBytes - linearBytes + quantBytes),
+    );
   });
 
   it("editing one method's options leaves another's cached blocks usable: a GPTQ run after R1 clusters changed in the form restores every block", async () => {
@@ -86,7 +111,14 @@ describe('cache and resume', () => {
     const defaults = defaultOptions();
     // the page's form keeps every method's options; only the chain's steps enter the recipe and the cache keys
     const form = (R1: number) =>
-      formRecipe({ chain: 'gptq', options: { ...defaults, gptq: { ...defaults.gptq, wbits: 3 }, rptq: { ...defaults.rptq, R1 } }, calib: 'tinystories', nsamples: 2, seed: 0, seqlen: 256 });
+      formRecipe({
+        chain: 'gptq',
+        options: { ...defaults, gptq: { ...defaults.gptq, wbits: 3 }, rptq: { ...defaults.rptq, R1 } },
+        calib: 'tinystories',
+        nsamples: 2,
+        seed: 0,
+        seqlen: 256,
+      });
     expect(form(8)).toEqual(REQ.recipe);
     const first = await run(cache);
     expect(first.quant!.cachedBlocks).toBeUndefined();
@@ -96,7 +128,14 @@ describe('cache and resume', () => {
     expect(second.quant!.cachedBlocks).toBe(5);
     expect(second.quant!.blockKey).toBe(first.quant!.blockKey);
     // the same form with RPTQ chosen is another recipe: nothing of the GPTQ run is reused
-    const rptq = formRecipe({ chain: 'rptq+gptq', options: { ...defaults, gptq: { ...defaults.gptq, wbits: 3 }, rptq: { ...defaults.rptq, R1: 8 } }, calib: 'tinystories', nsamples: 2, seed: 0, seqlen: 256 });
+    const rptq = formRecipe({
+      chain: 'rptq+gptq',
+      options: { ...defaults, gptq: { ...defaults.gptq, wbits: 3 }, rptq: { ...defaults.rptq, R1: 8 } },
+      calib: 'tinystories',
+      nsamples: 2,
+      seed: 0,
+      seqlen: 256,
+    });
     const third = await runExperiment({ ...REQ, windows: 1, recipe: rptq }, ctx);
     expect(third.quant!.cachedBlocks).toBeUndefined();
   });
@@ -104,7 +143,12 @@ describe('cache and resume', () => {
   it('a full store turns into a warning: the run finishes with the same figure and nothing stored is touched', async () => {
     const inner = memoryCache();
     await inner.set('keep', new Float32Array([1, 2, 3]), { model: 'm', kind: 'bytes' });
-    const full: LabCache = { ...inner, set: async () => { throw new CacheFullError('This browser\'s storage for the lab is full.'); } };
+    const full: LabCache = {
+      ...inner,
+      set: async () => {
+        throw new CacheFullError("This browser's storage for the lab is full.");
+      },
+    };
     const res = await run(full);
     expect(res.warnings?.join(' ')).toMatch(/storage for the lab is full.*without caching/);
     expect(res.ppl.tinystories).toBe((await run()).ppl.tinystories);
@@ -123,9 +167,17 @@ describe('cache and resume', () => {
     try {
       const cache = memoryCache();
       const req = { datasets: ['tinystories'], windows: 1, seqlen: 128 };
-      const ctx = { source: hubSource('karpathy/stories260K', 'main', hub.url), readText: folderReader(), gpu: await sharedGpu(), cache };
+      const ctx = {
+        source: hubSource('karpathy/stories260K', 'main', hub.url),
+        readText: folderReader(),
+        gpu: await sharedGpu(),
+        cache,
+      };
       const first = await runExperiment(req, ctx);
-      const tensorReads = () => hub.requests.filter((r) => r.includes('model.safetensors') && r.startsWith('bytes=') && !r.startsWith('bytes=0-0 ')).length;
+      const tensorReads = () =>
+        hub.requests.filter(
+          (r) => r.includes('model.safetensors') && r.startsWith('bytes=') && !r.startsWith('bytes=0-0 '),
+        ).length;
       const before = tensorReads();
       expect(before).toBeGreaterThan(0);
       expect((await cache.entries()).some((e) => e.kind === 'bytes')).toBe(true);

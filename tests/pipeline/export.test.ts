@@ -37,10 +37,18 @@ const EVAL = { datasets: ['tinystories'], seqlen: 128, windows: 2 };
 const CALIB = { calib: 'tinystories', nsamples: 2, seqlen: 128, scales16: true };
 
 /** Quantizes, exports in a format, and evaluates the export as a model. */
-async function roundTrip(model: string, steps: ({ method: string } & Record<string, unknown>)[], format: SaveFormat, weights: WeightStorage = 'auto') {
+async function roundTrip(
+  model: string,
+  steps: ({ method: string } & Record<string, unknown>)[],
+  format: SaveFormat,
+  weights: WeightStorage = 'auto',
+) {
   const gpu = await sharedGpu();
   const cache = memoryCache();
-  const run = await runExperiment({ ...EVAL, skipBefore: true, weights, recipe: makeRecipe({ ...CALIB, steps }) }, { source: folderSource(model), readText: folderReader(), gpu, cache });
+  const run = await runExperiment(
+    { ...EVAL, skipBefore: true, weights, recipe: makeRecipe({ ...CALIB, steps }) },
+    { source: folderSource(model), readText: folderReader(), gpu, cache },
+  );
   const dir = tmp();
   const report = await exportRun(format, run, { source: folderSource(model), cache, sink: await folderSink(dir) });
   const back = await runExperiment({ ...EVAL, weights }, { source: folderSource(dir), readText: folderReader(), gpu });
@@ -55,7 +63,11 @@ const optTinyRtnW3 = () => (rtnW3 ??= roundTrip(MODELS.optTiny, [{ method: 'rtn'
 
 describe('GPTQ-format export, loaded back as a model', () => {
   it('opt-tiny GPTQ W4 g32 act-order: the checkpoint evaluates to the run (f16 scales)', async () => {
-    const { run, back, dir, report, cache } = await roundTrip(MODELS.optTiny, [{ method: 'gptq', wbits: 4, groupsize: 32, actOrder: true }], 'gptq');
+    const { run, back, dir, report, cache } = await roundTrip(
+      MODELS.optTiny,
+      [{ method: 'gptq', wbits: 4, groupsize: 32, actOrder: true }],
+      'gptq',
+    );
     expect(rel(back.ppl.tinystories, run.ppl.tinystories)).toBeLessThanOrEqual(1e-4);
     expect(back.checkpoint).toEqual({ format: 'gptq', bits: 4, groupSize: 32, descAct: true, sym: false });
     // Inspect: the run's layer and the checkpoint's packed layer show the same codes, zero points and scales
@@ -69,7 +81,14 @@ describe('GPTQ-format export, loaded back as a model', () => {
     expect(packed.grid).toMatchObject({ bits: 4, groups: 16, actOrder: true });
     expect(packed.histogram.quant).toEqual(packed.histogram.fp);
     const q = JSON.parse(readFileSync(join(dir, 'quantize_config.json'), 'utf8'));
-    expect(q).toMatchObject({ bits: 4, group_size: 32, desc_act: true, sym: false, quant_method: 'gptq', checkpoint_format: 'gptq' });
+    expect(q).toMatchObject({
+      bits: 4,
+      group_size: 32,
+      desc_act: true,
+      sym: false,
+      quant_method: 'gptq',
+      checkpoint_format: 'gptq',
+    });
     expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).quantization_config).toEqual(q);
     const ckpt = await Checkpoint.open((f) => folderSource(dir).open(f));
     const p = 'model.decoder.layers.0.fc2';
@@ -94,11 +113,19 @@ describe('GPTQ-format export, loaded back as a model', () => {
 
   it("stories260K's FFN width (172) cannot be packed: a specific refusal, before the run", async () => {
     const { config } = await loadModel(folderSource(MODELS.stories260K));
-    expect(recipeRefusal('gptq', makeRecipe({ steps: [{ method: 'rtn', wbits: 3 }] }), config)).toBe('gate_proj has 172 outputs: 3-bit zero points pack along the outputs in whole 32-bit words, so the output width must be a multiple of 32');
+    expect(recipeRefusal('gptq', makeRecipe({ steps: [{ method: 'rtn', wbits: 3 }] }), config)).toBe(
+      'gate_proj has 172 outputs: 3-bit zero points pack along the outputs in whole 32-bit words, so the output width must be a multiple of 32',
+    );
     expect(recipeRefusal('gptq', makeRecipe({ steps: [{ method: 'rtn', wbits: 8 }] }), config)).toBeNull();
-    expect(recipeRefusal('gptq', makeRecipe({ steps: [{ method: 'rtn', wbits: 5 }] }), config)).toBe('the gptq format packs 2, 3, 4, 8 bits, not 5');
-    expect(recipeRefusal('gptq', makeRecipe({ steps: [{ method: 'claq', wbits: 3 }] }), config)).toBe('the gptq format stores a uniform grid per group; CLAQ does not quantize on one');
-    expect(recipeRefusal('fake', makeRecipe({ steps: [{ method: 'duquant' }, { method: 'rtn', wbits: 4 }] }), config)).toMatch(/DuQuant's online rotations cannot be written as a plain checkpoint/);
+    expect(recipeRefusal('gptq', makeRecipe({ steps: [{ method: 'rtn', wbits: 5 }] }), config)).toBe(
+      'the gptq format packs 2, 3, 4, 8 bits, not 5',
+    );
+    expect(recipeRefusal('gptq', makeRecipe({ steps: [{ method: 'claq', wbits: 3 }] }), config)).toBe(
+      'the gptq format stores a uniform grid per group; CLAQ does not quantize on one',
+    );
+    expect(
+      recipeRefusal('fake', makeRecipe({ steps: [{ method: 'duquant' }, { method: 'rtn', wbits: 4 }] }), config),
+    ).toMatch(/DuQuant's online rotations cannot be written as a plain checkpoint/);
   });
 });
 
@@ -115,8 +142,11 @@ describe('a GPTQ checkpoint quantized again', () => {
 });
 
 describe('fake-quantized F16 export', () => {
-  it('stories260K RTN W3 and GPTQ W4 per row reload with the run\'s perplexity (an F32 checkpoint stays F32; in f16 storage, F16)', async () => {
-    for (const [steps, weights] of [[[{ method: 'rtn', wbits: 3 }], 'auto'], [[{ method: 'gptq', wbits: 4 }], 'f16']] as const) {
+  it("stories260K RTN W3 and GPTQ W4 per row reload with the run's perplexity (an F32 checkpoint stays F32; in f16 storage, F16)", async () => {
+    for (const [steps, weights] of [
+      [[{ method: 'rtn', wbits: 3 }], 'auto'],
+      [[{ method: 'gptq', wbits: 4 }], 'f16'],
+    ] as const) {
       const { run, back, dir } = await roundTrip(MODELS.stories260K, [...steps], 'fake', weights);
       expect(rel(back.ppl.tinystories, run.ppl.tinystories)).toBeLessThanOrEqual(1e-4);
       const ckpt = await Checkpoint.open((f) => folderSource(dir).open(f));
@@ -125,8 +155,15 @@ describe('fake-quantized F16 export', () => {
     }
   });
 
-  it('rptq W4A16: the reorder unfolds into a plain checkpoint with the run\'s W4A16 perplexity', async () => {
-    const { run, back, dir } = await roundTrip(MODELS.optTiny, [{ method: 'rptq', abits: 16 }, { method: 'gptq', wbits: 4 }], 'fake');
+  it("rptq W4A16: the reorder unfolds into a plain checkpoint with the run's W4A16 perplexity", async () => {
+    const { run, back, dir } = await roundTrip(
+      MODELS.optTiny,
+      [
+        { method: 'rptq', abits: 16 },
+        { method: 'gptq', wbits: 4 },
+      ],
+      'fake',
+    );
     expect(run.config.abits).toBe(16);
     expect(rel(back.ppl.tinystories, run.ppl.tinystories)).toBeLessThanOrEqual(1e-4);
     const file = readFileSync(join(dir, 'model.safetensors'));
@@ -137,12 +174,36 @@ describe('fake-quantized F16 export', () => {
   it('rptq W4A4 says what the checkpoint leaves out', async () => {
     const gpu = await sharedGpu();
     const cache = memoryCache();
-    const run = await runExperiment({ ...EVAL, windows: 1, skipBefore: true, recipe: makeRecipe({ ...CALIB, nsamples: 2, hiddenLayerNum: 1, steps: [{ method: 'rptq', abits: 4 }, { method: 'rtn', wbits: 4 }] }) }, { source: folderSource(MODELS.optTiny), readText: folderReader(), gpu, cache });
+    const run = await runExperiment(
+      {
+        ...EVAL,
+        windows: 1,
+        skipBefore: true,
+        recipe: makeRecipe({
+          ...CALIB,
+          nsamples: 2,
+          hiddenLayerNum: 1,
+          steps: [
+            { method: 'rptq', abits: 4 },
+            { method: 'rtn', wbits: 4 },
+          ],
+        }),
+      },
+      { source: folderSource(MODELS.optTiny), readText: folderReader(), gpu, cache },
+    );
     const dir = tmp();
-    const report = await exportRun('fake', run, { source: folderSource(MODELS.optTiny), cache, sink: await folderSink(dir) });
-    expect(report.notes.join()).toMatch(/left out: activation quantization \(A4, RPTQ's quantizers\): the checkpoint evaluates W4A16/);
+    const report = await exportRun('fake', run, {
+      source: folderSource(MODELS.optTiny),
+      cache,
+      sink: await folderSink(dir),
+    });
+    expect(report.notes.join()).toMatch(
+      /left out: activation quantization \(A4, RPTQ's quantizers\): the checkpoint evaluates W4A16/,
+    );
     expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).num_hidden_layers).toBe(1);
-    await expect(exportRun('gptq', run, { source: folderSource(MODELS.optTiny), cache, sink: await folderSink(tmp()) })).rejects.toThrow(/gptq format stores weight-only RTN and GPTQ runs; RPTQ changes the activation path/);
+    await expect(
+      exportRun('gptq', run, { source: folderSource(MODELS.optTiny), cache, sink: await folderSink(tmp()) }),
+    ).rejects.toThrow(/gptq format stores weight-only RTN and GPTQ runs; RPTQ changes the activation path/);
   });
 });
 
@@ -157,7 +218,10 @@ describe('bundle', () => {
     expect(back.ppl).toEqual(run.ppl);
     expect(back.pplBefore).toEqual(run.pplBefore);
     expect(back.quant!.layers).toEqual(run.quant!.layers);
-    const [a, b] = [await weightView(source, cache, run.quant!.blockKey, 2, 'down'), await weightView(source, fresh, back.quant!.blockKey, 2, 'down')];
+    const [a, b] = [
+      await weightView(source, cache, run.quant!.blockKey, 2, 'down'),
+      await weightView(source, fresh, back.quant!.blockKey, 2, 'down'),
+    ];
     expect(b.relError).toBe(a.relError);
     expect(b.histogram).toEqual(a.histogram);
   });
@@ -167,17 +231,26 @@ describe('bad GPTQ checkpoints', () => {
   /** a valid GPTQ export of opt-tiny (RTN W3 per row), to tamper with */
   const exported = async () => (await optTinyRtnW3()).dir;
   /** a copy of the export with config.json's quantization_config edited, or the tensors rewritten */
-  const tampered = async (edit: { quant?: Record<string, unknown>; tensors?: (plans: TensorPlan[]) => TensorPlan[] }) => {
+  const tampered = async (edit: {
+    quant?: Record<string, unknown>;
+    tensors?: (plans: TensorPlan[]) => TensorPlan[];
+  }) => {
     const src = await exported();
     const dir = tmp();
     const config = JSON.parse(readFileSync(join(src, 'config.json'), 'utf8'));
     Object.assign(config.quantization_config, edit.quant ?? {});
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-    for (const f of ['tokenizer.json', 'tokenizer_config.json']) writeFileSync(join(dir, f), readFileSync(join(src, f)));
+    for (const f of ['tokenizer.json', 'tokenizer_config.json'])
+      writeFileSync(join(dir, f), readFileSync(join(src, f)));
     const ckpt = await Checkpoint.open((f) => folderSource(src).open(f));
     let plans: TensorPlan[] = ckpt.names().map((name) => {
       const info = ckpt.info(name)!;
-      return { name, dtype: info.dtype, shape: info.shape, data: async () => new Uint8Array((await ckpt.readRaw(name)).bytes) };
+      return {
+        name,
+        dtype: info.dtype,
+        shape: info.shape,
+        data: async () => new Uint8Array((await ckpt.readRaw(name)).bytes),
+      };
     });
     if (edit.tensors) plans = edit.tensors(plans);
     await writeSafetensors(await (await folderSink(dir)).file('model.safetensors'), plans);
@@ -190,12 +263,23 @@ describe('bad GPTQ checkpoints', () => {
   const q0 = 'model.decoder.layers.0.self_attn.q_proj';
 
   it('a wrong qweight shape', async () => {
-    const s = await tampered({ tensors: (p) => p.map((t) => (t.name === `${q0}.qweight` ? { ...t, shape: [8, 256], data: async () => new Uint32Array(8 * 256) } : t)) });
-    await expect(loadAndCheck(s)).rejects.toThrow(`GPTQ tensor "${q0}.qweight" has shape [8,256]; bits 3, group_size -1 imply [12,128]`);
+    const s = await tampered({
+      tensors: (p) =>
+        p.map((t) =>
+          t.name === `${q0}.qweight` ? { ...t, shape: [8, 256], data: async () => new Uint32Array(8 * 256) } : t,
+        ),
+    });
+    await expect(loadAndCheck(s)).rejects.toThrow(
+      `GPTQ tensor "${q0}.qweight" has shape [8,256]; bits 3, group_size -1 imply [12,128]`,
+    );
   });
   it('an unknown checkpoint_format, and gptq_v2 by name', async () => {
-    await expect(loadAndCheck(await tampered({ quant: { checkpoint_format: 'exl3' } }))).rejects.toThrow('config.json quantization_config: checkpoint_format "exl3" is not supported; the lab reads checkpoint_format "gptq" (v1)');
-    await expect(loadAndCheck(await tampered({ quant: { checkpoint_format: 'gptq_v2' } }))).rejects.toThrow(/checkpoint_format "gptq_v2" is not supported \(GPTQModel's v2 stores zero points without v1's −1/);
+    await expect(loadAndCheck(await tampered({ quant: { checkpoint_format: 'exl3' } }))).rejects.toThrow(
+      'config.json quantization_config: checkpoint_format "exl3" is not supported; the lab reads checkpoint_format "gptq" (v1)',
+    );
+    await expect(loadAndCheck(await tampered({ quant: { checkpoint_format: 'gptq_v2' } }))).rejects.toThrow(
+      /checkpoint_format "gptq_v2" is not supported \(GPTQModel's v2 stores zero points without v1's −1/,
+    );
   });
   it('a missing g_idx', async () => {
     const s = await tampered({ tensors: (p) => p.filter((t) => t.name !== `${q0}.g_idx`) });
@@ -224,6 +308,8 @@ describe('bad GPTQ checkpoints', () => {
     }
   });
   it('bits 5', async () => {
-    await expect(loadAndCheck(await tampered({ quant: { bits: 5 } }))).rejects.toThrow('config.json quantization_config: bits 5 is not supported; GPTQ checkpoints pack 2, 3, 4, 8 bits');
+    await expect(loadAndCheck(await tampered({ quant: { bits: 5 } }))).rejects.toThrow(
+      'config.json quantization_config: bits 5 is not supported; GPTQ checkpoints pack 2, 3, 4, 8 bits',
+    );
   });
 });

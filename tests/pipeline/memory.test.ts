@@ -23,7 +23,15 @@ async function measured(path: string, quant: boolean, seqlen: number) {
   const gpu = await Gpu.create();
   try {
     await runExperiment(
-      { datasets: ['tinystories'], seqlen, windows: 1, skipBefore: quant, recipe: quant ? makeRecipe({ calib: 'tinystories', nsamples: 2, seqlen, steps: [{ method: 'gptq', wbits: 4 }] }) : undefined },
+      {
+        datasets: ['tinystories'],
+        seqlen,
+        windows: 1,
+        skipBefore: quant,
+        recipe: quant
+          ? makeRecipe({ calib: 'tinystories', nsamples: 2, seqlen, steps: [{ method: 'gptq', wbits: 4 }] })
+          : undefined,
+      },
       { source: folderSource(path), readText: folderReader(), gpu },
     );
     return gpu.peakBytes;
@@ -39,7 +47,9 @@ describe('peak GPU memory, predicted from the headers', () => {
     expect(probe.parameters).toBeGreaterThan(45e6);
     const predicted = predictPeak({ cfg: probe.config, ...probe.memory, seqlen: 64 });
     const peak = await measured(dir, false, 64);
-    console.log(`synthetic opt-125m, 1 block, FP 1×64: predicted ${(predicted / 2 ** 20).toFixed(2)} MiB, measured ${(peak / 2 ** 20).toFixed(2)} MiB`);
+    console.log(
+      `synthetic opt-125m, 1 block, FP 1×64: predicted ${(predicted / 2 ** 20).toFixed(2)} MiB, measured ${(peak / 2 ** 20).toFixed(2)} MiB`,
+    );
     expect(Math.abs(predicted / peak - 1)).toBeLessThan(0.1);
   });
 
@@ -47,9 +57,16 @@ describe('peak GPU memory, predicted from the headers', () => {
   it('GPTQ W4 on opt-tiny-bpe (F16: 16-bit storage): within a tenth', async () => {
     const path = MODELS.optTinyBpe;
     const probe = await probeModel(folderSource(path), await adapterLimits());
-    const predicted = predictPeak({ cfg: probe.config, ...probe.memory, seqlen: 128, quant: { nsamples: 2, seqlen: 128, stored16: true } });
+    const predicted = predictPeak({
+      cfg: probe.config,
+      ...probe.memory,
+      seqlen: 128,
+      quant: { nsamples: 2, seqlen: 128, stored16: true },
+    });
     const peak = await measured(path, true, 128);
-    console.log(`opt-tiny-bpe: GPTQ W4 2×128: predicted ${(predicted / 2 ** 20).toFixed(2)} MiB, measured ${(peak / 2 ** 20).toFixed(2)} MiB`);
+    console.log(
+      `opt-tiny-bpe: GPTQ W4 2×128: predicted ${(predicted / 2 ** 20).toFixed(2)} MiB, measured ${(peak / 2 ** 20).toFixed(2)} MiB`,
+    );
     expect(Math.abs(predicted / peak - 1)).toBeLessThan(0.1);
   });
 });

@@ -24,7 +24,10 @@ function recording(source: ModelSource, reads: string[]): ModelSource {
 describe('model probe', () => {
   it('opt-tiny-bpe: parameters, download size and fit, from the headers alone', async () => {
     const reads: string[] = [];
-    const p = await probeModel(recording(folderSource(MODELS.optTinyBpe), reads), { maxStorageBufferBindingSize: 2 ** 30, maxBufferSize: 2 ** 30 });
+    const p = await probeModel(recording(folderSource(MODELS.optTinyBpe), reads), {
+      maxStorageBufferBindingSize: 2 ** 30,
+      maxBufferSize: 2 ** 30,
+    });
     expect(p.parameters).toBeGreaterThan(7e6);
     expect(p.downloadBytes).toBeGreaterThan(14e6);
     expect(p.dtypes).toEqual(['F16']);
@@ -33,15 +36,22 @@ describe('model probe', () => {
     expect(p.largest.name).toBe('model.decoder.embed_positions.weight');
     expect(p.vocabChunks).toBe(1);
     // a few KiB of header, not the 14 MB of tensors
-    const bytes = reads.filter((r) => r.startsWith('model.safetensors')).reduce((n, r) => n + Number(r.split(/[ -]/)[2]) - Number(r.split(/[ -]/)[1]), 0);
+    const bytes = reads
+      .filter((r) => r.startsWith('model.safetensors'))
+      .reduce((n, r) => n + Number(r.split(/[ -]/)[2]) - Number(r.split(/[ -]/)[1]), 0);
     expect(bytes).toBeLessThan(64 * 1024);
   });
 
   it('names the tensor that does not fit a small binding limit, the limit and by how much; the vocabulary splits', async () => {
-    const p = await probeModel(folderSource(MODELS.optTinyBpe), { maxStorageBufferBindingSize: 128 * 2 ** 10, maxBufferSize: 2 ** 30 });
+    const p = await probeModel(folderSource(MODELS.optTinyBpe), {
+      maxStorageBufferBindingSize: 128 * 2 ** 10,
+      maxBufferSize: 2 ** 30,
+    });
     // the learned positions (257 KiB), and fc1 and fc2 of each of the 4 blocks: 512 × 128 f32 = 256 KiB
     expect(p.problems).toHaveLength(9);
-    expect(p.problems.find((x) => x.includes('layers.0.fc1'))).toMatch(/model\.decoder\.layers\.0\.fc1\.weight needs 256\.0 KiB in one binding as f32; this device allows 128\.0 KiB \(maxStorageBufferBindingSize\), 128\.0 KiB short/);
+    expect(p.problems.find((x) => x.includes('layers.0.fc1'))).toMatch(
+      /model\.decoder\.layers\.0\.fc1\.weight needs 256\.0 KiB in one binding as f32; this device allows 128\.0 KiB \(maxStorageBufferBindingSize\), 128\.0 KiB short/,
+    );
     expect(p.problems.join()).not.toMatch(/embed_tokens/);
     // F16 storage: 512 rows of 128 halves per 128 KiB
     expect(p.vocabChunks).toBe(Math.ceil(50272 / 512));
@@ -49,14 +59,16 @@ describe('model probe', () => {
 });
 
 describe('IndexedDB quota', () => {
-  it('a QuotaExceededError from IndexedDB becomes CacheFullError, and a run\'s cache turns it into one warning', async () => {
+  it("a QuotaExceededError from IndexedDB becomes CacheFullError, and a run's cache turns it into one warning", async () => {
     const full: UseStore = async (mode) => {
       if (mode === 'readwrite') throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
       throw new Error('not used');
     };
     const cache = idbCache(full);
     await expect(cache.set('k', new Float32Array(1024), { model: 'm', kind: 'block' })).rejects.toThrow(CacheFullError);
-    await expect(cache.set('k', new Float32Array(1024), { model: 'm', kind: 'block' })).rejects.toThrow(/storage for the lab is full \(4\.0 KiB more were needed\)/);
+    await expect(cache.set('k', new Float32Array(1024), { model: 'm', kind: 'block' })).rejects.toThrow(
+      /storage for the lab is full \(4\.0 KiB more were needed\)/,
+    );
     const warnings: string[] = [];
     const tolerant = tolerantCache(cache, (w) => warnings.push(w));
     await tolerant.set('a', 1, { model: 'm', kind: 'calib' });

@@ -14,13 +14,18 @@ import { parseArgs } from '../../src/cli/args.ts';
 const STEPS: Record<string, ({ method: string } & Record<string, unknown>)[]> = {
   fp: [],
   'rtn-with-results': [{ method: 'rtn', wbits: 4, groupsize: -1, sym: true }],
-  'gptq-groups-act-order': [{ method: 'gptq', wbits: 3, groupsize: 128, actOrder: true, trueSequential: true, percdamp: 0.02, blocksize: 64 }],
+  'gptq-groups-act-order': [
+    { method: 'gptq', wbits: 3, groupsize: 128, actOrder: true, trueSequential: true, percdamp: 0.02, blocksize: 64 },
+  ],
   'gptq-static-groups-with-results': [{ method: 'gptq', wbits: 4, groupsize: 32, staticGroups: true, sym: true }],
   'rptq-w4a4-custom-clusters': [
     { method: 'rptq', abits: 4, R1: 16, R2: 2, R3: 2, R4: 8, R5: 24, kmeansRestarts: 5, normBits: 6, probBits: 8 },
     { method: 'gptq', wbits: 4 },
   ],
-  'rptq-w4a4kv-with-results': [{ method: 'rptq', abits: 4, onlyQuantKv: true }, { method: 'gptq', wbits: 4 }],
+  'rptq-w4a4kv-with-results': [
+    { method: 'rptq', abits: 4, onlyQuantKv: true },
+    { method: 'gptq', wbits: 4 },
+  ],
   'rptq-w16a8-per-tensor': [{ method: 'rptq', abits: 8, clustering: 'tensor' }],
   'gptq-local-files-first-2-blocks': [{ method: 'gptq', wbits: 2 }],
 };
@@ -30,7 +35,14 @@ describe('version-1 share links (made before the recipe of steps) still open as 
     expect(f.url).toContain('#x=1.');
     const { spec, results } = await decodeShareLink(f.url);
     const r = f.spec.recipe as Record<string, number | string>;
-    const expected = makeRecipe({ calib: r.calib as string, nsamples: r.nsamples as number, seqlen: r.seqlen as number, seed: r.seed as number, ...(r.hiddenLayerNum ? { hiddenLayerNum: r.hiddenLayerNum as number } : {}), steps: STEPS[f.name] });
+    const expected = makeRecipe({
+      calib: r.calib as string,
+      nsamples: r.nsamples as number,
+      seqlen: r.seqlen as number,
+      seed: r.seed as number,
+      ...(r.hiddenLayerNum ? { hiddenLayerNum: r.hiddenLayerNum as number } : {}),
+      steps: STEPS[f.name],
+    });
     expect(spec.recipe).toEqual(expected);
     expect(spec.model).toEqual(f.spec.model);
     expect(spec.eval).toEqual(f.spec.eval);

@@ -19,10 +19,16 @@ describe('cluster-wise activation quantization (actQuant)', () => {
     const dec = new Decoder(be, m.config, new WeightStore(be, m.config, m.checkpoint));
     const ids = m.tokenizer.encode((await evalText('tinystories', folderReader(), 128)).text).slice(0, 128);
     let x: ref.CpuTensor | null = null;
-    await dec.windowNll(ids, { taps: (layer, point, t) => void (layer === 1 && point === 'down.in' && (x = ref.cpu(t.data.slice(), [...t.shape]))) });
+    await dec.windowNll(ids, {
+      taps: (layer, point, t) =>
+        void (layer === 1 && point === 'down.in' && (x = ref.cpu(t.data.slice(), [...t.shape]))),
+    });
     const X = x!;
     const C = X.shape[1];
-    const ranges = ref.cpu(new Float32Array(C * 2).map((_, i) => (i % 2 ? -Infinity : Infinity)), [C, 2]);
+    const ranges = ref.cpu(
+      new Float32Array(C * 2).map((_, i) => (i % 2 ? -Infinity : Infinity)),
+      [C, 2],
+    );
     ref.channelRange(X, ranges);
     const cluster = Uint32Array.from({ length: C }, (_, c) => (c * 7) % 32);
     const params = clusterParams(ranges.data, cluster, 32, 4);

@@ -38,7 +38,8 @@ async function run<T>(be: Backend<T>, l: ReturnType<typeof layers>[number], o: C
   return { ...res, Qh: await be.toHost(res.Q) };
 }
 
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 describe('claqBlock kernel = its twin on real layers (same seed → same codebooks and assignments)', () => {
   it.each([
@@ -67,7 +68,16 @@ describe('CLAQ on real layers', () => {
     const be = referenceBackend();
     for (const l of layers()) {
       const c = await run(be, l, opts({ wbits }));
-      const g = await gptq(be, l.W, hessianOf(l.X), l.R, l.K, { wbits, groupsize: -1, sym: false, actOrder: true, staticGroups: false, trueSequential: true, percdamp: 0.01, blocksize: 128 });
+      const g = await gptq(be, l.W, hessianOf(l.X), l.R, l.K, {
+        wbits,
+        groupsize: -1,
+        sym: false,
+        actOrder: true,
+        staticGroups: false,
+        trueSequential: true,
+        percdamp: 0.01,
+        blocksize: 128,
+      });
       const H = hessianOf(l.X);
       const lc = hessianLoss(l.W, c.Qh, H, l.R, l.K);
       const lg = hessianLoss(l.W, g.Q.data, H, l.R, l.K);
@@ -122,15 +132,31 @@ describe('CLAQ on real layers', () => {
 
   it('refuses bad options with the flag named', () => {
     expect(() => completeStep({ method: 'claq', wbits: 5 })).toThrow(/--wbits must be an integer from 1 to 4 .*claq/);
-    expect(() => completeStep({ method: 'claq', outlierorder: 1.5 })).toThrow(/--outlierorder must be a number from 2 to 4/);
-    expect(() => validateRecipe(makeRecipe({ steps: [{ method: 'claq', refOutlierIndex: true }] }))).toThrow(/--claq_ref_outlier_index .* needs --outlier_col_dynamic/);
+    expect(() => completeStep({ method: 'claq', outlierorder: 1.5 })).toThrow(
+      /--outlierorder must be a number from 2 to 4/,
+    );
+    expect(() => validateRecipe(makeRecipe({ steps: [{ method: 'claq', refOutlierIndex: true }] }))).toThrow(
+      /--claq_ref_outlier_index .* needs --outlier_col_dynamic/,
+    );
   });
 });
 
 /** calibration tinystories n × len, seed 0; `windows` evaluation windows of `len` */
-async function model(path: string, steps: ({ method: string } & Record<string, unknown>)[], p: { n: number; len: number; windows: number }, baselines?: string[]): Promise<EvalResult> {
+async function model(
+  path: string,
+  steps: ({ method: string } & Record<string, unknown>)[],
+  p: { n: number; len: number; windows: number },
+  baselines?: string[],
+): Promise<EvalResult> {
   return runExperiment(
-    { datasets: ['tinystories'], windows: p.windows, seqlen: p.len, skipBefore: true, baselines, recipe: makeRecipe({ calib: 'tinystories', nsamples: p.n, seqlen: p.len, seed: 0, steps }) },
+    {
+      datasets: ['tinystories'],
+      windows: p.windows,
+      seqlen: p.len,
+      skipBefore: true,
+      baselines,
+      recipe: makeRecipe({ calib: 'tinystories', nsamples: p.n, seqlen: p.len, seed: 0, steps }),
+    },
     { source: folderSource(path), readText: folderReader(), gpu: await sharedGpu() },
   );
 }
@@ -146,7 +172,9 @@ describe('CLAQ on real models', () => {
     const c2 = await model(MODELS.stories260K, [{ method: 'claq', wbits: 2, ...L }], SMALL, ['gptq']);
     const or2 = await model(MODELS.stories260K, [{ method: 'claq', wbits: 2, outlierColDynamic: true, ...L }], SMALL);
     const [g3, g2] = [c3.baselines![0], c2.baselines![0]];
-    console.log(`stories260K 4 × 128: CLAQ W3 ${p(c3)} GPTQ W3 ${p(g3)}; CLAQ W2 ${p(c2)} GPTQ W2 ${p(g2)}; W2 + reservation ${p(or2)}`);
+    console.log(
+      `stories260K 4 × 128: CLAQ W3 ${p(c3)} GPTQ W3 ${p(g3)}; CLAQ W2 ${p(c2)} GPTQ W2 ${p(g2)}; W2 + reservation ${p(or2)}`,
+    );
     expect([g3.label, g2.label]).toEqual(['GPTQ W3', 'GPTQ W2']);
     expect(p(c3)).toBeLessThan(p(g3));
     expect(p(c2)).toBeLessThan(p(g2));
@@ -175,7 +203,14 @@ describe('CLAQ on real models', () => {
   });
 
   it('rptq+claq runs and reports both steps', async () => {
-    const r = await model(MODELS.stories260K, [{ method: 'rptq', abits: 8 }, { method: 'claq', wbits: 4, ...L }], SMALL);
+    const r = await model(
+      MODELS.stories260K,
+      [
+        { method: 'rptq', abits: 8 },
+        { method: 'claq', wbits: 4, ...L },
+      ],
+      SMALL,
+    );
     expect(r.quant!.steps.map((s) => s.method)).toEqual(['rptq', 'claq']);
     expect(r.quant!.layers.every((l) => l.groups === 0 && l.codeBits === 4 && l.bits > 4)).toBe(true);
     expect(p(r)).toBeGreaterThan(1);

@@ -27,11 +27,21 @@ const CALIB = { calib: 'tinystories', nsamples: 4, seqlen: 128, seed: 0 };
 // closing note's full-protocol figures; the relations asserted hold for either
 const STEPS = { maxRotationStep: 32 };
 
-async function run(model: string, duquant: Record<string, unknown>, opts: { wbits?: number; weight?: string; cache?: LabCache; hiddenLayerNum?: number; baselines?: string[] } = {}): Promise<EvalResult> {
+async function run(
+  model: string,
+  duquant: Record<string, unknown>,
+  opts: { wbits?: number; weight?: string; cache?: LabCache; hiddenLayerNum?: number; baselines?: string[] } = {},
+): Promise<EvalResult> {
   const { wbits = 4, weight = 'rtn', cache, hiddenLayerNum, baselines } = opts;
   const steps = [{ method: 'duquant', ...STEPS, ...duquant }, ...(wbits < 16 ? [{ method: weight, wbits }] : [])];
   return runExperiment(
-    { datasets: ['tinystories'], windows: 8, skipBefore: true, baselines, recipe: makeRecipe({ ...CALIB, hiddenLayerNum, steps }) },
+    {
+      datasets: ['tinystories'],
+      windows: 8,
+      skipBefore: true,
+      baselines,
+      recipe: makeRecipe({ ...CALIB, hiddenLayerNum, steps }),
+    },
     { source: folderSource(model), readText: folderReader(), gpu: await sharedGpu(), cache: cache ?? undefined },
   );
 }
@@ -67,9 +77,15 @@ describe.each([
     let worst = 0;
     for (const s of steps) {
       const blocks = s.R.length / (s.n * s.n);
-      for (let b = 0; b < blocks; b++) worst = Math.max(worst, orthogonalityError(Float64Array.from(s.R.subarray(b * s.n * s.n, (b + 1) * s.n * s.n)), s.n));
+      for (let b = 0; b < blocks; b++)
+        worst = Math.max(
+          worst,
+          orthogonalityError(Float64Array.from(s.R.subarray(b * s.n * s.n, (b + 1) * s.n * s.n)), s.n),
+        );
     }
-    console.log(`${name}: FP ${before.toFixed(6)}, DuQuant transform alone ${after.toFixed(6)}; ${steps.length} rotations, worst |RᵀR − I| ${worst.toExponential(2)}`);
+    console.log(
+      `${name}: FP ${before.toFixed(6)}, DuQuant transform alone ${after.toFixed(6)}; ${steps.length} rotations, worst |RᵀR − I| ${worst.toExponential(2)}`,
+    );
     expect(steps.length).toBeGreaterThan(0);
     expect(Math.abs(after - before) / before).toBeLessThan(1e-4);
     expect(worst).toBeLessThan(1e-5);
@@ -87,7 +103,9 @@ describe('DuQuant on stories260K', () => {
     const [a, b, c] = [w6a6, w4a8, w4a4].map((r) => r.ppl.tinystories);
     const [perToken, smoothOnly] = w4a4.baselines!;
     expect([perToken.label, smoothOnly.label]).toEqual(['DuQuant W4A4 per-token', 'DuQuant W4A4 smoothing only']);
-    console.log(`stories260K DuQuant W6A6 ${a.toFixed(4)}, W4A8 ${b.toFixed(4)}, W4A4 ${c.toFixed(4)}; per-token W4A4 ${perToken.ppl.tinystories.toFixed(4)}, smoothing alone ${smoothOnly.ppl.tinystories.toFixed(4)} (reported, not asserted)`);
+    console.log(
+      `stories260K DuQuant W6A6 ${a.toFixed(4)}, W4A8 ${b.toFixed(4)}, W4A4 ${c.toFixed(4)}; per-token W4A4 ${perToken.ppl.tinystories.toFixed(4)}, smoothing alone ${smoothOnly.ppl.tinystories.toFixed(4)} (reported, not asserted)`,
+    );
     expect(a).toBeLessThan(b);
     expect(b).toBeLessThan(c);
     const sites = sitesOf(w4a4);
@@ -113,7 +131,8 @@ describe('DuQuant on stories260K', () => {
     const paper = await rotationOf({});
     const refExchange = await rotationOf({ refExchange: true });
     const perBlock = await rotationOf({ rotationPerBlock: true });
-    const differs = (a: HostRotationStep[], b: HostRotationStep[]) => a.some((s, i) => s.R.length !== b[i].R.length || s.R.some((x, j) => Math.abs(x - b[i].R[j]) > 1e-6));
+    const differs = (a: HostRotationStep[], b: HostRotationStep[]) =>
+      a.some((s, i) => s.R.length !== b[i].R.length || s.R.some((x, j) => Math.abs(x - b[i].R[j]) > 1e-6));
     expect(differs(paper, refExchange)).toBe(true);
     expect(differs(paper, perBlock)).toBe(true);
     // one matrix per block on the down_proj input (172 = 2 × 86): two matrices where the reference shares one
@@ -126,9 +145,13 @@ describe('DuQuant on stories260K', () => {
     const cache = memoryCache();
     const whole = await run(model, { abits: 4 }, { cache, hiddenLayerNum: 3 });
     // drop the last block, as a reload in the middle of block 2 would: blocks 0–1 restore, block 2 is fitted again
-    const last = (await cache.entries()).filter((e) => e.kind === 'block').sort((x, y) => x.key.localeCompare(y.key)).at(-1)!;
+    const last = (await cache.entries())
+      .filter((e) => e.kind === 'block')
+      .sort((x, y) => x.key.localeCompare(y.key))
+      .at(-1)!;
     const kept = new Map<string, unknown>();
-    for (const e of await cache.entries()) if (e.key !== last.key && e.kind === 'block') kept.set(e.key, await cache.get(e.key));
+    for (const e of await cache.entries())
+      if (e.key !== last.key && e.kind === 'block') kept.set(e.key, await cache.get(e.key));
     const partial = memoryCache();
     for (const [k, v] of kept) await partial.set(k, v, { model: 'm', kind: 'block' });
     const resumed = await run(model, { abits: 4 }, { cache: partial, hiddenLayerNum: 3 });
@@ -147,18 +170,44 @@ describe('DuQuant on stories260K', () => {
 
 describe("DuQuant's options", () => {
   it('parse as the reference spells them, with --no-name for booleans, and refuse what is not built', async () => {
-    const a = parseArgs(['m', '--method', 'duquant', '--no-smooth', '--alpha', '0.5', '--block_size', '64', '--duquant_ref_exchange']);
+    const a = parseArgs([
+      'm',
+      '--method',
+      'duquant',
+      '--no-smooth',
+      '--alpha',
+      '0.5',
+      '--block_size',
+      '64',
+      '--duquant_ref_exchange',
+    ]);
     expect(a.recipe.steps.map((s) => s.method)).toEqual(['duquant', 'rtn']);
-    expect(a.recipe.steps[0]).toMatchObject({ smooth: false, alpha: 0.5, blockSize: 64, refExchange: true, rotate: true });
+    expect(a.recipe.steps[0]).toMatchObject({
+      smooth: false,
+      alpha: 0.5,
+      blockSize: 64,
+      refExchange: true,
+      rotate: true,
+    });
     // a non-default DuQuant option alone implies the transform, then its reference weight step
     expect(parseArgs(['m', '--no-rotate']).recipe.steps.map((s) => s.method)).toEqual(['duquant', 'rtn']);
-    expect(() => parseArgs(['m', '--method', 'duquant', '--lwc'])).toThrow(/--lwc .*learnable weight clipping.* not built yet/);
-    expect(() => parseArgs(['m', '--method', 'duquant+gptq', '--groupsize', '64'])).toThrow(/--groupsize does not apply after duquant/);
-    expect(() => parseArgs(['m', '--method', 'duquant', '--sym'])).toThrow(/--sym does not apply after duquant: .*asymmetric/);
-    expect(() => validateRecipe(makeRecipe({ steps: [{ method: 'duquant', abits: 16, qkLac: 1 }] }))).toThrow(OptionsError);
+    expect(() => parseArgs(['m', '--method', 'duquant', '--lwc'])).toThrow(
+      /--lwc .*learnable weight clipping.* not built yet/,
+    );
+    expect(() => parseArgs(['m', '--method', 'duquant+gptq', '--groupsize', '64'])).toThrow(
+      /--groupsize does not apply after duquant/,
+    );
+    expect(() => parseArgs(['m', '--method', 'duquant', '--sym'])).toThrow(
+      /--sym does not apply after duquant: .*asymmetric/,
+    );
+    expect(() => validateRecipe(makeRecipe({ steps: [{ method: 'duquant', abits: 16, qkLac: 1 }] }))).toThrow(
+      OptionsError,
+    );
     // an OPT with GELU: fc1 → fc2 smoothing would not be exact, so it is refused (and runs with --no-smooth)
     const cfg = { ...(await loadFixture(MODELS.optTiny)).config, activation: 'gelu' as const };
-    expect(() => validateRecipe(makeRecipe({ steps: [{ method: 'duquant' }] }), cfg)).toThrow(/exact only through ReLU; this model uses gelu: add --no-smooth/);
+    expect(() => validateRecipe(makeRecipe({ steps: [{ method: 'duquant' }] }), cfg)).toThrow(
+      /exact only through ReLU; this model uses gelu: add --no-smooth/,
+    );
     expect(() => validateRecipe(makeRecipe({ steps: [{ method: 'duquant', smooth: false }] }), cfg)).not.toThrow();
   });
 });

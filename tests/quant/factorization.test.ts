@@ -17,7 +17,10 @@ beforeAll(async () => {
 
 /** a real damped Hessian of width n (the first n inputs of fc2's: 100 and 200 are not multiples of the 64-column block) */
 function realHessian(n: number): Float64Array {
-  const X = ref.cpu(Float32Array.from({ length: L.X512.shape[0] * n }, (_, i) => L.X512.data[Math.floor(i / n) * 512 + (i % n)]), [L.X512.shape[0], n]);
+  const X = ref.cpu(
+    Float32Array.from({ length: L.X512.shape[0] * n }, (_, i) => L.X512.data[Math.floor(i / n) * 512 + (i % n)]),
+    [L.X512.shape[0], n],
+  );
   const H = hessianOf(X);
   damp(H, n, 0.01);
   return H;
@@ -32,7 +35,9 @@ describe('factorization on the GPU', () => {
     be.release(Ut);
     const twin = (await factorOnBackend(referenceBackend(), H, n)).data;
     const f64 = upperCholeskyOfInverse(H, n);
-    console.log(`width ${n}: |GPU − twin| ${relErr(gpuU, twin).toExponential(2)}, |GPU − f64| ${relErr(gpuU, f64).toExponential(2)}`);
+    console.log(
+      `width ${n}: |GPU − twin| ${relErr(gpuU, twin).toExponential(2)}, |GPU − f64| ${relErr(gpuU, f64).toExponential(2)}`,
+    );
     expect(relErr(gpuU, twin)).toBeLessThan(1e-4);
     expect(relErr(gpuU, f64)).toBeLessThan(1e-3);
     // upper triangular
@@ -46,7 +51,9 @@ describe('factorization on the GPU', () => {
     H[5 * n + 5] = -1;
     const be = gpuBackend(await sharedGpu());
     await expect(factorOnBackend(be, H, n)).rejects.toThrow(LabError);
-    await expect(factorOnBackend(be, H, n)).rejects.toThrow(/not positive definite at column 5 \(f32 factorization on the GPU\); raise --percdamp or use --factorization cpu/);
+    await expect(factorOnBackend(be, H, n)).rejects.toThrow(
+      /not positive definite at column 5 \(f32 factorization on the GPU\); raise --percdamp or use --factorization cpu/,
+    );
   });
 
   it('auto measures both routes once per adapter and says which it took', async () => {
@@ -54,7 +61,9 @@ describe('factorization on the GPU', () => {
     const be = gpuBackend(await sharedGpu());
     const first = await autoRoute(be);
     const again = await autoRoute(gpuBackend(await sharedGpu()));
-    expect(first.note).toMatch(/^factorization on the (GPU \(f32\)|CPU \(f64\)), measured on this adapter at width 512: \d+\.\d ms on the GPU, \d+\.\d ms on the CPU$/);
+    expect(first.note).toMatch(
+      /^factorization on the (GPU \(f32\)|CPU \(f64\)), measured on this adapter at width 512: \d+\.\d ms on the GPU, \d+\.\d ms on the CPU$/,
+    );
     expect([again.route, again.note, again.fresh]).toEqual([first.route, first.note, false]);
     // SwiftShader runs the kernels on the CPU: the host's f64 route wins by far
     if (be.software) expect(first.route).toBe('cpu');
@@ -79,12 +88,30 @@ describe('GPTQ with the GPU factorization', () => {
     const ppl = async (factorization: 'gpu' | 'cpu') =>
       (
         await runExperiment(
-          { datasets: ['tinystories'], windows: 2, seqlen: 128, skipBefore: true, recipe: makeRecipe({ calib: 'tinystories', nsamples: 2, seqlen: 128, seed: 0, steps: [{ method: 'gptq', wbits, factorization }] }) },
-          { source: folderSource(model === 'opt-tiny' ? MODELS.optTiny : MODELS.stories260K), readText: folderReader(), gpu: await sharedGpu() },
+          {
+            datasets: ['tinystories'],
+            windows: 2,
+            seqlen: 128,
+            skipBefore: true,
+            recipe: makeRecipe({
+              calib: 'tinystories',
+              nsamples: 2,
+              seqlen: 128,
+              seed: 0,
+              steps: [{ method: 'gptq', wbits, factorization }],
+            }),
+          },
+          {
+            source: folderSource(model === 'opt-tiny' ? MODELS.optTiny : MODELS.stories260K),
+            readText: folderReader(),
+            gpu: await sharedGpu(),
+          },
         )
       ).ppl.tinystories;
     const [g, c] = [await ppl('gpu'), await ppl('cpu')];
-    console.log(`${model} GPTQ W${wbits}: GPU factorization ${g.toFixed(4)}, f64 ${c.toFixed(4)} (${((g / c - 1) * 100).toFixed(3)}%)`);
+    console.log(
+      `${model} GPTQ W${wbits}: GPU factorization ${g.toFixed(4)}, f64 ${c.toFixed(4)} (${((g / c - 1) * 100).toFixed(3)}%)`,
+    );
     expect(Math.abs(g / c - 1)).toBeLessThan(0.005);
   });
 });

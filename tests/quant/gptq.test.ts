@@ -38,7 +38,16 @@ function mismatch(a: Float32Array, b: Float32Array): number {
   return n / a.length;
 }
 
-const base: GptqOptions = { wbits: 4, groupsize: -1, sym: false, actOrder: false, staticGroups: false, trueSequential: false, percdamp: 0.01, blocksize: 128 };
+const base: GptqOptions = {
+  wbits: 4,
+  groupsize: -1,
+  sym: false,
+  actOrder: false,
+  staticGroups: false,
+  trueSequential: false,
+  percdamp: 0.01,
+  blocksize: 128,
+};
 
 describe('quantization kernels match their twins', () => {
   it('hessian: H ← αH + βXᵀX on real fc2 inputs (K = 512), two batches', async () => {
@@ -57,20 +66,29 @@ describe('quantization kernels match their twins', () => {
   });
 
   it('quantParams + fakeQuant (RTN) on real fc1 weights: per row, groups of 32, symmetric; 3 and 4 bits', async () => {
-    for (const [bits, g, sym] of [[4, 128, false], [3, 32, false], [4, 32, true]] as const) {
+    for (const [bits, g, sym] of [
+      [4, 128, false],
+      [3, 32, false],
+      [4, 32, true],
+    ] as const) {
       const grid = { maxq: 2 ** bits - 1, sym, groupsize: g };
       const colGroup = Uint32Array.from({ length: 128 }, (_, c) => Math.floor(c / g));
       const params = ref.cpu(new Float32Array(512 * (128 / g) * 2), [512, 128 / g, 2]);
       ref.quantParams(W1, params, grid, 0, 128 / g);
       const want = ref.fakeQuant(W1, params, colGroup, grid);
-      const got = await gpu.read(rtn(gpuBackend(gpu), gpu.upload(W1.data, W1.shape), [512, 128], bits, g === 128 ? -1 : g, sym));
+      const got = await gpu.read(
+        rtn(gpuBackend(gpu), gpu.upload(W1.data, W1.shape), [512, 128], bits, g === 128 ? -1 : g, sym),
+      );
       expect(relErr(got, want.data), `${bits} bits g${g} sym ${sym}`).toBeLessThan(1e-6);
     }
   });
 
   it('gptqBlock and gptqUpdate on a real layer and Hessian', async () => {
     const [R, K] = W2.shape;
-    const U = ref.cpu(Float32Array.from(choleskyUpper(choleskyInverse(cholesky(dampened(hessianOf(X512), K), K), K), K)), [K, K]);
+    const U = ref.cpu(
+      Float32Array.from(choleskyUpper(choleskyInverse(cholesky(dampened(hessianOf(X512), K), K), K), K)),
+      [K, K],
+    );
     const grid = { maxq: 15, sym: false, groupsize: K };
     const params = ref.cpu(new Float32Array(R * 2), [R, 1, 2]);
     ref.quantParams(W2, params, grid, 0, 1);
@@ -80,7 +98,12 @@ describe('quantization kernels match their twins', () => {
     const Wr = ref.cpu(W2.data.slice(), [R, K]);
     ref.gptqBlock(U, Wr, params, colGroup, Qr, Er, 128, 100, 15);
     ref.gptqUpdate(U, Er, Wr, 128, 100);
-    const [Ug, Wg, Pg, Cg] = [gpu.upload(U.data, U.shape), gpu.upload(W2.data, W2.shape), gpu.upload(params.data, params.shape), gpu.upload(colGroup, [K])];
+    const [Ug, Wg, Pg, Cg] = [
+      gpu.upload(U.data, U.shape),
+      gpu.upload(W2.data, W2.shape),
+      gpu.upload(params.data, params.shape),
+      gpu.upload(colGroup, [K]),
+    ];
     const Qg = gpu.upload(new Float32Array(R * K), [R, K]);
     const Eg = gpu.upload(new Float32Array(R * 128), [R, 128]);
     ops.gptqBlock(gpu, Ug, Wg, Pg, Cg, Qg, Eg, 128, 100, 15);
@@ -104,7 +127,11 @@ describe('GPTQ on WebGPU = the reference algorithm (same quantized weights up to
     ['fc1, per row, W4', 'fc1', base],
     ['fc2 (K = 512, four blocks), W3, groups of 64', 'fc2', { ...base, wbits: 3, groupsize: 64 }],
     ['fc2, W4, act-order, groups of 128', 'fc2', { ...base, actOrder: true, groupsize: 128 }],
-    ['fc2, W4, act-order, static groups of 32, symmetric', 'fc2', { ...base, actOrder: true, staticGroups: true, groupsize: 32, sym: true }],
+    [
+      'fc2, W4, act-order, static groups of 32, symmetric',
+      'fc2',
+      { ...base, actOrder: true, staticGroups: true, groupsize: 32, sym: true },
+    ],
     ['fc1, W2, blocksize 32', 'fc1', { ...base, wbits: 2, blocksize: 32 }],
   ] as const)('%s', async (_, layer, o) => {
     const [W, X] = layer === 'fc1' ? [W1, X128] : [W2, X512];

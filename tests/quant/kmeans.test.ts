@@ -54,7 +54,7 @@ describe('RPTQ statistics and clustering', () => {
     const { refRange } = collectRanges();
     // each channel is the point [max, min]
     const points = new Float32Array(128 * 4);
-    for (let c = 0; c < 128; c++) (points[c * 4] = refRange[c * 2 + 1]), (points[c * 4 + 1] = refRange[c * 2]);
+    for (let c = 0; c < 128; c++) ((points[c * 4] = refRange[c * 2 + 1]), (points[c * 4 + 1] = refRange[c * 2]));
     const o = { k: 32, restarts: 4, maxIter: 100, seed: 0 };
     const g = await kmeans(backendSteps(gpuBackend(gpu)), points, o);
     const r = await kmeans(referenceSteps, points, o);
@@ -69,13 +69,15 @@ describe('RPTQ statistics and clustering', () => {
   it('clustering lowers the within-cluster spread against contiguous channel groups of the same count', async () => {
     const { refRange } = collectRanges();
     const points = new Float32Array(128 * 4);
-    for (let c = 0; c < 128; c++) (points[c * 4] = refRange[c * 2 + 1]), (points[c * 4 + 1] = refRange[c * 2]);
+    for (let c = 0; c < 128; c++) ((points[c * 4] = refRange[c * 2 + 1]), (points[c * 4 + 1] = refRange[c * 2]));
     const r = await kmeans(referenceSteps, points, { k: 8, restarts: 3, maxIter: 100, seed: 0 });
     // each group's quantization range: max of maxes − min of mins, summed over groups
     const spread = (label: (c: number) => number) => {
       const lo = new Array(8).fill(Infinity);
       const hi = new Array(8).fill(-Infinity);
-      for (let c = 0; c < 128; c++) (lo[label(c)] = Math.min(lo[label(c)], refRange[c * 2])), (hi[label(c)] = Math.max(hi[label(c)], refRange[c * 2 + 1]));
+      for (let c = 0; c < 128; c++)
+        ((lo[label(c)] = Math.min(lo[label(c)], refRange[c * 2])),
+          (hi[label(c)] = Math.max(hi[label(c)], refRange[c * 2 + 1])));
       return hi.reduce((s, h, j) => s + (h - lo[j]), 0);
     };
     expect(spread((c) => r.labels[c])).toBeLessThan(spread((c) => Math.floor(c / 16)));
@@ -83,7 +85,10 @@ describe('RPTQ statistics and clustering', () => {
 
   it('per-head k-means in one batch (R2: [q_max, k_max, q_min, k_min] inside each of 4 heads) on the GPU = the reference', async () => {
     const range = (xs: ref.CpuTensor[]) => {
-      const r = ref.cpu(Float32Array.from({ length: 256 }, (_, i) => (i % 2 === 0 ? Infinity : -Infinity)), [128, 2]);
+      const r = ref.cpu(
+        Float32Array.from({ length: 256 }, (_, i) => (i % 2 === 0 ? Infinity : -Infinity)),
+        [128, 2],
+      );
       for (const x of xs) ref.channelRange(x, r);
       return r.data;
     };

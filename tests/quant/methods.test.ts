@@ -14,7 +14,13 @@ const CALIB = { calib: 'tinystories', nsamples: 8, seqlen: 256, seed: 0 };
 
 type StepSpec = { method: string } & Record<string, unknown>;
 
-async function run(model: string, step: StepSpec, cal: Partial<Calibration> = {}, skipBefore = true, windows = 12): Promise<EvalResult> {
+async function run(
+  model: string,
+  step: StepSpec,
+  cal: Partial<Calibration> = {},
+  skipBefore = true,
+  windows = 12,
+): Promise<EvalResult> {
   return runExperiment(
     { datasets: ['tinystories'], windows, skipBefore, recipe: makeRecipe({ ...CALIB, ...cal, steps: [step] }) },
     { source: folderSource(model), readText: folderReader(), gpu: await sharedGpu() },
@@ -73,12 +79,25 @@ describe('determinism and options', () => {
   });
 
   it('refuses a calibration set shorter than one window, and an unknown one', async () => {
-    await expect(run(MODELS.optTiny, { method: 'gptq', wbits: 4 }, { seqlen: 512, calib: 'wikitext2' })).rejects.toThrow(/needs its train split/);
+    await expect(
+      run(MODELS.optTiny, { method: 'gptq', wbits: 4 }, { seqlen: 512, calib: 'wikitext2' }),
+    ).rejects.toThrow(/needs its train split/);
     const tooShort = runExperiment(
-      { datasets: ['tinystories'], windows: 1, recipe: makeRecipe({ calib: 'tinyshakespeare', nsamples: 1, seqlen: 256, steps: [{ method: 'gptq', wbits: 4 }] }) },
+      {
+        datasets: ['tinystories'],
+        windows: 1,
+        recipe: makeRecipe({
+          calib: 'tinyshakespeare',
+          nsamples: 1,
+          seqlen: 256,
+          steps: [{ method: 'gptq', wbits: 4 }],
+        }),
+      },
       { source: folderSource(MODELS.optTiny), readText: async () => 'Once upon a time.', gpu: await sharedGpu() },
     );
     await expect(tooShort).rejects.toThrow(/shorter than one window/);
-    await expect(run(MODELS.optTiny, { method: 'gptq', wbits: 4 }, { calib: 'nope' })).rejects.toThrow(/unknown calibration set "nope"/);
+    await expect(run(MODELS.optTiny, { method: 'gptq', wbits: 4 }, { calib: 'nope' })).rejects.toThrow(
+      /unknown calibration set "nope"/,
+    );
   });
 });

@@ -17,7 +17,8 @@ export async function optTinyBlock1(): Promise<OptTinyLayers> {
   const m = await loadFixture(MODELS.optTiny);
   const be = referenceBackend();
   const dec = new Decoder(be, m.config, new WeightStore(be, m.config, m.checkpoint));
-  const text = 'Tim and his mom went to the park. They saw a big red ball under a tree, and Tim ran to get it. "Look, mom!" he said. ';
+  const text =
+    'Tim and his mom went to the park. They saw a big red ball under a tree, and Tim ran to get it. "Look, mom!" he said. ';
   let X128: ref.CpuTensor | undefined;
   let X512: ref.CpuTensor | undefined;
   await dec.windowNll(m.tokenizer.encode(text.repeat(6)).slice(0, 400), {

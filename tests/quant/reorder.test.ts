@@ -35,14 +35,24 @@ describe('reorder folded into the weights', () => {
     const gpu = await sharedGpu();
     const m = await loadFixture(MODELS.optTiny);
     const E = ref.cpu(await m.checkpoint.readF32('model.decoder.embed_tokens.weight'), [512, 128]);
-    const x = ref.embed(E, Uint32Array.from({ length: 70 }, (_, i) => (i * 13) % 512));
+    const x = ref.embed(
+      E,
+      Uint32Array.from({ length: 70 }, (_, i) => (i * 13) % 512),
+    );
     const g = ref.cpu(await m.checkpoint.readF32('model.decoder.layers.0.self_attn_layer_norm.weight'), [128]);
     const b = ref.cpu(await m.checkpoint.readF32('model.decoder.layers.0.self_attn_layer_norm.bias'), [128]);
     const perm = shuffle(128, new SeededRandom(3));
     const up = (t: ref.CpuTensor) => gpu.upload(t.data, t.shape);
     const pg = gpu.upload(perm, [128]);
-    expect(relErr(await gpu.read(ops.layerNorm(gpu, up(x), up(g), up(b), 1e-5, pg)), ref.layerNorm(x, g, b, 1e-5, perm).data)).toBeLessThan(TOL.f32);
-    expect(relErr(await gpu.read(ops.rmsNorm(gpu, up(x), up(g), 1e-5, pg)), ref.rmsNorm(x, g, 1e-5, perm).data)).toBeLessThan(TOL.f32);
+    expect(
+      relErr(
+        await gpu.read(ops.layerNorm(gpu, up(x), up(g), up(b), 1e-5, pg)),
+        ref.layerNorm(x, g, b, 1e-5, perm).data,
+      ),
+    ).toBeLessThan(TOL.f32);
+    expect(
+      relErr(await gpu.read(ops.rmsNorm(gpu, up(x), up(g), 1e-5, pg)), ref.rmsNorm(x, g, 1e-5, perm).data),
+    ).toBeLessThan(TOL.f32);
   });
 
   it.each([

@@ -9,7 +9,17 @@ import { WeightStore } from '../../src/model/weights.ts';
 import { evalText } from '../../src/eval/datasets.ts';
 import { folderReader } from '../../src/eval/datasets.node.ts';
 import { SeededRandom } from '../../src/quant/random.ts';
-import { givensSpread, greedyRotation, greedyRotationOn, hadamard, orthogonalityError, randomOrthogonal, rotateRows, rotationBlock, zigzag } from '../../src/quant/rotation.ts';
+import {
+  givensSpread,
+  greedyRotation,
+  greedyRotationOn,
+  hadamard,
+  orthogonalityError,
+  randomOrthogonal,
+  rotateRows,
+  rotationBlock,
+  zigzag,
+} from '../../src/quant/rotation.ts';
 import { MODELS, loadFixture, relErr, sharedGpu } from '../helpers.ts';
 
 const acts = new Map<string, ref.CpuTensor>();
@@ -36,32 +46,45 @@ describe("DuQuant's rotations", () => {
     expect(orthogonalityError(H, 8)).toBeLessThan(1e-12);
     expect(H.every((v, i) => v === H[(i % 8) * 8 + Math.floor(i / 8)])).toBe(true);
     expect(() => hadamard(12)).toThrow(/power-of-two/);
-    expect([rotationBlock(64, 128), rotationBlock(172, 128), rotationBlock(768, 128), rotationBlock(11008, 128)]).toEqual([64, 86, 128, 128]);
+    expect([
+      rotationBlock(64, 128),
+      rotationBlock(172, 128),
+      rotationBlock(768, 128),
+      rotationBlock(11008, 128),
+    ]).toEqual([64, 86, 128, 128]);
   });
 
   it.each([
     ['attn_norm', 64],
     ['down.in', 86],
-  ] as const)('the greedy rotation of real %s activations (blocks of %i) is orthogonal and lowers max − min; the reference row-index exchange differs', (tap, n) => {
-    const x = acts.get(tap)!;
-    const X = Float64Array.from(x.data);
-    const g = greedyRotation(X, n, 32, new SeededRandom(0));
-    console.log(`${tap}: max − min ${g.peaks[0].toFixed(3)} → ${g.peaks[g.steps].toFixed(3)} after ${g.steps} of 32 steps`);
-    expect(orthogonalityError(g.R, n)).toBeLessThan(1e-5);
-    expect(g.steps).toBeGreaterThan(0);
-    expect(peak(rotateRows(X, X.length / n, n, g.R))).toBeCloseTo(g.peaks[g.steps], 9);
-    expect(g.peaks[g.steps]).toBeLessThan(g.peaks[0]);
-    expect(Math.min(...g.peaks)).toBe(g.peaks[g.steps]);
-    const r = greedyRotation(X, n, 32, new SeededRandom(0), true);
-    expect(orthogonalityError(r.R, n)).toBeLessThan(1e-5);
-    expect(Array.from(r.R)).not.toEqual(Array.from(g.R));
-    // the same seed gives the same rotation
-    expect(Array.from(greedyRotation(X, n, 32, new SeededRandom(0)).R)).toEqual(Array.from(g.R));
-  });
+  ] as const)(
+    'the greedy rotation of real %s activations (blocks of %i) is orthogonal and lowers max − min; the reference row-index exchange differs',
+    (tap, n) => {
+      const x = acts.get(tap)!;
+      const X = Float64Array.from(x.data);
+      const g = greedyRotation(X, n, 32, new SeededRandom(0));
+      console.log(
+        `${tap}: max − min ${g.peaks[0].toFixed(3)} → ${g.peaks[g.steps].toFixed(3)} after ${g.steps} of 32 steps`,
+      );
+      expect(orthogonalityError(g.R, n)).toBeLessThan(1e-5);
+      expect(g.steps).toBeGreaterThan(0);
+      expect(peak(rotateRows(X, X.length / n, n, g.R))).toBeCloseTo(g.peaks[g.steps], 9);
+      expect(g.peaks[g.steps]).toBeLessThan(g.peaks[0]);
+      expect(Math.min(...g.peaks)).toBe(g.peaks[g.steps]);
+      const r = greedyRotation(X, n, 32, new SeededRandom(0), true);
+      expect(orthogonalityError(r.R, n)).toBeLessThan(1e-5);
+      expect(Array.from(r.R)).not.toEqual(Array.from(g.R));
+      // the same seed gives the same rotation
+      expect(Array.from(greedyRotation(X, n, 32, new SeededRandom(0)).R)).toEqual(Array.from(g.R));
+    },
+  );
 
   it('the greedy search on the GPU (greedyRotation kernels) picks the same steps as the host search on real activations', async () => {
     const be = gpuBackend(await sharedGpu());
-    for (const [tap, n] of [['attn_norm', 64], ['down.in', 86]] as const) {
+    for (const [tap, n] of [
+      ['attn_norm', 64],
+      ['down.in', 86],
+    ] as const) {
       const x = acts.get(tap)!;
       const host = greedyRotation(Float64Array.from(x.data), n, 32, new SeededRandom(5));
       const dev = await greedyRotationOn(be, be.fromHost(x.data, [x.data.length / n, n]), n, 32, new SeededRandom(5));
@@ -77,11 +100,15 @@ describe("DuQuant's rotations", () => {
     expect(Array.from(zigzag(score, 4))).toEqual([0, 6, 7, 1, 2, 4, 5, 3]);
     const real = acts.get('down.in')!;
     const C = 172;
-    const maxAbs = Array.from({ length: C }, (_, c) => Math.max(...Array.from({ length: real.data.length / C }, (_, t) => Math.abs(real.data[t * C + c]))));
+    const maxAbs = Array.from({ length: C }, (_, c) =>
+      Math.max(...Array.from({ length: real.data.length / C }, (_, t) => Math.abs(real.data[t * C + c]))),
+    );
     const p = zigzag(maxAbs, 86);
     expect([...p].sort((a, b) => a - b)).toEqual(Array.from({ length: C }, (_, i) => i));
     // the largest two channels land in different blocks
-    const top = Array.from({ length: C }, (_, i) => i).sort((a, b) => maxAbs[b] - maxAbs[a]).slice(0, 2);
+    const top = Array.from({ length: C }, (_, i) => i)
+      .sort((a, b) => maxAbs[b] - maxAbs[a])
+      .slice(0, 2);
     expect(top.map((c) => Math.floor(p.indexOf(c) / 86)).sort()).toEqual([0, 1]);
   });
 });

@@ -20,7 +20,11 @@ const CALIB = { calib: 'tinystories', nsamples: 4, seqlen: 256, seed: 0 };
 type Options = Record<string, unknown>;
 
 /** RPTQ with the given options, then GPTQ W4 with per-cluster scales (the seed tables' rows); wbits 16: RPTQ alone. */
-async function run(model: string, rptq: Options, extra: Partial<EvalRequest> & { wbits?: number; gptq?: Options } = {}): Promise<EvalResult> {
+async function run(
+  model: string,
+  rptq: Options,
+  extra: Partial<EvalRequest> & { wbits?: number; gptq?: Options } = {},
+): Promise<EvalResult> {
   const { wbits = 4, gptq = {}, ...req } = extra;
   const steps = [{ method: 'rptq', ...rptq }, ...(wbits < 16 ? [{ method: 'gptq', wbits, ...gptq }] : [])];
   return runExperiment(
@@ -37,7 +41,10 @@ const REORDER_SITES = ['attn_norm', 'q', 'k', 'o_in', 'ffn_norm', 'down_in'];
 function errorTable(sites: SiteReport[]): string {
   return sites
     .filter((s) => s.error)
-    .map((s) => `${s.layer} ${s.site.padEnd(9)} ${s.point} A${s.bits}: k-means ${s.error!.kmeans.toExponential(2)}, contiguous ${s.error!.contiguous.toExponential(2)}, per-tensor ${s.error!.tensor.toExponential(2)}`)
+    .map(
+      (s) =>
+        `${s.layer} ${s.site.padEnd(9)} ${s.point} A${s.bits}: k-means ${s.error!.kmeans.toExponential(2)}, contiguous ${s.error!.contiguous.toExponential(2)}, per-tensor ${s.error!.tensor.toExponential(2)}`,
+    )
     .join('\n');
 }
 
@@ -49,64 +56,79 @@ const MODELS_UNDER_TEST = [
 describe.each(MODELS_UNDER_TEST)('RPTQ on %s', (name, model) => {
   const w4a4: { ppl?: number } = {};
 
-  it.each([8, 4])(`W4A%i: below the per-tensor baseline, and clustering lowers the activation error at every reorder point`, async (abits) => {
-    const res = await run(model, { abits }, { baselines: ['tensor'] });
-    const rptq = res.ppl.tinystories;
-    const perTensor = res.baselines![0].ppl.tinystories;
-    if (abits === 4) w4a4.ppl = rptq;
-    const sites = sitesOf(res);
-    console.log(`${name} W4A${abits}: RPTQ ${rptq.toFixed(4)} vs per-tensor ${perTensor.toFixed(4)}\n${errorTable(sites)}`);
-    expect(res.baselines![0].name).toBe('tensor');
-    expect(res.baselines![0].label).toBe(`RPTQ W4A${abits} per-tensor`);
-    expect(rptq).toBeLessThan(perTensor);
-    const measured = sites.filter((s) => REORDER_SITES.includes(s.site));
-    const blocks = new Set(res.quant!.layers.map((l) => l.layer)).size;
-    expect(measured.length).toBe(REORDER_SITES.length * blocks);
-    for (const s of measured) {
-      expect(s.error, `${s.layer}.${s.site}`).toBeDefined();
-      expect(s.error!.kmeans, `${s.layer}.${s.site} vs contiguous`).toBeLessThan(s.error!.contiguous);
-      expect(s.error!.kmeans, `${s.layer}.${s.site} vs per-tensor`).toBeLessThan(s.error!.tensor);
-    }
-    // norm outputs at max(8, abits), the rest at abits
-    expect(sites.find((s) => s.site === 'attn_norm')!.bits).toBe(8);
-    expect(sites.find((s) => s.site === 'down_in')!.bits).toBe(abits);
-  });
+  it.each([8, 4])(
+    `W4A%i: below the per-tensor baseline, and clustering lowers the activation error at every reorder point`,
+    async (abits) => {
+      const res = await run(model, { abits }, { baselines: ['tensor'] });
+      const rptq = res.ppl.tinystories;
+      const perTensor = res.baselines![0].ppl.tinystories;
+      if (abits === 4) w4a4.ppl = rptq;
+      const sites = sitesOf(res);
+      console.log(
+        `${name} W4A${abits}: RPTQ ${rptq.toFixed(4)} vs per-tensor ${perTensor.toFixed(4)}\n${errorTable(sites)}`,
+      );
+      expect(res.baselines![0].name).toBe('tensor');
+      expect(res.baselines![0].label).toBe(`RPTQ W4A${abits} per-tensor`);
+      expect(rptq).toBeLessThan(perTensor);
+      const measured = sites.filter((s) => REORDER_SITES.includes(s.site));
+      const blocks = new Set(res.quant!.layers.map((l) => l.layer)).size;
+      expect(measured.length).toBe(REORDER_SITES.length * blocks);
+      for (const s of measured) {
+        expect(s.error, `${s.layer}.${s.site}`).toBeDefined();
+        expect(s.error!.kmeans, `${s.layer}.${s.site} vs contiguous`).toBeLessThan(s.error!.contiguous);
+        expect(s.error!.kmeans, `${s.layer}.${s.site} vs per-tensor`).toBeLessThan(s.error!.tensor);
+      }
+      // norm outputs at max(8, abits), the rest at abits
+      expect(sites.find((s) => s.site === 'attn_norm')!.bits).toBe(8);
+      expect(sites.find((s) => s.site === 'down_in')!.bits).toBe(abits);
+    },
+  );
 
   it('W4A4KV (only the K/V cache at 4 bits) degrades perplexity less than W4A4', async () => {
     const res = await run(model, { abits: 4, onlyQuantKv: true });
     console.log(`${name}: W4A4KV ${res.ppl.tinystories.toFixed(4)} vs W4A4 ${w4a4.ppl?.toFixed(4)}`);
     // only K and V are quantized, at 4 bits
-    expect(new Set(sitesOf(res).filter((s) => s.bits < 16).map((s) => s.site))).toEqual(new Set(['k', 'v']));
+    expect(
+      new Set(
+        sitesOf(res)
+          .filter((s) => s.bits < 16)
+          .map((s) => s.site),
+      ),
+    ).toEqual(new Set(['k', 'v']));
     expect(res.ppl.tinystories).toBeLessThan(w4a4.ppl!);
   });
 });
 
 describe('RPTQ reorder and report', () => {
-  it.each(MODELS_UNDER_TEST)('%s: the pipeline\'s reorder alone (W16A16) leaves perplexity unchanged to 1e-4', async (name, model) => {
-    const res = await run(model, { abits: 16 }, { wbits: 16, skipBefore: false, windows: 2 });
-    console.log(`${name}: FP ${res.pplBefore!.tinystories} → reordered ${res.ppl.tinystories}`);
-    expect(Math.abs(res.ppl.tinystories / res.pplBefore!.tinystories - 1)).toBeLessThan(1e-4);
-    // the report: ranges per channel, a permutation that lays each head's clusters out contiguously
-    const sites = sitesOf(res);
-    const folded = sites.filter((s) => s.folded);
-    expect(folded.length).toBeGreaterThan(0);
-    for (const s of sites) {
-      expect(s.ranges.length).toBe(s.channels * 2);
-      expect(s.labels.length).toBe(s.channels);
-      expect(Math.max(...s.labels)).toBeLessThan(s.clusters);
-      for (let j = 0; j < s.clusters; j++) {
-        const [lo, hi] = [s.clusterRanges[j * 2], s.clusterRanges[j * 2 + 1]];
-        s.labels.forEach((l, c) => l === j && expect(s.ranges[c * 2] >= lo && s.ranges[c * 2 + 1] <= hi).toBe(true));
+  it.each(MODELS_UNDER_TEST)(
+    "%s: the pipeline's reorder alone (W16A16) leaves perplexity unchanged to 1e-4",
+    async (name, model) => {
+      const res = await run(model, { abits: 16 }, { wbits: 16, skipBefore: false, windows: 2 });
+      console.log(`${name}: FP ${res.pplBefore!.tinystories} → reordered ${res.ppl.tinystories}`);
+      expect(Math.abs(res.ppl.tinystories / res.pplBefore!.tinystories - 1)).toBeLessThan(1e-4);
+      // the report: ranges per channel, a permutation that lays each head's clusters out contiguously
+      const sites = sitesOf(res);
+      const folded = sites.filter((s) => s.folded);
+      expect(folded.length).toBeGreaterThan(0);
+      for (const s of sites) {
+        expect(s.ranges.length).toBe(s.channels * 2);
+        expect(s.labels.length).toBe(s.channels);
+        expect(Math.max(...s.labels)).toBeLessThan(s.clusters);
+        for (let j = 0; j < s.clusters; j++) {
+          const [lo, hi] = [s.clusterRanges[j * 2], s.clusterRanges[j * 2 + 1]];
+          s.labels.forEach((l, c) => l === j && expect(s.ranges[c * 2] >= lo && s.ranges[c * 2 + 1] <= hi).toBe(true));
+        }
+        if (!s.perm) continue;
+        expect([...s.perm].sort((a, b) => a - b)).toEqual(s.perm.map((_, i) => i));
+        const after = s.perm.map((c) => s.labels[c]);
+        for (let i = 1; i < after.length; i++)
+          expect(after[i], `${s.layer}.${s.site} at ${i}`).toBeGreaterThanOrEqual(after[i - 1]);
       }
-      if (!s.perm) continue;
-      expect([...s.perm].sort((a, b) => a - b)).toEqual(s.perm.map((_, i) => i));
-      const after = s.perm.map((c) => s.labels[c]);
-      for (let i = 1; i < after.length; i++) expect(after[i], `${s.layer}.${s.site} at ${i}`).toBeGreaterThanOrEqual(after[i - 1]);
-    }
-    // rotary models keep R2 in the original order (applied after RoPE at run time); OPT folds it
-    const r2 = sites.find((s) => s.site === 'k')!;
-    expect(r2.folded).toBe(name === 'opt-tiny');
-  });
+      // rotary models keep R2 in the original order (applied after RoPE at run time); OPT folds it
+      const r2 = sites.find((s) => s.site === 'k')!;
+      expect(r2.folded).toBe(name === 'opt-tiny');
+    },
+  );
 
   it.each([
     [{}, { gptq: { groupsize: 32 } }, /--groupsize does not apply after rptq/],

@@ -24,23 +24,44 @@ describe('a stage estimate has a basis', () => {
 
   it('the stages a run lists, in the order they run', () => {
     expect(plannedStages({ quantize: false, before: true, baselines: false })).toEqual(['load', 'evaluate']);
-    expect(plannedStages({ quantize: true, before: true, baselines: true })).toEqual(['load', 'fp', 'quantize', 'evaluate', 'baselines']);
+    expect(plannedStages({ quantize: true, before: true, baselines: true })).toEqual([
+      'load',
+      'fp',
+      'quantize',
+      'evaluate',
+      'baselines',
+    ]);
   });
 });
 
-describe('errors in the page\'s words', () => {
-  it('no class name, no flag: the form\'s name for the field', () => {
-    expect(pageError({ kind: 'OptionsError', message: '--groupsize 128 does not divide the q/k/v width 64' })).toBe('These settings cannot run: group size 128 does not divide the q/k/v width 64');
-    expect(pageError({ kind: 'LabError', message: 'cannot export as gptq: LabError: block 3 is gone' })).toBe('Cannot export as gptq: block 3 is gone');
-    expect(pageError({ kind: 'MissingFileError', message: 'http://x/: config.json not found' })).toBe('A model file could not be read: http://x/: config.json not found');
+describe("errors in the page's words", () => {
+  it("no class name, no flag: the form's name for the field", () => {
+    expect(pageError({ kind: 'OptionsError', message: '--groupsize 128 does not divide the q/k/v width 64' })).toBe(
+      'These settings cannot run: group size 128 does not divide the q/k/v width 64',
+    );
+    expect(pageError({ kind: 'LabError', message: 'cannot export as gptq: LabError: block 3 is gone' })).toBe(
+      'Cannot export as gptq: block 3 is gone',
+    );
+    expect(pageError({ kind: 'MissingFileError', message: 'http://x/: config.json not found' })).toBe(
+      'A model file could not be read: http://x/: config.json not found',
+    );
   });
 });
 
 describe('bits per weight explained where they surprise', () => {
-  const layer = (codeBits: number, bits: number) => ({ layer: 0, linear: 'q_proj', relError: 0, ms: 0, codeBits, bits, groups: 1, weights: 4096 });
+  const layer = (codeBits: number, bits: number) => ({
+    layer: 0,
+    linear: 'q_proj',
+    relError: 0,
+    ms: 0,
+    codeBits,
+    bits,
+    groups: 1,
+    weights: 4096,
+  });
   it('says why scales and zeros outweigh the codes, and stays silent where they do not', () => {
     expect(bitsNote([layer(4, 20)])).toBe(
-      'Scales and zeros cost 16.00 bits per weight here, more than the codes: every output row stores a 16-bit scale and a 16-bit zero per group, 32/G bits per weight for groups of G columns, and these layers\' groups average 2.0 columns.',
+      "Scales and zeros cost 16.00 bits per weight here, more than the codes: every output row stores a 16-bit scale and a 16-bit zero per group, 32/G bits per weight for groups of G columns, and these layers' groups average 2.0 columns.",
     );
     expect(bitsNote([layer(4, 4.25)])).toBeNull();
   });

@@ -5,13 +5,7 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import { fmtCell } from '../../src/ui/charts/format.ts';
-import {
-  cellTicks,
-  dataRange,
-  gradientStops,
-  HeatmapChart,
-  heatmapTable,
-} from '../../src/ui/charts/HeatmapChart.tsx';
+import { cellTicks, dataRange, gradientStops, HeatmapChart, heatmapTable } from '../../src/ui/charts/HeatmapChart.tsx';
 import {
   applyTheme,
   clusterColor,
@@ -28,7 +22,13 @@ import { fmtSci, logAxisLabels, SeriesChart, seriesTable } from '../../src/ui/ch
 describe('log-axis labels and read-outs', () => {
   it('decades in scientific notation, the ticks between them blank, small errors never "0"', () => {
     expect(logAxisLabels([1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 1e-4, 1e-3])).toEqual([
-      '1.0e-6', '', '', '1.0e-5', '', '1.0e-4', '1.0e-3',
+      '1.0e-6',
+      '',
+      '',
+      '1.0e-5',
+      '',
+      '1.0e-4',
+      '1.0e-3',
     ]);
     expect(fmtSci(4.2e-5)).toBe('4.2e-5');
     expect(fmtSci(0.0123)).toBe('0.0123');
@@ -49,10 +49,14 @@ describe('numbers tables', () => {
   });
 
   it('a series chart: the x column, then one column per series; null is an empty cell', () => {
-    const t = seriesTable([0, 1, 2], [
-      { label: 'q_proj', values: [0.5, null, 3e-5] },
-      { label: 'k_proj', values: [1, 2, 3] },
-    ], 'block');
+    const t = seriesTable(
+      [0, 1, 2],
+      [
+        { label: 'q_proj', values: [0.5, null, 3e-5] },
+        { label: 'k_proj', values: [1, 2, 3] },
+      ],
+      'block',
+    );
     expect(t.head).toEqual(['block', 'q_proj', 'k_proj']);
     expect(t.rows).toEqual([
       ['0', '0.5', '1'],
@@ -60,7 +64,12 @@ describe('numbers tables', () => {
       ['2', '3.0e-5', '3'],
     ]);
     expect(t.note).toBeUndefined();
-    const long = seriesTable(Array.from({ length: 5000 }, (_, i) => i), [{ label: 'n', values: [] }], 'x', 2048);
+    const long = seriesTable(
+      Array.from({ length: 5000 }, (_, i) => i),
+      [{ label: 'n', values: [] }],
+      'x',
+      2048,
+    );
     expect(long.rows).toHaveLength(2048);
     expect(long.note).toBe('first 2048 of 5000 rows');
   });

@@ -9,7 +9,13 @@ import { SeriesChart } from '../charts/SeriesChart.tsx';
 import { diverging } from '../charts/Plot.tsx';
 import type { TransformViewProps } from './index.ts';
 
-const STAGE_NAMES: Record<string, string> = { original: 'original', smoothed: 'smoothed', R1: 'after R₁', R2: 'after R₂', R3: 'after R₃' };
+const STAGE_NAMES: Record<string, string> = {
+  original: 'original',
+  smoothed: 'smoothed',
+  R1: 'after R₁',
+  R2: 'after R₂',
+  R3: 'after R₃',
+};
 const stageName = (n: string) => STAGE_NAMES[n] ?? n.replace(/^perm (\d+)$/, 'after perm $1');
 
 function Stages({ report }: { report: DuquantSiteReport }) {
@@ -22,7 +28,16 @@ function Stages({ report }: { report: DuquantSiteReport }) {
           <h4>
             {stageName(s.name)}: max {Math.max(...s.maxAbs).toPrecision(3)}
           </h4>
-          <SeriesChart x={x} series={[{ label: 'max |x|', values: s.maxAbs }]} xLabel="channel" yLabel="max |x|" bars yMax={top} testid={`duquant-stage-${s.name.replace(' ', '-')}`} height={150} />
+          <SeriesChart
+            x={x}
+            series={[{ label: 'max |x|', values: s.maxAbs }]}
+            xLabel="channel"
+            yLabel="max |x|"
+            bars
+            yMax={top}
+            testid={`duquant-stage-${s.name.replace(' ', '-')}`}
+            height={150}
+          />
         </div>
       ))}
     </div>
@@ -50,7 +65,8 @@ function Rotation({ report }: { report: DuquantSiteReport }) {
           </select>
         </label>
         <span className="hint" data-testid="duquant-steps">
-          {r.steps} greedy step{r.steps === 1 ? '' : 's'} kept of {r.peaks.length - 1}: max − min {r.peaks[0].toPrecision(3)} → {r.peaks[r.steps].toPrecision(3)}
+          {r.steps} greedy step{r.steps === 1 ? '' : 's'} kept of {r.peaks.length - 1}: max − min{' '}
+          {r.peaks[0].toPrecision(3)} → {r.peaks[r.steps].toPrecision(3)}
         </span>
       </div>
       <div className="two">
@@ -58,11 +74,29 @@ function Rotation({ report }: { report: DuquantSiteReport }) {
           <h4>
             {r.name}, {r.shown < r.n ? `top-left ${r.shown} × ${r.shown} of ` : ''}one {r.n} × {r.n} block
           </h4>
-          <HeatmapChart rows={r.shown} cols={r.shown} data={r.heat} color={(v) => diverging(v / top)} xLabel="output channel" yLabel="input channel" readout={(i, j, v) => `${r.name}[${i}, ${j}] = ${v.toFixed(4)}`} testid="duquant-rotation-heatmap" height={220} />
+          <HeatmapChart
+            rows={r.shown}
+            cols={r.shown}
+            data={r.heat}
+            color={(v) => diverging(v / top)}
+            xLabel="output channel"
+            yLabel="input channel"
+            readout={(i, j, v) => `${r.name}[${i}, ${j}] = ${v.toFixed(4)}`}
+            testid="duquant-rotation-heatmap"
+            height={220}
+          />
         </div>
         <div>
           <h4>max − min after each greedy step (the first minimum is kept)</h4>
-          <SeriesChart x={steps} series={[{ label: 'max − min', values: r.peaks }]} xLabel="steps" yLabel="max − min" integerX testid="duquant-peaks" height={220} />
+          <SeriesChart
+            x={steps}
+            series={[{ label: 'max − min', values: r.peaks }]}
+            xLabel="steps"
+            yLabel="max − min"
+            integerX
+            testid="duquant-peaks"
+            height={220}
+          />
         </div>
       </div>
     </>
@@ -79,21 +113,47 @@ function TokenErrors({ reports, site }: { reports: DuquantSiteReport[]; site: st
     ],
     [of],
   );
-  if (of.length === 0) return <p className="hint">Activations stay in full precision in this run (16 bits), so there is no quantization error.</p>;
-  return <SeriesChart x={x} series={series} xLabel="block" yLabel="‖x̂ − x‖² / ‖x‖²" log integerX testid="duquant-token-error" height={200} />;
+  if (of.length === 0)
+    return (
+      <p className="hint">
+        Activations stay in full precision in this run (16 bits), so there is no quantization error.
+      </p>
+    );
+  return (
+    <SeriesChart
+      x={x}
+      series={series}
+      xLabel="block"
+      yLabel="‖x̂ − x‖² / ‖x‖²"
+      log
+      integerX
+      testid="duquant-token-error"
+      height={200}
+    />
+  );
 }
 
 export function DuquantView({ reports, layer, site, siteName }: TransformViewProps) {
   const all = reports as DuquantSiteReport[];
   const report = all.find((r) => r.layer === layer && r.site === site);
-  if (!report) return <p className="hint">DuQuant transforms the four linear inputs (attention norm, out_proj input, FFN norm, down_proj input): pick one of them.</p>;
+  if (!report)
+    return (
+      <p className="hint">
+        DuQuant transforms the four linear inputs (attention norm, out_proj input, FFN norm, down_proj input): pick one
+        of them.
+      </p>
+    );
   return (
     <>
       <h3>
-        Outliers through DuQuant: block {layer}, {siteName} — {report.channels} channels in rotation blocks of {report.block}
+        Outliers through DuQuant: block {layer}, {siteName} — {report.channels} channels in rotation blocks of{' '}
+        {report.block}
         {report.block < report.channels ? ` (${report.channels / report.block} × ${report.block})` : ''}
       </h3>
-      <p className="hint">max |x| per channel over the rotation input (the calibration windows' mean, through the quantized blocks before), every stage on one scale</p>
+      <p className="hint">
+        max |x| per channel over the rotation input (the calibration windows' mean, through the quantized blocks
+        before), every stage on one scale
+      </p>
       <Stages report={report} />
       <h3>Rotation</h3>
       <Rotation report={report} />
