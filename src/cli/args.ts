@@ -102,7 +102,9 @@ const EXPERIMENT_FLAGS = new Set(
 );
 
 function optionLine(o: OptionInfo): string {
-  const flag = `--${o.flag}${o.kind === 'bool' ? '' : ` ${o.kind === 'enum' ? o.values!.join('|') : o.range ? o.range.replace(/, or /, '|').replace(/ /g, '') : 'N'}`}`;
+  const valueHint =
+    o.kind === 'enum' ? o.values!.join('|') : o.range ? o.range.replace(/, or /, '|').replace(/ /g, '') : 'N';
+  const flag = `--${o.flag}${o.kind === 'bool' ? '' : ` ${valueHint}`}`;
   const def = o.default !== undefined ? ` (default ${o.default})` : o.fallback ? ` (default ${o.fallback})` : '';
   return `  ${flag.padEnd(34)}${o.description}${o.kind === 'bool' ? '' : def}`;
 }
@@ -110,7 +112,8 @@ function optionLine(o: OptionInfo): string {
 export const USAGE = [
   'usage: npm run quantlab -- <model folder | org/name[@revision] | URL> [flags]',
   `  --method ${CHAINS.join('|')}`,
-  '                                    a recipe: at most one transform, then at most one weight step. --nearest is rtn;',
+  '                                    a recipe: at most one transform, ' +
+    'then at most one weight step. --nearest is rtn;',
   '                                    --wbits alone implies gptq; a transform option (--abits 4, --only_quant_kv…)',
   '                                    implies that transform, then its reference weight step unless --wbits 16',
   'calibration:',
@@ -121,19 +124,25 @@ export const USAGE = [
   ]),
   'evaluation and running:',
   '  --eval_ppl wikitext2,ptb,c4       datasets: wikitext2 ptb ptb-new c4 tinystories tinystories-file',
-  '  --eval_windows K                  score only the first K windows (--seqlen is the window length, capped at the model)',
+  '  --eval_windows K                  score only the first K windows (--seqlen is the window length, ' +
+    'capped at the model)',
   `  --tasks ${SEED_TASKS.join(',')}`,
-  `                                    zero-shot tasks scored as lm-evaluation-harness (also ${ZERO_SHOT_TASKS.filter((t) => !SEED_TASKS.includes(t)).join(', ')})`,
+  '                                    zero-shot tasks scored as lm-evaluation-harness ' +
+    `(also ${ZERO_SHOT_TASKS.filter((t) => !SEED_TASKS.includes(t)).join(', ')})`,
   '  --limit N                         the first N items of each task (recorded with the results)',
   '  --num_fewshot 0                   zero-shot only: other values are refused',
-  "  --baselines                       also run the steps' baselines (RPTQ: contiguous groups, per tensor; DuQuant: per-token, smoothing alone; CLAQ: GPTQ at the same code bits)",
+  "  --baselines                       also run the steps' baselines (RPTQ: contiguous groups, per tensor; " +
+    'DuQuant: per-token, smoothing alone; CLAQ: GPTQ at the same code bits)',
   '  --data_dir DIR|URL                evaluation texts (default ../shared/data)',
   '  --json FILE                       write {model, config, ppl, timings, device, quant}',
   '  --backend webgpu|reference        the WGSL kernels (default) or their TypeScript twins, forward and quantization',
-  '  --weights auto|f16|f32            weight storage on the GPU: auto keeps an F16/BF16 checkpoint in its 16 bits and F32 in f32',
+  '  --weights auto|f16|f32            weight storage on the GPU: ' +
+    'auto keeps an F16/BF16 checkpoint in its 16 bits and F32 in f32',
   '  --save DIR                        export the quantized model into DIR when the run is done',
-  '  --save_format gptq|fake|bundle    gptq: the GPTQ checkpoint format (RTN/GPTQ at 2/3/4/8 bits; implies --f16_scales);',
-  "                                    fake: an F16 checkpoint of the dequantized weights; bundle: the lab's run bundle",
+  '  --save_format gptq|fake|bundle    gptq: the GPTQ checkpoint format (RTN/GPTQ at 2/3/4/8 bits; ' +
+    'implies --f16_scales);',
+  '                                    fake: an F16 checkpoint of the dequantized weights; bundle: ' +
+    "the lab's run bundle",
   '  --check_finite                    stop at the first block that produces NaN/Inf',
   '  --resident_mb MB                  weights kept on the GPU (default 2048); beyond it blocks stream one at a time',
   '  --revision REV --hub_url URL      Hub revision and endpoint',
@@ -236,10 +245,12 @@ export function parseArgs(argv: string[]): CliOptions {
     if (flag === 'wbits' && num('wbits') === 16 && !chain.some((m) => m.kind === 'weight')) continue;
     if (chain.length === 0)
       throw new OptionsError(
-        `--${flag} is a quantization option, but this runs full precision: add --wbits N (GPTQ), --nearest (RTN) or --method`,
+        `--${flag} is a quantization option, but this runs full precision: ` +
+          'add --wbits N (GPTQ), --nearest (RTN) or --method',
       );
     throw new OptionsError(
-      `--${flag} is an option of ${owners.map((o) => o.method.name).join(' and ')}, which this recipe does not run (its steps: ${chain.map((m) => m.name).join(' → ')})`,
+      `--${flag} is an option of ${owners.map((o) => o.method.name).join(' and ')}, which this recipe does not run ` +
+        `(its steps: ${chain.map((m) => m.name).join(' → ')})`,
     );
   }
   const valueOf = (o: OptionInfo): unknown => {
@@ -276,7 +287,8 @@ export function parseArgs(argv: string[]): CliOptions {
   const fewshot = num('num_fewshot');
   if (fewshot !== undefined && fewshot !== 0)
     throw new OptionsError(
-      `--num_fewshot ${showValue(fewshot)}: the lab scores zero-shot only, as the seed papers report; use --num_fewshot 0 or leave it out`,
+      `--num_fewshot ${showValue(fewshot)}: the lab scores zero-shot only, as the seed papers report; ` +
+        'use --num_fewshot 0 or leave it out',
     );
   const weights = String(raw.weights ?? 'auto') as WeightStorage;
   if (!(WEIGHT_STORAGES as readonly string[]).includes(weights))

@@ -36,10 +36,13 @@ function printResult(result: EvalResult): void {
   const r = result.config.recipe;
   const c = result.checkpoint;
   const packed = c
-    ? `; a GPTQ checkpoint: W${c.bits}${c.groupSize > 0 ? ` g${c.groupSize}` : ''}${c.descAct ? ' act-order' : ''}${c.sym ? ' sym' : ''}, dequantized on the GPU per block`
+    ? `; a GPTQ checkpoint: W${c.bits}${c.groupSize > 0 ? ` g${c.groupSize}` : ''}` +
+      `${c.descAct ? ' act-order' : ''}${c.sym ? ' sym' : ''}, dequantized on the GPU per block`
     : '';
   console.log(
-    `\n${result.model} (${result.modelType}, ${(result.parameters / 1e6).toFixed(2)}M params${packed}) ${r ? recipeLabel(r) : 'FP'} seqlen ${result.config.seqlen} on ${result.device?.description ?? 'the CPU reference'}`,
+    `\n${result.model} (${result.modelType}, ${(result.parameters / 1e6).toFixed(2)}M ` +
+      `params${packed}) ${r ? recipeLabel(r) : 'FP'} seqlen ${result.config.seqlen} ` +
+      `on ${result.device?.description ?? 'the CPU reference'}`,
   );
   if (result.quant && r) {
     const q = result.quant;
@@ -55,21 +58,24 @@ function printResult(result: EvalResult): void {
           : 'nothing else';
     for (const l of q.layers)
       console.log(
-        `| ${l.layer} | ${l.linear} | ${l.relError.toFixed(5)} | ${l.bits.toFixed(2)} (${+l.codeBits.toFixed(3)} + ${(l.bits - l.codeBits).toFixed(2)}: ${side(l)}) | ${l.ms.toFixed(0)} |`,
+        `| ${l.layer} | ${l.linear} | ${l.relError.toFixed(5)} | ${l.bits.toFixed(2)} ` +
+          `(${+l.codeBits.toFixed(3)} + ${(l.bits - l.codeBits).toFixed(2)}: ${side(l)}) | ${l.ms.toFixed(0)} |`,
       );
     if (q.layers.length) {
       const blocks = [...new Set(q.layers.map((l) => l.layer))].map((b) =>
         meanBits(q.layers.filter((l) => l.layer === b)).toFixed(3),
       );
       console.log(
-        `bits per weight: model ${meanBits(q.layers).toFixed(4)} (codes ${meanBits(q.layers, (l) => l.codeBits).toFixed(4)}); blocks ${blocks.join(', ')}`,
+        `bits per weight: model ${meanBits(q.layers).toFixed(4)} ` +
+          `(codes ${meanBits(q.layers, (l) => l.codeBits).toFixed(4)}); blocks ${blocks.join(', ')}`,
       );
     }
     const w = weightReport(q);
     const t = transformReport<unknown>(q);
     const parts = [
       w &&
-        `Hessians ${(w.hessianMs / 1000).toFixed(1)} s, factorization ${(w.factorMs / 1000).toFixed(1)} s, column loop ${(w.loopMs / 1000).toFixed(1)} s`,
+        `Hessians ${(w.hessianMs / 1000).toFixed(1)} s, factorization ${(w.factorMs / 1000).toFixed(1)} s, ` +
+          `column loop ${(w.loopMs / 1000).toFixed(1)} s`,
       t && `${q.steps[0].method} ${(t.ms / 1000).toFixed(1)} s`,
     ].filter(Boolean);
     console.log(`quantization ${(q.totalMs / 1000).toFixed(1)} s${parts.length ? ` (${parts.join(', ')})` : ''}`);
@@ -79,7 +85,10 @@ function printResult(result: EvalResult): void {
   }
   const rows = Object.entries(result.ppl).map(([ds, v]) => {
     const fp = result.pplBefore?.[ds];
-    return `| ${ds.padEnd(16)} | ${String(result.windows[ds]).padStart(7)} | ${fp !== undefined ? fp.toFixed(4).padStart(10) + ' | ' : ''}${v.toFixed(4).padStart(10)} |`;
+    return (
+      `| ${ds.padEnd(16)} | ${String(result.windows[ds]).padStart(7)} ` +
+      `| ${fp !== undefined ? fp.toFixed(4).padStart(10) + ' | ' : ''}${v.toFixed(4).padStart(10)} |`
+    );
   });
   const head = result.pplBefore
     ? '| dataset          | windows |    FP ppl  |  quant ppl |\n|---|---|---|---|'
@@ -95,12 +104,14 @@ function printResult(result: EvalResult): void {
   for (const b of result.baselines ?? []) {
     for (const t of Object.values(b.tasks ?? {}))
       console.log(
-        `baseline ${b.label}: ${t.task} acc ${t.acc.toFixed(4)}${t.accNorm !== undefined ? ` acc_norm ${t.accNorm.toFixed(4)}` : ''}`,
+        `baseline ${b.label}: ${t.task} ` +
+          `acc ${t.acc.toFixed(4)}${t.accNorm !== undefined ? ` acc_norm ${t.accNorm.toFixed(4)}` : ''}`,
       );
   }
   for (const c of result.caveats ?? []) console.log(`warning: ${c}`);
   console.log(
-    `peak GPU memory in use ${(result.peakGpuBytes / 2 ** 20).toFixed(1)} MiB (weights stored as ${result.config.weights ?? 'f32'})`,
+    `peak GPU memory in use ${(result.peakGpuBytes / 2 ** 20).toFixed(1)} MiB ` +
+      `(weights stored as ${result.config.weights ?? 'f32'})`,
   );
 }
 
@@ -135,7 +146,8 @@ export function taskTable(result: EvalResult): string {
       const seconds = t.seconds.toFixed(1);
       lines.push(
         before
-          ? `| ${t.task} | 0 | ${t.items} | ${name} | ${cell(fp, fpSe)} | ${cell(v, se)} | ${fp !== undefined ? (v - fp >= 0 ? '+' : '') + (v - fp).toFixed(4) : ''} | ${seconds} |`
+          ? `| ${t.task} | 0 | ${t.items} | ${name} | ${cell(fp, fpSe)} | ${cell(v, se)} ` +
+              `| ${fp !== undefined ? (v - fp >= 0 ? '+' : '') + (v - fp).toFixed(4) : ''} | ${seconds} |`
           : `| ${t.task} | 0 | ${t.items} | ${name} | ${cell(v, se)} | ${seconds} |`,
       );
     }
@@ -170,7 +182,8 @@ function cliModel(ref: ModelRef): string {
       return ref.url;
     case 'local':
       throw new OptionsError(
-        `the link's model is local files ("${ref.label}") that only its author has; give the folder as the model argument`,
+        `the link's model is local files ("${ref.label}") that only its author has; ` +
+          'give the folder as the model argument',
       );
   }
 }
@@ -218,9 +231,8 @@ export async function main(argv: string[]): Promise<number> {
     const refusal = recipeRefusal(opts.saveFormat, opts.recipe, cfg);
     if (refusal) {
       const other = possibleFormats(opts.recipe, cfg).map((f) => `--save_format ${f}`);
-      throw new OptionsError(
-        `--save_format ${opts.saveFormat}: ${refusal}${other.length ? ` (this run can be saved with ${other.join(' or ')})` : ''}`,
-      );
+      const alternatives = other.length ? ` (this run can be saved with ${other.join(' or ')})` : '';
+      throw new OptionsError(`--save_format ${opts.saveFormat}: ${refusal}${alternatives}`);
     }
   }
   // the finished blocks export reads
@@ -265,15 +277,17 @@ export async function main(argv: string[]): Promise<number> {
       cache: cache!,
       sink: await folderSink(opts.save),
     });
-    console.log(
-      `saved (${opts.saveFormat}) to ${opts.save}: ${report.files.map((f) => `${f.name} ${(f.bytes / 2 ** 20).toFixed(2)} MiB`).join(', ')}`,
-    );
+    const written = report.files.map((f) => `${f.name} ${(f.bytes / 2 ** 20).toFixed(2)} MiB`).join(', ');
+    console.log(`saved (${opts.saveFormat}) to ${opts.save}: ${written}`);
     for (const n of report.notes) console.log(`  note: ${n}`);
   }
   return 0;
 }
 
-/** `quantlab import DIR`: a bundle's run printed as it was, or any other folder (a GPTQ checkpoint) evaluated as a model. */
+/**
+ * `quantlab import DIR`: a bundle's run printed as it was, or any other folder (a GPTQ checkpoint) evaluated as a
+ * model.
+ */
 export async function importCommand(argv: string[]): Promise<number> {
   const dir = argv.find((a) => !a.startsWith('--'));
   if (!dir) throw new OptionsError('usage: npm run quantlab -- import DIR [flags]');

@@ -203,7 +203,8 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '
     const t = performance.now();
     const bytes = synthesize(like, out, { layers, seed: Number(arg('seed') ?? 0) });
     console.log(
-      `${out}: ${like}-shaped, ${layers ?? SHAPES[like].layers} blocks, ${(bytes / 2 ** 30).toFixed(2)} GiB of F16 weights in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+      `${out}: ${like}-shaped, ${layers ?? SHAPES[like].layers} blocks, ${(bytes / 2 ** 30).toFixed(2)} GiB of F16 ` +
+        `weights in ${((performance.now() - t) / 1000).toFixed(1)} s`,
     );
   } catch (e) {
     console.error(e instanceof OptionsError ? `error: ${e.message}` : e);

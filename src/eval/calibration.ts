@@ -33,7 +33,8 @@ export async function calibrationText(name: string, read: TextReader, readFile?:
         return await read(file);
       } catch {
         throw new DatasetError(
-          `calibration set "${name}" needs its train split (${file}) in the data folder; use c4, tinystories or tinyshakespeare`,
+          `calibration set "${name}" needs its train split (${file}) in the data folder; use c4, ` +
+            'tinystories or tinyshakespeare',
         );
       }
     }
@@ -41,7 +42,8 @@ export async function calibrationText(name: string, read: TextReader, readFile?:
   if (calibrationKind(name) === 'url') return httpReader('')(name);
   if (!readFile)
     throw new DatasetError(
-      `unknown calibration set "${name}": choose from ${CALIBRATION_SETS.join(', ')}, or give an http(s) URL (a text file works from the command line)`,
+      `unknown calibration set "${name}": choose from ${CALIBRATION_SETS.join(', ')}, or give an http(s) URL ` +
+        '(a text file works from the command line)',
     );
   return readFile(name);
 }

@@ -31,8 +31,11 @@ export const KNOWN_FILES: Record<string, number> = {
 const SIZE_SLACK = 2;
 
 const HTML_START = /^\s*(<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<\?xml)/i;
-const TEXT_TYPES =
-  /^(text\/(?!html)[\w.+-]+|application\/(octet-stream|json|x-ndjson|jsonl|x-jsonlines|jsonlines)|binary\/octet-stream)$/i;
+const TEXT_TYPES = new RegExp(
+  '^(text\\/(?!html)[\\w.+-]+|application\\/(octet-stream|json|x-ndjson|jsonl|x-jsonlines|jsonlines)' +
+    '|binary\\/octet-stream)$',
+  'i',
+);
 
 function byteLength(text: string): number {
   return new Blob([text]).size;
@@ -43,12 +46,14 @@ export function checkText(rel: string, f: FetchedText): string {
   const type = f.contentType?.split(';')[0].trim();
   if (type && !TEXT_TYPES.test(type)) {
     throw new DatasetError(
-      `${f.location} answered with content type "${type}", not the text file ${rel}: check the data folder (is it the folder that holds ${rel}?)`,
+      `${f.location} answered with content type "${type}", not the text file ${rel}: check the data folder ` +
+        `(is it the folder that holds ${rel}?)`,
     );
   }
   if (HTML_START.test(f.text.slice(0, 512))) {
     throw new DatasetError(
-      `${f.location} is an HTML page, not the text file ${rel}: the server answered an unknown path with a web page; check the data folder`,
+      `${f.location} is an HTML page, not the text file ${rel}: ` +
+        'the server answered an unknown path with a web page; check the data folder',
     );
   }
   const known = KNOWN_FILES[rel];
@@ -56,7 +61,8 @@ export function checkText(rel: string, f: FetchedText): string {
     const n = byteLength(f.text);
     if (n * SIZE_SLACK < known || n > known * SIZE_SLACK) {
       throw new DatasetError(
-        `${f.location} is ${n.toLocaleString('en')} bytes; the dataset's ${rel} is ${known.toLocaleString('en')} bytes: this is another file`,
+        `${f.location} is ${n.toLocaleString('en')} bytes; ` +
+          `the dataset's ${rel} is ${known.toLocaleString('en')} bytes: this is another file`,
       );
     }
   }

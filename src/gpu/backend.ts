@@ -69,7 +69,10 @@ export interface Backend<T> {
   release(x: T | Ids<T> | null | undefined): void;
   /** largest tensor, in bytes, one binding can hold */
   readonly maxTensorBytes: number;
-  /** a CPU runs the kernels (the reference, or a software adapter such as SwiftShader): serial searches go faster on the host */
+  /**
+   * a CPU runs the kernels (the reference, or a software adapter such as SwiftShader): serial searches go faster on the
+   * host
+   */
   readonly software: boolean;
 
   // quantization kernels: GPTQ (Hessian, grid, column loop, lazy update), output error, RPTQ's statistics and k-means
@@ -90,7 +93,10 @@ export interface Backend<T> {
   tokenQuant(x: T, G: number, maxq: number, lac: number): void;
   /** x (columns gathered by perm when given) times block-diagonal R [blocks or 1, n, n]: a new tensor */
   blockRotate(x: T, R: T, n: number, perm?: Ids<T> | null): T;
-  /** DuQuant's greedy search, one step's pick: peaks[step] ← max − min of W; with record, chans[step] ← its channel */
+  /**
+   * DuQuant's greedy search, one step's pick: peaks[step] ← max − min of W; with record, chans[step] ← its
+   * channel
+   */
   greedyPick(W: T, peaks: T, chans: Ids<T>, step: number, n: number, record: boolean, refExchange: boolean): void;
   /** one step's rotation: W [rows, n] · P_c·A·P_c with c = chans[step], a new tensor */
   greedyApply(W: T, A: T, chans: Ids<T>, step: number, n: number): T;

@@ -66,10 +66,10 @@ export class Gpu {
     this.checkAlive();
     const size = Math.max(16, Math.ceil(bytes / 16) * 16);
     if (size > this.limits.maxStorageBufferBindingSize || size > this.limits.maxBufferSize) {
+      const allowed = Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
       throw new GpuLimitError(
-        `${what} needs a ${fmtBytes(size)} buffer; this GPU allows ${fmtBytes(
-          Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize),
-        )} per binding (maxStorageBufferBindingSize), ${fmtBytes(size - this.limits.maxStorageBufferBindingSize)} short.`,
+        `${what} needs a ${fmtBytes(size)} buffer; this GPU allows ${fmtBytes(allowed)} per binding ` +
+          `(maxStorageBufferBindingSize), ${fmtBytes(size - this.limits.maxStorageBufferBindingSize)} short.`,
       );
     }
     const pooled = this.pool.get(size)?.pop();

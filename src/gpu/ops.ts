@@ -194,7 +194,9 @@ export function vocabChunk(gpu: Gpu, logits: GpuTensor, targets: GpuTensor, stat
   );
 }
 
-/** In place: rows [offset, offset + N) of scores [rows, 2] ← (log p(target), target is the argmax) from state [N, 4]. */
+/**
+ * In place: rows [offset, offset + N) of scores [rows, 2] ← (log p(target), target is the argmax) from state [N, 4].
+ */
 export function finishScores(gpu: Gpu, state: GpuTensor, targets: GpuTensor, scores: GpuTensor, offset: number): void {
   const N = targets.size;
   if ((offset + N) * 2 > scores.size)
@@ -414,7 +416,9 @@ export function blockRotate(gpu: Gpu, x: GpuTensor, R: GpuTensor, n: number, per
   return y;
 }
 
-/** One greedy-rotation step's pick: peaks[step] ← max − min of W; with record, chans[step] ← the step's channel. */
+/**
+ * One greedy-rotation step's pick: peaks[step] ← max − min of W; with record, chans[step] ← the step's channel.
+ */
 export function greedyPick(
   gpu: Gpu,
   W: GpuTensor,
@@ -457,7 +461,9 @@ export function greedyApply(
 
 // ---- CLAQ -----------------------------------------------------------------------------------------------------------
 
-/** CLAQ's column loop over columns [i1, i1 + count), in one workgroup: Q's columns, Err [R, 128], book [K, 20], Wfit. */
+/**
+ * CLAQ's column loop over columns [i1, i1 + count), in one workgroup: Q's columns, Err [R, 128], book [K, 20], Wfit.
+ */
 export function claqBlock(
   gpu: Gpu,
   U: GpuTensor,
@@ -499,7 +505,10 @@ export function claqBlock(
 
 export type FactorStep = 'potrf' | 'trsm' | 'syrk' | 'trinvGemm' | 'trinvSolve' | 'reverse';
 
-/** One step of the blocked factorization on A [n, n] (and X, L⁻¹), block [k0, k0 + b); potrf records a bad pivot in flag. */
+/**
+ * One step of the blocked factorization on A [n, n] (and X, L⁻¹), block [k0, k0 + b); potrf records a bad pivot in
+ * flag.
+ */
 export function factorStep(
   gpu: Gpu,
   step: FactorStep,
@@ -529,7 +538,7 @@ export function factorStep(
   }
 }
 
-// ---- GPTQ checkpoints (gptqDequant.wgsl) -----------------------------------------------------------------------------
+// ---- GPTQ checkpoints (gptqDequant.wgsl) ----------------------------------------------------------------------------
 
 /** W [N, K] f32 from one GPTQ-v1 layer: qweight, qzeros and g_idx as u32, scales [G, N] in 16-bit (or f32) storage. */
 export function gptqDequant(

@@ -213,7 +213,9 @@ export function vocabChunk(logits: CpuTensor, targets: Uint32Array, state: CpuTe
   }
 }
 
-/** In place: rows [offset, offset + N) of scores [rows, 2] ← (log p(target), target is the argmax) from state [N, 4]. */
+/**
+ * In place: rows [offset, offset + N) of scores [rows, 2] ← (log p(target), target is the argmax) from state [N, 4].
+ */
 export function finishScores(state: CpuTensor, targets: Uint32Array, scores: CpuTensor, offset: number): void {
   const st = state.data;
   targets.forEach((t, r) => {
@@ -493,7 +495,10 @@ export function blockRotate(x: CpuTensor, R: CpuTensor, n: number, perm: Uint32A
   return cpu(y, [...x.shape]);
 }
 
-/** greedyPick's twin: peaks[step] ← max − min of W (first index on ties); with record, chans[step] ← the step's channel. */
+/**
+ * greedyPick's twin: peaks[step] ← max − min of W (first index on ties); with record, chans[step] ← the step's
+ * channel.
+ */
 export function greedyPick(
   W: CpuTensor,
   peaks: CpuTensor,
@@ -607,12 +612,14 @@ export function factorStep(
   }
 }
 
-/** f32 x as 16-bit weight storage: on the reference backend, the values 16 bits keep (half.ts rounds as convert.wgsl). */
+/**
+ * f32 x as 16-bit weight storage: on the reference backend, the values 16 bits keep (half.ts rounds as convert.wgsl).
+ */
 export function pack16(x: CpuTensor, format: Half): CpuTensor {
   return cpu(roundToHalf(x.data, format), [...x.shape]);
 }
 
-// ---- GPTQ checkpoints ------------------------------------------------------------------------------------------------
+// ---- GPTQ checkpoints -----------------------------------------------------------------------------------------------
 
 /** Why a GPTQ-v1 layer's tensors do not fit N, K, G and bits (src/model/gptqPacking.ts), or null: both twins check. */
 export function gptqShapeError(

@@ -78,7 +78,8 @@ function checkHeads(cfg: ModelConfig, headDimGiven: boolean): ModelConfig {
   const { hidden, heads, kvHeads, headDim } = cfg;
   if (!headDimGiven && hidden % heads !== 0) {
     throw new UnsupportedModelError(
-      `config.json: hidden_size ${hidden} is not divisible by num_attention_heads ${heads}, so the heads have no whole width (and no head_dim is given)`,
+      `config.json: hidden_size ${hidden} is not divisible by num_attention_heads ${heads}, ` +
+        'so the heads have no whole width (and no head_dim is given)',
     );
   }
   if (heads % kvHeads !== 0)
@@ -110,7 +111,8 @@ function parseOpt(c: Json): ModelConfig {
   const hidden = count(c, 'hidden_size');
   if (c.do_layer_norm_before === false) {
     throw new UnsupportedModelError(
-      'This OPT checkpoint is post-LayerNorm (do_layer_norm_before = false, as OPT-350m); the lab runs pre-LayerNorm OPT only.',
+      'This OPT checkpoint is post-LayerNorm (do_layer_norm_before = false, as OPT-350m); ' +
+        'the lab runs pre-LayerNorm OPT only.',
     );
   }
   if (num(c, 'word_embed_proj_dim', hidden) !== hidden) {

@@ -30,7 +30,8 @@ export function parseGptqConfig(q: Json, where: string): GptqFormat {
       marlin: "marlin repacks the codes in the Marlin kernel's tiles",
     };
     throw new UnsupportedModelError(
-      `${where}: checkpoint_format "${format}" is not supported${why[format] ? ` (${why[format]})` : ''}; the lab reads checkpoint_format "gptq" (v1)`,
+      `${where}: checkpoint_format "${format}" is not supported${why[format] ? ` (${why[format]})` : ''}; ` +
+        'the lab reads checkpoint_format "gptq" (v1)',
     );
   }
   const pack = q.pack_dtype ?? 'int32';
@@ -72,9 +73,15 @@ export function gptqShapes(
 /** Why a layer of this width cannot be stored at these bits (the loaders need whole words), or null. */
 export function unpackableWidth(N: number, K: number, bits: number, layer: string): string | null {
   if (!packable(K, bits))
-    return `${layer} has ${K} inputs: ${bits}-bit codes pack along the inputs in whole 32-bit words, so the input width must be a multiple of ${32 / gcd(32, bits)}`;
+    return (
+      `${layer} has ${K} inputs: ${bits}-bit codes pack along the inputs in whole 32-bit words, ` +
+      `so the input width must be a multiple of ${32 / gcd(32, bits)}`
+    );
   if (!packable(N, bits))
-    return `${layer} has ${N} outputs: ${bits}-bit zero points pack along the outputs in whole 32-bit words, so the output width must be a multiple of ${32 / gcd(32, bits)}`;
+    return (
+      `${layer} has ${N} outputs: ${bits}-bit zero points pack along the outputs in whole 32-bit words, ` +
+      `so the output width must be a multiple of ${32 / gcd(32, bits)}`
+    );
   return null;
 }
 
@@ -113,13 +120,15 @@ export function validateGptqLayer(ckpt: Checkpoint, f: GptqFormat, name: string,
     if (!info) {
       throw new MissingTensorError(
         t === 'g_idx'
-          ? `GPTQ layer "${name}" has no g_idx: the lab reads each input's group from it (act-order checkpoints need it; export the checkpoint with g_idx)`
+          ? `GPTQ layer "${name}" has no g_idx: the lab reads each input's group from it ` +
+              '(act-order checkpoints need it; export the checkpoint with g_idx)'
           : `GPTQ layer "${name}" has no ${t}; a GPTQ checkpoint stores qweight, qzeros, scales and g_idx per layer`,
       );
     }
     if (info.shape.join() !== shape.join())
       throw new SafetensorsError(
-        `GPTQ tensor "${name}.${t}" has shape [${info.shape}]; bits ${f.bits}, group_size ${f.groupSize} imply [${shape}] (${what})`,
+        `GPTQ tensor "${name}.${t}" has shape [${info.shape}]; bits ${f.bits}, ` +
+          `group_size ${f.groupSize} imply [${shape}] (${what})`,
       );
     if (info.dtype !== dtype)
       throw new SafetensorsError(`GPTQ tensor "${name}.${t}" is ${info.dtype}; the format stores it as ${dtype}`);

@@ -54,8 +54,8 @@ export function unpackQweight(qweight: Uint32Array, N: number, K: number, bits: 
 }
 
 /**
- * zero points [G, N] → qzeros [G, N·bits/32], each stored as zero − 1 (v1). A zero point of 0 would be stored as −1,
- * which v1 loaders read back as 2^bits: callers count those (see zeroPointsV1CannotStore).
+ * zero points [G, N] → qzeros [G, N·bits/32], each stored as zero − 1 (v1). A zero point of 0 would be stored as
+ * −1, which v1 loaders read back as 2^bits: callers count those (see zeroPointsV1CannotStore).
  */
 export function packQzeros(zeros: ArrayLike<number>, G: number, N: number, bits: number): Uint32Array {
   const cols = packedWords(N, bits);
@@ -81,7 +81,9 @@ export function zeroPointsV1CannotStore(zeros: ArrayLike<number>): number {
   return n;
 }
 
-/** A layer's weights W [N, K] f32 on the host (scales widened from f16): the gptqDequant kernel's twin, reference.ts. */
+/**
+ * A layer's weights W [N, K] f32 on the host (scales widened from f16): the gptqDequant kernel's twin, reference.ts.
+ */
 export function dequantizeGptq(
   l: { qweight: Uint32Array; qzeros: Uint32Array; scales: Float32Array; gIdx: Uint32Array },
   N: number,

@@ -36,7 +36,8 @@ export async function gptqSettings(source: ModelSource, config: ModelConfig, ckp
   const q = await readJson(source, 'quantize_config.json', false);
   if (!q)
     throw new MissingFileError(
-      `${source.id}: the checkpoint holds GPTQ-packed layers (qweight) but neither config.json's quantization_config nor quantize_config.json says how they are packed`,
+      `${source.id}: the checkpoint holds GPTQ-packed layers (qweight) ` +
+        "but neither config.json's quantization_config nor quantize_config.json says how they are packed",
     );
   config.gptq = parseGptqConfig(q, 'quantize_config.json');
 }

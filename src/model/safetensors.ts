@@ -53,7 +53,8 @@ export class SafetensorsFile {
       const t = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
       if (typeof t.dtype !== 'string' || !(t.dtype in DTYPE_BYTES)) {
         throw new SafetensorsError(
-          `${file}: tensor "${name}" has dtype ${JSON.stringify(t.dtype)}; the lab reads F32, F16, BF16 (and I32 in GPTQ checkpoints)`,
+          `${file}: tensor "${name}" has dtype ${JSON.stringify(t.dtype)}; the lab reads F32, F16, BF16 ` +
+            '(and I32 in GPTQ checkpoints)',
         );
       }
       const shape = t.shape;
@@ -73,7 +74,8 @@ export class SafetensorsFile {
       const bytes = shape.reduce((a: number, b: number) => a * b, 1) * DTYPE_BYTES[dtype];
       if (offs[1] - offs[0] !== bytes) {
         throw new SafetensorsError(
-          `${file}: tensor "${name}" [${shape}] ${dtype} needs ${bytes} bytes but data_offsets span ${offs[1] - offs[0]}`,
+          `${file}: tensor "${name}" [${shape}] ${dtype} needs ${bytes} bytes but data_offsets ` +
+            `span ${offs[1] - offs[0]}`,
         );
       }
       const begin = dataStart + offs[0];

@@ -7,7 +7,9 @@ import { DTYPE_BYTES, type DType } from './safetensors.ts';
 export interface FileSink {
   write(chunk: Uint8Array): Promise<void>;
   close(): Promise<void>;
-  /** a write failed: discard what was written, where the sink can (a picked folder's file is never left half-written) */
+  /**
+   * a write failed: discard what was written, where the sink can (a picked folder's file is never left half-written)
+   */
   abort?(): Promise<void>;
 }
 

@@ -65,7 +65,8 @@ export async function readJson(
   // a web server that answers every path with its app (or an error page) sends HTML: say so, not "unexpected '<'"
   if (/^\s*<(!doctype html|html|head|body)\b/i.test(text)) {
     throw new MissingFileError(
-      `${source.id}: asking for ${file} returned an HTML page, not a JSON file; is this the folder that holds the model's files?`,
+      `${source.id}: asking for ${file} returned an HTML page, not a JSON file; ` +
+        "is this the folder that holds the model's files?",
     );
   }
   try {
@@ -95,7 +96,8 @@ async function reach<T>(url: string, what: string, work: () => Promise<T>): Prom
     )
       throw e;
     throw new NetworkError(
-      `could not reach ${what} at ${url} (${(e as Error).message}): check the network connection${what.includes('Hub') ? ', or load the model from a local folder' : ''}`,
+      `could not reach ${what} at ${url} (${(e as Error).message}): ` +
+        `check the network connection${what.includes('Hub') ? ', or load the model from a local folder' : ''}`,
     );
   }
 }

@@ -29,7 +29,9 @@ export function bitsNote(layers: readonly LayerReport[]): string | null {
   if (overhead < codes / 2) return null;
   const G = 32 / overhead;
   return (
-    `Scales and zeros cost ${overhead.toFixed(2)} bits per weight here${overhead > codes ? ', more than the codes' : ''}: every output row stores a 16-bit scale and a ` +
-    `16-bit zero per group, 32/G bits per weight for groups of G columns, and these layers' groups average ${G.toFixed(1)} columns.`
+    `Scales and zeros cost ${overhead.toFixed(2)} bits per weight ` +
+    `here${overhead > codes ? ', more than the codes' : ''}: every output row stores a 16-bit scale and a ` +
+    '16-bit zero per group, 32/G bits per weight for groups of G columns, ' +
+    `and these layers' groups average ${G.toFixed(1)} columns.`
   );
 }

@@ -95,10 +95,10 @@ export async function importBundle(source: ModelSource, cache: LabCache): Promis
     throw new LabError(`${BUNDLE_FILE} is not valid JSON (${(e as Error).message})`);
   }
   const parsed = bundleSchema.safeParse(raw);
-  if (!parsed.success)
-    throw new LabError(
-      `${BUNDLE_FILE} is not a lab bundle: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ')}`,
-    );
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ');
+    throw new LabError(`${BUNDLE_FILE} is not a lab bundle: ${issues}`);
+  }
   if (parsed.data.version !== VERSION)
     throw new LabError(`${BUNDLE_FILE} is version ${parsed.data.version}; this lab reads version ${VERSION}`);
   const { result, blocks } = decode(raw) as { result: EvalResult; blocks: BlockReports[] };

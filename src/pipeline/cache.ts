@@ -117,7 +117,8 @@ export function tolerantCache(cache: LabCache, warn: (message: string) => void):
         full = true;
         warn(
           e instanceof CacheFullError
-            ? `${e.message} This run goes on without caching; free space in the Storage panel to resume runs after a reload.`
+            ? `${e.message} This run goes on without caching; ` +
+                'free space in the Storage panel to resume runs after a reload.'
             : `caching failed (${(e as Error).message}); this run goes on without caching.`,
         );
       }
@@ -153,7 +154,9 @@ export async function blockKeyPrefix(modelKey: string, r: QuantRecipe, calibDige
   return `block|${modelKey}|${await hashOf({ ...r, hiddenLayerNum: undefined, calibText: calibDigest })}|`;
 }
 
-/** Remote bytes kept in the cache by (source, file, size, range): a reload reads tensors from there, not the network. */
+/**
+ * Remote bytes kept in the cache by (source, file, size, range): a reload reads tensors from there, not the network.
+ */
 export function cachedSource(source: ModelSource, cache: LabCache): ModelSource {
   return {
     id: source.id,

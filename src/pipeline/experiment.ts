@@ -159,13 +159,27 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
     );
     if (overlap.length)
       caveats.push(
-        `the calibration text (${r.calib}) overlaps the evaluation text of ${overlap.join(', ')}: the quantized figure there is flattered`,
+        `the calibration text (${r.calib}) overlaps the evaluation text of ${overlap.join(', ')}: ` +
+          'the quantized figure there is flattered',
       );
   }
   const textHashes = cache ? await hashTexts(evalTexts, calibText, taskTexts) : null;
   const modelKey = cache ? await modelKeyOf(group, model.config, model.checkpoint) : '';
   const resultKey = cache
-    ? `result|${modelKey}|${await hashOf({ r, datasets: req.datasets, seqlen: req.seqlen, windows: req.windows, skipBefore: req.skipBefore, baselines: req.baselines, backend: req.backend, checkFinite: req.checkFinite, texts: textHashes, ...(req.weights && req.weights !== 'auto' ? { weights: req.weights } : {}), ...(taskNames.length ? { tasks: taskNames, limit: req.limit } : {}) })}`
+    ? `result|${modelKey}|` +
+      (await hashOf({
+        r,
+        datasets: req.datasets,
+        seqlen: req.seqlen,
+        windows: req.windows,
+        skipBefore: req.skipBefore,
+        baselines: req.baselines,
+        backend: req.backend,
+        checkFinite: req.checkFinite,
+        texts: textHashes,
+        ...(req.weights && req.weights !== 'auto' ? { weights: req.weights } : {}),
+        ...(taskNames.length ? { tasks: taskNames, limit: req.limit } : {}),
+      }))
     : '';
   const hit = cache ? await cache.get<EvalResult>(resultKey) : undefined;
   if (hit) {
@@ -175,13 +189,30 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
   // the full-precision evaluation does not depend on the recipe: a quantized run reuses the one an earlier run of the
   // same model, texts and evaluation made (the blocks it evaluates are the first cfg.layers)
   const fpKey = cache
-    ? `fp|${modelKey}|${await hashOf({ layers: cfg.layers, datasets: req.datasets, seqlen, windows: req.windows, backend: req.backend, texts: { eval: textHashes!.eval, tasks: textHashes!.tasks }, ...(req.weights && req.weights !== 'auto' ? { weights: req.weights } : {}), ...(req.maxBindingBytes ? { maxBindingBytes: req.maxBindingBytes } : {}), ...(taskNames.length ? { tasks: taskNames, limit: req.limit } : {}) })}`
+    ? `fp|${modelKey}|` +
+      (await hashOf({
+        layers: cfg.layers,
+        datasets: req.datasets,
+        seqlen,
+        windows: req.windows,
+        backend: req.backend,
+        texts: { eval: textHashes!.eval, tasks: textHashes!.tasks },
+        ...(req.weights && req.weights !== 'auto' ? { weights: req.weights } : {}),
+        ...(req.maxBindingBytes ? { maxBindingBytes: req.maxBindingBytes } : {}),
+        ...(taskNames.length ? { tasks: taskNames, limit: req.limit } : {}),
+      }))
     : '';
   // calibration is tokenized and checked before any GPU work: a too-short text fails here
   const calibSeqlen = Math.min(r.seqlen, cfg.maxPositions);
   let calib: Uint32Array[] = [];
   if (calibText !== null) {
-    const calibKey = `calib|${modelKey}|${await hashOf({ text: textHashes?.calib, nsamples: r.nsamples, seqlen: calibSeqlen, seed: r.seed })}`;
+    const calibHash = await hashOf({
+      text: textHashes?.calib,
+      nsamples: r.nsamples,
+      seqlen: calibSeqlen,
+      seed: r.seed,
+    });
+    const calibKey = `calib|${modelKey}|${calibHash}`;
     calib = (cache && (await cache.get<Uint32Array[]>(calibKey))) || [];
     if (calib.length === 0) {
       calib = sampleWindows(model.tokenizer.encode(calibText), r.nsamples, calibSeqlen, r.seed);
@@ -268,7 +299,9 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
             const left = (p.total - p.done) / p.itemsPerSecond;
             report({
               stage,
-              label: `${phase}${task} ${p.done}/${p.total} items (${p.itemsPerSecond.toFixed(1)} items/s${p.done < p.total ? `, ~${left.toFixed(0)} s left` : ''})`,
+              label:
+                `${phase}${task} ${p.done}/${p.total} items ` +
+                `(${p.itemsPerSecond.toFixed(1)} items/s${p.done < p.total ? `, ~${left.toFixed(0)} s left` : ''})`,
               fraction: outer(p.done / p.total),
               items: {
                 phase: phase.trim().replace(/:$/, ''),

@@ -68,7 +68,9 @@ export interface ResultSummary {
   device?: string;
 }
 
-/** A calibration source a link may name: a named set, or an https URL on a public host name (no paths, no local hosts). */
+/**
+ * A calibration source a link may name: a named set, or an https URL on a public host name (no paths, no local hosts).
+ */
 export function isLinkCalibration(calib: string): boolean {
   if ((CALIBRATION_SETS as readonly string[]).includes(calib)) return true;
   try {
@@ -108,7 +110,8 @@ export const linkCalibration = z
   .max(2000)
   .refine(
     isLinkCalibration,
-    `the calibration source must be a named set (${CALIBRATION_SETS.join(', ')}) or an absolute https:// URL of a public host, not a path`,
+    `the calibration source must be a named set (${CALIBRATION_SETS.join(', ')}) ` +
+      'or an absolute https:// URL of a public host, not a path',
   );
 
 /** A recipe as a link carries it: the calibration settings and the steps, each checked by its method's schema. */
@@ -179,7 +182,8 @@ export function describeModel(m: ModelRef): string {
 
 /**
  * One line that names everything the experiment depends on, the same in the page and the CLI, e.g.
- * "bundled stories260K · RPTQ W4A4 · calib tinystories 128×2048 seed 0 · damp 0.01 block 128 · clusters 32/4/4/32/32 restarts 10 · eval tinystories seqlen 512 windows all".
+ * "bundled stories260K · RPTQ W4A4 · calib tinystories 128×2048 seed 0 · damp 0.01 block 128 ·
+ * clusters 32/4/4/32/32 restarts 10 · eval tinystories seqlen 512 windows all".
  */
 export function describeSpec(s: ExperimentSpec): string {
   const r = s.recipe;

@@ -60,7 +60,10 @@ const TOKENIZER_FILES = [
 export function exportRefusal(format: SaveFormat, result: EvalResult, cfg?: ModelConfig): string | null {
   const r = result.config.recipe;
   if (r && r.steps.length && !result.quant?.blockKey)
-    return "this run kept no quantized blocks to write (the browser's storage was full when it ran?): run it again with space to spare";
+    return (
+      "this run kept no quantized blocks to write (the browser's storage was full when it ran?): " +
+      'run it again with space to spare'
+    );
   return recipeRefusal(format, r, cfg);
 }
 
@@ -81,9 +84,14 @@ export function recipeRefusal(format: SaveFormat, r: QuantRecipe | undefined, cf
     return null;
   }
   if (transform)
-    return `the gptq format stores weight-only RTN and GPTQ runs; ${transform.method.title} changes the activation path`;
+    return (
+      'the gptq format stores weight-only RTN and GPTQ runs; ' + `${transform.method.title} changes the activation path`
+    );
   if (!weight || !['rtn', 'gptq'].includes(weight.method.name))
-    return `the gptq format stores a uniform grid per group; ${weight?.method.title ?? 'this method'} does not quantize on one`;
+    return (
+      'the gptq format stores a uniform grid per group; ' +
+      `${weight?.method.title ?? 'this method'} does not quantize on one`
+    );
   const bits = weight.method.codeBits(weight.options as never);
   if (!(GPTQ_BITS as readonly number[]).includes(bits))
     return `the gptq format packs ${GPTQ_BITS.join(', ')} bits, not ${bits}`;
@@ -128,7 +136,9 @@ function asStored(ckpt: Checkpoint, name: string): TensorPlan {
   };
 }
 
-/** The dtype of the run's weight storage: the fake checkpoint and the bundle hold exactly the weights the run evaluated. */
+/**
+ * The dtype of the run's weight storage: the fake checkpoint and the bundle hold exactly the weights the run evaluated.
+ */
 function storageDtype(storage: string | undefined): 'F32' | 'F16' | 'BF16' {
   return storage === 'bf16' ? 'BF16' : storage === 'f32' ? 'F32' : 'F16';
 }
@@ -240,11 +250,15 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
     const leftOut: string[] = [];
     if (r.steps.length && result.config.abits < 16)
       leftOut.push(
-        `activation quantization (A${result.config.abits}${transform ? `, ${transform.method.title}'s quantizers` : ''}): the checkpoint evaluates W${result.config.wbits}A16`,
+        'activation quantization ' +
+          `(A${result.config.abits}${transform ? `, ${transform.method.title}'s quantizers` : ''}): ` +
+          `the checkpoint evaluates W${result.config.wbits}A16`,
       );
     metadata.quantlab = JSON.stringify({
       recipe: recipeLabel(r),
-      weights: `fake-quantized: the dequantized values the run evaluated, in its ${result.config.weights ?? 'f16'} storage`,
+      weights:
+        'fake-quantized: the dequantized values the run evaluated, ' +
+        `in its ${result.config.weights ?? 'f16'} storage`,
       leftOut,
     });
     report.notes.push(...leftOut.map((l) => `left out: ${l}`));
@@ -272,7 +286,8 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
           const grid = c.grids[lname];
           if (!grid)
             throw new LabError(
-              `block ${i} ${lname} was cached without its grid (a run from before export existed); clear the cache and run again`,
+              `block ${i} ${lname} was cached without its grid (a run from before export existed); ` +
+                'clear the cache and run again',
             );
           const G = grid.params.length / (2 * N);
           const scales = new Uint16Array(G * N);
@@ -321,13 +336,15 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
     };
     if (!r.scales16)
       report.notes.push(
-        'scales rounded to f16 on export: the run evaluated f32 scales (--f16_scales evaluates exactly what this checkpoint loads as)',
+        'scales rounded to f16 on export: the run evaluated f32 scales ' +
+          '(--f16_scales evaluates exactly what this checkpoint loads as)',
       );
     // counted as the zero points are packed, said once they are
     afterWrite = () => {
       if (zeroZeros)
         report.notes.push(
-          `${zeroZeros} groups have zero point 0, which GPTQ v1 stores as −1 and loaders read back as ${2 ** bits} (gptq_v2 fixed this)`,
+          `${zeroZeros} groups have zero point 0, which GPTQ v1 stores as −1 and loaders read back ` +
+            `as ${2 ** bits} (gptq_v2 fixed this)`,
         );
     };
   }
@@ -338,7 +355,9 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
   return report;
 }
 
-/** config.json (with the run's block count, F16, and the quantization settings), quantize_config.json, tokenizer files. */
+/**
+ * config.json (with the run's block count, F16, and the quantization settings), quantize_config.json, tokenizer files.
+ */
 async function writeConfigs(
   ctx: ExportContext,
   cfg: ModelConfig,

@@ -47,7 +47,8 @@ function errorActivations(cfg: ModelConfig, S: number): number {
   const x = (n: number) => f32(S * n);
   const v = 2 * x(C) + x(H * D) + x(HKV * D) + 2 * x(HKV * D); // h, norm, q, k; v's two outputs
   const o = 2 * x(C) + x(H * D) + 2 * x(C); // h, attention output; o's two outputs (the norm output is released)
-  const up = cfg.family === 'llama' ? 2 * x(C) + x(F) + 2 * x(F) : 2 * x(C) + 2 * x(F); // h, norm (LLaMA: gate); up's outputs
+  // h, norm (LLaMA: gate); up's outputs
+  const up = cfg.family === 'llama' ? 2 * x(C) + x(F) + 2 * x(F) : 2 * x(C) + 2 * x(F);
   const down = x(C) + x(F) + 2 * x(C); // h, the activation; down's outputs
   return Math.max(v, o, up, down);
 }

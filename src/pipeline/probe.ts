@@ -29,7 +29,9 @@ export interface ModelProbe {
   blockBytes: number;
   /** the largest tensor one kernel binds whole, as f32 (embedding and lm_head come in row chunks) */
   largest: { name: string; bytes: number };
-  /** row chunks the embedding (and lm_head) take under this device's binding limit, in their storage (1 without limits) */
+  /**
+   * row chunks the embedding (and lm_head) take under this device's binding limit, in their storage (1 without limits)
+   */
   vocabChunks: number;
   /** null when no adapter could be asked */
   limits: BindingLimits | null;
@@ -66,7 +68,8 @@ export async function probeModel(source: ModelSource, limits: BindingLimits | nu
       const b = f32(n);
       if (b > allowed)
         problems.push(
-          `${n} needs ${fmtBytes(b)} in one binding as f32; this device allows ${fmtBytes(allowed)} (${which}), ${fmtBytes(b - allowed)} short`,
+          `${n} needs ${fmtBytes(b)} in one binding as f32; this device allows ${fmtBytes(allowed)} ` +
+            `(${which}), ${fmtBytes(b - allowed)} short`,
         );
     }
   }

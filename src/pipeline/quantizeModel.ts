@@ -198,7 +198,8 @@ export async function quantizeModel<T>(
         if (res.factorization)
           weightReport.factorization ??=
             res.factorization.note ??
-            `factorization on the ${res.factorization.route === 'gpu' ? 'GPU (f32)' : 'CPU (f64)'} (--factorization ${res.factorization.route})`;
+            `factorization on the ${res.factorization.route === 'gpu' ? 'GPU (f32)' : 'CPU (f64)'} ` +
+              `(--factorization ${res.factorization.route})`;
         be.release(lin.W);
         const format = weights.linearFormat;
         lin.W = format === 'f32' ? res.Q : be.pack16(res.Q, format);
@@ -282,9 +283,10 @@ export async function quantizeModel<T>(
 }
 
 /**
- * Q with each group's scale rounded to f16 and the codes kept (--f16_scales): Q' = f16(scale)·(q − zero), exactly the
- * weights a GPTQ checkpoint of this run loads as. The grid's scales are rounded in place. Re-rounding Q by the rounded
- * scale recovers each code: the scales move by at most 2⁻¹¹ relative, less than half a step for any code ≤ 255.
+ * Q with each group's scale rounded to f16 and the codes kept (--f16_scales): Q' = f16(scale)·(q − zero), exactly
+ * the weights a GPTQ checkpoint of this run loads as. The grid's scales are rounded in place. Re-rounding Q by the
+ * rounded scale recovers each code: the scales move by at most 2⁻¹¹ relative, less than half a step for
+ * any code ≤ 255.
  */
 function withHalfScales<T>(be: Backend<T>, Q: T, grid: LayerGrid, shape: [number, number]): T {
   const scales = roundToHalf(

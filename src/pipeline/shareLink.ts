@@ -149,7 +149,9 @@ export async function decodeShareLink(urlOrFragment: string): Promise<SharePaylo
   return { spec: spec.data as ExperimentSpec, results };
 }
 
-/** A version-1 experiment: the flat recipe completed with v1's defaults, checked with v1's schema, turned into steps. */
+/**
+ * A version-1 experiment: the flat recipe completed with v1's defaults, checked with v1's schema, turned into steps.
+ */
 function parseV1(raw: unknown): z.ZodSafeParseResult<ExperimentSpec> {
   const obj = raw as { recipe?: unknown } | undefined;
   if (obj && typeof obj === 'object' && obj.recipe && typeof obj.recipe === 'object')

@@ -85,7 +85,9 @@ export interface LayerReport {
   /** ‖XWᵀ − XŴᵀ‖ / ‖XWᵀ‖ on the calibration inputs */
   relError: number;
   ms: number;
-  /** bits per weight stored: the codes plus each group's f16 scale and zero (CLAQ: codes, codebooks, reserved values) */
+  /**
+   * bits per weight stored: the codes plus each group's f16 scale and zero (CLAQ: codes, codebooks, reserved values)
+   */
   bits: number;
   /** of which the codes (wbits; 16 when the layer is not quantized) */
   codeBits: number;
@@ -207,6 +209,8 @@ export interface EvalResult {
   cached?: boolean;
   /** things the run worked around and the user should know (a full cache, …) */
   warnings?: string[];
-  /** what the figures themselves carry and every view of them must say (calibration text overlapping an evaluation text) */
+  /**
+   * what the figures themselves carry and every view of them must say (calibration text overlapping an evaluation text)
+   */
   caveats?: string[];
 }

@@ -96,8 +96,8 @@ export function rangeReports(layer: number, ranges: Partial<SiteRanges>): SiteRe
 }
 
 /**
- * ‖x̂ − x‖² / ‖x‖² at each site for each named set of quantizers (original channel order), over the same tokens the
- * statistics came from. Sites missing from a set are skipped.
+ * ‖x̂ − x‖² / ‖x‖² at each site for each named set of quantizers (original channel order), over the same
+ * tokens the statistics came from. Sites missing from a set are skipped.
  */
 export async function siteErrors<T, K extends string>(
   decoder: Decoder<T>,

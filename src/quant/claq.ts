@@ -5,8 +5,8 @@
 //      3 bits, so that the codes average B
 //   4. outlier reservation (--outlier_col_dynamic): the top 10% of columns by outliers keep a ratio 0.014 of their
 //      largest and of their smallest values in full precision, the others 0.004
-//   5. U = chol(H⁻¹)ᵀ of the damped Hessian, then block by block the column loop (claqBlock.wgsl): each column, as the
-//      feedback left it, is clustered into 2^bits centroids by 1-D k-means; weights go to their nearest centroid
+//   5. U = chol(H⁻¹)ᵀ of the damped Hessian, then block by block the column loop (claqBlock.wgsl): each column, as
+//      the feedback left it, is clustered into 2^bits centroids by 1-D k-means; weights go to their nearest centroid
 //      (reserved ones stay as they are) and the error (w − q)/U[i,i] feeds the columns after it, exactly as in GPTQ
 //   6. the exact bits per weight: codes, one f16 codebook per column, each reserved value as f16 plus its row index
 import { z } from 'zod';
@@ -28,26 +28,26 @@ const HIST_BINS = 32;
 
 const loop = gptqLoopOptions({ actOrder: true, trueSequential: true });
 const options = z.strictObject({
-  wbits: z
-    .number()
-    .int()
-    .min(1)
-    .max(4)
-    .default(4)
-    .meta({
-      flag: 'wbits',
-      label: 'wbits',
-      description: 'bits per code: a codebook of 2^wbits centroids per column',
-      range: 'an integer from 1 to 4 (a column codebook holds at most 16 centroids)',
-    }),
-  outlierorder: z.number().min(2).max(4).optional().meta({
-    flag: 'outlierorder',
-    label: 'adaptive bits',
-    description:
-      'adaptive precision: codes average this many bits; the columns with the most outliers get 4, the rest 2 (below 3) or 3',
-    fallback: 'wbits for every column',
-    range: 'a number from 2 to 4',
+  wbits: z.number().int().min(1).max(4).default(4).meta({
+    flag: 'wbits',
+    label: 'wbits',
+    description: 'bits per code: a codebook of 2^wbits centroids per column',
+    range: 'an integer from 1 to 4 (a column codebook holds at most 16 centroids)',
   }),
+  outlierorder: z
+    .number()
+    .min(2)
+    .max(4)
+    .optional()
+    .meta({
+      flag: 'outlierorder',
+      label: 'adaptive bits',
+      description:
+        'adaptive precision: codes average this many bits; ' +
+        'the columns with the most outliers get 4, the rest 2 (below 3) or 3',
+      fallback: 'wbits for every column',
+      range: 'a number from 2 to 4',
+    }),
   outlierColDynamic: z
     .boolean()
     .default(false)
@@ -55,17 +55,15 @@ const options = z.strictObject({
       flag: 'outlier_col_dynamic',
       label: 'outlier reservation',
       description:
-        "keep each column's largest and smallest values in full precision (1.4% each in the 10% of columns with most outliers, 0.4% elsewhere)",
+        "keep each column's largest and smallest values in full precision " +
+        '(1.4% each in the 10% of columns with most outliers, 0.4% elsewhere)',
     }),
-  refOutlierIndex: z
-    .boolean()
-    .default(false)
-    .meta({
-      flag: 'claq_ref_outlier_index',
-      label: 'reference outlier index',
-      description:
-        "[ref] a column's reservation ratio read by its index inside the 128-column block, as the reference code does",
-    }),
+  refOutlierIndex: z.boolean().default(false).meta({
+    flag: 'claq_ref_outlier_index',
+    label: 'reference outlier index',
+    description:
+      "[ref] a column's reservation ratio read by its index inside the 128-column block, as the reference code does",
+  }),
   actOrder: loop.actOrder,
   trueSequential: loop.trueSequential,
   percdamp: loop.percdamp,
@@ -272,7 +270,8 @@ export const CLAQ: WeightMethod<typeof options> = {
     const maxBits = o.outlierorder !== undefined ? 4 : o.wbits;
     if (rows !== undefined && rows < 2 ** maxBits)
       ctx.bad(
-        `--wbits ${maxBits}: a codebook of ${2 ** maxBits} centroids needs columns of at least that many rows (the model's narrowest layer has ${rows})`,
+        `--wbits ${maxBits}: a codebook of ${2 ** maxBits} centroids needs columns of at least that many rows ` +
+          `(the model's narrowest layer has ${rows})`,
       );
   },
   describe(o) {

@@ -1,13 +1,15 @@
-// DuQuant (Lin et al. 2024) for one decoder block; shared/docs/methods.md, "DuQuant", and docs/duquant-reference-notes.md
-// for what the reference code (Hsu1023/DuQuant) does where the paper is silent:
+// DuQuant (Lin et al. 2024) for one decoder block; shared/docs/methods.md, "DuQuant", and
+// docs/duquant-reference-notes.md for what the reference code (Hsu1023/DuQuant) does where the paper is silent:
 //   0. statistics: per-channel max|x| of every linear input over all calibration tokens of the full-precision model
 //      (prepare), and the windows' mean embedding run through the already-quantized blocks (the rotation input);
 //   1. smoothing: s = max|x|^α / max|W_key|^(1−α) per pair, folded into norms and producers (smoothing.ts);
 //   2. for each linear input in forward order (q/k/v, o, gate/up, down), on the rotation input as it reaches that
 //      input through the block so far — earlier inputs transformed and quantized, earlier layers' weights quantized
-//      (RTN with the static clip), Q/K through a Hadamard rotation then quantized per (token, head), V per (token, head):
+//      (RTN with the static clip), Q/K through a Hadamard rotation then quantized per (token, head), V per
+//      (token, head):
 //        R₁ = greedy rotation, perm = zigzag of max|x·R₁|, R₂ = greedy rotation of the permuted activation
-//      (rotation.ts), x' = ((x·R₁)[:, perm])·R₂ online (blockRotate kernel) and the consumers' input columns the same;
+//      (rotation.ts), x' = ((x·R₁)[:, perm])·R₂ online (blockRotate kernel) and the consumers' input columns the
+//      same;
 //   3. activations per token, dynamic, asymmetric, clipped by lac (tokenQuant kernel); weights per output row from the
 //      raw range clipped by swc — RTN as the reference, or GPTQ/CLAQ on the transformed weights (a lab extension).
 import { z } from 'zod';
@@ -39,105 +41,62 @@ const ratio = (flag: string, label: string, d: number, description: string) =>
 
 const options = z.strictObject({
   abits: abitsOption(4, ', per token'),
-  smooth: z
-    .boolean()
-    .default(true)
-    .meta({
-      flag: 'smooth',
-      label: 'smoothing',
-      description: 'migrate activation outliers into the weights before rotating (--no-smooth: off)',
-    }),
-  alpha: z
-    .number()
-    .min(0)
-    .max(1)
-    .default(0.6)
-    .meta({
-      flag: 'alpha',
-      label: 'α',
-      description: 'smoothing strength: s = max|x|^α / max|W|^(1−α)',
-      range: 'a number in [0, 1]',
-    }),
-  rotate: z
-    .boolean()
-    .default(true)
-    .meta({
-      flag: 'rotate',
-      label: 'rotations',
-      description: 'block rotations and the zigzag permutation (--no-rotate: off)',
-    }),
-  blockSize: z
-    .number()
-    .int()
-    .min(1)
-    .max(4096)
-    .default(128)
-    .meta({
-      flag: 'block_size',
-      label: 'block size',
-      description: 'rotation block; a width it does not divide uses its largest divisor below it',
-    }),
-  maxRotationStep: z
-    .number()
-    .int()
-    .min(0)
-    .max(4096)
-    .default(256)
-    .meta({
-      flag: 'max_rotation_step',
-      label: 'greedy steps',
-      description: 'most greedy steps per rotation (the best prefix is kept)',
-    }),
-  permutationTimes: z
-    .number()
-    .int()
-    .min(0)
-    .max(8)
-    .default(1)
-    .meta({
-      flag: 'permutation_times',
-      label: 'permutations',
-      description: 'zigzag permutations, each followed by another rotation',
-    }),
+  smooth: z.boolean().default(true).meta({
+    flag: 'smooth',
+    label: 'smoothing',
+    description: 'migrate activation outliers into the weights before rotating (--no-smooth: off)',
+  }),
+  alpha: z.number().min(0).max(1).default(0.6).meta({
+    flag: 'alpha',
+    label: 'α',
+    description: 'smoothing strength: s = max|x|^α / max|W|^(1−α)',
+    range: 'a number in [0, 1]',
+  }),
+  rotate: z.boolean().default(true).meta({
+    flag: 'rotate',
+    label: 'rotations',
+    description: 'block rotations and the zigzag permutation (--no-rotate: off)',
+  }),
+  blockSize: z.number().int().min(1).max(4096).default(128).meta({
+    flag: 'block_size',
+    label: 'block size',
+    description: 'rotation block; a width it does not divide uses its largest divisor below it',
+  }),
+  maxRotationStep: z.number().int().min(0).max(4096).default(256).meta({
+    flag: 'max_rotation_step',
+    label: 'greedy steps',
+    description: 'most greedy steps per rotation (the best prefix is kept)',
+  }),
+  permutationTimes: z.number().int().min(0).max(8).default(1).meta({
+    flag: 'permutation_times',
+    label: 'permutations',
+    description: 'zigzag permutations, each followed by another rotation',
+  }),
   lac: ratio('lac', 'activation clip', 0.9, "each token's min and max are scaled by this before quantizing"),
-  qkLac: z
-    .number()
-    .gt(0)
-    .max(1)
-    .optional()
-    .meta({
-      flag: 'qk_lac',
-      label: 'Q/K clip',
-      description: 'clip of Q and K after their Hadamard rotation; blank = lac, as the reference',
-      fallback: 'lac',
-      range: 'a number in (0, 1]',
-    }),
+  qkLac: z.number().gt(0).max(1).optional().meta({
+    flag: 'qk_lac',
+    label: 'Q/K clip',
+    description: 'clip of Q and K after their Hadamard rotation; blank = lac, as the reference',
+    fallback: 'lac',
+    range: 'a number in (0, 1]',
+  }),
   swc: ratio('swc', 'weight clip', 0.8, "each weight row's min and max are scaled by this (static clipping)"),
-  refExchange: z
-    .boolean()
-    .default(false)
-    .meta({
-      flag: 'duquant_ref_exchange',
-      label: 'reference exchange',
-      description:
-        "[ref] the greedy step's channel is the extreme entry's row (token) index mod the block, as the reference code",
-    }),
-  rotationPerBlock: z
-    .boolean()
-    .default(false)
-    .meta({
-      flag: 'rotation_per_block',
-      label: 'one rotation per block',
-      description: "one matrix per block, as the paper, instead of the reference's one shared by all blocks",
-    }),
-  lwc: z
-    .boolean()
-    .default(false)
-    .meta({
-      flag: 'lwc',
-      label: 'learnable clipping',
-      description: "the reference's learnable weight clipping (not built yet)",
-    }),
+  refExchange: z.boolean().default(false).meta({
+    flag: 'duquant_ref_exchange',
+    label: 'reference exchange',
+    description:
+      "[ref] the greedy step's channel is the extreme entry's row (token) index mod the block, as the reference code",
+  }),
+  rotationPerBlock: z.boolean().default(false).meta({
+    flag: 'rotation_per_block',
+    label: 'one rotation per block',
+    description: "one matrix per block, as the paper, instead of the reference's one shared by all blocks",
+  }),
+  lwc: z.boolean().default(false).meta({
+    flag: 'lwc',
+    label: 'learnable clipping',
+    description: "the reference's learnable weight clipping (not built yet)",
+  }),
 });
 export type DuquantStep = z.infer<typeof options>;
 
@@ -150,9 +109,14 @@ export interface DuquantSiteReport {
   block: number;
   /** max|x| per channel over the rotation input at each stage: original, smoothed, R₁, perm 1, R₂ … */
   stages: { name: string; maxAbs: number[] }[];
-  /** each rotation: greedy steps kept, the peak after 0…max steps, and its first block (up to 64 × 64) for the heatmap */
+  /**
+   * each rotation: greedy steps kept, the peak after 0…max steps, and its first block (up to 64 × 64) for the
+   * heatmap
+   */
   rotations: { name: string; steps: number; peaks: number[]; n: number; shown: number; heat: number[] }[];
-  /** ‖q(x) − x‖² / ‖x‖² of per-token quantization at abits, before and after the transform (null at 16 bits) */
+  /**
+   * ‖q(x) − x‖² / ‖x‖² of per-token quantization at abits, before and after the transform (null at 16 bits)
+   */
   error: { before: number; after: number } | null;
 }
 
@@ -314,7 +278,8 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
   name: 'duquant',
   title: 'DuQuant',
   summary:
-    'smooth, then rotate and permute each linear input in small blocks so outliers spread out; quantize activations per token',
+    'smooth, then rotate and permute each linear input in small blocks so outliers spread out; ' +
+    'quantize activations per token',
   options,
   fixesWeightGroups:
     'DuQuant quantizes each weight row, asymmetric, from its raw range clipped by --swc (the reference has no groups)',
@@ -324,14 +289,16 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
   check(o, ctx) {
     if (o.lwc)
       ctx.bad(
-        "--lwc (the reference's learnable weight clipping, trained per block with AdamW) is not built yet; the lab runs the static clip --swc",
+        "--lwc (the reference's learnable weight clipping, trained per block with AdamW) is not built yet; " +
+          'the lab runs the static clip --swc',
       );
     if (o.qkLac !== undefined && o.abits === 16)
       ctx.bad('--qk_lac needs --abits below 16 (Q and K stay full precision)');
     // fc1 rows → fc2 columns is exact only through a positively homogeneous activation (ReLU), not GELU
     if (o.smooth && ctx.cfg?.family === 'opt' && ctx.cfg.activation !== 'relu')
       ctx.bad(
-        `DuQuant's smoothing folds fc1 → fc2, which is exact only through ReLU; this model uses ${ctx.cfg.activation}: add --no-smooth`,
+        "DuQuant's smoothing folds fc1 → fc2, which is exact only through ReLU; " +
+          `this model uses ${ctx.cfg.activation}: add --no-smooth`,
       );
   },
   describe(o) {
@@ -489,7 +456,8 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
   summarize(sites) {
     const peak = (st: { maxAbs: number[] }) => Math.max(...st.maxAbs).toPrecision(4);
     const lines = [
-      'DuQuant per linear input, on the rotation input: max|x| at each stage, greedy steps kept, per-token error before → after',
+      'DuQuant per linear input, on the rotation input: max|x| at each stage, greedy steps kept, ' +
+        'per-token error before → after',
     ];
     lines.push(
       '| block | input | channels | rotation block | max|x| by stage | steps | token error before → after |',
@@ -499,7 +467,8 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
       const stages = s.stages.map((st) => `${st.name} ${peak(st)}`).join(' → ');
       const err = s.error ? `${s.error.before.toExponential(2)} → ${s.error.after.toExponential(2)}` : '';
       lines.push(
-        `| ${s.layer} | ${s.site} | ${s.channels} | ${s.block} | ${stages} | ${s.rotations.map((r) => `${r.name} ${r.steps}`).join(', ')} | ${err} |`,
+        `| ${s.layer} | ${s.site} | ${s.channels} | ${s.block} | ${stages} ` +
+          `| ${s.rotations.map((r) => `${r.name} ${r.steps}`).join(', ')} | ${err} |`,
       );
     }
     return lines.join('\n');

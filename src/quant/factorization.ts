@@ -49,7 +49,8 @@ export async function factorOnBackend<T>(be: Backend<T>, H: Float64Array, n: num
   if (bad !== 0xffffffff) {
     be.release(A);
     throw new LabError(
-      `the Hessian is not positive definite at column ${n - 1 - bad} (f32 factorization on the GPU); raise --percdamp or use --factorization cpu`,
+      `the Hessian is not positive definite at column ${n - 1 - bad} (f32 factorization on the GPU); ` +
+        'raise --percdamp or use --factorization cpu',
     );
   }
   return A;
@@ -83,7 +84,9 @@ export async function autoRoute<T>(be: Backend<T>): Promise<{ route: FactorRoute
   upperCholeskyOfInverse(H, n);
   const cpuMs = performance.now() - t;
   const route: FactorRoute = gpuMs < cpuMs ? 'gpu' : 'cpu';
-  const note = `factorization on the ${route === 'gpu' ? 'GPU (f32)' : 'CPU (f64)'}, measured on this adapter at width ${n}: ${gpuMs.toFixed(1)} ms on the GPU, ${cpuMs.toFixed(1)} ms on the CPU`;
+  const note =
+    `factorization on the ${route === 'gpu' ? 'GPU (f32)' : 'CPU (f64)'}, ` +
+    `measured on this adapter at width ${n}: ${gpuMs.toFixed(1)} ms on the GPU, ${cpuMs.toFixed(1)} ms on the CPU`;
   decided.set(be.adapter, { route, note });
   return { route, note, fresh: true };
 }

@@ -16,14 +16,11 @@ const options = z.strictObject({
   groupsize: groupsizeOption,
   sym: symOption,
   actOrder: loop.actOrder,
-  staticGroups: z
-    .boolean()
-    .default(false)
-    .meta({
-      flag: 'static-groups',
-      label: 'static groups',
-      description: 'fit every group up front on the original weights',
-    }),
+  staticGroups: z.boolean().default(false).meta({
+    flag: 'static-groups',
+    label: 'static groups',
+    description: 'fit every group up front on the original weights',
+  }),
   trueSequential: loop.trueSequential,
   percdamp: loop.percdamp,
   blocksize: loop.blocksize,
@@ -137,7 +134,9 @@ export async function gptq<T>(
   return { Q: out, timings: { factorMs, loopMs: performance.now() - t1, factorization }, grid: layerGrid };
 }
 
-/** What the column loop works on, on the backend: U of the damped Hessian (timed), W, the output Q, a block's errors. */
+/**
+ * What the column loop works on, on the backend: U of the damped Hessian (timed), W, the output Q, a block's errors.
+ */
 export async function loopTensors<T>(
   be: Backend<T>,
   W: Float32Array,

@@ -8,7 +8,8 @@ export { fitRange };
 
 /**
  * DuQuant's quantizer range (weights with swc, activations with lac): the raw min and max times clip, not widened to
- * 0; scale (max − min)/maxq clamped to [1e-5, 1e4], zero round(−min/scale). The tokenQuant kernel's rule, on the host.
+ * 0; scale (max − min)/maxq clamped to [1e-5, 1e4], zero round(−min/scale). The tokenQuant kernel's rule, on the
+ * host.
  */
 export function clippedRange(lo: number, hi: number, maxq: number, clip: number): [number, number] {
   const f = Math.fround;
@@ -59,8 +60,9 @@ export function contiguousGroups(K: number, g: number): Uint32Array {
 }
 
 /**
- * The integer codes of dequantized weights Q [R, K] on the grid they were quantized on (exact: Q is scale·(q − zero),
- * kept in f32 or f16, well inside half a step of the next code for any code ≤ 255). What export packs and Inspect counts.
+ * The integer codes of dequantized weights Q [R, K] on the grid they were quantized on (exact: Q is
+ * scale·(q − zero), kept in f32 or f16, well inside half a step of the next code for any code ≤ 255). What export
+ * packs and Inspect counts.
  */
 export function gridCodes(Q: Float32Array, grid: LayerGrid, R: number, K: number): Uint8Array {
   const groups = grid.params.length / (2 * R);

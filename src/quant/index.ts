@@ -23,7 +23,10 @@ export function methodOf(name: string): Method | undefined {
 
 export type { ColumnGroups, Method, Preset, TransformMethod, WeightMethod } from './method.ts';
 
-/** Every chain a recipe can be, as --method words: weight steps alone, each transform followed by a weight step or alone. */
+/**
+ * Every chain a recipe can be, as --method words: weight steps alone, each transform followed by a weight step or
+ * alone.
+ */
 export const CHAINS: string[] = [
   'fp',
   ...WEIGHT_METHODS.map((w) => w.name),

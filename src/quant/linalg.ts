@@ -60,8 +60,9 @@ export function choleskyUpper(A: Float64Array, n: number): Float64Array {
 
 /**
  * U = cholesky(cholesky_inverse(cholesky(H)), upper), computed without forming H⁻¹: with P the reversal
- * permutation and L′ = cholesky(P H P), H⁻¹ = (P L′⁻ᵀ P)(P L′⁻¹ P), so U = P L′⁻¹ P (upper, positive diagonal,
- * hence the unique factor). One Cholesky and one triangular inverse: about a third of the literal route's work.
+ * permutation and L′ = cholesky(P H P), H⁻¹ = (P L′⁻ᵀ P)(P L′⁻¹ P), so U = P L′⁻¹ P (upper,
+ * positive diagonal, hence the unique factor). One Cholesky and one triangular inverse: about a third of the literal
+ * route's work.
  */
 export function upperCholeskyOfInverse(H: Float64Array, n: number): Float64Array {
   const rev = new Float64Array(n * n);

@@ -54,7 +54,9 @@ interface MethodBase<S extends z.ZodObject> {
   readonly presets?: Preset[];
 }
 
-/** One linear layer as a weight step sees it: full-precision weights (after any transform), on the host and the backend. */
+/**
+ * One linear layer as a weight step sees it: full-precision weights (after any transform), on the host and the backend.
+ */
 export interface LinearInput<T> {
   /** HF name (q_proj, fc2…) for messages */
   name: string;
@@ -167,13 +169,18 @@ export interface TransformedBlock<R> {
   weightGroups?: Partial<Record<LinearRole, ColumnGroups>>;
   /** what the Inspect views show of this block */
   report: R[];
-  /** what refold needs to fold the same transform into the checkpoint's block again (serializable, kept with the block) */
+  /**
+   * what refold needs to fold the same transform into the checkpoint's block again (serializable, kept with the block)
+   */
   fold?: unknown;
 }
 
 export interface TransformMethod<S extends z.ZodObject = z.ZodObject, R = unknown> extends MethodBase<S> {
   readonly kind: 'transform';
-  /** the weight step's groups are the transform's, and why (RPTQ: per output row × input cluster); false: the weight step's own */
+  /**
+   * the weight step's groups are the transform's, and why (RPTQ: per output row × input cluster); false: the weight
+   * step's own
+   */
   readonly fixesWeightGroups: false | string;
   /** the weight step's rows use the transform's clipped raw range (DuQuant's swc): no symmetric grid */
   readonly clipsWeights?: boolean;
@@ -192,7 +199,9 @@ export interface TransformMethod<S extends z.ZodObject = z.ZodObject, R = unknow
   block<T>(ctx: TransformContext<T>, o: z.infer<S>): Promise<TransformedBlock<R>>;
   /** the blocks' reports as a text table (what the command line prints) */
   summarize?(report: R[]): string;
-  /** the checkpoint's block with a recorded fold applied again (the Inspect views compare quantized weights to these) */
+  /**
+   * the checkpoint's block with a recorded fold applied again (the Inspect views compare quantized weights to these)
+   */
   refold(host: HostBlock, fold: unknown, cfg: ModelConfig): HostBlock;
   /**
    * The quantized block's linear layers back in the checkpoint's basis, when the fold is a pure reorder (RPTQ): what a

@@ -4,7 +4,10 @@
 import type { z } from 'zod';
 import { OptionsError } from '../errors.ts';
 
-/** What every option carries besides its type: its CLI flag (as the seed projects spell it), the form's word, a help line. */
+/**
+ * What every option carries besides its type: its CLI flag (as the seed projects spell it), the form's word, a help
+ * line.
+ */
 export interface OptionMeta {
   flag: string;
   label: string;
@@ -103,7 +106,8 @@ export function parseOptions<S extends z.ZodObject>(
     throw new OptionsError(`${method}: ${issue.message}`);
   }
   throw new OptionsError(
-    `--${info.flag} must be ${describeRange(info)}${info.optional ? ' (or left out)' : ''} for ${method} (got ${showValue(given[key])})`,
+    `--${info.flag} must be ${describeRange(info)}${info.optional ? ' (or left out)' : ''} for ${method} ` +
+      `(got ${showValue(given[key])})`,
   );
 }
 

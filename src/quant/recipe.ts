@@ -14,16 +14,11 @@ export const MAX_SEED = 2 ** 32 - 1;
 
 /** Calibration settings every step shares (GPTQ protocol). */
 export const calibrationOptions = z.strictObject({
-  calib: z
-    .string()
-    .min(1)
-    .max(2000)
-    .default('c4')
-    .meta({
-      flag: 'calib',
-      label: 'calibration',
-      description: 'a named set (c4, tinystories, tinyshakespeare), a text URL, or (command line only) a text file',
-    }),
+  calib: z.string().min(1).max(2000).default('c4').meta({
+    flag: 'calib',
+    label: 'calibration',
+    description: 'a named set (c4, tinystories, tinyshakespeare), a text URL, or (command line only) a text file',
+  }),
   nsamples: z
     .number()
     .int()
@@ -38,37 +33,23 @@ export const calibrationOptions = z.strictObject({
     .max(1 << 17)
     .default(2048)
     .meta({ flag: 'seqlen', label: 'seqlen', description: 'tokens per calibration window' }),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(MAX_SEED)
-    .default(0)
-    .meta({
-      flag: 'seed',
-      label: 'seed',
-      description: 'seed of the calibration windows and of every seeded choice of the methods',
-    }),
-  hiddenLayerNum: z
-    .number()
-    .int()
-    .min(1)
-    .optional()
-    .meta({
-      flag: 'hidden_layer_num',
-      label: 'number of blocks',
-      description: 'quantize and run only the first N blocks',
-    }),
-  scales16: z
-    .boolean()
-    .optional()
-    .meta({
-      flag: 'f16_scales',
-      label: 'f16 scales',
-      description:
-        "each group's scale rounded to f16 once its layer is quantized (the codes kept): what a GPTQ checkpoint stores",
-      fallback: false,
-    }),
+  seed: z.number().int().min(0).max(MAX_SEED).default(0).meta({
+    flag: 'seed',
+    label: 'seed',
+    description: 'seed of the calibration windows and of every seeded choice of the methods',
+  }),
+  hiddenLayerNum: z.number().int().min(1).optional().meta({
+    flag: 'hidden_layer_num',
+    label: 'number of blocks',
+    description: 'quantize and run only the first N blocks',
+  }),
+  scales16: z.boolean().optional().meta({
+    flag: 'f16_scales',
+    label: 'f16 scales',
+    description:
+      "each group's scale rounded to f16 once its layer is quantized (the codes kept): what a GPTQ checkpoint stores",
+    fallback: false,
+  }),
 });
 export type Calibration = z.infer<typeof calibrationOptions>;
 
@@ -152,7 +133,8 @@ export function validateRecipe(r: QuantRecipe, cfg?: ModelConfig): void {
   const order = kinds.join(',');
   if (!['', 'transform', 'weight', 'transform,weight'].includes(order)) {
     bad(
-      `a recipe is at most one transform then at most one weight step (got ${steps.map((s) => s.method).join(' → ')})`,
+      'a recipe is at most one transform then at most one weight step ' +
+        `(got ${steps.map((s) => s.method).join(' → ')})`,
     );
   }
   const { transform } = resolveSteps(r);
@@ -219,7 +201,10 @@ function formWords(): Map<string, string> {
   return words;
 }
 
-/** A validateRecipe message in the form's words: "--groupsize 7 does not divide…" → "Group size 7 does not divide…". */
+/**
+ * A validateRecipe message in the form's words: "--groupsize 7 does not divide…" →
+ * "Group size 7 does not divide…".
+ */
 export function inFormWords(message: string): string {
   const words = formWords();
   return (

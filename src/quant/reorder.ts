@@ -76,7 +76,8 @@ export function reorderBlock(b: HostBlock, r: BlockReorder, cfg: ModelConfig): H
     checkPermutation(r.R2, HKV * D, 'R2', D);
     if (cfg.rope) {
       throw new LabError(
-        'R2 on a rotary (LLaMA-family) model needs rotary pairs kept together and the rotation tables permuted alike; not implemented yet',
+        'R2 on a rotary (LLaMA-family) model needs rotary pairs kept together and the rotation tables permuted ' +
+          'alike; not implemented yet',
       );
     }
     L.q = rows(L.q!, expandToQueryHeads(r.R2, H, HKV, D));

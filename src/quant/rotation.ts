@@ -1,14 +1,15 @@
-// DuQuant's orthogonal transforms of a linear input (Lin et al. 2024; shared/docs/methods.md, "DuQuant", checked against
-// Hsu1023/DuQuant's quantize/quantizer.py and get_rot.py):
-//   B(n)            the product G_{n−2}…G_0 of Givens rotations (cos = 1/√(i+2), sin = √(i+1)/√(i+2)), rows and columns
-//                   0 and n−1 swapped: row 0 of B is uniform 1/√n, so x·B spreads channel 0 over the block;
-//   greedyRotation  up to maxSteps steps on the activation viewed as [rows, n]: take the channel of the entry of largest
-//                   |value| (signed max vs min), conjugate B·diag(1, Q) by the swap 0↔c, apply; keep the prefix of
-//                   steps up to the first smallest max − min of the whole result (zero steps allowed);
+// DuQuant's orthogonal transforms of a linear input (Lin et al. 2024; shared/docs/methods.md, "DuQuant", checked
+// against Hsu1023/DuQuant's quantize/quantizer.py and get_rot.py):
+//   B(n)            the product G_{n−2}…G_0 of Givens rotations (cos = 1/√(i+2), sin = √(i+1)/√(i+2)), rows
+//                   and columns 0 and n−1 swapped: row 0 of B is uniform 1/√n, so x·B spreads channel 0 over the
+//                   block;
+//   greedyRotation  up to maxSteps steps on the activation viewed as [rows, n]: take the channel of the entry of
+//                   largest |value| (signed max vs min), conjugate B·diag(1, Q) by the swap 0↔c, apply; keep the
+//                   prefix of steps up to the first smallest max − min of the whole result (zero steps allowed);
 //   zigzag          channels sorted by max|x| after R₁, dealt into C/n buckets 0,1,…,K−1,K−1,…,0,0,1,…;
 //   hadamard        the normalised Sylvester–Hadamard matrix (Q and K after RoPE).
-// Q is one random orthogonal (n−1)×(n−1) matrix per rotation (QR of a seeded Gaussian), shared by its steps. All host
-// math here is f64 on small n × n matrices; the activations are rotated online by the blockRotate kernel.
+// Q is one random orthogonal (n−1)×(n−1) matrix per rotation (QR of a seeded Gaussian), shared by its steps. All
+// host math here is f64 on small n × n matrices; the activations are rotated online by the blockRotate kernel.
 import type { Backend } from '../gpu/backend.ts';
 import { SeededRandom } from './random.ts';
 
@@ -200,7 +201,10 @@ export function hadamard(n: number): Matrix {
   return H;
 }
 
-/** The rotation block size for a width: block_size when it divides, else the largest divisor ≤ block_size (172 → 86). */
+/**
+ * The rotation block size for a width: block_size when it divides, else the largest divisor ≤ block_size
+ * (172 → 86).
+ */
 export function rotationBlock(width: number, blockSize: number): number {
   for (let n = Math.min(blockSize, width); n >= 1; n--) if (width % n === 0) return n;
   return 1;

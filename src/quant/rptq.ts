@@ -46,14 +46,11 @@ const clustersOption = (p: ReorderPoint, d: number, where: string) =>
 
 const options = z.strictObject({
   abits: abitsOption(16, ''),
-  onlyQuantKv: z
-    .boolean()
-    .default(false)
-    .meta({
-      flag: 'only_quant_kv',
-      label: 'only the K/V cache',
-      description: 'quantize only K and V to abits (the W4A4KV rows)',
-    }),
+  onlyQuantKv: z.boolean().default(false).meta({
+    flag: 'only_quant_kv',
+    label: 'only the K/V cache',
+    description: 'quantize only K and V to abits (the W4A4KV rows)',
+  }),
   R1: clustersOption('R1', 32, 'the attention-norm output'),
   R2: clustersOption('R2', 4, 'q/k, per head'),
   R3: clustersOption('R3', 4, 'the out_proj input, per head'),
@@ -68,14 +65,11 @@ const options = z.strictObject({
     .meta({ flag: 'kmeans_restarts', label: 'restarts', description: 'k-means restarts (best inertia kept)' }),
   normBits: bitsOption('norm bits', 'norm_bits', 'bits of the norm outputs (inputs of q/k/v and fc1)'),
   probBits: bitsOption('prob bits', 'prob_bits', 'bits of the attention probabilities'),
-  clustering: z
-    .enum(CLUSTERINGS)
-    .default('kmeans')
-    .meta({
-      flag: 'clustering',
-      label: 'channel grouping',
-      description: "RPTQ's k-means clusters with reorder, or a baseline without reorder",
-    }),
+  clustering: z.enum(CLUSTERINGS).default('kmeans').meta({
+    flag: 'clustering',
+    label: 'channel grouping',
+    description: "RPTQ's k-means clusters with reorder, or a baseline without reorder",
+  }),
 });
 export type RptqStep = z.infer<typeof options>;
 
@@ -360,7 +354,8 @@ export const RPTQ: TransformMethod<typeof options, SiteReport> = {
     for (const [p, [n, what]] of Object.entries(limits) as [ReorderPoint, [number, string]][]) {
       if (o[p] > n)
         ctx.bad(
-          `--${p}_clusters ${o[p]} is more than the ${n} channels of ${what}${p === 'R2' || p === 'R3' ? ' (R2/R3 cluster inside each head)' : ''}`,
+          `--${p}_clusters ${o[p]} is more than the ${n} channels ` +
+            `of ${what}${p === 'R2' || p === 'R3' ? ' (R2/R3 cluster inside each head)' : ''}`,
         );
     }
   },
@@ -380,7 +375,8 @@ export const RPTQ: TransformMethod<typeof options, SiteReport> = {
   async block(ctx, step) {
     const { decoder, layer, block, inputs, be } = ctx;
     const o = rptqOptions(step, ctx.seed);
-    // 1–2. statistics and clusters (k-means on the backend), and the activation error of each grouping on the same tokens
+    // 1–2. statistics and clusters (k-means on the backend), and the activation error of each grouping on the same
+    // tokens
     const ranges = await collectSiteRanges(decoder, layer, block, inputs);
     const plan = await planRptq(ranges, decoder.cfg, o, backendSteps(be));
     const bits = siteBits(o);
@@ -416,14 +412,18 @@ export const RPTQ: TransformMethod<typeof options, SiteReport> = {
     const measured = sites.filter((s) => s.error);
     if (!measured.length) return '';
     const groupings = Object.keys(measured[0].error!);
-    const lines = ['activation quantization error ‖x̂ − x‖²/‖x‖² on the calibration tokens (16-bit sites omitted)'];
+    const siteErrorHeader =
+      'activation quantization error ‖x̂ − x‖²/‖x‖² on the calibration tokens (16-bit sites omitted)';
+    const lines = [siteErrorHeader];
     lines.push(
       `| block | site | point | bits | channels | clusters | reordered | ${groupings.join(' | ')} |`,
       `|${'---|'.repeat(7 + groupings.length)}`,
     );
     for (const s of measured) {
       lines.push(
-        `| ${s.layer} | ${s.site} | ${s.point ?? ''} | ${s.bits} | ${s.channels} | ${s.clusters} | ${s.folded ? 'folded' : s.perm ? 'yes' : 'run time'} | ${groupings.map((g) => s.error![g].toExponential(2)).join(' | ')} |`,
+        `| ${s.layer} | ${s.site} | ${s.point ?? ''} | ${s.bits} | ${s.channels} | ${s.clusters} ` +
+          `| ${s.folded ? 'folded' : s.perm ? 'yes' : 'run time'} ` +
+          `| ${groupings.map((g) => s.error![g].toExponential(2)).join(' | ')} |`,
       );
     }
     return lines.join('\n');

@@ -31,7 +31,10 @@ export function rtn<T>(
   return Q;
 }
 
-/** RTN's Ŵ and the grid's (scale, zero) per row and group [R, groups, 2], still on the backend, and each column's group. */
+/**
+ * RTN's Ŵ and the grid's (scale, zero) per row and group [R, groups, 2], still on the backend, and each column's
+ * group.
+ */
 function rtnOnGrid<T>(
   be: Backend<T>,
   W: T,

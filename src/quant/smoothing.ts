@@ -1,8 +1,8 @@
 // DuQuant's smoothing (SmoothQuant's migration with the reference's pairs; shared/docs/methods.md, "DuQuant"): for each
-// linear input, s = max|x|^α / max_rows|W_key|^(1−α), clamped to ≥ 1e-5 and then |s| < 0.01 → 0.01. The activation is
-// divided by s — folded into its producer (a norm's gain and bias, up_proj's or v_proj's rows) — and every consumer's
-// input columns are multiplied by s, so full-precision outputs are unchanged. With grouped-query attention v_proj has
-// fewer rows than o_proj's input, so o_proj's input is divided by s at run time instead.
+// linear input, s = max|x|^α / max_rows|W_key|^(1−α), clamped to ≥ 1e-5 and then |s| < 0.01 → 0.01. The
+// activation is divided by s — folded into its producer (a norm's gain and bias, up_proj's or v_proj's rows) — and
+// every consumer's input columns are multiplied by s, so full-precision outputs are unchanged. With grouped-query
+// attention v_proj has fewer rows than o_proj's input, so o_proj's input is divided by s at run time instead.
 import type { LinearRole } from '../model/architecture.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { HostBlock, HostLinear } from '../model/weights.ts';

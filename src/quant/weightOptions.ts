@@ -41,32 +41,26 @@ export const abitsOption = (defaultBits: number, what: string) =>
       range: '2..8, or 16',
     });
 
-/** GPTQ's column-loop options, shared by the methods built on its loop (GPTQ; CLAQ, whose defaults are the reference's). */
+/**
+ * GPTQ's column-loop options, shared by the methods built on its loop (GPTQ; CLAQ, whose defaults are the reference's).
+ */
 export function gptqLoopOptions(defaults: { actOrder: boolean; trueSequential: boolean }) {
   return {
     actOrder: z
       .boolean()
       .default(defaults.actOrder)
       .meta({ flag: 'act-order', label: 'act-order', description: 'quantize columns by decreasing Hessian diagonal' }),
-    trueSequential: z
-      .boolean()
-      .default(defaults.trueSequential)
-      .meta({
-        flag: 'true-sequential',
-        label: 'true-sequential',
-        description: 'q/k/v → o → fc1 → fc2, each on inputs after the previous group',
-      }),
-    percdamp: z
-      .number()
-      .min(0)
-      .lt(1)
-      .default(0.01)
-      .meta({
-        flag: 'percdamp',
-        label: 'damp',
-        description: 'dampening, a fraction of the mean Hessian diagonal',
-        range: 'a number in [0, 1)',
-      }),
+    trueSequential: z.boolean().default(defaults.trueSequential).meta({
+      flag: 'true-sequential',
+      label: 'true-sequential',
+      description: 'q/k/v → o → fc1 → fc2, each on inputs after the previous group',
+    }),
+    percdamp: z.number().min(0).lt(1).default(0.01).meta({
+      flag: 'percdamp',
+      label: 'damp',
+      description: 'dampening, a fraction of the mean Hessian diagonal',
+      range: 'a number in [0, 1)',
+    }),
     blocksize: z
       .number()
       .int()
@@ -81,7 +75,8 @@ export function gptqLoopOptions(defaults: { actOrder: boolean; trueSequential: b
         flag: 'factorization',
         label: 'factorization',
         description:
-          "the Hessian's factorization: f32 on the GPU (as the reference), f64 on the CPU, or the faster of the two measured on the first layer",
+          "the Hessian's factorization: f32 on the GPU (as the reference), f64 on the CPU, " +
+          'or the faster of the two measured on the first layer',
         fallback: 'auto',
       }),
   };

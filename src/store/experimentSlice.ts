@@ -156,7 +156,10 @@ export function recipeProblem(
   if (s.tasks.length && s.limit !== null && (!Number.isInteger(s.limit) || s.limit < 1))
     return 'Items per task must be a positive integer (blank = all).';
   if (s.model.kind === 'files' && s.model.files.length === 0) {
-    return `This experiment's model is local files ("${s.model.label}") that only its author has: pick that folder in the Model panel (Local folder…, or drop its files) before running.`;
+    return (
+      `This experiment's model is local files ("${s.model.label}") that only its author has: ` +
+      'pick that folder in the Model panel (Local folder…, or drop its files) before running.'
+    );
   }
   const r = formRecipe(s);
   if (r.steps.length && calibrationKind(r.calib) !== 'named') {

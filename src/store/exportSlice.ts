@@ -14,7 +14,9 @@ import { BUNDLED, sourceSpec, type ModelChoice } from './modelSlice.ts';
 import { pageError } from './pageWords.ts';
 import type { LabState } from './labStore.ts';
 
-/** The bundle's two files (bundle.ts's BUNDLE_FILE and BUNDLE_WEIGHTS; named here so the page does not load the reader). */
+/**
+ * The bundle's two files (bundle.ts's BUNDLE_FILE and BUNDLE_WEIGHTS; named here so the page does not load the reader).
+ */
 export const BUNDLE_FILES = ['quantlab-bundle.json', 'quantlab-weights.safetensors'] as const;
 
 export interface ExportState {
@@ -32,7 +34,9 @@ export interface ExportSlice {
   exporting: ExportState;
   bundleImport: { status: 'idle' | 'loading' | 'done' | 'error'; label?: string; error?: string };
   setExportFormat(format: SaveFormat): void;
-  /** asks for a folder (or falls back to downloads) and writes the current result in a format (default: the chosen one) */
+  /**
+   * asks for a folder (or falls back to downloads) and writes the current result in a format (default: the chosen one)
+   */
   exportResult(format?: SaveFormat): Promise<void>;
   importBundle(files: File[], label: string): Promise<void>;
 }
@@ -54,7 +58,9 @@ function downloadBlob(name: string, blob: Blob): void {
   setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
 }
 
-/** The model a result names (its source id) as the form's choice: a bundled fixture, a Hub repo, a URL, or local files. */
+/**
+ * The model a result names (its source id) as the form's choice: a bundled fixture, a Hub repo, a URL, or local files.
+ */
 export function modelOfResult(id: string): ModelRef {
   if (BUNDLED.some((b) => b.id === id)) return { kind: 'bundled', id };
   if (/^https?:\/\//.test(id)) return { kind: 'url', url: id };
@@ -97,7 +103,9 @@ export const createExportSlice: StateCreator<LabState, [], [], ExportSlice> = (s
         exporting: {
           status: 'error',
           format,
-          error: `This run's model is local files ("${model.label}"): pick that folder in the Model panel first, the export reads what the run did not change from it.`,
+          error:
+            `This run's model is local files ("${model.label}"): pick that folder in the Model panel first, ` +
+            'the export reads what the run did not change from it.',
         },
       });
       return;
@@ -153,7 +161,9 @@ export const createExportSlice: StateCreator<LabState, [], [], ExportSlice> = (s
         bundleImport: {
           status: 'error',
           label,
-          error: `No ${BUNDLE_FILES[0]} among the ${files.length} file${files.length === 1 ? '' : 's'} picked: pick the folder the lab exported as a bundle (${BUNDLE_FILES.join(' and ')}).`,
+          error:
+            `No ${BUNDLE_FILES[0]} among the ${files.length} file${files.length === 1 ? '' : 's'} picked: ` +
+            `pick the folder the lab exported as a bundle (${BUNDLE_FILES.join(' and ')}).`,
         },
       });
       return;

@@ -95,13 +95,20 @@ export function bitsSplit(
   if (s.bitsPerWeight === undefined)
     return s.checkpointBits !== undefined ? `${Number(s.checkpointBits.toFixed(2))} (as stored)` : '16';
   if (s.codeBits === undefined || Math.abs(s.bitsPerWeight - s.codeBits) < 0.005) return s.bitsPerWeight.toFixed(2);
-  return `${s.bitsPerWeight.toFixed(2)} = ${s.codeBits.toFixed(s.codeBits % 1 ? 2 : 0)} codes + ${(s.bitsPerWeight - s.codeBits).toFixed(2)} ${s.bitsOverhead ?? 'scales/zeros'}`;
+  return (
+    `${s.bitsPerWeight.toFixed(2)} = ${s.codeBits.toFixed(s.codeBits % 1 ? 2 : 0)} codes ` +
+    `+ ${(s.bitsPerWeight - s.codeBits).toFixed(2)} ${s.bitsOverhead ?? 'scales/zeros'}`
+  );
 }
 
 /** "stored 0.55 MB, 0.52× the checkpoint's 1.05 MB": what the bits per weight come to in bytes (null: not known). */
 export function sizeLine(s: Pick<ResultSummary, 'checkpointBytes' | 'storedBytes'>): string | null {
   if (!s.checkpointBytes || !s.storedBytes) return null;
-  return `stored ${fmtBytes(s.storedBytes)}, ${(s.storedBytes / s.checkpointBytes).toFixed(2)}× the checkpoint's ${fmtBytes(s.checkpointBytes)} (the quantized layers at their bits per weight, every other tensor as stored)`;
+  return (
+    `stored ${fmtBytes(s.storedBytes)}, ${(s.storedBytes / s.checkpointBytes).toFixed(2)}× the ` +
+    `checkpoint's ${fmtBytes(s.checkpointBytes)} (the quantized layers at their bits per weight, ` +
+    'every other tensor as stored)'
+  );
 }
 
 /**

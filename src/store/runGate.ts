@@ -15,7 +15,10 @@ export function runBlocker(s: LabState): string | null {
   if (problem) return problem;
   const of = describeChoice(s.model);
   if (s.modelNeedsConsent)
-    return `Allow reading the model at ${of} first (Model panel): the page reads nothing from a link's URL until you do.`;
+    return (
+      `Allow reading the model at ${of} first (Model panel): ` +
+      "the page reads nothing from a link's URL until you do."
+    );
   if (s.probe.of !== of || s.probe.status === 'idle' || s.probe.status === 'loading')
     return 'Checking the model (config.json and the safetensors headers)…';
   return null;
@@ -46,12 +49,16 @@ export function resumeHint(s: LabState): { cached: number; total: number; text: 
       : {
           cached,
           total,
-          text: `All ${total} blocks of this recipe are in this browser's storage: Run restores them and only evaluates.`,
+          text:
+            `All ${total} blocks of this recipe are in this browser's storage: ` +
+            'Run restores them and only evaluates.',
         };
   }
   return {
     cached,
     total,
-    text: `Run resumes after block ${cached} of ${total}: an earlier run of this recipe left ${cached} finished block${cached > 1 ? 's' : ''} in this browser's storage.`,
+    text:
+      `Run resumes after block ${cached} of ${total}: ` +
+      `an earlier run of this recipe left ${cached} finished block${cached > 1 ? 's' : ''} in this browser's storage.`,
   };
 }

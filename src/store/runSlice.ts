@@ -21,7 +21,9 @@ export interface KnownBlocks {
   blocks: number;
 }
 
-/** What a recipe's blocks depend on: the model and the recipe (not how many blocks a run stops at, nor the evaluation). */
+/**
+ * What a recipe's blocks depend on: the model and the recipe (not how many blocks a run stops at, nor the evaluation).
+ */
 export function blockIdentity(spec: Pick<ExperimentSpec, 'model' | 'recipe'>): string {
   return canonicalJson({ model: spec.model, recipe: { ...spec.recipe, hiddenLayerNum: undefined } });
 }

@@ -1,6 +1,6 @@
 // The lab's page: on a wide screen three columns side by side, each scrolling on its own, so the main loop needs no
-// page scrolling — pick (model, experiment) → run (with the results table under it) → look (Inspect). Narrower screens
-// stack them.
+// page scrolling — pick (model, experiment) → run (with the results table under it) → look (Inspect). Narrower
+// screens stack them.
 import { useEffect } from 'react';
 import { useLab } from '../store/labStore.ts';
 import { ModelPanel } from './ModelPanel.tsx';

@@ -1,6 +1,6 @@
-// Export a finished run: a format (GPTQ checkpoint, fake-quantized checkpoint, the lab's bundle), each one the run cannot
-// be written in disabled with the reason; a folder picker where the browser has one (else one download per file);
-// progress per file, then the files written with their sizes and what the export rounded or left out.
+// Export a finished run: a format (GPTQ checkpoint, fake-quantized checkpoint, the lab's bundle), each one the run
+// cannot be written in disabled with the reason; a folder picker where the browser has one (else one download per
+// file); progress per file, then the files written with their sizes and what the export rounded or left out.
 import { useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useLab } from '../store/labStore.ts';
@@ -14,15 +14,21 @@ import type { ModelConfig } from '../model/config.ts';
 export const FORMAT_INFO: Record<SaveFormat, { title: string; what: string }> = {
   gptq: {
     title: 'GPTQ checkpoint',
-    what: 'packed codes, f16 scales, zero points and g_idx per linear layer (GPTQ v1): transformers, AutoGPTQ/GPTQModel and vLLM load it, and so does this lab (pick the folder as a local model)',
+    what:
+      'packed codes, f16 scales, zero points and g_idx per linear layer (GPTQ v1): transformers, ' +
+      'AutoGPTQ/GPTQModel and vLLM load it, and so does this lab (pick the folder as a local model)',
   },
   fake: {
     title: 'fake-quantized checkpoint',
-    what: "the same architecture with each linear weight replaced by its dequantized values, in the run's weight storage: any loader reads it",
+    what:
+      'the same architecture with each linear weight replaced by its dequantized values, ' +
+      "in the run's weight storage: any loader reads it",
   },
   bundle: {
     title: 'lab bundle',
-    what: "the recipe, the figures, every block's reports and the quantized weights: import it here to get this run's row and Inspect views back without recomputing",
+    what:
+      "the recipe, the figures, every block's reports and the quantized weights: " +
+      "import it here to get this run's row and Inspect views back without recomputing",
   },
 };
 

@@ -80,12 +80,19 @@ function Heatmap() {
           cols={m.cols}
           data={m.data}
           color={(v) => heat(Math.sqrt(v / top))}
-          caption={`|activation| at block ${m.layer}, ${plainName(m.site)}: ${m.tokens} tokens × ${m.channels} channels`}
+          caption={
+            `|activation| at block ${m.layer}, ${plainName(m.site)}: ` + `${m.tokens} tokens × ${m.channels} channels`
+          }
           scale={{ lo: 0, hi: top, label: 'max |x| (colour: square root)' }}
-          xLabel={`channel${m.cols < m.channels ? ` (bins of ${m.channels / m.cols})` : ''}${m.reordered ? ', reordered' : ''}`}
+          xLabel={
+            `channel${m.cols < m.channels ? ` (bins of ${m.channels / m.cols})` : ''}` +
+            `${m.reordered ? ', reordered' : ''}`
+          }
           yLabel="token"
           readout={(r, c, v) =>
-            `token ${Math.floor((r * m.tokens) / m.rows)} "${m.tokenText[r]}" · channels ${Math.floor((c * m.channels) / m.cols)}–${Math.floor(((c + 1) * m.channels) / m.cols) - 1} · max |x| ${v.toFixed(3)}`
+            `token ${Math.floor((r * m.tokens) / m.rows)} "${m.tokenText[r]}" · ` +
+            `channels ${Math.floor((c * m.channels) / m.cols)}–` +
+            `${Math.floor(((c + 1) * m.channels) / m.cols) - 1} · max |x| ${v.toFixed(3)}`
           }
           testid="heatmap"
         />
@@ -196,6 +203,7 @@ function WeightPanel({ roles, family }: { roles: LinearRole[]; family: Family })
   }, [showWeights, canLoad, shown, loadWeightView]);
   const w = shown?.data;
   const report = w && result?.quant?.layers.find((l) => l.layer === w.layer && l.linear === w.linear);
+  const overheadBits = report ? (report.bits - report.codeBits).toFixed(2) : '';
   const weightStep = result?.quant?.steps.at(-1)?.method;
   const Own = weightStep ? WEIGHT_VIEWS[weightStep] : undefined;
   // the weight step's own baseline (CLAQ: GPTQ at the same code bits), when the run measured it
@@ -256,11 +264,11 @@ function WeightPanel({ roles, family }: { roles: LinearRole[]; family: Family })
             <p className="hint" data-testid="weight-bits">
               Each row has {report.groups} group{report.groups > 1 ? 's' : ''} with its own f16 scale and zero
               {report.groups > 1
-                ? `, so up to ${report.groups} × ${2 ** report.codeBits} = ${report.groups * 2 ** report.codeBits} distinct values per row`
+                ? `, so up to ${report.groups} × ${2 ** report.codeBits} ` +
+                  `= ${report.groups * 2 ** report.codeBits} distinct values per row`
                 : ` (up to ${2 ** report.codeBits} values)`}
-              . Bits per weight {report.bits.toFixed(2)} = {report.codeBits} for the codes +{' '}
-              {(report.bits - report.codeBits).toFixed(2)} for the scales and zeros (32 bits × {report.groups} groups ÷{' '}
-              {w.shape[1]} columns).
+              . Bits per weight {report.bits.toFixed(2)} = {report.codeBits} for the codes + {overheadBits} for the
+              scales and zeros (32 bits × {report.groups} groups ÷ {w.shape[1]} columns).
             </p>
           )}
           {Own && w.detail !== undefined && (
@@ -289,11 +297,15 @@ function WeightPanel({ roles, family }: { roles: LinearRole[]; family: Family })
                   data={w.crop[k]}
                   color={(v) => diverging(v / scale)}
                   scale={{ lo: -scale, hi: scale, label: 'weight' }}
-                  caption={`${k === 'fp' ? 'full-precision' : 'quantized'} weights of ${w.linear}, top-left ${w.crop.rows} × ${w.crop.cols}`}
+                  caption={
+                    `${k === 'fp' ? 'full-precision' : 'quantized'} weights of ${w.linear}, ` +
+                    `top-left ${w.crop.rows} × ${w.crop.cols}`
+                  }
                   xLabel="input column"
                   yLabel="output row"
                   readout={(r, c, v) =>
-                    `W[${r}, ${c}] = ${v.toFixed(5)}${k === 'quant' ? ` (full precision ${w.crop.fp[r * w.crop.cols + c].toFixed(5)})` : ''}`
+                    `W[${r}, ${c}] = ${v.toFixed(5)}` +
+                    `${k === 'quant' ? ` (full precision ${w.crop.fp[r * w.crop.cols + c].toFixed(5)})` : ''}`
                   }
                   testid={`weight-grid-${k}`}
                   height={200}

@@ -1,8 +1,14 @@
-// Per-layer charts across blocks, one series per linear layer name: the relative output error ‖XWᵀ − XŴᵀ‖/‖XWᵀ‖ and
-// the bits per weight each layer stores (codes plus scales and zeros, or CLAQ's codebooks and reserved values).
+// Per-layer charts across blocks, one series per linear layer name: the relative output error
+// ‖XWᵀ − XŴᵀ‖/‖XWᵀ‖ and the bits per weight each layer stores (codes plus scales and zeros, or CLAQ's
+// codebooks and reserved values).
 import { useMemo } from 'react';
 import type { LayerReport } from '../pipeline/types.ts';
 import { SeriesChart } from './charts/SeriesChart.tsx';
+
+const RELATIVE_ERROR_CAPTION =
+  "each layer's relative output error ‖XWᵀ − XŴᵀ‖/‖XWᵀ‖ on the calibration inputs, by block";
+const BITS_PER_WEIGHT_CAPTION =
+  'bits per weight each layer stores (codes plus scales and zeros, or codebooks and reserved values), by block';
 
 function byLinear(layers: LayerReport[], value: (l: LayerReport) => number) {
   const names = [...new Set(layers.map((l) => l.linear))];
@@ -30,7 +36,7 @@ export function LayerErrorChart({ layers }: { layers: LayerReport[] }) {
       integerX
       testid="layer-error-chart"
       height={200}
-      caption="each layer's relative output error ‖XWᵀ − XŴᵀ‖/‖XWᵀ‖ on the calibration inputs, by block"
+      caption={RELATIVE_ERROR_CAPTION}
     />
   );
 }
@@ -46,7 +52,7 @@ export function LayerBitsChart({ layers }: { layers: LayerReport[] }) {
       integerX
       testid="layer-bits-chart"
       height={170}
-      caption="bits per weight each layer stores (codes plus scales and zeros, or codebooks and reserved values), by block"
+      caption={BITS_PER_WEIGHT_CAPTION}
     />
   );
 }

@@ -62,9 +62,10 @@ function OptionField({ method, info }: { method: string; info: OptionInfo }) {
   const v = options[method]?.[info.key];
   const set = (x: unknown) => setOption(method, info.key, x);
   if (info.kind === 'bool') {
+    const checked = Boolean(v);
     return (
       <label className="check" title={hint(info.description)}>
-        <input type="checkbox" data-testid={info.key} checked={Boolean(v)} onChange={(e) => set(e.target.checked)} />{' '}
+        <input type="checkbox" data-testid={info.key} checked={checked} onChange={(e) => set(e.target.checked)} />{' '}
         {info.label}
       </label>
     );

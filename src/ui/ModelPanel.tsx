@@ -85,13 +85,13 @@ function ProbeInfo() {
       </p>
     );
   const p = probe.info!;
+  const dtypes = p.dtypes.join(', ');
   return (
     <div data-testid="model-probe" className="probe">
       <p>
         {p.modelType}, {p.layers} blocks × {p.hidden} wide,{' '}
         <strong>{(p.parameters / 1e6).toFixed(p.parameters < 1e7 ? 2 : 0)}M parameters</strong>; download{' '}
-        <strong>{fmtBytes(p.downloadBytes)}</strong> ({p.dtypes.join(', ')}); one block takes {fmtBytes(p.blockBytes)}{' '}
-        on the GPU.
+        <strong>{fmtBytes(p.downloadBytes)}</strong> ({dtypes}); one block takes {fmtBytes(p.blockBytes)} on the GPU.
       </p>
       {p.config.gptq && (
         <p className="ok" data-testid="model-gptq">
@@ -244,7 +244,10 @@ export function ModelPanel() {
           className="wide"
           aria-label="a Hub repo id or a model URL"
           placeholder="Hub id or model URL"
-          title="a Hub repo id (org/name or org/name@revision) or the URL of a folder with config.json, *.safetensors and tokenizer.json"
+          title={
+            'a Hub repo id (org/name or org/name@revision) ' +
+            'or the URL of a folder with config.json, *.safetensors and tokenizer.json'
+          }
           value={custom}
           onChange={(e) => setCustom(e.target.value)}
           disabled={busy}

@@ -223,7 +223,8 @@ export function ResultsPanel() {
                               {task} {t!.acc.toFixed(3)}
                               {fp && ` (${signed(t!.acc - fp.acc, 3)})`}
                               {t!.accNorm !== undefined &&
-                                ` · norm ${t!.accNorm.toFixed(3)}${fp?.accNorm !== undefined ? ` (${signed(t!.accNorm - fp.accNorm, 3)})` : ''}`}
+                                ` · norm ${t!.accNorm.toFixed(3)}` +
+                                  `${fp?.accNorm !== undefined ? ` (${signed(t!.accNorm - fp.accNorm, 3)})` : ''}`}
                               <span className="hint"> 0-shot, n={t!.items}</span>
                             </div>
                           );

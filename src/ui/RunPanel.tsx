@@ -30,7 +30,10 @@ const STAGE_NAMES: Record<Stage, string> = {
   baselines: 'baselines',
 };
 
-/** Each step with what its report says about time: "RPTQ 2.3 s → GPTQ (Hessians 1.1 s, factorization 0.0 s, column loop 0.1 s)". */
+/**
+ * Each step with what its report says about time: "RPTQ 2.3 s → GPTQ (Hessians 1.1 s, factorization 0.0 s,
+ * column loop 0.1 s)".
+ */
 function stepsSummary(q: QuantSummary): string {
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   return q.steps
@@ -264,7 +267,8 @@ function Result() {
             {result.quant.layers.length} layers quantized in {(result.quant.totalMs / 1000).toFixed(1)} s on{' '}
             {result.quant.calibrationTokens} calibration tokens · bits per weight {bitsSplit(summary)}
             {result.quant.cachedBlocks
-              ? ` · ${result.quant.cachedBlocks} block${result.quant.cachedBlocks > 1 ? 's' : ''} restored from the cache`
+              ? ` · ${result.quant.cachedBlocks} block${result.quant.cachedBlocks > 1 ? 's' : ''}` +
+                ' restored from the cache'
               : ''}
           </p>
           {bitsNote(result.quant.layers) && (

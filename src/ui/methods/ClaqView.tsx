@@ -7,6 +7,10 @@ import type { ClaqLayerDetail } from '../../quant/claq.ts';
 import { SeriesChart } from '../charts/SeriesChart.tsx';
 import type { WeightViewProps } from './index.ts';
 
+const NO_BASELINE_HINT =
+  'Tick “also run the baselines” in the Experiment panel to measure GPTQ at the same code bits in the same run ' +
+  'and compare every layer here.';
+
 function BitStrip({ d }: { d: ClaqLayerDetail }) {
   const [order, setOrder] = useState<'original' | 'sorted'>('original');
   const cols = useMemo(() => {
@@ -152,20 +156,16 @@ function VersusGptq({ layers, baseline, linear }: Pick<WeightViewProps, 'layers'
           values: mine.map((l) => l.relError),
         },
         {
-          label: `${baseline?.label ?? 'GPTQ'} (${(theirs.reduce((a, l) => a + l.bits, 0) / (theirs.length || 1)).toFixed(2)} bits)`,
+          label:
+            `${baseline?.label ?? 'GPTQ'} ` +
+            `(${(theirs.reduce((a, l) => a + l.bits, 0) / (theirs.length || 1)).toFixed(2)} bits)`,
           values: mine.map((l) => theirs.find((t) => t.layer === l.layer)?.relError ?? null),
           dash: true,
         },
       ],
     };
   }, [layers, baseline, linear]);
-  if (!baseline)
-    return (
-      <p className="hint">
-        Tick “also run the baselines” in the Experiment panel to measure GPTQ at the same code bits in the same run and
-        compare every layer here.
-      </p>
-    );
+  if (!baseline) return <p className="hint">{NO_BASELINE_HINT}</p>;
   return (
     <SeriesChart
       x={x}
@@ -182,13 +182,14 @@ function VersusGptq({ layers, baseline, linear }: Pick<WeightViewProps, 'layers'
 
 export function ClaqView({ detail, layers, baseline, linear }: WeightViewProps) {
   const d = detail as ClaqLayerDetail;
+  const { codes, codebooks, outliers } = d.parts;
+  const total = codes + codebooks + outliers;
+  const perWeight = (bits: number) => (bits / (d.rows * d.cols)).toFixed(3);
   return (
     <div data-testid="claq-view">
       <h4>
-        Bits per weight {((d.parts.codes + d.parts.codebooks + d.parts.outliers) / (d.rows * d.cols)).toFixed(3)} ={' '}
-        {(d.parts.codes / (d.rows * d.cols)).toFixed(3)} codes + {(d.parts.codebooks / (d.rows * d.cols)).toFixed(3)}{' '}
-        codebooks (2^bits f16 values per column) + {(d.parts.outliers / (d.rows * d.cols)).toFixed(3)} reserved values
-        (f16 + row index)
+        Bits per weight {perWeight(total)} = {perWeight(codes)} codes + {perWeight(codebooks)} codebooks (2^bits f16
+        values per column) + {perWeight(outliers)} reserved values (f16 + row index)
       </h4>
       <BitStrip d={d} />
       <h4>Codebook of one column over the values it was fitted on</h4>

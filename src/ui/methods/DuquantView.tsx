@@ -1,7 +1,7 @@
 // DuQuant's Inspect view of one linear input of one block — the paper's outlier figure, live: max|x| per channel at
-// each stage (original, after smoothing, after R₁, after the zigzag permutation, after R₂) side by side on one scale;
-// the chosen rotation's first block as a heatmap with its greedy steps and the peak after each step; and the per-token
-// activation error before and after the transform across blocks.
+// each stage (original, after smoothing, after R₁, after the zigzag permutation, after R₂) side by side on one
+// scale; the chosen rotation's first block as a heatmap with its greedy steps and the peak after each step; and the
+// per-token activation error before and after the transform across blocks.
 import { useMemo, useState } from 'react';
 import type { DuquantSiteReport } from '../../quant/duquant.ts';
 import { HeatmapChart } from '../charts/HeatmapChart.tsx';

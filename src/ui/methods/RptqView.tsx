@@ -19,7 +19,10 @@ const GROUPING_NAMES: Record<string, string> = {
 /** Why a site has no "after reorder" view. */
 function noReorderReason(site: SiteReport): string {
   if (site.point === 'R2' && site.clusters > 1)
-    return 'R2 is not folded on rotary models: its clusters apply after RoPE at run time, so the channels stay in their original order';
+    return (
+      'R2 is not folded on rotary models: its clusters apply after RoPE at run time, ' +
+      'so the channels stay in their original order'
+    );
   return 'this run did not reorder these channels';
 }
 
