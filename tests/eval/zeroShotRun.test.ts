@@ -56,11 +56,13 @@ describe('zero-shot tasks from the command line', () => {
       log.mockRestore();
     }
     const out = lines.join('\n');
-    expect(out).toMatch(/\| task \| items \| metric \| FP \| quantized \| Δ \| s \|/);
+    // lm-eval's header line and columns (n-shot included); the quantized column named as the perplexity table names it
+    expect(out).toMatch(/zero-shot \(lm-evaluation-harness protocol\), limit: 6, num_fewshot: 0/);
+    expect(out).toMatch(/\| task \| n-shot \| items \| metric \| FP \| GPTQ W3 \| Δ \| s \|/);
     expect(out).toMatch(
-      /\| piqa \| 6 \| acc_norm \| \d\.\d{4} ± \d\.\d{4} \| \d\.\d{4} ± \d\.\d{4} \| [+-]\d\.\d{4} \|/,
+      /\| piqa \| 0 \| 6 \| acc_norm \| \d\.\d{4} ± \d\.\d{4} \| \d\.\d{4} ± \d\.\d{4} \| [+-]\d\.\d{4} \|/,
     );
-    expect(out).toMatch(/\| lambada_openai \| 6 \| perplexity \| /);
+    expect(out).toMatch(/\| lambada_openai \| 0 \| 6 \| perplexity \| /);
     expect(out).toMatch(/first 6 items of each task: --limit 6/);
     const r = JSON.parse(readFileSync(json, 'utf8')) as EvalResult;
     expect(r.config.limit).toBe(6);
