@@ -7,6 +7,7 @@
 // Several items' trees go through one forward; only the rows that predict continuation tokens reach lm_head, and only
 // per-request sums and greedy flags come back (Decoder.scoreRows). A query sees its keys in the order of the unpacked
 // sequence, so a request's figure does not depend on what it was packed with.
+import { maxWindow } from '../model/config.ts';
 import { CancelledError, DatasetError, NonFiniteError } from '../errors.ts';
 import type { Decoder } from '../model/forward.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
@@ -161,7 +162,8 @@ export async function scoreItems<T>(
   const batch = opts.batch ?? 8;
   const maxTokens = opts.maxTokens ?? 2048;
   const share = opts.share ?? true;
-  const maxPositions = decoder.cfg.maxPositions;
+  // lm-eval's max_length: the model's positions (and Phi-3's sliding window)
+  const maxPositions = maxWindow(decoder.cfg);
   // every item's requests encoded once; request r of the task is choice r − first[i] of item i
   const requests = items.map((it) => itemRequests(tok, it));
   const first = [0];

@@ -1,9 +1,11 @@
-// config.json → the one ModelConfig both families share. Two families fit in a table, not a class each:
-// OPT (pre-LayerNorm, learned positions offset 2, ReLU) and LLaMA (RMSNorm, RoPE, SiLU gate; qwen2 adds q/k/v bias).
+// config.json → the one ModelConfig every family shares. The family (families.ts: OPT's pre-LayerNorm block with
+// learned positions, LLaMA's RMSNorm/RoPE/SiLU-gate block, Phi-3's with fused projections) is found by model_type;
+// each family reads its own config fields here (qwen2 adds q/k/v bias; Phi-3 has a sliding window).
 import { UnsupportedModelError } from '../errors.ts';
 import { parseGptqConfig, type GptqFormat } from './gptqCheckpoint.ts';
+import { FAMILIES, MODEL_TYPES, blockParameters, familyOf, type FamilyName } from './families.ts';
 
-export type Family = 'opt' | 'llama';
+export type Family = FamilyName;
 
 export interface RopeConfig {
   theta: number;
@@ -44,10 +46,9 @@ export interface ModelConfig {
   bosTokenId: number | null;
   /** a GPTQ-format checkpoint: its decoder linears are packed codes (gptqCheckpoint.ts), dequantized per block */
   gptq?: GptqFormat;
+  /** attention sees at most this many earlier positions (Phi-3): windows are capped at it, never masked */
+  slidingWindow?: number;
 }
-
-const LLAMA_TYPES = ['llama', 'mistral', 'qwen2'];
-const SUPPORTED = ['opt', ...LLAMA_TYPES];
 
 type Json = Record<string, unknown>;
 
@@ -93,15 +94,23 @@ function checkHeads(cfg: ModelConfig, headDimGiven: boolean): ModelConfig {
   return cfg;
 }
 
+/** Each family's reading of config.json (the family comes from model_type, through the families table). */
+const PARSERS: Record<FamilyName, (c: Json, modelType: string) => ModelConfig> = {
+  opt: parseOpt,
+  llama: parseLlama,
+  phi3: parsePhi3,
+};
+
 export function parseConfig(c: Json): ModelConfig {
   const modelType = String(c.model_type ?? '');
-  if (!SUPPORTED.includes(modelType)) {
+  const family = Object.values(FAMILIES).find((f) => f.modelTypes.includes(modelType));
+  if (!family) {
     throw new UnsupportedModelError(
-      `model_type "${modelType || '(missing)'}" is not supported; the lab runs ${SUPPORTED.join(', ')} ` +
-        '(OPT and the LLaMA family: LLaMA/Llama-2/3, TinyLlama, SmolLM, Mistral, Qwen2).',
+      `model_type "${modelType || '(missing)'}" is not supported; the lab runs ${MODEL_TYPES.join(', ')} ` +
+        '(OPT and the LLaMA family: LLaMA/Llama-2/3, TinyLlama, SmolLM, Mistral, Qwen2, Phi-3).',
     );
   }
-  const cfg = modelType === 'opt' ? parseOpt(c) : parseLlama(c, modelType);
+  const cfg = PARSERS[family.name](c, modelType);
   const q = c.quantization_config as Json | undefined;
   if (q && typeof q === 'object') cfg.gptq = parseGptqConfig(q, 'config.json quantization_config');
   return cfg;
@@ -149,6 +158,28 @@ function parseOpt(c: Json): ModelConfig {
     },
     false,
   );
+}
+
+/**
+ * Phi-3: LLaMA's block with fused qkv_proj and gate_up_proj. The 4k models use plain RoPE; the 128k models' longrope
+ * ("su") scaling is refused by name. Attention is limited to a sliding window (2047 for Phi-3-mini): windows longer
+ * than it are capped, so no mask is ever needed.
+ */
+function parsePhi3(c: Json, modelType: string): ModelConfig {
+  const scaling = c.rope_scaling as Json | null | undefined;
+  const type = scaling ? String(scaling.rope_type ?? scaling.type ?? 'default') : 'default';
+  if (type === 'longrope' || type === 'su') {
+    throw new UnsupportedModelError(
+      `Phi-3's rope_scaling "${type}" (the 128k-context models) is not supported; the lab runs the 4k Phi-3 models ` +
+        '(plain RoPE)',
+    );
+  }
+  if (typeof c.partial_rotary_factor === 'number' && c.partial_rotary_factor !== 1) {
+    throw new UnsupportedModelError(`Phi-3 with partial_rotary_factor ${c.partial_rotary_factor} is not supported`);
+  }
+  const cfg = parseLlama(c, modelType);
+  const window = typeof c.sliding_window === 'number' ? count(c, 'sliding_window') : undefined;
+  return { ...cfg, family: 'phi3', ...(window !== undefined ? { slidingWindow: window } : {}) };
 }
 
 function parseLlama(c: Json, modelType: string): ModelConfig {
@@ -206,11 +237,12 @@ function parseRopeScaling(s: Json | null | undefined): RopeConfig['scaling'] {
 
 /** Parameter count of the decoder as the config describes it (embeddings included, lm_head once if tied). */
 export function parameterCount(cfg: ModelConfig): number {
-  const { hidden: C, ffn: F, heads: H, kvHeads: HKV, headDim: D, vocab: V } = cfg;
-  const attn = C * H * D * 2 + C * HKV * D * 2;
-  const mlp = cfg.family === 'opt' ? 2 * C * F : 3 * C * F;
-  const norms = cfg.family === 'opt' ? 4 * C : 2 * C;
-  const perLayer = attn + mlp + norms;
-  const embeddings = V * C + (cfg.family === 'opt' ? (cfg.maxPositions + 2) * C : 0);
-  return cfg.layers * perLayer + embeddings + (cfg.tieEmbeddings ? 0 : V * C) + C;
+  const { hidden: C, vocab: V } = cfg;
+  const positions = familyOf(cfg).positions === 'learned' ? (cfg.maxPositions + cfg.positionOffset) * C : 0;
+  return cfg.layers * blockParameters(cfg) + V * C + positions + (cfg.tieEmbeddings ? 0 : V * C) + C;
+}
+
+/** The longest window a run can use: the model's positions, and Phi-3's sliding window. */
+export function maxWindow(cfg: ModelConfig): number {
+  return Math.min(cfg.maxPositions, cfg.slidingWindow ?? Infinity);
 }

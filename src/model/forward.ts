@@ -1,7 +1,8 @@
-// The decoder forward pass, written once for both backends and both families. It runs block by block and calls
-// named hook points (taps.ts) that later stages attach to: every norm output and every linear layer's input/output.
+// The decoder forward pass, written once for both backends and every family (families.ts says its norm and MLP).
+// It runs block by block and calls named hook points (taps.ts) that later stages attach to: every norm output and
+// every linear layer's input/output.
 import { NonFiniteError } from '../errors.ts';
-import type { LinearRole } from './architecture.ts';
+import { familyOf, type LinearRole } from './families.ts';
 import type { ModelConfig } from './config.ts';
 import { tapIn, tapOut, type ActSite, type Tap } from './taps.ts';
 import { isTokenQuant, type BlockWeights, type Linear, type WeightStore } from './weights.ts';
@@ -64,7 +65,7 @@ export class Decoder<T> {
 
   private norm(x: T, n: BlockWeights<T>['attnNorm']): T {
     const { be, cfg } = this;
-    return cfg.family === 'opt'
+    return familyOf(cfg).norm === 'layer'
       ? be.layerNorm(x, n.g, n.b!, cfg.normEps, n.perm)
       : be.rmsNorm(x, n.g, cfg.normEps, n.perm);
   }
@@ -129,7 +130,7 @@ export class Decoder<T> {
     const f = this.site(this.norm(h, w.ffnNorm), w, 'ffn_norm');
     if (taps) await taps(layer, 'ffn_norm', f);
     let u: T;
-    if (cfg.family === 'llama') {
+    if (familyOf(cfg).mlp === 'gated') {
       const gate = await this.linear(layer, 'gate', L.gate!, f, taps);
       const up = await this.linear(layer, 'up', L.up!, f, taps);
       u = be.siluMul(gate, up);

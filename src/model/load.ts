@@ -1,7 +1,7 @@
 // A model = config + checkpoint + tokenizer from one source, validated before any tensor is read.
 import { MissingFileError } from '../errors.ts';
 import { parseConfig, parameterCount, type ModelConfig } from './config.ts';
-import { ARCHITECTURES } from './architecture.ts';
+import { linearTensor } from './families.ts';
 import { parseGptqConfig } from './gptqCheckpoint.ts';
 import { Checkpoint } from './safetensors.ts';
 import { readJson, type ModelSource } from './source.ts';
@@ -30,8 +30,7 @@ export async function loadModel(source: ModelSource): Promise<LoadedModel> {
  * quantize_config.json. Looked for only when the checkpoint has packed layers (a plain model never asks for it).
  */
 export async function gptqSettings(source: ModelSource, config: ModelConfig, ckpt: Checkpoint): Promise<void> {
-  const a = ARCHITECTURES[config.family];
-  const packed = ckpt.has(`${a.layerPrefix(0)}.${a.linears.q}.qweight`);
+  const packed = ckpt.has(`${linearTensor(config, 0, 'q').module}.qweight`);
   if (!packed || config.gptq) return;
   const q = await readJson(source, 'quantize_config.json', false);
   if (!q)

@@ -202,11 +202,14 @@ export class Checkpoint {
     return new Uint32Array(bytes.byteLength % 4 === 0 && bytes.byteLength > 0 ? bytes : bytes.slice(0));
   }
 
-  /** Rows [r0, r1) of a 2-D tensor, widened to f32: a vocabulary matrix is read a chunk at a time. */
+  /**
+   * Rows [r0, r1) of a tensor (elements of a 1-D one), widened to f32: a vocabulary matrix is read a chunk at a time,
+   * a fused projection a layer at a time.
+   */
   async readRowsF32(name: string, r0: number, r1: number): Promise<Float32Array> {
     const info = this.info(name);
     if (!info) throw new SafetensorsError(`no tensor "${name}" in the checkpoint`);
-    const C = info.shape[1];
+    const C = info.shape.slice(1).reduce((a, b) => a * b, 1);
     return this.shards.get(info.file)!.readF32(name, r0 * C, r1 * C);
   }
 }

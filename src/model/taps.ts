@@ -1,7 +1,7 @@
 // The forward pass's named hook points (taps), as one typed list: the forward calls them, the statistics collectors
 // and the methods listen to them, the Inspect panel names them. No free strings: a tap is a norm output, a linear
 // layer's input or output by role (q.in, down.in…), or on rotary models q and k after RoPE.
-import type { LinearRole } from './architecture.ts';
+import type { LinearRole } from './families.ts';
 import type { ModelConfig } from './config.ts';
 
 export type NormTap = 'attn_norm' | 'ffn_norm';

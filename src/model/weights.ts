@@ -3,7 +3,16 @@
 // be on the GPU.
 import type { ActQuant, Backend, Ids } from '../gpu/backend.ts';
 import { MissingTensorError, SafetensorsError } from '../errors.ts';
-import { ARCHITECTURES, linearRoles, type LinearRole } from './architecture.ts';
+import {
+  checkpointModules,
+  familyOf,
+  hasBias,
+  linearRoles,
+  linearShapes,
+  linearTensor,
+  type LinearRole,
+  type LinearTensor,
+} from './families.ts';
 import type { ModelConfig } from './config.ts';
 import type { Checkpoint } from './safetensors.ts';
 import { fromHalfBits, toHalfBits, type Half } from '../gpu/half.ts';
@@ -138,9 +147,8 @@ export class WeightStore<T> {
 
   /** How the decoder blocks' linear weights are kept (what a quantized layer goes back as). */
   get linearFormat(): 'f32' | Half {
-    const a = ARCHITECTURES[this.cfg.family];
     // a GPTQ checkpoint's layers dequantize into the format of their scales (F16)
-    return this.formatOf(`${a.layerPrefix(0)}.${a.linears.q}.${this.cfg.gptq ? 'scales' : 'weight'}`);
+    return this.formatOf(`${linearTensor(this.cfg, 0, 'q').module}.${this.cfg.gptq ? 'scales' : 'weight'}`);
   }
 
   /** A weight matrix (rows [r0, r1) of it) on the backend in its storage format: 16-bit bytes go up as stored. */
@@ -163,7 +171,8 @@ export class WeightStore<T> {
   /** Checks every tensor the architecture needs is present with the shape the config implies, before any load. */
   validate(): void {
     const { cfg, ckpt } = this;
-    const a = ARCHITECTURES[cfg.family];
+    const f = familyOf(cfg);
+    const a = f.names;
     const expect = (name: string, shape: number[]) => {
       const info = ckpt.info(name);
       if (!info) throw new MissingTensorError(`the checkpoint has no tensor "${name}" that ${cfg.modelType} needs`);
@@ -171,37 +180,27 @@ export class WeightStore<T> {
         throw new SafetensorsError(`tensor "${name}" has shape [${info.shape}], the config implies [${shape}]`);
       }
     };
-    const { hidden: C, heads: H, kvHeads: HKV, headDim: D, ffn: F, vocab: V } = cfg;
+    const { hidden: C, vocab: V } = cfg;
     expect(a.embedTokens, [V, C]);
     if (a.embedPositions) expect(a.embedPositions, [cfg.maxPositions + cfg.positionOffset, C]);
     expect(`${a.finalNorm}.weight`, [C]);
     // tied models may omit lm_head; untied ones must have it
     if (ckpt.has(a.lmHead) || !cfg.tieEmbeddings) expect(a.lmHead, [V, C]);
-    const shapes: Record<LinearRole, [number, number]> = {
-      q: [H * D, C],
-      k: [HKV * D, C],
-      v: [HKV * D, C],
-      o: [C, H * D],
-      gate: [F, C],
-      up: [F, C],
-      down: [C, F],
-    };
+    const shapes = linearShapes(cfg);
     for (let i = 0; i < cfg.layers; i++) {
       const p = a.layerPrefix(i);
-      for (const role of linearRoles(cfg.family)) {
-        if (cfg.gptq) validateGptqLayer(ckpt, cfg.gptq, `${p}.${a.linears[role]}`, shapes[role]);
-        else expect(`${p}.${a.linears[role]}.weight`, shapes[role]);
-        if (this.hasBias(role)) expect(`${p}.${a.linears[role]}.bias`, [shapes[role][0]]);
+      // a fused module (Phi-3's qkv_proj) holds its layers' rows one after another
+      for (const { module, roles } of checkpointModules(cfg)) {
+        const shape: [number, number] = [roles.reduce((n, r) => n + shapes[r]![0], 0), shapes[roles[0]]![1]];
+        if (cfg.gptq) validateGptqLayer(ckpt, cfg.gptq, `${p}.${module}`, shape);
+        else expect(`${p}.${module}.weight`, shape);
+        if (hasBias(cfg, roles[0])) expect(`${p}.${module}.bias`, [shape[0]]);
       }
       for (const n of [a.attnNorm, a.ffnNorm]) {
         expect(`${p}.${n}.weight`, [C]);
-        if (a.normBias) expect(`${p}.${n}.bias`, [C]);
+        if (f.norm === 'layer') expect(`${p}.${n}.bias`, [C]);
       }
     }
-  }
-
-  private hasBias(role: LinearRole): boolean {
-    return hasBias(this.cfg, role);
   }
 
   private async load(name: string, shape: number[]): Promise<T> {
@@ -224,7 +223,8 @@ export class WeightStore<T> {
   async global(): Promise<GlobalWeights<T>> {
     if (this.globals) return this.globals;
     const { cfg, ckpt } = this;
-    const a = ARCHITECTURES[cfg.family];
+    const a = familyOf(cfg).names;
+    const normBias = familyOf(cfg).norm === 'layer';
     const C = cfg.hidden;
     const embedTokens = await this.loadRows(a.embedTokens, cfg.vocab, C);
     const lmHead = ckpt.has(a.lmHead) ? await this.loadRows(a.lmHead, cfg.vocab, C) : embedTokens;
@@ -235,7 +235,7 @@ export class WeightStore<T> {
         : null,
       finalNorm: {
         g: await this.load(`${a.finalNorm}.weight`, [C]),
-        b: a.normBias ? await this.load(`${a.finalNorm}.bias`, [C]) : null,
+        b: normBias ? await this.load(`${a.finalNorm}.bias`, [C]) : null,
       },
       lmHead,
       rope: cfg.rope ? this.ropeTables() : null,
@@ -271,32 +271,50 @@ export class WeightStore<T> {
   /** Block i from the checkpoint straight to the backend: weights in their storage format, norms and biases f32. */
   private async checkpointBlock(i: number): Promise<BlockWeights<T>> {
     const { cfg, ckpt } = this;
-    const a = ARCHITECTURES[cfg.family];
-    const p = a.layerPrefix(i);
+    const f = familyOf(cfg);
+    const p = f.names.layerPrefix(i);
     const C = cfg.hidden;
     const linears: BlockWeights<T>['linears'] = {};
-    for (const role of linearRoles(cfg.family)) {
-      const name = `${p}.${a.linears[role]}`;
-      const b = async (rows: number) => (hasBias(cfg, role) ? await this.load(`${name}.bias`, [rows]) : null);
+    for (const { module, roles } of checkpointModules(cfg)) {
+      const parts = roles.map((role) => ({ role, at: linearTensor(cfg, i, role) }));
+      const bias = async (t: LinearTensor) => (hasBias(cfg, parts[0].role) ? await this.loadF32Rows(t, 'bias') : null);
       if (cfg.gptq) {
-        const l = await readGptqLayer(ckpt, cfg.gptq, name);
-        linears[role] = { W: this.dequantizeOnBackend(l), b: await b(l.N) };
+        // a fused module is dequantized once, then split into its layers' rows
+        const l = await readGptqLayer(ckpt, cfg.gptq, `${p}.${module}`);
+        const Ws = this.dequantizeOnBackend(
+          l,
+          parts.map(({ at }) => at.rows ?? [0, l.N]),
+        );
+        for (const [j, { role, at }] of parts.entries()) linears[role] = { W: Ws[j], b: await bias(at) };
         continue;
       }
-      const info = ckpt.info(`${name}.weight`);
-      if (!info) throw new MissingTensorError(`the checkpoint has no tensor "${name}.weight"`);
-      linears[role] = { W: await this.loadWeight(`${name}.weight`, info.shape), b: await b(info.shape[0]) };
+      for (const { role, at } of parts) {
+        const info = ckpt.info(`${at.module}.weight`);
+        if (!info) throw new MissingTensorError(`the checkpoint has no tensor "${at.module}.weight"`);
+        const shape = at.rows ? [at.rows[1] - at.rows[0], info.shape[1]] : info.shape;
+        linears[role] = { W: await this.loadWeight(`${at.module}.weight`, shape, at.rows), b: await bias(at) };
+      }
     }
     const norm = async (n: string): Promise<Norm<T>> => ({
       g: await this.load(`${p}.${n}.weight`, [C]),
-      b: a.normBias ? await this.load(`${p}.${n}.bias`, [C]) : null,
+      b: f.norm === 'layer' ? await this.load(`${p}.${n}.bias`, [C]) : null,
       perm: null,
     });
-    return { attnNorm: await norm(a.attnNorm), ffnNorm: await norm(a.ffnNorm), linears };
+    return { attnNorm: await norm(f.names.attnNorm), ffnNorm: await norm(f.names.ffnNorm), linears };
   }
 
-  /** A packed GPTQ layer dequantized on the backend (gptqDequant.wgsl), kept in the linear layers' storage format. */
-  private dequantizeOnBackend(l: GptqLayer): T {
+  /** A linear layer's bias (or weight) in f32 on the backend: the module's, or its rows of a fused module. */
+  private async loadF32Rows(t: LinearTensor, tensor: 'weight' | 'bias'): Promise<T> {
+    const name = `${t.module}.${tensor}`;
+    const data = t.rows ? await this.ckpt.readRowsF32(name, t.rows[0], t.rows[1]) : await this.ckpt.readF32(name);
+    return this.be.fromHost(data, [t.rows ? t.rows[1] - t.rows[0] : data.length]);
+  }
+
+  /**
+   * A packed GPTQ layer dequantized on the backend (gptqDequant.wgsl) into row parts (a fused module's layers, or the
+   * whole layer), each kept in the linear layers' storage format.
+   */
+  private dequantizeOnBackend(l: GptqLayer, parts: [number, number][]): T[] {
     const { be } = this;
     const t = {
       qweight: be.ids(l.qweight),
@@ -307,10 +325,15 @@ export class WeightStore<T> {
     const W = be.gptqDequant(t, l.bits, l.N, l.K, l.groups);
     for (const x of Object.values(t)) be.release(x);
     const format = this.linearFormat;
-    if (format === 'f32') return W;
-    const W16 = be.pack16(W, format);
-    be.release(W);
-    return W16;
+    const whole = parts.length === 1 && parts[0][0] === 0 && parts[0][1] === l.N;
+    const split = whole ? [W] : parts.map(([r0, r1]) => be.rows(W, r0, r1));
+    if (!whole) be.release(W);
+    if (format === 'f32') return split;
+    return split.map((x) => {
+      const x16 = be.pack16(x, format);
+      be.release(x);
+      return x16;
+    });
   }
 
   /** Block i as the checkpoint holds it, on the host. */
@@ -374,40 +397,37 @@ export class WeightStore<T> {
   }
 }
 
-function hasBias(cfg: ModelConfig, role: LinearRole): boolean {
-  if (role === 'q' || role === 'k' || role === 'v') return cfg.qkvBias;
-  if (role === 'o') return cfg.outBias;
-  return cfg.mlpBias;
-}
-
 /** Block i as the checkpoint holds it, on the host, in f32. */
 export async function readHostBlock(cfg: ModelConfig, ckpt: Checkpoint, i: number): Promise<HostBlock> {
-  const a = ARCHITECTURES[cfg.family];
-  const p = a.layerPrefix(i);
+  const f = familyOf(cfg);
+  const p = f.names.layerPrefix(i);
   const linears: HostBlock['linears'] = {};
-  for (const role of linearRoles(cfg.family)) {
-    const name = `${p}.${a.linears[role]}`;
-    const b = hasBias(cfg, role) ? await ckpt.readF32(`${name}.bias`) : null;
-    if (cfg.gptq) {
-      // the host twin of the GPU dequantization
-      const l = await readGptqLayer(ckpt, cfg.gptq, name);
-      linears[role] = {
-        W: dequantizeGptq({ ...l, scales: fromHalfBits(l.scales, 'f16') }, l.N, l.K, l.bits),
-        shape: [l.N, l.K],
-        b,
-      };
-      continue;
+  const rowsOf = (t: LinearTensor, name: string) =>
+    t.rows ? ckpt.readRowsF32(name, t.rows[0], t.rows[1]) : ckpt.readF32(name);
+  for (const { module, roles } of checkpointModules(cfg)) {
+    // the host twin of the GPU dequantization: a fused module dequantized once, then split into its layers' rows
+    const l = cfg.gptq ? await readGptqLayer(ckpt, cfg.gptq, `${p}.${module}`) : null;
+    const packed = l && dequantizeGptq({ ...l, scales: fromHalfBits(l.scales, 'f16') }, l.N, l.K, l.bits);
+    for (const role of roles) {
+      const t = linearTensor(cfg, i, role);
+      const b = hasBias(cfg, role) ? await rowsOf(t, `${t.module}.bias`) : null;
+      if (l && packed) {
+        const [r0, r1] = t.rows ?? [0, l.N];
+        linears[role] = { W: packed.slice(r0 * l.K, r1 * l.K), shape: [r1 - r0, l.K], b };
+        continue;
+      }
+      const info = ckpt.info(`${t.module}.weight`);
+      if (!info) throw new MissingTensorError(`the checkpoint has no tensor "${t.module}.weight"`);
+      const shape: [number, number] = t.rows ? [t.rows[1] - t.rows[0], info.shape[1]] : [info.shape[0], info.shape[1]];
+      linears[role] = { W: await rowsOf(t, `${t.module}.weight`), shape, b };
     }
-    const info = ckpt.info(`${name}.weight`);
-    if (!info) throw new MissingTensorError(`the checkpoint has no tensor "${name}.weight"`);
-    linears[role] = { W: await ckpt.readF32(`${name}.weight`), shape: info.shape as [number, number], b };
   }
   const norm = async (n: string): Promise<HostNorm> => ({
     g: await ckpt.readF32(`${p}.${n}.weight`),
-    b: a.normBias ? await ckpt.readF32(`${p}.${n}.bias`) : null,
+    b: f.norm === 'layer' ? await ckpt.readF32(`${p}.${n}.bias`) : null,
     perm: null,
   });
-  return { attnNorm: await norm(a.attnNorm), ffnNorm: await norm(a.ffnNorm), linears };
+  return { attnNorm: await norm(f.names.attnNorm), ffnNorm: await norm(f.names.ffnNorm), linears };
 }
 
 export function uploadActQuant<T>(

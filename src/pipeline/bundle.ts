@@ -4,7 +4,7 @@
 // Results row and the Inspect views come back without recomputing.
 import { z } from 'zod';
 import { LabError } from '../errors.ts';
-import { linearRoles } from '../model/architecture.ts';
+import { familyOfModelType, linearRoles } from '../model/families.ts';
 import { Checkpoint } from '../model/safetensors.ts';
 import type { ModelSource } from '../model/source.ts';
 import type { HostBlock } from '../model/weights.ts';
@@ -105,7 +105,8 @@ export async function importBundle(source: ModelSource, cache: LabCache): Promis
   const weights = await Checkpoint.open((f) =>
     f === 'model.safetensors' ? source.open(BUNDLE_WEIGHTS) : Promise.resolve(null),
   );
-  const family = result.modelType === 'opt' ? 'opt' : 'llama';
+  // the run's family as its config recorded it (bundles from before results kept it: the family of its model type)
+  const family = result.modelConfig?.family ?? familyOfModelType(result.modelType).name;
   const key = `bundle|${await hashOf({ result: result.model, at: result.quant?.blockKey, ppl: result.ppl })}|`;
   for (const [i, b] of blocks.entries()) {
     const linears: HostBlock['linears'] = {};

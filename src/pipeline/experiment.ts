@@ -24,7 +24,8 @@ import {
 } from '../quant/recipe.ts';
 import { quantizeModel, type BlockCache, type CachedBlock } from './quantizeModel.ts';
 import { blockKeyPrefix, cachedSource, hashOf, modelKeyOf, textDigest, tolerantCache, type LabCache } from './cache.ts';
-import { parameterCount, type ModelConfig } from '../model/config.ts';
+import { maxWindow, parameterCount, type ModelConfig } from '../model/config.ts';
+import { linearShapes } from '../model/families.ts';
 import { storageSize } from './storageSize.ts';
 import type { EvalRequest, EvalResult, Progress, Stage, TaskScore as Score } from './types.ts';
 
@@ -74,9 +75,9 @@ export function blocksThatFit(cfg: ModelConfig, budget: number): number {
   return Math.max(0, Math.min(cfg.layers, Math.floor((budget - globals * 4) / (blockParameters(cfg) * 4))));
 }
 
+/** A block's linear weights (what the residency budget counts; norms are too small to matter). */
 function blockParameters(cfg: ModelConfig): number {
-  const { hidden: C, ffn: F, heads: H, kvHeads: HKV, headDim: D } = cfg;
-  return C * H * D * 2 + C * HKV * D * 2 + (cfg.family === 'opt' ? 2 : 3) * C * F;
+  return Object.values(linearShapes(cfg)).reduce((s, [R, K]) => s + R * K, 0);
 }
 
 /**
@@ -139,7 +140,8 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
   totalBytes = model.checkpoint.bytes;
   validateRecipe(r, model.config);
   const cfg = r.hiddenLayerNum ? { ...model.config, layers: r.hiddenLayerNum } : model.config;
-  const seqlen = Math.min(req.seqlen ?? r.seqlen, cfg.maxPositions);
+  // capped at the positions the model has (and Phi-3's sliding window, so no window ever needs its mask)
+  const seqlen = Math.min(req.seqlen ?? r.seqlen, maxWindow(cfg));
   if (!Number.isInteger(seqlen) || seqlen < 2)
     throw new OptionsError(`seqlen must be an integer ≥ 2 (got ${req.seqlen})`);
 
@@ -203,7 +205,7 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
       }))
     : '';
   // calibration is tokenized and checked before any GPU work: a too-short text fails here
-  const calibSeqlen = Math.min(r.seqlen, cfg.maxPositions);
+  const calibSeqlen = Math.min(r.seqlen, maxWindow(cfg));
   let calib: Uint32Array[] = [];
   if (calibText !== null) {
     const calibHash = await hashOf({

@@ -10,7 +10,14 @@
 // Files stream to a FolderSink one tensor at a time.
 import { LabError } from '../errors.ts';
 import { f32ToF16, toHalfBits } from '../gpu/half.ts';
-import { ARCHITECTURES, linearName, linearRoles, type LinearRole } from '../model/architecture.ts';
+import {
+  checkpointModules,
+  familyOf,
+  linearName,
+  linearRoles,
+  linearShapes,
+  type LinearRole,
+} from '../model/families.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { gptqShapes, unpackableWidth } from '../model/gptqCheckpoint.ts';
 import { GPTQ_BITS, packQweight, packQzeros, zeroPointsV1CannotStore } from '../model/gptqPacking.ts';
@@ -96,26 +103,24 @@ export function recipeRefusal(format: SaveFormat, r: QuantRecipe | undefined, cf
   if (!(GPTQ_BITS as readonly number[]).includes(bits))
     return `the gptq format packs ${GPTQ_BITS.join(', ')} bits, not ${bits}`;
   if (cfg) {
-    for (const [role, [N, K]] of Object.entries(linearShapes(cfg))) {
-      const why = unpackableWidth(N, K, bits, linearName(cfg.family, role as LinearRole));
+    // a fused module (Phi-3's qkv_proj) is packed as one layer: its outputs are its layers' outputs together
+    const shapes = linearShapes(cfg);
+    for (const { module, roles } of checkpointModules(cfg)) {
+      const [N, K] = [roles.reduce((n, r) => n + shapes[r]![0], 0), shapes[roles[0]]![1]];
+      const why = unpackableWidth(N, K, bits, roles.length > 1 ? module.split('.').pop()! : linearName(cfg, roles[0]));
       if (why) return why;
     }
   }
   return null;
 }
 
-function linearShapes(cfg: ModelConfig): Partial<Record<LinearRole, [number, number]>> {
-  const { hidden: C, heads: H, kvHeads: HKV, headDim: D, ffn: F } = cfg;
-  const all: Record<LinearRole, [number, number]> = {
-    q: [H * D, C],
-    k: [HKV * D, C],
-    v: [HKV * D, C],
-    o: [C, H * D],
-    gate: [F, C],
-    up: [F, C],
-    down: [C, F],
-  };
-  return Object.fromEntries(linearRoles(cfg.family).map((r) => [r, all[r]]));
+/** A fused module's weights from its layers' rows, one after another (a single layer as it is). */
+function concatRows(parts: Float32Array[]): Float32Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) (out.set(p, at), (at += p.length));
+  return out;
 }
 
 /** A checkpoint tensor as F16 (what the GPTQ format stores outside the quantized layers). */
@@ -202,14 +207,16 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
   }
 
   const ckpt = model.checkpoint;
-  const a = ARCHITECTURES[cfg.family];
-  const roles = linearRoles(cfg.family);
+  const prefix = familyOf(cfg).names.layerPrefix;
+  // the checkpoint's modules, each written whole again: a fused one (Phi-3's qkv_proj) from its layers' rows
+  const modules = checkpointModules(cfg);
+  const shapes = linearShapes(cfg);
+  const rowsOf = (roles: readonly LinearRole[]) => roles.reduce((n, r) => n + shapes[r]![0], 0);
   // the checkpoint's linear weights are replaced (a GPTQ checkpoint quantized again: its packed tensors too)
   const quantized = new Set<string>();
   for (let i = 0; i < cfg.layers; i++)
-    for (const role of roles)
-      for (const t of ['weight', 'qweight', 'qzeros', 'scales', 'g_idx'])
-        quantized.add(`${a.layerPrefix(i)}.${a.linears[role]}.${t}`);
+    for (const { module } of modules)
+      for (const t of ['weight', 'qweight', 'qzeros', 'scales', 'g_idx']) quantized.add(`${prefix(i)}.${module}.${t}`);
   // blocks past --hidden_layer_num are not part of the run's model
   const kept = (n: string) => {
     const m = /\.layers\.(\d+)\./.exec(n);
@@ -236,15 +243,18 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
   };
 
   if (format === 'fake') {
+    const dtype = storageDtype(result.config.weights);
     for (let i = 0; i < cfg.layers; i++)
-      for (const role of roles) {
-        const name = `${a.layerPrefix(i)}.${a.linears[role]}.weight`;
-        const dtype = storageDtype(result.config.weights);
+      for (const { module, roles } of modules) {
+        const name = `${prefix(i)}.${module}.weight`;
         plans.push({
           name,
           dtype,
-          shape: ckpt.info(name)?.shape ?? linearShapes(cfg)[role]!,
-          data: async () => inStorage((await linearsOf(i)).linears[role]!.W, dtype),
+          shape: ckpt.info(name)?.shape ?? [rowsOf(roles), shapes[roles[0]]![1]],
+          data: async () => {
+            const c = await linearsOf(i);
+            return inStorage(concatRows(roles.map((r) => c.linears[r]!.W)), dtype);
+          },
         });
       }
     const leftOut: string[] = [];
@@ -275,37 +285,56 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
     const bits = o.wbits;
     let zeroZeros = 0;
     for (let i = 0; i < cfg.layers; i++)
-      for (const role of roles) {
-        const base = `${a.layerPrefix(i)}.${a.linears[role]}`;
-        const lname = linearName(cfg.family, role);
-        const [N, K] = linearShapes(cfg)[role]!;
+      for (const { module, roles } of modules) {
+        const base = `${prefix(i)}.${module}`;
+        const [N, K] = [rowsOf(roles), shapes[roles[0]]![1]];
         const s = gptqShapes({ bits, groupSize: o.groupsize }, N, K);
-        // the grid's tensors in the checkpoint's layout ([groups, N]); a grouped layer's g_idx may come from act-order
-        const packed = async () => {
+        // the grid's tensors in the checkpoint's layout ([groups, N]); a grouped layer's g_idx may come from act-order.
+        // A fused module's layers are packed as one: their codes, scales and zeros one after another along the
+        // outputs, with the one g_idx they share (their columns are grouped by the same Hessian)
+        const pack = async () => {
           const c = await linearsOf(i);
-          const grid = c.grids[lname];
-          if (!grid)
+          const grids = roles.map((role) => {
+            const lname = linearName(cfg, role);
+            const grid = c.grids[lname];
+            if (!grid)
+              throw new LabError(
+                `block ${i} ${lname} was cached without its grid (a run from before export existed); ` +
+                  'clear the cache and run again',
+              );
+            return grid;
+          });
+          const gIdx = grids[0].gIdx;
+          if (grids.some((g) => g.gIdx.some((x, k) => x !== gIdx[k])))
             throw new LabError(
-              `block ${i} ${lname} was cached without its grid (a run from before export existed); ` +
-                'clear the cache and run again',
+              `block ${i} ${module}: its layers' column groups differ, so they cannot share one g_idx`,
             );
-          const G = grid.params.length / (2 * N);
+          const G = grids[0].params.length / (2 * shapes[roles[0]]![0]);
           const scales = new Uint16Array(G * N);
           const zeros = new Uint16Array(G * N);
-          for (let n = 0; n < N; n++)
-            for (let g = 0; g < G; g++) {
-              scales[g * N + n] = f32ToF16(grid.params[(n * G + g) * 2]);
-              zeros[g * N + n] = grid.params[(n * G + g) * 2 + 1];
-            }
-          return { grid, G, scales, zeros };
+          const codes = new Uint8Array(N * K);
+          let n0 = 0;
+          for (const [j, role] of roles.entries()) {
+            const Nr = shapes[role]![0];
+            codes.set(gridCodes(c.linears[role]!.W, grids[j], Nr, K), n0 * K);
+            for (let n = 0; n < Nr; n++)
+              for (let g = 0; g < G; g++) {
+                scales[g * N + n0 + n] = f32ToF16(grids[j].params[(n * G + g) * 2]);
+                zeros[g * N + n0 + n] = grids[j].params[(n * G + g) * 2 + 1];
+              }
+            n0 += Nr;
+          }
+          return { gIdx, G, scales, zeros, codes };
         };
+        // the module's four tensors are written one after another: packed once, let go after the last
+        let memo: ReturnType<typeof pack> | null = null;
+        const packed = () => (memo ??= pack());
         plans.push(
           {
             name: `${base}.qweight`,
             dtype: 'I32',
             shape: s.qweight,
-            data: async () =>
-              packQweight(gridCodes((await linearsOf(i)).linears[role]!.W, (await packed()).grid, N, K), N, K, bits),
+            data: async () => packQweight((await packed()).codes, N, K, bits),
           },
           {
             name: `${base}.qzeros`,
@@ -318,7 +347,16 @@ export async function exportRun(format: SaveFormat, result: EvalResult, ctx: Exp
             },
           },
           { name: `${base}.scales`, dtype: 'F16', shape: s.scales, data: async () => (await packed()).scales },
-          { name: `${base}.g_idx`, dtype: 'I32', shape: s.gIdx, data: async () => (await packed()).grid.gIdx },
+          {
+            name: `${base}.g_idx`,
+            dtype: 'I32',
+            shape: s.gIdx,
+            data: async () => {
+              const { gIdx } = await packed();
+              memo = null;
+              return gIdx;
+            },
+          },
         );
       }
     quantConfig = {

@@ -13,8 +13,8 @@ import { loadModel } from '../model/load.ts';
 import type { ModelSource } from '../model/source.ts';
 import { readHostBlock, WeightStore } from '../model/weights.ts';
 import type { ActSite } from '../model/taps.ts';
-import { ARCHITECTURES, linearName, linearRoles, type LinearRole } from '../model/architecture.ts';
-import type { ModelConfig } from '../model/config.ts';
+import { linearName, linearRoles, linearTensor, type LinearRole } from '../model/families.ts';
+import { maxWindow, type ModelConfig } from '../model/config.ts';
 import type { Checkpoint } from '../model/safetensors.ts';
 import { readGptqLayer } from '../model/gptqCheckpoint.ts';
 import { dequantizeGptq, unpackQweight, unpackQzeros } from '../model/gptqPacking.ts';
@@ -76,7 +76,7 @@ export async function activationMap(
   const cfg = model.config;
   if (!Number.isInteger(layer) || layer < 0 || layer >= cfg.layers)
     throw new LabError(`block ${layer} does not exist; the model has blocks 0..${cfg.layers - 1}`);
-  const T = Math.min(opts.tokens ?? 128, cfg.maxPositions);
+  const T = Math.min(opts.tokens ?? 128, maxWindow(cfg));
   const [ids] = sampleWindows(model.tokenizer.encode(await calibrationText(r.calib, readText)), 1, T, r.seed);
   const gpu = opts.gpu ?? (await Gpu.create());
   const be = gpuBackend(gpu);
@@ -182,22 +182,26 @@ async function checkpointLayer(
   layer: number,
   role: LinearRole,
 ): Promise<{ W: Float32Array; R: number; K: number; grid: GridView }> {
-  const a = ARCHITECTURES[cfg.family];
-  const l = await readGptqLayer(ckpt, cfg.gptq!, `${a.layerPrefix(layer)}.${a.linears[role]}`);
+  const at = linearTensor(cfg, layer, role);
+  const l = await readGptqLayer(ckpt, cfg.gptq!, at.module);
   const scales = fromHalfBits(l.scales, 'f16');
   const W = dequantizeGptq({ ...l, scales }, l.N, l.K, l.bits);
   const zeros = unpackQzeros(l.qzeros, l.groups, l.N, l.bits);
-  const params = new Float32Array(l.N * l.groups * 2);
-  for (let n = 0; n < l.N; n++)
+  // a fused module (Phi-3's qkv_proj) shows the layer's own rows
+  const [r0, r1] = at.rows ?? [0, l.N];
+  const R = r1 - r0;
+  const params = new Float32Array(R * l.groups * 2);
+  for (let n = r0; n < r1; n++)
     for (let g = 0; g < l.groups; g++) {
-      params[(n * l.groups + g) * 2] = scales[g * l.N + n];
-      params[(n * l.groups + g) * 2 + 1] = zeros[g * l.N + n];
+      params[((n - r0) * l.groups + g) * 2] = scales[g * l.N + n];
+      params[((n - r0) * l.groups + g) * 2 + 1] = zeros[g * l.N + n];
     }
+  const codes = unpackQweight(l.qweight, l.N, l.K, l.bits).slice(r0 * l.K, r1 * l.K);
   return {
-    W,
-    R: l.N,
+    W: W.slice(r0 * l.K, r1 * l.K),
+    R,
     K: l.K,
-    grid: gridView(unpackQweight(l.qweight, l.N, l.K, l.bits), params, l.gIdx, 2 ** l.bits - 1, l.N, l.K),
+    grid: gridView(codes, params, l.gIdx, 2 ** l.bits - 1, R, l.K),
   };
 }
 

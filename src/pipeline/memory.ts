@@ -5,7 +5,7 @@
 // output-error pass's f32 copies of the block. It mirrors what those files allocate; a test holds it to the
 // measured peak on a synthetic checkpoint.
 import type { ModelConfig } from '../model/config.ts';
-import { linearRoles, type LinearRole } from '../model/architecture.ts';
+import { familyOf, linearRoles, linearShapes } from '../model/families.ts';
 import { GPTQ_BLOCK } from '../gpu/reference.ts';
 
 /** one buffer as the allocator takes it: 16-byte multiples, at least 16 */
@@ -25,19 +25,13 @@ export interface PeakInputs {
   quant?: { nsamples: number; seqlen: number; stored16: boolean };
 }
 
-/** [R, K] of each linear layer of a block */
-export function linearShapes(cfg: ModelConfig): Record<LinearRole, [number, number]> {
-  const { hidden: C, heads: H, kvHeads: HKV, headDim: D, ffn: F } = cfg;
-  return { q: [H * D, C], k: [HKV * D, C], v: [HKV * D, C], o: [C, H * D], gate: [F, C], up: [F, C], down: [C, F] };
-}
-
 /** The largest set of activations one block's forward holds at once, for S tokens. */
 function blockActivations(cfg: ModelConfig, S: number): number {
   const { hidden: C, heads: H, kvHeads: HKV, headDim: D, ffn: F } = cfg;
   // attention: h, the norm output, q, k, v and the attention output
   const attention = 2 * f32(S * C) + 2 * f32(S * H * D) + 2 * f32(S * HKV * D);
   // MLP: h, the norm output and the activation (LLaMA: gate, up and their product)
-  const mlp = cfg.family === 'llama' ? 2 * f32(S * C) + 3 * f32(S * F) : 3 * f32(S * C) + f32(S * F);
+  const mlp = familyOf(cfg).mlp === 'gated' ? 2 * f32(S * C) + 3 * f32(S * F) : 3 * f32(S * C) + f32(S * F);
   return Math.max(attention, mlp);
 }
 
@@ -48,7 +42,7 @@ function errorActivations(cfg: ModelConfig, S: number): number {
   const v = 2 * x(C) + x(H * D) + x(HKV * D) + 2 * x(HKV * D); // h, norm, q, k; v's two outputs
   const o = 2 * x(C) + x(H * D) + 2 * x(C); // h, attention output; o's two outputs (the norm output is released)
   // h, norm (LLaMA: gate); up's outputs
-  const up = cfg.family === 'llama' ? 2 * x(C) + x(F) + 2 * x(F) : 2 * x(C) + 2 * x(F);
+  const up = familyOf(cfg).mlp === 'gated' ? 2 * x(C) + x(F) + 2 * x(F) : 2 * x(C) + 2 * x(F);
   const down = x(C) + x(F) + 2 * x(C); // h, the activation; down's outputs
   return Math.max(v, o, up, down);
 }
@@ -72,11 +66,11 @@ export function predictPeak(p: PeakInputs): number {
   const shapes = linearShapes(cfg);
   const roles = linearRoles(cfg.family);
   const inputs = nsamples * f32(Sq * cfg.hidden);
-  const hessians = roles.map((r) => f32(shapes[r][1] ** 2));
+  const hessians = roles.map((r) => f32(shapes[r]![1] ** 2));
   const hessianPass = hessians.reduce((a, b) => a + b, 0) + blockActivations(cfg, Sq) + f32(Sq * cfg.hidden);
   // layer r: the Hessians of the layers after it, its factor U, W, Q, the f32 working copy, a block of errors, params
   const layer = roles.map((r, i) => {
-    const [R, K] = shapes[r];
+    const [R, K] = shapes[r]!;
     const later = hessians.slice(i + 1).reduce((a, b) => a + b, 0);
     return (
       later +
@@ -89,7 +83,7 @@ export function predictPeak(p: PeakInputs): number {
   });
   // the output-error pass: an f32 copy of every layer of the block, and at each layer's input what the forward holds
   // there plus that layer's quantized and full-precision outputs
-  const blockF32 = roles.reduce((s, r) => s + f32(shapes[r][0] * shapes[r][1]), 0);
+  const blockF32 = roles.reduce((s, r) => s + f32(shapes[r]![0] * shapes[r]![1]), 0);
   const errorPass = blockF32 + Math.max(blockActivations(cfg, Sq), errorActivations(cfg, Sq));
   // the evaluation after quantization runs without the calibration windows
   return p.weightBytes + Math.max(evaluation, inputs + Math.max(hessianPass, ...layer, errorPass));

@@ -6,7 +6,7 @@ import { parseConfig, parameterCount, type ModelConfig } from '../model/config.t
 import { gptqSettings, openCheckpoint } from '../model/load.ts';
 import { readJson, type ModelSource } from '../model/source.ts';
 import { MissingFileError } from '../errors.ts';
-import { ARCHITECTURES } from '../model/architecture.ts';
+import { familyOf } from '../model/families.ts';
 import type { PeakInputs } from './memory.ts';
 
 export interface BindingLimits {
@@ -52,7 +52,7 @@ export async function probeModel(source: ModelSource, limits: BindingLimits | nu
   const dtypes = [...new Set(names.map((n) => ckpt.info(n)!.dtype))];
   const f32 = (n: string) => ckpt.info(n)!.shape.reduce((a, b) => a * b, 1) * 4;
   const layer0 = names.filter((n) => /\.layers\.0\./.test(n));
-  const arch = ARCHITECTURES[cfg.family];
+  const arch = familyOf(cfg).names;
   const chunked = new Set([arch.embedTokens, arch.lmHead]);
   const whole = names.filter((n) => !chunked.has(n));
   const largest = whole

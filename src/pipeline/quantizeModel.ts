@@ -6,7 +6,7 @@
 //   output error (and each site's channel ranges) → cache.
 // No method is named here: each is a registered module (quant/index.ts) that this loop calls through its hooks.
 import type { Backend } from '../gpu/backend.ts';
-import { linearName, linearRoles, type LinearRole } from '../model/architecture.ts';
+import { familyOf, linearName, linearRoles, type LinearRole } from '../model/families.ts';
 import type { Family } from '../model/config.ts';
 import type { Decoder } from '../model/forward.ts';
 import { tapIn, type TapPoint } from '../model/taps.ts';
@@ -19,13 +19,6 @@ import type { ColumnGroups, LayerGrid, TransformedBlock } from '../quant/method.
 import { roundToHalf } from '../gpu/half.ts';
 import type { SiteReport } from '../quant/siteReport.ts';
 import type { LayerReport, QuantSummary, StepReport, WeightStepReport } from './types.ts';
-
-/** true-sequential order inside a block */
-function sequentialGroups(family: Family): LinearRole[][] {
-  return family === 'llama'
-    ? [['q', 'k', 'v'], ['o'], ['gate', 'up'], ['down']]
-    : [['q', 'k', 'v'], ['o'], ['up'], ['down']];
-}
 
 /** A finished block as the cache keeps it: quantized weights (and activation quantizers) plus its reports. */
 export interface CachedBlock {
@@ -68,7 +61,9 @@ export async function quantizeModel<T>(
   const cfg = decoder.cfg;
   const roles = linearRoles(cfg.family);
   const { transform, weight } = resolveSteps(r);
-  const groups = weight?.method.sequential(weight.options as never) ? sequentialGroups(cfg.family) : [roles];
+  const groups = weight?.method.sequential(weight.options as never)
+    ? familyOf(cfg).sequentialGroups.map((g) => [...g])
+    : [roles];
   const transformReport: StepReport = {
     method: transform?.method.name ?? '',
     report: { blocks: [] as unknown[], ms: 0 },

@@ -4,7 +4,7 @@ import '../gpu/browser.ts';
 import * as Comlink from 'comlink';
 import { filesSource, hubSource, urlSource, type ModelSource } from '../model/source.ts';
 import { adapterLimits } from '../gpu/device.ts';
-import type { LinearRole } from '../model/architecture.ts';
+import type { LinearRole } from '../model/families.ts';
 import type { ActSite } from '../model/weights.ts';
 import type { QuantRecipe } from '../quant/recipe.ts';
 import { runExperiment } from './experiment.ts';

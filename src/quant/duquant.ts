@@ -15,7 +15,7 @@
 import { z } from 'zod';
 import type { Backend } from '../gpu/backend.ts';
 import * as ref from '../gpu/reference.ts';
-import type { LinearRole } from '../model/architecture.ts';
+import { familyOf, type LinearRole } from '../model/families.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { tapIn, type ActSite, type TapPoint } from '../model/taps.ts';
 import type { HostBlock, HostRotationStep, TokenQuant } from '../model/weights.ts';
@@ -295,7 +295,7 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
     if (o.qkLac !== undefined && o.abits === 16)
       ctx.bad('--qk_lac needs --abits below 16 (Q and K stay full precision)');
     // fc1 rows → fc2 columns is exact only through a positively homogeneous activation (ReLU), not GELU
-    if (o.smooth && ctx.cfg?.family === 'opt' && ctx.cfg.activation !== 'relu')
+    if (o.smooth && ctx.cfg && familyOf(ctx.cfg).mlp === 'plain' && ctx.cfg.activation !== 'relu')
       ctx.bad(
         "DuQuant's smoothing folds fc1 → fc2, which is exact only through ReLU; " +
           `this model uses ${ctx.cfg.activation}: add --no-smooth`,

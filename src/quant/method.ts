@@ -9,7 +9,7 @@
 // Register a method once in quant/index.ts.
 import type { z } from 'zod';
 import type { Backend } from '../gpu/backend.ts';
-import type { LinearRole } from '../model/architecture.ts';
+import type { LinearRole } from '../model/families.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { Decoder } from '../model/forward.ts';
 import type { ActSite } from '../model/taps.ts';

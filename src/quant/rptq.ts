@@ -11,7 +11,7 @@
 // is RPTQ then GPTQ, as the reference does); RPTQ then RTN is the same with round-to-nearest weights.
 import { z } from 'zod';
 import type { ModelConfig } from '../model/config.ts';
-import type { LinearRole } from '../model/architecture.ts';
+import { linearRoles, type LinearRole } from '../model/families.ts';
 import { INPUT_SITE, type ActSite } from '../model/taps.ts';
 import type { HostActQuant } from '../model/weights.ts';
 import { clusterParams } from './activationQuant.ts';
@@ -280,7 +280,7 @@ export async function planRptq(
   }
   const inputGroups: RptqPlan['inputGroups'] = {};
   for (const [role, site] of Object.entries(INPUT_SITE) as [LinearRole, ActSite][]) {
-    if (role === 'gate' && cfg.family !== 'llama') continue;
+    if (!linearRoles(cfg).includes(role)) continue;
     inputGroups[role] = { colGroup: folded(site), groups: chosen[site]!.clusters };
   }
 

@@ -3,7 +3,7 @@
 // activation is divided by s — folded into its producer (a norm's gain and bias, up_proj's or v_proj's rows) — and
 // every consumer's input columns are multiplied by s, so full-precision outputs are unchanged. With grouped-query
 // attention v_proj has fewer rows than o_proj's input, so o_proj's input is divided by s at run time instead.
-import type { LinearRole } from '../model/architecture.ts';
+import { familyOf, type LinearRole } from '../model/families.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { HostBlock, HostLinear } from '../model/weights.ts';
 
@@ -11,12 +11,9 @@ import type { HostBlock, HostLinear } from '../model/weights.ts';
 export type LinearSite = 'attn_norm' | 'o_in' | 'ffn_norm' | 'down_in';
 export const LINEAR_SITES: readonly LinearSite[] = ['attn_norm', 'o_in', 'ffn_norm', 'down_in'];
 
-/** The layers that read each linear input. */
+/** The layers that read each linear input (the family's table says). */
 export function consumers(cfg: Pick<ModelConfig, 'family'>, site: LinearSite): LinearRole[] {
-  if (site === 'attn_norm') return ['q', 'k', 'v'];
-  if (site === 'o_in') return ['o'];
-  if (site === 'ffn_norm') return cfg.family === 'llama' ? ['gate', 'up'] : ['up'];
-  return ['down'];
+  return [...familyOf(cfg).inputs[site]];
 }
 
 /** The reference's W_key: one layer per pair (q_proj for q/k/v, up_proj for gate/up). */

@@ -7,7 +7,7 @@ import type { StateCreator } from 'zustand';
 import type { ActSite } from '../model/taps.ts';
 import { transformReport, type QuantSummary } from '../pipeline/types.ts';
 import type { SiteReport } from '../quant/siteReport.ts';
-import type { LinearRole } from '../model/architecture.ts';
+import type { LinearRole } from '../model/families.ts';
 import type { ActivationMap, WeightView } from '../pipeline/inspect.ts';
 import { inspectActivations, inspectWeights } from './workerClient.ts';
 import { sourceSpec } from './modelSlice.ts';

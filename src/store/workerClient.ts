@@ -6,7 +6,7 @@ import type { EvalRequest, EvalResult, Progress } from '../pipeline/types.ts';
 import type { ExportReport, SaveFormat } from '../pipeline/export.ts';
 import type { QuantRecipe } from '../quant/recipe.ts';
 import type { ActSite } from '../model/weights.ts';
-import type { LinearRole } from '../model/architecture.ts';
+import type { LinearRole } from '../model/families.ts';
 import type { ModelProbe } from '../pipeline/probe.ts';
 import type { ActivationMap, WeightView } from '../pipeline/inspect.ts';
 

@@ -11,7 +11,7 @@ import { LayerBitsChart, LayerErrorChart } from './LayerErrorChart.tsx';
 import type { Family } from '../model/config.ts';
 import type { EvalResult } from '../pipeline/types.ts';
 import { ACT_SITES, type ActSite } from '../model/taps.ts';
-import { linearRoles, linearName, type LinearRole } from '../model/architecture.ts';
+import { familyOfModelType, linearRoles, linearName, type LinearRole } from '../model/families.ts';
 import { RangeChart } from './charts/RangeChart.tsx';
 import { HeatmapChart } from './charts/HeatmapChart.tsx';
 import { SeriesChart } from './charts/SeriesChart.tsx';
@@ -37,7 +37,7 @@ const plainName = (s: ActSite) => SITE_NAMES[s].replace(/ \(R.*\)$/, '');
 
 /** The run's model family: from the config the run recorded (results from before it: from the model type). */
 function familyOf(result: EvalResult): Family {
-  return result.modelConfig?.family ?? (result.modelType === 'opt' ? 'opt' : 'llama');
+  return result.modelConfig?.family ?? familyOfModelType(result.modelType).name;
 }
 
 function Heatmap() {

@@ -2,6 +2,7 @@
 // folder picked or dropped (a GPTQ checkpoint too: its packed layers are dequantized on the GPU per block). A chosen
 // model is probed before any download: size, parameters and whether it fits. A lab bundle (an exported run) is
 // imported here too: its result becomes the current run and a Results row.
+import { maxWindow } from '../model/config.ts';
 import { useState, type DragEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { BUNDLED, HUB_PRESETS, describeChoice, useLab } from '../store/labStore.ts';
@@ -29,7 +30,7 @@ function PredictedPeak({ p }: { p: ModelProbe }) {
     useShallow((s) => ({ chain: s.chain, nsamples: s.nsamples, seqlen: s.seqlen })),
   );
   const weightStep = chain.split('+').find((m) => m === 'gptq' || m === 'claq');
-  const S = Math.min(seqlen, p.config.maxPositions);
+  const S = Math.min(seqlen, maxWindow(p.config));
   if (!Number.isInteger(S) || S < 2) return null;
   const peak = predictPeak({
     cfg: p.config,
