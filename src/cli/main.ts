@@ -17,7 +17,7 @@ import { BUNDLE_FILE, importBundle } from '../pipeline/bundle.ts';
 import { memoryCache } from '../pipeline/cache.ts';
 import { loadModel } from '../model/load.ts';
 import { folderSink } from '../model/sink.node.ts';
-import { transformReport, weightReport, type EvalResult } from '../pipeline/types.ts';
+import { stepOf, transformReport, weightReport, type EvalResult } from '../pipeline/types.ts';
 import { recipeLabel } from '../quant/recipe.ts';
 import { allBaselines } from '../quant/baselines.ts';
 import { meanBits } from '../pipeline/bits.ts';
@@ -76,12 +76,12 @@ function printResult(result: EvalResult): void {
       w &&
         `Hessians ${(w.hessianMs / 1000).toFixed(1)} s, factorization ${(w.factorMs / 1000).toFixed(1)} s, ` +
           `column loop ${(w.loopMs / 1000).toFixed(1)} s`,
-      t && `${q.steps[0].method} ${(t.ms / 1000).toFixed(1)} s`,
+      t && `${stepOf(q, 'transform')!.method} ${(t.ms / 1000).toFixed(1)} s`,
     ].filter(Boolean);
     console.log(`quantization ${(q.totalMs / 1000).toFixed(1)} s${parts.length ? ` (${parts.join(', ')})` : ''}`);
     if (w?.factorization) console.log(w.factorization);
-    const tm = METHODS[q.steps[0]?.method ?? ''];
-    if (t && tm?.kind === 'transform' && tm.summarize) console.log(`\n${tm.summarize(t.blocks as never[])}`);
+    const tm = METHODS[stepOf(q, 'transform')?.method ?? ''];
+    if (t && tm?.kind === 'transform' && tm.summarize) console.log(`\n${tm.summarize(t.blocks)}`);
   }
   const rows = Object.entries(result.ppl).map(([ds, v]) => {
     const fp = result.pplBefore?.[ds];

@@ -7,6 +7,7 @@ import type { ModelConfig } from '../model/config.ts';
 import type { Checkpoint } from '../model/safetensors.ts';
 import type { QuantRecipe } from '../quant/recipe.ts';
 import type { ModelSource } from '../model/source.ts';
+import type { EvalRequest } from './types.ts';
 
 export type CacheKind = 'bytes' | 'calib' | 'block' | 'result';
 
@@ -144,6 +145,68 @@ export async function modelKeyOf(sourceId: string, config: ModelConfig, ckpt: Ch
 export async function textDigest(text: string): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
   return Array.from(d.subarray(0, 12), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Digests of the texts a run reads: what names them in its cache keys. */
+export interface TextDigests {
+  eval: Record<string, string>;
+  calib?: string;
+  tasks?: Record<string, string>;
+}
+
+/**
+ * Every field of a request, and whether a run's figures depend on it: the cache keys hash exactly the fields that
+ * do, so a field added to EvalRequest must be classified here before the code compiles.
+ */
+const AFFECTS_FIGURES: Record<keyof EvalRequest, boolean> = {
+  datasets: true,
+  seqlen: true,
+  skipBefore: true,
+  recipe: true,
+  windows: true,
+  checkFinite: false,
+  maxResidentBytes: false,
+  backend: true,
+  baselines: true,
+  tasks: true,
+  limit: true,
+  packing: false,
+  weights: true,
+  maxBindingBytes: true,
+};
+
+/** The request's fields that figures depend on (of those a stage uses), with the defaults the run applies. */
+function figureFields(req: EvalRequest, only?: readonly (keyof EvalRequest)[]): Partial<EvalRequest> {
+  const resolved: EvalRequest = { ...req, backend: req.backend ?? 'webgpu', weights: req.weights ?? 'auto' };
+  const keys = (Object.keys(AFFECTS_FIGURES) as (keyof EvalRequest)[]).filter(
+    (k) => AFFECTS_FIGURES[k] && (!only || only.includes(k)),
+  );
+  return Object.fromEntries(keys.map((k) => [k, resolved[k]]));
+}
+
+/** A whole experiment's result: the model, the request's figure fields, the recipe it ran and the texts it read. */
+export async function resultKey(
+  modelKey: string,
+  req: EvalRequest,
+  recipe: QuantRecipe,
+  texts: TextDigests | null,
+): Promise<string> {
+  return `result|${modelKey}|${await hashOf({ request: figureFields(req), recipe, texts })}`;
+}
+
+/** What a full-precision evaluation depends on: not the recipe, but the blocks it runs and the window it scores. */
+const FP_FIELDS = ['datasets', 'windows', 'backend', 'tasks', 'limit', 'weights', 'maxBindingBytes'] as const;
+
+export async function fpKey(
+  modelKey: string,
+  req: EvalRequest,
+  layers: number,
+  seqlen: number,
+  texts: TextDigests | null,
+): Promise<string> {
+  const request = figureFields(req, FP_FIELDS);
+  const read = { eval: texts?.eval, tasks: texts?.tasks };
+  return `fp|${modelKey}|${await hashOf({ request, layers, seqlen, texts: read })}`;
 }
 
 /**

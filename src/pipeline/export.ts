@@ -99,7 +99,7 @@ export function recipeRefusal(format: SaveFormat, r: QuantRecipe | undefined, cf
       'the gptq format stores a uniform grid per group; ' +
       `${weight?.method.title ?? 'this method'} does not quantize on one`
     );
-  const bits = weight.method.codeBits(weight.options as never);
+  const bits = weight.codeBits();
   if (!(GPTQ_BITS as readonly number[]).includes(bits))
     return `the gptq format packs ${GPTQ_BITS.join(', ')} bits, not ${bits}`;
   if (cfg) {

@@ -7,18 +7,18 @@
 // No method is named here: each is a registered module (quant/index.ts) that this loop calls through its hooks.
 import type { Backend } from '../gpu/backend.ts';
 import { familyOf, linearName, linearRoles, type LinearRole } from '../model/families.ts';
-import type { Family } from '../model/config.ts';
+import type { ModelConfig } from '../model/config.ts';
 import type { Decoder } from '../model/forward.ts';
 import { tapIn, type TapPoint } from '../model/taps.ts';
-import { uploadActQuant, type HostBlock, type WeightStore } from '../model/weights.ts';
+import { uploadActQuant, type BlockWeights, type HostBlock, type WeightStore } from '../model/weights.ts';
 import { CancelledError } from '../errors.ts';
 import { HessianAccumulator } from '../quant/gptq.ts';
 import { rangeReports, SiteRangeCollector, sumPairs } from '../quant/activationStats.ts';
-import { resolveSteps, type QuantRecipe } from '../quant/recipe.ts';
+import { chainOf, resolveSteps, type BoundTransform, type BoundWeight, type QuantRecipe } from '../quant/recipe.ts';
 import type { ColumnGroups, LayerGrid, TransformedBlock } from '../quant/method.ts';
 import { roundToHalf } from '../gpu/half.ts';
 import type { SiteReport } from '../quant/siteReport.ts';
-import type { LayerReport, QuantSummary, StepReport, WeightStepReport } from './types.ts';
+import type { LayerReport, QuantSummary, WeightStepReport } from './types.ts';
 
 /** A finished block as the cache keeps it: quantized weights (and activation quantizers) plus its reports. */
 export interface CachedBlock {
@@ -51,230 +51,306 @@ export interface QuantizeContext<T> {
   cache?: BlockCache;
 }
 
-export async function quantizeModel<T>(
-  r: QuantRecipe,
-  calib: Uint32Array[],
-  ctx: QuantizeContext<T>,
-): Promise<QuantSummary> {
-  const { decoder, weights } = ctx;
-  const be: Backend<T> = decoder.be;
-  const cfg = decoder.cfg;
-  const roles = linearRoles(cfg.family);
-  const { transform, weight } = resolveSteps(r);
-  const groups = weight?.method.sequential(weight.options as never)
-    ? familyOf(cfg).sequentialGroups.map((g) => [...g])
-    : [roles];
-  const transformReport: StepReport = {
-    method: transform?.method.name ?? '',
-    report: { blocks: [] as unknown[], ms: 0 },
-  };
-  const weightReport: WeightStepReport = { hessianMs: 0, factorMs: 0, loopMs: 0 };
-  const summary: QuantSummary = {
-    method: r.steps.map((s) => s.method).join('+'),
-    steps: [],
-    layers: [],
-    totalMs: 0,
-    calibrationTokens: 0,
-  };
-  if (transform) summary.steps.push(transformReport);
-  if (weight) summary.steps.push({ method: weight.method.name, report: weightReport });
-  if (ctx.cache) summary.blockKey = ctx.cache.key;
-  const t0 = performance.now();
-  const checkCancel = () => {
-    if (ctx.signal?.aborted) throw new CancelledError('quantization cancelled');
-  };
-  const tReport = transformReport.report as { blocks: unknown[]; ms: number };
+/** One block as it goes through the stages: its weights on the backend and the host, and what the stages found. */
+interface BlockInProgress<T> {
+  layer: number;
+  block: BlockWeights<T>;
+  /** the full-precision weights after the transform: the weight step's input and the output error's reference */
+  host: HostBlock;
+  transformed: TransformedBlock<unknown> | null;
+  /** the weight groups the transform fixed (RPTQ's input clusters) */
+  fixed: Partial<Record<LinearRole, ColumnGroups>>;
+  /** per layer: its time, what the weight step counted itself (exact bits), its detail and grid */
+  ms: Map<LinearRole, number>;
+  counted: Map<LinearRole, { bits?: number; codeBits?: number }>;
+  details: Record<string, unknown>;
+  grids: Record<string, LayerGrid>;
+}
 
-  const inps: T[] = [];
-  for (const w of calib) inps.push(await decoder.embed(w));
-  summary.calibrationTokens = calib.length * (calib[0]?.length ?? 0);
-  // a transform's statistics of the full-precision model, computed when the first block that is not cached needs them
-  let prepared: Promise<unknown> | undefined;
-  const prepare = () =>
-    (prepared ??=
-      transform?.method.prepare?.({ be, decoder, layers: cfg.layers, windows: calib }, transform.options as never) ??
-      Promise.resolve(undefined));
-  // DuQuant's rotation input: the windows' mean embedding, then each quantized block's output of it
-  const meanInput = transform?.method.usesMeanInput ? await meanOf(be, inps) : undefined;
+/**
+ * The run of a recipe over the blocks, as named stages: restore a cached block, transform, quantize a true-sequential
+ * group, install the activation quantizers, measure, save. quantizeModel calls them in that order for each block.
+ */
+class QuantizeRun<T> {
+  readonly be: Backend<T>;
+  readonly cfg: ModelConfig;
+  readonly roles: LinearRole[];
+  readonly transform: BoundTransform | undefined;
+  readonly weight: BoundWeight | undefined;
+  readonly summary: QuantSummary;
+  readonly transformReport = { blocks: [] as unknown[], ms: 0 };
+  readonly weightReport: WeightStepReport = { hessianMs: 0, factorMs: 0, loopMs: 0 };
+  /** the calibration windows' hidden states as they reach the current block */
+  inputs: T[] = [];
+  /** DuQuant's rotation input: the windows' mean embedding, then each quantized block's output of it */
+  meanInput: T | undefined;
+  private prepared: Promise<unknown> | undefined;
 
-  for (let layer = 0; layer < cfg.layers; layer++) {
-    checkCancel();
-    const cached = await ctx.cache?.load(layer);
-    if (cached) {
-      // restored: the block only has to produce the next block's inputs
-      const block = weights.upload(cached.host);
-      weights.replace(layer, block);
-      for (const x of meanInput ? [...inps, meanInput] : inps) await decoder.block(layer, x, block);
-      // blocks cached before layers carried their size count by it all the same
-      summary.layers.push(
-        ...cached.layers.map((l) => ({ ...l, weights: l.weights ?? layerSize(cached.host, l.linear, cfg.family) })),
-      );
-      tReport.blocks.push(...(cached.transform?.report ?? []));
-      if (cached.ranges) (summary.ranges ??= []).push(...cached.ranges);
-      summary.cachedBlocks = (summary.cachedBlocks ?? 0) + 1;
-      ctx.onBlock?.(layer + 1, cfg.layers, summary.layers, true);
-      continue;
-    }
-    let block = await weights.block(layer);
-    // the full-precision weights (after the transform): the weight step's input and the reference of the output error
-    let host = await weights.hostBlock(layer);
-    let transformed: TransformedBlock<unknown> | null = null;
-    if (transform) {
-      const t = performance.now();
+  constructor(
+    readonly r: QuantRecipe,
+    readonly calib: Uint32Array[],
+    readonly ctx: QuantizeContext<T>,
+  ) {
+    this.be = ctx.decoder.be;
+    this.cfg = ctx.decoder.cfg;
+    this.roles = linearRoles(this.cfg);
+    ({ transform: this.transform, weight: this.weight } = resolveSteps(r));
+    this.summary = { method: chainOf(r), steps: [], layers: [], totalMs: 0, calibrationTokens: 0 };
+    if (this.transform)
+      this.summary.steps.push({ kind: 'transform', method: this.transform.method.name, report: this.transformReport });
+    if (this.weight)
+      this.summary.steps.push({ kind: 'weight', method: this.weight.method.name, report: this.weightReport });
+    if (ctx.cache) this.summary.blockKey = ctx.cache.key;
+  }
+
+  checkCancel(): void {
+    if (this.ctx.signal?.aborted) throw new CancelledError('quantization cancelled');
+  }
+
+  /** Calibrate: the windows embedded, and the mean input when the transform fits on it. */
+  async embedCalibration(): Promise<void> {
+    for (const w of this.calib) this.inputs.push(await this.ctx.decoder.embed(w));
+    this.summary.calibrationTokens = this.calib.length * (this.calib[0]?.length ?? 0);
+    if (this.transform?.method.usesMeanInput) this.meanInput = await meanOf(this.be, this.inputs);
+  }
+
+  /** Each input through block `layer` as it now is: the next block's inputs. */
+  private async advance(layer: number, block: BlockWeights<T>): Promise<void> {
+    for (const x of this.meanInput ? [...this.inputs, this.meanInput] : this.inputs)
+      await this.ctx.decoder.block(layer, x, block);
+  }
+
+  /** Restore: a block an earlier run finished only has to produce the next block's inputs. */
+  async restore(layer: number, cached: CachedBlock): Promise<void> {
+    const { weights } = this.ctx;
+    const block = weights.upload(cached.host);
+    weights.replace(layer, block);
+    await this.advance(layer, block);
+    // blocks cached before layers carried their size count by it all the same
+    const sized = cached.layers.map((l) => ({
+      ...l,
+      weights: l.weights ?? layerSize(cached.host, l.linear, this.cfg),
+    }));
+    this.summary.layers.push(...sized);
+    this.transformReport.blocks.push(...(cached.transform?.report ?? []));
+    if (cached.ranges) (this.summary.ranges ??= []).push(...cached.ranges);
+    this.summary.cachedBlocks = (this.summary.cachedBlocks ?? 0) + 1;
+  }
+
+  /** Transform: statistics, the fold into the weights, a constraint on the weight groups (no transform: as is). */
+  async transformBlock(layer: number): Promise<BlockInProgress<T>> {
+    const { be, cfg, transform, weight, ctx } = this;
+    const { weights, decoder } = ctx;
+    const b: BlockInProgress<T> = {
+      layer,
+      block: await weights.block(layer),
+      host: await weights.hostBlock(layer),
+      transformed: null,
+      fixed: {},
+      ms: new Map(),
+      counted: new Map(),
+      details: {},
+      grids: {},
+    };
+    if (!transform) return b;
+    const t = performance.now();
+    // a transform's statistics of the full-precision model, computed when the first block not cached needs them
+    const windows = this.calib;
+    this.prepared ??= transform.prepare({ be, decoder, layers: cfg.layers, windows });
+    b.transformed = await transform.block({
+      be,
+      decoder,
+      layer,
+      block: b.block,
+      host: b.host,
+      inputs: this.inputs,
+      seed: this.r.seed,
+      prepared: await this.prepared,
+      meanInput: this.meanInput,
       // whole bits (CLAQ's adaptive 2.1 fits as 2)
-      const weightBits = weight ? Math.round(weight.method.codeBits(weight.options as never)) : undefined;
-      transformed = await transform.method.block(
-        {
-          be,
-          decoder,
-          layer,
-          block,
-          host,
-          inputs: inps,
-          seed: r.seed,
-          prepared: await prepare(),
-          meanInput,
-          weightBits,
-        },
-        transform.options as never,
-      );
-      tReport.blocks.push(...transformed.report);
-      // the transform folded into the weights; activations stay in full precision until the weights are quantized
-      host = transformed.host;
-      block = weights.upload(host);
-      weights.replace(layer, block);
-      tReport.ms += performance.now() - t;
-    }
-    const fixed: Partial<Record<LinearRole, ColumnGroups>> = transformed?.weightGroups ?? {};
-    const started = new Map<LinearRole, number>();
-    /** what the weight step counted itself (exact bits) and its per-layer detail */
-    const counted = new Map<LinearRole, { bits?: number; codeBits?: number }>();
-    const details: Record<string, unknown> = {};
-    /** each layer's grid, kept with the block for export */
-    const grids: Record<string, LayerGrid> = {};
+      weightBits: weight ? Math.round(weight.codeBits()) : undefined,
+    });
+    this.transformReport.blocks.push(...b.transformed.report);
+    // the transform folded into the weights; activations stay in full precision until the weights are quantized
+    b.host = b.transformed.host;
+    b.block = weights.upload(b.host);
+    weights.replace(layer, b.block);
+    b.fixed = b.transformed.weightGroups ?? {};
+    this.transformReport.ms += performance.now() - t;
+    return b;
+  }
 
-    for (const group of weight ? groups : []) {
-      checkCancel();
-      const wm = weight!.method;
-      const wo = weight!.options as never;
-      // one calibration pass collects the Hessian of every layer in the group
-      const hessians = new Map<TapPoint, { role: LinearRole; acc: HessianAccumulator<T> }>();
-      if (wm.needsHessian(wo)) {
-        const tH = performance.now();
-        for (const role of group)
-          hessians.set(tapIn(role), { role, acc: new HessianAccumulator(be, host.linears[role]!.shape[1]) });
-        for (const x of inps) {
-          const h = be.rows(x, 0, be.shape(x)[0]);
-          await decoder.block(layer, h, block, (_, point, t) => hessians.get(point)?.acc.add(t));
-          be.release(h);
-        }
-        await be.sync();
-        weightReport.hessianMs += performance.now() - tH;
-      }
-      for (const role of group) {
-        const t = performance.now();
-        const lin = block.linears[role]!;
-        const acc = hessians.get(tapIn(role))?.acc;
-        const H = acc ? await acc.read() : undefined;
-        acc?.dispose();
-        const { shape, W } = host.linears[role]!;
-        // the method works on an f32 copy; the quantized layer goes back in the model's storage format
-        const Wt = be.storage(lin.W) === 'f32' ? lin.W : be.fromHost(W, shape);
-        const res = await wm.quantize(
-          be,
-          { name: linearName(cfg.family, role), role, W, Wt, shape, H, groups: fixed[role], seed: r.seed },
-          wo,
-        );
-        if (Wt !== lin.W) be.release(Wt);
-        if (r.scales16 && res.grid) res.Q = withHalfScales(be, res.Q, res.grid, shape);
-        if (res.grid) grids[linearName(cfg.family, role)] = res.grid;
-        weightReport.factorMs += res.factorMs ?? 0;
-        weightReport.loopMs += res.loopMs ?? 0;
-        if (res.factorization)
-          weightReport.factorization ??=
-            res.factorization.note ??
-            `factorization on the ${res.factorization.route === 'gpu' ? 'GPU (f32)' : 'CPU (f64)'} ` +
-              `(--factorization ${res.factorization.route})`;
-        be.release(lin.W);
-        const format = weights.linearFormat;
-        lin.W = format === 'f32' ? res.Q : be.pack16(res.Q, format);
-        if (lin.W !== res.Q) be.release(res.Q);
-        started.set(role, performance.now() - t);
-        counted.set(role, res);
-        if (res.detail !== undefined) details[linearName(cfg.family, role)] = res.detail;
-      }
-    }
-    if (transformed?.act) {
-      // from here on the block quantizes its activations
-      block.act = uploadActQuant(be, transformed.act);
-      block.probLevels = transformed.probLevels;
-    }
+  /** The true-sequential groups of a block's layers (all at once unless the weight step asks for them). */
+  weightGroups(): LinearRole[][] {
+    if (!this.weight) return [];
+    return this.weight.sequential() ? familyOf(this.cfg).sequentialGroups.map((g) => [...g]) : [this.roles];
+  }
 
-    // outputs of the quantized block feed block layer + 1; the same pass measures each layer's output error
-    const layers: LayerReport[] = [];
+  /** Quantize a group: one calibration pass for every Hessian in it, then each layer, back in the model's storage. */
+  async quantizeGroup(b: BlockInProgress<T>, group: LinearRole[]): Promise<void> {
+    const { be, cfg, r, ctx, weightReport } = this;
+    const weight = this.weight!;
+    const hessians = new Map<TapPoint, { role: LinearRole; acc: HessianAccumulator<T> }>();
+    if (weight.needsHessian()) {
+      const tH = performance.now();
+      for (const role of group)
+        hessians.set(tapIn(role), { role, acc: new HessianAccumulator(be, b.host.linears[role]!.shape[1]) });
+      for (const x of this.inputs) {
+        const h = be.rows(x, 0, be.shape(x)[0]);
+        await ctx.decoder.block(b.layer, h, b.block, (_, point, t) => hessians.get(point)?.acc.add(t));
+        be.release(h);
+      }
+      await be.sync();
+      weightReport.hessianMs += performance.now() - tH;
+    }
+    for (const role of group) {
+      const t = performance.now();
+      const lin = b.block.linears[role]!;
+      const acc = hessians.get(tapIn(role))?.acc;
+      const H = acc ? await acc.read() : undefined;
+      acc?.dispose();
+      const { shape, W } = b.host.linears[role]!;
+      const name = linearName(cfg, role);
+      // the method works on an f32 copy; the quantized layer goes back in the model's storage format
+      const Wt = be.storage(lin.W) === 'f32' ? lin.W : be.fromHost(W, shape);
+      const res = await weight.quantize(be, { name, role, W, Wt, shape, H, groups: b.fixed[role], seed: r.seed });
+      if (Wt !== lin.W) be.release(Wt);
+      if (r.scales16 && res.grid) res.Q = withHalfScales(be, res.Q, res.grid, shape);
+      if (res.grid) b.grids[name] = res.grid;
+      weightReport.factorMs += res.factorMs ?? 0;
+      weightReport.loopMs += res.loopMs ?? 0;
+      if (res.factorization)
+        weightReport.factorization ??=
+          res.factorization.note ??
+          `factorization on the ${res.factorization.route === 'gpu' ? 'GPU (f32)' : 'CPU (f64)'} ` +
+            `(--factorization ${res.factorization.route})`;
+      be.release(lin.W);
+      const format = ctx.weights.linearFormat;
+      lin.W = format === 'f32' ? res.Q : be.pack16(res.Q, format);
+      if (lin.W !== res.Q) be.release(res.Q);
+      b.ms.set(role, performance.now() - t);
+      b.counted.set(role, res);
+      if (res.detail !== undefined) b.details[name] = res.detail;
+    }
+  }
+
+  /** From here on the block quantizes its activations (the transform's quantizers). */
+  installQuantizers(b: BlockInProgress<T>): void {
+    if (!b.transformed?.act) return;
+    b.block.act = uploadActQuant(this.be, b.transformed.act);
+    b.block.probLevels = b.transformed.probLevels;
+  }
+
+  /**
+   * Measure: one pass of the inputs through the quantized block gives the next block's inputs and each layer's output
+   * error (and, without a transform's statistics, each site's channel ranges for the Inspect views).
+   */
+  async measure(b: BlockInProgress<T>): Promise<{ layers: LayerReport[]; ranges?: SiteReport[] }> {
+    const { be, cfg, weight, roles } = this;
     const err = new Map<TapPoint, { role: LinearRole; fpW: T; sums: T[] }>();
-    for (const role of roles)
-      err.set(tapIn(role), { role, fpW: be.fromHost(host.linears[role]!.W, host.linears[role]!.shape), sums: [] });
-    // without a transform's statistics, the same pass records each site's channel ranges for the Inspect views
-    const ranges = transform ? null : new SiteRangeCollector(be, cfg);
-    for (const x of inps) {
+    for (const role of roles) {
+      const h = b.host.linears[role]!;
+      err.set(tapIn(role), { role, fpW: be.fromHost(h.W, h.shape), sums: [] });
+    }
+    const ranges = this.transform ? null : new SiteRangeCollector(be, cfg);
+    for (const x of this.inputs) {
       // recorded, not read: the sums come back in one go after the pass, with no sync inside the forward
-      await decoder.block(layer, x, block, (_, point, X) => {
+      await this.ctx.decoder.block(b.layer, x, b.block, (_, point, X) => {
         ranges?.add(point, X);
         const e = err.get(point);
         if (!e) return;
-        const yq = be.matmul(X, block.linears[e.role]!.W, null);
+        const yq = be.matmul(X, b.block.linears[e.role]!.W, null);
         const yf = be.matmul(X, e.fpW, null);
         e.sums.push(be.outputError(yq, yf));
         be.release(yq);
         be.release(yf);
       });
     }
+    const layers: LayerReport[] = [];
     for (const e of err.values()) {
       const [num, den] = sumPairs(await be.readMany(e.sums));
       for (const t of [...e.sums, e.fpW]) be.release(t);
-      const [R, K] = host.linears[e.role]!.shape;
-      const wo = weight?.options as never;
-      const g = weight ? weight.method.groups(wo, K, fixed[e.role]) : 0;
-      const codeBits = weight ? weight.method.codeBits(wo) : 16;
-      const own = counted.get(e.role);
+      const [R, K] = b.host.linears[e.role]!.shape;
+      const g = weight ? weight.groups(K, b.fixed[e.role]) : 0;
+      const codeBits = weight ? weight.codeBits() : 16;
+      const own = b.counted.get(e.role);
       layers.push({
-        layer,
-        linear: linearName(cfg.family, e.role),
+        layer: b.layer,
+        linear: linearName(cfg, e.role),
         relError: Math.sqrt(num / den),
-        ms: started.get(e.role) ?? 0,
+        ms: b.ms.get(e.role) ?? 0,
         bits: own?.bits ?? (weight ? codeBits + (32 * g) / K : 16),
         codeBits: own?.codeBits ?? codeBits,
         groups: g,
         weights: R * K,
       });
     }
-    if (meanInput) await decoder.block(layer, meanInput, block);
-    summary.layers.push(...layers);
-    const siteRanges = ranges ? rangeReports(layer, await ranges.read()) : undefined;
-    if (siteRanges) (summary.ranges ??= []).push(...siteRanges);
-    weights.replace(layer, block);
-    if (ctx.cache) {
-      const Q = await be.readMany(roles.map((role) => block.linears[role]!.W));
-      const linears: HostBlock['linears'] = {};
-      roles.forEach((role, i) => (linears[role] = { ...host.linears[role]!, W: Q[i] }));
-      await ctx.cache.save(layer, {
-        host: { ...host, linears, act: transformed?.act, probLevels: transformed?.probLevels },
-        layers,
-        transform: transformed
-          ? { method: transform!.method.name, report: transformed.report, fold: transformed.fold }
-          : undefined,
-        ranges: siteRanges,
-        ...(Object.keys(details).length ? { weight: details } : {}),
-        ...(Object.keys(grids).length ? { grids } : {}),
-      });
-    }
-    ctx.onBlock?.(layer + 1, cfg.layers, summary.layers, false);
+    if (this.meanInput) await this.ctx.decoder.block(b.layer, this.meanInput, b.block);
+    this.summary.layers.push(...layers);
+    const siteRanges = ranges ? rangeReports(b.layer, await ranges.read()) : undefined;
+    if (siteRanges) (this.summary.ranges ??= []).push(...siteRanges);
+    this.ctx.weights.replace(b.layer, b.block);
+    return { layers, ranges: siteRanges };
   }
-  for (const x of inps) be.release(x);
-  be.release(meanInput);
-  summary.totalMs = performance.now() - t0;
-  return summary;
+
+  /** Save: the quantized block, its quantizers and reports, so a reload resumes after it. */
+  async save(b: BlockInProgress<T>, measured: { layers: LayerReport[]; ranges?: SiteReport[] }): Promise<void> {
+    const { be, roles, ctx } = this;
+    if (!ctx.cache) return;
+    const Q = await be.readMany(roles.map((role) => b.block.linears[role]!.W));
+    const linears: HostBlock['linears'] = {};
+    roles.forEach((role, i) => (linears[role] = { ...b.host.linears[role]!, W: Q[i] }));
+    const t = b.transformed;
+    await ctx.cache.save(b.layer, {
+      host: { ...b.host, linears, act: t?.act, probLevels: t?.probLevels },
+      layers: measured.layers,
+      transform: t ? { method: this.transform!.method.name, report: t.report, fold: t.fold } : undefined,
+      ranges: measured.ranges,
+      ...(Object.keys(b.details).length ? { weight: b.details } : {}),
+      ...(Object.keys(b.grids).length ? { grids: b.grids } : {}),
+    });
+  }
+
+  dispose(): void {
+    for (const x of this.inputs) this.be.release(x);
+    this.be.release(this.meanInput);
+  }
+}
+
+/**
+ * Quantizes a model block by block with a recipe: each block restored from the cache or transformed, quantized group
+ * by group, given its activation quantizers, measured and saved.
+ */
+export async function quantizeModel<T>(
+  r: QuantRecipe,
+  calib: Uint32Array[],
+  ctx: QuantizeContext<T>,
+): Promise<QuantSummary> {
+  const run = new QuantizeRun(r, calib, ctx);
+  const t0 = performance.now();
+  const layers = run.cfg.layers;
+  await run.embedCalibration();
+  for (let layer = 0; layer < layers; layer++) {
+    run.checkCancel();
+    const cached = await ctx.cache?.load(layer);
+    if (cached) {
+      await run.restore(layer, cached);
+      ctx.onBlock?.(layer + 1, layers, run.summary.layers, true);
+      continue;
+    }
+    const b = await run.transformBlock(layer);
+    for (const group of run.weightGroups()) {
+      run.checkCancel();
+      await run.quantizeGroup(b, group);
+    }
+    run.installQuantizers(b);
+    const measured = await run.measure(b);
+    await run.save(b, measured);
+    ctx.onBlock?.(layer + 1, layers, run.summary.layers, false);
+  }
+  run.dispose();
+  run.summary.totalMs = performance.now() - t0;
+  return run.summary;
 }
 
 /**
@@ -309,8 +385,8 @@ async function meanOf<T>(be: Backend<T>, xs: T[]): Promise<T> {
 }
 
 /** R·K of a block's linear layer by its HF name. */
-function layerSize(host: HostBlock, linear: string, family: Family): number | undefined {
-  const role = linearRoles(family).find((r) => linearName(family, r) === linear);
+function layerSize(host: HostBlock, linear: string, cfg: ModelConfig): number | undefined {
+  const role = linearRoles(cfg).find((r) => linearName(cfg, r) === linear);
   const shape = role && host.linears[role]?.shape;
   return shape ? shape[0] * shape[1] : undefined;
 }

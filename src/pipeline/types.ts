@@ -97,10 +97,17 @@ export interface LayerReport {
   weights?: number;
 }
 
-/** A step's report: what the Inspect panel shows for that method (it picks the view by the method's name). */
-export interface StepReport {
-  method: string;
-  report: unknown;
+/**
+ * A step's report, told apart by its kind: a transform's (its per-block reports and time) or a weight step's (where
+ * its time went). The Inspect panel picks the method's view by the method's name.
+ */
+export type StepReport =
+  | { kind: 'transform'; method: string; report: TransformStepReport }
+  | { kind: 'weight'; method: string; report: WeightStepReport };
+
+/** A step's kind: results kept from before steps carried one are told apart by their report's shape. */
+export function kindOf(s: StepReport | { kind?: undefined; method: string; report: unknown }): StepReport['kind'] {
+  return s.kind ?? (Array.isArray((s.report as Partial<TransformStepReport>)?.blocks) ? 'transform' : 'weight');
 }
 
 /** A transform's report: its per-block reports (RPTQ: every site's ranges, clusters and errors) and its time. */
@@ -139,16 +146,19 @@ export function stepReport<R>(q: QuantSummary | undefined, method: string): R | 
   return q?.steps.find((s) => s.method === method)?.report as R | undefined;
 }
 
-/** The transform's report, whichever transform ran (the first step's, when it is one). */
+/** The run's step of a kind (its method's name and report), when it has one. */
+export function stepOf(q: QuantSummary | undefined, kind: StepReport['kind']): StepReport | undefined {
+  return q?.steps.find((x) => kindOf(x) === kind);
+}
+
+/** The transform's report, whichever transform ran. */
 export function transformReport<R>(q: QuantSummary | undefined): TransformStepReport<R> | undefined {
-  const r = q?.steps[0]?.report as Partial<TransformStepReport<R>> | undefined;
-  return r && Array.isArray(r.blocks) ? (r as TransformStepReport<R>) : undefined;
+  return stepOf(q, 'transform')?.report as TransformStepReport<R> | undefined;
 }
 
 /** A weight step's report, whichever weight step ran. */
 export function weightReport(q: QuantSummary | undefined): WeightStepReport | undefined {
-  const r = q?.steps.at(-1)?.report as Partial<WeightStepReport> | undefined;
-  return r && typeof r.hessianMs === 'number' ? (r as WeightStepReport) : undefined;
+  return stepOf(q, 'weight')?.report as WeightStepReport | undefined;
 }
 
 /** Bytes of the model as stored: the checkpoint, and the quantized model (its layers at their bits per weight). */

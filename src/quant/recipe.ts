@@ -6,7 +6,19 @@ import { z } from 'zod';
 import { OptionsError } from '../errors.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { METHOD_LIST, METHODS } from './index.ts';
-import type { CheckContext, TransformMethod, WeightMethod } from './method.ts';
+import type { Backend } from '../gpu/backend.ts';
+import type {
+  Baseline,
+  CheckContext,
+  ColumnGroups,
+  LinearInput,
+  PrepareContext,
+  TransformContext,
+  TransformedBlock,
+  TransformMethod,
+  WeightMethod,
+  WeightResult,
+} from './method.ts';
 import { optionInfos, parseOptions } from './options.ts';
 
 /** the seeded generator's state is 32 bits */
@@ -94,19 +106,77 @@ export function makeRecipe(
   return { ...calibrationOptions.parse({}), ...cal, steps: steps.map(completeStep) };
 }
 
-export interface ResolvedSteps {
-  transform?: { method: TransformMethod; options: Record<string, unknown> };
-  weight?: { method: WeightMethod; options: Record<string, unknown> };
+/**
+ * A weight step bound to its options once: the pipeline asks it (bits, label, Hessian, quantize…) and never hands
+ * options around.
+ */
+export interface BoundWeight {
+  readonly method: WeightMethod;
+  readonly options: Record<string, unknown>;
+  codeBits(): number;
+  label(): string;
+  describe(): string;
+  needsHessian(): boolean;
+  sequential(): boolean;
+  groups(K: number, fixed?: ColumnGroups): number;
+  quantize<T>(be: Backend<T>, layer: LinearInput<T>): Promise<WeightResult<T>>;
+  baselines(): Baseline[];
 }
 
-/** The recipe's transform and weight step with their methods (the recipe must be valid). */
+/** A transform bound to its options once. */
+export interface BoundTransform {
+  readonly method: TransformMethod;
+  readonly options: Record<string, unknown>;
+  activationBits(): number;
+  label(wbits: number): string;
+  describe(): string;
+  baselines(): Baseline[];
+  prepare<T>(ctx: PrepareContext<T>): Promise<unknown>;
+  block<T>(ctx: TransformContext<T>): Promise<TransformedBlock<unknown>>;
+}
+
+export interface ResolvedSteps {
+  transform?: BoundTransform;
+  weight?: BoundWeight;
+}
+
+/** A weight method and its own options, typed as the method declares them. */
+function bindWeight<S extends z.ZodObject>(m: WeightMethod<S>, o: z.infer<S>): BoundWeight {
+  return {
+    method: m as unknown as WeightMethod,
+    options: o,
+    codeBits: () => m.codeBits(o),
+    label: () => m.label(o),
+    describe: () => m.describe(o),
+    needsHessian: () => m.needsHessian(o),
+    sequential: () => m.sequential(o),
+    groups: (K, fixed) => m.groups(o, K, fixed),
+    quantize: (be, layer) => m.quantize(be, layer, o),
+    baselines: () => m.baselines?.(o) ?? [],
+  };
+}
+
+function bindTransform<S extends z.ZodObject>(m: TransformMethod<S>, o: z.infer<S>): BoundTransform {
+  return {
+    method: m as unknown as TransformMethod,
+    options: o,
+    activationBits: () => m.activationBits(o),
+    label: (wbits) => m.label(o, wbits),
+    describe: () => m.describe(o),
+    baselines: () => m.baselines?.(o) ?? [],
+    prepare: async (ctx) => m.prepare?.(ctx, o),
+    block: (ctx) => m.block(ctx, o),
+  };
+}
+
+/** The recipe's transform and weight step, each bound to its options (the recipe must be valid). */
 export function resolveSteps(r: Pick<QuantRecipe, 'steps'>): ResolvedSteps {
   const out: ResolvedSteps = {};
   for (const step of r.steps) {
     const { method, options } = unpack(step);
     const m = METHODS[method];
-    if (m?.kind === 'transform') out.transform = { method: m, options };
-    else if (m?.kind === 'weight') out.weight = { method: m, options };
+    if (m?.kind === 'transform') out.transform = bindTransform(m, options);
+    else if (m?.kind === 'weight') out.weight = bindWeight(m, options);
   }
   return out;
 }
@@ -154,7 +224,7 @@ export function validateRecipe(r: QuantRecipe, cfg?: ModelConfig): void {
             }
           : undefined,
     };
-    m.check?.(o as never, ctx);
+    m.check?.(o, ctx);
   }
 }
 
@@ -162,8 +232,8 @@ export function validateRecipe(r: QuantRecipe, cfg?: ModelConfig): void {
 export function recipeBits(r: Pick<QuantRecipe, 'steps'>): { wbits: number; abits: number } {
   const { transform, weight } = resolveSteps(r);
   return {
-    wbits: weight ? weight.method.codeBits(weight.options as never) : 16,
-    abits: transform ? transform.method.activationBits(transform.options as never) : 16,
+    wbits: weight ? weight.codeBits() : 16,
+    abits: transform ? transform.activationBits() : 16,
   };
 }
 
@@ -173,21 +243,16 @@ export function recipeLabel(r: Pick<QuantRecipe, 'steps'>): string {
   // a field being edited (empty, NaN) shows as "?", never as "WNaN"
   const clean = (s: string) => s.replace(/NaN|undefined|null/g, '?');
   if (!transform && !weight) return 'FP';
-  if (!transform) return clean(`${weight!.method.title} ${weight!.method.label(weight!.options as never)}`);
+  if (!transform) return clean(`${weight!.method.title} ${weight!.label()}`);
   const t = transform.method;
   const name = weight && weight.method.name !== t.defaultWeight ? `${t.title}+${weight.method.title}` : t.title;
-  return clean(
-    `${name} ${t.label(transform.options as never, weight ? weight.method.codeBits(weight.options as never) : 16)}`,
-  );
+  return clean(`${name} ${transform.label(weight ? weight.codeBits() : 16)}`);
 }
 
 /** Each step's options as the experiment line shows them (weight step first, as the seed tables list them). */
 export function describeSteps(r: Pick<QuantRecipe, 'steps'>): string[] {
   const { transform, weight } = resolveSteps(r);
-  return [
-    weight && weight.method.describe(weight.options as never),
-    transform && transform.method.describe(transform.options as never),
-  ].filter((s): s is string => !!s);
+  return [weight && weight.describe(), transform && transform.describe()].filter((s): s is string => !!s);
 }
 
 /** Every option's flag → the form's word for it, from the schemas (calibration and every method); read once. */

@@ -1,7 +1,7 @@
 // The lab's page: on a wide screen three columns side by side, each scrolling on its own, so the main loop needs no
 // page scrolling — pick (model, experiment) → run (with the results table under it) → look (Inspect). Narrower
 // screens stack them.
-import { useEffect } from 'react';
+import { Profiler, useEffect, type ReactNode } from 'react';
 import { useLab } from '../store/labStore.ts';
 import { ModelPanel } from './ModelPanel.tsx';
 import { ExperimentPanel } from './ExperimentPanel.tsx';
@@ -10,6 +10,22 @@ import { LinkBanner } from './LinkBanner.tsx';
 import { ResultsPanel } from './ResultsPanel.tsx';
 import { InspectPanel } from './InspectPanel.tsx';
 import { StoragePanel } from './StoragePanel.tsx';
+
+/**
+ * Each panel's commits, counted when the page was asked to count them (window.__quantlabRenders, set by a test before
+ * the page loads): a progress tick must re-render the run panel only.
+ */
+function Counted({ id, children }: { id: string; children: ReactNode }) {
+  const onRender = (panel: string) => {
+    const counts = (globalThis as { __quantlabRenders?: Record<string, number> }).__quantlabRenders;
+    if (counts) counts[panel] = (counts[panel] ?? 0) + 1;
+  };
+  return (
+    <Profiler id={id} onRender={onRender}>
+      {children}
+    </Profiler>
+  );
+}
 
 export function App() {
   const probeShared = useLab((s) => s.probeShared);
@@ -37,19 +53,33 @@ export function App() {
           </p>
         )}
       </header>
-      <LinkBanner />
+      <Counted id="link">
+        <LinkBanner />
+      </Counted>
       <div className="columns">
         <div className="col col-form" aria-label="model and experiment" role="region">
-          <ModelPanel />
-          <ExperimentPanel />
-          <StoragePanel />
+          <Counted id="model">
+            <ModelPanel />
+          </Counted>
+          <Counted id="experiment">
+            <ExperimentPanel />
+          </Counted>
+          <Counted id="storage">
+            <StoragePanel />
+          </Counted>
         </div>
         <div className="col col-run" aria-label="run and results" role="region">
-          <RunPanel />
-          <ResultsPanel />
+          <Counted id="run">
+            <RunPanel />
+          </Counted>
+          <Counted id="results">
+            <ResultsPanel />
+          </Counted>
         </div>
         <div className="col col-inspect" aria-label="inspect" role="region">
-          <InspectPanel />
+          <Counted id="inspect">
+            <InspectPanel />
+          </Counted>
         </div>
       </div>
     </main>

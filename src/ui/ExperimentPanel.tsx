@@ -1,4 +1,5 @@
 // What to run and what to measure: the method (MethodFields), the perplexity datasets and windows, the zero-shot tasks.
+import { useShallow } from 'zustand/react/shallow';
 import { DATASETS, useLab } from '../store/labStore.ts';
 import { MethodFields } from './MethodFields.tsx';
 import { NumberInput } from './NumberInput.tsx';
@@ -6,7 +7,18 @@ import { baselineNames } from '../quant/baselines.ts';
 import { TaskPicker } from './TaskPicker.tsx';
 
 export function ExperimentPanel() {
-  const { datasets, seqlen, windows, baselines, chain, dataBase, setExperiment, status } = useLab();
+  const { datasets, seqlen, windows, baselines, chain, dataBase, setExperiment, status } = useLab(
+    useShallow((s) => ({
+      datasets: s.datasets,
+      seqlen: s.seqlen,
+      windows: s.windows,
+      baselines: s.baselines,
+      chain: s.chain,
+      dataBase: s.dataBase,
+      setExperiment: s.setExperiment,
+      status: s.status,
+    })),
+  );
   const offered = baselineNames(chain);
   const busy = status === 'running';
   const seqlenError = !Number.isInteger(seqlen) || seqlen < 2 ? 'seqlen must be an integer ≥ 2' : '';

@@ -16,8 +16,8 @@ import { RangeChart } from './charts/RangeChart.tsx';
 import { HeatmapChart } from './charts/HeatmapChart.tsx';
 import { SeriesChart } from './charts/SeriesChart.tsx';
 import { diverging, heat } from './charts/Plot.tsx';
-import { METHOD_VIEWS, TRANSFORM_VIEWS, WEIGHT_VIEWS } from './methods/index.ts';
-import { transformReport } from '../pipeline/types.ts';
+import { viewOf } from './methods/index.ts';
+import { stepOf, transformReport } from '../pipeline/types.ts';
 import { resolveSteps } from '../quant/recipe.ts';
 import type { GridView } from '../pipeline/inspect.ts';
 
@@ -204,11 +204,10 @@ function WeightPanel({ roles, family }: { roles: LinearRole[]; family: Family })
   const w = shown?.data;
   const report = w && result?.quant?.layers.find((l) => l.layer === w.layer && l.linear === w.linear);
   const overheadBits = report ? (report.bits - report.codeBits).toFixed(2) : '';
-  const weightStep = result?.quant?.steps.at(-1)?.method;
-  const Own = weightStep ? WEIGHT_VIEWS[weightStep] : undefined;
+  const Own = viewOf(stepOf(result?.quant, 'weight')?.method, 'weight')?.View;
   // the weight step's own baseline (CLAQ: GPTQ at the same code bits), when the run measured it
   const step = result?.config.recipe ? resolveSteps(result.config.recipe).weight : undefined;
-  const own = step ? (step.method.baselines?.(step.options as never) ?? []).map((b) => b.name) : [];
+  const own = step ? step.baselines().map((b) => b.name) : [];
   const baseline = result?.baselines?.find((b) => own.includes(b.name));
   const hist = useMemo(
     () =>
@@ -369,9 +368,9 @@ export function InspectPanel() {
   const site = sites.find((s) => s.layer === inspectLayer && s.site === inspectSite);
   const family = result ? familyOf(result) : 'llama';
   const roles = result ? linearRoles(family) : [];
-  const transform = result?.quant?.steps[0]?.method;
-  const View = transform ? METHOD_VIEWS[transform] : undefined;
-  const Own = transform ? TRANSFORM_VIEWS[transform] : undefined;
+  const transform = stepOf(result?.quant, 'transform')?.method;
+  const View = viewOf(transform, 'sites')?.View;
+  const Own = viewOf(transform, 'transform');
   const siteChoices = Own?.sites ?? ACT_SITES;
   return (
     <section className="panel wide" data-testid="inspect-panel">

@@ -3,13 +3,13 @@
 // Before a re-run it says what the link would make the page do that the user must agree to (read a model URL or fetch
 // a calibration URL, shown in full) or provide (the folder of a local-files model), and what the checked model cannot
 // run. A damaged link says what is wrong and the page stays as it was.
+import { useShallow } from 'zustand/react/shallow';
 import { useLab } from '../store/labStore.ts';
 import { runBlocker } from '../store/runGate.ts';
 import { describeModel, describeSpec } from '../pipeline/experimentSpec.ts';
 import { calibrationKind } from '../eval/calibration.ts';
 
 export function LinkBanner() {
-  const state = useLab();
   const {
     shared,
     linkError,
@@ -23,7 +23,29 @@ export function LinkBanner() {
     allowCalibration,
     acceptLink,
     formBeforeLink,
-  } = state;
+    checking,
+    modelNeedsConsent,
+    probeModel,
+  } = useLab(
+    useShallow((s) => ({
+      shared: s.shared,
+      linkError: s.linkError,
+      dismissLink: s.dismissLink,
+      run: s.run,
+      status: s.status,
+      addShared: s.addShared,
+      chain: s.chain,
+      calib: s.calib,
+      calibAllowed: s.calibAllowed,
+      allowCalibration: s.allowCalibration,
+      acceptLink: s.acceptLink,
+      formBeforeLink: s.formBeforeLink,
+      checking: s.probe.status === 'loading',
+      modelNeedsConsent: s.modelNeedsConsent,
+      probeModel: s.probeModel,
+    })),
+  );
+  const problem = useLab(runBlocker);
   if (linkError) {
     return (
       <section className="panel banner error-banner" role="alert" data-testid="link-error">
@@ -34,8 +56,6 @@ export function LinkBanner() {
   }
   if (!shared) return null;
   const calibUrl = chain !== 'fp' && calibrationKind(calib) === 'url' && !calibAllowed.includes(calib) ? calib : null;
-  const problem = runBlocker(state);
-  const checking = state.probe.status === 'loading';
   return (
     <section className="panel banner" data-testid="link-banner">
       <strong>Shared experiment</strong> (shown in the form):{' '}
@@ -113,16 +133,16 @@ export function LinkBanner() {
           </button>
         </p>
       )}
-      {state.modelNeedsConsent && (
+      {modelNeedsConsent && (
         <p className="confirm" data-testid="link-model-confirm">
           This experiment's model is at <code>{describeModel(shared.spec.model)}</code>. The page reads nothing from it
           until you allow it.{' '}
-          <button data-testid="link-model-allow" onClick={() => void state.probeModel()}>
+          <button data-testid="link-model-allow" onClick={() => void probeModel()}>
             Read its config.json and headers
           </button>
         </p>
       )}
-      {problem && !calibUrl && !state.modelNeedsConsent && (
+      {problem && !calibUrl && !modelNeedsConsent && (
         <p className={checking ? 'hint' : 'error'} data-testid="link-problem">
           {problem}
         </p>

@@ -2,6 +2,7 @@
 // schema (labels, bounds, help and defaults come from the method's own module), the shared calibration, and one-click
 // presets from the methods. The first invalid combination is explained under the fields (checked against the probed
 // model's widths), and Run stays disabled until it is fixed; presets that cannot run on the selected model say why.
+import { useShallow } from 'zustand/react/shallow';
 import { PRESETS, formRecipe, presetProblem, recipeProblem, useLab } from '../store/labStore.ts';
 import { CHAINS, METHODS, chainTitle, type WeightMethod } from '../quant/index.ts';
 import { calibrationOptions } from '../quant/recipe.ts';
@@ -16,7 +17,14 @@ const hint = (description: string | undefined) => description?.replace(/\s*\(--[
 
 /** The calibration source: a named set, or a text URL the user typed (or confirmed, when a link brought it). */
 function CalibrationField() {
-  const { calib, setCalibration, calibAllowed, allowCalibration } = useLab();
+  const { calib, setCalibration, calibAllowed, allowCalibration } = useLab(
+    useShallow((s) => ({
+      calib: s.calib,
+      setCalibration: s.setCalibration,
+      calibAllowed: s.calibAllowed,
+      allowCalibration: s.allowCalibration,
+    })),
+  );
   const isUrl = calibrationKind(calib) !== 'named';
   return (
     <>
@@ -58,8 +66,8 @@ function CalibrationField() {
 
 /** One option of one step, as its schema describes it. */
 function OptionField({ method, info }: { method: string; info: OptionInfo }) {
-  const { options, setOption } = useLab();
-  const v = options[method]?.[info.key];
+  const v = useLab((s) => s.options[method]?.[info.key]);
+  const setOption = useLab((s) => s.setOption);
   const set = (x: unknown) => setOption(method, info.key, x);
   if (info.kind === 'bool') {
     const checked = Boolean(v);
@@ -124,14 +132,26 @@ function StepFields({ method, fixedGroups }: { method: string; fixedGroups: bool
 }
 
 export function MethodFields() {
-  const state = useLab();
-  const { chain, setChain, applyPreset, status, nsamples, seed, hiddenLayerNum, scales16, setCalibrationField } = state;
+  const { chain, setChain, applyPreset, status, nsamples, seed, hiddenLayerNum, scales16, setCalibrationField } =
+    useLab(
+      useShallow((s) => ({
+        chain: s.chain,
+        setChain: s.setChain,
+        applyPreset: s.applyPreset,
+        status: s.status,
+        nsamples: s.nsamples,
+        seed: s.seed,
+        hiddenLayerNum: s.hiddenLayerNum,
+        scales16: s.scales16,
+        setCalibrationField: s.setCalibrationField,
+      })),
+    );
   const busy = status === 'running';
-  const problem = recipeProblem(state);
-  const presetProblems = PRESETS.map((p) => ({ label: p.label, problem: presetProblem(state, p.label) })).filter(
-    (p) => p.problem,
-  );
-  const steps = formRecipe(state).steps.map((s) => s.method);
+  // derived values as selectors: the form re-renders when they change, not on every store update (a progress tick)
+  const problem = useLab(recipeProblem);
+  const problems = useLab(useShallow((s) => PRESETS.map((p) => presetProblem(s, p.label))));
+  const presetProblems = PRESETS.map((p, i) => ({ label: p.label, problem: problems[i] })).filter((p) => p.problem);
+  const steps = useLab(useShallow((s) => formRecipe(s).steps.map((x) => x.method)));
   const fixedGroups = steps.some((n) => METHODS[n]?.kind === 'transform' && METHODS[n].fixesWeightGroups);
   return (
     <fieldset disabled={busy} data-testid="method-fields">

@@ -4,7 +4,13 @@
 import { useEffect, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useLab } from '../store/labStore.ts';
-import type { QuantSummary, Stage, TransformStepReport, WeightStepReport } from '../pipeline/types.ts';
+import {
+  kindOf,
+  type QuantSummary,
+  type Stage,
+  type TransformStepReport,
+  type WeightStepReport,
+} from '../pipeline/types.ts';
 import { METHODS } from '../quant/index.ts';
 import { recipeLabel } from '../quant/recipe.ts';
 import { describeSpec } from '../pipeline/experimentSpec.ts';
@@ -39,10 +45,13 @@ function stepsSummary(q: QuantSummary): string {
   return q.steps
     .map((st) => {
       const title = METHODS[st.method]?.title ?? st.method;
-      const r = st.report as Partial<TransformStepReport & WeightStepReport>;
-      if (typeof r.ms === 'number') return `${title} (statistics, fold and quantizers ${s(r.ms)})`;
-      if (typeof r.hessianMs === 'number' && r.hessianMs + r.factorMs! > 0)
-        return `${title} (Hessians ${s(r.hessianMs)}, factorization ${s(r.factorMs!)}, column loop ${s(r.loopMs!)})`;
+      if (kindOf(st) === 'transform') {
+        const r = st.report as TransformStepReport;
+        return `${title} (statistics, fold and quantizers ${s(r.ms)})`;
+      }
+      const r = st.report as WeightStepReport;
+      if (r.hessianMs + r.factorMs > 0)
+        return `${title} (Hessians ${s(r.hessianMs)}, factorization ${s(r.factorMs)}, column loop ${s(r.loopMs)})`;
       return title;
     })
     .join(' → ');
@@ -177,11 +186,12 @@ function RunError() {
 }
 
 function Result() {
-  const state = useLab();
-  const { result, resultSpec, resultBundle } = state;
+  const { result, resultSpec, resultBundle } = useLab(
+    useShallow((s) => ({ result: s.result, resultSpec: s.resultSpec, resultBundle: s.resultBundle })),
+  );
+  const stale = useLab((s) => s.resultSpec !== null && canonicalJson(s.resultSpec) !== canonicalJson(s.spec()));
   if (!result) return null;
   const spec = resultSpec;
-  const stale = spec !== null && canonicalJson(spec) !== canonicalJson(state.spec());
   const summary = spec ? summarize(spec, result) : null;
   const label = result.config.recipe ? recipeLabel(result.config.recipe) : 'perplexity';
   return (
@@ -289,10 +299,18 @@ function Result() {
 }
 
 export function RunPanel() {
-  const state = useLab();
-  const { status, startedAt, finishedAt, run, cancel } = state;
-  const blocker = runBlocker(state);
-  const resume = resumeHint(state);
+  const { status, startedAt, finishedAt, run, cancel } = useLab(
+    useShallow((s) => ({
+      status: s.status,
+      startedAt: s.startedAt,
+      finishedAt: s.finishedAt,
+      run: s.run,
+      cancel: s.cancel,
+    })),
+  );
+  const blocker = useLab(runBlocker);
+  const resume = useLab((s) => resumeHint(s)?.text ?? null);
+  const configLine = useLab((s) => describeSpec(s.spec()));
   return (
     <section className="panel" data-testid="run-panel">
       <h2>Run</h2>
@@ -317,7 +335,7 @@ export function RunPanel() {
       </div>
       <p className="current-line">
         <span className="label">{status === 'running' ? 'Running' : 'Next run'}</span>
-        <span data-testid="config-line">{describeSpec(state.spec())}</span>
+        <span data-testid="config-line">{configLine}</span>
       </p>
       {blocker && status !== 'running' && (
         <p className="hint" data-testid="run-blocked">
@@ -326,7 +344,7 @@ export function RunPanel() {
       )}
       {resume && (
         <p className="note" data-testid="resume-hint">
-          {resume.text}
+          {resume}
         </p>
       )}
       {status === 'running' && <Stages />}

@@ -1,10 +1,13 @@
 // The zero-shot tasks of a run (lm-evaluation-harness's names and protocol): the seed papers' six as a preset, each
 // task with its size, and the items scored per task (the first N; blank = the whole split).
+import { useShallow } from 'zustand/react/shallow';
 import { useLab } from '../store/labStore.ts';
 import { SEED_TASKS, TASKS, ZERO_SHOT_TASKS } from '../eval/zeroShotTasks.ts';
 
 export function TaskPicker() {
-  const { tasks, limit, setExperiment, status } = useLab();
+  const { tasks, limit, setExperiment, status } = useLab(
+    useShallow((s) => ({ tasks: s.tasks, limit: s.limit, setExperiment: s.setExperiment, status: s.status })),
+  );
   const busy = status === 'running';
   const pick = (next: string[]) => setExperiment({ tasks: ZERO_SHOT_TASKS.filter((t) => next.includes(t)) });
   return (

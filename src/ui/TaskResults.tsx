@@ -6,7 +6,7 @@ import { recipeLabel } from '../quant/recipe.ts';
 import { TASKS } from '../eval/zeroShotTasks.ts';
 
 export function TaskProgress() {
-  const { taskProgress } = useLab();
+  const taskProgress = useLab((s) => s.taskProgress);
   const rows = Object.entries(taskProgress);
   if (rows.length === 0) return null;
   return (

@@ -213,6 +213,40 @@ describe('what the page shows belongs to what it is shown under (headless Chromi
   });
 });
 
+describe('what a progress tick re-renders (headless Chromium)', () => {
+  it('while a run reports progress, only the run panel commits', async () => {
+    const context = await lab.browser.newContext({ viewport: { width: 1440, height: 900 } });
+    // the page counts each panel's commits when asked before it loads (App's Profilers)
+    await context.addInitScript(
+      () => void ((window as unknown as { __quantlabRenders: object }).__quantlabRenders = {}),
+    );
+    const page = await openLab(lab, '', context);
+    await page.selectOption('[data-testid=method]', 'fp');
+    await setDatasets(page, ['tinystories']);
+    await page.fill('[data-testid=seqlen]', '128');
+    await page.fill('[data-testid=windows]', '12');
+    const seen = await recordEach(
+      page,
+      `(document.querySelector('[data-testid=eta]')?.textContent ?? '').split(' · ')[0] + ' ‖ ' + ` +
+        `JSON.stringify(window.__quantlabRenders)`,
+    );
+    await runAndRead(page, 'tinystories');
+    const snapshots = (await seen()).map((t) => {
+      const [label, counts] = t.split(' ‖ ');
+      return { label, counts: JSON.parse(counts) as Record<string, number> };
+    });
+    const at = (w: number) => snapshots.find((x) => new RegExp(`window ${w}/12`).test(x.label))!;
+    const [from, to] = [at(3), at(10)];
+    const commits = Object.fromEntries(
+      Object.keys(to.counts).map((id) => [id, to.counts[id] - (from.counts[id] ?? 0)]),
+    );
+    console.log(`commits per panel between windows 3 and 10 of 12: ${JSON.stringify(commits)}`);
+    expect(commits.run).toBeGreaterThan(0);
+    for (const [id, n] of Object.entries(commits)) if (id !== 'run') expect(n, id).toBe(0);
+    await context.close();
+  });
+});
+
 /** Controls on the page without an accessible name (aria-label, a label, a title or their own text). */
 function unnamedControls(page: Page): Promise<string[]> {
   return page.evaluate(() =>

@@ -91,7 +91,8 @@ function ActivationErrors({ sites, site }: { sites: SiteReport[]; site: ActSite 
 }
 
 export function RptqView({ sites, site, siteName }: MethodViewProps) {
-  const { channelOrder, setInspect } = useLab();
+  const channelOrder = useLab((s) => s.channelOrder);
+  const setInspect = useLab((s) => s.setInspect);
   // what the chart really shows: a site without a folded reorder is drawn in its original order
   const shownOrder = site.perm ? channelOrder : 'original';
   return (

@@ -1,5 +1,8 @@
-// The Inspect panel's method views, by method name: a transform that reports per-site statistics brings its own view
-// of them (RPTQ: clusters, reorder, activation error per grouping). Runs without one get the plain channel ranges.
+// The Inspect panel's method views: one map, by method name, each entry saying what it shows. A transform that
+// reports per-site statistics draws them its way (`sites`: RPTQ's clusters, reorder, activation error per grouping);
+// a transform with a report of its own shape brings its sites and view (`transform`: DuQuant's stages and rotations);
+// a weight step that keeps a per-layer detail draws it beside the quantized weights (`weight`: CLAQ's column bits and
+// codebooks). Runs without one get the plain channel ranges.
 import type { ComponentType } from 'react';
 import type { ActSite } from '../../model/taps.ts';
 import type { SiteReport } from '../../quant/siteReport.ts';
@@ -17,10 +20,6 @@ export interface MethodViewProps {
   siteName: string;
 }
 
-export const METHOD_VIEWS: Record<string, ComponentType<MethodViewProps>> = {
-  rptq: RptqView,
-};
-
 /** What a transform view with its own report shape sees: every block's report, the picked block and site. */
 export interface TransformViewProps {
   reports: unknown[];
@@ -28,11 +27,6 @@ export interface TransformViewProps {
   site: ActSite;
   siteName: string;
 }
-
-/** Transforms whose reports are not channel-range sites (DuQuant: the four linear inputs' stages and rotations). */
-export const TRANSFORM_VIEWS: Record<string, { sites: readonly ActSite[]; View: ComponentType<TransformViewProps> }> = {
-  duquant: { sites: LINEAR_SITES, View: DuquantView },
-};
 
 /** What a weight step's view of one quantized layer sees: its detail (kept with the cached block), the run's layers. */
 export interface WeightViewProps {
@@ -44,7 +38,22 @@ export interface WeightViewProps {
   baseline?: { label: string; layers: LayerReport[] };
 }
 
-/** Weight steps that keep a per-layer detail (CLAQ: column bits, codebooks, reserved values). */
-export const WEIGHT_VIEWS: Record<string, ComponentType<WeightViewProps>> = {
-  claq: ClaqView,
+export type MethodView =
+  | { kind: 'sites'; View: ComponentType<MethodViewProps> }
+  | { kind: 'transform'; sites: readonly ActSite[]; View: ComponentType<TransformViewProps> }
+  | { kind: 'weight'; View: ComponentType<WeightViewProps> };
+
+export const METHOD_VIEWS: Record<string, MethodView> = {
+  rptq: { kind: 'sites', View: RptqView },
+  duquant: { kind: 'transform', sites: LINEAR_SITES, View: DuquantView },
+  claq: { kind: 'weight', View: ClaqView },
 };
+
+/** A method's view of a kind, when it has one. */
+export function viewOf<K extends MethodView['kind']>(
+  method: string | undefined,
+  kind: K,
+): Extract<MethodView, { kind: K }> | undefined {
+  const v = method ? METHOD_VIEWS[method] : undefined;
+  return v?.kind === kind ? (v as Extract<MethodView, { kind: K }>) : undefined;
+}
