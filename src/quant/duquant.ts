@@ -172,14 +172,16 @@ async function fitRotation<T>(
   o: DuquantStep,
   rng: SeededRandom,
 ) {
-  const T = X.length / C;
+  const tokens = X.length / C;
   const blocks = o.rotationPerBlock ? C / n : 1;
-  const R = new Float32Array(blocks * n * n);
+  const rotation = new Float32Array(blocks * n * n);
   const kept: { steps: number; peaks: number[]; R: Float64Array }[] = [];
   for (let b = 0; b < blocks; b++) {
     // the activation as [rows, n]: every block pooled, or block b's columns alone
     const Xb =
-      blocks === 1 ? X : Float32Array.from({ length: T * n }, (_, i) => X[Math.floor(i / n) * C + b * n + (i % n)]);
+      blocks === 1
+        ? X
+        : Float32Array.from({ length: tokens * n }, (_, i) => X[Math.floor(i / n) * C + b * n + (i % n)]);
     let g;
     if (be.software) g = greedyRotation(Float64Array.from(Xb), n, o.maxRotationStep, rng, o.refExchange);
     else {
@@ -187,10 +189,10 @@ async function fitRotation<T>(
       g = await greedyRotationOn(be, Xt, n, o.maxRotationStep, rng, o.refExchange);
       be.release(Xt);
     }
-    R.set(g.R, b * n * n);
+    rotation.set(g.R, b * n * n);
     kept.push(g);
   }
-  return { R, first: kept[0] };
+  return { R: rotation, first: kept[0] };
 }
 
 /** max|x| per linear input of every block of the full-precision model, over all calibration tokens. */
@@ -231,11 +233,12 @@ function withDivision(steps: HostRotationStep[], s: Float32Array | null, C: numb
   if (first.perm) throw new Error('withDivision: the first rotation step has a permutation');
   const blocks = C / n;
   const shared = first.R.length === n * n;
-  const R = new Float32Array(blocks * n * n);
+  const folded = new Float32Array(blocks * n * n);
   for (let b = 0; b < blocks; b++)
     for (let i = 0; i < n; i++)
-      for (let j = 0; j < n; j++) R[(b * n + i) * n + j] = first.R[((shared ? 0 : b) * n + i) * n + j] / s[b * n + i];
-  return [{ R, n, perm: first.perm }, ...rest];
+      for (let j = 0; j < n; j++)
+        folded[(b * n + i) * n + j] = first.R[((shared ? 0 : b) * n + i) * n + j] / s[b * n + i];
+  return [{ R: folded, n, perm: first.perm }, ...rest];
 }
 
 /** The power-of-two Hadamard block for Q and K: the largest power of two dividing head_dim, at most block_size. */

@@ -5,7 +5,8 @@
 import { maxWindow } from '../model/config.ts';
 import { useState, type DragEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { BUNDLED, HUB_PRESETS, describeChoice, useLab } from '../store/labStore.ts';
+import { BUNDLED, HUB_PRESETS, describeChoice, formRecipe, useLab } from '../store/labStore.ts';
+import { resolveSteps } from '../quant/recipe.ts';
 import { parseHubId } from '../model/source.ts';
 import { fmtBytes } from '../gpu/gpu.ts';
 import { predictPeak } from '../pipeline/memory.ts';
@@ -26,10 +27,12 @@ export function gptqWords(g: GptqFormat): string {
 
 /** The peak GPU memory predicted for the form's run (memory.ts), before anything downloads. */
 function PredictedPeak({ p }: { p: ModelProbe }) {
-  const { chain, nsamples, seqlen } = useLab(
-    useShallow((s) => ({ chain: s.chain, nsamples: s.nsamples, seqlen: s.seqlen })),
-  );
-  const weightStep = chain.split('+').find((m) => m === 'gptq' || m === 'claq');
+  const { nsamples, seqlen } = useLab(useShallow((s) => ({ nsamples: s.nsamples, seqlen: s.seqlen })));
+  // the memory model's quantization pass is a Hessian-based weight step's (GPTQ's, CLAQ's)
+  const weightStep = useLab((s) => {
+    const w = resolveSteps(formRecipe(s)).weight;
+    return w?.needsHessian() ? w.method.title : null;
+  });
   const S = Math.min(seqlen, maxWindow(p.config));
   if (!Number.isInteger(S) || S < 2) return null;
   const peak = predictPeak({
@@ -41,8 +44,8 @@ function PredictedPeak({ p }: { p: ModelProbe }) {
   return (
     <p className="hint" data-testid="predicted-peak">
       This run should peak at about <strong>{fmtBytes(peak)}</strong> of GPU memory (
-      {weightStep ? `${weightStep.toUpperCase()} on ${nsamples} × ${S} tokens, then ` : ''}evaluation windows of {S};
-      weights as the checkpoint stores them).
+      {weightStep ? `${weightStep} on ${nsamples} × ${S} tokens, then ` : ''}evaluation windows of {S}; weights as the
+      checkpoint stores them).
     </p>
   );
 }

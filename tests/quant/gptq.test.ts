@@ -6,7 +6,7 @@ import * as ref from '../../src/gpu/reference.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { gpuBackend } from '../../src/gpu/backend.ts';
 import { gptq, type GptqOptions } from '../../src/quant/gptq.ts';
-import { gptqReference } from '../../src/quant/gptq.reference.ts';
+import { gptqPlain } from '../../src/quant/gptq.plain.ts';
 import { rtn } from '../../src/quant/rtn.ts';
 import { cholesky, choleskyInverse, choleskyUpper } from '../../src/quant/linalg.ts';
 import { TOL, relErr, sharedGpu } from '../helpers.ts';
@@ -137,7 +137,7 @@ describe('GPTQ on WebGPU = the reference algorithm (same quantized weights up to
     const [W, X] = layer === 'fc1' ? [W1, X128] : [W2, X512];
     const [R, K] = W.shape;
     const H = hessianOf(X);
-    const want = gptqReference(W.data, H, R, K, o);
+    const want = gptqPlain(W.data, H, R, K, o);
     const Q = await gpu.read((await gptq(gpuBackend(gpu), W.data, H.slice(), R, K, o)).Q);
     expect(mismatch(Q, want)).toBeLessThan(0.01);
     // and it fits the layer better than RTN under the layer's Hessian

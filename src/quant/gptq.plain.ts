@@ -4,7 +4,7 @@ import { fitRange, quantize } from '../gpu/reference.ts';
 import { cholesky, choleskyInverse, choleskyUpper } from './linalg.ts';
 import type { GptqOptions } from './gptq.ts';
 
-export function gptqReference(W0: Float32Array, H0: Float64Array, R: number, K: number, o: GptqOptions): Float32Array {
+export function gptqPlain(W0: Float32Array, H0: Float64Array, R: number, K: number, o: GptqOptions): Float32Array {
   const maxq = 2 ** o.wbits - 1;
   const g = o.groupsize > 0 ? o.groupsize : K;
   const W = Float64Array.from(W0); // [R, K]
