@@ -48,7 +48,7 @@ fn loadTile(j0: u32, g: u32, li: u32, withV: bool) {
   }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(BQ)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
   let h = wg.y;
   let g = h / (p.H / p.HKV);
@@ -106,7 +106,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
 @group(0) @binding(3) var<storage, read_write> o4: array<vec4f>;  // [T, H·D/4]
 @group(0) @binding(4) var<uniform> a: Params;
 
-const MAX_D4: u32 = 64u;
+const MAX_D4: u32 = MAX_D / 4u;
 
 @compute @workgroup_size(64)
 fn direct(@builtin(global_invocation_id) gid: vec3u) {

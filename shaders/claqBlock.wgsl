@@ -30,11 +30,11 @@ const WG: u32 = 64u;
 const MAXK: u32 = 16u;
 const BOOK: u32 = 20u;
 
-var<workgroup> part: array<f32, 1024>;   // [MAXK, WG] per-thread partial sums
-var<workgroup> partN: array<f32, 1024>;  // [MAXK, WG] per-thread counts
-var<workgroup> partU: array<u32, 64>;
-var<workgroup> cent: array<f32, 16>;
-var<workgroup> shift: array<f32, 16>;
+var<workgroup> part: array<f32, MAXK * WG>;   // [MAXK, WG] per-thread partial sums
+var<workgroup> partN: array<f32, MAXK * WG>;  // [MAXK, WG] per-thread counts
+var<workgroup> partU: array<u32, WG>;
+var<workgroup> cent: array<f32, MAXK>;
+var<workgroup> shift: array<f32, MAXK>;
 var<workgroup> sharedF: f32;
 var<workgroup> sharedU: u32;
 
@@ -166,8 +166,8 @@ fn lloyd(t: u32, rows: vec2u, col: u32, k: u32, tol: f32) -> u32 {
   loop {
     if (steps >= p.maxIter) { break; }
     // explicitly zeroed: a declaration inside a loop is not reliably re-initialized on every backend
-    var sums = array<f32, 16>();
-    var counts = array<f32, 16>();
+    var sums = array<f32, MAXK>();
+    var counts = array<f32, MAXK>();
     var changed = 0u;
     for (var r = rows.x; r < rows.y; r++) {
       let w = at(r, col);
@@ -237,7 +237,7 @@ fn descendingRank(t: u32, rows: vec2u, col: u32, rank: u32) -> f32 {
   return unkey(lo);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn claqBlock(@builtin(local_invocation_index) t: u32) {
   let rows = chunk(t);
   for (var i = 0u; i < p.count; i++) {
@@ -290,8 +290,8 @@ fn claqBlock(@builtin(local_invocation_index) t: u32) {
     let reserved = totalU(t, kept);
     if (t < MAXK) { book[col * BOOK + t] = select(0.0, cent[t], t < k); }
     if (t == 0u) {
-      book[col * BOOK + 16u] = f32(reserved);
-      book[col * BOOK + 17u] = f32(steps);
+      book[col * BOOK + MAXK] = f32(reserved);
+      book[col * BOOK + MAXK + 1u] = f32(steps);
     }
   }
 }

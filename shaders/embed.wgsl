@@ -11,15 +11,11 @@ struct Params { T: u32, C: u32, v0: u32, v1: u32 }
 
 override E_FORMAT: u32 = 0u;
 
+// #include half16
+
 fn element(i: u32) -> f32 {
-  if (E_FORMAT == 0u) { return bitcast<f32>(E[i]); }
-  let w = E[i >> 1u];
-  let odd = (i & 1u) == 1u;
-  if (E_FORMAT == 1u) {
-    let h = unpack2x16float(w);
-    return select(h.x, h.y, odd);
-  }
-  return bitcast<f32>(select(w << 16u, w & 0xffff0000u, odd));
+  if (E_FORMAT == FORMAT_F32) { return bitcast<f32>(E[i]); }
+  return unpackHalf(E[i >> 1u], (i & 1u) == 1u, E_FORMAT);
 }
 
 @compute @workgroup_size(256)

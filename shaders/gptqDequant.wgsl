@@ -17,15 +17,11 @@ struct Params { N: u32, K: u32, bits: u32 }
 
 override S_FORMAT: u32 = 1u;
 
+// #include half16
+
 fn scale(i: u32) -> f32 {
-  if (S_FORMAT == 0u) { return bitcast<f32>(scales[i]); }
-  let w = scales[i >> 1u];
-  let odd = (i & 1u) == 1u;
-  if (S_FORMAT == 1u) {
-    let h = unpack2x16float(w);
-    return select(h.x, h.y, odd);
-  }
-  return bitcast<f32>(select(w << 16u, w & 0xffff0000u, odd));
+  if (S_FORMAT == FORMAT_F32) { return bitcast<f32>(scales[i]); }
+  return unpackHalf(scales[i >> 1u], (i & 1u) == 1u, S_FORMAT);
 }
 
 /** the code at bit s of lo, continued into hi when it runs past bit 31 */

@@ -16,7 +16,7 @@ var<workgroup> maxs: array<f32, WG>;
 var<workgroup> args: array<u32, WG>;
 var<workgroup> sums: array<f32, WG>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn vocabChunk(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let r = wg.x + wg.y * nwg.x;
   let live = r < p.N;

@@ -1,7 +1,7 @@
 // y[M, N] = x[M, K] · W[N, K]ᵀ (+ b[N])  — Hugging Face linear layout, bias fused.
 // Tiled: a 64×64 output tile per workgroup, 16×16 threads each holding a 4×4 register block, K in steps of 16.
 // Any M, N, K: edges are bounds-checked, not padded.
-// W_FORMAT: how W is stored — 0 f32; 1 f16 and 2 bf16, two per u32 (src/gpu/half.ts): the weights stay 16-bit in
+// W_FORMAT: how W is stored — 0 f32; 1 f16 and 2 bf16, two per u32 (half16.wgsl): the weights stay 16-bit in
 // memory and are widened in registers; activations and accumulation are f32 throughout.
 
 struct Params { M: u32, N: u32, K: u32 }
@@ -15,16 +15,12 @@ struct Params { M: u32, N: u32, K: u32 }
 override HAS_BIAS: bool = false;
 override W_FORMAT: u32 = 0u;
 
+// #include half16
+
 /** element i of W, widened to f32 */
 fn weight(i: u32) -> f32 {
-  if (W_FORMAT == 0u) { return bitcast<f32>(W[i]); }
-  let w = W[i >> 1u];
-  let odd = (i & 1u) == 1u;
-  if (W_FORMAT == 1u) {
-    let h = unpack2x16float(w);
-    return select(h.x, h.y, odd);
-  }
-  return bitcast<f32>(select(w << 16u, w & 0xffff0000u, odd));
+  if (W_FORMAT == FORMAT_F32) { return bitcast<f32>(W[i]); }
+  return unpackHalf(W[i >> 1u], (i & 1u) == 1u, W_FORMAT);
 }
 
 const TM: u32 = 64u;
@@ -121,9 +117,7 @@ fn direct(@builtin(global_invocation_id) gid: vec3u) {
 
 /** weights 4i..4i+3 of W in 16-bit storage, widened */
 fn weight4h(i: u32) -> vec4f {
-  let w = W2[i];
-  if (W_FORMAT == 1u) { return vec4f(unpack2x16float(w.x), unpack2x16float(w.y)); }
-  return bitcast<vec4f>(vec4u(w.x << 16u, w.x & 0xffff0000u, w.y << 16u, w.y & 0xffff0000u));
+  return unpackHalf4(W2[i], W_FORMAT);
 }
 
 /** acc[i] += (x row rs[i], cols 4k..4k+3) · the four weight vectors */

@@ -5,10 +5,16 @@
 import type { CpuTensor } from './reference.ts';
 
 const f = Math.fround;
-const WG = 64;
-const MAXK = 16;
+/** the kernel's constants, which the twin mirrors (tests/gpu checks them against claqBlock.wgsl): threads in its one
+ * workgroup (each sums a chunk of rows), the largest codebook, a column's book row (the centroids, then the reserved
+ * count and the Lloyd steps), and Err's row stride (GPTQ_BLOCK's: gptqUpdate reads the same Err) */
+export const CLAQ_WG = 64;
+export const CLAQ_MAXK = 16;
 export const CLAQ_BOOK = 20;
-const BLOCK = 128;
+export const CLAQ_BLOCK = 128;
+const WG = CLAQ_WG;
+const MAXK = CLAQ_MAXK;
+const BLOCK = CLAQ_BLOCK;
 const BIG = f(3.4e38);
 const TOL = f(1e-4);
 
@@ -43,6 +49,7 @@ export function claqBlock(
   Err: CpuTensor,
   book: CpuTensor,
   Wfit: CpuTensor,
+  _scratch: CpuTensor, // the kernel's working memory (closest distances, labels): the twin keeps its own
   i1: number,
   count: number,
   seed: number,
@@ -228,7 +235,7 @@ export function claqBlock(
       Err.data[r * BLOCK + i] = f(f(w[r] - q) / d);
     }
     for (let j = 0; j < MAXK; j++) book.data[col * CLAQ_BOOK + j] = j < k ? cent[j] : 0;
-    book.data[col * CLAQ_BOOK + 16] = kept;
-    book.data[col * CLAQ_BOOK + 17] = steps;
+    book.data[col * CLAQ_BOOK + MAXK] = kept;
+    book.data[col * CLAQ_BOOK + MAXK + 1] = steps;
   }
 }

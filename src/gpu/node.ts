@@ -11,7 +11,7 @@ import { setShaderLoader } from './shaders.ts';
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const shaderDir = fileURLToPath(new URL('../../shaders/', import.meta.url));
 
-setShaderLoader((name) => readFileSync(`${shaderDir}${name}.wgsl`, 'utf8'));
+setShaderLoader((file) => readFileSync(`${shaderDir}${file}.wgsl`, 'utf8'));
 
 // Dawn tears its instance down when the GPU object is garbage-collected, even under a live device, which crashes
 // SwiftShader's worker threads: keep every instance we create alive for the life of the process.

@@ -1,12 +1,15 @@
-// Plain TypeScript twins of the WGSL kernels: same names, same argument order, same math, written for clarity.
-// They are the executable definition each kernel is tested against, and the CPU backend of the forward pass.
+// Plain TypeScript twins of the WGSL kernels (the kernel table, kernels.ts, names each one): same names, same
+// arguments, same math, written for clarity. They are the executable definition each kernel is tested against, the
+// CPU backend of the forward pass, and the signatures the Backend interface is derived from (CpuTensor becomes the
+// backend's tensor, Uint32Array its ids): a kernel's GPU op takes exactly its twin's arguments, with gpu first.
 export interface CpuTensor {
   data: Float32Array;
   shape: number[];
 }
 
-export { claqBlock, CLAQ_BOOK } from './claqBlock.reference.ts';
+export { claqBlock, CLAQ_BLOCK, CLAQ_BOOK, CLAQ_MAXK, CLAQ_WG } from './claqBlock.reference.ts';
 import { roundToHalf, type Half } from './half.ts';
+import type { ActQuant } from './tensor.ts';
 
 export const cpu = (data: Float32Array, shape: number[]): CpuTensor => ({ data, shape });
 
@@ -241,7 +244,8 @@ export function requestSums(scores: CpuTensor, starts: Uint32Array): CpuTensor {
   return cpu(out, [R, 2]);
 }
 
-export function checkFinite(x: CpuTensor): number {
+/** the number of NaN and ±Inf values in x (async as the GPU op, which reads its count back) */
+export async function countNonFinite(x: CpuTensor): Promise<number> {
   let n = 0;
   for (const v of x.data) if (!Number.isFinite(v)) n++;
   return n;
@@ -416,7 +420,7 @@ export function kmeansAssign(
   P: CpuTensor,
   M: CpuTensor,
   label: Uint32Array,
-  dist: Float32Array,
+  dist: CpuTensor,
   K: number,
   seg: number,
 ): void {
@@ -430,7 +434,7 @@ export function kmeansAssign(
       if (d < bestD) ((bestD = d), (best = j));
     }
     label[n] = best;
-    dist[n] = bestD;
+    dist.data[n] = bestD;
   }
 }
 
@@ -446,7 +450,9 @@ export function kmeansUpdate(P: CpuTensor, label: Uint32Array, M: CpuTensor, _K:
     if (counts[j]) for (let d = 0; d < 4; d++) M.data[j * 4 + d] = sums[j * 4 + d] / counts[j];
 }
 
-export function actQuant(cluster: Uint32Array, params: CpuTensor, x: CpuTensor, maxq: number): void {
+/** In place on x [T, C]: static fake-quant with the (scale, zero) of each channel's cluster. */
+export function actQuant(x: CpuTensor, q: ActQuant<CpuTensor>): void {
+  const { cluster, params, maxq } = q;
   const C = cluster.length;
   for (let i = 0; i < x.data.length; i++) {
     const k = cluster[i % C];

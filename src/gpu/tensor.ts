@@ -18,3 +18,13 @@ export function numel(shape: readonly number[]): number {
 export function byteSize(size: number, dtype: Dtype): number {
   return dtype === 'f16' || dtype === 'bf16' ? Math.ceil(size / 2) * 4 : size * 4;
 }
+
+/** u32 data (token ids, labels, column groups) on a backend: a u32 GpuTensor on WebGPU, a Uint32Array in the twins */
+export type Ids<T> = T extends GpuTensor ? GpuTensor : Uint32Array;
+
+/** Static activation fake-quant at one site (RPTQ): each channel's cluster and (scale, zero) per cluster. */
+export interface ActQuant<T> {
+  cluster: Ids<T>; // [C] u32
+  params: T; // [clusters, 2]
+  maxq: number;
+}

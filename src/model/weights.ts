@@ -322,7 +322,7 @@ export class WeightStore<T> {
       scales: be.fromHost16(l.scales, 'f16', [l.groups, l.N]),
       gIdx: be.ids(l.gIdx),
     };
-    const W = be.gptqDequant(t, l.bits, l.N, l.K, l.groups);
+    const W = be.checkpoint.gptqDequant(t.qweight, t.qzeros, t.scales, t.gIdx, l.bits, l.N, l.K, l.groups);
     for (const x of Object.values(t)) be.release(x);
     const format = this.linearFormat;
     const whole = parts.length === 1 && parts[0][0] === 0 && parts[0][1] === l.N;

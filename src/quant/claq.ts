@@ -11,7 +11,7 @@
 //   6. the exact bits per weight: codes, one f16 codebook per column, each reserved value as f16 plus its row index
 import { z } from 'zod';
 import type { Backend } from '../gpu/backend.ts';
-import { CLAQ_BOOK, roundEven } from '../gpu/reference.ts';
+import { CLAQ_BOOK, CLAQ_MAXK, roundEven } from '../gpu/reference.ts';
 import { actOrder, inversePermutation, loopTensors, originalOrder, zeroDeadInputs } from './gptq.ts';
 import type { WeightMethod } from './method.ts';
 import type { FactorRoute } from './factorization.ts';
@@ -203,8 +203,8 @@ export async function claq<T>(
   const info = be.ids(colInfo);
   for (let i1 = 0; i1 < K; i1 += o.blocksize) {
     const count = Math.min(o.blocksize, K - i1);
-    be.claqBlock(U, Wg, info, Q, Err, book, Wfit, scratch, i1, count, seed, LLOYD_MAX_ITER, fit);
-    be.gptqUpdate(U, Err, Wg, i1, count);
+    be.claq.claqBlock(U, Wg, info, Q, Err, book, Wfit, scratch, i1, count, seed, LLOYD_MAX_ITER, fit);
+    be.gptq.gptqUpdate(U, Err, Wg, i1, count);
   }
   const [bookHost, fitted] = await be.readMany([book, Wfit]);
   for (const t of [U, Wg, Err, book, Wfit, scratch]) be.release(t);
@@ -215,7 +215,7 @@ export async function claq<T>(
   // per-column detail, back in the original column order
   const pos = perm ? inversePermutation(perm) : Uint32Array.from({ length: K }, (_, i) => i);
   const at = (orig: number) => pos[orig];
-  const kept = Array.from({ length: K }, (_, c) => bookHost[at(c) * CLAQ_BOOK + 16]);
+  const kept = Array.from({ length: K }, (_, c) => bookHost[at(c) * CLAQ_BOOK + CLAQ_MAXK]);
   const bitsOrig = Array.from({ length: K }, (_, c) => colBits[at(c)]);
   const parts = claqBits(R, bitsOrig, kept);
   const detail: ClaqLayerDetail = {
@@ -229,7 +229,7 @@ export async function claq<T>(
       Array.from(bookHost.subarray(at(c) * CLAQ_BOOK, at(c) * CLAQ_BOOK + 2 ** colBits[at(c)])),
     ),
     hist: Array.from({ length: K }, (_, c) => histogram(fitted, R, K, at(c))),
-    lloydSteps: Array.from({ length: K }, (_, c) => bookHost[at(c) * CLAQ_BOOK + 17]),
+    lloydSteps: Array.from({ length: K }, (_, c) => bookHost[at(c) * CLAQ_BOOK + CLAQ_MAXK + 1]),
   };
   const total = parts.codes + parts.codebooks + parts.outliers;
   return { Q: out, bits: total / (R * K), codeBits: parts.codes / (R * K), detail, factorMs, loopMs, factorization };

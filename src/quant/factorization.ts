@@ -31,18 +31,18 @@ export async function factorOnBackend<T>(be: Backend<T>, H: Float64Array, n: num
   const flag = be.ids(Uint32Array.of(0xffffffff));
   for (let k0 = 0; k0 < n; k0 += BLOCK) {
     const b = Math.min(BLOCK, n - k0);
-    be.factorStep('potrf', A, X, flag, n, k0, b);
+    be.gptq.factorStep('potrf', A, X, flag, n, k0, b);
     if (k0 + b < n) {
-      be.factorStep('trsm', A, X, flag, n, k0, b);
-      be.factorStep('syrk', A, X, flag, n, k0, b);
+      be.gptq.factorStep('trsm', A, X, flag, n, k0, b);
+      be.gptq.factorStep('syrk', A, X, flag, n, k0, b);
     }
   }
   for (let k0 = 0; k0 < n; k0 += BLOCK) {
     const b = Math.min(BLOCK, n - k0);
-    if (k0 > 0) be.factorStep('trinvGemm', A, X, flag, n, k0, b);
-    be.factorStep('trinvSolve', A, X, flag, n, k0, b);
+    if (k0 > 0) be.gptq.factorStep('trinvGemm', A, X, flag, n, k0, b);
+    be.gptq.factorStep('trinvSolve', A, X, flag, n, k0, b);
   }
-  be.factorStep('reverse', A, X, flag, n, 0, n);
+  be.gptq.factorStep('reverse', A, X, flag, n, 0, n);
   const bad = (await be.readIds(flag))[0];
   be.release(X);
   be.release(flag);

@@ -48,7 +48,7 @@ export class HessianAccumulator<T> {
       .slice(0, -1)
       .reduce((a, b) => a * b, 1);
     // H ← H·n/(n+T); x ← sqrt(2/(n+T))·X; H ← H + xᵀx
-    this.be.hessian(X, this.H, this.n / (this.n + rows), 2 / (this.n + rows));
+    this.be.gptq.hessian(X, this.H, this.n / (this.n + rows), 2 / (this.n + rows));
     this.n += rows;
   }
   get tokens(): number {
@@ -122,8 +122,8 @@ export async function gptq<T>(
       const last = Math.floor((i1 + count - 1) / g);
       if (last >= first) be.quantParams(Wg, params, grid, first, last - first + 1);
     }
-    be.gptqBlock(U, Wg, params, colGroupT, Q, Err, i1, count, maxq);
-    be.gptqUpdate(U, Err, Wg, i1, count);
+    be.gptq.gptqBlock(U, Wg, params, colGroupT, Q, Err, i1, count, maxq);
+    be.gptq.gptqUpdate(U, Err, Wg, i1, count);
   }
   // the grid as a checkpoint keeps it: g_idx in the original column order
   const layerGrid: LayerGrid = { params: await be.toHost(params), gIdx: new Uint32Array(K), maxq, sym: o.sym };

@@ -51,12 +51,12 @@ export function backendSteps<T>(be: Backend<T>): KmeansDevice {
       async start(centroids) {
         be.release(M);
         M = be.fromHost(centroids, [centroids.length / 4, 4]);
-        be.kmeansAssign(P, M, label, dist, K, seg);
+        be.rptq.kmeansAssign(P, M, label, dist, K, seg);
         return be.readIds(label);
       },
       async step() {
-        be.kmeansUpdate(P, label, M!, K, seg);
-        be.kmeansAssign(P, M!, label, dist, K, seg);
+        be.rptq.kmeansUpdate(P, label, M!, K, seg);
+        be.rptq.kmeansAssign(P, M!, label, dist, K, seg);
         return be.readIds(label);
       },
       async result() {

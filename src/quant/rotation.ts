@@ -240,12 +240,12 @@ export async function greedyRotationOn<T>(
   const chans = be.ids(new Uint32Array(Math.max(1, maxSteps)));
   let W = X;
   for (let step = 0; step < maxSteps; step++) {
-    be.greedyPick(W, peaksT, chans, step, n, true, refExchange);
-    const next = be.greedyApply(W, A, chans, step, n);
+    be.duquant.greedyPick(W, peaksT, chans, step, n, true, refExchange);
+    const next = be.duquant.greedyApply(W, A, chans, step, n);
     if (W !== X) be.release(W);
     W = next;
   }
-  be.greedyPick(W, peaksT, chans, maxSteps, n, false, refExchange);
+  be.duquant.greedyPick(W, peaksT, chans, maxSteps, n, false, refExchange);
   if (W !== X) be.release(W);
   const peaks = Array.from((await be.readMany([peaksT]))[0]);
   let steps = 0;
@@ -253,7 +253,7 @@ export async function greedyRotationOn<T>(
   // the kept rotation: the first `steps` steps replayed on the identity
   let R = be.fromHost(Float32Array.from(identity(n)), [n, n]);
   for (let k = 0; k < steps; k++) {
-    const next = be.greedyApply(R, A, chans, k, n);
+    const next = be.duquant.greedyApply(R, A, chans, k, n);
     be.release(R);
     R = next;
   }

@@ -84,13 +84,7 @@ function dequantOn<T>(
   bits: number,
   scales: T = be.fromHost16(l.scales16, 'f16', [l.G, N]),
 ): Promise<Float32Array> {
-  const out = be.gptqDequant(
-    { qweight: be.ids(l.qweight), qzeros: be.ids(l.qzeros), scales, gIdx: be.ids(l.gIdx) },
-    bits,
-    N,
-    K,
-    l.G,
-  );
+  const out = be.checkpoint.gptqDequant(be.ids(l.qweight), be.ids(l.qzeros), scales, be.ids(l.gIdx), bits, N, K, l.G);
   return be.toHost(out);
 }
 
@@ -166,18 +160,18 @@ describe('gptqDequant', () => {
   it('rejects shapes that do not fit the layer, on both backends', () => {
     const l = quantizeLayer(4, 1);
     const check = <T>(be: Backend<T>) => {
-      const t = {
-        qweight: be.ids(l.qweight),
-        qzeros: be.ids(l.qzeros),
-        scales: be.fromHost16(l.scales16, 'f16', [l.G, N]),
-        gIdx: be.ids(l.gIdx),
-      };
-      expect(() => be.gptqDequant(t, 5, N, K, l.G), be.name).toThrow(/bits = 5/);
-      expect(() => be.gptqDequant(t, 3, N, K, l.G), be.name).toThrow(/qweight has/);
-      expect(() => be.gptqDequant({ ...t, gIdx: be.ids(l.gIdx.subarray(1)) }, 4, N, K, l.G), be.name).toThrow(
-        /gIdx has/,
-      );
-      expect(() => be.gptqDequant(t, 4, N, K, l.G + 1), be.name).toThrow(/qzeros has/);
+      const [qweight, qzeros, scales, gIdx] = [
+        be.ids(l.qweight),
+        be.ids(l.qzeros),
+        be.fromHost16(l.scales16, 'f16', [l.G, N]),
+        be.ids(l.gIdx),
+      ];
+      const { gptqDequant } = be.checkpoint;
+      expect(() => gptqDequant(qweight, qzeros, scales, gIdx, 5, N, K, l.G), be.name).toThrow(/bits = 5/);
+      expect(() => gptqDequant(qweight, qzeros, scales, gIdx, 3, N, K, l.G), be.name).toThrow(/qweight has/);
+      const shortIdx = be.ids(l.gIdx.subarray(1));
+      expect(() => gptqDequant(qweight, qzeros, scales, shortIdx, 4, N, K, l.G), be.name).toThrow(/gIdx has/);
+      expect(() => gptqDequant(qweight, qzeros, scales, gIdx, 4, N, K, l.G + 1), be.name).toThrow(/qzeros has/);
     };
     check(gpuBackend(gpu));
     check(referenceBackend());

@@ -1,7 +1,7 @@
 // 16-bit weight storage (issue 14): f16 and bf16 weights packed two per u32, widened in the matmul and embed kernels'
 // registers; the GPU's f32 → 16-bit packing (convert.wgsl) gives the host's bits (half.ts, its twin) exactly.
 import { describe, expect, it } from 'vitest';
-import * as ops from '../../src/gpu/ops.ts';
+import * as ops from '../../src/gpu/kernels.ts';
 import * as ref from '../../src/gpu/reference.ts';
 import { f32ToBf16, f32ToF16, fromHalfBits, roundToHalf, toHalfBits, type Half } from '../../src/gpu/half.ts';
 import { MODELS, TOL, loadFixture, relErr, sharedGpu } from '../helpers.ts';

@@ -1,6 +1,6 @@
 // The GPU runtime's own promises: limits named in errors, WGSL errors caught by error scopes, buffers pooled.
 import { describe, expect, it } from 'vitest';
-import * as ops from '../../src/gpu/ops.ts';
+import * as ops from '../../src/gpu/kernels.ts';
 import { GpuLimitError, GpuOperationError } from '../../src/errors.ts';
 import { sharedGpu } from '../helpers.ts';
 

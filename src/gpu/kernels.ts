@@ -1,0 +1,851 @@
+// The kernel table: every WGSL kernel once, with its family (shaders/<shader>.wgsl), its place on Backend (flat for
+// the core ops the forward pass and every method use, else under its method's name), the entry points it dispatches
+// with the @workgroup_size its dispatch math assumes, the WGSL constants the TypeScript side relies on too, its GPU
+// host side (the op, below) and its CPU twin (reference.ts). Both Backend adapters are built from this table
+// (backend.ts) and the Backend type is derived from the twins' signatures, so a kernel is its shader, its op and entry
+// here, its twin and its test (tests/gpu/kernels.test.ts checks the table against the shaders, the twins and both
+// adapters). An op takes exactly its twin's arguments with `gpu` first, on GpuTensors where the twin has CpuTensors
+// or Uint32Array ids; it allocates its outputs and returns them.
+import type { Gpu } from './gpu.ts';
+import type { Half } from './half.ts';
+import * as ref from './reference.ts';
+import {
+  CLAQ_BOOK,
+  CLAQ_MAXK,
+  CLAQ_WG,
+  GPTQ_BLOCK,
+  gptqShapeError,
+  type CpuTensor,
+  type FactorStep,
+  type QuantGrid,
+} from './reference.ts';
+import type { ActQuant, GpuTensor, Ids } from './tensor.ts';
+
+// ---- the table's types ---------------------------------------------------------------------------------------------
+
+/** where a kernel sits on Backend: `core` flat, a method's kernels under `be.<method>` */
+export type Group = 'core' | 'gptq' | 'rptq' | 'duquant' | 'claq' | 'checkpoint';
+
+/** a twin: a function of CpuTensors, Uint32Array ids and plain values */
+export type Twin = (...args: never[]) => unknown;
+
+/**
+ * A twin's argument or result type on a backend with tensors T: CpuTensor → T, Uint32Array ids → Ids<T>, through
+ * nullables, promises and plain objects (ActQuant's fields); everything else as it is.
+ */
+export type OnBackend<X, T> = X extends CpuTensor
+  ? T
+  : X extends Uint32Array
+    ? Ids<T>
+    : X extends Promise<infer R>
+      ? Promise<OnBackend<R, T>>
+      : X extends ArrayBufferView | ((...args: never[]) => unknown)
+        ? X
+        : X extends object
+          ? { [K in keyof X]: OnBackend<X[K], T> }
+          : X;
+
+/** a twin's argument list on a backend (names and optional arguments kept) */
+export type OnBackendArgs<P extends readonly unknown[], T> = { [I in keyof P]: OnBackend<P[I], T> };
+
+/** a kernel as a Backend<T> method: the twin's signature on T */
+export type KernelOn<F extends Twin, T> = (...args: OnBackendArgs<Parameters<F>, T>) => OnBackend<ReturnType<F>, T>;
+
+/** the GPU op a twin asks for: its signature on GpuTensor, with gpu first */
+export type GpuOp<F extends Twin> = (
+  gpu: Gpu,
+  ...args: OnBackendArgs<Parameters<F>, GpuTensor>
+) => OnBackend<ReturnType<F>, GpuTensor>;
+
+/** true when A and B are the same type (not merely assignable) */
+type Same<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
+
+/** O exactly as F asks (arguments and result), or a type O cannot meet, whose name says why */
+type ExactOp<O, F extends Twin> = O extends (...args: infer A) => infer R
+  ? Same<A, Parameters<GpuOp<F>>> extends true
+    ? Same<R, ReturnType<GpuOp<F>>> extends true
+      ? O
+      : { 'the op must return what its twin returns, on GpuTensor': GpuOp<F> }
+    : { "the op must take its twin's arguments, gpu first, GpuTensor for CpuTensor and ids": GpuOp<F> }
+  : never;
+
+export interface KernelSpec<F extends Twin = Twin, O = GpuOp<F>> {
+  group: Group;
+  /** shaders/<shader>.wgsl */
+  shader: string;
+  /** each entry point the op dispatches, with the @workgroup_size its dispatch math assumes ([x] or [x, y]) */
+  workgroups: { readonly [entryPoint: string]: readonly number[] };
+  /** WGSL `const`s of the shader that the op or the twin relies on too, with the value they assume */
+  consts?: { readonly [name: string]: number };
+  op: ExactOp<O, F>;
+  twin: F;
+}
+
+type TwinOf<S> = S extends { twin: infer F extends Twin } ? F : never;
+type OpOf<S> = S extends { op: infer O } ? O : never;
+
+/** the table, each op checked against its own twin */
+function table<const K extends { [N in keyof K]: KernelSpec<TwinOf<K[N]>, OpOf<K[N]>> }>(kernels: K): K {
+  return kernels;
+}
+
+// ---- dispatch helpers ---------------------------------------------------------------------------------------------
+
+/** Workgroups for a flat kernel of n threads (wg per workgroup), folded into y when x would pass the limit. */
+function flat(gpu: Gpu, n: number, wg: number): [number, number] {
+  const groups = Math.ceil(n / wg);
+  const maxX = gpu.limits.maxComputeWorkgroupsPerDimension;
+  return groups <= maxX ? [groups, 1] : [maxX, Math.ceil(groups / maxX)];
+}
+
+function rowsCols(t: GpuTensor): [number, number] {
+  const C = t.shape[t.shape.length - 1];
+  return [t.size / C, C];
+}
+
+/** how a tensor is stored, as the kernels' W_FORMAT / E_FORMAT / S_FORMAT overrides (half16.wgsl's FORMAT_*) */
+export const FORMAT: Record<GpuTensor['dtype'], number> = { f32: 0, u32: 0, f16: 1, bf16: 2 };
+
+// ---- the forward pass -----------------------------------------------------------------------------------------------
+
+/** f32 x as 16-bit weight storage (round to nearest even; twin: half.ts), a new tensor. */
+export function pack16(gpu: Gpu, x: GpuTensor, format: Half): GpuTensor {
+  const out = gpu.tensor(x.shape, format, 'pack16.out');
+  gpu.dispatch(
+    gpu.pipeline('convert', 'pack16'),
+    [x, out],
+    [{ u32: x.size }, { u32: format === 'bf16' ? 1 : 0 }],
+    flat(gpu, Math.ceil(x.size / 2), KERNELS.pack16.workgroups.pack16[0]),
+  );
+  return out;
+}
+
+export function matmul(gpu: Gpu, x: GpuTensor, W: GpuTensor, b: GpuTensor | null): GpuTensor {
+  const [M, K] = rowsCols(x);
+  const [N, K2] = W.shape;
+  if (K !== K2) throw new Error(`matmul: x has ${K} columns, W is [${W.shape}]`);
+  const y = gpu.tensor([...x.shape.slice(0, -1), N], 'f32', 'matmul.y');
+  const params = [{ u32: M }, { u32: N }, { u32: K }];
+  const constants = { HAS_BIAS: b ? 1 : 0, W_FORMAT: FORMAT[W.dtype] };
+  const wg = KERNELS.matmul.workgroups;
+  // every thread computes a 4 × 4 block of y
+  if (gpu.variant('matmul') === 'direct') {
+    const entry = K % 4 !== 0 ? 'direct' : W.dtype === 'f32' ? 'direct4' : 'direct4h';
+    gpu.dispatch(gpu.pipeline('matmul', entry, constants), [x, W, b ?? W, y], params, [
+      Math.ceil(N / (4 * wg[entry][0])),
+      Math.ceil(M / (4 * wg[entry][1])),
+    ]);
+  } else {
+    gpu.dispatch(gpu.pipeline('matmul', 'main', constants), [x, W, b ?? W, y], params, [
+      Math.ceil(N / (4 * wg.main[0])),
+      Math.ceil(M / (4 * wg.main[1])),
+    ]);
+  }
+  return y;
+}
+
+/** y[t] = E[ids[t] − v0] for the ids E's rows hold; into `out` (a row chunk of a larger matrix) or a new tensor. */
+export function embed(gpu: Gpu, E: GpuTensor, ids: GpuTensor, out: GpuTensor | null = null, v0 = 0): GpuTensor {
+  const [rows, C] = E.shape;
+  const T = ids.size;
+  const y = out ?? gpu.tensor([T, C], 'f32', 'embed.y');
+  gpu.dispatch(
+    gpu.pipeline('embed', 'main', { E_FORMAT: FORMAT[E.dtype] }),
+    [E, ids, y],
+    [{ u32: T }, { u32: C }, { u32: v0 }, { u32: v0 + rows }],
+    flat(gpu, T * C, KERNELS.embed.workgroups.main[0]),
+  );
+  return y;
+}
+
+/** perm (optional): output channel c takes input channel perm[c]; g and b are given in output order. */
+export function layerNorm(
+  gpu: Gpu,
+  x: GpuTensor,
+  g: GpuTensor,
+  b: GpuTensor,
+  eps: number,
+  perm: GpuTensor | null = null,
+): GpuTensor {
+  const [T, C] = rowsCols(x);
+  const y = gpu.tensor(x.shape, 'f32', 'layerNorm.y');
+  gpu.dispatch(
+    gpu.pipeline('layerNorm', 'main', { PERMUTED: perm ? 1 : 0 }),
+    [x, g, b, perm ?? g, y],
+    [{ u32: T }, { u32: C }, { f32: eps }],
+    [Math.ceil(T / KERNELS.layerNorm.workgroups.main[0])],
+  );
+  return y;
+}
+
+/** perm (optional): output channel c takes input channel perm[c]; g is given in output order. */
+export function rmsNorm(gpu: Gpu, x: GpuTensor, g: GpuTensor, eps: number, perm: GpuTensor | null = null): GpuTensor {
+  const [T, C] = rowsCols(x);
+  const y = gpu.tensor(x.shape, 'f32', 'rmsNorm.y');
+  gpu.dispatch(
+    gpu.pipeline('rmsNorm', 'main', { PERMUTED: perm ? 1 : 0 }),
+    [x, g, perm ?? g, y],
+    [{ u32: T }, { u32: C }, { f32: eps }],
+    [Math.ceil(T / KERNELS.rmsNorm.workgroups.main[0])],
+  );
+  return y;
+}
+
+/** In place on x [T, H·D]; cos/sin are [positions, D/2]. */
+/** layout (packed token trees, [T, 4] u32): each token's position is its 4th value, not pos0 + t. */
+export function rope(
+  gpu: Gpu,
+  cos: GpuTensor,
+  sin: GpuTensor,
+  x: GpuTensor,
+  H: number,
+  D: number,
+  pos0 = 0,
+  layout: GpuTensor | null = null,
+): void {
+  const T = x.size / (H * D);
+  const params = [{ u32: T }, { u32: H }, { u32: D }, { u32: pos0 }];
+  const wg = KERNELS.rope.workgroups;
+  if (layout) {
+    gpu.dispatch(
+      gpu.pipeline('rope', 'packed'),
+      [cos, sin, x, layout],
+      params,
+      flat(gpu, (T * H * D) / 2, wg.packed[0]),
+    );
+    return;
+  }
+  if ((pos0 + T) * (D / 2) > cos.size) throw new Error(`rope: positions up to ${pos0 + T} exceed the table`);
+  gpu.dispatch(gpu.pipeline('rope'), [cos, sin, x], params, flat(gpu, (T * H * D) / 2, wg.main[0]));
+}
+
+/** probLevels > 0: softmax probabilities rounded to round(p·L)/L; layout: query t sees keys [x, y) then [z, t]. */
+export function attention(
+  gpu: Gpu,
+  q: GpuTensor,
+  k: GpuTensor,
+  v: GpuTensor,
+  H: number,
+  HKV: number,
+  D: number,
+  scale: number,
+  probLevels = 0,
+  layout: GpuTensor | null = null,
+): GpuTensor {
+  const T = q.size / (H * D);
+  const { workgroups: wg, consts } = KERNELS.attention;
+  if (D > consts.MAX_D) throw new Error(`attention: head dimension ${D} is above the kernel's ${consts.MAX_D}`);
+  const o = gpu.tensor(q.shape, 'f32', 'attention.o');
+  const params = [{ u32: T }, { u32: H }, { u32: HKV }, { u32: D }, { f32: scale }];
+  // one thread per query, a workgroup's queries in x, heads in y
+  if (layout) {
+    gpu.dispatch(gpu.pipeline('attention', 'packed', { PROB_LEVELS: probLevels }), [q, k, v, o, layout], params, [
+      Math.ceil(T / wg.packed[0]),
+      H,
+    ]);
+    return o;
+  }
+  // K and V tiles of BK keys each fit 4 KiB of workgroup memory
+  const BK = Math.max(1, Math.floor(1024 / D));
+  if (gpu.variant('attention') === 'direct' && D % 4 === 0) {
+    gpu.dispatch(gpu.pipeline('attention', 'direct', { PROB_LEVELS: probLevels }), [q, k, v, o], params, [
+      Math.ceil(T / wg.direct[0]),
+      H,
+    ]);
+    return o;
+  }
+  gpu.dispatch(gpu.pipeline('attention', 'main', { BK, TILE: BK * D, PROB_LEVELS: probLevels }), [q, k, v, o], params, [
+    Math.ceil(T / wg.main[0]),
+    H,
+  ]);
+  return o;
+}
+
+/** In place on x [T, C]: static fake-quant with the (scale, zero) of each channel's cluster (RPTQ). */
+export function actQuant(gpu: Gpu, x: GpuTensor, q: ActQuant<GpuTensor>): void {
+  const C = q.cluster.size;
+  gpu.dispatch(
+    gpu.pipeline('actQuant'),
+    [q.cluster, q.params, x],
+    [{ u32: x.size }, { u32: C }, { f32: q.maxq }],
+    flat(gpu, x.size, KERNELS.actQuant.workgroups.main[0]),
+  );
+}
+
+export function relu(gpu: Gpu, y: GpuTensor): void {
+  const wg = KERNELS.relu.workgroups.relu[0];
+  gpu.dispatch(gpu.pipeline('activation', 'relu'), [y], [{ u32: y.size }], flat(gpu, y.size, wg));
+}
+
+export function gelu(gpu: Gpu, y: GpuTensor): void {
+  const wg = KERNELS.gelu.workgroups.gelu[0];
+  gpu.dispatch(gpu.pipeline('activation', 'gelu'), [y], [{ u32: y.size }], flat(gpu, y.size, wg));
+}
+
+export function siluMul(gpu: Gpu, gate: GpuTensor, up: GpuTensor): GpuTensor {
+  const out = gpu.tensor(gate.shape, 'f32', 'siluMul.out');
+  const wg = KERNELS.siluMul.workgroups.siluMul[0];
+  gpu.dispatch(gpu.pipeline('activation', 'siluMul'), [gate, up, out], [{ u32: gate.size }], flat(gpu, gate.size, wg));
+  return out;
+}
+
+/** In place: h += d. */
+export function add(gpu: Gpu, d: GpuTensor, h: GpuTensor): void {
+  gpu.dispatch(gpu.pipeline('add'), [d, h], [{ u32: h.size }], flat(gpu, h.size, KERNELS.add.workgroups.main[0]));
+}
+
+/** In place: folds logits [N, Vc] of vocabulary columns [v0, v0 + Vc) into state [N, 4] (online log-sum-exp). */
+export function vocabChunk(gpu: Gpu, logits: GpuTensor, targets: GpuTensor, state: GpuTensor, v0: number): void {
+  const [N, V] = rowsCols(logits);
+  // one workgroup per row, whatever its size
+  gpu.dispatch(
+    gpu.pipeline('loglikelihood', 'vocabChunk'),
+    [logits, targets, state],
+    [{ u32: N }, { u32: V }, { u32: v0 }],
+    flat(gpu, N, 1),
+  );
+}
+
+/**
+ * In place: rows [offset, offset + N) of scores [rows, 2] ← (log p(target), target is the argmax) from state [N, 4].
+ */
+export function finishScores(gpu: Gpu, state: GpuTensor, targets: GpuTensor, scores: GpuTensor, offset: number): void {
+  const N = targets.size;
+  if ((offset + N) * 2 > scores.size)
+    throw new Error(`finishScores: rows up to ${offset + N} exceed the scores tensor`);
+  gpu.dispatch(
+    gpu.pipeline('loglikelihood', 'finish'),
+    [state, targets, scores],
+    [{ u32: N }, { u32: offset }],
+    [Math.ceil(N / KERNELS.finishScores.workgroups.finish[0])],
+  );
+}
+
+/** Per request (rows [starts[r], starts[r + 1])): (Σ log p, 1 when every row is greedy), [R, 2]. */
+export function requestSums(gpu: Gpu, scores: GpuTensor, starts: GpuTensor): GpuTensor {
+  const R = starts.size - 1;
+  const out = gpu.tensor([R, 2], 'f32', 'requestSums.out');
+  gpu.dispatch(
+    gpu.pipeline('loglikelihood', 'requestSums'),
+    [scores, starts, out],
+    [{ u32: R }],
+    [Math.ceil(R / KERNELS.requestSums.workgroups.requestSums[0])],
+  );
+  return out;
+}
+
+/** Number of NaN/Inf values in x. */
+export async function countNonFinite(gpu: Gpu, x: GpuTensor): Promise<number> {
+  const count = gpu.upload(new Uint32Array(1), [1], 'countNonFinite.count');
+  const wg = KERNELS.countNonFinite.workgroups.main[0];
+  gpu.dispatch(gpu.pipeline('countNonFinite'), [x, count], [{ u32: x.size }], flat(gpu, x.size, wg));
+  const n = (await gpu.readU32(count))[0];
+  gpu.release(count);
+  return n;
+}
+
+// ---- quantization kernels ------------------------------------------------------------------------------------------
+
+/** In place: H ← alpha·H + beta·XᵀX (GPTQ's running Hessian). */
+export function hessian(gpu: Gpu, X: GpuTensor, H: GpuTensor, alpha: number, beta: number): void {
+  const [T, K] = rowsCols(X);
+  // every thread owns a 4 × 4 block of H
+  const wg = KERNELS.hessian.workgroups.main;
+  gpu.dispatch(
+    gpu.pipeline('hessian'),
+    [X, H],
+    [{ u32: T }, { u32: K }, { f32: alpha }, { f32: beta }],
+    [Math.ceil(K / (4 * wg[0])), Math.ceil(K / (4 * wg[1]))],
+  );
+}
+
+function quantUniforms(
+  R: number,
+  K: number,
+  grid: QuantGrid,
+  firstGroup: number,
+  numGroups: number,
+  totalGroups: number,
+) {
+  return [
+    { u32: R },
+    { u32: K },
+    { u32: grid.groupsize },
+    { u32: firstGroup },
+    { u32: numGroups },
+    { u32: totalGroups },
+    { f32: grid.maxq },
+    { u32: grid.sym ? 1 : 0 },
+  ];
+}
+
+/** Fits (scale, zero) of groups [firstGroup, firstGroup + numGroups) of every row into params [R, totalGroups, 2]. */
+export function quantParams(
+  gpu: Gpu,
+  W: GpuTensor,
+  params: GpuTensor,
+  grid: QuantGrid,
+  firstGroup: number,
+  numGroups: number,
+): void {
+  const [R, K] = W.shape;
+  const totalGroups = params.size / (2 * R);
+  gpu.dispatch(
+    gpu.pipeline('fakeQuant', 'quantParams'),
+    [W, params],
+    quantUniforms(R, K, grid, firstGroup, numGroups, totalGroups),
+    [Math.ceil((R * numGroups) / KERNELS.quantParams.workgroups.quantParams[0])],
+  );
+}
+
+/** Ŵ = dequant(quant(W)) with each column's group parameters. */
+export function fakeQuant(gpu: Gpu, W: GpuTensor, params: GpuTensor, colGroup: GpuTensor, grid: QuantGrid): GpuTensor {
+  const [R, K] = W.shape;
+  const totalGroups = params.size / (2 * R);
+  const Q = gpu.tensor([R, K], 'f32', 'fakeQuant.Q');
+  gpu.dispatch(
+    gpu.pipeline('fakeQuant', 'fakeQuant'),
+    [W, params, colGroup, Q],
+    quantUniforms(R, K, grid, 0, 0, totalGroups),
+    flat(gpu, R * K, KERNELS.fakeQuant.workgroups.fakeQuant[0]),
+  );
+  return Q;
+}
+
+/** GPTQ's column loop over columns [i1, i1 + count): writes Q's columns and the block's errors Err [R, 128]. */
+export function gptqBlock(
+  gpu: Gpu,
+  U: GpuTensor,
+  W: GpuTensor,
+  params: GpuTensor,
+  colGroup: GpuTensor,
+  Q: GpuTensor,
+  Err: GpuTensor,
+  i1: number,
+  count: number,
+  maxq: number,
+): void {
+  const [R, K] = W.shape;
+  if (count > GPTQ_BLOCK) throw new Error(`gptqBlock: blocks are at most ${GPTQ_BLOCK} columns`);
+  const totalGroups = params.size / (2 * R);
+  gpu.dispatch(
+    gpu.pipeline('gptqBlock'),
+    [U, W, params, colGroup, Q, Err],
+    [{ u32: R }, { u32: K }, { u32: i1 }, { u32: count }, { u32: totalGroups }, { f32: maxq }],
+    [Math.ceil(R / KERNELS.gptqBlock.workgroups.main[0])],
+  );
+}
+
+/** W[:, i1+count:] −= Err · U[i1:i1+count, i1+count:] */
+export function gptqUpdate(gpu: Gpu, U: GpuTensor, Err: GpuTensor, W: GpuTensor, i1: number, count: number): void {
+  const [R, K] = W.shape;
+  const rest = K - (i1 + count);
+  if (rest <= 0) return;
+  // every thread updates 4 columns of one row
+  const wg = KERNELS.gptqUpdate.workgroups.main;
+  gpu.dispatch(
+    gpu.pipeline('gptqUpdate'),
+    [U, Err, W],
+    [{ u32: R }, { u32: K }, { u32: i1 }, { u32: count }],
+    [Math.ceil(rest / (4 * wg[0])), Math.ceil(R / wg[1])],
+  );
+}
+
+// ---- activation statistics and clustering (RPTQ) -------------------------------------------------------------------
+
+/** In place: range [C, 2] ← per-channel (min, max) including X [T, C]. Start from (+inf, −inf). */
+export function channelRange(gpu: Gpu, X: GpuTensor, range: GpuTensor): void {
+  const [T, C] = rowsCols(X);
+  gpu.dispatch(
+    gpu.pipeline('channelRange'),
+    [X, range],
+    [{ u32: T }, { u32: C }],
+    [Math.ceil(C / KERNELS.channelRange.workgroups.main[0])],
+  );
+}
+
+/** label [N] (u32) and dist [N] of points P [N, 4] against centroids M [N/seg · K, 4]: segment s of `seg` points
+ * owns centroids [s·K, s·K + K); labels are global centroid indices. */
+export function kmeansAssign(
+  gpu: Gpu,
+  P: GpuTensor,
+  M: GpuTensor,
+  label: GpuTensor,
+  dist: GpuTensor,
+  K: number,
+  seg: number,
+): void {
+  const N = P.size / 4;
+  gpu.dispatch(
+    gpu.pipeline('kmeans', 'kmeansAssign'),
+    [P, M, label, dist],
+    [{ u32: N }, { u32: K }, { u32: seg }],
+    [Math.ceil(N / KERNELS.kmeansAssign.workgroups.kmeansAssign[0])],
+  );
+}
+
+/** In place: M [N/seg · K, 4] ← the mean of the points labelled with each centroid. */
+export function kmeansUpdate(gpu: Gpu, P: GpuTensor, label: GpuTensor, M: GpuTensor, K: number, seg: number): void {
+  gpu.dispatch(
+    gpu.pipeline('kmeans', 'kmeansUpdate'),
+    [P, label, M],
+    [{ u32: P.size / 4 }, { u32: K }, { u32: seg }],
+    [Math.ceil(M.size / 4 / KERNELS.kmeansUpdate.workgroups.kmeansUpdate[0])],
+  );
+}
+
+// ---- per-token quantization and block rotations (DuQuant) ----------------------------------------------------------
+
+/** In place on x viewed as [rows, G]: per-row dynamic asymmetric fake-quant from the row's min and max times lac. */
+export function tokenQuant(gpu: Gpu, x: GpuTensor, G: number, maxq: number, lac: number): void {
+  const rows = x.size / G;
+  gpu.dispatch(
+    gpu.pipeline('tokenQuant'),
+    [x],
+    [{ u32: rows }, { u32: G }, { f32: maxq }, { f32: lac }],
+    flat(gpu, rows, KERNELS.tokenQuant.workgroups.main[0]),
+  );
+}
+
+/** y [T, C] = x (gathered by perm when given) times the block-diagonal R: [blocks or 1, n, n] (one shared matrix). */
+export function blockRotate(gpu: Gpu, x: GpuTensor, R: GpuTensor, n: number, perm: GpuTensor | null = null): GpuTensor {
+  const [T, C] = rowsCols(x);
+  if (C % n !== 0) throw new Error(`blockRotate: block size ${n} does not divide the width ${C}`);
+  const perBlock = R.size === C * n ? 1 : 0;
+  if (!perBlock && R.size !== n * n)
+    throw new Error(`blockRotate: R has ${R.size} values, neither one ${n} × ${n} matrix nor ${C / n} of them`);
+  const y = gpu.tensor(x.shape, 'f32', 'blockRotate.y');
+  gpu.dispatch(
+    gpu.pipeline('blockRotate', 'main', { PERMUTED: perm ? 1 : 0 }),
+    [x, R, perm ?? R, y],
+    [{ u32: T }, { u32: C }, { u32: n }, { u32: perBlock }],
+    flat(gpu, T * C, KERNELS.blockRotate.workgroups.main[0]),
+  );
+  return y;
+}
+
+/**
+ * One greedy-rotation step's pick: peaks[step] ← max − min of W; with record, chans[step] ← the step's channel.
+ */
+export function greedyPick(
+  gpu: Gpu,
+  W: GpuTensor,
+  peaks: GpuTensor,
+  chans: GpuTensor,
+  step: number,
+  n: number,
+  record: boolean,
+  refExchange: boolean,
+): void {
+  // one workgroup reduces all of W, whatever its size
+  gpu.dispatch(
+    gpu.pipeline('greedyRotation', 'greedyPick'),
+    [W, peaks, chans],
+    [{ u32: W.size }, { u32: n }, { u32: step }, { u32: record ? 1 : 0 }, { u32: refExchange ? 1 : 0 }],
+    [1],
+  );
+}
+
+/** y [rows, n] = X · P_c·A·P_c with c = chans[step]. */
+export function greedyApply(
+  gpu: Gpu,
+  X: GpuTensor,
+  A: GpuTensor,
+  chans: GpuTensor,
+  step: number,
+  n: number,
+): GpuTensor {
+  if (X.size % n !== 0 || A.size !== n * n)
+    throw new Error(`greedyApply: ${X.size} values are not rows of ${n}, or A is not ${n} × ${n}`);
+  const rows = X.size / n;
+  const y = gpu.tensor([rows, n], 'f32', 'greedyApply.y');
+  gpu.dispatch(
+    gpu.pipeline('greedyRotation', 'greedyApply'),
+    [X, A, chans, y],
+    [{ u32: rows }, { u32: n }, { u32: step }],
+    flat(gpu, rows * n, KERNELS.greedyApply.workgroups.greedyApply[0]),
+  );
+  return y;
+}
+
+// ---- CLAQ -----------------------------------------------------------------------------------------------------------
+
+/**
+ * CLAQ's column loop over columns [i1, i1 + count), in one workgroup: Q's columns, Err [R, 128], book [K, 20], Wfit;
+ * scratch [R] is the kernel's working memory.
+ */
+export function claqBlock(
+  gpu: Gpu,
+  U: GpuTensor,
+  W: GpuTensor,
+  colInfo: GpuTensor,
+  Q: GpuTensor,
+  Err: GpuTensor,
+  book: GpuTensor,
+  Wfit: GpuTensor,
+  scratch: GpuTensor,
+  i1: number,
+  count: number,
+  seed: number,
+  maxIter: number,
+  fit: boolean,
+): void {
+  const [R, K] = W.shape;
+  if (count > GPTQ_BLOCK) throw new Error(`claqBlock: blocks are at most ${GPTQ_BLOCK} columns`);
+  if (scratch.size < R || book.size < K * CLAQ_BOOK || colInfo.size < K * 4)
+    throw new Error('claqBlock: scratch, book or colInfo is too small for the layer');
+  gpu.dispatch(
+    gpu.pipeline('claqBlock', 'claqBlock'),
+    [U, W, colInfo, Q, Err, book, Wfit, scratch],
+    [
+      { u32: R },
+      { u32: K },
+      { u32: i1 },
+      { u32: count },
+      { u32: seed >>> 0 },
+      { u32: maxIter },
+      { u32: fit ? 1 : 0 },
+      { u32: 0 },
+    ],
+    [1],
+  );
+}
+
+// ---- GPTQ's factorization (cholesky.wgsl) ---------------------------------------------------------------------------
+
+/**
+ * One step of the blocked factorization on A [n, n] (and X, L⁻¹), block [k0, k0 + b); potrf records a bad pivot in
+ * flag.
+ */
+export function factorStep(
+  gpu: Gpu,
+  step: FactorStep,
+  A: GpuTensor,
+  X: GpuTensor,
+  flag: GpuTensor,
+  n: number,
+  k0: number,
+  b: number,
+): void {
+  const params = [{ u32: n }, { u32: k0 }, { u32: b }];
+  const rest = n - k0 - b;
+  const pipe = gpu.pipeline('cholesky', step);
+  const wg = KERNELS.factorStep.workgroups;
+  switch (step) {
+    case 'potrf': // one workgroup factors the diagonal block
+      return gpu.dispatch(pipe, [A, flag], params, [1]);
+    case 'trsm':
+      return gpu.dispatch(pipe, [A], params, [Math.ceil(rest / wg.trsm[0])]);
+    case 'syrk':
+      return gpu.dispatch(pipe, [A], params, [Math.ceil(rest / wg.syrk[0]), Math.ceil(rest / wg.syrk[1])]);
+    case 'trinvGemm':
+      return gpu.dispatch(pipe, [A, X], params, [Math.ceil(k0 / wg.trinvGemm[0]), Math.ceil(b / wg.trinvGemm[1])]);
+    case 'trinvSolve':
+      return gpu.dispatch(pipe, [A, X], params, [Math.ceil((k0 + b) / wg.trinvSolve[0])]);
+    case 'reverse':
+      return gpu.dispatch(pipe, [A, X], params, [Math.ceil(n / wg.reverse[0]), Math.ceil(n / wg.reverse[1])]);
+  }
+}
+
+// ---- GPTQ checkpoints (gptqDequant.wgsl) ----------------------------------------------------------------------------
+
+/** W [N, K] f32 from one GPTQ-v1 layer: qweight, qzeros and g_idx as u32, scales [G, N] in 16-bit (or f32) storage. */
+export function gptqDequant(
+  gpu: Gpu,
+  qweight: GpuTensor,
+  qzeros: GpuTensor,
+  scales: GpuTensor,
+  gIdx: GpuTensor,
+  bits: number,
+  N: number,
+  K: number,
+  G: number,
+): GpuTensor {
+  const bad = gptqShapeError(
+    { qweight: qweight.size, qzeros: qzeros.size, scales: scales.size, gIdx: gIdx.size },
+    bits,
+    N,
+    K,
+    G,
+  );
+  if (bad) throw new Error(`gptqDequant: ${bad}`);
+  const W = gpu.tensor([N, K], 'f32', 'gptqDequant.W');
+  gpu.dispatch(
+    gpu.pipeline('gptqDequant', 'main', { S_FORMAT: FORMAT[scales.dtype] }),
+    [qweight, qzeros, scales, gIdx, W],
+    [{ u32: N }, { u32: K }, { u32: bits }],
+    flat(gpu, N * K, KERNELS.gptqDequant.workgroups.main[0]),
+  );
+  return W;
+}
+
+// ---- the table ------------------------------------------------------------------------------------------------------
+
+export const KERNELS = table({
+  // the forward pass (and every method)
+  matmul: {
+    group: 'core',
+    shader: 'matmul',
+    workgroups: { main: [16, 16], direct: [8, 8], direct4: [8, 8], direct4h: [8, 8] },
+    op: matmul,
+    twin: ref.matmul,
+  },
+  embed: { group: 'core', shader: 'embed', workgroups: { main: [256] }, op: embed, twin: ref.embed },
+  layerNorm: { group: 'core', shader: 'layerNorm', workgroups: { main: [64] }, op: layerNorm, twin: ref.layerNorm },
+  rmsNorm: { group: 'core', shader: 'rmsNorm', workgroups: { main: [64] }, op: rmsNorm, twin: ref.rmsNorm },
+  rope: { group: 'core', shader: 'rope', workgroups: { main: [256], packed: [256] }, op: rope, twin: ref.rope },
+  attention: {
+    group: 'core',
+    shader: 'attention',
+    workgroups: { main: [64], direct: [64], packed: [64] },
+    consts: { MAX_D: 256 },
+    op: attention,
+    twin: ref.attention,
+  },
+  actQuant: { group: 'core', shader: 'actQuant', workgroups: { main: [64] }, op: actQuant, twin: ref.actQuant },
+  tokenQuant: { group: 'core', shader: 'tokenQuant', workgroups: { main: [64] }, op: tokenQuant, twin: ref.tokenQuant },
+  blockRotate: {
+    group: 'core',
+    shader: 'blockRotate',
+    workgroups: { main: [64] },
+    op: blockRotate,
+    twin: ref.blockRotate,
+  },
+  relu: { group: 'core', shader: 'activation', workgroups: { relu: [256] }, op: relu, twin: ref.relu },
+  gelu: { group: 'core', shader: 'activation', workgroups: { gelu: [256] }, op: gelu, twin: ref.gelu },
+  siluMul: { group: 'core', shader: 'activation', workgroups: { siluMul: [256] }, op: siluMul, twin: ref.siluMul },
+  add: { group: 'core', shader: 'add', workgroups: { main: [256] }, op: add, twin: ref.add },
+  vocabChunk: {
+    group: 'core',
+    shader: 'loglikelihood',
+    workgroups: { vocabChunk: [64] },
+    op: vocabChunk,
+    twin: ref.vocabChunk,
+  },
+  finishScores: {
+    group: 'core',
+    shader: 'loglikelihood',
+    workgroups: { finish: [64] },
+    op: finishScores,
+    twin: ref.finishScores,
+  },
+  requestSums: {
+    group: 'core',
+    shader: 'loglikelihood',
+    workgroups: { requestSums: [64] },
+    op: requestSums,
+    twin: ref.requestSums,
+  },
+  countNonFinite: {
+    group: 'core',
+    shader: 'countNonFinite',
+    workgroups: { main: [256] },
+    op: countNonFinite,
+    twin: ref.countNonFinite,
+  },
+  pack16: { group: 'core', shader: 'convert', workgroups: { pack16: [256] }, op: pack16, twin: ref.pack16 },
+  // quantization, shared by the methods
+  quantParams: {
+    group: 'core',
+    shader: 'fakeQuant',
+    workgroups: { quantParams: [64] },
+    op: quantParams,
+    twin: ref.quantParams,
+  },
+  fakeQuant: {
+    group: 'core',
+    shader: 'fakeQuant',
+    workgroups: { fakeQuant: [64] },
+    op: fakeQuant,
+    twin: ref.fakeQuant,
+  },
+  channelRange: {
+    group: 'core',
+    shader: 'channelRange',
+    workgroups: { main: [64] },
+    op: channelRange,
+    twin: ref.channelRange,
+  },
+  // GPTQ: the Hessian, the column loop and its lazy update (CLAQ's too), the factorization
+  hessian: { group: 'gptq', shader: 'hessian', workgroups: { main: [8, 8] }, op: hessian, twin: ref.hessian },
+  gptqBlock: {
+    group: 'gptq',
+    shader: 'gptqBlock',
+    workgroups: { main: [64] },
+    consts: { BLOCK: GPTQ_BLOCK },
+    op: gptqBlock,
+    twin: ref.gptqBlock,
+  },
+  gptqUpdate: {
+    group: 'gptq',
+    shader: 'gptqUpdate',
+    workgroups: { main: [8, 8] },
+    consts: { BLOCK: GPTQ_BLOCK },
+    op: gptqUpdate,
+    twin: ref.gptqUpdate,
+  },
+  factorStep: {
+    group: 'gptq',
+    shader: 'cholesky',
+    workgroups: {
+      potrf: [64],
+      trsm: [64],
+      syrk: [16, 16],
+      trinvGemm: [16, 16],
+      trinvSolve: [64],
+      reverse: [16, 16],
+    },
+    op: factorStep,
+    twin: ref.factorStep,
+  },
+  // RPTQ's channel clustering
+  kmeansAssign: {
+    group: 'rptq',
+    shader: 'kmeans',
+    workgroups: { kmeansAssign: [64] },
+    op: kmeansAssign,
+    twin: ref.kmeansAssign,
+  },
+  kmeansUpdate: {
+    group: 'rptq',
+    shader: 'kmeans',
+    workgroups: { kmeansUpdate: [64] },
+    op: kmeansUpdate,
+    twin: ref.kmeansUpdate,
+  },
+  // DuQuant's greedy rotation search
+  greedyPick: {
+    group: 'duquant',
+    shader: 'greedyRotation',
+    workgroups: { greedyPick: [256] },
+    op: greedyPick,
+    twin: ref.greedyPick,
+  },
+  greedyApply: {
+    group: 'duquant',
+    shader: 'greedyRotation',
+    workgroups: { greedyApply: [64] },
+    op: greedyApply,
+    twin: ref.greedyApply,
+  },
+  // CLAQ's column loop: the twin mirrors the workgroup's row chunks (WG) and the codebook layout (MAXK, BOOK)
+  claqBlock: {
+    group: 'claq',
+    shader: 'claqBlock',
+    workgroups: { claqBlock: [CLAQ_WG] },
+    consts: { BLOCK: GPTQ_BLOCK, WG: CLAQ_WG, MAXK: CLAQ_MAXK, BOOK: CLAQ_BOOK },
+    op: claqBlock,
+    twin: ref.claqBlock,
+  },
+  // GPTQ checkpoints read back
+  gptqDequant: {
+    group: 'checkpoint',
+    shader: 'gptqDequant',
+    workgroups: { main: [256] },
+    op: gptqDequant,
+    twin: ref.gptqDequant,
+  },
+});
+
+export type Kernels = typeof KERNELS;
+export type KernelName = keyof Kernels;
