@@ -4,8 +4,6 @@
 // The kernels' part of the interface is derived from the twins' signatures and both adapters are built from the
 // table, so a new kernel needs no line here; what is written out below is what is not a kernel.
 import type { Gpu } from './gpu.ts';
-import * as ops from './ops.ts';
-import * as ref from './reference.ts';
 import { KERNELS, type Group, type KernelOn, type Kernels, type Twin } from './kernels.ts';
 import { cpu, type CpuTensor } from './reference.ts';
 import { fromHalfBits, type Half } from './half.ts';
@@ -57,10 +55,7 @@ export type MethodGroup = Exclude<Group, 'core'>;
 type MethodKernels<T> = { readonly [G in MethodGroup]: GroupKernels<G, T> };
 
 /** A backend: the base, the core kernels flat (`be.matmul(…)`), the methods' kernels by method (`be.gptq.…`). */
-export interface Backend<T> extends BackendBase<T>, GroupKernels<'core', T>, MethodKernels<T> {
-  /** per-row (Σ (yq − y)², Σ y²): [T, 2] */
-  outputError(yq: T, y: T): T;
-}
+export interface Backend<T> extends BackendBase<T>, GroupKernels<'core', T>, MethodKernels<T> {}
 
 /** The kernels of the table as a backend's members, each made by `make` from its table entry. */
 function kernelMembers<T>(make: (spec: Kernels[keyof Kernels]) => Twin): GroupKernels<'core', T> & MethodKernels<T> {
@@ -98,7 +93,6 @@ export function gpuBackend(gpu: Gpu): Backend<GpuTensor> {
       return Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
     },
     software: gpu.info.software,
-    outputError: (yq, y) => ops.outputError(gpu, yq, y),
     ...kernelMembers<GpuTensor>(
       ({ op }) =>
         (...args: unknown[]) =>
@@ -129,7 +123,6 @@ export function referenceBackend(): Backend<CpuTensor> {
     release: () => {},
     maxTensorBytes: 2 ** 31,
     software: true,
-    outputError: ref.outputError,
     ...kernelMembers<CpuTensor>(({ twin }) => twin),
   };
 }

@@ -451,6 +451,19 @@ export function gptqUpdate(gpu: Gpu, U: GpuTensor, Err: GpuTensor, W: GpuTensor,
   );
 }
 
+/** Per-row (Σ (yq − y)², Σ y²) of two [T, N] outputs: [T, 2]. */
+export function outputError(gpu: Gpu, yq: GpuTensor, y: GpuTensor): GpuTensor {
+  const [T, N] = rowsCols(y);
+  const err = gpu.tensor([T, 2], 'f32', 'outputError');
+  gpu.dispatch(
+    gpu.pipeline('outputError'),
+    [yq, y, err],
+    [{ u32: T }, { u32: N }],
+    [Math.ceil(T / KERNELS.outputError.workgroups.main[0])],
+  );
+  return err;
+}
+
 // ---- activation statistics and clustering (RPTQ) -------------------------------------------------------------------
 
 /** In place: range [C, 2] ← per-channel (min, max) including X [T, C]. Start from (+inf, −inf). */
@@ -758,6 +771,13 @@ export const KERNELS = table({
     workgroups: { fakeQuant: [64] },
     op: fakeQuant,
     twin: ref.fakeQuant,
+  },
+  outputError: {
+    group: 'core',
+    shader: 'outputError',
+    workgroups: { main: [64] },
+    op: outputError,
+    twin: ref.outputError,
   },
   channelRange: {
     group: 'core',

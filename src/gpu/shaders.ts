@@ -3,7 +3,7 @@
 // disk (node.ts). A line `// #include <file>` is replaced by shaders/<file>.wgsl (shared helpers such as half16).
 import type { KERNELS } from './kernels.ts';
 
-export type ShaderName = (typeof KERNELS)[keyof typeof KERNELS]['shader'] | 'outputError';
+export type ShaderName = (typeof KERNELS)[keyof typeof KERNELS]['shader'];
 
 /** the text of shaders/<file>.wgsl, as it is on disk or in the bundle */
 export type ShaderLoader = (file: string) => string;

@@ -58,8 +58,6 @@ const wgslFile = (file: string) => readFileSync(new URL(`${file}.wgsl`, SHADERS)
 const shaderFiles = readdirSync(SHADERS)
   .filter((f) => f.endsWith('.wgsl'))
   .map((f) => f.slice(0, -'.wgsl'.length));
-/** kernels still outside the table (migrated one at a time): their shader and their hand-written Backend member */
-const LEGACY: string[] = ['outputError'];
 /** what a Backend is besides the table's kernels: the hand-written base */
 const BASE = [
   'name',
@@ -140,7 +138,7 @@ describe('the kernel table', () => {
   });
 
   it('uses every shader file: a kernel family of the table, or a file another includes', () => {
-    const families = new Set<string>([...names.map((n) => KERNELS[n].shader), ...LEGACY]);
+    const families = new Set<string>(names.map((n) => KERNELS[n].shader));
     const included = new Set<string>();
     for (const f of families)
       withIncludes(f, (file) => {
@@ -184,7 +182,7 @@ describe('the kernel table', () => {
         if (be.name === 'reference') expect(holder[name], `${be.name}: ${name} is its twin`).toBe(twin);
       }
       const core = names.filter((n) => KERNELS[n].group === 'core');
-      expect(Object.keys(members).sort(), be.name).toEqual([...BASE, ...LEGACY, ...core, ...groups].sort());
+      expect(Object.keys(members).sort(), be.name).toEqual([...BASE, ...core, ...groups].sort());
       for (const g of groups)
         expect(Object.keys(members[g] as object).sort(), `${be.name}.${g}`).toEqual(
           names.filter((n) => KERNELS[n].group === g).sort(),
