@@ -61,12 +61,12 @@ export async function exportImport(gpu: Gpu, results: Record<string, unknown>): 
       gIdx: be.ids(l.gIdx),
     });
     const warm = up();
-    be.release(be.gptqDequant(warm, 4, N, K, l.G));
+    be.release(be.checkpoint.gptqDequant(warm.qweight, warm.qzeros, warm.scales, warm.gIdx, 4, N, K, l.G));
     Object.values(warm).forEach((t) => be.release(t));
     await gpu.sync();
     const t = up();
     let t0 = performance.now();
-    const W = be.gptqDequant(t, 4, N, K, l.G);
+    const W = be.checkpoint.gptqDequant(t.qweight, t.qzeros, t.scales, t.gIdx, 4, N, K, l.G);
     await gpu.sync();
     const gpuS = (performance.now() - t0) / 1000;
     const got = await gpu.read(W);

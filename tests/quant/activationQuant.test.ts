@@ -33,9 +33,9 @@ describe('cluster-wise activation quantization (actQuant)', () => {
     const cluster = Uint32Array.from({ length: C }, (_, c) => (c * 7) % 32);
     const params = clusterParams(ranges.data, cluster, 32, 4);
     const g = gpu.upload(X.data, X.shape);
-    ops.actQuant(gpu, gpu.upload(cluster, [C]), gpu.upload(params, [32, 2]), g, 15);
+    ops.actQuant(gpu, g, { cluster: gpu.upload(cluster, [C]), params: gpu.upload(params, [32, 2]), maxq: 15 });
     const r = ref.cpu(X.data.slice(), X.shape);
-    ref.actQuant(cluster, ref.cpu(params, [32, 2]), r, 15);
+    ref.actQuant(r, { cluster, params: ref.cpu(params, [32, 2]), maxq: 15 });
     expect(relErr(await gpu.read(g), r.data)).toBeLessThan(1e-6);
     // values inside a cluster's range land on one of its 16 levels, the extremes exactly
     expect(new Set(Array.from(r.data.filter((_, i) => cluster[i % C] === 0))).size).toBeLessThanOrEqual(16);
