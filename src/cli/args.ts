@@ -2,7 +2,7 @@
 // method flags, their bounds, defaults and usage lines come from the registered methods' schemas (quant/index.ts);
 // only the run's own flags (evaluation, backend, output) are listed here.
 import { OptionsError } from '../errors.ts';
-import { CHAINS, METHOD_LIST, METHODS, TRANSFORM_METHODS, type Method } from '../quant/index.ts';
+import { CHAINS, METHOD_LIST, METHODS, TRANSFORM_METHODS, WEIGHT_METHODS, type Method } from '../quant/index.ts';
 import { optionInfos, showValue, type OptionInfo } from '../quant/options.ts';
 import { calibrationOptions, chainOf, makeRecipe, validateRecipe, type QuantRecipe } from '../quant/recipe.ts';
 import { checkTaskName, SEED_TASKS, ZERO_SHOT_TASKS } from '../eval/zeroShotTasks.ts';
@@ -159,6 +159,8 @@ function chainFrom(
   const wbits = num('wbits');
   const byName = (n: string): Method =>
     METHODS[n] ?? fail(`--method must be one of ${CHAINS.join(', ')} (got "${raw.method}")`);
+  // the weight step a seed project's flag asks for (a capability of the method, not its name)
+  const bySeedFlag = (flag: 'nearest' | 'wbits'): Method => WEIGHT_METHODS.find((m) => m.seedFlag === flag)!;
   let steps: Method[];
   if (raw.method !== undefined) {
     const names = String(raw.method) === 'fp' ? [] : String(raw.method).split('+');
@@ -173,11 +175,11 @@ function chainFrom(
       ),
     );
     steps = transform ? [transform] : [];
-    if (raw.nearest || (wbits !== undefined && wbits !== 16)) steps.push(byName(raw.nearest ? 'rtn' : 'gptq'));
+    if (raw.nearest || (wbits !== undefined && wbits !== 16)) steps.push(bySeedFlag(raw.nearest ? 'nearest' : 'wbits'));
     else if (transform && wbits !== 16) steps.push(byName(transform.defaultWeight));
   }
   // --nearest makes the weight step RTN, whatever else was asked
-  if (raw.nearest) steps = [...steps.filter((s) => s.kind === 'transform'), byName('rtn')];
+  if (raw.nearest) steps = [...steps.filter((s) => s.kind === 'transform'), bySeedFlag('nearest')];
   if (steps.length === 0 && wbits !== undefined && wbits !== 16)
     fail('--method fp runs at 16 bits; pick --method rtn or gptq for --wbits below 16');
   return steps;

@@ -94,7 +94,7 @@ export function recipeRefusal(format: SaveFormat, r: QuantRecipe | undefined, cf
     return (
       'the gptq format stores weight-only RTN and GPTQ runs; ' + `${transform.method.title} changes the activation path`
     );
-  if (!weight || !['rtn', 'gptq'].includes(weight.method.name))
+  if (!weight || !weight.method.uniformGrid)
     return (
       'the gptq format stores a uniform grid per group; ' +
       `${weight?.method.title ?? 'this method'} does not quantize on one`

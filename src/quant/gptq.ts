@@ -219,6 +219,8 @@ export function inversePermutation(perm: ArrayLike<number>): Uint32Array {
 export const GPTQ: WeightMethod<typeof options> = {
   kind: 'weight',
   name: 'gptq',
+  uniformGrid: true,
+  seedFlag: 'wbits',
   title: 'GPTQ',
   summary: 'second-order weight quantization: column by column, the error fed back through the inverse Hessian',
   options,

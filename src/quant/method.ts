@@ -112,6 +112,13 @@ export interface Baseline {
 
 export interface WeightMethod<S extends z.ZodObject = z.ZodObject> extends MethodBase<S> {
   readonly kind: 'weight';
+  /** its layers land on a uniform grid per row and group (the codes and scales a GPTQ checkpoint packs) */
+  readonly uniformGrid?: boolean;
+  /**
+   * the seed projects' flag that asks for this step when --method is not given: --nearest (RTN), or --wbits below 16
+   * alone (GPTQ)
+   */
+  readonly seedFlag?: 'nearest' | 'wbits';
   /** options that define the weight groups: a transform that fixes the groups leaves them at their defaults */
   readonly groupOptions: readonly string[];
   needsHessian(o: z.infer<S>): boolean;

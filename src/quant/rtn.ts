@@ -70,6 +70,8 @@ function rtnOnGrid<T>(
 export const RTN: WeightMethod<typeof options> = {
   kind: 'weight',
   name: 'rtn',
+  uniformGrid: true,
+  seedFlag: 'nearest',
   title: 'RTN',
   summary: 'round to nearest on a per-row (or per-group) uniform grid',
   options,
