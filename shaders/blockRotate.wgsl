@@ -32,3 +32,22 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   }
   y[e] = acc;
 }
+
+// The adjoint (blockRotateGrad), on the same bindings: x holds dy, y receives dx.
+//   dxin[t, b·n + j] = Σ_i dy[t, b·n + i] · R[m, j, i],   dx[t, perm[k]] = dxin[t, k] when PERMUTED (a scatter: perm
+// is a permutation, so no two threads write one element), else dx = dxin. One thread per element of dxin.
+@compute @workgroup_size(64)
+fn grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let e = gid.x + gid.y * nwg.x * 64u;
+  if (e >= p.T * p.C) { return; }
+  let t = e / p.C;
+  let c = e % p.C;
+  let b = c / p.n;
+  let j = c % p.n;
+  let m = select(0u, b, p.perBlock != 0u);
+  let rj = m * p.n * p.n + j * p.n;
+  let yb = t * p.C + b * p.n;
+  var acc = 0.0;
+  for (var i = 0u; i < p.n; i++) { acc += x[yb + i] * R[rj + i]; }
+  if (PERMUTED != 0u) { y[t * p.C + perm[c]] = acc; } else { y[e] = acc; }
+}

@@ -43,3 +43,22 @@ fn packed(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   let t = n / (hD * pk.H);
   rotatePair(t * pk.H * pk.D + h * pk.D, i, hD, lay[t].w);
 }
+
+// The adjoint of `main` at positions 0..T−1 (pos0 = 0), in place on the gradient: each pair rotated by −θ.
+@compute @workgroup_size(256)
+fn grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let hD = p.D / 2u;
+  let n = gid.x + gid.y * nwg.x * 256u;
+  if (n >= p.T * p.H * hD) { return; }
+  let i = n % hD;
+  let h = (n / hD) % p.H;
+  let t = n / (hD * p.H);
+  let pos = p.pos0 + t;
+  let base = t * p.H * p.D + h * p.D;
+  let c = cosT[pos * hD + i];
+  let s = sinT[pos * hD + i];
+  let y1 = x[base + i];
+  let y2 = x[base + i + hD];
+  x[base + i] = y1 * c + y2 * s;
+  x[base + i + hD] = y2 * c - y1 * s;
+}

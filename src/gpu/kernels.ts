@@ -24,7 +24,7 @@ import type { ActQuant, GpuTensor, Ids } from './tensor.ts';
 // ---- the table's types ---------------------------------------------------------------------------------------------
 
 /** where a kernel sits on Backend: `core` flat, a method's kernels under `be.<method>` */
-export type Group = 'core' | 'gptq' | 'rptq' | 'duquant' | 'claq' | 'checkpoint';
+export type Group = 'core' | 'gptq' | 'rptq' | 'duquant' | 'claq' | 'checkpoint' | 'train';
 
 /** a twin: a function of CpuTensors, Uint32Array ids and plain values */
 export type Twin = (...args: never[]) => unknown;
@@ -692,6 +692,204 @@ export function gptqDequant(
   return W;
 }
 
+// ---- training: a decoder block's backward pass (learnable weight clipping), the optimizer, the loss ----------------
+
+/** dX [T, K] = dY [T, N] · W [N, K] (f32 W). */
+export function matmulGradX(gpu: Gpu, dY: GpuTensor, W: GpuTensor): GpuTensor {
+  const [T, N] = rowsCols(dY);
+  const [N2, K] = W.shape;
+  if (N !== N2) throw new Error(`matmulGradX: dY has ${N} columns, W is [${W.shape}]`);
+  if (W.dtype !== 'f32') throw new Error(`matmulGradX: W is ${W.dtype}; the gradient kernels read f32 weights`);
+  const dX = gpu.tensor([...dY.shape.slice(0, -1), K], 'f32', 'matmulGradX.dX');
+  const wg = KERNELS.matmulGradX.workgroups.gradX;
+  gpu.dispatch(
+    gpu.pipeline('matmulGrad', 'gradX'),
+    [dY, W, dX],
+    [{ u32: T }, { u32: N }, { u32: K }],
+    [Math.ceil(K / wg[0]), Math.ceil(T / wg[1])],
+  );
+  return dX;
+}
+
+/** dW [N, K] = dY [T, N]ᵀ · X [T, K]. */
+export function matmulGradW(gpu: Gpu, dY: GpuTensor, X: GpuTensor): GpuTensor {
+  const [T, N] = rowsCols(dY);
+  const [T2, K] = rowsCols(X);
+  if (T !== T2) throw new Error(`matmulGradW: dY has ${T} rows, X has ${T2}`);
+  const dW = gpu.tensor([N, K], 'f32', 'matmulGradW.dW');
+  const wg = KERNELS.matmulGradW.workgroups.gradW;
+  gpu.dispatch(
+    gpu.pipeline('matmulGrad', 'gradW'),
+    [dY, X, dW],
+    [{ u32: T }, { u32: N }, { u32: K }],
+    [Math.ceil(K / wg[0]), Math.ceil(N / wg[1])],
+  );
+  return dW;
+}
+
+/** one thread per row: normGrad.wgsl's rmsNormGrad or layerNormGrad, with the entry's workgroup size */
+function normGrad(gpu: Gpu, entry: string, wg: number, x: GpuTensor, g: GpuTensor, dy: GpuTensor, eps: number) {
+  const [T, C] = rowsCols(x);
+  const dx = gpu.tensor(x.shape, 'f32', `${entry}.dx`);
+  gpu.dispatch(
+    gpu.pipeline('normGrad', entry),
+    [x, g, dy, dx],
+    [{ u32: T }, { u32: C }, { f32: eps }],
+    [Math.ceil(T / wg)],
+  );
+  return dx;
+}
+
+/** dx of rmsNorm (no permutation), per row. */
+export function rmsNormGrad(gpu: Gpu, x: GpuTensor, g: GpuTensor, dy: GpuTensor, eps: number): GpuTensor {
+  return normGrad(gpu, 'rmsNormGrad', KERNELS.rmsNormGrad.workgroups.rmsNormGrad[0], x, g, dy, eps);
+}
+
+/** dx of layerNorm (no permutation), per row. */
+export function layerNormGrad(gpu: Gpu, x: GpuTensor, g: GpuTensor, dy: GpuTensor, eps: number): GpuTensor {
+  return normGrad(gpu, 'layerNormGrad', KERNELS.layerNormGrad.workgroups.layerNormGrad[0], x, g, dy, eps);
+}
+
+/** In place on dx [T, H·D]: the adjoint of rope at positions 0..T−1. */
+export function ropeGrad(gpu: Gpu, cos: GpuTensor, sin: GpuTensor, dx: GpuTensor, H: number, D: number): void {
+  const T = dx.size / (H * D);
+  if (T * (D / 2) > cos.size) throw new Error(`ropeGrad: positions up to ${T} exceed the table`);
+  gpu.dispatch(
+    gpu.pipeline('rope', 'grad'),
+    [cos, sin, dx],
+    [{ u32: T }, { u32: H }, { u32: D }, { u32: 0 }],
+    flat(gpu, (T * H * D) / 2, KERNELS.ropeGrad.workgroups.grad[0]),
+  );
+}
+
+/** dq, dk, dv of causal grouped-query attention (full-precision probabilities, no layout). */
+export function attentionGrad(
+  gpu: Gpu,
+  q: GpuTensor,
+  k: GpuTensor,
+  v: GpuTensor,
+  dO: GpuTensor,
+  H: number,
+  HKV: number,
+  D: number,
+  scale: number,
+): { dq: GpuTensor; dk: GpuTensor; dv: GpuTensor } {
+  const T = q.size / (H * D);
+  const { workgroups: wg, consts } = KERNELS.attentionGrad;
+  if (D > consts.MAX_D) throw new Error(`attentionGrad: head dimension ${D} is above the kernel's ${consts.MAX_D}`);
+  const params = [{ u32: T }, { u32: H }, { u32: HKV }, { u32: D }, { f32: scale }];
+  const dq = gpu.tensor(q.shape, 'f32', 'attentionGrad.dq');
+  const dk = gpu.tensor(k.shape, 'f32', 'attentionGrad.dk');
+  const dv = gpu.tensor(v.shape, 'f32', 'attentionGrad.dv');
+  // each (query, head)'s log-sum-exp and dO·o, from the dq pass to the dk/dv pass
+  const stats = gpu.tensor([T * H, 2], 'f32', 'attentionGrad.stats');
+  gpu.dispatch(gpu.pipeline('attentionGrad', 'dq'), [q, k, v, dO, dq, stats], params, [Math.ceil(T / wg.dq[0]), H]);
+  gpu.dispatch(gpu.pipeline('attentionGrad', 'dkv'), [q, k, v, dO, stats, dk, dv], params, [
+    Math.ceil(T / wg.dkv[0]),
+    HKV,
+  ]);
+  gpu.release(stats);
+  return { dq, dk, dv };
+}
+
+/** In place: dy ← dy·(y > 0). */
+export function reluGrad(gpu: Gpu, y: GpuTensor, dy: GpuTensor): void {
+  const wg = KERNELS.reluGrad.workgroups.reluGrad[0];
+  gpu.dispatch(gpu.pipeline('activation', 'reluGrad'), [y, dy], [{ u32: dy.size }], flat(gpu, dy.size, wg));
+}
+
+/** In place: dy ← dy·gelu′(x). */
+export function geluGrad(gpu: Gpu, x: GpuTensor, dy: GpuTensor): void {
+  const wg = KERNELS.geluGrad.workgroups.geluGrad[0];
+  gpu.dispatch(gpu.pipeline('activation', 'geluGrad'), [x, dy], [{ u32: dy.size }], flat(gpu, dy.size, wg));
+}
+
+export function siluMulGrad(
+  gpu: Gpu,
+  gate: GpuTensor,
+  up: GpuTensor,
+  d: GpuTensor,
+): { dGate: GpuTensor; dUp: GpuTensor } {
+  const dGate = gpu.tensor(gate.shape, 'f32', 'siluMulGrad.dGate');
+  const dUp = gpu.tensor(up.shape, 'f32', 'siluMulGrad.dUp');
+  const wg = KERNELS.siluMulGrad.workgroups.siluMulGrad[0];
+  gpu.dispatch(
+    gpu.pipeline('activation', 'siluMulGrad'),
+    [gate, up, d, dGate, dUp],
+    [{ u32: gate.size }],
+    flat(gpu, gate.size, wg),
+  );
+  return { dGate, dUp };
+}
+
+/** dx [T, C]: the adjoint of blockRotate; perm (when given) must be a permutation. */
+export function blockRotateGrad(gpu: Gpu, dy: GpuTensor, R: GpuTensor, n: number, perm: GpuTensor | null): GpuTensor {
+  const [T, C] = rowsCols(dy);
+  if (C % n !== 0) throw new Error(`blockRotateGrad: block size ${n} does not divide the width ${C}`);
+  const perBlock = R.size === C * n ? 1 : 0;
+  if (!perBlock && R.size !== n * n)
+    throw new Error(`blockRotateGrad: R has ${R.size} values, neither one ${n} × ${n} matrix nor ${C / n}`);
+  const dx = gpu.tensor(dy.shape, 'f32', 'blockRotateGrad.dx');
+  gpu.dispatch(
+    gpu.pipeline('blockRotate', 'grad', { PERMUTED: perm ? 1 : 0 }),
+    [dy, R, perm ?? R, dx],
+    [{ u32: T }, { u32: C }, { u32: n }, { u32: perBlock }],
+    flat(gpu, T * C, KERNELS.blockRotateGrad.workgroups.grad[0]),
+  );
+  return dx;
+}
+
+/** One torch.optim.AdamW step in place on p, m, v (step ≥ 1). */
+export function adamW(
+  gpu: Gpu,
+  p: GpuTensor,
+  g: GpuTensor,
+  m: GpuTensor,
+  v: GpuTensor,
+  step: number,
+  lr: number,
+  beta1: number,
+  beta2: number,
+  eps: number,
+  wd: number,
+): void {
+  const s = ref.adamWScalars(step, lr, beta1, beta2, wd);
+  gpu.dispatch(
+    gpu.pipeline('adamW'),
+    [g, p, m, v],
+    [
+      { u32: p.size },
+      { f32: s.decay },
+      { f32: beta1 },
+      { f32: beta2 },
+      { f32: s.oneMinusBeta1 },
+      { f32: s.oneMinusBeta2 },
+      { f32: s.stepSize },
+      { f32: s.bc2Sqrt },
+      { f32: eps },
+    ],
+    flat(gpu, p.size, KERNELS.adamW.workgroups.main[0]),
+  );
+}
+
+/** loss [1] = mean((pred − target)²) (one workgroup, compensated), grad = 2·(pred − target)/numel. */
+export function mseGrad(gpu: Gpu, pred: GpuTensor, target: GpuTensor): { loss: GpuTensor; grad: GpuTensor } {
+  const n = pred.size;
+  if (target.size !== n) throw new Error(`mseGrad: pred has ${n} values, target ${target.size}`);
+  const loss = gpu.tensor([1], 'f32', 'mseGrad.loss');
+  const grad = gpu.tensor(pred.shape, 'f32', 'mseGrad.grad');
+  const params = [{ u32: n }, { f32: 2 / n }];
+  gpu.dispatch(
+    gpu.pipeline('mseGrad', 'grad'),
+    [pred, target, grad],
+    params,
+    flat(gpu, n, KERNELS.mseGrad.workgroups.grad[0]),
+  );
+  // one workgroup sums every element, whatever n
+  gpu.dispatch(gpu.pipeline('mseGrad', 'loss'), [pred, target, loss], params, [1]);
+  return { loss, grad };
+}
+
 // ---- the table ------------------------------------------------------------------------------------------------------
 
 export const KERNELS = table({
@@ -864,6 +1062,80 @@ export const KERNELS = table({
     workgroups: { main: [256] },
     op: gptqDequant,
     twin: ref.gptqDequant,
+  },
+  // training: the backward pass of a block for learnable weight clipping (only the clip parameters learn)
+  matmulGradX: {
+    group: 'train',
+    shader: 'matmulGrad',
+    workgroups: { gradX: [16, 16] },
+    op: matmulGradX,
+    twin: ref.matmulGradX,
+  },
+  matmulGradW: {
+    group: 'train',
+    shader: 'matmulGrad',
+    workgroups: { gradW: [16, 16] },
+    op: matmulGradW,
+    twin: ref.matmulGradW,
+  },
+  rmsNormGrad: {
+    group: 'train',
+    shader: 'normGrad',
+    workgroups: { rmsNormGrad: [64] },
+    op: rmsNormGrad,
+    twin: ref.rmsNormGrad,
+  },
+  layerNormGrad: {
+    group: 'train',
+    shader: 'normGrad',
+    workgroups: { layerNormGrad: [64] },
+    op: layerNormGrad,
+    twin: ref.layerNormGrad,
+  },
+  ropeGrad: { group: 'train', shader: 'rope', workgroups: { grad: [256] }, op: ropeGrad, twin: ref.ropeGrad },
+  attentionGrad: {
+    group: 'train',
+    shader: 'attentionGrad',
+    workgroups: { dq: [64], dkv: [64] },
+    consts: { MAX_D: 256 },
+    op: attentionGrad,
+    twin: ref.attentionGrad,
+  },
+  reluGrad: {
+    group: 'train',
+    shader: 'activation',
+    workgroups: { reluGrad: [256] },
+    op: reluGrad,
+    twin: ref.reluGrad,
+  },
+  geluGrad: {
+    group: 'train',
+    shader: 'activation',
+    workgroups: { geluGrad: [256] },
+    op: geluGrad,
+    twin: ref.geluGrad,
+  },
+  siluMulGrad: {
+    group: 'train',
+    shader: 'activation',
+    workgroups: { siluMulGrad: [256] },
+    op: siluMulGrad,
+    twin: ref.siluMulGrad,
+  },
+  blockRotateGrad: {
+    group: 'train',
+    shader: 'blockRotate',
+    workgroups: { grad: [64] },
+    op: blockRotateGrad,
+    twin: ref.blockRotateGrad,
+  },
+  adamW: { group: 'train', shader: 'adamW', workgroups: { main: [256] }, op: adamW, twin: ref.adamW },
+  mseGrad: {
+    group: 'train',
+    shader: 'mseGrad',
+    workgroups: { grad: [256], loss: [256] },
+    op: mseGrad,
+    twin: ref.mseGrad,
   },
 });
 

@@ -8,10 +8,20 @@ export interface CpuTensor {
 }
 
 export { claqBlock, CLAQ_BLOCK, CLAQ_BOOK, CLAQ_MAXK, CLAQ_WG } from './claqBlock.reference.ts';
+export * from './backward.reference.ts';
 import { roundToHalf, type Half } from './half.ts';
 import type { ActQuant } from './tensor.ts';
 
 export const cpu = (data: Float32Array, shape: number[]): CpuTensor => ({ data, shape });
+
+/**
+ * A new zero-filled array of n values of the same typed-array kind as `a`: Float32Array for f32 data (every use of the
+ * twins as kernels' definitions and as the reference backend), Float64Array when a gradient check calls a twin with
+ * f64 data (the type still says Float32Array), so that it computes and stores in f64.
+ */
+export function like(a: Float32Array, n: number): Float32Array {
+  return new (a.constructor as Float32ArrayConstructor)(n);
+}
 
 function rowsCols(t: CpuTensor): [number, number] {
   const C = t.shape[t.shape.length - 1];
@@ -22,7 +32,7 @@ function rowsCols(t: CpuTensor): [number, number] {
 export function matmul(x: CpuTensor, W: CpuTensor, b: CpuTensor | null): CpuTensor {
   const [M, K] = rowsCols(x);
   const [N] = W.shape;
-  const y = new Float32Array(M * N);
+  const y = like(x.data, M * N);
   for (let m = 0; m < M; m++) {
     const xo = m * K;
     for (let n = 0; n < N; n++) {
@@ -53,7 +63,7 @@ export function layerNorm(
   perm: Uint32Array | null = null,
 ): CpuTensor {
   const [T, C] = rowsCols(x);
-  const y = new Float32Array(x.data.length);
+  const y = like(x.data, x.data.length);
   for (let t = 0; t < T; t++) {
     const row = x.data.subarray(t * C, t * C + C);
     let mean = 0;
@@ -69,7 +79,7 @@ export function layerNorm(
 
 export function rmsNorm(x: CpuTensor, g: CpuTensor, eps: number, perm: Uint32Array | null = null): CpuTensor {
   const [T, C] = rowsCols(x);
-  const y = new Float32Array(x.data.length);
+  const y = like(x.data, x.data.length);
   for (let t = 0; t < T; t++) {
     let ss = 0;
     for (let c = 0; c < C; c++) ss += x.data[t * C + c] ** 2;
@@ -128,7 +138,7 @@ export function attention(
   layout: Uint32Array | null = null,
 ): CpuTensor {
   const T = q.data.length / (H * D);
-  const o = new Float32Array(q.data.length);
+  const o = like(q.data, q.data.length);
   const s = new Float64Array(T);
   for (let t = 0; t < T; t++) {
     const keys = keysOf(t, layout);
@@ -178,7 +188,7 @@ export function erf(x: number): number {
 }
 
 export function siluMul(gate: CpuTensor, up: CpuTensor): CpuTensor {
-  const out = new Float32Array(gate.data.length);
+  const out = like(gate.data, gate.data.length);
   for (let i = 0; i < out.length; i++) {
     const g = gate.data[i];
     out[i] = (g / (1 + Math.exp(-g))) * up.data[i];
@@ -487,7 +497,7 @@ export function blockRotate(x: CpuTensor, R: CpuTensor, n: number, perm: Uint32A
   const perBlock = R.data.length === C * n;
   if (!perBlock && R.data.length !== n * n)
     throw new Error(`blockRotate: R has ${R.data.length} values, neither one ${n} × ${n} matrix nor ${C / n} of them`);
-  const y = new Float32Array(T * C);
+  const y = like(x.data, T * C);
   for (let t = 0; t < T; t++)
     for (let b = 0; b < C / n; b++) {
       const rb = (perBlock ? b : 0) * n * n;
