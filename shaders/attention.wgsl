@@ -98,8 +98,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   }
 }
 
-// Barrier-free variant for software adapters (where workgroup barriers run on fibers): one thread per (query, head)
-// reads K and V straight from global memory as vec4 (D a multiple of 4); neighbouring threads read the same keys.
+// Barrier-free variant for software adapters (where workgroup barriers run on fibers): one thread per (4 queries,
+// head) reads each key and value row once from global memory as vec4 (D a multiple of 4) for its four queries.
 @group(0) @binding(0) var<storage, read> q4: array<vec4f>;        // [T, H·D/4]
 @group(0) @binding(1) var<storage, read> k4: array<vec4f>;        // [T, HKV·D/4]
 @group(0) @binding(2) var<storage, read> v4: array<vec4f>;        // [T, HKV·D/4]
@@ -107,43 +107,69 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
 @group(0) @binding(4) var<uniform> a: Params;
 
 const MAX_D4: u32 = MAX_D / 4u;
+override D4: u32 = 1u; // head dimension / 4, fixed per pipeline so the compiler sees constant loop bounds
 
 @compute @workgroup_size(64)
 fn direct(@builtin(global_invocation_id) gid: vec3u) {
-  let t = gid.x;
+  let t0 = gid.x * 4u;
   let h = gid.y;
-  if (t >= a.T) { return; }
+  if (t0 >= a.T) { return; }
   let g = h / (a.H / a.HKV);
-  let D4 = a.D / 4u;
-  let qb = (t * a.H + h) * D4;
-  var qv: array<vec4f, MAX_D4>;
-  var acc: array<vec4f, MAX_D4>;
-  for (var c = 0u; c < D4; c++) { qv[c] = q4[qb + c] * a.scale; }
+  let n = min(4u, a.T - t0);
+  var qv: array<vec4f, MAX_D4 * 4u>;
+  var acc: array<vec4f, MAX_D4 * 4u>;
+  for (var i = 0u; i < 4u; i++) {
+    let qb = ((min(t0 + i, a.T - 1u)) * a.H + h) * D4;
+    for (var c = 0u; c < D4; c++) { qv[i * D4 + c] = q4[qb + c] * a.scale; }
+  }
   let quantized = PROB_LEVELS > 0.0;
-  var m = -3.4e38;
-  var l = 0.0;
+  var m = vec4f(-3.4e38);
+  var l = vec4f(0.0);
+  let last = t0 + n - 1u;
   for (var sweep = select(1u, 0u, quantized); sweep < 2u; sweep++) {
-    for (var j = 0u; j <= t; j++) {
+    for (var j = 0u; j <= last; j++) {
       let kb = (j * a.HKV + g) * D4;
-      var s = 0.0;
-      for (var c = 0u; c < D4; c++) { s += dot(qv[c], k4[kb + c]); }
+      var s = vec4f(0.0);
+      for (var c = 0u; c < D4; c++) {
+        let kc = k4[kb + c];
+        s += vec4f(dot(qv[c], kc), dot(qv[D4 + c], kc), dot(qv[2u * D4 + c], kc), dot(qv[3u * D4 + c], kc));
+      }
+      // causal: query t0 + i sees keys j ≤ t0 + i
+      let live = vec4<bool>(j <= t0, j <= t0 + 1u, j <= t0 + 2u, j <= t0 + 3u);
       if (sweep == 0u) {
-        let st = softmaxStep(m, l, s);
-        m = st.x;
-        l = st.y;
+        let mNew = select(m, max(m, s), live);
+        l = select(l, l * exp(m - mNew) + exp(s - mNew), live);
+        m = mNew;
       } else if (quantized) {
-        let w = round(exp(s - m) / l * PROB_LEVELS) / PROB_LEVELS;
-        for (var c = 0u; c < D4; c++) { acc[c] += w * v4[kb + c]; }
+        let w = select(vec4f(0.0), round(exp(s - m) / l * PROB_LEVELS) / PROB_LEVELS, live);
+        for (var c = 0u; c < D4; c++) {
+          let vc = v4[kb + c];
+          acc[c] += w.x * vc;
+          acc[D4 + c] += w.y * vc;
+          acc[2u * D4 + c] += w.z * vc;
+          acc[3u * D4 + c] += w.w * vc;
+        }
       } else {
-        let st = softmaxStep(m, l, s);
-        for (var c = 0u; c < D4; c++) { acc[c] = acc[c] * st.z + st.w * v4[kb + c]; }
-        m = st.x;
-        l = st.y;
+        let mNew = select(m, max(m, s), live);
+        let corr = exp(m - mNew);
+        let w = select(vec4f(0.0), exp(s - mNew), live);
+        l = l * corr + w;
+        m = mNew;
+        for (var c = 0u; c < D4; c++) {
+          let vc = v4[kb + c];
+          acc[c] = acc[c] * corr.x + w.x * vc;
+          acc[D4 + c] = acc[D4 + c] * corr.y + w.y * vc;
+          acc[2u * D4 + c] = acc[2u * D4 + c] * corr.z + w.z * vc;
+          acc[3u * D4 + c] = acc[3u * D4 + c] * corr.w + w.w * vc;
+        }
       }
     }
   }
-  let inv = select(1.0 / l, 1.0, quantized);
-  for (var c = 0u; c < D4; c++) { o4[qb + c] = acc[c] * inv; }
+  let inv = select(1.0 / l, vec4f(1.0), quantized);
+  for (var i = 0u; i < n; i++) {
+    let ob = ((t0 + i) * a.H + h) * D4;
+    for (var c = 0u; c < D4; c++) { o4[ob + c] = acc[i * D4 + c] * inv[i]; }
+  }
 }
 
 // Packed token trees (zero-shot scoring: an item's context once, then each choice's continuation, several items per

@@ -114,6 +114,7 @@ fn direct(@builtin(global_invocation_id) gid: vec3u) {
 @group(0) @binding(2) var<storage, read> b4: array<f32>;         // [N]
 @group(0) @binding(3) var<storage, read_write> y4: array<f32>;   // [M, N]
 @group(0) @binding(4) var<uniform> q: Params;
+override K4: u32 = 1u; // K / 4, fixed per pipeline so the compiler sees a constant loop bound
 
 /** weights 4i..4i+3 of W in 16-bit storage, widened */
 fn weight4h(i: u32) -> vec4f {
@@ -156,7 +157,6 @@ fn direct4(@builtin(global_invocation_id) gid: vec3u) {
   let r0 = gid.y * 4u;
   let c0 = gid.x * 4u;
   if (r0 >= q.M || c0 >= q.N) { return; }
-  let K4 = q.K / 4u;
   var acc: array<vec4f, 4>;
   let rs = rowsOf(r0, q.M, K4);
   let cs = rowsOf(c0, q.N, K4);
@@ -171,7 +171,6 @@ fn direct4h(@builtin(global_invocation_id) gid: vec3u) {
   let r0 = gid.y * 4u;
   let c0 = gid.x * 4u;
   if (r0 >= q.M || c0 >= q.N) { return; }
-  let K4 = q.K / 4u;
   var acc: array<vec4f, 4>;
   let rs = rowsOf(r0, q.M, K4);
   let cs = rowsOf(c0, q.N, K4);

@@ -131,7 +131,8 @@ export function matmul(gpu: Gpu, x: GpuTensor, W: GpuTensor, b: GpuTensor | null
   // every thread computes a 4 × 4 block of y
   if (gpu.variant('matmul') === 'direct') {
     const entry = K % 4 !== 0 ? 'direct' : W.dtype === 'f32' ? 'direct4' : 'direct4h';
-    gpu.dispatch(gpu.pipeline('matmul', entry, constants), [x, W, b ?? W, y], params, [
+    const k4 = entry === 'direct' ? {} : { K4: K / 4 };
+    gpu.dispatch(gpu.pipeline('matmul', entry, { ...constants, ...k4 }), [x, W, b ?? W, y], params, [
       Math.ceil(N / (4 * wg[entry][0])),
       Math.ceil(M / (4 * wg[entry][1])),
     ]);
@@ -248,8 +249,8 @@ export function attention(
   // K and V tiles of BK keys each fit 4 KiB of workgroup memory
   const BK = Math.max(1, Math.floor(1024 / D));
   if (gpu.variant('attention') === 'direct' && D % 4 === 0) {
-    gpu.dispatch(gpu.pipeline('attention', 'direct', { PROB_LEVELS: probLevels }), [q, k, v, o], params, [
-      Math.ceil(T / wg.direct[0]),
+    gpu.dispatch(gpu.pipeline('attention', 'direct', { PROB_LEVELS: probLevels, D4: D / 4 }), [q, k, v, o], params, [
+      Math.ceil(T / (4 * wg.direct[0])),
       H,
     ]);
     return o;
