@@ -131,7 +131,7 @@ export function matmul(gpu: Gpu, x: GpuTensor, W: GpuTensor, b: GpuTensor | null
   // every thread computes a 4 × 4 block of y
   if (gpu.variant('matmul') === 'direct') {
     const entry = K % 4 !== 0 ? 'direct' : W.dtype === 'f32' ? 'direct4' : 'direct4h';
-    const k4 = entry === 'direct' ? {} : { K4: K / 4 };
+    const k4: Record<string, number> = entry === 'direct' ? {} : { K4: K / 4 };
     gpu.dispatch(gpu.pipeline('matmul', entry, { ...constants, ...k4 }), [x, W, b ?? W, y], params, [
       Math.ceil(N / (4 * wg[entry][0])),
       Math.ceil(M / (4 * wg[entry][1])),
