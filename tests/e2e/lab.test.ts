@@ -122,7 +122,9 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     );
     await page.reload();
     await expect
-      .poll(() => page.locator('[data-testid=model-select] option[value="bundled:stories260K"]').count())
+      .poll(() => page.locator('[data-testid=model-select] option[value="bundled:stories260K"]').count(), {
+        timeout: 120_000,
+      })
       .toBe(1);
     // the form came back from localStorage; the page says that Run resumes from the blocks the reload left behind
     expect(await page.locator('[data-testid=config-line]').innerText()).toMatch(
@@ -182,7 +184,7 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
 
     // clearing the model's storage empties the panel; the results table stays
     await page.click('[data-testid=storage-table] button');
-    await expect.poll(() => page.locator('[data-testid=storage-table]').count()).toBe(0);
+    await expect.poll(() => page.locator('[data-testid=storage-table]').count(), { timeout: 60_000 }).toBe(0);
     expect(await boxes.count()).toBe(1);
     await page.close();
   });
@@ -230,7 +232,7 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     await chart.scrollIntoViewIfNeeded();
     const box = (await chart.locator('.u-over').boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 4 });
-    await expect.poll(() => chart.locator('.u-legend').innerText()).toMatch(/e-/);
+    await expect.poll(() => chart.locator('.u-legend').innerText(), { timeout: 60_000 }).toMatch(/e-/);
     const readout = await chart.locator('.u-legend').innerText();
     console.log(`hover read-out: ${readout.replace(/\n/g, ' ')}`);
     // uPlot draws the axis on canvas (its decade labels are tested in charts.test.ts); the read-out is text

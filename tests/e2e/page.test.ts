@@ -1,8 +1,8 @@
 // The page end to end in headless Chromium on SwiftShader: load the bundled stories260K, run perplexity in the
-// worker, read the figure; cancel; a bad model URL gives a specific error. Screenshots go to test-results/.
+// worker, read the figure (equal to Node's); cancel; a bad model URL gives a specific error. Screenshots go to test-results/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { MODELS, TOL, sharedGpu } from '../helpers.ts';
+import { MODELS, sharedGpu } from '../helpers.ts';
 import { runExperiment } from '../../src/pipeline/experiment.ts';
 import { makeRecipe } from '../../src/quant/recipe.ts';
 import { folderSource } from '../../src/model/source.node.ts';
@@ -39,19 +39,19 @@ async function runAndRead(page: Page, dataset: string, windows: string, seqlen =
 }
 
 describe('the lab page (headless Chromium, WebGPU on SwiftShader)', () => {
-  it('stories260K tinystories, all 81 windows, within 0.5% of 5.8344', async () => {
+  // the known full-protocol figures (5.8344 on all 81 tinystories windows, 4.0677 on tinystories-file) are the
+  // benchmark's and the command line's (eval/perplexity.test.ts); the page must give Node's figure, window for window
+  it('stories260K FP in the page: the first 4 tinystories windows give the figure Node gives', async () => {
     const page = await openLab();
     await page.screenshot({ path: `${SHOTS}lab-start.png` });
-    const ppl = await runAndRead(page, 'tinystories', '');
+    const ppl = await runAndRead(page, 'tinystories', '4');
     await page.screenshot({ path: `${SHOTS}lab-result.png` });
-    expect(Math.abs(ppl / 5.8344 - 1)).toBeLessThan(TOL.ppl);
-    await page.close();
-  });
-
-  it('stories260K tinystories-file, first 40 windows, within 0.5% of 4.0677', async () => {
-    const page = await openLab();
-    const ppl = await runAndRead(page, 'tinystories-file', '40');
-    expect(Math.abs(ppl / 4.0677 - 1)).toBeLessThan(TOL.ppl);
+    const node = await runExperiment(
+      { datasets: ['tinystories'], windows: 4, seqlen: 512, recipe: makeRecipe({}) },
+      { source: folderSource(MODELS.stories260K), readText: folderReader(), gpu: await sharedGpu() },
+    );
+    console.log(`stories260K FP, 4 tinystories windows of 512: page ${ppl}, Node ${node.ppl.tinystories}`);
+    expect(Math.abs(ppl / node.ppl.tinystories - 1)).toBeLessThan(1e-6);
     await page.close();
   });
 

@@ -86,7 +86,8 @@ describe('the page refuses what would give a wrong figure (headless Chromium)', 
     expect(await page.locator('[data-testid=form-problem]').innerText()).toMatch(/^Confirm the calibration URL/);
     await page.screenshot({ path: `${SHOTS}trust-calibration-url.png` });
     await page.click('[data-testid=link-calib-allow]');
-    expect(await page.locator('[data-testid=link-rerun]').isEnabled()).toBe(true);
+    // re-run waits for the model check a link-opened page runs like any load
+    await expect.poll(() => page.locator('[data-testid=link-rerun]').isEnabled(), { timeout: 120_000 }).toBe(true);
     expect(await page.locator('[data-testid=link-calib-confirm]').count()).toBe(0);
     await page.close();
   });

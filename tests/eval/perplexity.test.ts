@@ -48,7 +48,7 @@ describe('perplexity protocol', () => {
       '--eval_ppl',
       'wikitext2,ptb,c4,tinystories',
       '--seqlen',
-      '512',
+      '128',
       '--eval_windows',
       '1',
     ];
