@@ -891,6 +891,60 @@ export function mseGrad(gpu: Gpu, pred: GpuTensor, target: GpuTensor): { loss: G
   return { loss, grad };
 }
 
+// ---- straight-through fake-quant (learnable weight clipping) --------------------------------------------------------
+
+/** one dispatch of steQuant.wgsl: one thread per row group, five bindings whatever the entry uses */
+function steQuant(
+  gpu: Gpu,
+  entry: 'lwcQuant' | 'lwcGrad' | 'tokenQuantGrad',
+  x: GpuTensor,
+  aux: GpuTensor,
+  upstream: GpuTensor,
+  out: GpuTensor,
+  groups: number,
+  g: number,
+  maxq: number,
+  lac: number,
+): void {
+  gpu.dispatch(
+    gpu.pipeline('steQuant', entry),
+    [x, aux, upstream, out],
+    [{ u32: groups }, { u32: g }, { f32: maxq }, { f32: lac }],
+    flat(gpu, groups, (KERNELS[entry].workgroups as Record<string, readonly number[]>)[entry][0]),
+  );
+}
+
+function lwcShape(W: GpuTensor, bounds: GpuTensor, g: number): [number, number] {
+  const [R, K] = W.shape;
+  if (K % g !== 0) throw new Error(`lwc: group size ${g} does not divide the width ${K}`);
+  if (bounds.size !== (R * K * 2) / g)
+    throw new Error(`lwc: bounds has ${bounds.size} values, [${R}, ${K / g}, 2] expected`);
+  return [R, K];
+}
+
+/** Ŵ [R, K] of W on each (row, group of g columns)'s learnable clip bounds [R, K/g, 2]. */
+export function lwcQuant(gpu: Gpu, W: GpuTensor, bounds: GpuTensor, g: number, maxq: number): GpuTensor {
+  const [R, K] = lwcShape(W, bounds, g);
+  const Q = gpu.tensor([R, K], 'f32', 'lwcQuant.Q');
+  steQuant(gpu, 'lwcQuant', W, bounds, bounds, Q, (R * K) / g, g, maxq, 1);
+  return Q;
+}
+
+/** d(up), d(low) [R, K/g, 2] from dQ [R, K], the gradient with respect to lwcQuant's output. */
+export function lwcGrad(gpu: Gpu, W: GpuTensor, bounds: GpuTensor, dQ: GpuTensor, g: number, maxq: number): GpuTensor {
+  const [R, K] = lwcShape(W, bounds, g);
+  const dB = gpu.tensor([(R * K) / g, 2], 'f32', 'lwcGrad.dB');
+  steQuant(gpu, 'lwcGrad', W, bounds, dQ, dB, (R * K) / g, g, maxq, 1);
+  return dB;
+}
+
+/** dx [rows, G] of tokenQuant at its input x, given dy. */
+export function tokenQuantGrad(gpu: Gpu, x: GpuTensor, dy: GpuTensor, G: number, maxq: number, lac: number): GpuTensor {
+  const dx = gpu.tensor(x.shape, 'f32', 'tokenQuantGrad.dx');
+  steQuant(gpu, 'tokenQuantGrad', x, dy, dy, dx, x.size / G, G, maxq, lac);
+  return dx;
+}
+
 // ---- the table ------------------------------------------------------------------------------------------------------
 
 export const KERNELS = table({
@@ -1137,6 +1191,15 @@ export const KERNELS = table({
     workgroups: { grad: [256], loss: [256] },
     op: mseGrad,
     twin: ref.mseGrad,
+  },
+  lwcQuant: { group: 'train', shader: 'steQuant', workgroups: { lwcQuant: [64] }, op: lwcQuant, twin: ref.lwcQuant },
+  lwcGrad: { group: 'train', shader: 'steQuant', workgroups: { lwcGrad: [64] }, op: lwcGrad, twin: ref.lwcGrad },
+  tokenQuantGrad: {
+    group: 'train',
+    shader: 'steQuant',
+    workgroups: { tokenQuantGrad: [64] },
+    op: tokenQuantGrad,
+    twin: ref.tokenQuantGrad,
   },
 });
 

@@ -9,6 +9,7 @@ export interface CpuTensor {
 
 export { claqBlock, CLAQ_BLOCK, CLAQ_BOOK, CLAQ_MAXK, CLAQ_WG } from './claqBlock.reference.ts';
 export * from './backward.reference.ts';
+export * from './steQuant.reference.ts';
 import { roundToHalf, type Half } from './half.ts';
 import type { ActQuant } from './tensor.ts';
 
