@@ -473,7 +473,7 @@ export function releaseRotations<T>(
   for (const steps of Object.values(rot ?? {})) for (const s of steps) (be.release(s.R), be.release(s.perm));
 }
 
-function releaseBlock<T>(be: Backend<T>, b: BlockWeights<T>): void {
+export function releaseBlock<T>(be: Backend<T>, b: BlockWeights<T>): void {
   releaseActQuant(be, b.act);
   releaseRotations(be, b.rotations);
   for (const n of [b.attnNorm, b.ffnNorm]) {
