@@ -17,9 +17,12 @@
 //     prediction and the whole-model extrapolation; with --llama3, a Llama-3 vocabulary under a 1 GiB binding limit.
 //  8. export and import (exportImport.ts): a GPTQ layer dequantized on the GPU vs its host twin at OPT-1.3B's shapes;
 //     a synthetic OPT-125m-shaped checkpoint exported in each format (MB/s, size against F16) and loaded back.
+//  9. learnable weight clipping (training.ts): one training step of an OPT-125m- and a TinyLlama-shaped block split into
+//     forward, backward and optimizer, the step against its forward, and the run's peak GPU memory.
 // Flags: --iters N (default 5), --json FILE, --gptq_windows N, --skip_gptq, --skip_claq, --duquant_steps N (default 256; 16 on a
 // software adapter, where the figures are per step), --zeroshot_limit N (default 200; 0 = every item), --skip_zeroshot, --skip_widths,
-// --skip_export (and exportImport.ts's --export_layers N), and realWidths.ts's --factor_widths 768,3072,8192, --block opt-1.3b|opt-125m|none, --llama3.
+// --skip_export (and exportImport.ts's --export_layers N), --skip_training (and training.ts's --train_like, --train_epochs,
+// --train_seqlen), and realWidths.ts's --factor_widths 768,3072,8192, --block opt-1.3b|opt-125m|none, --llama3.
 import '../src/gpu/node.ts';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +30,7 @@ import { Gpu } from '../src/gpu/gpu.ts';
 import { nodeGpuInstance } from '../src/gpu/node.ts';
 import { realWidths } from './realWidths.ts';
 import { exportImport } from './exportImport.ts';
+import { training } from './training.ts';
 import { arg } from './section.ts';
 import * as ops from '../src/gpu/ops.ts';
 import { gpuBackend, referenceBackend, type Backend } from '../src/gpu/backend.ts';
@@ -449,6 +453,7 @@ if (!process.argv.includes('--skip_zeroshot')) {
 
 if (!process.argv.includes('--skip_widths')) await realWidths(gpu, results);
 if (!process.argv.includes('--skip_export')) await exportImport(gpu, results);
+if (!process.argv.includes('--skip_training')) await training(gpu, results);
 
 const json = arg('json');
 if (json) writeFileSync(json, JSON.stringify(results, null, 2));

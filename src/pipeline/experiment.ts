@@ -405,6 +405,17 @@ class Experiment {
       weights: target.weights,
       signal: this.ctx.signal,
       cache: blocks,
+      onTraining: (layer, losses, epochs) =>
+        this.report({
+          stage,
+          label:
+            `${phase}${chainOf(r)} block ${layer + 1}/${cfg.layers}: training the clip, ` +
+            `epoch ${losses.length}/${epochs}, loss ${losses[losses.length - 1].toPrecision(4)}`,
+          fraction: inQuant((layer + losses.length / Math.max(1, epochs)) / cfg.layers),
+          blockKey: blocks?.key,
+          blocks: cfg.layers,
+          training: { layer, losses, epochs },
+        }),
       onBlock: (done, total, _, restored) =>
         this.report({
           stage,

@@ -20,6 +20,7 @@ import { readGptqLayer } from '../model/gptqCheckpoint.ts';
 import { dequantizeGptq, unpackQweight, unpackQzeros } from '../model/gptqPacking.ts';
 import { fromHalfBits } from '../gpu/half.ts';
 import { gridCodes } from '../quant/grid.ts';
+import { clipFractions } from '../quant/lwc.ts';
 import { LabError } from '../errors.ts';
 import type { QuantRecipe } from '../quant/recipe.ts';
 import { siteTaps } from '../model/taps.ts';
@@ -126,6 +127,8 @@ export interface WeightView {
   grid?: GridView;
   /** the layer comes from a GPTQ checkpoint's packed tensors: there is no full precision to compare with */
   fromCheckpoint?: boolean;
+  /** learnable weight clipping: σ(up), σ(low) of every (row, group), row-major, and the groups per row */
+  clip?: { up: number[]; low: number[]; groups: number };
 }
 
 export interface GridView {
@@ -256,8 +259,15 @@ export async function weightView(
     layer,
     linear: name,
     detail: cached.weight?.[name],
+    ...(cached.clipTraining?.bounds[name] ? { clip: clipOf(cached.clipTraining.bounds[name], R) } : {}),
     ...(g ? { grid: groupedBy(gridView(gridCodes(Q, g, R, K), g.params, g.gIdx, g.maxq, R, K), t?.method) } : {}),
   };
+}
+
+/** The learned clip fractions of a layer's bounds [R, groups, 2], for the view. */
+function clipOf(bounds: Float32Array, R: number): NonNullable<WeightView['clip']> {
+  const { up, low } = clipFractions(bounds);
+  return { up: Array.from(up), low: Array.from(low), groups: up.length / R };
 }
 
 /** A grid whose groups a transform fixed (RPTQ's clusters) is not in act-order, whatever its g_idx looks like. */

@@ -1,7 +1,8 @@
 // Sequential block processing (GPTQ protocol) as a loop over a recipe of steps, on any backend. Block i is calibrated
 // on the outputs of the already-quantized blocks 0..i−1; its inputs are captured once through the forward's taps and
 // memory holds one block plus its calibration activations. Per block:
-//   calibrate → transform (statistics, fold, a constraint on the weight groups) → for each true-sequential group,
+//   calibrate → transform (statistics, fold, a constraint on the weight groups) → train the clip when the weight step
+//   learns it (learnable weight clipping, against the full-precision stream) → for each true-sequential group,
 //   Hessians if the weight step needs them → quantize → install the activation quantizers → measure every layer's
 //   output error (and each site's channel ranges) → cache.
 // No method is named here: each is a registered module (quant/index.ts) that this loop calls through its hooks.
@@ -10,15 +11,18 @@ import { familyOf, linearName, linearRoles, type LinearRole } from '../model/fam
 import type { ModelConfig } from '../model/config.ts';
 import type { Decoder } from '../model/forward.ts';
 import { tapIn, type TapPoint } from '../model/taps.ts';
-import { uploadActQuant, type BlockWeights, type HostBlock, type WeightStore } from '../model/weights.ts';
+import { releaseBlock, uploadActQuant, type BlockWeights, type HostBlock, type WeightStore } from '../model/weights.ts';
 import { CancelledError } from '../errors.ts';
 import { HessianAccumulator } from '../quant/gptq.ts';
 import { rangeReports, SiteRangeCollector, sumPairs } from '../quant/activationStats.ts';
 import { chainOf, resolveSteps, type BoundTransform, type BoundWeight, type QuantRecipe } from '../quant/recipe.ts';
-import type { ColumnGroups, LayerGrid, TransformedBlock } from '../quant/method.ts';
+import type { ClipTraining, ColumnGroups, LayerGrid, TransformedBlock } from '../quant/method.ts';
+import { contiguousGroups, fitColumnGroups } from '../quant/grid.ts';
+import { trainClip } from '../quant/lwc.ts';
+import { quantize as quantizeValue } from '../gpu/reference.ts';
 import { roundToHalf } from '../gpu/half.ts';
 import type { SiteReport } from '../quant/siteReport.ts';
-import type { LayerReport, QuantSummary, WeightStepReport } from './types.ts';
+import type { ClipTrainingReport, LayerReport, QuantSummary, WeightStepReport } from './types.ts';
 
 /** A finished block as the cache keeps it: quantized weights (and activation quantizers) plus its reports. */
 export interface CachedBlock {
@@ -32,6 +36,8 @@ export interface CachedBlock {
   weight?: Record<string, unknown>;
   /** the uniform grid of each layer, by HF linear name (RTN, GPTQ): what a GPTQ-format export packs */
   grids?: Record<string, LayerGrid>;
+  /** learnable weight clipping: the loss of each epoch and the trained bounds by HF linear name ([R, groups, 2]) */
+  clipTraining?: { losses: number[]; stopped?: string; bounds: Record<string, Float32Array> };
 }
 
 export interface BlockCache {
@@ -46,6 +52,8 @@ export interface QuantizeContext<T> {
   weights: WeightStore<T>;
   /** `fromCache`: the block was restored, not recomputed */
   onBlock?: (done: number, total: number, layers: LayerReport[], fromCache: boolean) => void;
+  /** learnable weight clipping: a block's mean loss per epoch so far, after each epoch */
+  onTraining?: (layer: number, losses: number[], epochs: number) => void;
   signal?: AbortSignal;
   /** finished blocks from an earlier run of the same recipe are restored instead of recomputed */
   cache?: BlockCache;
@@ -65,6 +73,9 @@ interface BlockInProgress<T> {
   counted: Map<LinearRole, { bits?: number; codeBits?: number }>;
   details: Record<string, unknown>;
   grids: Record<string, LayerGrid>;
+  /** the trained clip (learnable weight clipping) and each layer as it would be quantized without it */
+  trained?: { losses: number[]; stopped?: string; bounds: Record<string, Float32Array> };
+  untrained: Map<LinearRole, Float32Array>;
 }
 
 /**
@@ -84,6 +95,11 @@ class QuantizeRun<T> {
   inputs: T[] = [];
   /** DuQuant's rotation input: the windows' mean embedding, then each quantized block's output of it */
   meanInput: T | undefined;
+  /** learnable weight clipping's training, when the weight step asks for it */
+  readonly training: ClipTraining | null;
+  /** with training: the windows through the full-precision blocks (the targets' inputs) */
+  fpInputs: T[] = [];
+  readonly trainingReport: ClipTrainingReport | undefined;
   private prepared: Promise<unknown> | undefined;
 
   constructor(
@@ -100,6 +116,13 @@ class QuantizeRun<T> {
       this.summary.steps.push({ kind: 'transform', method: this.transform.method.name, report: this.transformReport });
     if (this.weight)
       this.summary.steps.push({ kind: 'weight', method: this.weight.method.name, report: this.weightReport });
+    this.training = this.weight?.clipTraining() ?? null;
+    if (this.training)
+      this.weightReport.clipTraining = this.trainingReport = {
+        blocks: [],
+        ms: { forward: 0, backward: 0, optimizer: 0 },
+        steps: 0,
+      };
     if (ctx.cache) this.summary.blockKey = ctx.cache.key;
   }
 
@@ -112,6 +135,16 @@ class QuantizeRun<T> {
     for (const w of this.calib) this.inputs.push(await this.ctx.decoder.embed(w));
     this.summary.calibrationTokens = this.calib.length * (this.calib[0]?.length ?? 0);
     if (this.transform?.method.usesMeanInput) this.meanInput = await meanOf(this.be, this.inputs);
+    if (this.training) this.fpInputs = this.inputs.map((x) => this.be.rows(x, 0, this.be.shape(x)[0]));
+  }
+
+  /** The full-precision stream through the checkpoint's block `layer`, when training needs it. */
+  private async advanceFp(layer: number, fpBlock?: BlockWeights<T>): Promise<void> {
+    if (!this.training) return;
+    const { weights, decoder } = this.ctx;
+    const block = fpBlock ?? weights.upload(await weights.hostBlock(layer));
+    for (const x of this.fpInputs) await decoder.block(layer, x, block);
+    if (!fpBlock) releaseBlock(this.be, block);
   }
 
   /** Each input through block `layer` as it now is: the next block's inputs. */
@@ -126,6 +159,13 @@ class QuantizeRun<T> {
     const block = weights.upload(cached.host);
     weights.replace(layer, block);
     await this.advance(layer, block);
+    await this.advanceFp(layer);
+    if (cached.clipTraining)
+      this.trainingReport?.blocks.push({
+        layer,
+        losses: cached.clipTraining.losses,
+        ...(cached.clipTraining.stopped ? { stopped: cached.clipTraining.stopped } : {}),
+      });
     // blocks cached before layers carried their size count by it all the same
     const sized = cached.layers.map((l) => ({
       ...l,
@@ -151,6 +191,7 @@ class QuantizeRun<T> {
       counted: new Map(),
       details: {},
       grids: {},
+      untrained: new Map(),
     };
     if (!transform) return b;
     const t = performance.now();
@@ -169,6 +210,7 @@ class QuantizeRun<T> {
       meanInput: this.meanInput,
       // whole bits (CLAQ's adaptive 2.1 fits as 2)
       weightBits: weight ? Math.round(weight.codeBits()) : undefined,
+      weightTrainsClip: !!this.training,
     });
     this.transformReport.blocks.push(...b.transformed.report);
     // the transform folded into the weights; activations stay in full precision until the weights are quantized
@@ -178,6 +220,74 @@ class QuantizeRun<T> {
     b.fixed = b.transformed.weightGroups ?? {};
     this.transformReport.ms += performance.now() - t;
     return b;
+  }
+
+  /**
+   * Train the clip (learnable weight clipping): the block's bounds against the full-precision block's output, then
+   * each layer's groups carry them to the weight step. A transform's static clip (--swc) takes precedence, as the
+   * reference's; the full-precision stream advances either way.
+   */
+  async trainClip(b: BlockInProgress<T>): Promise<void> {
+    const { be, cfg, ctx, training, trainingReport: report } = this;
+    if (!training || !report) return;
+    const { weights, decoder } = ctx;
+    const fpBlock = weights.upload(await weights.hostBlock(b.layer));
+    try {
+      const swc = Object.values(b.fixed).find((g) => g?.clip !== undefined)?.clip;
+      if (swc !== undefined) {
+        report.note = `--swc ${swc} takes precedence over --lwc, as in the reference: the static clip, no training`;
+        await this.advanceFp(b.layer, fpBlock);
+        return;
+      }
+      const view: BlockWeights<T> = { ...b.block, act: b.transformed?.act && uploadActQuant(be, b.transformed.act) };
+      // a transform's fixed groups (DuQuant: one per row), else the weight step's contiguous groups
+      const fixedGroups = Object.keys(b.fixed).length > 0;
+      const groupsize = (K: number) => (fixedGroups || training.groupsize <= 0 ? K : training.groupsize);
+      const res = await trainClip({
+        be,
+        decoder,
+        layer: b.layer,
+        host: b.host,
+        block: view,
+        fpBlock,
+        inputs: this.inputs,
+        fpInputs: this.fpInputs,
+        groupsize,
+        bits: Math.round(this.weight!.codeBits()),
+        training,
+        signal: ctx.signal,
+        onEpoch: (losses) => ctx.onTraining?.(b.layer, losses, training.epochs),
+      });
+      const bounds: Record<string, Float32Array> = {};
+      for (const role of this.roles) {
+        const { W, shape } = b.host.linears[role]!;
+        const g = groupsize(shape[1]);
+        const groups = b.fixed[role] ?? { colGroup: contiguousGroups(shape[1], g), groups: shape[1] / g };
+        b.fixed[role] = { ...groups, bounds: res.bounds[role] };
+        bounds[linearName(cfg, role)] = res.bounds[role]!;
+        // without the trained clip: DuQuant's static 0.8, or the weight step's plain grid
+        const without = fitColumnGroups(
+          W,
+          shape[0],
+          shape[1],
+          groups.colGroup,
+          groups.groups,
+          2 ** this.weight!.codeBits() - 1,
+          false,
+          fixedGroups ? { clip: 0.8 } : undefined,
+        );
+        b.untrained.set(
+          role,
+          quantizeOn(W, shape, groups.colGroup, groups.groups, without, 2 ** this.weight!.codeBits() - 1),
+        );
+      }
+      b.trained = { losses: res.losses, ...(res.stopped ? { stopped: res.stopped } : {}), bounds };
+      report.blocks.push({ layer: b.layer, losses: res.losses, ...(res.stopped ? { stopped: res.stopped } : {}) });
+      report.steps += res.steps;
+      for (const k of ['forward', 'backward', 'optimizer'] as const) report.ms[k] += res.ms[k];
+    } finally {
+      releaseBlock(be, fpBlock);
+    }
   }
 
   /** The true-sequential groups of a block's layers (all at once unless the weight step asks for them). */
@@ -247,10 +357,17 @@ class QuantizeRun<T> {
    */
   async measure(b: BlockInProgress<T>): Promise<{ layers: LayerReport[]; ranges?: SiteReport[] }> {
     const { be, cfg, weight, roles } = this;
-    const err = new Map<TapPoint, { role: LinearRole; fpW: T; sums: T[] }>();
+    const err = new Map<TapPoint, { role: LinearRole; fpW: T; sums: T[]; untrained: T | null; uSums: T[] }>();
     for (const role of roles) {
       const h = b.host.linears[role]!;
-      err.set(tapIn(role), { role, fpW: be.fromHost(h.W, h.shape), sums: [] });
+      const u = b.untrained.get(role);
+      err.set(tapIn(role), {
+        role,
+        fpW: be.fromHost(h.W, h.shape),
+        sums: [],
+        untrained: u ? be.fromHost(u, h.shape) : null,
+        uSums: [],
+      });
     }
     const ranges = this.transform ? null : new SiteRangeCollector(be, cfg);
     for (const x of this.inputs) {
@@ -263,13 +380,19 @@ class QuantizeRun<T> {
         const yf = be.matmul(X, e.fpW, null);
         e.sums.push(be.outputError(yq, yf));
         be.release(yq);
+        if (e.untrained) {
+          const yu = be.matmul(X, e.untrained, null);
+          e.uSums.push(be.outputError(yu, yf));
+          be.release(yu);
+        }
         be.release(yf);
       });
     }
     const layers: LayerReport[] = [];
     for (const e of err.values()) {
       const [num, den] = sumPairs(await be.readMany(e.sums));
-      for (const t of [...e.sums, e.fpW]) be.release(t);
+      const untrained = e.untrained ? sumPairs(await be.readMany(e.uSums)) : null;
+      for (const t of [...e.sums, ...e.uSums, e.fpW, e.untrained]) be.release(t);
       const [R, K] = b.host.linears[e.role]!.shape;
       const g = weight ? weight.groups(K, b.fixed[e.role]) : 0;
       const codeBits = weight ? weight.codeBits() : 16;
@@ -283,6 +406,7 @@ class QuantizeRun<T> {
         codeBits: own?.codeBits ?? codeBits,
         groups: g,
         weights: R * K,
+        ...(untrained ? { relErrorUntrained: Math.sqrt(untrained[0] / untrained[1]) } : {}),
       });
     }
     if (this.meanInput) await this.ctx.decoder.block(b.layer, this.meanInput, b.block);
@@ -308,11 +432,12 @@ class QuantizeRun<T> {
       ranges: measured.ranges,
       ...(Object.keys(b.details).length ? { weight: b.details } : {}),
       ...(Object.keys(b.grids).length ? { grids: b.grids } : {}),
+      ...(b.trained ? { clipTraining: b.trained } : {}),
     });
   }
 
   dispose(): void {
-    for (const x of this.inputs) this.be.release(x);
+    for (const x of [...this.inputs, ...this.fpInputs]) this.be.release(x);
     this.be.release(this.meanInput);
   }
 }
@@ -339,6 +464,7 @@ export async function quantizeModel<T>(
       continue;
     }
     const b = await run.transformBlock(layer);
+    await run.trainClip(b);
     for (const group of run.weightGroups()) {
       run.checkCancel();
       await run.quantizeGroup(b, group);
@@ -382,6 +508,21 @@ async function meanOf<T>(be: Backend<T>, xs: T[]): Promise<T> {
     for (let i = 0; i < r.length; i++) mean[i] += r[i] / xs.length;
   }
   return be.fromHost(mean!, be.shape(xs[0]));
+}
+
+/** W [R, K] quantized on params [R, groups, 2] by each column's group, on the host. */
+function quantizeOn(
+  W: Float32Array,
+  [R, K]: [number, number],
+  colGroup: Uint32Array,
+  groups: number,
+  params: Float32Array,
+  maxq: number,
+): Float32Array {
+  return Float32Array.from(W, (w, i) => {
+    const p = (Math.floor(i / K) * groups + colGroup[i % K]) * 2;
+    return quantizeValue(w, params[p], params[p + 1], maxq);
+  });
 }
 
 /** R·K of a block's linear layer by its HF name. */

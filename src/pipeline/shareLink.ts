@@ -6,7 +6,7 @@
 // that says which check failed; nothing is applied until all of them pass.
 import { z } from 'zod';
 import { LabError } from '../errors.ts';
-import { validateRecipe, type QuantRecipe } from '../quant/recipe.ts';
+import { validateRecipe, withoutRetired, type QuantRecipe } from '../quant/recipe.ts';
 import {
   experimentSchema,
   linkCalibration,
@@ -124,7 +124,13 @@ export async function decodeShareLink(urlOrFragment: string): Promise<SharePaylo
   } catch {
     throw new ShareLinkError('the share link is damaged: its contents are not JSON');
   }
-  const obj = raw as { spec?: { recipe?: object }; results?: unknown };
+  const obj = raw as { spec?: { recipe?: { steps?: unknown } }; results?: unknown };
+  // options an earlier version carried at their one old value (recipe.ts, RETIRED_OPTIONS)
+  const steps = obj?.spec?.recipe?.steps;
+  if (version === '2' && Array.isArray(steps))
+    obj.spec!.recipe!.steps = steps.map((st: unknown) =>
+      st && typeof st === 'object' && 'method' in st ? withoutRetired(String(st.method), st) : st,
+    );
   const spec = version === '1' ? parseV1(obj?.spec) : experimentSchema.safeParse(obj?.spec);
   if (!spec.success) {
     const issue = spec.error.issues[0];

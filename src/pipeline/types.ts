@@ -39,6 +39,8 @@ export interface Progress {
   blocks?: number;
   loadedBytes?: number;
   totalBytes?: number;
+  /** quantize, learnable weight clipping: the block in training and its mean loss per epoch so far */
+  training?: { layer: number; losses: number[]; epochs: number };
   /** zero-shot scoring: the task and its items done so far */
   items?: { phase: string; task: string; done: number; total: number; perSecond: number };
 }
@@ -95,6 +97,11 @@ export interface LayerReport {
   groups: number;
   /** R·K: the weight of this layer in a block's or the model's bits per weight */
   weights?: number;
+  /**
+   * with a trained clip (--lwc): relError of the same layer quantized without it (DuQuant's static clip swc 0.8, or
+   * RTN's plain grid), on the same inputs
+   */
+  relErrorUntrained?: number;
 }
 
 /**
@@ -123,6 +130,19 @@ export interface WeightStepReport {
   loopMs: number;
   /** where the Hessians were factorized (gpu, cpu, or both across layers) and how auto chose */
   factorization?: string;
+  /** learnable weight clipping, when the weight step asked for it */
+  clipTraining?: ClipTrainingReport;
+}
+
+/** Learnable weight clipping's training over the blocks. */
+export interface ClipTrainingReport {
+  /** how the lab resolved the options, when not by training (--swc takes precedence over --lwc) */
+  note?: string;
+  /** each block trained: the mean loss of every epoch, and why it stopped early if it did */
+  blocks: { layer: number; losses: number[]; stopped?: string }[];
+  /** time in training steps: forward, backward (to the bounds) and the optimizer, and the steps taken */
+  ms: { forward: number; backward: number; optimizer: number };
+  steps: number;
 }
 
 export interface QuantSummary {

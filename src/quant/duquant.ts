@@ -22,6 +22,7 @@ import type { HostBlock, HostRotationStep, TokenQuant } from '../model/weights.t
 import { SiteRangeCollector } from './activationStats.ts';
 import { fitColumnGroups } from './grid.ts';
 import type { ColumnGroups, PrepareContext, TransformMethod } from './method.ts';
+import { LWC_INIT } from './lwc.ts';
 import { SeededRandom } from './random.ts';
 import { abitsOption } from './weightOptions.ts';
 import { greedyRotation, greedyRotationOn, hadamard, rotationBlock, zigzag } from './rotation.ts';
@@ -80,7 +81,20 @@ const options = z.strictObject({
     fallback: 'lac',
     range: 'a number in (0, 1]',
   }),
-  swc: ratio('swc', 'weight clip', 0.8, "each weight row's min and max are scaled by this (static clipping)"),
+  swc: z
+    .number()
+    .gt(0)
+    .max(1)
+    .optional()
+    .meta({
+      flag: 'swc',
+      label: 'weight clip',
+      description:
+        "each weight row's min and max are scaled by this (static clipping); it takes precedence over a learnable " +
+        'clip (--lwc), as the reference',
+      fallback: '0.8, or the learnable clip with --lwc',
+      range: 'a number in (0, 1]',
+    }),
   refExchange: z.boolean().default(false).meta({
     flag: 'duquant_ref_exchange',
     label: 'reference exchange',
@@ -91,11 +105,6 @@ const options = z.strictObject({
     flag: 'rotation_per_block',
     label: 'one rotation per block',
     description: "one matrix per block, as the paper, instead of the reference's one shared by all blocks",
-  }),
-  lwc: z.boolean().default(false).meta({
-    flag: 'lwc',
-    label: 'learnable clipping',
-    description: "the reference's learnable weight clipping (not built yet)",
   }),
 });
 export type DuquantStep = z.infer<typeof options>;
@@ -249,9 +258,14 @@ export function hadamardBlock(headDim: number, blockSize: number): number {
 }
 
 /** Per-row RTN with DuQuant's clipped raw range, on the host: the weights the fitting forward runs with. */
-function clippedRtn(W: Float32Array, [R, K]: [number, number], bits: number, swc: number): Float32Array {
+function clippedRtn(
+  W: Float32Array,
+  [R, K]: [number, number],
+  bits: number,
+  clip: Pick<ColumnGroups, 'clip' | 'bounds'>,
+): Float32Array {
   const maxq = 2 ** bits - 1;
-  const params = fitColumnGroups(W, R, K, new Uint32Array(K), 1, maxq, false, swc);
+  const params = fitColumnGroups(W, R, K, new Uint32Array(K), 1, maxq, false, clip);
   return Float32Array.from(W, (w, i) =>
     ref.quantize(w, params[Math.floor(i / K) * 2], params[Math.floor(i / K) * 2 + 1], maxq),
   );
@@ -268,10 +282,11 @@ function foldInto(host: HostBlock, fold: DuquantFold, cfg: ModelConfig): HostBlo
   return h;
 }
 
+// the reference's run.sh: the static clip named (--swc 0.8), so a link from it says which clip it ran
 const presetRow = (label: string, wbits: number, abits: number) => ({
   label,
   steps: [
-    { method: 'duquant', abits },
+    { method: 'duquant', abits, swc: 0.8 },
     { method: 'rtn', wbits },
   ],
 });
@@ -290,11 +305,6 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
   defaultWeight: 'rtn',
   usesMeanInput: true,
   check(o, ctx) {
-    if (o.lwc)
-      ctx.bad(
-        "--lwc (the reference's learnable weight clipping, trained per block with AdamW) is not built yet; " +
-          'the lab runs the static clip --swc',
-      );
     if (o.qkLac !== undefined && o.abits === 16)
       ctx.bad('--qk_lac needs --abits below 16 (Q and K stay full precision)');
     // fc1 rows → fc2 columns is exact only through a positively homogeneous activation (ReLU), not GELU
@@ -309,7 +319,10 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
     parts.push(
       o.rotate ? `block ${o.blockSize} · ${o.maxRotationStep} steps · ${o.permutationTimes} perm` : 'no rotation',
     );
-    parts.push(`lac ${o.lac}${o.qkLac !== undefined ? ` (Q/K ${o.qkLac})` : ''} · swc ${o.swc}`);
+    parts.push(
+      `lac ${o.lac}${o.qkLac !== undefined ? ` (Q/K ${o.qkLac})` : ''} · ` +
+        (o.swc !== undefined ? `swc ${o.swc}` : 'swc 0.8 unless learned'),
+    );
     if (o.refExchange) parts.push('ref exchange');
     if (o.rotationPerBlock) parts.push('rotation per block');
     return parts.join(' · ');
@@ -332,6 +345,11 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
     const quantActs = o.abits < 16;
     const maxq = 2 ** o.abits - 1;
     const rng = new SeededRandom((ctx.seed * 7919 + layer) >>> 0);
+    // the weight clip: --swc when given (it takes precedence, as the reference), else the learnable clip when the
+    // weight step trains one, else 0.8; the rotations are fitted against the learnable clip's start
+    const staticClip = o.swc ?? (ctx.weightTrainsClip ? undefined : 0.8);
+    const fitClip = (rows: number): Pick<ColumnGroups, 'clip' | 'bounds'> =>
+      staticClip !== undefined ? { clip: staticClip } : { bounds: new Float32Array(rows * 2).fill(LWC_INIT) };
 
     // 1. smoothing, from the full-precision model's max|x| and this block's original weights
     let scales: SmoothingScales | null = null;
@@ -408,7 +426,7 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
         const l = host.linears[role]!;
         l.W = applySteps(l.W, l.shape[1], steps);
         if (ctx.weightBits !== undefined)
-          fitWeights[role] = { ...l, W: clippedRtn(l.W, l.shape, ctx.weightBits, o.swc) };
+          fitWeights[role] = { ...l, W: clippedRtn(l.W, l.shape, ctx.weightBits, fitClip(l.shape[0])) };
       }
       const online = withDivision(steps, divide, C);
       if (online.length) rotations[site] = online;
@@ -429,7 +447,7 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
 
     const weightGroups: Partial<Record<LinearRole, ColumnGroups>> = {};
     for (const [role, l] of Object.entries(host.linears) as [LinearRole, { shape: [number, number] }][]) {
-      weightGroups[role] = { colGroup: new Uint32Array(l.shape[1]), groups: 1, clip: o.swc };
+      weightGroups[role] = { colGroup: new Uint32Array(l.shape[1]), groups: 1, clip: staticClip };
     }
     return { host: { ...host, rotations }, act: quantActs ? act : undefined, weightGroups, report, fold };
 
@@ -476,5 +494,17 @@ export const DUQUANT: TransformMethod<typeof options, DuquantSiteReport> = {
     }
     return lines.join('\n');
   },
-  presets: [presetRow('DuQuant W4A4', 4, 4), presetRow('DuQuant W6A6', 6, 6), presetRow('DuQuant W4A8', 4, 8)],
+  presets: [
+    presetRow('DuQuant W4A4', 4, 4),
+    presetRow('DuQuant W6A6', 6, 6),
+    presetRow('DuQuant W4A8', 4, 8),
+    // the reference's run_lwc.sh: α 0.5, no --swc, 20 epochs of learnable clipping
+    {
+      label: 'DuQuant + LWC W4A4',
+      steps: [
+        { method: 'duquant', abits: 4, alpha: 0.5 },
+        { method: 'rtn', wbits: 4, lwc: true, epochs: 20 },
+      ],
+    },
+  ],
 };

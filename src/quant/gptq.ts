@@ -91,7 +91,7 @@ export async function gptq<T>(
   zeroDeadInputs(W, H, R, K);
   const params = be.fromHost(
     fixed
-      ? fitColumnGroups(W, R, K, fixed.colGroup, fixed.groups, maxq, o.sym, fixed.clip)
+      ? fitColumnGroups(W, R, K, fixed.colGroup, fixed.groups, maxq, o.sym, fixed)
       : new Float32Array(R * totalGroups * 2),
     [R, totalGroups, 2],
   );

@@ -2,7 +2,8 @@
 // groups (RPTQ's input clusters), the plain-TS GPTQ uses for contiguous groups, and RPTQ's activation quantizers use
 // per cluster. All of them go through fitRange, the quantParams kernel's twin.
 import { fitRange, roundEven } from '../gpu/reference.ts';
-import type { LayerGrid } from './method.ts';
+import { lwcRange } from '../gpu/steQuant.reference.ts';
+import type { ColumnGroups, LayerGrid } from './method.ts';
 
 export { fitRange };
 
@@ -20,8 +21,9 @@ export function clippedRange(lo: number, hi: number, maxq: number, clip: number)
 }
 
 /**
- * (scale, zero) per (row, group) for groups given as a column → group map: params [R, groups, 2]. With clip, each
- * group's range is DuQuant's clipped raw range (clippedRange) instead of the shared convention.
+ * (scale, zero) per (row, group) for groups given as a column → group map: params [R, groups, 2]. With a static clip,
+ * each group's range is DuQuant's clipped raw range (clippedRange); with learned bounds, learnable weight clipping's
+ * (lwcRange, the lwcQuant kernel's rule); else the shared convention.
  */
 export function fitColumnGroups(
   W: ArrayLike<number>,
@@ -31,7 +33,7 @@ export function fitColumnGroups(
   groups: number,
   maxq: number,
   sym: boolean,
-  clip?: number,
+  clip?: Pick<ColumnGroups, 'clip' | 'bounds'>,
 ): Float32Array {
   const params = new Float32Array(R * groups * 2);
   const lo = new Float64Array(groups);
@@ -45,11 +47,17 @@ export function fitColumnGroups(
       if (w < lo[j]) lo[j] = w;
       if (w > hi[j]) hi[j] = w;
     }
-    for (let j = 0; j < groups; j++)
+    for (let j = 0; j < groups; j++) {
+      const i = r * groups + j;
       params.set(
-        clip === undefined ? fitRange(lo[j], hi[j], maxq, sym) : clippedRange(lo[j], hi[j], maxq, clip),
-        (r * groups + j) * 2,
+        clip?.bounds
+          ? lwcRange(lo[j], hi[j], clip.bounds[2 * i], clip.bounds[2 * i + 1], maxq)
+          : clip?.clip !== undefined
+            ? clippedRange(lo[j], hi[j], maxq, clip.clip)
+            : fitRange(lo[j], hi[j], maxq, sym),
+        i * 2,
       );
+    }
   }
   return params;
 }

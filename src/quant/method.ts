@@ -21,6 +21,25 @@ export interface ColumnGroups {
   groups: number;
   /** DuQuant's static clip (swc): each group's range is its raw min and max times this, not widened to 0 */
   clip?: number;
+  /**
+   * learnable weight clipping's trained bounds [R, groups, 2] (up, low): each group's range is [σ(low)·min,
+   * σ(up)·max], not widened to 0
+   */
+  bounds?: Float32Array;
+}
+
+/**
+ * Learnable weight clipping's training (methods.md, "Learnable weight clipping"), when a weight step asks for it: per
+ * block, AdamW on each (row, group)'s clip bounds against the full-precision block's output.
+ */
+export interface ClipTraining {
+  epochs: number;
+  lr: number;
+  wd: number;
+  /** also match the full-precision block's output on the quantized stream's input */
+  augLoss: boolean;
+  /** columns per (scale, zero) group of the weight step's own grid (K: per row) */
+  groupsize: number;
 }
 
 /** A one-click setting of the seed tables: the steps (by method) and the options they set. */
@@ -130,9 +149,13 @@ export interface WeightMethod<S extends z.ZodObject = z.ZodObject> extends Metho
   groups(o: z.infer<S>, K: number, fixed?: ColumnGroups): number;
   /** "W4 g128" */
   label(o: z.infer<S>): string;
+  /** what the recipe's name adds after the method's ("LWC": RTN+LWC W4, DuQuant+LWC W4A4); null: nothing */
+  tag?(o: z.infer<S>): string | null;
   quantize<T>(be: Backend<T>, layer: LinearInput<T>, o: z.infer<S>): Promise<WeightResult<T>>;
   /** what the method is compared with in the same run (--baselines) */
   baselines?(o: z.infer<S>): Baseline[];
+  /** learnable weight clipping's training, when these options ask for it (absent or null: none) */
+  clipTraining?(o: z.infer<S>): ClipTraining | null;
 }
 
 /** A transform's work on one block, at the point the pipeline hands it over. */
@@ -153,6 +176,8 @@ export interface TransformContext<T> {
   meanInput?: T;
   /** code bits of the chain's weight step (absent: no weight step), for transforms fitted against quantized weights */
   weightBits?: number;
+  /** the weight step trains its clip (learnable weight clipping) unless the transform fixes a static one */
+  weightTrainsClip?: boolean;
 }
 
 /** What a transform's prepare sees: the full-precision model, before any block is quantized. */

@@ -10,6 +10,7 @@ import type { Backend } from '../gpu/backend.ts';
 import type {
   Baseline,
   CheckContext,
+  ClipTraining,
   ColumnGroups,
   LinearInput,
   PrepareContext,
@@ -84,10 +85,26 @@ export const stepSchema = z.discriminatedUnion(
 );
 export const recipeSchema = calibrationOptions.extend({ steps: z.array(stepSchema).max(2) });
 
+/**
+ * Options a method had in an earlier version, with the one value they could hold then: an old share link, stored form
+ * or result still opens, without them. DuQuant's --lwc was refused until learnable clipping was built; it is now an
+ * option of the weight step (rtn --lwc), which quantizes the clipped rows.
+ */
+const RETIRED_OPTIONS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = { duquant: { lwc: false } };
+
+/** A step's options without the retired ones that hold their one old value (anything else is left to fail). */
+export function withoutRetired<S>(method: string, options: S): S {
+  const retired = RETIRED_OPTIONS[method];
+  if (!retired || !options || typeof options !== 'object') return options;
+  const out = { ...options } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(retired)) if (out[k] === v) delete out[k];
+  return out as S;
+}
+
 /** A step's method and options, split. */
 function unpack(step: { method: string }): { method: string; options: Record<string, unknown> } {
   const { method, ...options } = step as Record<string, unknown> & { method: string };
-  return { method, options };
+  return { method, options: withoutRetired(method, options) };
 }
 
 /** A step with its method's defaults filled in; bad values throw OptionsError naming the flag. */
@@ -115,12 +132,14 @@ export interface BoundWeight {
   readonly options: Record<string, unknown>;
   codeBits(): number;
   label(): string;
+  tag(): string | null;
   describe(): string;
   needsHessian(): boolean;
   sequential(): boolean;
   groups(K: number, fixed?: ColumnGroups): number;
   quantize<T>(be: Backend<T>, layer: LinearInput<T>): Promise<WeightResult<T>>;
   baselines(): Baseline[];
+  clipTraining(): ClipTraining | null;
 }
 
 /** A transform bound to its options once. */
@@ -147,12 +166,14 @@ function bindWeight<S extends z.ZodObject>(m: WeightMethod<S>, o: z.infer<S>): B
     options: o,
     codeBits: () => m.codeBits(o),
     label: () => m.label(o),
+    tag: () => m.tag?.(o) ?? null,
     describe: () => m.describe(o),
     needsHessian: () => m.needsHessian(o),
     sequential: () => m.sequential(o),
     groups: (K, fixed) => m.groups(o, K, fixed),
     quantize: (be, layer) => m.quantize(be, layer, o),
     baselines: () => m.baselines?.(o) ?? [],
+    clipTraining: () => m.clipTraining?.(o) ?? null,
   };
 }
 
@@ -243,10 +264,11 @@ export function recipeLabel(r: Pick<QuantRecipe, 'steps'>): string {
   // a field being edited (empty, NaN) shows as "?", never as "WNaN"
   const clean = (s: string) => s.replace(/NaN|undefined|null/g, '?');
   if (!transform && !weight) return 'FP';
-  if (!transform) return clean(`${weight!.method.title} ${weight!.label()}`);
+  const tag = weight?.tag() ? `+${weight.tag()}` : '';
+  if (!transform) return clean(`${weight!.method.title}${tag} ${weight!.label()}`);
   const t = transform.method;
   const name = weight && weight.method.name !== t.defaultWeight ? `${t.title}+${weight.method.title}` : t.title;
-  return clean(`${name} ${transform.label(weight ? weight.codeBits() : 16)}`);
+  return clean(`${name}${tag} ${transform.label(weight ? weight.codeBits() : 16)}`);
 }
 
 /** Each step's options as the experiment line shows them (weight step first, as the seed tables list them). */

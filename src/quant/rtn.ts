@@ -4,12 +4,14 @@ import { z } from 'zod';
 import type { Backend } from '../gpu/backend.ts';
 import { contiguousGroups, fitColumnGroups } from './grid.ts';
 import type { ColumnGroups, WeightMethod } from './method.ts';
-import { checkGroupsize, groupsizeOption, symOption, wbitsOption } from './weightOptions.ts';
+import { checkGroupsize, checkLwc, groupsizeOption, lwcOptions, symOption, wbitsOption } from './weightOptions.ts';
 
 const options = z.strictObject({
   wbits: wbitsOption,
   groupsize: groupsizeOption,
   sym: symOption,
+  // a lab extension beyond DuQuant's chain: OmniQuant's W4A16 recipe is RTN with learnable clipping alone
+  ...lwcOptions,
 });
 export type RtnOptions = z.infer<typeof options>;
 
@@ -49,7 +51,7 @@ function rtnOnGrid<T>(
   let params: T;
   let colGroup: Uint32Array;
   if (fixed) {
-    params = be.fromHost(fitColumnGroups(fixed.host, R, K, fixed.colGroup, fixed.groups, grid.maxq, sym, fixed.clip), [
+    params = be.fromHost(fitColumnGroups(fixed.host, R, K, fixed.colGroup, fixed.groups, grid.maxq, sym, fixed), [
       R,
       fixed.groups,
       2,
@@ -76,8 +78,17 @@ export const RTN: WeightMethod<typeof options> = {
   summary: 'round to nearest on a per-row (or per-group) uniform grid',
   options,
   groupOptions: ['groupsize'],
-  check: (o, ctx) => checkGroupsize(o.groupsize, false, ctx, o.sym),
-  describe: (o) => (o.sym ? 'sym' : ''),
+  check: (o, ctx) => (checkGroupsize(o.groupsize, false, ctx, o.sym), checkLwc(o, ctx)),
+  describe: (o) =>
+    [
+      o.sym ? 'sym' : '',
+      o.lwc ? `learnable clip: ${o.epochs} epochs · lr ${o.lwcLr}` : '',
+      o.lwc && o.wd ? `wd ${o.wd}` : '',
+      o.lwc && o.augLoss ? 'aug loss' : '',
+    ]
+      .filter(Boolean)
+      .join(' · '),
+  tag: (o) => (o.lwc ? 'LWC' : null),
   label: (o) => `W${o.wbits}${o.groupsize > 0 ? ` g${o.groupsize}` : ''}`,
   needsHessian: () => false,
   sequential: () => false,
@@ -97,5 +108,10 @@ export const RTN: WeightMethod<typeof options> = {
     be.release(params);
     return { Q, grid };
   },
-  presets: [{ label: 'RTN W4', steps: [{ method: 'rtn', wbits: 4, groupsize: -1 }] }],
+  clipTraining: (o) =>
+    o.lwc ? { epochs: o.epochs, lr: o.lwcLr, wd: o.wd, augLoss: o.augLoss, groupsize: o.groupsize } : null,
+  presets: [
+    { label: 'RTN W4', steps: [{ method: 'rtn', wbits: 4, groupsize: -1 }] },
+    { label: 'RTN+LWC W4 g128', steps: [{ method: 'rtn', wbits: 4, groupsize: 128, lwc: true }] },
+  ],
 };

@@ -111,3 +111,58 @@ export function checkGroupsize(groupsize: number, staticGroups: boolean, ctx: Ch
     }
   }
 }
+
+/**
+ * Learnable weight clipping (DuQuant's run_lwc.sh, inherited from OmniQuant): its switch and its training, with the
+ * reference's flags and defaults (methods.md, "Learnable weight clipping").
+ */
+export const lwcOptions = {
+  lwc: z.boolean().default(false).meta({
+    flag: 'lwc',
+    label: 'learnable clipping',
+    description: "train each row's clip per block (AdamW against the full-precision block), as DuQuant's run_lwc.sh",
+  }),
+  epochs: z.number().int().min(0).max(1000).default(20).meta({
+    flag: 'epochs',
+    label: 'epochs',
+    description: 'passes over the calibration windows per block when training the clip (0: the initial clip)',
+  }),
+  lwcLr: z.number().gt(0).max(1).default(1e-2).meta({
+    flag: 'lwc_lr',
+    label: 'clip learning rate',
+    description: "AdamW's learning rate for the clip bounds",
+    range: 'a number in (0, 1]',
+  }),
+  wd: z.number().min(0).max(1).default(0).meta({
+    flag: 'wd',
+    label: 'weight decay',
+    description: "AdamW's decoupled weight decay on the clip bounds",
+    range: 'a number in [0, 1]',
+  }),
+  augLoss: z.boolean().default(false).meta({
+    flag: 'aug_loss',
+    label: 'augmented loss',
+    description: "also match the full-precision block's output on the quantized stream's input",
+  }),
+};
+
+/** The training options' own rules: they mean something only with --lwc. */
+export function checkLwc(
+  o: { lwc: boolean; epochs: number; lwcLr: number; wd: number; augLoss: boolean; sym: boolean },
+  ctx: CheckContext,
+): void {
+  const defaults = { epochs: 20, lwcLr: 1e-2, wd: 0, augLoss: false };
+  if (!o.lwc) {
+    for (const [key, flag] of [
+      ['epochs', 'epochs'],
+      ['lwcLr', 'lwc_lr'],
+      ['wd', 'wd'],
+      ['augLoss', 'aug_loss'],
+    ] as const)
+      if (o[key] !== defaults[key]) ctx.bad(`--${flag} trains the learnable clip: add --lwc`);
+    return;
+  }
+  if (o.sym) ctx.bad("--lwc trains an asymmetric grid (the reference's default): leave out --sym");
+  if (ctx.groupsFixedBy && !ctx.groupsFixedBy.clipped)
+    ctx.bad(`--lwc does not apply after ${ctx.groupsFixedBy.by}: ${ctx.groupsFixedBy.why}`);
+}

@@ -126,12 +126,16 @@ export function selectedConfig(s: Pick<LabState, 'model' | 'probe'>): ModelConfi
   return s.probe.status === 'done' && s.probe.of === describeChoice(s.model) ? s.probe.info?.config : undefined;
 }
 
-/** The form after a preset: its chain, and its steps' options over the ones the form holds. */
+/**
+ * The form after a preset: its chain, and each of its steps at the method's defaults plus what the preset sets (a
+ * preset is one recipe, whatever the form held before: DuQuant + LWC must not keep a typed --swc that would win).
+ */
 function withPreset(s: FormState, label: string): FormState | null {
   const p = PRESETS.find((x) => x.label === label);
   if (!p) return null;
   const options = { ...s.options };
-  for (const { method, ...o } of p.steps) options[method] = { ...options[method], ...o };
+  const defaults = defaultOptions();
+  for (const { method, ...o } of p.steps) options[method] = { ...defaults[method], ...o };
   return { ...s, chain: p.steps.map((x) => x.method).join('+'), options };
 }
 

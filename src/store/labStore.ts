@@ -14,6 +14,7 @@ import { createStorageSlice, type StorageSlice } from './storageSlice.ts';
 import { createExportSlice, type ExportSlice } from './exportSlice.ts';
 import { completeV1, fromV1, type V1Recipe } from '../pipeline/legacyRecipe.ts';
 import { defaultOptions, pickForm } from './experimentSlice.ts';
+import { withoutRetired } from '../quant/recipe.ts';
 
 export type LabState = ModelSlice &
   ExperimentSlice &
@@ -56,11 +57,14 @@ export const useLab = create<LabState>()(
       },
       merge: (persisted, current) => {
         const p = (persisted ?? {}) as Partial<LabState>;
-        // a method registered since the form was stored starts at its defaults
+        // a method registered since the form was stored starts at its defaults; an option since retired is dropped
+        const stored = Object.fromEntries(
+          Object.entries(p.options ?? {}).map(([method, o]) => [method, withoutRetired(method, o)]),
+        );
         return {
           ...current,
           ...Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)),
-          options: { ...current.options, ...p.options },
+          options: { ...current.options, ...stored },
         };
       },
     },

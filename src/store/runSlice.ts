@@ -36,6 +36,8 @@ export interface RunSlice {
   current: Stage | null;
   /** each stage's latest report, when it began and its time estimate */
   stages: Partial<Record<Stage, StageProgress>>;
+  /** learnable weight clipping while the run trains: each block's mean loss per epoch so far */
+  training: { epochs: number; blocks: { layer: number; losses: number[] }[] } | null;
   /** zero-shot progress by phase and task ("FP piqa"): items done of total, items/s */
   taskProgress: Record<string, { phase: string; task: string; done: number; total: number; perSecond: number }>;
   startedAt: number | null;
@@ -61,6 +63,7 @@ export const createRunSlice: StateCreator<LabState, [], [], RunSlice> = (set, ge
   plan: [],
   current: null,
   stages: {},
+  training: null,
   taskProgress: {},
   startedAt: null,
   finishedAt: null,
@@ -86,6 +89,7 @@ export const createRunSlice: StateCreator<LabState, [], [], RunSlice> = (set, ge
       plan,
       current: null,
       stages: {},
+      training: null,
       taskProgress: {},
       result: null,
       resultSpec: null,
@@ -122,6 +126,18 @@ export const createRunSlice: StateCreator<LabState, [], [], RunSlice> = (set, ge
           stages: { ...st.stages, [progress.stage]: advance(st.stages[progress.stage], progress, now) },
           ...(progress.items
             ? { taskProgress: { ...st.taskProgress, [progress.items.phase + progress.items.task]: progress.items } }
+            : {}),
+          // the recipe's own training (a baseline's would mix into its curves)
+          ...(progress.training && progress.stage === 'quantize'
+            ? {
+                training: {
+                  epochs: progress.training.epochs,
+                  blocks: [
+                    ...(st.training?.blocks ?? []).filter((b) => b.layer !== progress.training!.layer),
+                    { layer: progress.training.layer, losses: progress.training.losses },
+                  ],
+                },
+              }
             : {}),
           ...(progress.stage === 'quantize' && progress.blockKey && st.knownBlocks[0]?.blockKey !== progress.blockKey
             ? {

@@ -8,6 +8,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { useLab } from '../store/labStore.ts';
 import { activationKey, current, inspectSites, weightKey } from '../store/inspectSlice.ts';
 import { LayerBitsChart, LayerErrorChart } from './LayerErrorChart.tsx';
+import { ClipRows, ErrorWithAndWithout, LossCurves } from './ClipTrainingView.tsx';
 import type { Family } from '../model/config.ts';
 import type { EvalResult } from '../pipeline/types.ts';
 import { ACT_SITES, type ActSite } from '../model/taps.ts';
@@ -17,7 +18,7 @@ import { HeatmapChart } from './charts/HeatmapChart.tsx';
 import { SeriesChart } from './charts/SeriesChart.tsx';
 import { diverging, heat } from './charts/Plot.tsx';
 import { viewOf } from './methods/index.ts';
-import { stepOf, transformReport } from '../pipeline/types.ts';
+import { stepOf, transformReport, weightReport } from '../pipeline/types.ts';
 import { resolveSteps } from '../quant/recipe.ts';
 import type { GridView } from '../pipeline/inspect.ts';
 
@@ -283,6 +284,7 @@ function WeightPanel({ roles, family }: { roles: LinearRole[]; family: Family })
             height={180}
             caption={`${w.linear}: histogram of weight values, full precision and quantized`}
           />
+          {w.clip && <ClipRows up={w.clip.up} low={w.clip.low} groups={w.clip.groups} linear={w.linear} />}
           {w.grid && <GridPanel grid={w.grid} />}
           <div className="two">
             {(['fp', 'quant'] as const).map((k) => (
@@ -354,6 +356,26 @@ function CheckpointPanel({ roles, family }: { roles: LinearRole[]; family: Famil
   );
 }
 
+/** Learnable weight clipping, when the run trained its clip: the loss curves and the error it saved per layer. */
+function ClipTrainingPanel() {
+  const result = useLab((s) => s.result);
+  const report = weightReport(result?.quant)?.clipTraining;
+  if (!report || !result?.quant) return null;
+  const epochs = Math.max(1, ...report.blocks.map((b) => b.losses.length));
+  return (
+    <>
+      <h3>Learnable clipping</h3>
+      {report.note && (
+        <p className="hint" data-testid="lwc-note">
+          {report.note}
+        </p>
+      )}
+      {report.blocks.length > 0 && <LossCurves blocks={report.blocks} epochs={epochs} />}
+      <ErrorWithAndWithout layers={result.quant.layers} />
+    </>
+  );
+}
+
 export function InspectPanel() {
   const { result, inspectLayer, inspectSite, setInspect } = useLab(
     useShallow((s) => ({
@@ -386,6 +408,7 @@ export function InspectPanel() {
           <h3>Layers across blocks</h3>
           <LayerErrorChart layers={result.quant.layers} />
           <LayerBitsChart layers={result.quant.layers} />
+          <ClipTrainingPanel />
           <div className="row">
             <label>
               block{' '}

@@ -22,6 +22,7 @@ import { errorLead, pageMessage } from '../store/pageWords.ts';
 import { bitsNote } from '../pipeline/bits.ts';
 import { TaskProgress, TaskTable } from './TaskResults.tsx';
 import { ExportPanel } from './ExportPanel.tsx';
+import { LossCurves } from './ClipTrainingView.tsx';
 
 function fmt(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -105,6 +106,13 @@ function ShareButtons() {
   );
 }
 
+/** Learnable weight clipping's loss curves as the run trains them, block by block. */
+function TrainingProgress() {
+  const { training, status } = useLab(useShallow((s) => ({ training: s.training, status: s.status })));
+  if (!training || status !== 'running') return null;
+  return <LossCurves blocks={training.blocks} epochs={training.epochs} live />;
+}
+
 /** The stages of the run in the order they run, each once: done, running, or waiting. */
 function Stages() {
   const { plan, current, stages, startedAt, status, chain } = useLab(
@@ -165,6 +173,7 @@ function Stages() {
         );
       })}
       <TaskProgress />
+      <TrainingProgress />
       <span className="hint" data-testid="eta">
         {active?.label ?? 'starting the worker…'} · {fmt(elapsed)} elapsed
         {left !== null && left >= 500 ? ` · about ${fmt(left)} left in this stage` : ''}

@@ -179,7 +179,7 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     expect(csv).toMatch(
       /^time,model,label,dataset,ppl,fp_ppl,delta,bits_per_weight,code_bits,quantize_s,wall_s,eval_seqlen,eval_windows,steps,calib,nsamples,calib_seqlen,seed,hidden_layer_num,rtn\.wbits,.*,gptq\.wbits,gptq\.groupsize,.*,rptq\.abits,.*,rptq\.R1_clusters,/,
     );
-    expect(csv.split('\n')[1]).toMatch(/,GPTQ W3,tinystories,.*,gptq,tinystories,4,256,0,,,,,3,-1,false,/);
+    expect(csv.split('\n')[1]).toMatch(/,GPTQ W3,tinystories,.*,gptq,tinystories,4,256,0,,,+3,-1,false,/);
     await page.screenshot({ path: `${SHOTS}lab-resumed.png`, fullPage: true });
 
     // clearing the model's storage empties the panel; the results table stays

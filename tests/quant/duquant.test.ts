@@ -30,14 +30,21 @@ const STEPS = { maxRotationStep: 32 };
 async function run(
   model: string,
   duquant: Record<string, unknown>,
-  opts: { wbits?: number; weight?: string; cache?: LabCache; hiddenLayerNum?: number; baselines?: string[] } = {},
+  opts: {
+    wbits?: number;
+    weight?: string;
+    cache?: LabCache;
+    hiddenLayerNum?: number;
+    baselines?: string[];
+    windows?: number;
+  } = {},
 ): Promise<EvalResult> {
-  const { wbits = 4, weight = 'rtn', cache, hiddenLayerNum, baselines } = opts;
+  const { wbits = 4, weight = 'rtn', cache, hiddenLayerNum, baselines, windows = 8 } = opts;
   const steps = [{ method: 'duquant', ...STEPS, ...duquant }, ...(wbits < 16 ? [{ method: weight, wbits }] : [])];
   return runExperiment(
     {
       datasets: ['tinystories'],
-      windows: 8,
+      windows,
       skipBefore: true,
       baselines,
       recipe: makeRecipe({ ...CALIB, hiddenLayerNum, steps }),
@@ -67,10 +74,11 @@ describe.each([
   it('the transform alone leaves perplexity unchanged to 1e-4, and every rotation is orthogonal to 1e-5', async () => {
     const cache = memoryCache();
     const fp = await runExperiment(
-      { datasets: ['tinystories'], windows: 8, recipe: makeRecipe({ ...CALIB }) },
+      // an equality: 2 windows show it as well as 8
+      { datasets: ['tinystories'], windows: 2, recipe: makeRecipe({ ...CALIB }) },
       { source: folderSource(model), readText: folderReader(), gpu: await sharedGpu() },
     );
-    const alone = await run(model, { abits: 16 }, { wbits: 16, cache });
+    const alone = await run(model, { abits: 16 }, { wbits: 16, cache, windows: 2 });
     const before = fp.ppl.tinystories;
     const after = alone.ppl.tinystories;
     const steps = await foldedSteps(cache);
@@ -169,7 +177,7 @@ describe('DuQuant on stories260K', () => {
 });
 
 describe("DuQuant's options", () => {
-  it('parse as the reference spells them, with --no-name for booleans, and refuse what is not built', async () => {
+  it('parse as the reference spells them, with --no-name for booleans, and refuse what does not apply', async () => {
     const a = parseArgs([
       'm',
       '--method',
@@ -191,8 +199,13 @@ describe("DuQuant's options", () => {
     });
     // a non-default DuQuant option alone implies the transform, then its reference weight step
     expect(parseArgs(['m', '--no-rotate']).recipe.steps.map((s) => s.method)).toEqual(['duquant', 'rtn']);
-    expect(() => parseArgs(['m', '--method', 'duquant', '--lwc'])).toThrow(
-      /--lwc .*learnable weight clipping.* not built yet/,
+    // --lwc trains the clip of the weight step (run_lwc.sh); --swc, when also given, takes precedence at run time
+    expect(parseArgs(['m', '--method', 'duquant', '--lwc']).recipe.steps).toEqual([
+      expect.objectContaining({ method: 'duquant' }),
+      expect.objectContaining({ method: 'rtn', lwc: true, epochs: 20 }),
+    ]);
+    expect(() => parseArgs(['m', '--method', 'duquant', '--epochs', '5'])).toThrow(
+      /--epochs trains the learnable clip/,
     );
     expect(() => parseArgs(['m', '--method', 'duquant+gptq', '--groupsize', '64'])).toThrow(
       /--groupsize does not apply after duquant/,
