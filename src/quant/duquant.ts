@@ -92,7 +92,7 @@ const options = z.strictObject({
       description:
         "each weight row's min and max are scaled by this (static clipping); it takes precedence over a learnable " +
         'clip (--lwc), as the reference',
-      fallback: '0.8, or the learnable clip with --lwc',
+      fallback: '0.8, unless the weight step learns the clip',
       range: 'a number in (0, 1]',
     }),
   refExchange: z.boolean().default(false).meta({

@@ -35,7 +35,7 @@ export function LossCurves({
         x={x}
         series={series}
         xLabel="epoch"
-        yLabel="MSE to the full-precision block"
+        yLabel="loss (MSE)"
         log
         integerX
         testid="lwc-loss-chart"
@@ -110,7 +110,7 @@ export function ErrorWithAndWithout({ layers }: { layers: LayerReport[] }) {
         x={x}
         series={series}
         xLabel={`layer (${shown[0].linear} of block ${shown[0].layer} first, in run order)`}
-        yLabel="relative output error"
+        yLabel="rel. output error"
         integerX
         testid="lwc-error-chart"
         height={170}
