@@ -35,9 +35,8 @@ export default defineConfig({
     testTimeout: 600_000,
     hookTimeout: 300_000,
     pool: 'forks',
-    // three workers on two cores: a worker waiting on the GPU or on Chromium leaves its core to the others (two
-    // workers kept the cores 63% busy)
-    maxWorkers: 3,
+    // two workers on two cores (three ran slower: SwiftShader's thread pools contend)
+    maxWorkers: 2,
     sequence: { sequencer: LongFirst },
     reporters: ['default'],
   },

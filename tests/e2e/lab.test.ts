@@ -375,12 +375,12 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     for (const t of ['lambada_openai', 'arc_easy', 'arc_challenge', 'openbookqa'])
       await page.uncheck(`[data-testid=task-${t}]`);
     expect(await page.locator('[data-testid=task-boolq]').isChecked()).toBe(true);
-    await page.fill('[data-testid=task-limit]', '12');
-    expect(await page.locator('[data-testid=config-line]').innerText()).toMatch(/tasks piqa,boolq items 12$/);
+    await page.fill('[data-testid=task-limit]', '8');
+    expect(await page.locator('[data-testid=config-line]').innerText()).toMatch(/tasks piqa,boolq items 8$/);
     await page.click('[data-testid=run]');
-    // progress per task while it scores: items done of 12, items/s
+    // progress per task while it scores: items done of 8, items/s
     await page.waitForFunction(
-      () => /piqa.*\/12 items.*items\/s/.test(document.querySelector('[data-testid=task-progress]')?.textContent ?? ''),
+      () => /piqa.*\/8 items.*items\/s/.test(document.querySelector('[data-testid=task-progress]')?.textContent ?? ''),
       null,
       { timeout: 300_000 },
     );
@@ -398,7 +398,7 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
         datasets: ['tinystories'],
         windows: 1,
         tasks: ['piqa', 'boolq'],
-        limit: 12,
+        limit: 8,
         recipe: makeRecipe({
           nsamples: 2,
           seqlen: 128,
@@ -410,7 +410,7 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
       { source: folderSource(MODELS.stories260K), readText: folderReader(), gpu: await sharedGpu() },
     );
     console.log(
-      `zero-shot GPTQ W3 stories260K, 12 items: page ${JSON.stringify(pageFigures)} FP piqa ${fpText}; node piqa ${node.tasks!.piqa.acc}/${node.tasks!.piqa.accNorm} (FP ${node.tasksBefore!.piqa.acc}) boolq ${node.tasks!.boolq.acc}`,
+      `zero-shot GPTQ W3 stories260K, 8 items: page ${JSON.stringify(pageFigures)} FP piqa ${fpText}; node piqa ${node.tasks!.piqa.acc}/${node.tasks!.piqa.accNorm} (FP ${node.tasksBefore!.piqa.acc}) boolq ${node.tasks!.boolq.acc}`,
     );
     expect(pageFigures).toEqual({
       piqa: [node.tasks!.piqa.acc, node.tasks!.piqa.accNorm],
@@ -419,7 +419,7 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     expect(fpText.startsWith(node.tasksBefore!.piqa.acc.toFixed(4))).toBe(true);
     // the results row shows accuracy with its change from FP
     expect(await page.locator('[data-testid=run-tasks]').first().innerText()).toMatch(
-      /piqa \d\.\d{3} \([+-]\d\.\d{3}\) · norm .*n=12/,
+      /piqa \d\.\d{3} \([+-]\d\.\d{3}\) · norm .*n=8/,
     );
     // a link with results carries the tasks and their figures into a new page
     await page.click('[data-testid=share-results]');
@@ -427,7 +427,7 @@ describe('the lab (headless Chromium, WebGPU on SwiftShader)', () => {
     const shared = await openLab(lab, link.slice(link.indexOf('/#') + 1));
     await shared.waitForSelector('[data-testid=link-banner]');
     expect(await shared.locator('[data-testid=task-piqa]').isChecked()).toBe(true);
-    expect(await shared.locator('[data-testid=task-limit]').inputValue()).toBe('12');
+    expect(await shared.locator('[data-testid=task-limit]').inputValue()).toBe('8');
     expect(Number(await shared.locator('[data-testid=shared-acc-piqa]').innerText())).toBeCloseTo(
       node.tasks!.piqa.acc,
       4,

@@ -61,13 +61,13 @@ describe('the lab page (headless Chromium, WebGPU on SwiftShader)', () => {
     await page.fill('[data-testid=wbits]', '3');
     await page.fill('[data-testid=nsamples]', '4');
     await page.selectOption('[data-testid=calib]', 'tinystories');
-    const ppl = await runAndRead(page, 'tinystories', '4', '256');
+    const ppl = await runAndRead(page, 'tinystories', '2', '256');
     await page.waitForSelector('[data-testid=layer-error-chart] canvas');
     await page.screenshot({ path: `${SHOTS}lab-gptq.png`, fullPage: true });
     const node = await runExperiment(
       {
         datasets: ['tinystories'],
-        windows: 4,
+        windows: 2,
         skipBefore: true,
         recipe: makeRecipe({
           nsamples: 4,

@@ -34,8 +34,8 @@ function compare(g: EvalResult, r: EvalResult) {
 
 describe('GPTQ beats RTN on real models (calibrated and evaluated on tinystories)', () => {
   it.each([
+    // W3 per row is stories260K's; opt-tiny's W3 runs in groups of 32
     ['opt-tiny', 4, -1, MODELS.optTiny],
-    ['opt-tiny', 3, -1, MODELS.optTiny],
     ['opt-tiny', 3, 32, MODELS.optTiny],
     ['stories260K', 4, -1, MODELS.stories260K],
     ['stories260K', 3, -1, MODELS.stories260K],
