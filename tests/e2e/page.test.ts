@@ -59,7 +59,7 @@ describe('the lab page (headless Chromium, WebGPU on SwiftShader)', () => {
     const page = await openLab();
     await page.selectOption('[data-testid=method]', 'gptq');
     await page.fill('[data-testid=wbits]', '3');
-    await page.fill('[data-testid=nsamples]', '4');
+    await page.fill('[data-testid=nsamples]', '2');
     await page.selectOption('[data-testid=calib]', 'tinystories');
     const ppl = await runAndRead(page, 'tinystories', '2', '256');
     await page.waitForSelector('[data-testid=layer-error-chart] canvas');
@@ -70,7 +70,7 @@ describe('the lab page (headless Chromium, WebGPU on SwiftShader)', () => {
         windows: 2,
         skipBefore: true,
         recipe: makeRecipe({
-          nsamples: 4,
+          nsamples: 2,
           seqlen: 256,
           calib: 'tinystories',
           seed: 0,

@@ -56,7 +56,9 @@ const MODELS_UNDER_TEST = [
 describe.each(MODELS_UNDER_TEST)('RPTQ on %s', (name, model) => {
   const w4a4: { ppl?: number } = {};
 
-  it.each([8, 4])(
+  // opt-tiny at W4A8 (RPTQ 22.0705 against per-tensor 22.1109 on this protocol) is left to the benchmark's protocol:
+  // a 0.2% margin for a minute and a half of CI; stories260K keeps both bit widths
+  it.each(name === 'opt-tiny' ? [4] : [8, 4])(
     `W4A%i: below the per-tensor baseline, and clustering lowers the activation error at every reorder point`,
     async (abits) => {
       const res = await run(model, { abits }, { baselines: ['tensor'] });
