@@ -187,22 +187,9 @@ describe('CLAQ on real models', () => {
     expect(c2.quant!.layers.every((l) => l.groups === 0 && l.weights! > 0)).toBe(true);
   });
 
-  it('stories260K: adaptive precision at 2.1 bits beats CLAQ at 2 bits (calibration 16 × 256, 12 windows of 256)', async () => {
-    // fragile on this model: the fixtures have no entry past 13·mean|W|, so the 5% of columns at 4 bits are the first in
-    // act-order; the relation holds at this protocol and the full one, not at every smaller one (closing note)
-    const P = { n: 16, len: 256, windows: 12 };
-    const c2 = await model(MODELS.stories260K, [{ method: 'claq', wbits: 2, ...L }], P);
-    const a21 = await model(MODELS.stories260K, [{ method: 'claq', wbits: 2, outlierorder: 2.1, ...L }], P);
-    console.log(`stories260K 16 × 256: CLAQ W2 ${p(c2)}, adaptive 2.1 ${p(a21)}`);
-    expect(p(a21)).toBeLessThan(p(c2));
-    expect(meanBits(a21.quant!.layers, (l) => l.codeBits)).toBeGreaterThan(2.05);
-  });
-
-  it('opt-tiny: CLAQ beats GPTQ at 3 bits', async () => {
-    const c3 = await model(MODELS.optTiny, [{ method: 'claq', wbits: 3, ...L }], SMALL, ['gptq']);
-    console.log(`opt-tiny 4 × 128: CLAQ W3 ${p(c3)} GPTQ W3 ${p(c3.baselines![0])}`);
-    expect(p(c3)).toBeLessThan(p(c3.baselines![0]));
-  });
+  // adaptive precision 2.1 against CLAQ W2 on stories260K (16 × 256, 12 windows: 55.4842 vs 60.9277) and CLAQ W3
+  // against GPTQ W3 on opt-tiny (22.1491 vs 22.2654) are left to the full protocol: the first holds only at some
+  // protocols on this model, the second by 0.5%; the layer-level tests above keep both relations per layer
 
   it('rptq+claq runs and reports both steps', async () => {
     const r = await model(

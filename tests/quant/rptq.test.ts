@@ -53,12 +53,12 @@ const MODELS_UNDER_TEST = [
   ['stories260K', MODELS.stories260K],
 ] as const;
 
-describe.each(MODELS_UNDER_TEST)('RPTQ on %s', (name, model) => {
+// the relations on stories260K (wide margins); opt-tiny's (W4A8 22.0705 vs per-tensor 22.1109, W4A4 22.1714 vs
+// 22.3810, W4A4KV 22.0822) are the full protocol's, and opt-tiny keeps the reorder-alone equality below
+describe.each(MODELS_UNDER_TEST.filter(([n]) => n === 'stories260K'))('RPTQ on %s', (name, model) => {
   const w4a4: { ppl?: number } = {};
 
-  // opt-tiny at W4A8 (RPTQ 22.0705 against per-tensor 22.1109 on this protocol) is left to the benchmark's protocol:
-  // a 0.2% margin for a minute and a half of CI; stories260K keeps both bit widths
-  it.each(name === 'opt-tiny' ? [4] : [8, 4])(
+  it.each([8, 4])(
     `W4A%i: below the per-tensor baseline, and clustering lowers the activation error at every reorder point`,
     async (abits) => {
       const res = await run(model, { abits }, { baselines: ['tensor'] });
