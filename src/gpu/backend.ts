@@ -29,6 +29,8 @@ export interface BackendBase<T> {
   ids(data: Uint32Array): Ids<T>;
   /** rows [r0, r1) of a [rows, C] tensor, as a new tensor */
   rows(x: T, r0: number, r1: number): T;
+  /** writes src's rows into dst [rows, C] from row r0 on (a KV cache's new keys) */
+  writeRows(dst: T, r0: number, src: T): void;
   toHost(x: T): Promise<Float32Array>;
   /** several tensors back in one go (one sync on the GPU) */
   readMany(xs: T[]): Promise<Float32Array[]>;
@@ -84,6 +86,12 @@ export function gpuBackend(gpu: Gpu): Backend<GpuTensor> {
       gpu.copy(x, r0 * C, out, 0, (r1 - r0) * C);
       return out;
     },
+    writeRows(dst, r0, src) {
+      const C = dst.shape[dst.shape.length - 1];
+      if (src.size % C !== 0 || r0 * C + src.size > dst.size)
+        throw new Error(`writeRows: [${src.shape}] does not fit [${dst.shape}] from row ${r0}`);
+      gpu.copy(src, 0, dst, r0 * C, src.size);
+    },
     toHost: (x) => gpu.read(x),
     readMany: (xs) => gpu.readMany(xs),
     readIds: (x) => gpu.readU32(x),
@@ -115,6 +123,12 @@ export function referenceBackend(): Backend<CpuTensor> {
     rows: (x, r0, r1) => {
       const C = x.shape[x.shape.length - 1];
       return cpu(x.data.slice(r0 * C, r1 * C), [r1 - r0, C]);
+    },
+    writeRows(dst, r0, src) {
+      const C = dst.shape[dst.shape.length - 1];
+      if (src.data.length % C !== 0 || r0 * C + src.data.length > dst.data.length)
+        throw new Error(`writeRows: [${src.shape}] does not fit [${dst.shape}] from row ${r0}`);
+      dst.data.set(src.data, r0 * C);
     },
     toHost: async (x) => x.data.slice(),
     readMany: async (xs) => xs.map((x) => x.data.slice()),

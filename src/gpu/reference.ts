@@ -140,7 +140,8 @@ export function attention(
 ): CpuTensor {
   const T = q.data.length / (H * D);
   const o = like(q.data, q.data.length);
-  const s = new Float64Array(T);
+  // scores by key index: a layout may reach keys past T (a KV cache's rows)
+  const s = new Float64Array(k.data.length / (HKV * D));
   for (let t = 0; t < T; t++) {
     const keys = keysOf(t, layout);
     for (let h = 0; h < H; h++) {

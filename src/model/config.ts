@@ -44,6 +44,8 @@ export interface ModelConfig {
   /** OPT's learned positions are indexed from 2 */
   positionOffset: number;
   bosTokenId: number | null;
+  /** generation stops at any of these (config.json's eos_token_id: one id or a list) */
+  eosTokenIds: number[];
   /** a GPTQ-format checkpoint: its decoder linears are packed codes (gptqCheckpoint.ts), dequantized per block */
   gptq?: GptqFormat;
   /** attention sees at most this many earlier positions (Phi-3): windows are capped at it, never masked */
@@ -155,6 +157,7 @@ function parseOpt(c: Json): ModelConfig {
       rope: null,
       positionOffset: 2,
       bosTokenId: typeof c.bos_token_id === 'number' ? c.bos_token_id : null,
+      eosTokenIds: eosIds(c.eos_token_id),
     },
     false,
   );
@@ -213,6 +216,7 @@ function parseLlama(c: Json, modelType: string): ModelConfig {
       },
       positionOffset: 0,
       bosTokenId: typeof c.bos_token_id === 'number' ? c.bos_token_id : null,
+      eosTokenIds: eosIds(c.eos_token_id),
     },
     headDimGiven,
   );
@@ -245,4 +249,10 @@ export function parameterCount(cfg: ModelConfig): number {
 /** The longest window a run can use: the model's positions, and Phi-3's sliding window. */
 export function maxWindow(cfg: ModelConfig): number {
   return Math.min(cfg.maxPositions, cfg.slidingWindow ?? Infinity);
+}
+
+/** eos_token_id as config.json gives it: a number, a list of numbers, or absent */
+function eosIds(v: unknown): number[] {
+  const ids = Array.isArray(v) ? v : [v];
+  return ids.filter((x): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0);
 }

@@ -7,6 +7,7 @@ import type { ModelConfig } from './config.ts';
 import { tapIn, tapOut, type ActSite, type Tap } from './taps.ts';
 import { isTokenQuant, type BlockWeights, type Linear, type WeightStore } from './weights.ts';
 import type { Backend, Ids } from '../gpu/backend.ts';
+import { cacheLayout, type CacheStep, type KvCache } from './kvCache.ts';
 
 export type { Tap, TapPoint } from './taps.ts';
 
@@ -92,9 +93,17 @@ export class Decoder<T> {
   /**
    * One decoder block, in place on h [T, C]. With an activation plan (RPTQ), activations are fake-quantized at the
    * sites of ActSite; the taps see each tensor as the next op reads it, except `q.out`/`k.out`/`v.out`
-   * and the rotary taps `q_rope`/`k_rope`, which see q, k, v before quantization.
+   * and the rotary taps `q_rope`/`k_rope`, which see q, k, v before quantization. With a cache step, h holds the
+   * new tokens only: their keys and values join the cache and their queries read all of it.
    */
-  async block(layer: number, h: T, w: BlockWeights<T>, taps?: Tap<T>, layout: Ids<T> | null = null): Promise<void> {
+  async block(
+    layer: number,
+    h: T,
+    w: BlockWeights<T>,
+    taps?: Tap<T>,
+    layout: Ids<T> | null = null,
+    step: CacheStep<T> | null = null,
+  ): Promise<void> {
     const { be, cfg } = this;
     const { heads: H, kvHeads: HKV, headDim: D } = cfg;
     const L = w.linears;
@@ -108,15 +117,21 @@ export class Decoder<T> {
     be.release(a);
     if (cfg.rope) {
       const g = await this.weights.global();
-      be.rope(g.rope!.cos, g.rope!.sin, q, H, D, 0, layout);
-      be.rope(g.rope!.cos, g.rope!.sin, k, HKV, D, 0, layout);
+      be.rope(g.rope!.cos, g.rope!.sin, q, H, D, step?.pos0 ?? 0, layout);
+      be.rope(g.rope!.cos, g.rope!.sin, k, HKV, D, step?.pos0 ?? 0, layout);
       if (taps) await taps(layer, 'q_rope', q);
       if (taps) await taps(layer, 'k_rope', k);
     }
     q = this.site(q, w, 'q');
     k = this.site(k, w, 'k');
     v = this.site(v, w, 'v');
-    let o = be.attention(q, k, v, H, HKV, D, 1 / Math.sqrt(D), w.probLevels ?? 0, layout);
+    const scale = 1 / Math.sqrt(D);
+    let o: T;
+    if (step) {
+      step.cache.write(layer, step.pos0, k, v);
+      const kv = step.cache.block(layer);
+      o = be.attention(q, kv.k, kv.v, H, HKV, D, scale, w.probLevels ?? 0, step.layout);
+    } else o = be.attention(q, k, v, H, HKV, D, scale, w.probLevels ?? 0, layout);
     be.release(q);
     be.release(k);
     be.release(v);
@@ -248,6 +263,52 @@ export class Decoder<T> {
       be.release(layout);
     }
     return h;
+  }
+
+  /** The next-token logits of h's last row, [V] on the host: final norm, then every lm_head part. */
+  async lastLogits(h: T): Promise<Float32Array> {
+    const { be } = this;
+    const g = await this.weights.global();
+    const T = be.shape(h)[0];
+    const last = be.rows(h, T - 1, T);
+    const hn = this.norm(last, g.finalNorm);
+    be.release(last);
+    const { parts, starts } = g.lmHead;
+    const logits = parts.map((W) => be.matmul(hn, W, null));
+    be.release(hn);
+    const host = await be.readMany(logits);
+    for (const t of logits) be.release(t);
+    const out = new Float32Array(this.cfg.vocab);
+    host.forEach((part, i) => out.set(part.subarray(0, starts[i + 1] - starts[i]), starts[i]));
+    return out;
+  }
+
+  /**
+   * One decoding step: tokens at positions cache.length… run through every block against the cache, which keeps
+   * their keys and values; the logits of the last one come back.
+   */
+  async step(ids: Uint32Array, cache: KvCache<T>): Promise<Float32Array> {
+    const { be } = this;
+    const pos0 = cache.length;
+    if (pos0 + ids.length > cache.capacity)
+      throw new Error(`the KV cache holds ${cache.capacity} tokens; ${pos0 + ids.length} were asked for`);
+    const h = await this.embed(
+      ids,
+      Uint32Array.from(ids, (_, t) => pos0 + t),
+    );
+    const layout = be.ids(cacheLayout(pos0, ids.length));
+    try {
+      for (let i = 0; i < this.cfg.layers; i++) {
+        const w = await this.weights.block(i);
+        await this.block(i, h, w, undefined, null, { cache, pos0, layout });
+        this.weights.done(i, w);
+      }
+      cache.length = pos0 + ids.length;
+      return await this.lastLogits(h);
+    } finally {
+      be.release(layout);
+      be.release(h);
+    }
   }
 
   /** Whole window: embeddings, every block, NLL. */

@@ -9,7 +9,8 @@ export interface TextTokenizer {
   encode(text: string): Uint32Array;
   /** without special tokens (no BOS): how lm-evaluation-harness encodes zero-shot requests */
   encodePlain(text: string): Uint32Array;
-  decode(ids: ArrayLike<number>): string;
+  /** skipSpecial: without BOS/EOS and other special tokens (generated text as a reader sees it) */
+  decode(ids: ArrayLike<number>, opts?: { skipSpecial?: boolean }): string;
 }
 
 type Json = Record<string, any>;
@@ -51,7 +52,7 @@ export function fromJson(json: Json, config: Json): TextTokenizer {
       return out;
     },
     encodePlain: (text) => Uint32Array.from(tok.encode(text, { add_special_tokens: false }).ids),
-    decode: (ids) => tok.decode(Array.from(ids)),
+    decode: (ids, opts) => tok.decode(Array.from(ids), { skip_special_tokens: opts?.skipSpecial ?? false }),
   };
 }
 
