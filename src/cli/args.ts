@@ -8,6 +8,8 @@ import { calibrationOptions, chainOf, makeRecipe, validateRecipe, type QuantReci
 import { checkTaskName, SEED_TASKS, ZERO_SHOT_TASKS } from '../eval/zeroShotTasks.ts';
 import { WEIGHT_STORAGES, type WeightStorage } from '../model/weights.ts';
 import { SAVE_FORMATS, type SaveFormat } from '../pipeline/export.ts';
+import type { GenerateRequest } from '../pipeline/types.ts';
+import { GREEDY, samplingError } from '../eval/sampling.ts';
 
 export interface CliOptions {
   model: string;
@@ -37,6 +39,8 @@ export interface CliOptions {
   /** export the quantized model into this folder once the run is done */
   save?: string;
   saveFormat: SaveFormat;
+  /** continue a prompt with the full-precision and the quantized model */
+  generate?: GenerateRequest;
 }
 
 type Kind = 'number' | 'string' | 'list' | 'bool';
@@ -63,7 +67,25 @@ const RUN_FLAGS: Record<string, Kind> = {
   num_fewshot: 'number',
   save: 'string',
   save_format: 'string',
+  generate: 'string',
+  max_new_tokens: 'number',
+  temperature: 'number',
+  top_k: 'number',
+  top_p: 'number',
+  repetition_penalty: 'number',
+  sample_seed: 'number',
 };
+
+/** generation's flags: what the text is, not what the figures are, so they also go with --from-link */
+const GENERATION_FLAGS = [
+  'generate',
+  'max_new_tokens',
+  'temperature',
+  'top_k',
+  'top_p',
+  'repetition_penalty',
+  'sample_seed',
+];
 
 const norm = (flag: string) => flag.replace(/-/g, '_');
 const CALIBRATION = optionInfos(calibrationOptions);
@@ -97,6 +119,7 @@ const EXPERIMENT_FLAGS = new Set(
         'weights',
         'save',
         'save_format',
+        ...GENERATION_FLAGS,
       ].includes(f),
   ),
 );
@@ -133,6 +156,10 @@ export const USAGE = [
   '  --num_fewshot 0                   zero-shot only: other values are refused',
   "  --baselines                       also run the steps' baselines (RPTQ: contiguous groups, per tensor; " +
     'DuQuant: per-token, smoothing alone; CLAQ: GPTQ at the same code bits)',
+  '  --generate "PROMPT"               continue the prompt with both models, printed side by side',
+  '  --max_new_tokens 64               new tokens at most (stops at EOS)',
+  '  --temperature 0 --top_k 0 --top_p 1 --repetition_penalty 1 --sample_seed 0',
+  '                                    sampling as transformers applies it; temperature 0 is greedy',
   '  --data_dir DIR|URL                evaluation texts (default ../shared/data)',
   '  --json FILE                       write {model, config, ppl, timings, device, quant}',
   '  --backend webgpu|reference        the WGSL kernels (default) or their TypeScript twins, forward and quantization',
@@ -301,6 +328,7 @@ export function parseArgs(argv: string[]): CliOptions {
   if (raw.save_format !== undefined && raw.save === undefined) throw new OptionsError('--save_format needs --save DIR');
   // a GPTQ checkpoint stores f16 scales: the run evaluates exactly what the checkpoint loads as
   if (raw.save !== undefined && saveFormat === 'gptq' && r.scales16 === undefined && r.steps.length) r.scales16 = true;
+  const generate = generationOf(raw, num);
   const evalWindows = num('eval_windows');
   if (evalWindows !== undefined && (!Number.isInteger(evalWindows) || evalWindows < 1))
     throw new OptionsError(`--eval_windows must be a positive integer (got ${showValue(evalWindows)})`);
@@ -325,7 +353,35 @@ export function parseArgs(argv: string[]): CliOptions {
     weights,
     save: raw.save as string | undefined,
     saveFormat,
+    ...(generate ? { generate } : {}),
   };
+}
+
+/** --generate and its settings; a setting without --generate is refused */
+function generationOf(
+  raw: Record<string, unknown>,
+  num: (flag: string) => number | undefined,
+): GenerateRequest | undefined {
+  const given = GENERATION_FLAGS.filter((f) => f !== 'generate' && raw[f] !== undefined);
+  if (raw.generate === undefined) {
+    if (given.length) throw new OptionsError(`--${given[0]} sets how text is generated: give --generate "PROMPT" too`);
+    return undefined;
+  }
+  const prompt = String(raw.generate);
+  if (!prompt.trim()) throw new OptionsError('--generate needs a prompt');
+  const maxNewTokens = num('max_new_tokens') ?? 64;
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1)
+    throw new OptionsError(`--max_new_tokens must be a positive integer (got ${showValue(maxNewTokens)})`);
+  const settings = {
+    temperature: num('temperature') ?? GREEDY.temperature,
+    topK: num('top_k') ?? GREEDY.topK,
+    topP: num('top_p') ?? GREEDY.topP,
+    repetitionPenalty: num('repetition_penalty') ?? GREEDY.repetitionPenalty,
+    seed: num('sample_seed') ?? GREEDY.seed,
+  };
+  const why = samplingError(settings);
+  if (why) throw new OptionsError(`--generate: ${why}`);
+  return { prompt, maxNewTokens, ...settings };
 }
 
 /** "rptq → gptq (abits 4, …)": the normalised steps as a run prints and records them. */

@@ -17,7 +17,7 @@ import { BUNDLE_FILE, importBundle } from '../pipeline/bundle.ts';
 import { memoryCache } from '../pipeline/cache.ts';
 import { loadModel } from '../model/load.ts';
 import { folderSink } from '../model/sink.node.ts';
-import { stepOf, transformReport, weightReport, type EvalResult } from '../pipeline/types.ts';
+import { stepOf, transformReport, weightReport, type Continuation, type EvalResult } from '../pipeline/types.ts';
 import { recipeLabel } from '../quant/recipe.ts';
 import { allBaselines } from '../quant/baselines.ts';
 import { meanBits } from '../pipeline/bits.ts';
@@ -108,11 +108,56 @@ function printResult(result: EvalResult): void {
           `acc ${t.acc.toFixed(4)}${t.accNorm !== undefined ? ` acc_norm ${t.accNorm.toFixed(4)}` : ''}`,
       );
   }
+  if (result.generation) console.log(generationText(result));
   for (const c of result.caveats ?? []) console.log(`warning: ${c}`);
   console.log(
     `peak GPU memory in use ${(result.peakGpuBytes / 2 ** 20).toFixed(1)} MiB ` +
       `(weights stored as ${result.config.weights ?? 'f32'})`,
   );
+}
+
+/** Both continuations of the prompt, one after the other, and where they part. */
+export function generationText(result: EvalResult): string {
+  const g = result.generation!;
+  const how =
+    g.temperature === 0
+      ? 'greedy'
+      : `temperature ${g.temperature}, top-k ${g.topK || 'off'}, top-p ${g.topP}, seed ${g.seed}`;
+  const penalty = g.repetitionPenalty !== 1 ? `, repetition penalty ${g.repetitionPenalty}` : '';
+  const lines = [
+    `generation (${how}${penalty}; ${g.maxNewTokens} new tokens at most), prompt: ${JSON.stringify(g.prompt)}`,
+  ];
+  const label = result.config.recipe ? recipeLabel(result.config.recipe) : 'FP';
+  for (const [name, c] of [
+    ['FP', g.fp],
+    [label, g.quant],
+  ] as const) {
+    if (!c) continue;
+    const mean = (v: number[]) => (v.reduce((a, b) => a + b, 0) / Math.max(1, v.length)).toFixed(3);
+    const meanLp = mean(c.logProbs);
+    const other = c.otherLogProbs ? `, under the other model ${mean(c.otherLogProbs)}` : '';
+    lines.push(
+      `--- ${name}: ${c.ids.length} tokens (${c.stop === 'eos' ? 'stopped at EOS' : 'length'}), ` +
+        `${c.tokensPerSecond.toFixed(1)} tokens/s, mean log p ${meanLp}${other}`,
+      `${g.prompt}${c.text}`,
+    );
+  }
+  if (g.fp && g.quant)
+    lines.push(
+      g.divergeAt === undefined
+        ? '--- the two continuations are the same'
+        : `--- they part at new token ${g.divergeAt + 1}: FP wrote ${tokenAt(g.fp, g.divergeAt)}, ` +
+            `${label} ${tokenAt(g.quant, g.divergeAt)}`,
+    );
+  return lines.join('\n');
+}
+
+function tokenAt(c: Continuation, i: number): string {
+  if (i >= c.ids.length) return 'nothing more';
+  const lp = c.otherLogProbs
+    ? `, log p ${c.logProbs[i].toFixed(2)} vs ${c.otherLogProbs[i].toFixed(2)} for the other`
+    : '';
+  return `${JSON.stringify(c.tokenTexts[i])} (id ${c.ids[i]}${lp})`;
 }
 
 /** lm-eval's table, one row per task and metric, with FP and quantized side by side when a method ran. */
@@ -219,8 +264,12 @@ export function cliSpec(opts: CliOptions, linkModel?: ModelRef): ExperimentSpec 
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseArgs(argv);
-  const link = parsed.fromLink ? (await decodeShareLink(parsed.fromLink)).spec : undefined;
+  const payload = parsed.fromLink ? await decodeShareLink(parsed.fromLink) : undefined;
+  const link = payload?.spec;
   const opts = applyLink(parsed, link);
+  // the link's prompt and settings, unless --generate gives others
+  if (payload?.generate && !opts.generate) opts.generate = payload.generate;
+  if (opts.generate) console.log(`generate: ${JSON.stringify(opts.generate.prompt)}`);
   console.log(`experiment: ${describeSpec(cliSpec(opts, parsed.model ? undefined : link?.model))}`);
   if (opts.recipe.steps.length) console.log(`steps: ${describeChain(opts.recipe)}`);
   if (opts.dryRun) return 0;
@@ -253,6 +302,7 @@ export async function main(argv: string[]): Promise<number> {
       tasks: opts.tasks,
       limit: opts.limit,
       weights: opts.weights,
+      ...(opts.generate ? { generate: opts.generate } : {}),
     },
     {
       source,

@@ -17,6 +17,11 @@ export interface Generation {
   ids: number[];
   /** their text, without special tokens */
   text: string;
+  /**
+   * the text each new token completed, as it streamed: '' for a token that ends inside a character (its bytes show
+   * with the token that completes it), '' for EOS; joined, the text
+   */
+  tokenTexts: string[];
   /** log p of each new token under the model that chose it (before the sampling's changes) */
   logProbs: number[];
   stop: 'eos' | 'length';
@@ -77,6 +82,7 @@ export async function generate<T>(
   const seq = Array.from(prompt);
   const ids: number[] = [];
   const logProbs: number[] = [];
+  const tokenTexts: string[] = [];
   const cache = opts.cache === false ? null : new KvCache(dec.be, dec.cfg, prompt.length + max);
   const t0 = performance.now();
   let prefillMs = 0;
@@ -92,6 +98,7 @@ export async function generate<T>(
       seq.push(id);
       logProbs.push(logProb(logits, id));
       const piece = stream.push(ids.filter((i) => !eos.has(i)));
+      tokenTexts.push(piece);
       if (piece) opts.onText?.(piece, ids);
       if (eos.has(id)) {
         stop = 'eos';
@@ -106,11 +113,23 @@ export async function generate<T>(
   return {
     ids,
     text: stream.text(ids.filter((i) => !eos.has(i))),
+    tokenTexts,
     logProbs,
     stop,
     prefillMs,
     tokensPerSecond: ids.length > 1 ? ((ids.length - 1) * 1000) / decodeMs : 0,
   };
+}
+
+/**
+ * log p of each token of a continuation given the prompt and the tokens before it, under a decoder (teacher-forced,
+ * one forward over the whole sequence): how likely the other model finds a model's text.
+ */
+export async function continuationLogProbs<T>(dec: Decoder<T>, prompt: Uint32Array, ids: number[]): Promise<number[]> {
+  if (ids.length === 0) return [];
+  const seq = Uint32Array.from([...Array.from(prompt), ...ids]);
+  const nll = await dec.windowNll(seq);
+  return Array.from(nll.subarray(prompt.length - 1), (x) => -x);
 }
 
 async function lastLogits<T>(dec: Decoder<T>, seq: Uint32Array): Promise<Float32Array> {

@@ -173,6 +173,7 @@ const AFFECTS_FIGURES: Record<keyof EvalRequest, boolean> = {
   packing: false,
   weights: true,
   maxBindingBytes: true,
+  generate: true,
 };
 
 /** The request's fields that figures depend on (of those a stage uses), with the defaults the run applies. */
@@ -195,7 +196,16 @@ export async function resultKey(
 }
 
 /** What a full-precision evaluation depends on: not the recipe, but the blocks it runs and the window it scores. */
-const FP_FIELDS = ['datasets', 'windows', 'backend', 'tasks', 'limit', 'weights', 'maxBindingBytes'] as const;
+const FP_FIELDS = [
+  'datasets',
+  'windows',
+  'backend',
+  'tasks',
+  'limit',
+  'weights',
+  'maxBindingBytes',
+  'generate',
+] as const;
 
 export async function fpKey(
   modelKey: string,

@@ -5,6 +5,7 @@ import { Gpu } from '../gpu/gpu.ts';
 import { evalText, checkDatasetName, type EvalText, type TextReader } from '../eval/datasets.ts';
 import { perplexity, tokenizeEval } from '../eval/perplexity.ts';
 import { scoreTask } from '../eval/zeroShot.ts';
+import { continuationLogProbs, generate, type Generation } from '../eval/generate.ts';
 import { checkTaskName, loadTask, type ZeroShotItem, type ZeroShotTask } from '../eval/zeroShotTasks.ts';
 import { Decoder } from '../model/forward.ts';
 import { loadModel, type LoadedModel } from '../model/load.ts';
@@ -38,7 +39,15 @@ import {
 import { maxWindow, parameterCount, type ModelConfig } from '../model/config.ts';
 import { linearShapes } from '../model/families.ts';
 import { storageSize } from './storageSize.ts';
-import type { EvalRequest, EvalResult, Progress, QuantSummary, Stage, TaskScore as Score } from './types.ts';
+import type {
+  EvalRequest,
+  EvalResult,
+  GenerationReport,
+  Progress,
+  QuantSummary,
+  Stage,
+  TaskScore as Score,
+} from './types.ts';
 
 /** An evaluation's figures (a full-precision one is kept in the cache: the same whatever recipe follows it). */
 interface Evaluation {
@@ -46,6 +55,8 @@ interface Evaluation {
   windows: Record<string, number>;
   evalMs: Record<string, number>;
   tasks: Record<string, Score>;
+  /** the model's continuation of the request's prompt */
+  generation?: Generation;
 }
 
 export interface EvalContext {
@@ -345,7 +356,65 @@ class Experiment {
         },
       });
     }
+    if (req.generate) out.generation = await this.generate(decoder, phase, stage, outer);
     return out;
+  }
+
+  /** The request's prompt continued by a decoder, the text streamed into the progress reports. */
+  private async generate(
+    decoder: Decoder<unknown>,
+    phase: string,
+    stage: Stage,
+    outer: (f: number) => number,
+  ): Promise<Generation> {
+    const { prompt, ...settings } = this.req.generate!;
+    const model = stage === 'fp' || !this.quantize ? 'fp' : 'quant';
+    let text = '';
+    return generate(decoder, this.model.tokenizer, this.model.tokenizer.encode(prompt), settings, {
+      signal: this.ctx.signal,
+      onText: (piece, ids) => {
+        text += piece;
+        this.report({
+          stage,
+          label: `${phase}generating: ${ids.length}/${settings.maxNewTokens} tokens`,
+          fraction: outer(ids.length / settings.maxNewTokens),
+          generated: { model, text, tokens: ids.length },
+        });
+      },
+    });
+  }
+
+  /**
+   * Both continuations side by side, each token also scored under the other model: the quantized model (fp, now
+   * quantized in place) reads the full-precision text; a fresh full-precision copy reads the quantized text and is
+   * returned in fp's place (fp's weights leave the GPU first).
+   */
+  async compareGenerations(
+    before: Evaluation | null,
+    after: Evaluation,
+    fp: LoadedWeights,
+  ): Promise<{ report: GenerationReport; fp: LoadedWeights }> {
+    const { prompt, ...settings } = this.req.generate!;
+    const ids = this.model.tokenizer.encode(prompt);
+    const report: GenerationReport = { prompt, ...settings, promptTokens: ids.length };
+    const a = before?.generation;
+    const b = after.generation!;
+    if (!a) return { report: { ...report, quant: b }, fp };
+    const fpUnderQuant = await continuationLogProbs(fp.decoder, ids, a.ids);
+    fp.weights.dispose();
+    const fresh = await this.loadWeights();
+    const quantUnderFp = await continuationLogProbs(fresh.decoder, ids, b.ids);
+    const n = Math.min(a.ids.length, b.ids.length);
+    const divergeAt = Array.from({ length: n }, (_, i) => i).find((i) => a.ids[i] !== b.ids[i]);
+    return {
+      report: {
+        ...report,
+        fp: { ...a, otherLogProbs: fpUnderQuant },
+        quant: { ...b, otherLogProbs: quantUnderFp },
+        ...(divergeAt !== undefined ? { divergeAt } : a.ids.length !== b.ids.length ? { divergeAt: n } : {}),
+      },
+      fp: fresh,
+    };
   }
 
   /**
@@ -461,6 +530,7 @@ class Experiment {
     after: Evaluation,
     quant: QuantSummary | undefined,
     baselines: EvalResult['baselines'],
+    generation?: GenerationReport,
   ): Promise<EvalResult> {
     const { cfg, recipe: r, quantize, gpu, model, taskNames } = this;
     const result: EvalResult = {
@@ -484,6 +554,7 @@ class Experiment {
       storage: storageSize(cfg, model.checkpoint, quant?.layers),
       ...(taskNames.length ? { tasks: after.tasks, tasksBefore: quantize ? before?.tasks : undefined } : {}),
       quant,
+      ...(generation ? { generation } : {}),
       ...(model.config.gptq ? { checkpoint: { format: 'gptq' as const, ...model.config.gptq } } : {}),
       baselines,
       windows: after.windows,
@@ -500,6 +571,13 @@ class Experiment {
     };
     if (this.cache) await this.cache.set(await this.resultKey(), result, { model: this.ctx.source.id, kind: 'result' });
     return { ...result, warnings: this.warnings };
+  }
+
+  /** a full-precision run's continuation, as the report of one model */
+  fpGeneration(ev: Evaluation): GenerationReport | undefined {
+    if (!this.req.generate || !ev.generation) return undefined;
+    const ids = this.model.tokenizer.encode(this.req.generate.prompt);
+    return { ...this.req.generate, promptTokens: ids.length, fp: ev.generation };
   }
 
   dispose(): void {
@@ -523,10 +601,11 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
   try {
     const fp = await run.loadWeights();
     const before = await run.evaluateFullPrecision(fp);
-    if (!run.quantize) return await run.result(before, before!, undefined, undefined);
+    if (!run.quantize) return await run.result(before, before!, undefined, undefined, run.fpGeneration(before!));
     const { quant, ...after } = await run.quantizeAndEvaluate(run.recipe, fp, '');
-    const baselines = await run.baselines(fp);
-    return await run.result(before, after, quant, baselines);
+    const compared = req.generate ? await run.compareGenerations(before, after, fp) : null;
+    const baselines = await run.baselines(compared?.fp ?? fp);
+    return await run.result(before, after, quant, baselines, compared?.report);
   } finally {
     run.dispose();
   }

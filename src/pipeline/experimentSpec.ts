@@ -139,6 +139,25 @@ export const experimentSchema = z.strictObject({
     ),
 });
 
+/** A Generate panel's prompt and settings as a link carries them (the text it produced never travels). */
+export const generateSchema = z.strictObject({
+  prompt: z.string().min(1).max(2000),
+  maxNewTokens: z.number().int().min(1).max(4096),
+  temperature: z.number().min(0).max(100),
+  topK: z
+    .number()
+    .int()
+    .min(0)
+    .max(1 << 20),
+  topP: z.number().gt(0).max(1),
+  repetitionPenalty: z.number().gt(0).max(100),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1),
+});
+
 const figures = z.partialRecord(z.enum(EVAL_DATASETS), z.number().positive());
 const accuracy = z.number().min(0).max(1);
 const taskFigures = z.partialRecord(

@@ -9,6 +9,7 @@ import { LabError } from '../errors.ts';
 import { validateRecipe, withoutRetired, type QuantRecipe } from '../quant/recipe.ts';
 import {
   experimentSchema,
+  generateSchema,
   linkCalibration,
   modelRefSchema,
   resultSummarySchema,
@@ -16,6 +17,7 @@ import {
   type ResultSummary,
 } from './experimentSpec.ts';
 import { completeV1, fromV1, v1RecipeSchema } from './legacyRecipe.ts';
+import type { GenerateRequest } from './types.ts';
 
 export class ShareLinkError extends LabError {
   override name = 'ShareLinkError';
@@ -24,6 +26,8 @@ export class ShareLinkError extends LabError {
 export interface SharePayload {
   spec: ExperimentSpec;
   results?: ResultSummary;
+  /** the Generate panel's prompt and settings (not the text) */
+  generate?: GenerateRequest;
 }
 
 const VERSION = '2';
@@ -83,7 +87,11 @@ async function checksum(bytes: Uint8Array): Promise<string> {
 /** The fragment (without '#') that carries the payload. */
 export async function encodeShareFragment(p: SharePayload): Promise<string> {
   const json = new TextEncoder().encode(
-    JSON.stringify(p.results ? { spec: p.spec, results: p.results } : { spec: p.spec }),
+    JSON.stringify({
+      spec: p.spec,
+      ...(p.results ? { results: p.results } : {}),
+      ...(p.generate ? { generate: p.generate } : {}),
+    }),
   );
   const packed = await pipe(json, new CompressionStream('deflate-raw'));
   return `x=${VERSION}.${await checksum(json)}.${toBase64Url(packed)}`;
@@ -124,7 +132,7 @@ export async function decodeShareLink(urlOrFragment: string): Promise<SharePaylo
   } catch {
     throw new ShareLinkError('the share link is damaged: its contents are not JSON');
   }
-  const obj = raw as { spec?: { recipe?: { steps?: unknown } }; results?: unknown };
+  const obj = raw as { spec?: { recipe?: { steps?: unknown } }; results?: unknown; generate?: unknown };
   // options an earlier version carried at their one old value (recipe.ts, RETIRED_OPTIONS)
   const steps = obj?.spec?.recipe?.steps;
   if (version === '2' && Array.isArray(steps))
@@ -152,7 +160,17 @@ export async function decodeShareLink(urlOrFragment: string): Promise<SharePaylo
       );
     results = r.data;
   }
-  return { spec: spec.data as ExperimentSpec, results };
+  let generate: GenerateRequest | undefined;
+  if (obj.generate !== undefined) {
+    const g = generateSchema.safeParse(obj.generate);
+    if (!g.success)
+      throw new ShareLinkError(
+        `the share link's generation settings are invalid at ${g.error.issues[0].path.join('.') || 'the top'}: ` +
+          g.error.issues[0].message,
+      );
+    generate = g.data;
+  }
+  return { spec: spec.data as ExperimentSpec, results, ...(generate ? { generate } : {}) };
 }
 
 /**

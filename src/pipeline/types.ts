@@ -2,6 +2,7 @@
 import type { QuantRecipe } from '../quant/recipe.ts';
 import type { SiteReport } from '../quant/siteReport.ts';
 import type { PackingOptions, TaskScore } from '../eval/zeroShot.ts';
+import type { GenerateSettings, Generation } from '../eval/generate.ts';
 import type { WeightStorage } from '../model/weights.ts';
 import type { ModelConfig } from '../model/config.ts';
 
@@ -41,6 +42,8 @@ export interface Progress {
   totalBytes?: number;
   /** quantize, learnable weight clipping: the block in training and its mean loss per epoch so far */
   training?: { layer: number; losses: number[]; epochs: number };
+  /** generation: the text a model has written so far ('fp' or 'quant'), and its tokens */
+  generated?: { model: 'fp' | 'quant'; text: string; tokens: number };
   /** zero-shot scoring: the task and its items done so far */
   items?: { phase: string; task: string; done: number; total: number; perSecond: number };
 }
@@ -72,6 +75,29 @@ export interface EvalRequest {
   weights?: WeightStorage;
   /** bind at most this many bytes per tensor (below the adapter's limit): the vocabulary splits into more chunks */
   maxBindingBytes?: number;
+  /** text to continue, with both models when a method runs (the full-precision one and the quantized one) */
+  generate?: GenerateRequest;
+}
+
+export interface GenerateRequest extends GenerateSettings {
+  prompt: string;
+}
+
+/** One model's continuation of the prompt. */
+export interface Continuation extends Generation {
+  /** log p of each new token under the other model (teacher-forced), when the run has both */
+  otherLogProbs?: number[];
+}
+
+/** Generation beside full precision: the prompt, the settings and each model's continuation. */
+export interface GenerationReport extends GenerateRequest {
+  promptTokens: number;
+  /** the full-precision model's (absent when its evaluation was skipped) */
+  fp?: Continuation;
+  /** the quantized model's, when a method ran */
+  quant?: Continuation;
+  /** the first new token where the two differ (absent when they agree or one is missing) */
+  divergeAt?: number;
 }
 
 export interface DeviceSummary {
@@ -235,6 +261,8 @@ export interface EvalResult {
   timings: { loadMs: number; evalMs: Record<string, number>; tokensPerSecond: number };
   device: DeviceSummary | null;
   peakGpuBytes: number;
+  /** the continuations of the request's prompt */
+  generation?: GenerationReport;
   /** the whole result came from the cache (an identical experiment ran before) */
   cached?: boolean;
   /** things the run worked around and the user should know (a full cache, …) */

@@ -12,6 +12,7 @@ import { createLinkSlice, type LinkSlice } from './linkSlice.ts';
 import { createInspectSlice, type InspectSlice } from './inspectSlice.ts';
 import { createStorageSlice, type StorageSlice } from './storageSlice.ts';
 import { createExportSlice, type ExportSlice } from './exportSlice.ts';
+import { createGenerateSlice, type GenerateSlice } from './generateSlice.ts';
 import { completeV1, fromV1, type V1Recipe } from '../pipeline/legacyRecipe.ts';
 import { defaultOptions, pickForm } from './experimentSlice.ts';
 import { withoutRetired } from '../quant/recipe.ts';
@@ -23,7 +24,8 @@ export type LabState = ModelSlice &
   LinkSlice &
   InspectSlice &
   StorageSlice &
-  ExportSlice;
+  ExportSlice &
+  GenerateSlice;
 
 export const useLab = create<LabState>()(
   persist(
@@ -36,6 +38,7 @@ export const useLab = create<LabState>()(
       ...createInspectSlice(...a),
       ...createStorageSlice(...a),
       ...createExportSlice(...a),
+      ...createGenerateSlice(...a),
     }),
     {
       name: 'quantization-lab',
@@ -53,6 +56,7 @@ export const useLab = create<LabState>()(
           model: form.model.kind === 'files' ? undefined : form.model,
           runs: s.runs,
           knownBlocks: s.knownBlocks,
+          genForm: s.genForm,
         };
       },
       merge: (persisted, current) => {

@@ -10,6 +10,8 @@ import { summarize } from './resultsSlice.ts';
 import type { FormSnapshot } from './experimentSlice.ts';
 import { pickForm } from './experimentSlice.ts';
 import type { LabState } from './labStore.ts';
+import { DEFAULT_GENERATE } from './generateSlice.ts';
+import { canonicalJson } from '../pipeline/cache.ts';
 
 export interface LinkSlice {
   /** the experiment a link opened, and its figures when it carried them */
@@ -38,6 +40,7 @@ export const createLinkSlice: StateCreator<LabState, [], [], LinkSlice> = (set, 
       set({ formBeforeLink: kept });
       get().applySpec(payload.spec, { fromLink: true });
       set({ shared: payload, linkError: null });
+      if (payload.generate) get().setGenForm(payload.generate);
     } catch (e) {
       set({ linkError: (e as Error).message, shared: null });
     }
@@ -64,6 +67,9 @@ export const createLinkSlice: StateCreator<LabState, [], [], LinkSlice> = (set, 
     // a link with results carries the experiment that produced them, not the form (which may have changed since)
     const spec = withResults && s.result && s.resultSpec ? s.resultSpec : s.spec();
     const results = withResults && s.result ? summarize(spec, s.result) : undefined;
-    return shareUrl(location.href, { spec, results });
+    // the Generate panel's prompt and settings, once used or changed (never the text)
+    const generate =
+      s.generation.report || canonicalJson(s.genForm) !== canonicalJson(DEFAULT_GENERATE) ? s.genForm : undefined;
+    return shareUrl(location.href, { spec, results, generate });
   },
 });

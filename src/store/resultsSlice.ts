@@ -1,7 +1,7 @@
 // Every finished run, kept across reloads (summaries only: figures and the experiment, never tensors), with two
 // picked for side-by-side comparison and CSV/JSON export that carry every option of the experiment.
 import type { StateCreator } from 'zustand';
-import type { EvalResult, TaskScore } from '../pipeline/types.ts';
+import type { EvalResult, GenerationReport, TaskScore } from '../pipeline/types.ts';
 import {
   describeModel,
   type ExperimentSpec,
@@ -28,6 +28,28 @@ export interface RunRecord {
   shared?: boolean;
   /** restored from an exported bundle (its figures as the bundle recorded them) */
   imported?: boolean;
+  /** the last text generated after this run: the prompt, the settings and each model's continuation */
+  generation?: GenerationSummary;
+}
+
+/** What the results table keeps of a generation: the texts, not the per-token figures. */
+export interface GenerationSummary {
+  prompt: string;
+  settings: Omit<GenerationReport, 'prompt' | 'promptTokens' | 'fp' | 'quant' | 'divergeAt'>;
+  fp?: string;
+  quant?: string;
+  divergeAt?: number;
+}
+
+export function generationSummary(g: GenerationReport): GenerationSummary {
+  const { prompt, fp, quant, divergeAt, promptTokens: _, ...settings } = g;
+  return {
+    prompt,
+    settings,
+    ...(fp ? { fp: fp.text } : {}),
+    ...(quant ? { quant: quant.text } : {}),
+    ...(divergeAt !== undefined ? { divergeAt } : {}),
+  };
 }
 
 export interface ResultsSlice {
@@ -37,6 +59,8 @@ export interface ResultsSlice {
   /** origin 'bundle': a result imported from a bundle (no row when the same experiment already has one) */
   addRun(spec: ExperimentSpec, result: EvalResult, wallMs: number, origin?: 'bundle'): void;
   addShared(spec: ExperimentSpec, summary: ResultSummary): void;
+  /** a generation after a run joins the newest row of the same experiment */
+  recordGeneration(spec: ExperimentSpec, g: GenerationReport): void;
   toggleCompare(id: string): void;
   removeRun(id: string): void;
   clearRuns(): void;
@@ -217,6 +241,15 @@ export function runsToJson(runs: RunRecord[]): string {
 }
 
 export const createResultsSlice: StateCreator<LabState, [], [], ResultsSlice> = (set) => ({
+  recordGeneration: (spec, g) =>
+    set((s) => {
+      const key = canonicalJson(spec);
+      const i = s.runs.findIndex((r) => !r.shared && canonicalJson(r.spec) === key);
+      if (i < 0) return {};
+      const runs = [...s.runs];
+      runs[i] = { ...runs[i], generation: generationSummary(g) };
+      return { runs };
+    }),
   runs: [],
   compare: [],
   addRun: (spec, result, wallMs, origin) =>

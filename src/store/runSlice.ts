@@ -79,6 +79,8 @@ export const createRunSlice: StateCreator<LabState, [], [], RunSlice> = (set, ge
     if (s.status === 'running') return;
     // running a link's experiment takes it as the user's own
     if (s.shared) s.acceptLink();
+    // one job at a time in the worker: a generation in progress stops
+    s.cancelGenerate();
     const runId = s.runId + 1;
     const spec = s.spec();
     const model = s.model;

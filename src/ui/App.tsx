@@ -10,6 +10,7 @@ import { LinkBanner } from './LinkBanner.tsx';
 import { ResultsPanel } from './ResultsPanel.tsx';
 import { InspectPanel } from './InspectPanel.tsx';
 import { StoragePanel } from './StoragePanel.tsx';
+import { GeneratePanel } from './GeneratePanel.tsx';
 
 /**
  * Each panel's commits, counted when the page was asked to count them (window.__quantlabRenders, set by a test before
@@ -71,6 +72,9 @@ export function App() {
         <div className="col col-run" aria-label="run and results" role="region">
           <Counted id="run">
             <RunPanel />
+          </Counted>
+          <Counted id="generate">
+            <GeneratePanel />
           </Counted>
           <Counted id="results">
             <ResultsPanel />

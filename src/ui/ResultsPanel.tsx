@@ -54,6 +54,23 @@ function RunCell({ run: r }: { run: RunRecord }) {
           </span>
         ))}
       </div>
+      {r.generation && (
+        <details className="run-generation" data-testid="run-generation">
+          <summary>generated: “{r.generation.prompt}”</summary>
+          {r.generation.fp !== undefined && (
+            <div>
+              <span className="hint">FP</span> {r.generation.prompt}
+              {r.generation.fp}
+            </div>
+          )}
+          {r.generation.quant !== undefined && (
+            <div>
+              <span className="hint">{r.summary.label}</span> {r.generation.prompt}
+              {r.generation.quant}
+            </div>
+          )}
+        </details>
+      )}
     </td>
   );
 }

@@ -165,4 +165,20 @@ describe('bad input is refused with a specific error', () => {
     expect(parseArgs(['m', '--abits', '4']).recipe.steps.map((s) => s.method)).toEqual(['rptq', 'gptq']);
     expect(() => parseArgs(['m', '--eval_windows', '0'])).toThrow(/positive integer/);
   });
+
+  it('generation settings: each refused by name, and none without a prompt', () => {
+    expect(() => parseArgs(['m', '--temperature', '0.7'])).toThrow('--temperature sets how text is generated');
+    expect(() => parseArgs(['m', '--generate', 'Hi', '--top_p', '0'])).toThrow(/top-p 0 is not in \(0, 1\]/);
+    expect(() => parseArgs(['m', '--generate', 'Hi', '--max_new_tokens', '0'])).toThrow(/--max_new_tokens/);
+    expect(() => parseArgs(['m', '--generate', ' '])).toThrow(/needs a prompt/);
+    expect(parseArgs(['m', '--generate', 'Hi', '--top_k', '5', '--temperature', '0.8']).generate).toEqual({
+      prompt: 'Hi',
+      maxNewTokens: 64,
+      temperature: 0.8,
+      topK: 5,
+      topP: 1,
+      repetitionPenalty: 1,
+      seed: 0,
+    });
+  });
 });

@@ -48,6 +48,29 @@ describe('share links', () => {
     expect(url.length).toBeLessThan(1200);
   });
 
+  it("carry the Generate panel's prompt and settings (never the text), each setting checked", async () => {
+    const generate = {
+      prompt: 'Once upon a time',
+      maxNewTokens: 32,
+      temperature: 0.7,
+      topK: 40,
+      topP: 0.9,
+      repetitionPenalty: 1.1,
+      seed: 3,
+    };
+    const back = await decodeShareLink(await encodeShareFragment({ spec: SPEC, generate }));
+    expect(back.generate).toEqual(generate);
+    for (const [field, bad] of [
+      ['topP', 2],
+      ['maxNewTokens', 0],
+      ['seed', -1],
+      ['prompt', ''],
+    ] as const) {
+      const f = await encodeShareFragment({ spec: SPEC, generate: { ...generate, [field]: bad } });
+      await expect(decodeShareLink(f)).rejects.toThrow(new RegExp(`generation settings are invalid at ${field}`));
+    }
+  });
+
   it.each([
     ['cut short', (f: string) => f.slice(0, -7), /damaged/],
     [
