@@ -145,6 +145,44 @@ export function matmul(gpu: Gpu, x: GpuTensor, W: GpuTensor, b: GpuTensor | null
   return y;
 }
 
+/**
+ * y = x·Wᵀ + b with W packed (matmulPacked.wgsl): codes and zero points as u32 words, scales f32 or f16; round: the
+ * dequantized weight rounded as 16-bit storage would hold it (0 none, 1 f16, 2 bf16).
+ */
+export function matmulPacked(
+  gpu: Gpu,
+  x: GpuTensor,
+  codes: GpuTensor,
+  zeros: GpuTensor,
+  scales: GpuTensor,
+  gIdx: GpuTensor,
+  b: GpuTensor | null,
+  bits: number,
+  N: number,
+  K: number,
+  round = 0,
+): GpuTensor {
+  const [T, K2] = rowsCols(x);
+  if (K2 !== K) throw new Error(`matmulPacked: x has ${K2} columns, the layer ${K} inputs`);
+  const G = scales.size / N;
+  const words = Math.ceil((K * bits) / 32) * N;
+  if (codes.size !== words || gIdx.size !== K || !Number.isInteger(G))
+    throw new Error(
+      `matmulPacked: codes ${codes.size} words (want ${words}), g_idx ${gIdx.size}, scales ${scales.size}`,
+    );
+  const y = gpu.tensor([...x.shape.slice(0, -1), N], 'f32', 'matmulPacked.y');
+  // decoding (one row) reads each code word once; a prefill's dequantized weight serves four rows
+  const ROWS = T === 1 ? 1 : 4;
+  const constants = { S_FORMAT: FORMAT[scales.dtype], W_ROUND: round, HAS_BIAS: b ? 1 : 0, ROWS };
+  gpu.dispatch(
+    gpu.pipeline('matmulPacked', 'main', constants),
+    [x, codes, zeros, scales, gIdx, b ?? x, y],
+    [{ u32: T }, { u32: N }, { u32: K }, { u32: bits }, { u32: Math.ceil((N * bits) / 32) }],
+    [Math.ceil(N / KERNELS.matmulPacked.workgroups.main[0]), Math.ceil(T / ROWS)],
+  );
+  return y;
+}
+
 /** y[t] = E[ids[t] − v0] for the ids E's rows hold; into `out` (a row chunk of a larger matrix) or a new tensor. */
 export function embed(gpu: Gpu, E: GpuTensor, ids: GpuTensor, out: GpuTensor | null = null, v0 = 0): GpuTensor {
   const [rows, C] = E.shape;
@@ -1111,6 +1149,13 @@ export const KERNELS = table({
     twin: ref.claqBlock,
   },
   // GPTQ checkpoints read back
+  matmulPacked: {
+    group: 'core',
+    shader: 'matmulPacked',
+    workgroups: { main: [64] },
+    op: matmulPacked,
+    twin: ref.matmulPacked,
+  },
   gptqDequant: {
     group: 'checkpoint',
     shader: 'gptqDequant',

@@ -700,3 +700,44 @@ export function gptqDequant(
   }
   return cpu(W, [N, K]);
 }
+
+/** the code at bit position p of a stream of `bits`-bit codes in words `stride` apart, from `base` */
+function codeAt(words: Uint32Array, base: number, stride: number, p: number, bits: number): number {
+  const w = p >>> 5;
+  const s = p & 31;
+  let v = words[base + w * stride] >>> s;
+  if (s + bits > 32) v |= words[base + (w + 1) * stride] << (32 - s);
+  return v & ((1 << bits) - 1);
+}
+
+/**
+ * y = x·Wᵀ + b with W packed (src/model/packedLinear.ts): W[n, k] = scale[g, n]·(q[k, n] − z[g, n]) in f32, g = gIdx[k],
+ * then rounded as the dense copy's storage would hold it (round: 0 none, 1 f16, 2 bf16).
+ */
+export function matmulPacked(
+  x: CpuTensor,
+  codes: Uint32Array,
+  zeros: Uint32Array,
+  scales: CpuTensor,
+  gIdx: Uint32Array,
+  b: CpuTensor | null,
+  bits: number,
+  N: number,
+  K: number,
+  round = 0,
+): CpuTensor {
+  const [T, K2] = rowsCols(x);
+  if (K2 !== K) throw new Error(`matmulPacked: x has ${K2} columns, the layer ${K} inputs`);
+  const zcols = Math.ceil((N * bits) / 32);
+  const W = new Float32Array(N * K);
+  for (let n = 0; n < N; n++)
+    for (let k = 0; k < K; k++) {
+      const g = gIdx[k];
+      const z = codeAt(zeros, g * zcols, 1, n * bits, bits);
+      W[n * K + k] = Math.fround(scales.data[g * N + n] * (codeAt(codes, n, N, k * bits, bits) - z));
+    }
+  const Wr = round === 0 ? W : roundToHalf(W, round === 1 ? 'f16' : 'bf16');
+  const y = matmul(x, cpu(Wr, [N, K]), b);
+  if (y.shape[0] !== T) throw new Error('matmulPacked: shape');
+  return y;
+}

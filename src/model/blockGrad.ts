@@ -7,7 +7,7 @@ import type { Backend, Ids } from '../gpu/backend.ts';
 import { familyOf, linearRoles, type LinearRole } from './families.ts';
 import type { ModelConfig } from './config.ts';
 import type { ActSite } from './taps.ts';
-import { isTokenQuant, type BlockWeights, type Norm, type TokenQuant } from './weights.ts';
+import { denseW, isTokenQuant, type BlockWeights, type Norm, type TokenQuant } from './weights.ts';
 
 /** A site's tensors: x before its quantizer (the rotated input) and as the next op reads it. */
 interface SiteTape<T> {
@@ -111,7 +111,7 @@ export class BlockGrad<T> {
     const { be, cfg, H, HKV, D } = this;
     const L = w.linears;
     const a = this.site(this.norm(x, w.attnNorm), w, 'attn_norm');
-    const proj = (role: LinearRole, input: T) => be.matmul(input, L[role]!.W, L[role]!.b);
+    const proj = (role: LinearRole, input: T) => be.matmul(input, denseW(L[role]!, 'training'), L[role]!.b);
     const q0 = proj('q', a.read);
     const k0 = proj('k', a.read);
     const v0 = proj('v', a.read);
@@ -158,7 +158,7 @@ export class BlockGrad<T> {
     /** dW of a layer from its output's gradient and its input; d(input) when asked */
     const linear = (role: LinearRole, dy: T, input: T, wantInput: boolean): T | null => {
       dW[role] = be.train.matmulGradW(dy, input);
-      return wantInput ? be.train.matmulGradX(dy, L[role]!.W) : null;
+      return wantInput ? be.train.matmulGradX(dy, denseW(L[role]!, 'training')) : null;
     };
 
     // MLP: out = x1 + down(site(act(up(site(norm(x1))))))

@@ -5,11 +5,14 @@ import { NonFiniteError } from '../errors.ts';
 import { familyOf, type LinearRole } from './families.ts';
 import type { ModelConfig } from './config.ts';
 import { tapIn, tapOut, type ActSite, type Tap } from './taps.ts';
-import { isTokenQuant, type BlockWeights, type Linear, type WeightStore } from './weights.ts';
+import { isTokenQuant, type AnyLinear, type BlockWeights, type WeightStore } from './weights.ts';
 import type { Backend, Ids } from '../gpu/backend.ts';
 import { cacheLayout, type CacheStep, type KvCache } from './kvCache.ts';
 
 export type { Tap, TapPoint } from './taps.ts';
+
+/** matmulPacked's rounding of a dequantized weight, by the dense copy's storage */
+const ROUND = { f32: 0, f16: 1, bf16: 2 } as const;
 
 export interface ForwardOptions<T> {
   taps?: Tap<T>;
@@ -57,9 +60,12 @@ export class Decoder<T> {
     return h;
   }
 
-  private async linear(layer: number, role: LinearRole, lin: Linear<T>, x: T, taps?: Tap<T>): Promise<T> {
+  private async linear(layer: number, role: LinearRole, lin: AnyLinear<T>, x: T, taps?: Tap<T>): Promise<T> {
     if (taps) await taps(layer, tapIn(role), x);
-    const y = this.be.matmul(x, lin.W, lin.b);
+    const p = lin.packed;
+    const y = p
+      ? this.be.matmulPacked(x, p.codes, p.zeros, p.scales, p.gIdx, lin.b, p.bits, p.N, p.K, ROUND[p.round])
+      : this.be.matmul(x, lin.W, lin.b);
     if (taps) await taps(layer, tapOut(role), y);
     return y;
   }

@@ -18,10 +18,25 @@ import type { Checkpoint } from './safetensors.ts';
 import { fromHalfBits, toHalfBits, type Half } from '../gpu/half.ts';
 import { readGptqLayer, validateGptqLayer, type GptqLayer } from './gptqCheckpoint.ts';
 import { dequantizeGptq } from './gptqPacking.ts';
+import { releasePacked, uploadPacked, type HostPacked, type PackedLinear } from './packedLinear.ts';
 
 export interface Linear<T> {
   W: T; // [out, in]
   b: T | null; // [out]
+  packed?: undefined;
+}
+/** A quantized layer kept packed (its codes, scales and zero points): matmulPacked reads it, no dense copy exists. */
+export interface PackedLayer<T> {
+  W?: undefined;
+  b: T | null;
+  packed: PackedLinear<T>;
+}
+export type AnyLinear<T> = Linear<T> | PackedLayer<T>;
+
+/** A layer's dense weights; a packed layer has none (what needs them runs before a block is packed). */
+export function denseW<T>(l: AnyLinear<T>, what: string): T {
+  if (l.packed) throw new Error(`${what} needs dense weights, and this layer is kept packed`);
+  return l.W;
 }
 export interface Norm<T> {
   g: T; // [C]
@@ -65,7 +80,7 @@ export interface HostRotationStep {
 export interface BlockWeights<T> {
   attnNorm: Norm<T>;
   ffnNorm: Norm<T>;
-  linears: Partial<Record<LinearRole, Linear<T>>>;
+  linears: Partial<Record<LinearRole, AnyLinear<T>>>;
   /** online transforms before a site's quantizer (absent: none); they leave full-precision outputs unchanged */
   rotations?: Partial<Record<ActSite, RotationStep<T>[]>>;
   /** activation quantization (absent: full-precision activations) */
@@ -364,6 +379,24 @@ export class WeightStore<T> {
     return block;
   }
 
+  /**
+   * A finished quantized block's layers kept packed from now on: each given layer's dense weights leave the backend
+   * and its codes, scales and zero points take their place (the bias stays). Returns the bytes it saved.
+   */
+  pack(block: BlockWeights<T>, layers: Partial<Record<LinearRole, HostPacked>>): number {
+    let saved = 0;
+    for (const [role, h] of Object.entries(layers) as [LinearRole, HostPacked][]) {
+      const l = block.linears[role];
+      if (!l || l.packed) continue;
+      const dense = this.be.storage(l.W) === 'f32' ? 4 : 2;
+      const packed = uploadPacked(this.be, h, this.linearFormat);
+      saved += dense * h.N * h.K - packed.bytes;
+      this.be.release(l.W);
+      block.linears[role] = { b: l.b, packed };
+    }
+    return saved;
+  }
+
   /** Called after a block ran: a streamed (non-resident) block's tensors are released. */
   done(i: number, block: BlockWeights<T>): void {
     if (this.blocks.get(i) === block) return;
@@ -482,7 +515,8 @@ export function releaseBlock<T>(be: Backend<T>, b: BlockWeights<T>): void {
     be.release(n.perm ?? null);
   }
   for (const l of Object.values(b.linears)) {
-    be.release(l!.W);
+    if (l!.packed) releasePacked(be, l!.packed);
+    else be.release(l!.W);
     be.release(l!.b);
   }
 }

@@ -7,17 +7,26 @@
 //   output error (and each site's channel ranges) → cache.
 // No method is named here: each is a registered module (quant/index.ts) that this loop calls through its hooks.
 import type { Backend } from '../gpu/backend.ts';
-import { familyOf, linearName, linearRoles, type LinearRole } from '../model/families.ts';
+import { familyOf, linearName, linearRoles, linearShapes, type LinearRole } from '../model/families.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { Decoder } from '../model/forward.ts';
 import { tapIn, type TapPoint } from '../model/taps.ts';
-import { releaseBlock, uploadActQuant, type BlockWeights, type HostBlock, type WeightStore } from '../model/weights.ts';
+import {
+  denseW,
+  releaseBlock,
+  uploadActQuant,
+  type BlockWeights,
+  type HostBlock,
+  type Linear,
+  type WeightStore,
+} from '../model/weights.ts';
 import { CancelledError } from '../errors.ts';
 import { HessianAccumulator } from '../quant/gptq.ts';
 import { rangeReports, SiteRangeCollector, sumPairs } from '../quant/activationStats.ts';
 import { chainOf, resolveSteps, type BoundTransform, type BoundWeight, type QuantRecipe } from '../quant/recipe.ts';
 import type { ClipTraining, ColumnGroups, LayerGrid, TransformedBlock } from '../quant/method.ts';
-import { contiguousGroups, fitColumnGroups } from '../quant/grid.ts';
+import { contiguousGroups, fitColumnGroups, packGrid } from '../quant/grid.ts';
+import type { HostPacked } from '../model/packedLinear.ts';
 import { trainClip } from '../quant/lwc.ts';
 import { quantize as quantizeValue } from '../gpu/reference.ts';
 import { roundToHalf } from '../gpu/half.ts';
@@ -57,6 +66,8 @@ export interface QuantizeContext<T> {
   signal?: AbortSignal;
   /** finished blocks from an earlier run of the same recipe are restored instead of recomputed */
   cache?: BlockCache;
+  /** false: keep every quantized layer dense (the packed form is the default for uniform grids) */
+  pack?: boolean;
 }
 
 /** One block as it goes through the stages: its weights on the backend and the host, and what the stages found. */
@@ -158,6 +169,7 @@ class QuantizeRun<T> {
     const { weights } = this.ctx;
     const block = weights.upload(cached.host);
     weights.replace(layer, block);
+    this.pack(block, cached.grids ?? {}, (role) => cached.host.linears[role]!.W);
     await this.advance(layer, block);
     await this.advanceFp(layer);
     if (cached.clipTraining)
@@ -175,6 +187,27 @@ class QuantizeRun<T> {
     this.transformReport.blocks.push(...(cached.transform?.report ?? []));
     if (cached.ranges) (this.summary.ranges ??= []).push(...cached.ranges);
     this.summary.cachedBlocks = (this.summary.cachedBlocks ?? 0) + 1;
+  }
+
+  /**
+   * Pack: a finished block's layers on a uniform grid (RTN, GPTQ, the transforms' weight steps) kept as their codes,
+   * scales and zero points; their dense copies leave the backend. A layer the packed form cannot hold stays dense and
+   * the summary says why.
+   */
+  pack(block: BlockWeights<T>, grids: Record<string, LayerGrid>, dense: (role: LinearRole) => Float32Array): void {
+    if (this.ctx.pack === false) return;
+    const layers: Partial<Record<LinearRole, HostPacked>> = {};
+    for (const role of this.roles) {
+      const name = linearName(this.cfg, role);
+      const grid = grids[name];
+      if (!grid) continue;
+      const [N, K] = linearShapes(this.cfg)[role]!;
+      const h = packGrid(dense(role), grid, N, K);
+      if (typeof h === 'string') (this.summary.unpacked ??= []).push(`${name}: ${h}`);
+      else layers[role] = h;
+    }
+    const saved = this.ctx.weights.pack(block, layers);
+    this.summary.packedSavedBytes = (this.summary.packedSavedBytes ?? 0) + saved;
   }
 
   /** Transform: statistics, the fold into the weights, a constraint on the weight groups (no transform: as is). */
@@ -315,7 +348,8 @@ class QuantizeRun<T> {
     }
     for (const role of group) {
       const t = performance.now();
-      const lin = b.block.linears[role]!;
+      // the block is dense while it is quantized (it is packed once it is finished)
+      const lin = b.block.linears[role] as Linear<T>;
       const acc = hessians.get(tapIn(role))?.acc;
       const H = acc ? await acc.read() : undefined;
       acc?.dispose();
@@ -376,7 +410,7 @@ class QuantizeRun<T> {
         ranges?.add(point, X);
         const e = err.get(point);
         if (!e) return;
-        const yq = be.matmul(X, b.block.linears[e.role]!.W, null);
+        const yq = be.matmul(X, denseW(b.block.linears[e.role]!, 'the output error'), null);
         const yf = be.matmul(X, e.fpW, null);
         e.sums.push(be.outputError(yq, yf));
         be.release(yq);
@@ -418,12 +452,17 @@ class QuantizeRun<T> {
   }
 
   /** Save: the quantized block, its quantizers and reports, so a reload resumes after it. */
-  async save(b: BlockInProgress<T>, measured: { layers: LayerReport[]; ranges?: SiteReport[] }): Promise<void> {
+  async save(
+    b: BlockInProgress<T>,
+    measured: { layers: LayerReport[]; ranges?: SiteReport[] },
+  ): Promise<Partial<Record<LinearRole, Float32Array>>> {
     const { be, roles, ctx } = this;
-    if (!ctx.cache) return;
-    const Q = await be.readMany(roles.map((role) => b.block.linears[role]!.W));
+    // the quantized weights on the host: what the cache keeps and what packing reads
+    const Q = await be.readMany(roles.map((role) => denseW(b.block.linears[role]!, 'the cache')));
     const linears: HostBlock['linears'] = {};
     roles.forEach((role, i) => (linears[role] = { ...b.host.linears[role]!, W: Q[i] }));
+    const dense = Object.fromEntries(roles.map((role, i) => [role, Q[i]]));
+    if (!ctx.cache) return dense;
     const t = b.transformed;
     await ctx.cache.save(b.layer, {
       host: { ...b.host, linears, act: t?.act, probLevels: t?.probLevels },
@@ -434,6 +473,7 @@ class QuantizeRun<T> {
       ...(Object.keys(b.grids).length ? { grids: b.grids } : {}),
       ...(b.trained ? { clipTraining: b.trained } : {}),
     });
+    return dense;
   }
 
   dispose(): void {
@@ -471,7 +511,8 @@ export async function quantizeModel<T>(
     }
     run.installQuantizers(b);
     const measured = await run.measure(b);
-    await run.save(b, measured);
+    const Q = await run.save(b, measured);
+    run.pack(b.block, b.grids, (role) => Q[role]!);
     ctx.onBlock?.(layer + 1, layers, run.summary.layers, false);
   }
   run.dispose();

@@ -185,6 +185,10 @@ export interface QuantSummary {
   cachedBlocks?: number;
   /** where the finished blocks are kept (cache key prefix), for the Inspect views */
   blockKey?: string;
+  /** bytes the packed layers saved on the GPU against their dense copies (packedLinear.ts) */
+  packedSavedBytes?: number;
+  /** layers kept dense although their step has a grid, and why */
+  unpacked?: string[];
 }
 
 /** A step's report by method name. */

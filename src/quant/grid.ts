@@ -4,6 +4,7 @@
 import { fitRange, roundEven } from '../gpu/reference.ts';
 import { lwcRange } from '../gpu/steQuant.reference.ts';
 import type { ColumnGroups, LayerGrid } from './method.ts';
+import { packCodes, type HostPacked } from '../model/packedLinear.ts';
 
 export { fitRange };
 
@@ -81,4 +82,24 @@ export function gridCodes(Q: Float32Array, grid: LayerGrid, R: number, K: number
       q[r * K + k] = Math.min(grid.maxq, Math.max(0, Math.round(Q[r * K + k] / grid.params[p] + grid.params[p + 1])));
     }
   return q;
+}
+
+/**
+ * A dense quantized layer Q [N, K] on its grid as packed host arrays (packedLinear.ts), or why it cannot be packed:
+ * levels other than 2^2..2^8, or a zero point that is not a whole code.
+ */
+export function packGrid(Q: Float32Array, grid: LayerGrid, N: number, K: number): HostPacked | string {
+  const bits = Math.log2(grid.maxq + 1);
+  if (!Number.isInteger(bits) || bits < 2 || bits > 8) return `its grid has ${grid.maxq + 1} levels, not 2^2..2^8`;
+  const G = grid.params.length / (2 * N);
+  const zero = new Float32Array(G * N);
+  const scales = new Float32Array(G * N);
+  for (let n = 0; n < N; n++)
+    for (let g = 0; g < G; g++) {
+      const [s, z] = [grid.params[(n * G + g) * 2], grid.params[(n * G + g) * 2 + 1]];
+      if (!Number.isInteger(z) || z < 0 || z > grid.maxq) return `zero point ${z} is not a code`;
+      zero[g * N + n] = z;
+      scales[g * N + n] = s;
+    }
+  return packCodes(gridCodes(Q, grid, N, K), zero, scales, grid.gIdx.slice(), bits, N, K);
 }

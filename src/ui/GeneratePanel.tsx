@@ -5,7 +5,8 @@ import { useShallow } from 'zustand/react/shallow';
 import { useLab } from '../store/labStore.ts';
 import { generateBlocker } from '../store/generateSlice.ts';
 import { recipeLabel } from '../quant/recipe.ts';
-import type { Continuation, GenerateRequest } from '../pipeline/types.ts';
+import type { Continuation, GenerateRequest, GenerationReport } from '../pipeline/types.ts';
+import type { LabState } from '../store/labStore.ts';
 import { NumberInput } from './NumberInput.tsx';
 
 const SETTINGS: { key: keyof Omit<GenerateRequest, 'prompt'>; label: string; step?: string; title: string }[] = [
@@ -56,10 +57,23 @@ interface TokensProps {
   side: 'fp' | 'quant';
 }
 
+/** the generation shown: this page's for the run on screen, or the one the run's result carries (a bundle's) */
+function shownReport(s: LabState): GenerationReport | null {
+  if (s.generation.forRun === s.runId && s.generation.status !== 'idle') return s.generation.report;
+  return s.result?.generation ?? null;
+}
+
 function Column({ side, title, other }: { side: 'fp' | 'quant'; title: string; other: string }) {
-  const { gen, prompt } = useLab(useShallow((s) => ({ gen: s.generation, prompt: s.generation.report?.prompt })));
-  const c = gen.report?.[side];
-  const streaming = gen.status === 'running' ? gen.streams[side] : null;
+  const { gen, report, mine, formPrompt } = useLab(
+    useShallow((s) => ({
+      gen: s.generation,
+      report: shownReport(s),
+      mine: s.generation.forRun === s.runId,
+      formPrompt: s.genForm.prompt,
+    })),
+  );
+  const c = report?.[side];
+  const streaming = gen.status === 'running' && mine ? gen.streams[side] : null;
   if (!c && streaming === null) return null;
   return (
     <div className="gen-column" data-testid={`gen-${side}`}>
@@ -74,9 +88,9 @@ function Column({ side, title, other }: { side: 'fp' | 'quant'; title: string; o
         )}
       </h3>
       <div className="gen-body">
-        <span className="gen-prompt">{prompt ?? ''}</span>
+        <span className="gen-prompt">{report?.prompt ?? formPrompt}</span>
         {c ? (
-          <Tokens c={c} self={title} other={other} divergeAt={gen.report?.divergeAt} side={side} />
+          <Tokens c={c} self={title} other={other} divergeAt={report?.divergeAt} side={side} />
         ) : (
           <p className="gen-text" data-testid={`gen-stream-${side}`}>
             {streaming}
@@ -96,7 +110,7 @@ export function GeneratePanel() {
       cancel: s.cancelGenerate,
       status: s.generation.forRun === s.runId ? s.generation.status : 'idle',
       error: s.generation.forRun === s.runId ? s.generation.error : null,
-      report: s.generation.forRun === s.runId ? s.generation.report : null,
+      report: shownReport(s),
       label: s.resultSpec?.recipe.steps.length ? recipeLabel(s.resultSpec.recipe) : null,
       hasResult: s.result !== null,
     })),

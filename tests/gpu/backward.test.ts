@@ -140,7 +140,7 @@ describe('backward twins against central finite differences (f64, real block-0 d
       ['down', 'down.in'],
     ] as const) {
       const x = f64(tap(S, xTap));
-      const W = S.w.linears[wName]!.W;
+      const W = S.w.linears[wName]!.W!;
       const w = weighting([x.shape[0], W.shape[0]], 11);
       expectFd(
         `matmulGradX ${wName}`,
@@ -320,10 +320,10 @@ describe('backward twins against central finite differences (f64, real block-0 d
 
   it('with f32 data the forward twins still store f32 (the f64 path is only taken with f64 data)', () => {
     const x = tap(S, 'ffn_norm');
-    expect(ref.matmul(x, S.w.linears.gate!.W, null).data).toBeInstanceOf(Float32Array);
+    expect(ref.matmul(x, S.w.linears.gate!.W!, null).data).toBeInstanceOf(Float32Array);
     expect(ref.rmsNorm(x, S.w.ffnNorm.g, S.eps).data).toBeInstanceOf(Float32Array);
-    expect(ref.matmulGradX(x, S.w.linears.q!.W).data).toBeInstanceOf(Float32Array);
-    expect(ref.matmul(f64(x), S.w.linears.gate!.W, null).data).toBeInstanceOf(Float64Array);
+    expect(ref.matmulGradX(x, S.w.linears.q!.W!).data).toBeInstanceOf(Float32Array);
+    expect(ref.matmul(f64(x), S.w.linears.gate!.W!, null).data).toBeInstanceOf(Float64Array);
   });
 });
 
@@ -359,7 +359,7 @@ describe('backward kernels match their twins (f32, real block-0 activations)', (
       ['gate', 'ffn_norm', 'gate.out'],
       ['down', 'down.in', 'down.out'],
     ] as const) {
-      const W = S.w.linears[wName]!.W;
+      const W = S.w.linears[wName]!.W!;
       const x = tap(S, xTap);
       const dY = tap(S, yTap); // a real activation of the output's shape as the upstream gradient
       expectClose('matmulGradX', await read(ops.matmulGradX(gpu, up(dY), up(W))), ref.matmulGradX(dY, W).data);
@@ -458,7 +458,7 @@ describe('backward kernels match their twins (f32, real block-0 activations)', (
   });
 
   it('adamW: two steps on a real weight with a real gradient (matmulGradW of q_proj)', async () => {
-    const W = S.w.linears.q!.W;
+    const W = S.w.linears.q!.W!;
     const g = ref.matmulGradW(tap(S, 'q.out'), tap(S, 'q.in'));
     const zeros = () => ref.cpu(new Float32Array(W.data.length), [...W.shape]);
     const [p, m, v] = [copy(W), zeros(), zeros()];

@@ -100,7 +100,7 @@ describe('straight-through twins against central finite differences (f64, real b
       ['down', 172],
       ['down', 43],
     ] as const) {
-      const W = f64(w.linears[role]!.W);
+      const W = f64(w.linears[role]!.W!);
       const [R, K] = W.shape;
       const n = (R * K) / g;
       const r = rng(7);
@@ -229,7 +229,7 @@ describe('straight-through kernels against their twins (f32, real block-0 data)'
       ['gate', 64],
       ['down', 43],
     ] as const) {
-      const W = w.linears[role]!.W;
+      const W = w.linears[role]!.W!;
       const [R, K] = W.shape;
       const n = (R * K) / g;
       const r = rng(3);

@@ -33,7 +33,7 @@ async function setup(path: string, rotate: boolean) {
     attnNorm: { g: f64(w0.attnNorm.g), b: w0.attnNorm.b && f64(w0.attnNorm.b) },
     ffnNorm: { g: f64(w0.ffnNorm.g), b: w0.ffnNorm.b && f64(w0.ffnNorm.b) },
     linears: Object.fromEntries(
-      Object.entries(w0.linears).map(([r, l]) => [r, { W: f64(l!.W), b: l!.b && f64(l!.b) }]),
+      Object.entries(w0.linears).map(([r, l]) => [r, { W: f64(l!.W!), b: l!.b && f64(l!.b) }]),
     ),
   };
   if (rotate) {
@@ -80,7 +80,7 @@ describe('the block backward (blockGrad.ts)', () => {
       const t = grad.forward(w, x);
       const dW = grad.backward(w, t.tape, ref.cpu(wt.data.slice(), [...wt.shape]));
       for (const role of linearRoles(m.config)) {
-        const W = w.linears[role]!.W;
+        const W = w.linears[role]!.W!;
         const eps = 1e-6 * Math.max(...W.data.map(Math.abs));
         let num = 0;
         let den = 0;

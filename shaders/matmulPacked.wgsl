@@ -1,0 +1,76 @@
+// y = x·Wᵀ + b with W kept packed (src/model/packedLinear.ts): each weight is dequantized in registers as it is read,
+//   W[n, k] = scale[g, n] · (q[k, n] − z[g, n]),  g = gIdx[k],
+// q[k, n] at bits [k·bits, k·bits + bits) of column n's bit stream down `codes` (word w at w·N + n, least significant
+// first; a 3-bit code may straddle two words), z[g, n] at bits [n·bits, …) of row g of `zeros` (the zero point itself,
+// not minus one). The product is exact in f32 for a 16-bit scale, so the weight is the dense path's weight bit for bit;
+// W_ROUND rounds it as 16-bit storage would (a checkpoint whose dense copy the store keeps in f16 or bf16).
+// One thread per (output n, ROWS rows of x): ROWS = 1 for decoding (a matrix-vector product, the bandwidth-bound
+// case: each code word is read once per token), 4 for prefill (each dequantized weight serves four rows).
+struct Params { T: u32, N: u32, K: u32, bits: u32, zcols: u32 }
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;        // [T, K]
+@group(0) @binding(1) var<storage, read> codes: array<u32>;    // [ceil(K·bits/32), N]
+@group(0) @binding(2) var<storage, read> zeros: array<u32>;    // [G, zcols]
+@group(0) @binding(3) var<storage, read> scales: array<u32>;   // [G, N] in S_FORMAT
+@group(0) @binding(4) var<storage, read> gIdx: array<u32>;     // [K]
+@group(0) @binding(5) var<storage, read> bias: array<f32>;     // [N] (unread without HAS_BIAS)
+@group(0) @binding(6) var<storage, read_write> y: array<f32>;  // [T, N]
+@group(0) @binding(7) var<uniform> p: Params;
+
+override S_FORMAT: u32 = 0u;
+override W_ROUND: u32 = 0u;
+override HAS_BIAS: u32 = 0u;
+override ROWS: u32 = 4u;
+
+// #include half16
+
+fn scale(i: u32) -> f32 {
+  if (S_FORMAT == FORMAT_F32) { return bitcast<f32>(scales[i]); }
+  return unpackHalf(scales[i >> 1u], (i & 1u) == 1u, S_FORMAT);
+}
+
+/** the code at bit s of lo, continued into hi when it runs past bit 31 */
+fn field(lo: u32, hi: u32, s: u32) -> u32 {
+  var v = lo >> s;
+  if (s + p.bits > 32u) { v = v | (hi << (32u - s)); }
+  return v & ((1u << p.bits) - 1u);
+}
+
+fn zeroAt(g: u32, n: u32) -> f32 {
+  let b = n * p.bits;
+  let w = g * p.zcols + (b >> 5u);
+  let s = b & 31u;
+  var hi = 0u;
+  if (s + p.bits > 32u) { hi = zeros[w + 1u]; }
+  return f32(field(zeros[w], hi, s));
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let n = gid.x;
+  let t0 = gid.y * ROWS;
+  if (n >= p.N || t0 >= p.T) { return; }
+  let rows = min(ROWS, p.T - t0);
+  var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+  var gPrev = 0xffffffffu;
+  var s = 0.0;
+  var z = 0.0;
+  for (var k = 0u; k < p.K; k++) {
+    let g = gIdx[k];
+    if (g != gPrev) {
+      s = scale(g * p.N + n);
+      z = zeroAt(g, n);
+      gPrev = g;
+    }
+    let b = k * p.bits;
+    let sh = b & 31u;
+    let wi = (b >> 5u) * p.N + n;
+    var hi = 0u;
+    if (sh + p.bits > 32u) { hi = codes[wi + p.N]; }
+    let w = roundHalf(s * (f32(field(codes[wi], hi, sh)) - z), W_ROUND);
+    for (var i = 0u; i < rows; i++) { acc[i] += x[(t0 + i) * p.K + k] * w; }
+  }
+  var b0 = 0.0;
+  if (HAS_BIAS == 1u) { b0 = bias[n]; }
+  for (var i = 0u; i < rows; i++) { y[(t0 + i) * p.N + n] = acc[i] + b0; }
+}
