@@ -19,10 +19,12 @@
 //     a synthetic OPT-125m-shaped checkpoint exported in each format (MB/s, size against F16) and loaded back.
 //  9. learnable weight clipping (training.ts): one training step of an OPT-125m- and a TinyLlama-shaped block split into
 //     forward, backward and optimizer, the step against its forward, and the run's peak GPU memory.
+// 10. generation (generation.ts): OPT-125m-, OPT-1.3B- and TinyLlama-shaped blocks in f16 and as packed RTN W4/W3 g128:
+//     prefill and decode tokens/s with the KV cache and the weight bytes a decoded token reads, against f16.
 // Flags: --iters N (default 5), --json FILE, --gptq_windows N, --skip_gptq, --skip_claq, --duquant_steps N (default 256; 16 on a
 // software adapter, where the figures are per step), --zeroshot_limit N (default 200; 0 = every item), --skip_zeroshot, --skip_widths,
 // --skip_export (and exportImport.ts's --export_layers N), --skip_training (and training.ts's --train_like, --train_epochs,
-// --train_seqlen), and realWidths.ts's --factor_widths 768,3072,8192, --block opt-1.3b|opt-125m|none, --llama3.
+// --train_seqlen), --skip_generation (and generation.ts's --gen_like, --gen_layers, --gen_tokens, --gen_prompt), and realWidths.ts's --factor_widths 768,3072,8192, --block opt-1.3b|opt-125m|none, --llama3.
 import '../src/gpu/node.ts';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +33,7 @@ import { nodeGpuInstance } from '../src/gpu/node.ts';
 import { realWidths } from './realWidths.ts';
 import { exportImport } from './exportImport.ts';
 import { training } from './training.ts';
+import { generation } from './generation.ts';
 import { arg } from './section.ts';
 import * as ops from '../src/gpu/ops.ts';
 import { gpuBackend, referenceBackend, type Backend } from '../src/gpu/backend.ts';
@@ -454,6 +457,7 @@ if (!process.argv.includes('--skip_zeroshot')) {
 if (!process.argv.includes('--skip_widths')) await realWidths(gpu, results);
 if (!process.argv.includes('--skip_export')) await exportImport(gpu, results);
 if (!process.argv.includes('--skip_training')) await training(gpu, results);
+if (!process.argv.includes('--skip_generation')) await generation(gpu, results);
 
 const json = arg('json');
 if (json) writeFileSync(json, JSON.stringify(results, null, 2));

@@ -56,3 +56,9 @@ fn roundHalf(v: f32, format: u32) -> f32 {
   if (format == FORMAT_BF16) { return bitcast<f32>(toBf16(v) << 16u); }
   return v;
 }
+
+/** v (already a 16-bit value) as its 16 bits: f16 or bf16 */
+fn toHalfBits(v: f32, format: u32) -> u32 {
+  if (format == FORMAT_F16) { return toF16(v); }
+  return toBf16(v);
+}

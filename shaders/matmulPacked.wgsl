@@ -4,8 +4,9 @@
 // first; a 3-bit code may straddle two words), z[g, n] at bits [n·bits, …) of row g of `zeros` (the zero point itself,
 // not minus one). The product is exact in f32 for a 16-bit scale, so the weight is the dense path's weight bit for bit;
 // W_ROUND rounds it as 16-bit storage would (a checkpoint whose dense copy the store keeps in f16 or bf16).
-// One thread per (output n, ROWS rows of x): ROWS = 1 for decoding (a matrix-vector product, the bandwidth-bound
-// case: each code word is read once per token), 4 for prefill (each dequantized weight serves four rows).
+// For a few rows of x (decoding): one thread per output n and up to ROWS rows, each code word read once per token,
+// codes taken a word at a time when bits divides 32. A prefill dequantizes the layer instead (packedDequant.wgsl) and
+// runs the tiled matmul on that transient dense copy.
 struct Params { T: u32, N: u32, K: u32, bits: u32, zcols: u32 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;        // [T, K]
@@ -45,8 +46,10 @@ fn zeroAt(g: u32, n: u32) -> f32 {
   return f32(field(zeros[w], hi, s));
 }
 
+override WORDWISE: u32 = 0u; // 1: bits divides 32, so no code straddles two words
+
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
+fn gemv(@builtin(global_invocation_id) gid: vec3u) {
   let n = gid.x;
   let t0 = gid.y * ROWS;
   if (n >= p.N || t0 >= p.T) { return; }
@@ -55,20 +58,35 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   var gPrev = 0xffffffffu;
   var s = 0.0;
   var z = 0.0;
-  for (var k = 0u; k < p.K; k++) {
-    let g = gIdx[k];
-    if (g != gPrev) {
-      s = scale(g * p.N + n);
-      z = zeroAt(g, n);
-      gPrev = g;
+  let mask = (1u << p.bits) - 1u;
+  let per = select(1u, 32u / p.bits, WORDWISE == 1u);
+  let words = (p.K * p.bits + 31u) / 32u;
+  for (var w = 0u; w < select(p.K, words, WORDWISE == 1u); w++) {
+    var word = 0u;
+    if (WORDWISE == 1u) { word = codes[w * p.N + n]; }
+    for (var j = 0u; j < per; j++) {
+      let k = w * per + j;
+      if (k >= p.K) { break; }
+      let g = gIdx[k];
+      if (g != gPrev) {
+        s = scale(g * p.N + n);
+        z = zeroAt(g, n);
+        gPrev = g;
+      }
+      var q = 0u;
+      if (WORDWISE == 1u) {
+        q = (word >> (j * p.bits)) & mask;
+      } else {
+        let b = k * p.bits;
+        let sh = b & 31u;
+        let wi = (b >> 5u) * p.N + n;
+        var hi = 0u;
+        if (sh + p.bits > 32u) { hi = codes[wi + p.N]; }
+        q = field(codes[wi], hi, sh);
+      }
+      let wv = roundHalf(s * (f32(q) - z), W_ROUND);
+      for (var i = 0u; i < rows; i++) { acc[i] += x[(t0 + i) * p.K + k] * wv; }
     }
-    let b = k * p.bits;
-    let sh = b & 31u;
-    let wi = (b >> 5u) * p.N + n;
-    var hi = 0u;
-    if (sh + p.bits > 32u) { hi = codes[wi + p.N]; }
-    let w = roundHalf(s * (f32(field(codes[wi], hi, sh)) - z), W_ROUND);
-    for (var i = 0u; i < rows; i++) { acc[i] += x[(t0 + i) * p.K + k] * w; }
   }
   var b0 = 0.0;
   if (HAS_BIAS == 1u) { b0 = bias[n]; }

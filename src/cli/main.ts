@@ -114,6 +114,16 @@ function printResult(result: EvalResult): void {
     `peak GPU memory in use ${(result.peakGpuBytes / 2 ** 20).toFixed(1)} MiB ` +
       `(weights stored as ${result.config.weights ?? 'f32'})`,
   );
+  const g = result.gpuLayers;
+  if (g) {
+    const mib = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
+    console.log(
+      `decoder layers on the GPU: ${mib(g.loadedBytes)} as loaded, ${mib(g.quantizedBytes)} quantized ` +
+        `(${(g.quantizedBytes / g.loadedBytes).toFixed(3)}×` +
+        `${g.predictedBytes !== undefined ? `; predicted ${mib(g.predictedBytes)}` : ''})` +
+        `${result.quant?.unpacked?.length ? `; kept dense: ${result.quant.unpacked.join('; ')}` : ''}`,
+    );
+  }
 }
 
 /** Both continuations of the prompt, one after the other, and where they part. */

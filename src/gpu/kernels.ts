@@ -145,9 +145,46 @@ export function matmul(gpu: Gpu, x: GpuTensor, W: GpuTensor, b: GpuTensor | null
   return y;
 }
 
+/** codes, scales and g_idx sizes a packed layer of N × K at `bits` must have, or why not */
+function packedShapeError(codes: GpuTensor, scales: GpuTensor, gIdx: GpuTensor, bits: number, N: number, K: number) {
+  const words = Math.ceil((K * bits) / 32) * N;
+  if (codes.size !== words || gIdx.size !== K || !Number.isInteger(scales.size / N))
+    return `codes ${codes.size} words (want ${words}), g_idx ${gIdx.size} (want ${K}), scales ${scales.size}`;
+  return null;
+}
+
 /**
- * y = x·Wᵀ + b with W packed (matmulPacked.wgsl): codes and zero points as u32 words, scales f32 or f16; round: the
- * dequantized weight rounded as 16-bit storage would hold it (0 none, 1 f16, 2 bf16).
+ * A packed layer as a dense W [N, K] in `format` (0 f32, 1 f16, 2 bf16: packedDequant.wgsl), for a prefill's tiled
+ * matmul; the caller releases it.
+ */
+export function packedDequant(
+  gpu: Gpu,
+  codes: GpuTensor,
+  zeros: GpuTensor,
+  scales: GpuTensor,
+  gIdx: GpuTensor,
+  bits: number,
+  N: number,
+  K: number,
+  format = 0,
+): GpuTensor {
+  const bad = packedShapeError(codes, scales, gIdx, bits, N, K);
+  if (bad) throw new Error(`packedDequant: ${bad}`);
+  const dtype = format === 0 ? 'f32' : format === 1 ? 'f16' : 'bf16';
+  const W = gpu.tensor([N, K], dtype, 'packedDequant.W');
+  gpu.dispatch(
+    gpu.pipeline('packedDequant', 'main', { S_FORMAT: FORMAT[scales.dtype], OUT_FORMAT: format }),
+    [codes, zeros, scales, gIdx, W],
+    [{ u32: N }, { u32: K }, { u32: bits }, { u32: Math.ceil((N * bits) / 32) }],
+    flat(gpu, format === 0 ? N * K : Math.ceil((N * K) / 2), KERNELS.packedDequant.workgroups.main[0]),
+  );
+  return W;
+}
+
+/**
+ * y = x·Wᵀ + b with W packed: up to four rows (decoding) read the codes directly (matmulPacked.wgsl); more rows (a
+ * prefill) dequantize the layer into a transient dense copy in the store's format and run the tiled matmul on it.
+ * round: that format (0 f32, 1 f16, 2 bf16), to which each dequantized weight is rounded as the dense copy was.
  */
 export function matmulPacked(
   gpu: Gpu,
@@ -164,21 +201,27 @@ export function matmulPacked(
 ): GpuTensor {
   const [T, K2] = rowsCols(x);
   if (K2 !== K) throw new Error(`matmulPacked: x has ${K2} columns, the layer ${K} inputs`);
-  const G = scales.size / N;
-  const words = Math.ceil((K * bits) / 32) * N;
-  if (codes.size !== words || gIdx.size !== K || !Number.isInteger(G))
-    throw new Error(
-      `matmulPacked: codes ${codes.size} words (want ${words}), g_idx ${gIdx.size}, scales ${scales.size}`,
-    );
+  const bad = packedShapeError(codes, scales, gIdx, bits, N, K);
+  if (bad) throw new Error(`matmulPacked: ${bad}`);
+  if (T > 4) {
+    const W = packedDequant(gpu, codes, zeros, scales, gIdx, bits, N, K, round);
+    const y = matmul(gpu, x, W, b);
+    gpu.release(W);
+    return y;
+  }
   const y = gpu.tensor([...x.shape.slice(0, -1), N], 'f32', 'matmulPacked.y');
-  // decoding (one row) reads each code word once; a prefill's dequantized weight serves four rows
-  const ROWS = T === 1 ? 1 : 4;
-  const constants = { S_FORMAT: FORMAT[scales.dtype], W_ROUND: round, HAS_BIAS: b ? 1 : 0, ROWS };
+  const constants = {
+    S_FORMAT: FORMAT[scales.dtype],
+    W_ROUND: round,
+    HAS_BIAS: b ? 1 : 0,
+    ROWS: 4,
+    WORDWISE: 32 % bits === 0 ? 1 : 0,
+  };
   gpu.dispatch(
-    gpu.pipeline('matmulPacked', 'main', constants),
+    gpu.pipeline('matmulPacked', 'gemv', constants),
     [x, codes, zeros, scales, gIdx, b ?? x, y],
     [{ u32: T }, { u32: N }, { u32: K }, { u32: bits }, { u32: Math.ceil((N * bits) / 32) }],
-    [Math.ceil(N / KERNELS.matmulPacked.workgroups.main[0]), Math.ceil(T / ROWS)],
+    [Math.ceil(N / KERNELS.matmulPacked.workgroups.gemv[0]), 1],
   );
   return y;
 }
@@ -1152,9 +1195,16 @@ export const KERNELS = table({
   matmulPacked: {
     group: 'core',
     shader: 'matmulPacked',
-    workgroups: { main: [64] },
+    workgroups: { gemv: [64] },
     op: matmulPacked,
     twin: ref.matmulPacked,
+  },
+  packedDequant: {
+    group: 'core',
+    shader: 'packedDequant',
+    workgroups: { main: [256] },
+    op: packedDequant,
+    twin: ref.packedDequant,
   },
   gptqDequant: {
     group: 'checkpoint',

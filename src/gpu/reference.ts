@@ -711,9 +711,31 @@ function codeAt(words: Uint32Array, base: number, stride: number, p: number, bit
 }
 
 /**
- * y = x·Wᵀ + b with W packed (src/model/packedLinear.ts): W[n, k] = scale[g, n]·(q[k, n] − z[g, n]) in f32, g = gIdx[k],
- * then rounded as the dense copy's storage would hold it (round: 0 none, 1 f16, 2 bf16).
+ * A packed layer (src/model/packedLinear.ts) as dense W [N, K]: W[n, k] = scale[g, n]·(q[k, n] − z[g, n]) in f32,
+ * g = gIdx[k], then rounded as the store keeps dense weights (format: 0 f32, 1 f16, 2 bf16).
  */
+export function packedDequant(
+  codes: Uint32Array,
+  zeros: Uint32Array,
+  scales: CpuTensor,
+  gIdx: Uint32Array,
+  bits: number,
+  N: number,
+  K: number,
+  format = 0,
+): CpuTensor {
+  const zcols = Math.ceil((N * bits) / 32);
+  const W = new Float32Array(N * K);
+  for (let n = 0; n < N; n++)
+    for (let k = 0; k < K; k++) {
+      const g = gIdx[k];
+      const z = codeAt(zeros, g * zcols, 1, n * bits, bits);
+      W[n * K + k] = Math.fround(scales.data[g * N + n] * (codeAt(codes, n, N, k * bits, bits) - z));
+    }
+  return cpu(format === 0 ? W : roundToHalf(W, format === 1 ? 'f16' : 'bf16'), [N, K]);
+}
+
+/** y = x·Wᵀ + b with W packed: the packed layer's dense copy (packedDequant), then matmul. */
 export function matmulPacked(
   x: CpuTensor,
   codes: Uint32Array,
@@ -726,18 +748,7 @@ export function matmulPacked(
   K: number,
   round = 0,
 ): CpuTensor {
-  const [T, K2] = rowsCols(x);
+  const [, K2] = rowsCols(x);
   if (K2 !== K) throw new Error(`matmulPacked: x has ${K2} columns, the layer ${K} inputs`);
-  const zcols = Math.ceil((N * bits) / 32);
-  const W = new Float32Array(N * K);
-  for (let n = 0; n < N; n++)
-    for (let k = 0; k < K; k++) {
-      const g = gIdx[k];
-      const z = codeAt(zeros, g * zcols, 1, n * bits, bits);
-      W[n * K + k] = Math.fround(scales.data[g * N + n] * (codeAt(codes, n, N, k * bits, bits) - z));
-    }
-  const Wr = round === 0 ? W : roundToHalf(W, round === 1 ? 'f16' : 'bf16');
-  const y = matmul(x, cpu(Wr, [N, K]), b);
-  if (y.shape[0] !== T) throw new Error('matmulPacked: shape');
-  return y;
+  return matmul(x, packedDequant(codes, zeros, scales, gIdx, bits, N, K, round), b);
 }

@@ -397,6 +397,17 @@ export class WeightStore<T> {
     return saved;
   }
 
+  /** Bytes the resident blocks' linear weights take on the backend now (dense or packed; biases not counted). */
+  layerBytes(): number {
+    let n = 0;
+    for (const b of this.blocks.values())
+      for (const l of Object.values(b.linears)) {
+        if (l!.packed) n += l!.packed.bytes;
+        else n += this.be.shape(l!.W).reduce((a, c) => a * c, 1) * (this.be.storage(l!.W) === 'f32' ? 4 : 2);
+      }
+    return n;
+  }
+
   /** Called after a block ran: a streamed (non-resident) block's tensors are released. */
   done(i: number, block: BlockWeights<T>): void {
     if (this.blocks.get(i) === block) return;

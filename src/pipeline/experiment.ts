@@ -39,6 +39,7 @@ import {
 import { maxWindow, parameterCount, type ModelConfig } from '../model/config.ts';
 import { linearShapes } from '../model/families.ts';
 import { storageSize } from './storageSize.ts';
+import { predictQuantizedLayers } from './memory.ts';
 import type {
   EvalRequest,
   EvalResult,
@@ -173,6 +174,8 @@ class Experiment {
   private tokensScored = 0;
   private scoringMs = 0;
   fpCached = false;
+  /** the decoder's linear weights on the GPU as loaded, and once quantized (dense or packed) */
+  layerBytes: { loaded: number; quantized: number } | null = null;
 
   constructor(
     readonly req: EvalRequest,
@@ -555,6 +558,15 @@ class Experiment {
       ...(taskNames.length ? { tasks: after.tasks, tasksBefore: quantize ? before?.tasks : undefined } : {}),
       quant,
       ...(generation ? { generation } : {}),
+      ...(this.layerBytes && quantize
+        ? {
+            gpuLayers: {
+              loadedBytes: this.layerBytes.loaded,
+              quantizedBytes: this.layerBytes.quantized,
+              ...(predictQuantizedLayers(cfg, r) !== null ? { predictedBytes: predictQuantizedLayers(cfg, r)! } : {}),
+            },
+          }
+        : {}),
       ...(model.config.gptq ? { checkpoint: { format: 'gptq' as const, ...model.config.gptq } } : {}),
       baselines,
       windows: after.windows,
@@ -600,9 +612,11 @@ export async function runExperiment(req: EvalRequest, ctx: EvalContext): Promise
   await run.startBackend();
   try {
     const fp = await run.loadWeights();
+    const loaded = fp.weights.layerBytes();
     const before = await run.evaluateFullPrecision(fp);
     if (!run.quantize) return await run.result(before, before!, undefined, undefined, run.fpGeneration(before!));
     const { quant, ...after } = await run.quantizeAndEvaluate(run.recipe, fp, '');
+    run.layerBytes = { loaded, quantized: fp.weights.layerBytes() };
     const compared = req.generate ? await run.compareGenerations(before, after, fp) : null;
     const baselines = await run.baselines(compared?.fp ?? fp);
     return await run.result(before, after, quant, baselines, compared?.report);

@@ -7,6 +7,8 @@
 import type { ModelConfig } from '../model/config.ts';
 import { familyOf, linearRoles, linearShapes } from '../model/families.ts';
 import { GPTQ_BLOCK } from '../gpu/reference.ts';
+import { packedBytes } from '../model/packedLinear.ts';
+import type { QuantRecipe } from '../quant/recipe.ts';
 
 /** one buffer as the allocator takes it: 16-byte multiples, at least 16 */
 const buf = (bytes: number) => Math.max(16, Math.ceil(bytes / 16) * 16);
@@ -87,4 +89,25 @@ export function predictPeak(p: PeakInputs): number {
   const errorPass = blockF32 + Math.max(blockActivations(cfg, Sq), errorActivations(cfg, Sq));
   // the evaluation after quantization runs without the calibration windows
   return p.weightBytes + Math.max(evaluation, inputs + Math.max(hessianPass, ...layer, errorPass));
+}
+
+/**
+ * Bytes the decoder's linear layers take on the GPU once a recipe has quantized them: a uniform-grid weight step (RTN,
+ * GPTQ) without RPTQ's cluster groups keeps each layer packed (packedLinear.ts: codes, a scale and a zero per group,
+ * scales in 16 bits with --f16_scales); null when the recipe's layers stay dense or their groups depend on the data.
+ */
+export function predictQuantizedLayers(cfg: ModelConfig, r: QuantRecipe): number | null {
+  const step = r.steps.find((s) => s.method === 'rtn' || s.method === 'gptq') as
+    { method: string; wbits?: number; groupsize?: number } | undefined;
+  if (!step || r.steps.some((s) => s.method === 'rptq')) return null;
+  const bits = step.wbits ?? 4;
+  const gs = step.groupsize ?? -1;
+  const shapes = linearShapes(cfg);
+  let total = 0;
+  for (const role of linearRoles(cfg.family)) {
+    const [N, K] = shapes[role]!;
+    const G = gs > 0 ? Math.ceil(K / gs) : 1;
+    total += packedBytes({ N, K, G, bits, scales16: !!r.scales16 });
+  }
+  return total * (r.hiddenLayerNum ?? cfg.layers);
 }

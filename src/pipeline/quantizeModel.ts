@@ -169,8 +169,9 @@ class QuantizeRun<T> {
     const { weights } = this.ctx;
     const block = weights.upload(cached.host);
     weights.replace(layer, block);
-    this.pack(block, cached.grids ?? {}, (role) => cached.host.linears[role]!.W);
+    // through the dense block, as a run that computed it advanced (the packed one differs in summation order)
     await this.advance(layer, block);
+    this.pack(block, cached.grids ?? {}, (role) => cached.host.linears[role]!.W);
     await this.advanceFp(layer);
     if (cached.clipTraining)
       this.trainingReport?.blocks.push({

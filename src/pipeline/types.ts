@@ -265,6 +265,11 @@ export interface EvalResult {
   timings: { loadMs: number; evalMs: Record<string, number>; tokensPerSecond: number };
   device: DeviceSummary | null;
   peakGpuBytes: number;
+  /**
+   * the decoder's linear weights on the GPU: as loaded (dense, the checkpoint's storage), after quantization (packed
+   * layers at their codes, scales and zeros), and what the lab predicted for them before the run
+   */
+  gpuLayers?: { loadedBytes: number; quantizedBytes: number; predictedBytes?: number };
   /** the continuations of the request's prompt */
   generation?: GenerationReport;
   /** the whole result came from the cache (an identical experiment ran before) */
