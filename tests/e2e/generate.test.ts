@@ -26,6 +26,10 @@ describe('Generate (headless Chromium, WebGPU on SwiftShader)', () => {
     await page.fill('[data-testid=seqlen]', '128');
     await page.fill('[data-testid=windows]', '1');
     await runAndRead(page, 'tinystories');
+    // the quantized layers are kept packed on the GPU: the run says how much smaller they are than as loaded
+    expect(await page.locator('[data-testid=gpu-layers]').innerText()).toMatch(
+      /the decoder's layers take .* quantized, 0\.[0-3]\d× the .* as loaded \(kept packed/,
+    );
 
     await page.fill('[data-testid=gen-prompt]', 'Tom and Lily went to the park.');
     await page.fill('[data-testid=gen-maxNewTokens]', '48');

@@ -69,6 +69,7 @@ const BASE = [
   'shape',
   'ids',
   'rows',
+  'writeRows',
   'toHost',
   'readMany',
   'readIds',
@@ -150,13 +151,14 @@ describe('the kernel table', () => {
     for (const f of included) expect(families.has(f), `${f}.wgsl is an include, not a kernel family`).toBe(false);
   });
 
-  it('pastes includes in: the 16-bit unpacking is one file, used by every kernel that reads 16-bit storage', () => {
+  it('pastes includes in: the 16-bit packing and unpacking is one file, used by every kernel that reads or writes 16-bit storage', () => {
     const users = shaderFiles.filter((f) => /^\/\/ #include half16$/m.test(wgslFile(f)));
-    expect(users.sort()).toEqual(['embed', 'gptqDequant', 'matmul']);
+    expect(users.sort()).toEqual(['convert', 'embed', 'gptqDequant', 'matmul', 'matmulPacked', 'packedDequant']);
     for (const f of users) {
       const src = shaderSource(f as 'matmul');
       expect(src).not.toMatch(/^\/\/ #include/m);
       expect(src.match(/fn unpackHalf\(/g)).toHaveLength(1);
+      expect(src.match(/fn toF16\(/g)).toHaveLength(1);
     }
     // no other shader unpacks 16-bit words itself
     for (const f of shaderFiles.filter((f) => f !== 'half16'))
