@@ -9,7 +9,7 @@ import { BUNDLED, HUB_PRESETS, describeChoice, formRecipe, useLab } from '../sto
 import { resolveSteps } from '../quant/recipe.ts';
 import { parseHubId } from '../model/source.ts';
 import { fmtBytes } from '../gpu/gpu.ts';
-import { predictPeak } from '../pipeline/memory.ts';
+import { predictPeak, predictQuantizedLayers } from '../pipeline/memory.ts';
 import type { ModelProbe } from '../pipeline/probe.ts';
 import type { GptqFormat } from '../model/gptqCheckpoint.ts';
 import { BUNDLE_FILES } from '../store/exportSlice.ts';
@@ -33,6 +33,14 @@ function PredictedPeak({ p }: { p: ModelProbe }) {
     const w = resolveSteps(formRecipe(s)).weight;
     return w?.needsHessian() ? w.method.title : null;
   });
+  // the quantized layers kept packed (RTN, GPTQ): their bytes on the GPU, from the form's bits and groups
+  const packed = useLab((s) => {
+    try {
+      return predictQuantizedLayers(p.config, formRecipe(s));
+    } catch {
+      return null;
+    }
+  });
   const S = Math.min(seqlen, maxWindow(p.config));
   if (!Number.isInteger(S) || S < 2) return null;
   const peak = predictPeak({
@@ -46,6 +54,12 @@ function PredictedPeak({ p }: { p: ModelProbe }) {
       This run should peak at about <strong>{fmtBytes(peak)}</strong> of GPU memory (
       {weightStep ? `${weightStep} on ${nsamples} × ${S} tokens, then ` : ''}evaluation windows of {S}; weights as the
       checkpoint stores them).
+      {packed !== null && (
+        <span data-testid="predicted-packed">
+          {' '}
+          Once quantized, the decoder's layers take about <strong>{fmtBytes(packed)}</strong> on the GPU, kept packed.
+        </span>
+      )}
     </p>
   );
 }

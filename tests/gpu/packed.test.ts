@@ -19,6 +19,7 @@ import { quantizeModel } from '../../src/pipeline/quantizeModel.ts';
 import { makeRecipe } from '../../src/quant/recipe.ts';
 import { sampleWindows } from '../../src/eval/calibration.ts';
 import { perplexity } from '../../src/eval/perplexity.ts';
+import { predictQuantizedLayers } from '../../src/pipeline/memory.ts';
 import { MODELS, SHARED, loadFixture, relErr, sharedGpu } from '../helpers.ts';
 
 /** An asymmetric min/max grid of `bits` on `groups` groups per row, each column's group from a shuffled g_idx. */
@@ -140,7 +141,7 @@ describe('packed weights', () => {
   it.each([
     ['stories260K (F32) RTN W4 per row', MODELS.stories260K, 'rtn', -1],
     ['opt-tiny (F16) RTN W4 g32', MODELS.optTiny, 'rtn', 32],
-  ])('%s: packed = dense perplexity, in fewer bytes', async (_, path, method, groupsize) => {
+  ])('%s: packed = dense perplexity, in the bytes predicted', async (_, path, method, groupsize) => {
     const be = gpuBackend(await sharedGpu());
     const m = await loadFixture(path);
     const text = readFileSync(`${SHARED}/data/tinystories/validation-subset.txt`, 'utf8');
@@ -161,6 +162,8 @@ describe('packed weights', () => {
       const q = await quantizeModel(recipe, calib, { decoder, weights, pack });
       const block = await weights.block(0);
       expect(!!block.linears.q!.packed).toBe(pack);
+      // the bytes the layers take now, as predicted before the run
+      if (pack) expect(weights.layerBytes()).toBe(predictQuantizedLayers(m.config, recipe));
       ppl.push((await perplexity(decoder, evalIds, 128, { windows: 4 })).ppl);
       saved.push(q.packedSavedBytes ?? 0);
       weights.dispose();
