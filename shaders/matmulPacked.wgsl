@@ -5,7 +5,9 @@
 // not minus one). The product is exact in f32 for a 16-bit scale, so the weight is the dense path's weight bit for bit;
 // W_ROUND rounds it as 16-bit storage would (a checkpoint whose dense copy the store keeps in f16 or bf16).
 // For a few rows of x (decoding): one thread per output n and up to ROWS rows, each code word read once per token,
-// codes taken a word at a time when bits divides 32. A prefill dequantizes the layer instead (packedDequant.wgsl) and
+// codes taken a word at a time when bits divides 32. Its sums run in the order of the dense matmul the adapter uses
+// (matmul.wgsl: k by k, or with DOT4 as dot products of four consecutive k), so a decoded token's logits are those of
+// a full forward over the same sequence bit for bit, and cached decoding gives the uncached tokens. A prefill dequantizes the layer instead (packedDequant.wgsl) and
 // runs the tiled matmul on that transient dense copy.
 struct Params { T: u32, N: u32, K: u32, bits: u32, zcols: u32 }
 
@@ -47,6 +49,7 @@ fn zeroAt(g: u32, n: u32) -> f32 {
 }
 
 override WORDWISE: u32 = 0u; // 1: bits divides 32, so no code straddles two words
+override DOT4: u32 = 0u; // 1: sum dot(x[k..k+3], w[k..k+3]) as matmul.wgsl's direct4 does (K a multiple of 4)
 
 @compute @workgroup_size(64)
 fn gemv(@builtin(global_invocation_id) gid: vec3u) {
@@ -55,6 +58,7 @@ fn gemv(@builtin(global_invocation_id) gid: vec3u) {
   if (n >= p.N || t0 >= p.T) { return; }
   let rows = min(ROWS, p.T - t0);
   var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+  var w4 = vec4f(0.0);
   var gPrev = 0xffffffffu;
   var s = 0.0;
   var z = 0.0;
@@ -85,7 +89,17 @@ fn gemv(@builtin(global_invocation_id) gid: vec3u) {
         q = field(codes[wi], hi, sh);
       }
       let wv = roundHalf(s * (f32(q) - z), W_ROUND);
-      for (var i = 0u; i < rows; i++) { acc[i] += x[(t0 + i) * p.K + k] * wv; }
+      if (DOT4 == 0u) {
+        for (var i = 0u; i < rows; i++) { acc[i] += x[(t0 + i) * p.K + k] * wv; }
+      } else {
+        w4[k & 3u] = wv;
+        if ((k & 3u) == 3u) {
+          for (var i = 0u; i < rows; i++) {
+            let o = (t0 + i) * p.K + k - 3u;
+            acc[i] += dot(vec4f(x[o], x[o + 1u], x[o + 2u], x[o + 3u]), w4);
+          }
+        }
+      }
     }
   }
   var b0 = 0.0;

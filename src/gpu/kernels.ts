@@ -216,6 +216,8 @@ export function matmulPacked(
     HAS_BIAS: b ? 1 : 0,
     ROWS: 4,
     WORDWISE: 32 % bits === 0 ? 1 : 0,
+    // the summation order of the dense matmul this adapter runs (see matmul above)
+    DOT4: gpu.variant('matmul') === 'direct' && K % 4 === 0 ? 1 : 0,
   };
   gpu.dispatch(
     gpu.pipeline('matmulPacked', 'gemv', constants),

@@ -73,11 +73,11 @@ export function App() {
           <Counted id="run">
             <RunPanel />
           </Counted>
-          <Counted id="generate">
-            <GeneratePanel />
-          </Counted>
           <Counted id="results">
             <ResultsPanel />
+          </Counted>
+          <Counted id="generate">
+            <GeneratePanel />
           </Counted>
         </div>
         <div className="col col-inspect" aria-label="inspect" role="region">
