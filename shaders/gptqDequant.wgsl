@@ -18,18 +18,7 @@ struct Params { N: u32, K: u32, bits: u32 }
 override S_FORMAT: u32 = 1u;
 
 // #include half16
-
-fn scale(i: u32) -> f32 {
-  if (S_FORMAT == FORMAT_F32) { return bitcast<f32>(scales[i]); }
-  return unpackHalf(scales[i >> 1u], (i & 1u) == 1u, S_FORMAT);
-}
-
-/** the code at bit s of lo, continued into hi when it runs past bit 31 */
-fn field(lo: u32, hi: u32, s: u32) -> u32 {
-  var v = lo >> s;
-  if (s + p.bits > 32u) { v = v | (hi << (32u - s)); }
-  return v & ((1u << p.bits) - 1u);
-}
+// #include codeStream
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {

@@ -26,18 +26,7 @@ override HAS_BIAS: u32 = 0u;
 override ROWS: u32 = 4u;
 
 // #include half16
-
-fn scale(i: u32) -> f32 {
-  if (S_FORMAT == FORMAT_F32) { return bitcast<f32>(scales[i]); }
-  return unpackHalf(scales[i >> 1u], (i & 1u) == 1u, S_FORMAT);
-}
-
-/** the code at bit s of lo, continued into hi when it runs past bit 31 */
-fn field(lo: u32, hi: u32, s: u32) -> u32 {
-  var v = lo >> s;
-  if (s + p.bits > 32u) { v = v | (hi << (32u - s)); }
-  return v & ((1u << p.bits) - 1u);
-}
+// #include codeStream
 
 fn zeroAt(g: u32, n: u32) -> f32 {
   let b = n * p.bits;

@@ -16,17 +16,7 @@ override S_FORMAT: u32 = 0u;
 override OUT_FORMAT: u32 = 0u;
 
 // #include half16
-
-fn scale(i: u32) -> f32 {
-  if (S_FORMAT == FORMAT_F32) { return bitcast<f32>(scales[i]); }
-  return unpackHalf(scales[i >> 1u], (i & 1u) == 1u, S_FORMAT);
-}
-
-fn field(lo: u32, hi: u32, s: u32) -> u32 {
-  var v = lo >> s;
-  if (s + p.bits > 32u) { v = v | (hi << (32u - s)); }
-  return v & ((1u << p.bits) - 1u);
-}
+// #include codeStream
 
 /** element e of W [N, K] in f32 */
 fn weight(e: u32) -> f32 {

@@ -536,6 +536,7 @@ class Experiment {
     generation?: GenerationReport,
   ): Promise<EvalResult> {
     const { cfg, recipe: r, quantize, gpu, model, taskNames } = this;
+    const predicted = predictQuantizedLayers(cfg, r);
     const result: EvalResult = {
       model: this.ctx.source.id,
       modelType: cfg.modelType,
@@ -563,7 +564,7 @@ class Experiment {
             gpuLayers: {
               loadedBytes: this.layerBytes.loaded,
               quantizedBytes: this.layerBytes.quantized,
-              ...(predictQuantizedLayers(cfg, r) !== null ? { predictedBytes: predictQuantizedLayers(cfg, r)! } : {}),
+              ...(predicted !== null ? { predictedBytes: predicted } : {}),
             },
           }
         : {}),
